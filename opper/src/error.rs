@@ -1,0 +1,382 @@
+//! The one error type of the crate.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// `Result<T, opper::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error body returned by the Opper API, with its HTTP status.
+///
+/// The API answers errors as `{"type": "...", "message": "...", "detail": ...}`; any other body
+/// (not JSON, or another shape) is kept verbatim in [`ApiError::body`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The error's `type`, such as `"BadRequestError"`, when the body had one.
+    pub error_type: Option<String>,
+    /// The error's `message`, when the body had one.
+    pub message: Option<String>,
+    /// The error's `detail`, when the body had one (for a 422: `loc`, `msg`, `type`, `input`).
+    pub detail: Option<Value>,
+    /// The whole response body, as text.
+    pub body: String,
+    /// The wait the server asked for in `Retry-After`, if it sent one.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub(crate) fn from_body(status: u16, body: String, retry_after: Option<Duration>) -> Self {
+        let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_str(&body).ok();
+        let text = |key: &str| {
+            parsed
+                .as_ref()
+                .and_then(|map| map.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let detail = parsed
+            .as_ref()
+            .and_then(|map| map.get("detail"))
+            .filter(|detail| !detail.is_null())
+            .cloned();
+        Self {
+            status,
+            error_type: text("type"),
+            message: text("message"),
+            detail,
+            body,
+            retry_after,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if let Some(kind) = &self.error_type {
+            write!(f, " {kind}")?;
+        }
+        match (&self.message, self.body.is_empty()) {
+            (Some(message), _) => write!(f, ": {message}"),
+            (None, false) => write!(f, ": {}", truncate(&self.body, 300)),
+            (None, true) => Ok(()),
+        }
+    }
+}
+
+/// A failure of the transport: connecting, sending, reading, or a timeout.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: TransportKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportKind {
+    Connect,
+    Timeout,
+    Other,
+}
+
+impl TransportError {
+    pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
+        let kind = if error.is_timeout() {
+            TransportKind::Timeout
+        } else if error.is_connect() {
+            TransportKind::Connect
+        } else {
+            TransportKind::Other
+        };
+        // reqwest's Display names the URL, never headers, so no secret can leak here.
+        let message = error.without_url().to_string();
+        Self {
+            kind,
+            message,
+            source: Some(Box::new(error)),
+        }
+    }
+
+    pub(crate) fn timeout(message: impl Into<String>) -> Self {
+        Self {
+            kind: TransportKind::Timeout,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn other(message: impl Into<String>) -> Self {
+        Self {
+            kind: TransportKind::Other,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Whether this was a timeout (connect, request or read).
+    pub fn is_timeout(&self) -> bool {
+        self.kind == TransportKind::Timeout
+    }
+
+    /// Whether the connection could not be established.
+    pub fn is_connect(&self) -> bool {
+        self.kind == TransportKind::Connect
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Everything that can go wrong when calling an Opper task.
+///
+/// Errors that end a stream keep what had arrived: [`Error::partial`] returns the JSON (or text)
+/// assembled before the failure.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// No API key: neither `OPPER_API_KEY` nor `OPPER_HTTP_BEARER` is set, and none was given.
+    MissingApiKey,
+    /// The client's configuration is not usable (a bad base URL, header, or an API key that
+    /// would be sent over plain HTTP to a remote host).
+    Config(String),
+    /// The task's input could not be serialized to JSON.
+    Input(serde_json::Error),
+    /// 400: the API rejected the request.
+    BadRequest(ApiError),
+    /// 401: the API key is missing or wrong.
+    Unauthorized(ApiError),
+    /// 404: the API does not know what was asked for.
+    NotFound(ApiError),
+    /// 422: the request did not validate; [`ApiError::detail`] says where.
+    RequestValidation(ApiError),
+    /// 429: too many requests (retried by default, honouring `Retry-After`).
+    RateLimited(ApiError),
+    /// Any other non-success status, with its body kept.
+    Api(ApiError),
+    /// The request timed out (connect or overall timeout) before a response arrived.
+    Timeout(TransportError),
+    /// The connection failed or broke before a response arrived.
+    Transport(TransportError),
+    /// The service sent an `error` chunk on the stream.
+    StreamChunk {
+        /// The chunk's `error_type`.
+        error_type: Option<String>,
+        /// The chunk's `error_message`.
+        error_message: Option<String>,
+        /// What the stream had assembled before the error.
+        partial: Value,
+    },
+    /// A stream event that is not a valid JSON chunk, or a `json_path` that does not exist in
+    /// the output type.
+    InvalidChunk {
+        /// The event's `data` (shortened when long).
+        data: String,
+        /// Why it was rejected.
+        reason: String,
+        /// What the stream had assembled before it.
+        partial: Value,
+    },
+    /// A stream event larger than the configured limit.
+    EventTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+        /// What the stream had assembled before it.
+        partial: Value,
+    },
+    /// The stream ended (closed, broke, or timed out) before a complete output was formed.
+    Incomplete {
+        /// Why the stream ended.
+        reason: String,
+        /// The transport failure, if one ended the stream.
+        source: Option<TransportError>,
+        /// What the stream had assembled before it ended.
+        partial: Value,
+    },
+    /// The service's output does not fit the output type.
+    Output {
+        /// The JSON that was received.
+        json: Value,
+        /// The path in that JSON where it stopped fitting, such as `people[0].name`.
+        path: String,
+        /// What did not fit.
+        message: String,
+    },
+    /// A successful response whose body is not the documented JSON.
+    InvalidResponse {
+        /// The body as text (shortened when long).
+        body: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The HTTP status, for errors the API answered with one.
+    pub fn status(&self) -> Option<u16> {
+        self.api_error().map(|error| error.status)
+    }
+
+    /// The API's error body, for errors the API answered with a status.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::BadRequest(e)
+            | Error::Unauthorized(e)
+            | Error::NotFound(e)
+            | Error::RequestValidation(e)
+            | Error::RateLimited(e)
+            | Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// What a stream had assembled before it failed: the JSON of the output so far in
+    /// structured mode, a JSON string in text mode.
+    pub fn partial(&self) -> Option<&Value> {
+        match self {
+            Error::StreamChunk { partial, .. }
+            | Error::InvalidChunk { partial, .. }
+            | Error::EventTooLarge { partial, .. }
+            | Error::Incomplete { partial, .. } => Some(partial),
+            Error::Output { json, .. } => Some(json),
+            _ => None,
+        }
+    }
+
+    /// Whether a timeout caused this error.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Timeout(_) => true,
+            Error::Incomplete {
+                source: Some(source),
+                ..
+            } => source.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// Whether a retry of the same request could succeed: 429, 500, 502, 503, 504, a failed
+    /// connection or a timeout before any response.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited(_) | Error::Timeout(_) | Error::Transport(_) => true,
+            Error::Api(e) => matches!(e.status, 500 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn from_status(status: u16, body: String, retry_after: Option<Duration>) -> Self {
+        let error = ApiError::from_body(status, body, retry_after);
+        match status {
+            400 => Error::BadRequest(error),
+            401 => Error::Unauthorized(error),
+            404 => Error::NotFound(error),
+            422 => Error::RequestValidation(error),
+            429 => Error::RateLimited(error),
+            _ => Error::Api(error),
+        }
+    }
+
+    pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
+        let error = TransportError::from_reqwest(error);
+        if error.is_timeout() {
+            Error::Timeout(error)
+        } else {
+            Error::Transport(error)
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::MissingApiKey => f.write_str(
+                "no Opper API key: set OPPER_API_KEY (or OPPER_HTTP_BEARER), or pass one to Opper::builder().api_key(..)",
+            ),
+            Error::Config(message) => write!(f, "invalid Opper client configuration: {message}"),
+            Error::Input(e) => write!(f, "the task's input could not be serialized: {e}"),
+            Error::BadRequest(e) => write!(f, "bad request: {e}"),
+            Error::Unauthorized(e) => write!(f, "unauthorized: {e}"),
+            Error::NotFound(e) => write!(f, "not found: {e}"),
+            Error::RequestValidation(e) => {
+                write!(f, "request validation failed: {e}")?;
+                if let Some(detail) = &e.detail {
+                    write!(f, " (detail: {})", truncate(&detail.to_string(), 300))?;
+                }
+                Ok(())
+            }
+            Error::RateLimited(e) => write!(f, "rate limited: {e}"),
+            Error::Api(e) => write!(f, "the Opper API failed: {e}"),
+            Error::Timeout(e) => write!(f, "timed out: {e}"),
+            Error::Transport(e) => write!(f, "transport error: {e}"),
+            Error::StreamChunk {
+                error_type,
+                error_message,
+                ..
+            } => write!(
+                f,
+                "the stream reported an error: {}: {}",
+                error_type.as_deref().unwrap_or("error"),
+                error_message.as_deref().unwrap_or("(no message)")
+            ),
+            Error::InvalidChunk { data, reason, .. } => {
+                write!(f, "invalid stream event ({reason}): {data}")
+            }
+            Error::EventTooLarge { limit, .. } => {
+                write!(f, "a stream event exceeded the limit of {limit} bytes")
+            }
+            Error::Incomplete { reason, source, .. } => {
+                write!(f, "the stream ended before the output was complete: {reason}")?;
+                if let Some(source) = source {
+                    write!(f, ": {source}")?;
+                }
+                Ok(())
+            }
+            Error::Output { path, message, .. } => {
+                write!(f, "the output does not fit the expected type at `{path}`: {message}")
+            }
+            Error::InvalidResponse { reason, body } => {
+                write!(f, "invalid response ({reason}): {}", truncate(body, 300))
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Input(e) => Some(e),
+            Error::Timeout(e) | Error::Transport(e) => Some(e),
+            Error::Incomplete {
+                source: Some(e), ..
+            } => Some(e),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
