@@ -94,7 +94,8 @@ impl TransportError {
             TransportKind::Other
         };
         // reqwest's Display names the URL, never headers, so no secret can leak here.
-        let message = error.without_url().to_string();
+        let error = error.without_url();
+        let message = error.to_string();
         Self {
             kind,
             message,
@@ -105,14 +106,6 @@ impl TransportError {
     pub(crate) fn timeout(message: impl Into<String>) -> Self {
         Self {
             kind: TransportKind::Timeout,
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    pub(crate) fn other(message: impl Into<String>) -> Self {
-        Self {
-            kind: TransportKind::Other,
             message: message.into(),
             source: None,
         }

@@ -24,6 +24,7 @@ pub use partial::Partial;
 pub use request::{CallBuilder, Configuration, Example, Model, Task};
 pub use response::{Cost, Response, Usage};
 pub use sse::{ChunkType, StreamingChunk};
+pub use function::{WithParentSpan, current_parent_span, with_parent_span};
 pub use stream::{ChunkStream, Stream, Update};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.

@@ -1,0 +1,109 @@
+//! Support for the code `#[opper::function]` and `#[derive(opper::Partial)]` generate. Not a
+//! public API: names here may change in any release.
+
+pub use ::core;
+pub use ::schemars;
+pub use ::serde;
+pub use ::serde_json;
+pub use ::std;
+
+pub use crate::{Configuration, Error, Example, Model, Opper, Partial, Response, Result, Stream, Task};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A task definition built once, on first use.
+pub type TaskCell = std::sync::LazyLock<Task>;
+
+/// The schema of `T`, as sent in `input_schema` / `output_schema`.
+pub fn schema_for<T: JsonSchema + ?Sized>() -> serde_json::Value {
+    crate::function::schema_for::<T>()
+}
+
+fn client(client: Option<&Opper>) -> Result<std::borrow::Cow<'_, Opper>> {
+    match client {
+        Some(client) => Ok(std::borrow::Cow::Borrowed(client)),
+        None => crate::function::default_client().map(std::borrow::Cow::Owned),
+    }
+}
+
+fn input<I: Serialize + ?Sized>(input: &I) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(input).map_err(Error::Input)
+}
+
+/// `POST /v2/call`: the output, deserialized (text mode when the task has no output schema and
+/// `O` is `String`).
+pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
+    client_: Option<&Opper>,
+    task: &Task,
+    input_: &I,
+) -> Result<O> {
+    call_response(client_, task, input_).await.map(Response::into_output)
+}
+
+/// `POST /v2/call`: the output with the call's metadata.
+pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
+    client_: Option<&Opper>,
+    task: &Task,
+    input_: &I,
+) -> Result<Response<O>> {
+    let input_ = input(input_)?;
+    client(client_)?.execute(task, Some(&input_), None).await
+}
+
+/// `POST /v2/call/stream`: typed updates, then the output.
+pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned>(
+    client_: Option<&Opper>,
+    task: &Task,
+    input_: &I,
+) -> Result<Stream<O>> {
+    let input_ = input(input_)?;
+    let chunks = client(client_)?.open_stream(task, Some(&input_), None).await?;
+    Ok(Stream::new(chunks, task.output_schema.clone()))
+}
+
+/// Compile-time check: `T` can be the output of a task.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the output of an #[opper::function]",
+    label = "needs `serde::Deserialize` and `schemars::JsonSchema`",
+    note = "add `#[derive(serde::Deserialize, schemars::JsonSchema)]` to `{Self}`"
+)]
+pub trait Output: DeserializeOwned + JsonSchema {}
+impl<T: DeserializeOwned + JsonSchema> Output for T {}
+
+/// Compile-time check: `T` can be a parameter (or the whole input) of a task.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an input of an #[opper::function]",
+    label = "needs `serde::Serialize` and `schemars::JsonSchema`",
+    note = "add `#[derive(serde::Serialize, schemars::JsonSchema)]` to `{Self}`"
+)]
+pub trait Input: Serialize + JsonSchema {}
+impl<T: Serialize + JsonSchema + ?Sized> Input for T {}
+
+/// Compile-time check: `T` can be streamed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
+    label = "streamed outputs need `opper::Partial`",
+    note = "add `#[derive(opper::Partial)]` to `{Self}`"
+)]
+pub trait Streamable: Partial + Output {}
+impl<T: Partial + Output> Streamable for T {}
+
+/// Compile-time check: an example's output can be sent.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is used in an `example(...)` but does not implement `serde::Serialize`",
+    label = "examples are sent as JSON",
+    note = "add `#[derive(serde::Serialize)]` to `{Self}`"
+)]
+pub trait ExampleOutput: Serialize {}
+impl<T: Serialize> ExampleOutput for T {}
+
+/// Asserts `T: Output` where the macro places it, so the error points at the user's type.
+pub const fn assert_output<T: Output + ?Sized>() {}
+/// Asserts `T: Input`.
+pub const fn assert_input<T: Input + ?Sized>() {}
+/// Asserts `T: Streamable`.
+pub const fn assert_streamable<T: Streamable + ?Sized>() {}
+/// Asserts `T: ExampleOutput`.
+pub const fn assert_example_output<T: ExampleOutput + ?Sized>() {}

@@ -1,0 +1,679 @@
+//! The client: configuration, HTTP, retries.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use tracing::Instrument;
+
+use crate::error::TransportError;
+use crate::function::current_parent_span;
+use crate::request::{CallBuilder, RequestBody, Task};
+use crate::response::RawResponse;
+use crate::stream::ChunkStream;
+use crate::{Error, Response, Result};
+
+const DEFAULT_BASE_URL: &str = "https://api.opper.ai";
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// When and how often a failed request is tried again.
+///
+/// Retried: 429, 500, 502, 503, 504, a connection that failed or broke, and a timeout, before
+/// any response (or, for a stream, before its first event) reached the caller. Waits grow
+/// exponentially from `initial_delay` by `multiplier` up to `max_delay`, each drawn at random
+/// between half and all of its nominal length. A `Retry-After` header sets the wait instead;
+/// when it asks for more than `max_delay`, the error is returned rather than waited out.
+///
+/// ```
+/// use std::time::Duration;
+/// use opper::RetryPolicy;
+///
+/// let policy = RetryPolicy::default().max_retries(4).initial_delay(Duration::from_millis(100));
+/// let wait = policy.delay_for(1, None).unwrap();
+/// assert!(wait >= Duration::from_millis(50) && wait <= Duration::from_millis(100));
+/// assert_eq!(RetryPolicy::none().delay_for(1, None), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_delay: Duration,
+    multiplier: f64,
+    max_delay: Duration,
+    jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// Two retries, waiting about 0.5 s then 0.75 s, never more than 30 s.
+    fn default() -> Self {
+        Self {
+            max_retries: 2,
+            initial_delay: Duration::from_millis(500),
+            multiplier: 1.5,
+            max_delay: Duration::from_secs(30),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: every failure is returned at once.
+    pub fn none() -> Self {
+        Self::default().max_retries(0)
+    }
+
+    /// How many times a request may be retried after its first attempt.
+    #[must_use]
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The nominal wait before the first retry.
+    #[must_use]
+    pub fn initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// The factor by which each wait grows (at least 1).
+    #[must_use]
+    pub fn multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = if multiplier.is_finite() { multiplier.max(1.0) } else { 1.0 };
+        self
+    }
+
+    /// The longest wait, for backoff and for `Retry-After`.
+    #[must_use]
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Whether waits are randomized (on by default, so many clients do not retry in step).
+    #[must_use]
+    pub fn jitter(mut self, jitter: bool) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The configured number of retries.
+    pub fn retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The wait before retry number `retry` (1 for the first), or `None` when the budget is
+    /// spent or the server's `Retry-After` asks for longer than `max_delay`.
+    pub fn delay_for(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        if retry == 0 || retry > self.max_retries {
+            return None;
+        }
+        if let Some(wait) = retry_after {
+            return (wait <= self.max_delay).then_some(wait);
+        }
+        let exponent = i32::try_from(retry - 1).unwrap_or(i32::MAX);
+        let nominal = self.initial_delay.as_secs_f64() * self.multiplier.powi(exponent);
+        let nominal = nominal.min(self.max_delay.as_secs_f64());
+        let wait = if self.jitter {
+            nominal * (0.5 + fastrand::f64() * 0.5)
+        } else {
+            nominal
+        };
+        Some(Duration::from_secs_f64(wait))
+    }
+}
+
+/// A client of the Opper API. Cheap to clone: clones share one connection pool.
+///
+/// ```no_run
+/// # fn run() -> opper::Result<()> {
+/// use std::time::Duration;
+///
+/// let from_env = opper::Opper::from_env()?;
+/// let explicit = opper::Opper::builder()
+///     .api_key("op-...")
+///     .request_timeout(Duration::from_secs(60))
+///     .retry(opper::RetryPolicy::default().max_retries(4))
+///     .header("x-team", "search")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Opper {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    call_url: String,
+    stream_url: String,
+    authorization: HeaderValue,
+    retry: RetryPolicy,
+    request_timeout: Duration,
+    max_event_bytes: usize,
+}
+
+impl fmt::Debug for Opper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opper")
+            .field("base_url", &self.inner.base_url)
+            .field("api_key", &"<redacted>")
+            .field("retry", &self.inner.retry)
+            .field("request_timeout", &self.inner.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Opper {
+    /// A client configured from the environment: the key from `OPPER_API_KEY`, else
+    /// `OPPER_HTTP_BEARER`; the base URL from `OPPER_BASE_URL`, else `https://api.opper.ai`.
+    pub fn from_env() -> Result<Self> {
+        OpperBuilder::from_env().build()
+    }
+
+    /// A builder with nothing set; [`OpperBuilder::build`] needs at least an API key.
+    pub fn builder() -> OpperBuilder {
+        OpperBuilder::default()
+    }
+
+    /// The base URL calls go to (without `/v2/call`).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// A call of a new task by name; set its fields, then send it.
+    pub fn call(&self, name: impl Into<String>) -> CallBuilder<'_> {
+        CallBuilder::new(self, Cow::Owned(Task::new(name)))
+    }
+
+    /// A call of a prepared task; set its input, then send it.
+    pub fn task<'a>(&'a self, task: &'a Task) -> CallBuilder<'a> {
+        CallBuilder::new(self, Cow::Borrowed(task))
+    }
+
+    /// Makes this the client that `#[opper::function]`s use when called without one.
+    pub fn set_default(&self) {
+        crate::function::set_default_client(self.clone());
+    }
+
+    fn body(task: &Task, input: Option<&RawValue>, parent: Option<&str>) -> Result<Vec<u8>> {
+        task.check()?;
+        let scoped = match parent {
+            Some(_) => None,
+            None => current_parent_span(),
+        };
+        let body = RequestBody {
+            task,
+            input,
+            parent_span_id: parent.or(scoped.as_deref()),
+        };
+        serde_json::to_vec(&body).map_err(Error::Input)
+    }
+
+    pub(crate) async fn execute<T: DeserializeOwned>(
+        &self,
+        task: &Task,
+        input: Option<&RawValue>,
+        parent: Option<&str>,
+    ) -> Result<Response<T>> {
+        let body = Self::body(task, input, parent)?;
+        let span = call_span("opper.call", task);
+        let started = Instant::now();
+        let result = self
+            .with_retries(&span, || self.call_once(body.clone()))
+            .instrument(span.clone())
+            .await;
+        let result = result.and_then(|raw| typed_response(raw));
+        record_outcome(&span, started, result.as_ref().err());
+        if let Ok(response) = &result {
+            span.record("span_id", response.span_id.as_str());
+            if let Some(usage) = &response.usage {
+                span.record("input_tokens", usage.input_tokens);
+                span.record("output_tokens", usage.output_tokens);
+                span.record("total_tokens", usage.total_tokens);
+            }
+            tracing::info!(parent: &span, "opper call succeeded");
+        }
+        result
+    }
+
+    pub(crate) async fn open_stream(
+        &self,
+        task: &Task,
+        input: Option<&RawValue>,
+        parent: Option<&str>,
+    ) -> Result<ChunkStream> {
+        let body = Self::body(task, input, parent)?;
+        let span = call_span("opper.stream", task);
+        let started = Instant::now();
+        let result = self
+            .with_retries(&span, || self.stream_once(body.clone(), span.clone()))
+            .instrument(span.clone())
+            .await;
+        if let Err(error) = &result {
+            record_outcome(&span, started, Some(error));
+        }
+        result
+    }
+
+    async fn with_retries<T, F, Fut>(&self, span: &tracing::Span, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            span.record("attempts", attempts);
+            let error = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            let retry_after = error.api_error().and_then(|e| e.retry_after);
+            let wait = if error.is_retryable() {
+                self.inner.retry.delay_for(attempts, retry_after)
+            } else {
+                None
+            };
+            match wait {
+                Some(wait) => {
+                    tracing::warn!(attempt = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying opper request");
+                    tokio::time::sleep(wait).await;
+                }
+                None => return Err(error),
+            }
+        }
+    }
+
+    fn post(&self, url: &str, accept: &'static str, body: Vec<u8>) -> reqwest::RequestBuilder {
+        self.inner
+            .http
+            .post(url)
+            .header(header::AUTHORIZATION, self.inner.authorization.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, accept)
+            .body(body)
+    }
+
+    async fn call_once(&self, body: Vec<u8>) -> Result<RawResponse> {
+        let request = self
+            .post(&self.inner.call_url, "application/json", body)
+            .timeout(self.inner.request_timeout);
+        let response = request.send().await.map_err(Error::from_reqwest)?;
+        let response = check_status(response).await?;
+        let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::InvalidResponse {
+                body: String::new(),
+                reason: "the response body is empty".into(),
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|e| Error::InvalidResponse {
+            body: crate::error::truncate(&String::from_utf8_lossy(&bytes), 2000).to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    async fn stream_once(&self, body: Vec<u8>, span: tracing::Span) -> Result<ChunkStream> {
+        let request = self.post(&self.inner.stream_url, "text/event-stream", body);
+        let response = tokio::time::timeout(self.inner.request_timeout, request.send())
+            .await
+            .map_err(|_| Error::Timeout(TransportError::timeout("no response before the request timeout")))?
+            .map_err(Error::from_reqwest)?;
+        let response = check_status(response).await?;
+        let mut stream = ChunkStream::new(response, self.inner.max_event_bytes, span);
+        // Wait for the first event inside the retry loop: until then, nothing reached the caller.
+        tokio::time::timeout(self.inner.request_timeout, stream.prefetch())
+            .await
+            .map_err(|_| Error::Timeout(TransportError::timeout("no event before the request timeout")))??;
+        Ok(stream)
+    }
+}
+
+fn call_span(name: &'static str, task: &Task) -> tracing::Span {
+    let model = task.model.as_ref().and_then(|model| model.name()).unwrap_or("");
+    if name == "opper.stream" {
+        tracing::info_span!(
+            "opper.stream",
+            task = task.name.as_str(),
+            model,
+            span_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            chunks = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        )
+    } else {
+        tracing::info_span!(
+            "opper.call",
+            task = task.name.as_str(),
+            model,
+            span_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            input_tokens = tracing::field::Empty,
+            output_tokens = tracing::field::Empty,
+            total_tokens = tracing::field::Empty,
+        )
+    }
+}
+
+pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Option<&Error>) {
+    span.record("latency_ms", started.elapsed().as_millis() as u64);
+    match error {
+        None => {
+            span.record("outcome", "ok");
+        }
+        Some(error) => {
+            span.record("outcome", "error");
+            tracing::warn!(parent: span, error = %error, "opper call failed");
+        }
+    }
+}
+
+async fn check_status(response: reqwest::Response) -> Result<reqwest::Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_retry_after);
+    // A body that breaks off is kept as far as it arrived.
+    let body = match response.bytes().await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    Err(Error::from_status(status.as_u16(), body, retry_after))
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+fn typed_response<T: DeserializeOwned>(raw: RawResponse) -> Result<Response<T>> {
+    let payload = match raw.json_payload {
+        Some(json) if !json.is_null() => json,
+        _ => raw.message.map(Value::String).unwrap_or(Value::Null),
+    };
+    let output = crate::function::deserialize_output(payload)?;
+    Ok(Response {
+        output,
+        span_id: raw.span_id.unwrap_or_default(),
+        usage: raw.usage.map(|usage| usage.into_usage()),
+        cost: raw.cost,
+        cached: raw.cached.unwrap_or(false),
+        images: raw.images.unwrap_or_default(),
+    })
+}
+
+/// Builds an [`Opper`] client.
+///
+/// Nothing is read from the environment unless you start from [`OpperBuilder::from_env`].
+#[derive(Clone, Default)]
+#[must_use]
+pub struct OpperBuilder {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    headers: Vec<(String, String)>,
+    user_agent: Option<String>,
+    allow_insecure_http: bool,
+    max_event_bytes: Option<usize>,
+}
+
+impl fmt::Debug for OpperBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpperBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("retry", &self.retry)
+            .field("headers", &self.headers.iter().map(|(name, _)| name).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpperBuilder {
+    /// A builder holding what the environment sets: `OPPER_API_KEY` (else
+    /// `OPPER_HTTP_BEARER`) and `OPPER_BASE_URL`. Empty variables count as unset.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+        Self {
+            api_key: var("OPPER_API_KEY").or_else(|| var("OPPER_HTTP_BEARER")),
+            base_url: var("OPPER_BASE_URL"),
+            ..Self::default()
+        }
+    }
+
+    /// The API key, sent as `Authorization: Bearer <key>`.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The base URL (default `https://api.opper.ai`); `/v2/call` is added to it, and a base that
+    /// already ends in `/v2` is accepted as it is.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// How long to wait for a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a call may take as a whole, and how long a stream may take to send its first
+    /// event (default 300 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a response may go without sending a byte, for calls and streams (default 120 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
+        self
+    }
+
+    /// The retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The `User-Agent` (default `opper-rust/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Allows sending the API key over plain `http://` to a host other than loopback. Off by
+    /// default: only `https://` and `http://` on 127.0.0.0/8, `::1` or `localhost` are accepted.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The largest stream event accepted, in bytes (default 16 MiB).
+    pub fn max_event_bytes(mut self, limit: usize) -> Self {
+        self.max_event_bytes = Some(limit);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Opper> {
+        let key = self.api_key.filter(|key| !key.trim().is_empty()).ok_or(Error::MissingApiKey)?;
+        let mut authorization = HeaderValue::try_from(format!("Bearer {}", key.trim()))
+            .map_err(|_| Error::Config("the API key contains characters not allowed in a header".into()))?;
+        authorization.set_sensitive(true);
+
+        let base = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let base = base.trim().trim_end_matches('/').to_owned();
+        let url = reqwest::Url::parse(&base)
+            .map_err(|e| Error::Config(format!("invalid base URL {base:?}: {e}")))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_insecure_http || is_loopback(&url) => {}
+            "http" => {
+                return Err(Error::Config(format!(
+                    "refusing to send the API key over plain http to {}; use https, or allow_insecure_http(true)",
+                    url.host_str().unwrap_or("")
+                )));
+            }
+            scheme => return Err(Error::Config(format!("unsupported URL scheme {scheme:?}"))),
+        }
+        let root = base.strip_suffix("/v2").unwrap_or(&base).to_owned();
+
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::try_from(name.as_str())
+                .map_err(|_| Error::Config(format!("invalid header name {name:?}")))?;
+            let value = HeaderValue::try_from(value.as_str())
+                .map_err(|_| Error::Config(format!("invalid value for header {name}")))?;
+            headers.append(name, value);
+        }
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| concat!("opper-rust/", env!("CARGO_PKG_VERSION")).to_owned());
+        let http = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .default_headers(headers)
+            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            .read_timeout(self.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Config(format!("the HTTP client could not be built: {e}")))?;
+        Ok(Opper {
+            inner: Arc::new(Inner {
+                http,
+                call_url: format!("{root}/v2/call"),
+                stream_url: format!("{root}/v2/call/stream"),
+                base_url: root,
+                authorization,
+                retry: self.retry.unwrap_or_default(),
+                request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+                max_event_bytes: self.max_event_bytes.unwrap_or(crate::sse::DEFAULT_MAX_EVENT_BYTES),
+            }),
+        })
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_with_and_without_v2() {
+        for base in ["https://example.com", "https://example.com/", "https://example.com/v2", "https://example.com/v2/"] {
+            let client = Opper::builder().api_key("k").base_url(base).build().unwrap();
+            assert_eq!(client.inner.call_url, "https://example.com/v2/call");
+            assert_eq!(client.inner.stream_url, "https://example.com/v2/call/stream");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_loopback() {
+        let remote = Opper::builder().api_key("k").base_url("http://example.com").build();
+        assert!(matches!(remote, Err(Error::Config(_))));
+        for local in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"] {
+            assert!(Opper::builder().api_key("k").base_url(local).build().is_ok(), "{local}");
+        }
+        let opted_in = Opper::builder()
+            .api_key("k")
+            .base_url("http://example.com")
+            .allow_insecure_http(true)
+            .build();
+        assert!(opted_in.is_ok());
+    }
+
+    #[test]
+    fn a_missing_key_is_an_error() {
+        assert!(matches!(Opper::builder().build(), Err(Error::MissingApiKey)));
+        assert!(matches!(Opper::builder().api_key("  ").build(), Err(Error::MissingApiKey)));
+    }
+
+    #[test]
+    fn the_key_is_never_in_debug() {
+        let builder = Opper::builder().api_key("sekrit-key-123");
+        assert!(!format!("{builder:?}").contains("sekrit"));
+        let client = builder.build().unwrap();
+        assert!(!format!("{client:?}").contains("sekrit"));
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        let later = SystemTime::now() + Duration::from_secs(30);
+        let wait = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28), "{wait:?}");
+        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn backoff_grows_within_its_caps() {
+        let policy = RetryPolicy::default()
+            .max_retries(6)
+            .initial_delay(Duration::from_millis(100))
+            .multiplier(2.0)
+            .max_delay(Duration::from_millis(1000));
+        for _ in 0..50 {
+            let waits: Vec<Duration> = (1..=6).map(|n| policy.delay_for(n, None).unwrap()).collect();
+            let nominal = [100u64, 200, 400, 800, 1000, 1000];
+            for (wait, nominal) in waits.iter().zip(nominal) {
+                assert!(*wait <= Duration::from_millis(nominal), "{wait:?} > {nominal}");
+                assert!(*wait >= Duration::from_millis(nominal / 2), "{wait:?} < {nominal}/2");
+            }
+        }
+        assert_eq!(policy.delay_for(7, None), None);
+        assert_eq!(policy.delay_for(1, Some(Duration::from_millis(300))), Some(Duration::from_millis(300)));
+        assert_eq!(policy.delay_for(1, Some(Duration::from_secs(5))), None);
+        let fixed = policy.jitter(false);
+        assert_eq!(fixed.delay_for(3, None), Some(Duration::from_millis(400)));
+    }
+}

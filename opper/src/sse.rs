@@ -1,0 +1,376 @@
+//! Server-Sent Events: a decoder that follows the HTML spec's framing, and the chunk type of
+//! `/v2/call/stream`.
+//!
+//! The decoder takes bytes split anywhere (inside a line, a CRLF pair or a UTF-8 character),
+//! accepts LF, CRLF and lone CR line ends, a leading byte-order mark, comments and the `id`,
+//! `event` and `retry` fields, and bounds the memory an event may take.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The default limit on one event's size: 16 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// One dispatched event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    /// The `event` field (empty when none was sent; SSE's default type is "message").
+    pub event: String,
+    /// The `data` lines, joined by `\n`.
+    pub data: String,
+    /// The last `id` seen, if any.
+    pub id: Option<String>,
+    /// The last valid `retry` seen, in milliseconds, if any.
+    pub retry: Option<u64>,
+    /// Whether this event was completed by the end of the stream rather than a blank line (the
+    /// stream may have been cut inside it).
+    pub at_eof: bool,
+}
+
+/// Why the decoder gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// An event grew past the limit.
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A line was not valid UTF-8.
+    InvalidUtf8 {
+        /// The line, lossily decoded and shortened.
+        line: String,
+    },
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::TooLarge { limit } => write!(f, "event larger than {limit} bytes"),
+            DecodeError::InvalidUtf8 { line } => write!(f, "invalid UTF-8 in line {line:?}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// An incremental SSE decoder.
+///
+/// ```
+/// use opper::sse::Decoder;
+///
+/// let mut decoder = Decoder::new();
+/// let mut events = Vec::new();
+/// decoder.feed(b"data: {\"delta\": \"Hel", &mut events).unwrap();
+/// decoder.feed(b"lo\"}\r\n\r\n: a comment\n", &mut events).unwrap();
+/// assert_eq!(events.len(), 1);
+/// assert_eq!(events[0].data, r#"{"delta": "Hello"}"#);
+/// ```
+#[derive(Debug)]
+pub struct Decoder {
+    line: Vec<u8>,
+    data: String,
+    has_data: bool,
+    event: String,
+    id: Option<String>,
+    retry: Option<u64>,
+    after_cr: bool,
+    at_start: bool,
+    max_event_bytes: usize,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with the default event size limit.
+    pub fn new() -> Self {
+        Self::with_limit(DEFAULT_MAX_EVENT_BYTES)
+    }
+
+    /// A decoder that rejects events larger than `max_event_bytes`.
+    pub fn with_limit(max_event_bytes: usize) -> Self {
+        Self {
+            line: Vec::new(),
+            data: String::new(),
+            has_data: false,
+            event: String::new(),
+            id: None,
+            retry: None,
+            after_cr: false,
+            at_start: true,
+            max_event_bytes,
+        }
+    }
+
+    /// Decodes the next bytes, pushing each completed event to `out`.
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl Extend<Event>) -> Result<(), DecodeError> {
+        if self.after_cr && !bytes.is_empty() {
+            self.after_cr = false;
+            if bytes[0] == b'\n' {
+                bytes = &bytes[1..];
+            }
+        }
+        while !bytes.is_empty() {
+            match memchr::memchr2(b'\n', b'\r', bytes) {
+                Some(end) => {
+                    let is_cr = bytes[end] == b'\r';
+                    if self.line.is_empty() {
+                        self.check_size(end)?;
+                        self.line_done(&bytes[..end], out)?;
+                    } else {
+                        self.check_size(self.line.len() + end)?;
+                        self.line.extend_from_slice(&bytes[..end]);
+                        let line = std::mem::take(&mut self.line);
+                        let result = self.line_done(&line, out);
+                        self.line = line;
+                        self.line.clear();
+                        result?;
+                    }
+                    bytes = &bytes[end + 1..];
+                    if is_cr {
+                        match bytes.first() {
+                            Some(b'\n') => bytes = &bytes[1..],
+                            Some(_) => {}
+                            None => self.after_cr = true,
+                        }
+                    }
+                }
+                None => {
+                    self.check_size(self.line.len() + bytes.len())?;
+                    self.line.extend_from_slice(bytes);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the input: an unterminated last line is taken as a line, and an event that was
+    /// not closed by a blank line is returned with [`Event::at_eof`] set.
+    pub fn finish(&mut self) -> Result<Option<Event>, DecodeError> {
+        let mut out = Vec::new();
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, &mut out)?;
+        }
+        if self.has_data {
+            let mut event = self.take_event();
+            event.at_eof = true;
+            out.push(event);
+        }
+        Ok(out.pop())
+    }
+
+    fn check_size(&self, line_len: usize) -> Result<(), DecodeError> {
+        if self.data.len() + line_len > self.max_event_bytes {
+            return Err(DecodeError::TooLarge {
+                limit: self.max_event_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn line_done(&mut self, mut line: &[u8], out: &mut impl Extend<Event>) -> Result<(), DecodeError> {
+        if self.at_start {
+            self.at_start = false;
+            if let Some(rest) = line.strip_prefix(b"\xEF\xBB\xBF") {
+                line = rest;
+            }
+        }
+        if line.is_empty() {
+            if self.has_data {
+                out.extend(Some(self.take_event()));
+            } else {
+                self.event.clear();
+            }
+            return Ok(());
+        }
+        if line[0] == b':' {
+            return Ok(());
+        }
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &b""[..]),
+        };
+        fn text<'b>(bytes: &'b [u8], line: &[u8]) -> Result<&'b str, DecodeError> {
+            std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 {
+                line: crate::error::truncate(&String::from_utf8_lossy(line), 200).to_owned(),
+            })
+        }
+        match field {
+            b"data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(text(value, line)?);
+                self.has_data = true;
+            }
+            b"event" => {
+                self.event.clear();
+                self.event.push_str(text(value, line)?);
+            }
+            b"id" => {
+                if !value.contains(&0) {
+                    self.id = Some(text(value, line)?.to_owned());
+                }
+            }
+            b"retry" => {
+                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+                    self.retry = text(value, line)?.parse().ok();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn take_event(&mut self) -> Event {
+        self.has_data = false;
+        Event {
+            event: std::mem::take(&mut self.event),
+            data: std::mem::take(&mut self.data),
+            id: self.id.clone(),
+            retry: self.retry,
+            at_eof: false,
+        }
+    }
+}
+
+/// How a chunk is to be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ChunkType {
+    /// Text mode (no output schema): `delta` is text.
+    Text,
+    /// Structured mode: `delta` belongs to the field at `json_path`.
+    Json,
+    /// The service failed: see `error_type` and `error_message`.
+    Error,
+    /// A type this version does not know.
+    #[serde(other)]
+    Other,
+}
+
+/// One event of `/v2/call/stream`. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StreamingChunk {
+    /// The call's span; usually alone in the first chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// The increment: text, a number or a boolean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Value>,
+    /// Which field the delta belongs to, such as `response.people[0].name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    /// `text`, `json` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_type: Option<ChunkType>,
+    /// The kind of error, in an `error` chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The error's message, in an `error` chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+impl StreamingChunk {
+    /// Whether this is an error chunk.
+    pub fn is_error(&self) -> bool {
+        self.chunk_type == Some(ChunkType::Error)
+            || (self.chunk_type.is_none() && (self.error_type.is_some() || self.error_message.is_some()))
+    }
+}
+
+/// A queue of decoded events (what [`Decoder::feed`] fills in the client).
+pub(crate) type EventQueue = VecDeque<Event>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(input: &[u8], split: usize) -> Vec<Event> {
+        let mut decoder = Decoder::new();
+        let mut out = Vec::new();
+        for part in input.chunks(split.max(1)) {
+            decoder.feed(part, &mut out).unwrap();
+        }
+        out.extend(decoder.finish().unwrap());
+        out
+    }
+
+    #[test]
+    fn every_line_end_and_every_split_gives_the_same_events() {
+        let stream = "\u{FEFF}: hi\r\nid: 7\nevent: message\rdata: {\"delta\": \"h\u{e9}llo \u{1F600}\"}\r\n\r\ndata:a\ndata: b\n\nretry: 10\ndata: c\r\r";
+        let expected = decode_all(stream.as_bytes(), usize::MAX);
+        assert_eq!(expected.len(), 3);
+        assert_eq!(expected[0].data, "{\"delta\": \"h\u{e9}llo \u{1F600}\"}");
+        assert_eq!(expected[0].event, "message");
+        assert_eq!(expected[0].id.as_deref(), Some("7"));
+        assert_eq!(expected[1].data, "a\nb");
+        assert_eq!(expected[1].event, "");
+        assert_eq!(expected[2].retry, Some(10));
+        for split in 1..stream.len() {
+            assert_eq!(decode_all(stream.as_bytes(), split), expected, "split {split}");
+        }
+    }
+
+    #[test]
+    fn an_unterminated_event_is_returned_at_eof() {
+        let events = decode_all(b"data: {\"a\":1}\n\ndata: {\"b\"", 3);
+        assert_eq!(events.len(), 2);
+        assert!(!events[0].at_eof);
+        assert!(events[1].at_eof);
+        assert_eq!(events[1].data, "{\"b\"");
+    }
+
+    #[test]
+    fn events_without_data_are_not_dispatched() {
+        assert!(decode_all(b"event: ping\n\nid: 1\n\n:comment\n\n", 2).is_empty());
+    }
+
+    #[test]
+    fn the_size_limit_bounds_one_event() {
+        let mut decoder = Decoder::with_limit(16);
+        let mut out = Vec::new();
+        decoder.feed(b"data: 0123456789\n\n", &mut out).unwrap();
+        let err = decoder.feed(b"data: 0123456789ab", &mut out).unwrap_err();
+        assert_eq!(err, DecodeError::TooLarge { limit: 16 });
+        let mut decoder = Decoder::with_limit(16);
+        let err = decoder
+            .feed(b"data: 0123456\ndata: 0123456789\n", &mut out)
+            .unwrap_err();
+        assert_eq!(err, DecodeError::TooLarge { limit: 16 });
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error() {
+        let mut decoder = Decoder::new();
+        let err = decoder.feed(b"data: \xff\xfe\n\n", &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, DecodeError::InvalidUtf8 { .. }));
+    }
+
+    #[test]
+    fn chunks_parse_with_nulls_and_unknown_fields() {
+        let chunk: StreamingChunk = serde_json::from_str(
+            r#"{"delta": null, "json_path": "response.x", "chunk_type": "json", "new": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(chunk.delta, None);
+        assert_eq!(chunk.chunk_type, Some(ChunkType::Json));
+        let error: StreamingChunk =
+            serde_json::from_str(r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#).unwrap();
+        assert!(error.is_error());
+    }
+}
