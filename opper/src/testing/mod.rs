@@ -1,0 +1,361 @@
+//! An Opper-compatible server on 127.0.0.1, for tests and offline runs.
+//!
+//! [`MockServer`] speaks the Opper v2 API over real HTTP and Server-Sent Events: `POST /v2/call`
+//! and `POST /v2/call/stream` (also `/call` and `/call/stream`), with the service's headers,
+//! bodies, error shapes and SSE framing, so any Opper client (this crate's, or the official
+//! Python and TypeScript ones) can be pointed at [`MockServer::url`].
+//!
+//! - With nothing scripted, a request with an `output_schema` gets a value generated from that
+//!   schema ([`Generator`]), deterministic per task name; without one, a short text.
+//! - [`Reply`] scripts an answer: a JSON output, a text, any status and body, raw SSE, with
+//!   faults (delays, `Retry-After`, an error chunk or a dropped connection after some events,
+//!   a stall).
+//! - Every request is recorded ([`RecordedRequest`]) for assertions.
+//! - Streams are chunked like the service chunks them ([`chunks_for`]): first
+//!   `{"span_id": "..."}` alone, then strings in word-sized pieces, numbers and booleans whole,
+//!   `json_path` with the `response.` prefix.
+//!
+//! Enabled by the crate feature `testing`.
+//!
+//! # Example
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use opper::testing::{MockServer, Reply};
+//! use serde_json::{json, Value};
+//!
+//! let server = MockServer::start().await;
+//! server.reply("add_numbers", Reply::json(json!({"sum": 9})));
+//!
+//! let response = reqwest::Client::new()
+//!     .post(format!("{}/v2/call", server.url()))
+//!     .bearer_auth("any key")
+//!     .header("content-type", "application/json")
+//!     .body(r#"{"name": "add_numbers", "input": {"x": 4, "y": 5}}"#)
+//!     .send()
+//!     .await
+//!     .unwrap();
+//! let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+//! assert_eq!(body["json_payload"], json!({"sum": 9}));
+//! assert_eq!(server.requests_for("add_numbers").len(), 1);
+//! # }
+//! ```
+//!
+//! The server runs on the Tokio runtime that started it and stops when its [`MockServer`] is
+//! dropped (or [`shutdown`](MockServer::shutdown)), so start one per test.
+
+mod chunks;
+mod record;
+mod reply;
+mod schema;
+mod server;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::net::{TcpSocket, ToSocketAddrs};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use chunks::{Chunk, ChunkOptions, chunks_for};
+pub use record::RecordedRequest;
+pub use reply::Reply;
+pub use schema::{Generator, generate};
+
+use server::{Shared, lock};
+
+/// An Opper-compatible HTTP server on a local port; see the [module docs](self).
+///
+/// # Which reply answers a request
+/// For a request to `/v2/call` or `/v2/call/stream` with a valid bearer (when one is
+/// required), the first of these that exists answers:
+/// 1. the front of the [`fault`](Self::fault) queue (any task, even a body that does not
+///    validate);
+/// 2. for a body that is not JSON or has no string `name`: a 422 `RequestValidationError`;
+/// 3. the front of the task's [`enqueue`](Self::enqueue) queue;
+/// 4. the task's sticky [`reply`](Self::reply);
+/// 5. the sticky [`reply_all`](Self::reply_all);
+/// 6. a generated reply ([`Reply::generated`]).
+///
+/// Queued replies answer [`Reply::times`] requests (default 1) and are then gone; sticky
+/// replies answer every request until replaced. So "the next 2 requests answer 503, then
+/// normal" is `server.fault(Reply::status(503).times(2))`.
+///
+/// Unknown paths get 404 `NotFoundError`, other methods 405, a missing or wrong key (when
+/// [`require_api_key`](Self::require_api_key) was called) 401 `UnauthorizedError`; none of
+/// these consume a queued reply.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use opper::testing::{MockServer, Reply};
+///
+/// let server = MockServer::start().await;
+/// server
+///     .require_api_key("test-key")
+///     .fault(Reply::status(503).retry_after(0).times(2))
+///     .enqueue("summarize", Reply::text("first"))
+///     .reply("summarize", Reply::text("every later one"));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct MockServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Starts a server on `127.0.0.1` on a free port.
+    ///
+    /// # Panics
+    /// If no local port can be bound; use [`bind`](Self::bind) to handle that error.
+    pub async fn start() -> MockServer {
+        match Self::bind("127.0.0.1:0").await {
+            Ok(server) => server,
+            Err(error) => panic!("opper::testing::MockServer: cannot bind 127.0.0.1:0: {error}"),
+        }
+    }
+
+    /// Starts a server on `addr` (port 0 picks a free port).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let server = opper::testing::MockServer::bind("127.0.0.1:0").await?;
+    /// assert!(server.url().starts_with("http://127.0.0.1:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<MockServer> {
+        let mut last_error = None;
+        for addr in tokio::net::lookup_host(addr).await? {
+            match listen(addr) {
+                Ok(listener) => return Ok(Self::serve(listener)),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")
+        }))
+    }
+
+    fn serve(listener: tokio::net::TcpListener) -> MockServer {
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let shared = Arc::new(Shared::default());
+        let (stop, mut stopped) = watch::channel(false);
+        let loop_shared = shared.clone();
+        let accept = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = server::stopped(&mut stopped) => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => {
+                            loop_shared.accepted.fetch_add(1, Ordering::SeqCst);
+                            let shared = loop_shared.clone();
+                            let stopped = stopped.clone();
+                            tokio::spawn(server::serve_connection(shared, stream, stopped));
+                        }
+                        // Out of file descriptors or a similar passing trouble: wait and go on.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                    },
+                }
+            }
+        });
+        MockServer {
+            shared,
+            addr,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    /// The base URL, such as `http://127.0.0.1:41234`, to which clients add `/v2/call`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requires `Authorization: Bearer <key>` on `/call` and `/call/stream`; other requests
+    /// get 401 with `{"type": "UnauthorizedError", ...}`. Without it, any key (or none) is
+    /// accepted.
+    pub fn require_api_key(&self, key: impl Into<String>) -> &Self {
+        lock(&self.shared.script).api_key = Some(key.into());
+        self
+    }
+
+    /// Answers every request for `task` with `reply` (sticky: it never runs out, and replaces
+    /// the previous sticky reply of `task`). Queued replies ([`enqueue`](Self::enqueue),
+    /// [`fault`](Self::fault)) go first.
+    pub fn reply(&self, task: impl Into<String>, reply: Reply) -> &Self {
+        lock(&self.shared.script).sticky.insert(task.into(), reply);
+        self
+    }
+
+    /// Answers every request of a task without its own reply with `reply` (sticky).
+    pub fn reply_all(&self, reply: Reply) -> &Self {
+        lock(&self.shared.script).default_reply = Some(reply);
+        self
+    }
+
+    /// Queues `reply` for the next [`reply.times(n)`](Reply::times) requests of `task`
+    /// (default 1), after the replies already queued for it, ahead of its sticky reply.
+    pub fn enqueue(&self, task: impl Into<String>, reply: Reply) -> &Self {
+        let times = reply.times;
+        if times > 0 {
+            lock(&self.shared.script)
+                .queues
+                .entry(task.into())
+                .or_default()
+                .push_back((reply, times));
+        }
+        self
+    }
+
+    /// Queues `reply` for the next [`reply.times(n)`](Reply::times) requests (default 1) of
+    /// any task, ahead of everything scripted per task: for retry tests that count attempts.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use opper::testing::{MockServer, Reply};
+    ///
+    /// let server = MockServer::start().await;
+    /// server
+    ///     .fault(Reply::status(503).times(2))
+    ///     .fault(Reply::generated().drop_after(2));
+    /// # }
+    /// ```
+    pub fn fault(&self, reply: Reply) -> &Self {
+        let times = reply.times;
+        if times > 0 {
+            lock(&self.shared.script).faults.push_back((reply, times));
+        }
+        self
+    }
+
+    /// Sets the seed of generated outputs and span ids (default 0). Generated outputs depend
+    /// on the seed, the task name and the schema only, not on the order of requests.
+    pub fn seed(&self, seed: u64) -> &Self {
+        self.shared.seed.store(seed, Ordering::Relaxed);
+        self
+    }
+
+    /// Forgets every scripted reply and fault (the API key requirement stays).
+    pub fn reset_replies(&self) -> &Self {
+        let mut script = lock(&self.shared.script);
+        script.sticky.clear();
+        script.default_reply = None;
+        script.queues.clear();
+        script.faults.clear();
+        drop(script);
+        self
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) -> &Self {
+        lock(&self.shared.requests).clear();
+        self
+    }
+
+    /// Every request received so far, in order of arrival.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// The requests whose body's `name` is `task`.
+    pub fn requests_for(&self, task: &str) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|request| request.task() == Some(task))
+            .cloned()
+            .collect()
+    }
+
+    /// How many requests were received so far.
+    pub fn request_count(&self) -> usize {
+        lock(&self.shared.requests).len()
+    }
+
+    /// Waits up to `timeout` until at least `count` requests were received; returns whether
+    /// they were.
+    pub async fn wait_for_requests(&self, count: usize, timeout: Duration) -> bool {
+        wait_until(timeout, || self.request_count() >= count).await
+    }
+
+    /// How many TCP connections were accepted so far.
+    pub fn accepted_connections(&self) -> usize {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// How many TCP connections have closed so far (by either side).
+    pub fn closed_connections(&self) -> usize {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
+    /// How many TCP connections are open now.
+    pub fn open_connections(&self) -> usize {
+        self.accepted_connections()
+            .saturating_sub(self.closed_connections())
+    }
+
+    /// Waits up to `timeout` until at least `count` connections have closed; returns whether
+    /// they have. For tests that a client closes the connection when a stream is dropped.
+    pub async fn wait_for_closed_connections(&self, count: usize, timeout: Duration) -> bool {
+        wait_until(timeout, || self.closed_connections() >= count).await
+    }
+
+    /// Stops accepting connections, closes the open ones and waits for the accept loop to end.
+    /// Dropping the server does the same without waiting.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn listen(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // A deep backlog: load tests open a thousand connections at once.
+    socket.listen(4096)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,99 @@
+//! Requests as the mock server saw them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+/// One request received by the [`MockServer`](super::MockServer), kept for assertions.
+///
+/// Every request is recorded, including those answered 401, 404 or 422.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use opper::testing::MockServer;
+///
+/// let server = MockServer::start().await;
+/// reqwest::Client::new()
+///     .post(format!("{}/v2/call", server.url()))
+///     .bearer_auth("key")
+///     .header("content-type", "application/json")
+///     .body(r#"{"name": "greet", "input": "Ann"}"#)
+///     .send()
+///     .await
+///     .unwrap();
+/// let request = &server.requests_for("greet")[0];
+/// assert_eq!(request.path, "/v2/call");
+/// assert_eq!(request.bearer(), Some("key"));
+/// assert_eq!(request.body.as_ref().unwrap()["input"], "Ann");
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The HTTP method, e.g. `"POST"`.
+    pub method: String,
+    /// The path, without the query string, e.g. `"/v2/call/stream"`.
+    pub path: String,
+    /// The query string, if any (without `?`).
+    pub query: Option<String>,
+    /// The headers in the order received, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON, or `None` when it is not JSON.
+    pub body: Option<Value>,
+    /// The body as received.
+    pub raw_body: Bytes,
+    pub(crate) disconnected: Arc<AtomicBool>,
+}
+
+impl RecordedRequest {
+    /// The first value of a header (name matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The key of an `Authorization: Bearer <key>` header.
+    pub fn bearer(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, key) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+    }
+
+    /// The task's `name` from the body.
+    pub fn task(&self) -> Option<&str> {
+        self.body.as_ref()?.get("name")?.as_str()
+    }
+
+    /// Whether this was a request to the streaming endpoint.
+    pub fn is_stream(&self) -> bool {
+        self.path.ends_with("/stream")
+    }
+
+    /// Whether the client went away before the response was complete: it closed the
+    /// connection (or dropped the stream) while the server was still delaying, streaming or
+    /// stalling. Read live: it can turn `true` after the request was recorded.
+    pub fn client_disconnected(&self) -> bool {
+        self.disconnected.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout` for [`client_disconnected`](Self::client_disconnected) to become
+    /// `true`, and returns it.
+    pub async fn wait_disconnected(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.client_disconnected() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}

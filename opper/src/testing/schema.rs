@@ -1,0 +1,666 @@
+//! Deterministic generation of JSON values that fit a JSON Schema.
+
+use serde_json::{Map, Number, Value, json};
+
+/// Generates JSON values that are valid against a JSON Schema, deterministically from a seed.
+///
+/// This is what [`MockServer`](super::MockServer) answers when no reply is scripted for a task
+/// and the request carries an `output_schema`. The same schema and seed always give the same
+/// value, so tests that rely on it are stable.
+///
+/// Supported: `type` (also as a list), `properties` (every property is filled, required or not,
+/// until the depth limit), `additionalProperties` maps, `items`/`prefixItems`,
+/// `minItems`/`maxItems` (2 items unless bounded otherwise), `uniqueItems`,
+/// `minimum`/`maximum`/`exclusiveMinimum`/`exclusiveMaximum`/`multipleOf`,
+/// `minLength`/`maxLength`, `format` (`date-time`, `date`, `time`, `uuid`, `email`, `uri`,
+/// `hostname`, `ipv4`, `ipv6`), `enum`, `const`, `$ref` into `#/$defs`, `#/definitions` or any
+/// local JSON pointer, `anyOf`/`oneOf` (the first branch that is not `null`), `allOf` (merged).
+/// `pattern` is not honoured.
+///
+/// Strings are a few words long, so a stream splits them into several chunks.
+///
+/// # Example
+/// ```
+/// use opper::testing::Generator;
+/// use serde_json::json;
+///
+/// let schema = json!({
+///     "type": "object",
+///     "properties": {
+///         "people": {"type": "array", "items": {"$ref": "#/$defs/Person"}},
+///         "summary": {"type": "string"}
+///     },
+///     "required": ["people", "summary"],
+///     "$defs": {"Person": {"type": "object", "properties": {"name": {"type": "string"}}}}
+/// });
+/// let value = Generator::new().seed(7).generate(&schema);
+/// assert_eq!(value["people"].as_array().unwrap().len(), 2);
+/// assert!(value["people"][0]["name"].is_string());
+/// assert_eq!(value, Generator::new().seed(7).generate(&schema));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Generator {
+    seed: u64,
+    max_depth: usize,
+    array_len: usize,
+}
+
+impl Default for Generator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Generator {
+    /// A generator with seed 0, depth limit 8 and arrays of 2 items.
+    pub fn new() -> Self {
+        Self {
+            seed: 0,
+            max_depth: 8,
+            array_len: 2,
+        }
+    }
+
+    /// Sets the seed: the same seed and schema always give the same value.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets how deep values nest before the generator stops filling optional parts (optional
+    /// properties are left out, arrays get `minItems` items, `null` branches are preferred).
+    /// This is what ends recursive schemas. Default 8.
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Sets the number of items in arrays (and entries in maps) when the schema does not bound
+    /// it. Default 2.
+    pub fn array_len(mut self, len: usize) -> Self {
+        self.array_len = len;
+        self
+    }
+
+    /// Generates a value valid against `schema`.
+    pub fn generate(&self, schema: &Value) -> Value {
+        let mut run = Run {
+            config: self,
+            root: schema,
+            rng: Rng::new(self.seed),
+        };
+        run.value(schema, 0, "value")
+    }
+}
+
+/// Generates a value for `schema` with the default [`Generator`] and the given seed.
+///
+/// ```
+/// let value = opper::testing::generate(&serde_json::json!({"type": "integer", "minimum": 5}), 1);
+/// assert!(value.as_i64().unwrap() >= 5);
+/// ```
+pub fn generate(schema: &Value, seed: u64) -> Value {
+    Generator::new().seed(seed).generate(schema)
+}
+
+/// SplitMix64: small, fast and the same on every platform.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next_u64() % n }
+    }
+
+    /// A number in `lo..=hi`.
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            return lo;
+        }
+        let span = (hi as i128 - lo as i128 + 1) as u128;
+        let pick = (self.next_u64() as u128) % span;
+        (lo as i128 + pick as i128) as i64
+    }
+}
+
+/// FNV-1a, to mix names into seeds.
+pub(crate) fn hash_str(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+const WORDS: &[&str] = &[
+    "amber", "river", "quiet", "harbor", "lantern", "meadow", "copper", "signal", "northern",
+    "garden", "silver", "morning", "orbit", "paper", "canyon", "velvet", "thunder", "maple",
+    "crystal", "echo", "falcon", "glacier", "horizon", "island", "jasmine", "kettle", "lively",
+    "marble", "nimble", "ocean", "pepper", "rocket",
+];
+
+const FIRST_NAMES: &[&str] = &["ann", "bo", "carla", "dev", "emil", "fatima", "gus", "hana"];
+
+pub(crate) fn words(rng: &mut Rng, count: usize) -> String {
+    let mut out = String::new();
+    for i in 0..count {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+    }
+    out
+}
+
+struct Run<'a> {
+    config: &'a Generator,
+    root: &'a Value,
+    rng: Rng,
+}
+
+/// Past this many levels beyond `max_depth` the generator gives up and returns `null`.
+const HARD_LIMIT: usize = 24;
+
+impl<'a> Run<'a> {
+    fn limited(&self, depth: usize) -> bool {
+        depth >= self.config.max_depth
+    }
+
+    fn resolve(&self, reference: &str) -> Option<&'a Value> {
+        let pointer = reference.strip_prefix('#')?;
+        if pointer.is_empty() {
+            return Some(self.root);
+        }
+        // JSON pointers in `$ref` may be percent-encoded.
+        let decoded = percent_decode(pointer);
+        self.root.pointer(&decoded)
+    }
+
+    fn value(&mut self, schema: &Value, depth: usize, hint: &str) -> Value {
+        if depth > self.config.max_depth + HARD_LIMIT {
+            return Value::Null;
+        }
+        let object = match schema {
+            Value::Bool(true) => return Value::String(words(&mut self.rng, 3)),
+            Value::Bool(false) => return Value::Null,
+            Value::Object(object) => object,
+            _ => return Value::Null,
+        };
+        if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+            if let Some(target) = self.resolve(reference) {
+                // Sibling keywords next to `$ref` (allowed since 2019-09) are merged in.
+                if object.len() > 1 {
+                    let mut merged = object.clone();
+                    merged.remove("$ref");
+                    let merged = merge_into(Value::Object(merged), target);
+                    return self.value(&merged, depth + 1, hint);
+                }
+                return self.value(target, depth + 1, hint);
+            }
+            return Value::Null;
+        }
+        if let Some(value) = object.get("const") {
+            return value.clone();
+        }
+        if let Some(Value::Array(options)) = object.get("enum") {
+            let non_null: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
+            if non_null.is_empty() {
+                return options.first().cloned().unwrap_or(Value::Null);
+            }
+            return non_null[self.rng.below(non_null.len() as u64) as usize].clone();
+        }
+        if let Some(Value::Array(branches)) = object.get("allOf") {
+            let mut merged = object.clone();
+            merged.remove("allOf");
+            let mut merged = Value::Object(merged);
+            for branch in branches {
+                let branch = self.deref(branch);
+                merged = merge_into(merged, branch);
+            }
+            return self.value(&merged, depth, hint);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(branches)) = object.get(key) {
+                let null_branch = branches.iter().find(|b| self.is_null_schema(b));
+                let chosen = if self.limited(depth) && null_branch.is_some() {
+                    null_branch
+                } else {
+                    branches
+                        .iter()
+                        .find(|b| !self.is_null_schema(b))
+                        .or(branches.first())
+                };
+                let Some(chosen) = chosen else {
+                    return Value::Null;
+                };
+                // Keywords beside anyOf (description, ...) do not constrain much; keep the branch.
+                let mut rest = object.clone();
+                rest.remove(key);
+                let merged = if rest.keys().any(|k| is_constraint(k)) {
+                    merge_into(Value::Object(rest), self.deref(chosen))
+                } else {
+                    chosen.clone()
+                };
+                return self.value(&merged, depth, hint);
+            }
+        }
+        let ty = match object.get("type") {
+            Some(Value::String(ty)) => ty.clone(),
+            Some(Value::Array(types)) => {
+                let names: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
+                let pick = if self.limited(depth) && names.contains(&"null") {
+                    Some("null")
+                } else {
+                    names.iter().copied().find(|t| *t != "null").or(names.first().copied())
+                };
+                pick.unwrap_or("null").to_owned()
+            }
+            _ => infer_type(object).to_owned(),
+        };
+        match ty.as_str() {
+            "object" => self.object(object, depth, hint),
+            "array" => self.array(object, depth, hint),
+            "string" => Value::String(self.string(object)),
+            "integer" => self.integer(object),
+            "number" => self.number(object),
+            "boolean" => Value::Bool(self.rng.below(2) == 1),
+            _ => Value::Null,
+        }
+    }
+
+    fn deref(&self, schema: &'a Value) -> &'a Value {
+        let mut current = schema;
+        for _ in 0..16 {
+            match current.get("$ref").and_then(Value::as_str) {
+                Some(reference) if current.as_object().is_some_and(|o| o.len() == 1) => {
+                    match self.resolve(reference) {
+                        Some(target) => current = target,
+                        None => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        current
+    }
+
+    fn is_null_schema(&self, schema: &Value) -> bool {
+        let schema = self.deref(schema);
+        match schema.get("type") {
+            Some(Value::String(ty)) => ty == "null",
+            Some(Value::Array(types)) => types.iter().all(|t| t == "null"),
+            _ => schema.get("const").is_some_and(Value::is_null),
+        }
+    }
+
+    fn object(&mut self, object: &Map<String, Value>, depth: usize, hint: &str) -> Value {
+        let required: Vec<&str> = object
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut out = Map::new();
+        let properties = object.get("properties").and_then(Value::as_object);
+        if let Some(properties) = properties {
+            for (name, schema) in properties {
+                if self.limited(depth) && !required.contains(&name.as_str()) {
+                    continue;
+                }
+                let value = self.value(schema, depth + 1, name);
+                out.insert(name.clone(), value);
+            }
+        }
+        // Required names without a property schema still need a value.
+        for name in &required {
+            if !out.contains_key(*name) {
+                let extra = match object.get("additionalProperties") {
+                    Some(schema @ Value::Object(_)) => self.value(schema, depth + 1, name),
+                    _ => Value::String(words(&mut self.rng, 2)),
+                };
+                out.insert((*name).to_owned(), extra);
+            }
+        }
+        let additional = object.get("additionalProperties");
+        let is_map = properties.is_none_or(Map::is_empty)
+            && !matches!(additional, Some(Value::Bool(false)));
+        if is_map && out.is_empty() {
+            let min = usize_of(object, "minProperties").unwrap_or(0);
+            let max = usize_of(object, "maxProperties").unwrap_or(usize::MAX);
+            let count = if self.limited(depth) {
+                min
+            } else {
+                self.config.array_len.clamp(min, max.max(min))
+            };
+            let value_schema = match additional {
+                Some(schema @ Value::Object(_)) => schema.clone(),
+                _ if object.contains_key("additionalProperties") => json!({"type": "string"}),
+                // `{"type": "object"}` alone: leave it empty unless a size is asked for.
+                _ if min == 0 => Value::Object(Map::new()),
+                _ => json!({"type": "string"}),
+            };
+            if value_schema.as_object().is_some_and(|o| !o.is_empty()) {
+                for i in 0..count {
+                    let key = format!("{}_{}", WORDS[self.rng.below(WORDS.len() as u64) as usize], i + 1);
+                    let value = self.value(&value_schema, depth + 1, hint);
+                    out.insert(key, value);
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn array(&mut self, object: &Map<String, Value>, depth: usize, hint: &str) -> Value {
+        let min = usize_of(object, "minItems").unwrap_or(0);
+        let max = usize_of(object, "maxItems").unwrap_or(usize::MAX).max(min);
+        let mut out = Vec::new();
+        let prefix = object.get("prefixItems").and_then(Value::as_array);
+        // Draft 4-2019 tuples: `items` as an array.
+        let tuple = prefix.or_else(|| object.get("items").and_then(Value::as_array));
+        let item_schema = match (prefix, object.get("items")) {
+            (Some(_), Some(items @ (Value::Object(_) | Value::Bool(_)))) => Some(items),
+            (None, Some(items @ (Value::Object(_) | Value::Bool(true)))) => Some(items),
+            (Some(_), None) => None,
+            (None, None) => Some(&Value::Bool(true)),
+            _ => None,
+        };
+        let item_schema = if tuple.is_some() && prefix.is_none() {
+            object.get("additionalItems").filter(|s| s.is_object())
+        } else {
+            item_schema
+        };
+        if let Some(tuple) = tuple {
+            for (i, schema) in tuple.iter().enumerate() {
+                if i >= max {
+                    break;
+                }
+                out.push(self.value(schema, depth + 1, hint));
+            }
+        }
+        let wanted = if self.limited(depth) {
+            min
+        } else {
+            self.config.array_len.clamp(min, max)
+        };
+        if let Some(item_schema) = item_schema.filter(|s| **s != Value::Bool(false)) {
+            let unique = object.get("uniqueItems") == Some(&Value::Bool(true));
+            let mut attempts = 0;
+            while out.len() < wanted && attempts < wanted * 16 + 16 {
+                attempts += 1;
+                let item = self.value(item_schema, depth + 1, hint);
+                if unique && out.contains(&item) {
+                    continue;
+                }
+                out.push(item);
+            }
+        }
+        Value::Array(out)
+    }
+
+    fn string(&mut self, object: &Map<String, Value>) -> String {
+        let rng = &mut self.rng;
+        let format = object.get("format").and_then(Value::as_str).unwrap_or("");
+        let mut text = match format {
+            "date-time" => format!(
+                "2024-{:02}-{:02}T{:02}:{:02}:00Z",
+                rng.range(1, 12),
+                rng.range(1, 28),
+                rng.range(0, 23),
+                rng.range(0, 59)
+            ),
+            "date" => format!("2024-{:02}-{:02}", rng.range(1, 12), rng.range(1, 28)),
+            "time" => format!("{:02}:{:02}:00Z", rng.range(0, 23), rng.range(0, 59)),
+            "uuid" => uuid_like(rng.next_u64(), rng.next_u64()),
+            "email" | "idn-email" => format!(
+                "{}.{}@example.com",
+                FIRST_NAMES[rng.below(FIRST_NAMES.len() as u64) as usize],
+                WORDS[rng.below(WORDS.len() as u64) as usize]
+            ),
+            "uri" | "url" | "iri" => format!(
+                "https://example.com/{}",
+                WORDS[rng.below(WORDS.len() as u64) as usize]
+            ),
+            "hostname" | "idn-hostname" => format!(
+                "{}.example.com",
+                WORDS[rng.below(WORDS.len() as u64) as usize]
+            ),
+            "ipv4" => format!("192.0.2.{}", rng.range(1, 254)),
+            "ipv6" => format!("2001:db8::{:x}", rng.range(1, 0xffff)),
+            _ => {
+                let count = 3 + rng.below(3) as usize;
+                words(rng, count)
+            }
+        };
+        let min = usize_of(object, "minLength").unwrap_or(0);
+        let max = usize_of(object, "maxLength").unwrap_or(usize::MAX).max(min);
+        while text.chars().count() < min {
+            text.push(' ');
+            text.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+        }
+        if text.chars().count() > max {
+            text = text.chars().take(max).collect();
+            // Do not end on a space when there is room to avoid it.
+            if text.ends_with(' ') && text.chars().count() > min {
+                text.pop();
+            }
+        }
+        text
+    }
+
+    fn bounds(&self, object: &Map<String, Value>) -> (Option<f64>, bool, Option<f64>, bool) {
+        let mut lo = object.get("minimum").and_then(Value::as_f64);
+        let mut lo_exclusive = false;
+        let mut hi = object.get("maximum").and_then(Value::as_f64);
+        let mut hi_exclusive = false;
+        match object.get("exclusiveMinimum") {
+            Some(Value::Number(n)) => {
+                let n = n.as_f64().unwrap_or(0.0);
+                if lo.is_none_or(|l| n >= l) {
+                    lo = Some(n);
+                    lo_exclusive = true;
+                }
+            }
+            Some(Value::Bool(true)) => lo_exclusive = true,
+            _ => {}
+        }
+        match object.get("exclusiveMaximum") {
+            Some(Value::Number(n)) => {
+                let n = n.as_f64().unwrap_or(0.0);
+                if hi.is_none_or(|h| n <= h) {
+                    hi = Some(n);
+                    hi_exclusive = true;
+                }
+            }
+            Some(Value::Bool(true)) => hi_exclusive = true,
+            _ => {}
+        }
+        (lo, lo_exclusive, hi, hi_exclusive)
+    }
+
+    fn integer(&mut self, object: &Map<String, Value>) -> Value {
+        let (lo, lo_ex, hi, hi_ex) = self.bounds(object);
+        let clamp = |v: f64| v.clamp(i64::MIN as f64 / 2.0, i64::MAX as f64 / 2.0);
+        let lo = lo.map(|l| {
+            let l = clamp(l);
+            if lo_ex { l.floor() as i64 + 1 } else { l.ceil() as i64 }
+        });
+        let hi = hi.map(|h| {
+            let h = clamp(h);
+            if hi_ex { h.ceil() as i64 - 1 } else { h.floor() as i64 }
+        });
+        let (lo, hi) = match (lo, hi) {
+            (Some(lo), Some(hi)) => (lo, hi.max(lo)),
+            (Some(lo), None) => (lo, lo.saturating_add(99)),
+            (None, Some(hi)) if hi >= 100 => (1, 100),
+            (None, Some(hi)) => (hi.saturating_sub(99), hi),
+            (None, None) => (1, 100),
+        };
+        let (lo, hi) = if lo <= 1 && hi >= 100 { (1, 100) } else { (lo, hi) };
+        let mut value = self.rng.range(lo, hi);
+        if let Some(step) = object.get("multipleOf").and_then(Value::as_i64).filter(|s| *s > 0) {
+            let up = value.div_euclid(step) * step + if value.rem_euclid(step) == 0 { 0 } else { step };
+            let down = value.div_euclid(step) * step;
+            value = if up <= hi { up } else { down };
+        }
+        Value::Number(Number::from(value))
+    }
+
+    fn number(&mut self, object: &Map<String, Value>) -> Value {
+        let (lo, lo_ex, hi, hi_ex) = self.bounds(object);
+        if let Some(step) = object.get("multipleOf").and_then(Value::as_f64).filter(|s| *s > 0.0) {
+            let lo_k = lo.map_or(1.0, |l| {
+                let k = (l / step).ceil();
+                if lo_ex && k * step <= l { k + 1.0 } else { k }
+            });
+            let hi_k = hi.map_or(lo_k + 99.0, |h| {
+                let k = (h / step).floor();
+                if hi_ex && k * step >= h { k - 1.0 } else { k }
+            });
+            let k = self.rng.range(lo_k as i64, (hi_k as i64).max(lo_k as i64));
+            return float(k as f64 * step);
+        }
+        let value = match (lo, hi) {
+            (Some(lo), Some(hi)) => {
+                let fraction = (self.rng.below(1000) as f64 + 1.0) / 1002.0;
+                let v = lo + (hi - lo) * fraction;
+                if (lo_ex && v <= lo) || (hi_ex && v >= hi) { (lo + hi) / 2.0 } else { v }
+            }
+            (Some(lo), None) => lo.floor() + 1.0 + self.rng.below(99) as f64 + 0.5,
+            (None, Some(hi)) => hi.ceil() - 1.0 - self.rng.below(99) as f64 - 0.5,
+            (None, None) => self.rng.range(1, 99) as f64 + 0.5,
+        };
+        // Two decimals are enough for a readable mock value.
+        let rounded = (value * 100.0).round() / 100.0;
+        let in_range = lo.is_none_or(|l| if lo_ex { rounded > l } else { rounded >= l })
+            && hi.is_none_or(|h| if hi_ex { rounded < h } else { rounded <= h });
+        float(if in_range { rounded } else { value })
+    }
+}
+
+fn float(value: f64) -> Value {
+    Number::from_f64(value).map_or(Value::Null, Value::Number)
+}
+
+fn usize_of(object: &Map<String, Value>, key: &str) -> Option<usize> {
+    object
+        .get(key)
+        .and_then(Value::as_u64)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+fn infer_type(object: &Map<String, Value>) -> &'static str {
+    if object.contains_key("properties")
+        || object.contains_key("additionalProperties")
+        || object.contains_key("required")
+    {
+        "object"
+    } else if object.contains_key("items") || object.contains_key("prefixItems") {
+        "array"
+    } else if object.contains_key("minimum") || object.contains_key("maximum") {
+        "number"
+    } else {
+        "string"
+    }
+}
+
+/// Keywords that constrain a value (as opposed to annotations such as `description`).
+fn is_constraint(key: &str) -> bool {
+    !matches!(
+        key,
+        "description"
+            | "title"
+            | "default"
+            | "examples"
+            | "$comment"
+            | "$schema"
+            | "$id"
+            | "$defs"
+            | "definitions"
+            | "deprecated"
+            | "readOnly"
+            | "writeOnly"
+            | "nullable"
+    )
+}
+
+/// Merges the keywords of `extra` into `base`: properties are united, `required` concatenated,
+/// other keywords kept from `base` when both have them.
+fn merge_into(base: Value, extra: &Value) -> Value {
+    let Value::Object(mut base) = base else {
+        return extra.clone();
+    };
+    let Some(extra) = extra.as_object() else {
+        return Value::Object(base);
+    };
+    for (key, value) in extra {
+        match (key.as_str(), base.get_mut(key)) {
+            ("properties", Some(Value::Object(props))) => {
+                if let Some(more) = value.as_object() {
+                    for (name, schema) in more {
+                        props.entry(name.clone()).or_insert_with(|| schema.clone());
+                    }
+                }
+            }
+            ("required", Some(Value::Array(required))) => {
+                if let Some(more) = value.as_array() {
+                    for name in more {
+                        if !required.contains(name) {
+                            required.push(name.clone());
+                        }
+                    }
+                }
+            }
+            (_, Some(_)) => {}
+            (_, None) => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Value::Object(base)
+}
+
+fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(byte) = u8::from_str_radix(hex, 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Formats two random words as a version-4 UUID.
+pub(crate) fn uuid_like(a: u64, b: u64) -> String {
+    let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+    let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0xFFFF,
+        b >> 48,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}

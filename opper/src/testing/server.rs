@@ -1,0 +1,604 @@
+//! The HTTP side of the mock server: routing, auth, validation, replies, streaming.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::chunks::{Chunk, chunks_for, python_style};
+use super::record::RecordedRequest;
+use super::reply::{Body, Reply, StreamFault};
+use super::schema::{Generator, Rng, hash_str, uuid_like, words};
+
+/// Scripted behaviour, behind one lock.
+#[derive(Debug, Default)]
+pub(crate) struct Script {
+    pub(crate) api_key: Option<String>,
+    pub(crate) sticky: HashMap<String, Reply>,
+    pub(crate) default_reply: Option<Reply>,
+    pub(crate) queues: HashMap<String, VecDeque<(Reply, usize)>>,
+    pub(crate) faults: VecDeque<(Reply, usize)>,
+}
+
+/// State shared by the server handle, the accept loop and every connection.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) script: Mutex<Script>,
+    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    pub(crate) seed: AtomicU64,
+    pub(crate) counter: AtomicU64,
+    pub(crate) accepted: AtomicUsize,
+    pub(crate) closed: AtomicUsize,
+}
+
+/// Locks a mutex, ignoring poisoning (a panicking test must not break the server for others).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn pop(queue: &mut VecDeque<(Reply, usize)>) -> Option<Reply> {
+    let (reply, remaining) = queue.front_mut()?;
+    let reply = reply.clone();
+    *remaining -= 1;
+    if *remaining == 0 {
+        queue.pop_front();
+    }
+    Some(reply)
+}
+
+/// The service asked to close the connection without answering.
+#[derive(Debug)]
+pub(crate) struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped on purpose by the mock server")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Marks the request as abandoned by the client when dropped before the response is complete.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    flag: Arc<AtomicBool>,
+    done: bool,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.done {
+            self.flag.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The response body: all at once, or a stream fed by a producer task.
+#[derive(Debug)]
+pub(crate) enum MockBody {
+    Full(Option<Bytes>),
+    Stream {
+        rx: mpsc::Receiver<Result<Bytes, io::Error>>,
+        guard: Guard,
+    },
+}
+
+impl HttpBody for MockBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        match self.get_mut() {
+            MockBody::Full(data) => Poll::Ready(data.take().map(|data| Ok(Frame::data(data)))),
+            MockBody::Stream { rx, guard } => match rx.poll_recv(cx) {
+                Poll::Ready(Some(Ok(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
+                Poll::Ready(Some(Err(error))) => {
+                    guard.done = true;
+                    Poll::Ready(Some(Err(error)))
+                }
+                Poll::Ready(None) => {
+                    guard.done = true;
+                    Poll::Ready(None)
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, MockBody::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MockBody::Full(Some(data)) => SizeHint::with_exact(data.len() as u64),
+            MockBody::Full(None) => SizeHint::with_exact(0),
+            MockBody::Stream { .. } => SizeHint::default(),
+        }
+    }
+}
+
+fn json_response(status: u16, body: &Value) -> Response<MockBody> {
+    bytes_response(status, Bytes::from(body.to_string()), "application/json")
+}
+
+fn bytes_response(status: u16, body: Bytes, content_type: &str) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::Full(Some(body)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    response
+}
+
+/// The API's error body: `{"type": ..., "message": ..., "detail": ...}`.
+pub(crate) fn api_error(error_type: &str, message: &str, detail: Value) -> Value {
+    json!({"type": error_type, "message": message, "detail": detail})
+}
+
+fn error_type_for(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequestError",
+        401 => "UnauthorizedError",
+        403 => "ForbiddenError",
+        404 => "NotFoundError",
+        405 => "MethodNotAllowedError",
+        408 => "RequestTimeoutError",
+        409 => "ConflictError",
+        413 => "PayloadTooLargeError",
+        422 => "RequestValidationError",
+        429 => "TooManyRequestsError",
+        500 => "InternalServerError",
+        502 => "BadGatewayError",
+        503 => "ServiceUnavailableError",
+        504 => "GatewayTimeoutError",
+        _ => "Error",
+    }
+}
+
+fn validation_error(loc: Value, msg: &str, kind: &str, input: Value) -> Response<MockBody> {
+    json_response(
+        422,
+        &api_error(
+            "RequestValidationError",
+            "Request validation failed",
+            json!({"loc": loc, "msg": msg, "type": kind, "input": input}),
+        ),
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Call,
+    Stream,
+}
+
+/// Handles one request. The guard marks the request abandoned if this future is dropped (the
+/// connection closed) before it answers.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<MockBody>, DropConnection> {
+    let (parts, incoming) = request.into_parts();
+    // A body that cannot be read means the client went away; nothing to answer.
+    let raw_body = match incoming.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(DropConnection),
+    };
+    let body: Option<Value> = serde_json::from_slice(&raw_body).ok();
+    let flag = Arc::new(AtomicBool::new(false));
+    let record = RecordedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.clone(),
+        raw_body: raw_body.clone(),
+        disconnected: flag.clone(),
+    };
+    let mut guard = Guard { flag, done: false };
+    let authorization = record.bearer().map(str::to_owned);
+    let has_authorization = record.header("authorization").is_some();
+    lock(&shared.requests).push(record);
+
+    let endpoint = match parts.uri.path() {
+        "/v2/call" | "/call" => Endpoint::Call,
+        "/v2/call/stream" | "/call/stream" => Endpoint::Stream,
+        path => {
+            guard.done = true;
+            return Ok(json_response(
+                404,
+                &api_error(
+                    "NotFoundError",
+                    "Not Found",
+                    json!(format!("No route for {} {path}", parts.method)),
+                ),
+            ));
+        }
+    };
+    if parts.method != hyper::Method::POST {
+        guard.done = true;
+        let mut response = json_response(
+            405,
+            &api_error("MethodNotAllowedError", "Method Not Allowed", Value::Null),
+        );
+        response
+            .headers_mut()
+            .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
+        return Ok(response);
+    }
+
+    let (expected_key, fault) = {
+        let mut script = lock(&shared.script);
+        let key = script.api_key.clone();
+        let authorized = key
+            .as_deref()
+            .is_none_or(|key| authorization.as_deref() == Some(key));
+        let fault = if authorized { pop(&mut script.faults) } else { None };
+        (key, fault)
+    };
+    if let Some(key) = expected_key {
+        if authorization.as_deref() != Some(key.as_str()) {
+            guard.done = true;
+            let detail = if has_authorization {
+                "The API key in the Authorization header is not valid"
+            } else {
+                "Send the API key as 'Authorization: Bearer <key>'"
+            };
+            let mut response = json_response(
+                401,
+                &api_error("UnauthorizedError", "Invalid or missing API key", json!(detail)),
+            );
+            response
+                .headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+            return Ok(response);
+        }
+    }
+
+    let name = match validate(&raw_body, body.as_ref()) {
+        Ok(name) => name,
+        Err(response) => {
+            if fault.is_none() {
+                guard.done = true;
+                return Ok(response);
+            }
+            String::new()
+        }
+    };
+
+    let reply = fault.unwrap_or_else(|| {
+        let mut script = lock(&shared.script);
+        if let Some(reply) = script.queues.get_mut(&name).and_then(pop) {
+            return reply;
+        }
+        script
+            .sticky
+            .get(&name)
+            .or(script.default_reply.as_ref())
+            .cloned()
+            .unwrap_or_else(Reply::generated)
+    });
+
+    let request_number = shared.counter.fetch_add(1, Ordering::Relaxed);
+    let seed = shared.seed.load(Ordering::Relaxed);
+    let mut rng = Rng::new(seed ^ request_number.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let span_id = reply
+        .span_id
+        .clone()
+        .unwrap_or_else(|| uuid_like(rng.next_u64(), rng.next_u64()));
+
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if reply.stall || (endpoint == Endpoint::Call && matches!(reply.fault, Some(StreamFault::StallAfter(_)))) {
+        std::future::pending::<()>().await;
+    }
+    if reply.drop_connection
+        || (endpoint == Endpoint::Call && matches!(reply.fault, Some(StreamFault::DropAfter(_))))
+    {
+        guard.done = true;
+        return Err(DropConnection);
+    }
+
+    let schema = body.as_ref().and_then(|b| b.get("output_schema")).filter(|s| !s.is_null());
+    let output = match &reply.body {
+        Body::Status {
+            status,
+            body: raw,
+            content_type,
+        } => {
+            guard.done = true;
+            let response = match raw {
+                Some(raw) => bytes_response(
+                    *status,
+                    raw.clone(),
+                    content_type.as_deref().unwrap_or("application/json"),
+                ),
+                None if *status >= 400 => {
+                    let reason = StatusCode::from_u16(*status)
+                        .ok()
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("Error");
+                    json_response(*status, &api_error(error_type_for(*status), reason, Value::Null))
+                }
+                None => bytes_response(*status, Bytes::new(), "application/json"),
+            };
+            return Ok(with_headers(response, &reply));
+        }
+        Body::Events(events) => {
+            let pieces = events
+                .iter()
+                .map(|event| Bytes::from(format!("data: {}\n\n", python_style(event))))
+                .collect();
+            return Ok(stream_response(pieces, &reply, guard));
+        }
+        Body::Raw(pieces) => return Ok(stream_response(pieces.clone(), &reply, guard)),
+        Body::Json(value) => Output::Json(value.clone()),
+        Body::Text(text) => Output::Text(text.clone()),
+        Body::Generated => {
+            let task_seed = seed ^ hash_str(&name);
+            match schema {
+                Some(schema) => Output::Json(Generator::new().seed(task_seed).generate(schema)),
+                None => {
+                    let mut rng = Rng::new(task_seed);
+                    Output::Text(format!(
+                        "This is a mock reply for {name}: {}.",
+                        words(&mut rng, 8)
+                    ))
+                }
+            }
+        }
+    };
+
+    match endpoint {
+        Endpoint::Call => {
+            guard.done = true;
+            if let Some(StreamFault::ErrorAfter {
+                error_type,
+                message,
+                ..
+            }) = &reply.fault
+            {
+                let response = json_response(500, &api_error(error_type, message, Value::Null));
+                return Ok(with_headers(response, &reply));
+            }
+            let text = call_body(&output, &reply, &span_id, raw_body.len());
+            let response = bytes_response(200, Bytes::from(text), "application/json");
+            Ok(with_headers(response, &reply))
+        }
+        Endpoint::Stream => {
+            let mut pieces = vec![Bytes::from(Chunk::span(span_id).to_sse())];
+            let chunks = match &output {
+                Output::Json(value) => chunks_for(value, &reply.chunking),
+                Output::Text(text) => {
+                    chunks_for(&Value::String(text.clone()), &reply.chunking.clone().text_mode(true))
+                }
+            };
+            pieces.extend(chunks.iter().map(|chunk| Bytes::from(chunk.to_sse())));
+            Ok(stream_response(pieces, &reply, guard))
+        }
+    }
+}
+
+enum Output {
+    Json(Value),
+    Text(String),
+}
+
+/// Checks the body the way the API does and returns the task's name.
+#[allow(clippy::result_large_err)]
+fn validate(raw: &[u8], body: Option<&Value>) -> Result<String, Response<MockBody>> {
+    let Some(body) = body else {
+        let text = String::from_utf8_lossy(raw);
+        let position = serde_json::from_slice::<Value>(raw)
+            .err()
+            .map_or(0, |error| error.column());
+        return Err(validation_error(
+            json!(["body", position]),
+            "JSON decode error",
+            "json_invalid",
+            json!(text),
+        ));
+    };
+    let Some(object) = body.as_object() else {
+        return Err(validation_error(
+            json!(["body"]),
+            "Input should be a valid dictionary or object to extract fields from",
+            "model_attributes_type",
+            body.clone(),
+        ));
+    };
+    let name = match object.get("name") {
+        Some(Value::String(name)) => name.clone(),
+        None | Some(Value::Null) => {
+            return Err(validation_error(
+                json!(["body", "name"]),
+                "Field required",
+                "missing",
+                body.clone(),
+            ));
+        }
+        Some(other) => {
+            return Err(validation_error(
+                json!(["body", "name"]),
+                "Input should be a valid string",
+                "string_type",
+                other.clone(),
+            ));
+        }
+    };
+    for key in ["input_schema", "output_schema"] {
+        if let Some(schema) = object.get(key).filter(|v| !v.is_null() && !v.is_object()) {
+            return Err(validation_error(
+                json!(["body", key]),
+                "Input should be a valid dictionary",
+                "dict_type",
+                schema.clone(),
+            ));
+        }
+    }
+    Ok(name)
+}
+
+fn with_headers(mut response: Response<MockBody>, reply: &Reply) -> Response<MockBody> {
+    for (name, value) in &reply.headers {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+fn call_body(output: &Output, reply: &Reply, span_id: &str, request_len: usize) -> String {
+    let (message, payload, output_len) = match output {
+        Output::Json(value) => {
+            let text = value.to_string();
+            let len = text.len();
+            ("null".to_owned(), text, len)
+        }
+        Output::Text(text) => (Value::String(text.clone()).to_string(), "null".to_owned(), text.len()),
+    };
+    let input_tokens = (request_len / 4).max(1) as u64;
+    let output_tokens = (output_len / 4).max(1) as u64;
+    let usage = reply.usage.clone().unwrap_or_else(|| {
+        json!({
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+        })
+    });
+    let cost = reply.cost.clone().unwrap_or_else(|| {
+        let generation = (input_tokens as f64 * 0.15 + output_tokens as f64 * 0.6) / 1e6;
+        let platform = generation * 0.1;
+        json!({"generation": generation, "platform": platform, "total": generation + platform})
+    });
+    format!(
+        "{{\"span_id\":{},\"message\":{message},\"json_payload\":{payload},\"cached\":{},\"usage\":{usage},\"cost\":{cost}}}",
+        Value::String(span_id.to_owned()),
+        reply.cached,
+    )
+}
+
+fn stream_response(pieces: Vec<Bytes>, reply: &Reply, guard: Guard) -> Response<MockBody> {
+    let (tx, rx) = mpsc::channel(4);
+    let delay = reply.chunk_delay;
+    let fault = reply.fault.clone();
+    tokio::spawn(async move {
+        produce(tx, pieces, delay, fault).await;
+    });
+    let mut response = Response::new(MockBody::Stream { rx, guard });
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    with_headers(response, reply)
+}
+
+async fn produce(
+    tx: mpsc::Sender<Result<Bytes, io::Error>>,
+    pieces: Vec<Bytes>,
+    delay: Option<std::time::Duration>,
+    fault: Option<StreamFault>,
+) {
+    let stop_at = match &fault {
+        Some(
+            StreamFault::ErrorAfter { events, .. }
+            | StreamFault::DropAfter(events)
+            | StreamFault::StallAfter(events),
+        ) => *events,
+        None => usize::MAX,
+    };
+    for (i, piece) in pieces.into_iter().enumerate() {
+        if i >= stop_at {
+            break;
+        }
+        if i > 0 {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+        }
+        if tx.send(Ok(piece)).await.is_err() {
+            return;
+        }
+    }
+    match fault {
+        Some(StreamFault::ErrorAfter {
+            error_type,
+            message,
+            ..
+        }) => {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            let chunk = Chunk::error(error_type, message);
+            let _ = tx.send(Ok(Bytes::from(chunk.to_sse()))).await;
+        }
+        Some(StreamFault::DropAfter(_)) => {
+            let _ = tx
+                .send(Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "connection dropped on purpose by the mock server",
+                )))
+                .await;
+        }
+        Some(StreamFault::StallAfter(_)) => tx.closed().await,
+        None => {}
+    }
+}
+
+/// Serves one connection until it closes or the server shuts down.
+pub(crate) async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: tokio::net::TcpStream,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let service_shared = shared.clone();
+    let service = hyper::service::service_fn(move |request| handle(service_shared.clone(), request));
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::select! {
+        _ = connection => {}
+        _ = stopped(&mut shutdown) => {}
+    }
+    shared.closed.fetch_add(1, Ordering::SeqCst);
+}
+
+
+/// Resolves when the server is told to stop (or its handle is gone).
+pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let stop_now = *stop.borrow_and_update();
+        if stop_now || stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
