@@ -1,4 +1,41 @@
-//! Partial values: the typed, incomplete output of a stream. (Skeleton: being implemented.)
+//! Partial values: the typed, incomplete output of a [`Stream`](crate::Stream).
+//!
+//! A streamed call sends its output as chunks, each a `delta` (a piece of text, a number or a
+//! boolean) for one leaf of the output, addressed by a `json_path` such as
+//! `response.people[0].name`. The [`Partial`] trait gives every output type a *partial form*
+//! whose fields are all optional, and knows how to apply one chunk to it:
+//!
+//! - string deltas concatenate; a number or boolean field takes a typed delta or its text,
+//!   possibly split over consecutive chunks of the same path (`"1"`, `"2.5"` is `12.5`);
+//! - `[i]` creates the items of an array in order and fills them;
+//! - the `response.` prefix of a path is optional, and a field literally named `response` still
+//!   works;
+//! - nothing is guessed: a string field that receives `"123"` holds `"123"`.
+//!
+//! At the end of the stream, required arrays, objects and options that never received a chunk
+//! are completed from the output schema and the value is deserialized into the output type.
+//!
+//! Derive it with `#[derive(opper::Partial)]` next to `Deserialize` and `JsonSchema`:
+//!
+//! ```
+//! #[derive(serde::Deserialize, opper::Partial)]
+//! struct Person {
+//!     name: String,
+//!     age: u32,
+//! }
+//!
+//! // The derive generates `PartialPerson { name: Option<String>, age: Option<u32> }`,
+//! // which implements Debug, Clone, Default and Serialize (to the JSON known so far).
+//! let partial = PartialPerson { name: Some("An".into()), ..Default::default() };
+//! assert_eq!(serde_json::to_string(&partial).unwrap(), r#"{"name":"An"}"#);
+//! ```
+//!
+//! The derive honours serde's `rename`, `rename_all`, `alias`, `skip`, `skip_deserializing`,
+//! `default` and `flatten`; it supports structs with named fields and enums whose variants
+//! are all units (their partial form is the text of the variant's name received so far).
+//! The generated type is named `Partial` + the type's name and has the type's visibility;
+//! `#[opper(partial = "OtherName")]` picks another name, and `#[opper(crate = "path")]` names
+//! the `opper` crate when it is not reachable as `::opper`.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -9,46 +46,196 @@ use serde_json::Value;
 
 use crate::Error;
 
+mod complete;
+mod impls;
+mod path;
+mod scalar;
+#[cfg(test)]
+mod tests;
+
+#[doc(hidden)]
+pub mod __rt;
+
+#[doc(hidden)]
+pub use path::Seg;
+
 /// A type whose value can arrive chunk by chunk over a stream.
+///
+/// Implemented for strings, numbers, booleans, `char`, `Option`, `Box`, `Vec`, maps with
+/// `String` keys, and `serde_json::Value`; derive it for your own structs and unit-only enums
+/// with `#[derive(opper::Partial)]`. The methods of the trait are an implementation detail of
+/// the derive: they are hidden and may change in any release.
 pub trait Partial: Sized {
     /// The partial form: every field optional, nested types as their partials.
     type Partial: Debug + Clone + Default + Serialize + Send + Sync + 'static;
+
+    /// Whether `path` (relative to this type) leads to a leaf or a `serde_json::Value`.
+    #[doc(hidden)]
+    fn __resolve(path: &[Seg<'_>]) -> bool;
+
+    /// Applies one delta at `path` (relative to this type) to the partial value in `slot`,
+    /// creating it when it is `None`.
+    #[doc(hidden)]
+    fn __apply(
+        slot: &mut Option<Self::Partial>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String>;
+}
+
+/// State an [`Assembler`] keeps between chunks, shared by every leaf.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Cx {
+    /// This chunk continues the previous one (same json_path).
+    continued: bool,
+    /// The text so far of the current number or boolean leaf.
+    text: String,
+    /// The current leaf's text is an incomplete number or boolean of this kind.
+    pending: Option<scalar::Kind>,
 }
 
 /// Reassembles chunks into a partial value, then the final value.
+///
+/// Each [`push`](Self::push) costs O(path depth + delta length): the partial value lives in an
+/// `Arc` that [`partial`](Self::partial) shares and the next push updates in place through
+/// `Arc::make_mut` (it copies the value only while a caller still holds the previous snapshot).
 pub(crate) struct Assembler<T: Partial> {
     partial: Arc<T::Partial>,
-    #[allow(dead_code)]
     schema: Option<Arc<Value>>,
+    cx: Cx,
+    /// The json_path of the previous chunk, as sent.
+    last: Option<String>,
+    /// Whether any chunk arrived.
+    started: bool,
+}
+
+impl<T: Partial> Debug for Assembler<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Assembler")
+            .field("partial", &self.partial)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T: Partial + DeserializeOwned> Assembler<T> {
+    /// An assembler for one stream; `schema` is the output schema, used to complete the value
+    /// at the end (`None` in text mode).
     pub(crate) fn new(schema: Option<Arc<Value>>) -> Self {
         Self {
             partial: Arc::default(),
             schema,
+            cx: Cx::default(),
+            last: None,
+            started: false,
         }
     }
 
-    /// Applies one chunk; returns the json_path of a field this chunk completed, if any.
+    /// Applies one chunk. Returns the json_path (as sent) of the field the previous chunks were
+    /// filling when this chunk moves on to another one; an error when the path does not exist
+    /// in `T` or the delta does not fit it.
     pub(crate) fn push(
         &mut self,
-        _json_path: Option<&str>,
-        _delta: &Value,
+        json_path: Option<&str>,
+        delta: &Value,
     ) -> Result<Option<String>, String> {
-        Err("not implemented yet".into())
+        let text = json_path.unwrap_or("");
+        let segs = path::parse(text)?;
+        let continued = self.started && self.last.as_deref() == json_path;
+        let mut completed = None;
+        if !continued {
+            self.end_leaf()?;
+            completed = self.last.take();
+            self.last = json_path.map(str::to_owned);
+        }
+        self.started = true;
+        self.cx.continued = continued;
+
+        let segs: &[Seg<'_>] = match segs.split_first() {
+            Some((Seg::Key(key), rest)) if key == "response" && T::__resolve(rest) => rest,
+            _ => &segs,
+        };
+        let root = Arc::make_mut(&mut self.partial);
+        let mut slot = Some(std::mem::take(root));
+        let result = T::__apply(&mut slot, segs, delta, &mut self.cx);
+        *root = slot.unwrap_or_default();
+        result.map_err(|reason| match json_path {
+            Some(path) => format!("json_path `{path}`: {reason}"),
+            None => reason,
+        })?;
+        Ok(completed)
     }
 
-    pub(crate) fn partial(&self) -> Arc<T::Partial> {
+    /// The partial value so far. O(1): shares the assembler's value.
+    pub(crate) fn partial(&mut self) -> Arc<T::Partial> {
         Arc::clone(&self.partial)
     }
 
+    /// The JSON assembled so far (for errors).
     pub(crate) fn so_far(&self) -> Value {
         serde_json::to_value(&*self.partial).unwrap_or(Value::Null)
     }
 
     /// Ends the stream: the final value, and the json_path of the field that was still open.
-    pub(crate) fn finish(self) -> Result<(T, Option<String>), Error> {
-        Err(Error::Config("not implemented yet".into()))
+    pub(crate) fn finish(mut self) -> Result<(T, Option<String>), Error> {
+        if let Err(reason) = self.end_leaf() {
+            return Err(Error::Incomplete {
+                reason,
+                source: None,
+                partial: self.so_far(),
+            });
+        }
+        let received = self.so_far();
+        let mut json = received.clone();
+        if let Some(schema) = &self.schema {
+            let mut missing = Vec::new();
+            complete::complete(&mut json, schema, &mut missing);
+            if !missing.is_empty() {
+                let more = match missing.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                return Err(Error::Incomplete {
+                    reason: format!("no value arrived for `{}`{more}", missing[0]),
+                    source: None,
+                    partial: received,
+                });
+            }
+        }
+        match serde_path_to_error::deserialize::<_, T>(&json) {
+            Ok(value) => Ok((value, self.last)),
+            Err(error) => {
+                let path = error.path().to_string();
+                let message = error.into_inner().to_string();
+                if self.schema.is_none() && message.starts_with("missing field") {
+                    return Err(Error::Incomplete {
+                        reason: format!("{message} at `{path}`"),
+                        source: None,
+                        partial: received,
+                    });
+                }
+                Err(Error::Output {
+                    json,
+                    path,
+                    message,
+                })
+            }
+        }
+    }
+
+    /// Closes the current leaf: an error if it holds an incomplete number or boolean.
+    fn end_leaf(&mut self) -> Result<(), String> {
+        let pending = self.cx.pending.take();
+        let text = std::mem::take(&mut self.cx.text);
+        match pending {
+            Some(kind) => Err(format!(
+                "the value of `{}` stopped at `{text}`, which is not {}",
+                self.last.as_deref().unwrap_or_default(),
+                kind.name()
+            )),
+            None => Ok(()),
+        }
     }
 }

@@ -1,0 +1,277 @@
+//! Completing a partial JSON value from the output schema at the end of a stream.
+//!
+//! The service announces no chunk for an empty array, an empty object or a null. A required
+//! property that never arrived is filled here when its schema says what "nothing" is: `null`
+//! for a nullable schema, `[]` for an array, `{}` (itself completed) for an object. Anything
+//! else that is required and missing is reported, so the stream can end in
+//! `Error::Incomplete`.
+
+use serde_json::{Map, Value};
+
+/// Deepest schema nesting followed (guards against recursive `$ref`s).
+const MAX_DEPTH: usize = 128;
+
+/// Fills what the schema allows to fill; pushes the paths of required values that are missing.
+pub(crate) fn complete(value: &mut Value, schema: &Value, missing: &mut Vec<String>) {
+    let mut at = String::new();
+    walk(value, schema, schema, &mut at, missing, 0);
+}
+
+/// Follows `$ref`s to `#/$defs/..`, `#/definitions/..` (any JSON pointer in the root).
+fn resolve<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
+    for _ in 0..MAX_DEPTH {
+        let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+            return schema;
+        };
+        match reference.strip_prefix('#').and_then(|ptr| root.pointer(ptr)) {
+            Some(target) => schema = target,
+            None => return schema,
+        }
+    }
+    schema
+}
+
+fn types(schema: &Value) -> impl Iterator<Item = &str> {
+    let (one, many) = match schema.get("type") {
+        Some(Value::String(t)) => (Some(t.as_str()), None),
+        Some(Value::Array(ts)) => (None, Some(ts.iter().filter_map(Value::as_str))),
+        _ => (None, None),
+    };
+    one.into_iter().chain(many.into_iter().flatten())
+}
+
+fn branches(schema: &Value) -> impl Iterator<Item = &Value> {
+    ["anyOf", "oneOf"]
+        .into_iter()
+        .filter_map(|key| schema.get(key).and_then(Value::as_array))
+        .flatten()
+}
+
+fn is_nullable(schema: &Value, root: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    let schema = resolve(schema, root);
+    types(schema).any(|t| t == "null")
+        || schema.get("nullable") == Some(&Value::Bool(true))
+        || schema.get("const") == Some(&Value::Null)
+        || branches(schema).any(|b| is_nullable(b, root, depth + 1))
+}
+
+fn is_kind(schema: &Value, root: &Value, kind: &str) -> bool {
+    let schema = resolve(schema, root);
+    let marker = match kind {
+        "object" => schema.get("properties").is_some() || schema.get("additionalProperties").is_some(),
+        "array" => schema.get("items").is_some() || schema.get("prefixItems").is_some(),
+        _ => false,
+    };
+    marker || types(schema).any(|t| t == kind)
+}
+
+/// What a required property that never arrived is: `None` if nothing can stand for it.
+fn empty_value(schema: &Value, root: &Value) -> Option<Value> {
+    let resolved = resolve(schema, root);
+    if is_nullable(resolved, root, 0) {
+        return Some(Value::Null);
+    }
+    match resolved {
+        Value::Bool(true) => return Some(Value::Null),
+        Value::Object(map) if map.is_empty() => return Some(Value::Null),
+        _ => {}
+    }
+    let mut candidates = std::iter::once(resolved).chain(branches(resolved));
+    candidates.find_map(|s| {
+        if is_kind(s, root, "array") {
+            Some(Value::Array(Vec::new()))
+        } else if is_kind(s, root, "object") {
+            Some(Value::Object(Map::new()))
+        } else {
+            None
+        }
+    })
+}
+
+fn kind_of(value: &Value) -> Option<&'static str> {
+    match value {
+        Value::Object(_) => Some("object"),
+        Value::Array(_) => Some("array"),
+        _ => None,
+    }
+}
+
+fn walk(
+    value: &mut Value,
+    schema: &Value,
+    root: &Value,
+    at: &mut String,
+    missing: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let schema = resolve(schema, root);
+    let Some(kind) = kind_of(value) else {
+        return;
+    };
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for sub in all {
+            walk(value, sub, root, at, missing, depth + 1);
+        }
+    }
+    if let Some(branch) = branches(schema).find(|b| is_kind(b, root, kind)) {
+        walk(value, branch, root, at, missing, depth + 1);
+    }
+    match value {
+        Value::Object(map) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            if let Some(required) = schema.get("required").and_then(Value::as_array) {
+                for name in required.iter().filter_map(Value::as_str) {
+                    if map.contains_key(name) {
+                        continue;
+                    }
+                    match properties
+                        .and_then(|p| p.get(name))
+                        .and_then(|s| empty_value(s, root))
+                    {
+                        Some(empty) => {
+                            map.insert(name.to_owned(), empty);
+                        }
+                        None => missing.push(join_key(at, name)),
+                    }
+                }
+            }
+            let additional = schema
+                .get("additionalProperties")
+                .filter(|s| s.is_object());
+            for (key, child) in map.iter_mut() {
+                let child_schema = properties.and_then(|p| p.get(key)).or(additional);
+                if let Some(child_schema) = child_schema {
+                    let len = at.len();
+                    push_key(at, key);
+                    walk(child, child_schema, root, at, missing, depth + 1);
+                    at.truncate(len);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let prefix = schema.get("prefixItems").and_then(Value::as_array);
+            let rest = schema.get("items").filter(|s| s.is_object());
+            for (i, child) in items.iter_mut().enumerate() {
+                let child_schema = prefix.and_then(|p| p.get(i)).or(rest);
+                if let Some(child_schema) = child_schema {
+                    let len = at.len();
+                    at.push_str(&format!("[{i}]"));
+                    walk(child, child_schema, root, at, missing, depth + 1);
+                    at.truncate(len);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn push_key(at: &mut String, key: &str) {
+    if !at.is_empty() {
+        at.push('.');
+    }
+    at.push_str(key);
+}
+
+fn join_key(at: &str, key: &str) -> String {
+    let mut out = at.to_owned();
+    push_key(&mut out, key);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn run(mut value: Value, schema: Value) -> (Value, Vec<String>) {
+        let mut missing = Vec::new();
+        complete(&mut value, &schema, &mut missing);
+        (value, missing)
+    }
+
+    #[test]
+    fn fills_required_arrays_objects_and_options() {
+        let schema = json!({
+            "type": "object",
+            "required": ["people", "meta", "note", "maybe", "either", "name", "any"],
+            "properties": {
+                "people": {"type": "array", "items": {"$ref": "#/$defs/Person"}},
+                "meta": {"$ref": "#/definitions/Meta"},
+                "note": {"type": ["string", "null"]},
+                "maybe": {"anyOf": [{"$ref": "#/$defs/Person"}, {"type": "null"}]},
+                "either": {"oneOf": [{"type": "null"}, {"type": "integer"}]},
+                "name": {"type": "string"},
+                "any": true,
+                "optional": {"type": "array"}
+            },
+            "$defs": {
+                "Person": {
+                    "type": "object",
+                    "required": ["name", "tags"],
+                    "properties": {"name": {"type": "string"}, "tags": {"type": "array"}}
+                }
+            },
+            "definitions": {
+                "Meta": {
+                    "type": "object",
+                    "required": ["counts", "inner"],
+                    "properties": {
+                        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "inner": {"type": "object", "required": ["x"], "properties": {"x": {"type": "array"}}}
+                    }
+                }
+            }
+        });
+        let (value, missing) = run(json!({"name": "A", "people": [{"name": "B"}, {}]}), schema);
+        assert_eq!(
+            value,
+            json!({
+                "name": "A",
+                "people": [{"name": "B", "tags": []}, {"tags": []}],
+                "meta": {"counts": {}, "inner": {"x": []}},
+                "note": null,
+                "maybe": null,
+                "either": null,
+                "any": null
+            })
+        );
+        assert_eq!(missing, vec!["people[1].name".to_owned()]);
+    }
+
+    #[test]
+    fn reports_missing_scalars_and_follows_nested_options() {
+        let schema = json!({
+            "type": "object",
+            "required": ["a", "b"],
+            "properties": {
+                "a": {"type": "string"},
+                "b": {"anyOf": [{"$ref": "#/$defs/B"}, {"type": "null"}]},
+                "m": {"type": "object", "additionalProperties": {"$ref": "#/$defs/B"}}
+            },
+            "$defs": {"B": {"type": "object", "required": ["list", "n"], "properties": {"list": {"type": "array"}, "n": {"type": "number"}}}}
+        });
+        let (value, missing) = run(json!({"b": {"n": 1}, "m": {"k": {"n": 2}}}), schema);
+        assert_eq!(
+            value,
+            json!({"b": {"n": 1, "list": []}, "m": {"k": {"n": 2, "list": []}}})
+        );
+        assert_eq!(missing, vec!["a".to_owned()]);
+    }
+
+    #[test]
+    fn survives_recursive_refs() {
+        let schema = json!({"$ref": "#/$defs/N", "$defs": {"N": {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/$defs/N"}}}}});
+        let (value, _) = run(json!({}), schema);
+        assert!(value.is_object());
+        let looping = json!({"$ref": "#/$defs/L", "$defs": {"L": {"$ref": "#/$defs/L"}}});
+        let (value, missing) = run(json!({"a": 1}), looping);
+        assert_eq!((value, missing.len()), (json!({"a": 1}), 0));
+    }
+}

@@ -1,0 +1,373 @@
+//! [`Partial`] for the standard types.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::path::display;
+use super::scalar::{self, Kind, Progress};
+use super::{Cx, Partial, Seg};
+
+/// Error for a path that goes on past a leaf.
+fn past_leaf(what: &str, path: &[Seg<'_>]) -> String {
+    format!("{what} has no `{}`", display(path))
+}
+
+/// Applies `delta` to an existing partial value in place (no copy: the value is moved out and
+/// back).
+pub(crate) fn apply_in_place<T: Partial>(
+    target: &mut T::Partial,
+    path: &[Seg<'_>],
+    delta: &Value,
+    cx: &mut Cx,
+) -> Result<(), String> {
+    let mut slot = Some(std::mem::take(target));
+    let result = T::__apply(&mut slot, path, delta, cx);
+    *target = slot.unwrap_or_default();
+    result
+}
+
+/// Appends a delta to text: a string as is, a number or boolean as its JSON text.
+pub(crate) fn append_text(text: &mut String, delta: &Value, what: &str) -> Result<(), String> {
+    match delta {
+        Value::String(s) => text.push_str(s),
+        Value::Number(n) => text.push_str(&n.to_string()),
+        Value::Bool(b) => text.push_str(if *b { "true" } else { "false" }),
+        other => return Err(format!("{what} cannot take the delta {other}")),
+    }
+    Ok(())
+}
+
+impl Partial for String {
+    type Partial = String;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        path.is_empty()
+    }
+
+    fn __apply(
+        slot: &mut Option<String>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        _cx: &mut Cx,
+    ) -> Result<(), String> {
+        if !path.is_empty() {
+            return Err(past_leaf("a string", path));
+        }
+        append_text(slot.get_or_insert_with(String::new), delta, "a string")
+    }
+}
+
+/// A `char` is the text received so far (checked when the stream ends).
+impl Partial for char {
+    type Partial = String;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        path.is_empty()
+    }
+
+    fn __apply(
+        slot: &mut Option<String>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        String::__apply(slot, path, delta, cx)
+    }
+}
+
+macro_rules! scalar_partial {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Partial for $ty {
+            type Partial = $ty;
+
+            fn __resolve(path: &[Seg<'_>]) -> bool {
+                path.is_empty()
+            }
+
+            fn __apply(
+                slot: &mut Option<$ty>,
+                path: &[Seg<'_>],
+                delta: &Value,
+                cx: &mut Cx,
+            ) -> Result<(), String> {
+                scalar::apply(slot, path, delta, cx)
+            }
+        }
+    )*};
+}
+
+scalar_partial!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool
+);
+
+/// An option's partial is its content's; a `null` delta leaves it `None`.
+impl<T: Partial> Partial for Option<T> {
+    type Partial = T::Partial;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        T::__resolve(path)
+    }
+
+    fn __apply(
+        slot: &mut Option<T::Partial>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        if path.is_empty() && delta.is_null() {
+            *slot = None;
+            return Ok(());
+        }
+        T::__apply(slot, path, delta, cx)
+    }
+}
+
+impl<T: Partial> Partial for Box<T> {
+    type Partial = Box<T::Partial>;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        T::__resolve(path)
+    }
+
+    fn __apply(
+        slot: &mut Option<Box<T::Partial>>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        match slot {
+            Some(boxed) => apply_in_place::<T>(boxed, path, delta, cx),
+            None => {
+                let mut inner = None;
+                let result = T::__apply(&mut inner, path, delta, cx);
+                *slot = inner.map(Box::new);
+                result
+            }
+        }
+    }
+}
+
+/// Items arrive in order: `[len]` starts the next item, `[i]` with `i < len` fills item `i`.
+impl<T: Partial> Partial for Vec<T> {
+    type Partial = Vec<T::Partial>;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        match path.split_first() {
+            Some((Seg::Index(_), rest)) => T::__resolve(rest),
+            _ => false,
+        }
+    }
+
+    fn __apply(
+        slot: &mut Option<Vec<T::Partial>>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        let (index, rest) = match path.split_first() {
+            Some((Seg::Index(index), rest)) => (*index, rest),
+            Some((Seg::Key(key), _)) => {
+                return Err(format!("an array has no key `{key}`: expected an index `[i]`"));
+            }
+            None => return Err(format!("an array cannot take the delta {delta} directly")),
+        };
+        let items = slot.get_or_insert_with(Vec::new);
+        let len = items.len();
+        if index < len {
+            apply_in_place::<T>(&mut items[index], rest, delta, cx)
+        } else if index == len {
+            let mut item = None;
+            T::__apply(&mut item, rest, delta, cx)?;
+            match item {
+                Some(item) => items.push(item),
+                None if delta.is_null() => items.push(Default::default()),
+                None => {}
+            }
+            Ok(())
+        } else {
+            Err(format!(
+                "item [{index}] arrived before item [{len}]: items must arrive in order"
+            ))
+        }
+    }
+}
+
+macro_rules! map_partial {
+    ($($map:ident),*) => {$(
+        /// Any key is a key of the map.
+        impl<V: Partial> Partial for $map<String, V> {
+            type Partial = $map<String, V::Partial>;
+
+            fn __resolve(path: &[Seg<'_>]) -> bool {
+                match path.split_first() {
+                    Some((Seg::Key(_), rest)) => V::__resolve(rest),
+                    _ => false,
+                }
+            }
+
+            fn __apply(
+                slot: &mut Option<Self::Partial>,
+                path: &[Seg<'_>],
+                delta: &Value,
+                cx: &mut Cx,
+            ) -> Result<(), String> {
+                let (key, rest) = match path.split_first() {
+                    Some((Seg::Key(key), rest)) => (key, rest),
+                    Some((Seg::Index(index), _)) => {
+                        return Err(format!("a map has no index [{index}]: expected a key"));
+                    }
+                    None => return Err(format!("a map cannot take the delta {delta} directly")),
+                };
+                let map = slot.get_or_insert_with(Default::default);
+                if let Some(value) = map.get_mut(&**key) {
+                    return apply_in_place::<V>(value, rest, delta, cx);
+                }
+                let mut value = None;
+                V::__apply(&mut value, rest, delta, cx)?;
+                if let Some(value) = value {
+                    map.insert(key.clone().into_owned(), value);
+                }
+                Ok(())
+            }
+        }
+    )*};
+}
+
+map_partial!(BTreeMap, HashMap);
+
+/// Any JSON: objects and arrays are built as the paths dictate; text deltas concatenate.
+impl Partial for Value {
+    type Partial = Value;
+
+    fn __resolve(_path: &[Seg<'_>]) -> bool {
+        true
+    }
+
+    fn __apply(
+        slot: &mut Option<Value>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        apply_value(slot, path, delta, cx)
+    }
+}
+
+/// A JSON object: any key.
+impl Partial for Map<String, Value> {
+    type Partial = Map<String, Value>;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        matches!(path.first(), Some(Seg::Key(_)))
+    }
+
+    fn __apply(
+        slot: &mut Option<Map<String, Value>>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        if !matches!(path.first(), Some(Seg::Key(_))) {
+            return Err("a JSON object takes its values by key".into());
+        }
+        let mut value = slot.take().map(Value::Object);
+        let result = apply_value(&mut value, path, delta, cx);
+        *slot = match value {
+            Some(Value::Object(map)) => Some(map),
+            _ => Some(Map::new()),
+        };
+        result
+    }
+}
+
+fn apply_value(
+    slot: &mut Option<Value>,
+    path: &[Seg<'_>],
+    delta: &Value,
+    cx: &mut Cx,
+) -> Result<(), String> {
+    let Some((seg, rest)) = path.split_first() else {
+        return apply_value_leaf(slot, delta, cx);
+    };
+    let value = slot.get_or_insert(Value::Null);
+    match seg {
+        Seg::Key(key) => {
+            if value.is_null() {
+                *value = Value::Object(Map::new());
+            }
+            let Value::Object(map) = value else {
+                return Err(format!("key `{key}` in JSON that is not an object"));
+            };
+            if let Some(child) = map.get_mut(&**key) {
+                let mut child_slot = Some(std::mem::take(child));
+                let result = apply_value(&mut child_slot, rest, delta, cx);
+                *child = child_slot.unwrap_or_default();
+                return result;
+            }
+            let mut child = None;
+            apply_value(&mut child, rest, delta, cx)?;
+            if let Some(child) = child {
+                map.insert(key.clone().into_owned(), child);
+            }
+            Ok(())
+        }
+        Seg::Index(index) => {
+            if value.is_null() {
+                *value = Value::Array(Vec::new());
+            }
+            let Value::Array(items) = value else {
+                return Err(format!("index [{index}] in JSON that is not an array"));
+            };
+            let len = items.len();
+            if *index < len {
+                let child = &mut items[*index];
+                let mut child_slot = Some(std::mem::take(child));
+                let result = apply_value(&mut child_slot, rest, delta, cx);
+                *child = child_slot.unwrap_or_default();
+                result
+            } else if *index == len {
+                let mut child = None;
+                apply_value(&mut child, rest, delta, cx)?;
+                items.push(child.unwrap_or_default());
+                Ok(())
+            } else {
+                Err(format!(
+                    "item [{index}] arrived before item [{len}]: items must arrive in order"
+                ))
+            }
+        }
+    }
+}
+
+fn apply_value_leaf(slot: &mut Option<Value>, delta: &Value, cx: &mut Cx) -> Result<(), String> {
+    match (slot.as_mut(), delta) {
+        (Some(Value::String(text)), _) => append_text(text, delta, "a JSON string"),
+        (Some(Value::Number(_)), Value::Number(_) | Value::String(_)) if cx.continued => {
+            // A number split over chunks: join the texts.
+            append_text(&mut cx.text, delta, "a JSON number")?;
+            match scalar::progress(Kind::Float, &cx.text) {
+                Progress::Invalid => Err(format!("`{}` is not a number", cx.text)),
+                Progress::Incomplete => {
+                    cx.pending = Some(Kind::Float);
+                    Ok(())
+                }
+                Progress::Complete => {
+                    cx.pending = None;
+                    let number = serde_json::from_str::<Value>(&cx.text)
+                        .map_err(|e| format!("`{}` is not a number: {e}", cx.text))?;
+                    *slot = Some(number);
+                    Ok(())
+                }
+            }
+        }
+        _ => {
+            if let Value::Number(number) = delta {
+                cx.text.clear();
+                cx.text.push_str(&number.to_string());
+            }
+            *slot = Some(delta.clone());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! `json_path` strings: `response.people[0].name`, `people[0]["odd.key"]`, `response[2]`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// One step of a parsed `json_path`.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg<'a> {
+    /// An object key: `.name` or `["name"]`.
+    Key(Cow<'a, str>),
+    /// An array index: `[0]`.
+    Index(usize),
+}
+
+impl fmt::Display for Seg<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Seg::Key(key) => write!(f, ".{key}"),
+            Seg::Index(index) => write!(f, "[{index}]"),
+        }
+    }
+}
+
+/// Writes a parsed path back as text, `people[0].name` style (for messages).
+pub(crate) fn display(path: &[Seg<'_>]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(key) if out.is_empty() => out.push_str(key),
+            seg => out.push_str(&seg.to_string()),
+        }
+    }
+    out
+}
+
+/// Parses a `json_path` into segments.
+///
+/// Grammar: keys separated by `.`, indexes as `[digits]`, and keys that contain `.` or `[` as
+/// `["..."]` or `['...']` (with `\` escaping the quote or itself). A leading `$` (JSONPath root)
+/// is accepted and dropped. The empty path is the root.
+pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
+    let bytes = path.as_bytes();
+    let mut segs = Vec::with_capacity(4);
+    let mut i = 0;
+    if path == "$" {
+        return Ok(segs);
+    }
+    if path.starts_with("$.") || path.starts_with("$[") {
+        i = 1;
+        if bytes[1] == b'.' {
+            i = 2;
+        }
+    }
+    let bad = |at: usize, what: &str| format!("invalid json_path `{path}` at byte {at}: {what}");
+    let mut expect_key = i < bytes.len();
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' => {
+                i += 1;
+                match bytes.get(i) {
+                    Some(&quote @ (b'"' | b'\'')) => {
+                        i += 1;
+                        let start = i;
+                        let mut owned: Option<String> = None;
+                        loop {
+                            match bytes.get(i) {
+                                None => return Err(bad(i, "unterminated quoted key")),
+                                Some(b'\\') => {
+                                    let buf = owned.get_or_insert_with(|| path[start..i].to_owned());
+                                    match path[i + 1..].chars().next() {
+                                        None => return Err(bad(i, "unterminated quoted key")),
+                                        Some(c) => {
+                                            buf.push(c);
+                                            i += 1 + c.len_utf8();
+                                        }
+                                    }
+                                }
+                                Some(&b) if b == quote => break,
+                                Some(_) => {
+                                    let c = path[i..].chars().next().unwrap_or_default();
+                                    if let Some(buf) = owned.as_mut() {
+                                        buf.push(c);
+                                    }
+                                    i += c.len_utf8();
+                                }
+                            }
+                        }
+                        let key = match owned {
+                            Some(key) => Cow::Owned(key),
+                            None => Cow::Borrowed(&path[start..i]),
+                        };
+                        i += 1;
+                        if bytes.get(i) != Some(&b']') {
+                            return Err(bad(i, "expected `]` after a quoted key"));
+                        }
+                        i += 1;
+                        segs.push(Seg::Key(key));
+                    }
+                    _ => {
+                        let start = i;
+                        while i < bytes.len() && bytes[i].is_ascii_digit() {
+                            i += 1;
+                        }
+                        if start == i || bytes.get(i) != Some(&b']') {
+                            return Err(bad(start, "expected an index `[digits]`"));
+                        }
+                        let index = path[start..i]
+                            .parse::<usize>()
+                            .map_err(|_| bad(start, "index out of range"))?;
+                        i += 1;
+                        segs.push(Seg::Index(index));
+                    }
+                }
+                expect_key = false;
+            }
+            b'.' => {
+                if expect_key {
+                    return Err(bad(i, "empty key"));
+                }
+                i += 1;
+                expect_key = true;
+                if i == bytes.len() {
+                    return Err(bad(i, "empty key at the end"));
+                }
+            }
+            _ => {
+                if !expect_key {
+                    return Err(bad(i, "expected `.` or `[`"));
+                }
+                let start = i;
+                while i < bytes.len() && bytes[i] != b'.' && bytes[i] != b'[' {
+                    i += 1;
+                }
+                segs.push(Seg::Key(Cow::Borrowed(&path[start..i])));
+                expect_key = false;
+            }
+        }
+        if expect_key && i < bytes.len() && bytes[i] == b'[' {
+            // `a.[0]` is not a path.
+            return Err(bad(i, "empty key"));
+        }
+    }
+    Ok(segs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> Seg<'_> {
+        Seg::Key(Cow::Borrowed(k))
+    }
+
+    #[test]
+    fn parses_the_documented_shapes() {
+        assert_eq!(
+            parse("response.people[0].name").unwrap(),
+            vec![key("response"), key("people"), Seg::Index(0), key("name")]
+        );
+        assert_eq!(
+            parse("people[12].name").unwrap(),
+            vec![key("people"), Seg::Index(12), key("name")]
+        );
+        assert_eq!(parse("response[2]").unwrap(), vec![key("response"), Seg::Index(2)]);
+        assert_eq!(parse("[2][3]").unwrap(), vec![Seg::Index(2), Seg::Index(3)]);
+        assert_eq!(parse("").unwrap(), vec![]);
+        assert_eq!(parse("$").unwrap(), vec![]);
+        assert_eq!(parse("$.a").unwrap(), vec![key("a")]);
+        assert_eq!(parse("$[1]").unwrap(), vec![Seg::Index(1)]);
+        assert_eq!(parse("naïve.ключ").unwrap(), vec![key("naïve"), key("ключ")]);
+    }
+
+    #[test]
+    fn parses_quoted_keys() {
+        assert_eq!(
+            parse(r#"m["a.b"]['c[d]'].e"#).unwrap(),
+            vec![key("m"), key("a.b"), key("c[d]"), key("e")]
+        );
+        assert_eq!(
+            parse(r#"m["q\"uo\\te"]"#).unwrap(),
+            vec![key("m"), Seg::Key(Cow::Owned("q\"uo\\te".into()))]
+        );
+        assert_eq!(parse(r#"["é\"x"]"#).unwrap(), vec![Seg::Key("é\"x".into())]);
+    }
+
+    #[test]
+    fn rejects_malformed_paths() {
+        for bad in [
+            "a..b", ".a", "a.", "a[", "a[]", "a[x]", "a[1", "a[1]b", r#"a["x"#, r#"a["x"x]"#,
+            "a.[0]", "a[99999999999999999999999999]", r#"a["\"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn displays_paths() {
+        let path = parse("people[0].name").unwrap();
+        assert_eq!(display(&path), "people[0].name");
+        assert_eq!(display(&parse("[1].a").unwrap()), "[1].a");
+    }
+}

@@ -1,0 +1,236 @@
+//! Numbers and booleans that may arrive as text split over several chunks.
+
+use serde_json::Value;
+
+use super::{Cx, Seg};
+
+/// Longest number or boolean text accepted for one field (keeps a stream linear).
+const MAX_SCALAR_TEXT: usize = 400;
+
+/// How far a text is in the grammar of a JSON number or boolean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// Not a prefix of any valid text.
+    Invalid,
+    /// A proper prefix: more text is needed.
+    Incomplete,
+    /// A complete value (which may still continue).
+    Complete,
+}
+
+/// What kind of scalar a leaf holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// An integer; `signed` allows a leading `-`.
+    Int { signed: bool },
+    /// Any JSON number.
+    Float,
+    /// `true` or `false`.
+    Bool,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Int { signed: true } => "an integer",
+            Kind::Int { signed: false } => "a non-negative integer",
+            Kind::Float => "a number",
+            Kind::Bool => "a boolean",
+        }
+    }
+}
+
+/// Checks `text` against the JSON grammar of `kind` (integers: no fraction nor exponent).
+pub(crate) fn progress(kind: Kind, text: &str) -> Progress {
+    match kind {
+        Kind::Bool => {
+            if text == "true" || text == "false" {
+                Progress::Complete
+            } else if "true".starts_with(text) || "false".starts_with(text) {
+                Progress::Incomplete
+            } else {
+                Progress::Invalid
+            }
+        }
+        Kind::Int { signed } => number(text, signed, false),
+        Kind::Float => number(text, true, true),
+    }
+}
+
+/// JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn number(text: &str, signed: bool, real: bool) -> Progress {
+    #[derive(Clone, Copy, PartialEq)]
+    enum S {
+        Start,
+        Minus,
+        Zero,
+        Int,
+        Dot,
+        Frac,
+        E,
+        ESign,
+        Exp,
+    }
+    let mut state = S::Start;
+    for b in text.bytes() {
+        state = match (state, b) {
+            (S::Start, b'-') if signed => S::Minus,
+            (S::Start | S::Minus, b'0') => S::Zero,
+            (S::Start | S::Minus, b'1'..=b'9') => S::Int,
+            (S::Int, b'0'..=b'9') => S::Int,
+            (S::Zero | S::Int, b'.') if real => S::Dot,
+            (S::Dot | S::Frac, b'0'..=b'9') => S::Frac,
+            (S::Zero | S::Int | S::Frac, b'e' | b'E') if real => S::E,
+            (S::E, b'+' | b'-') => S::ESign,
+            (S::E | S::ESign | S::Exp, b'0'..=b'9') => S::Exp,
+            _ => return Progress::Invalid,
+        };
+    }
+    match state {
+        S::Zero | S::Int | S::Frac | S::Exp => Progress::Complete,
+        _ => Progress::Incomplete,
+    }
+}
+
+/// A scalar (number or boolean) leaf type.
+pub(crate) trait Scalar: Sized {
+    const KIND: Kind;
+    fn parse(text: &str) -> Option<Self>;
+}
+
+macro_rules! int_scalar {
+    ($($ty:ty => $signed:expr),* $(,)?) => {$(
+        impl Scalar for $ty {
+            const KIND: Kind = Kind::Int { signed: $signed };
+            fn parse(text: &str) -> Option<Self> {
+                text.parse().ok()
+            }
+        }
+    )*};
+}
+
+int_scalar!(
+    i8 => true, i16 => true, i32 => true, i64 => true, i128 => true, isize => true,
+    u8 => false, u16 => false, u32 => false, u64 => false, u128 => false, usize => false,
+);
+
+impl Scalar for f64 {
+    const KIND: Kind = Kind::Float;
+    fn parse(text: &str) -> Option<Self> {
+        text.parse::<f64>().ok().filter(|v| v.is_finite())
+    }
+}
+
+impl Scalar for f32 {
+    const KIND: Kind = Kind::Float;
+    fn parse(text: &str) -> Option<Self> {
+        // Like serde_json: read as f64, then narrow.
+        let wide = text.parse::<f64>().ok().filter(|v| v.is_finite())?;
+        Some(wide as f32).filter(|v| v.is_finite())
+    }
+}
+
+impl Scalar for bool {
+    const KIND: Kind = Kind::Bool;
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// Applies a delta to a number or boolean leaf: the delta's text joins the text of the
+/// previous chunks of the same path, and the value is set whenever that text is complete.
+pub(crate) fn apply<N: Scalar>(
+    slot: &mut Option<N>,
+    path: &[Seg<'_>],
+    delta: &Value,
+    cx: &mut Cx,
+) -> Result<(), String> {
+    let kind = N::KIND;
+    if let Some(seg) = path.first() {
+        return Err(format!(
+            "{} has no `{}`: the path goes past a leaf",
+            kind.name(),
+            super::path::display(std::slice::from_ref(seg))
+        ));
+    }
+    if !cx.continued {
+        cx.text.clear();
+    }
+    match delta {
+        Value::String(text) => push_text(cx, text)?,
+        Value::Number(number) if kind != Kind::Bool => push_text(cx, &number.to_string())?,
+        Value::Bool(b) if kind == Kind::Bool => push_text(cx, if *b { "true" } else { "false" })?,
+        other => {
+            return Err(format!(
+                "expected {} (or its text), got the delta {other}",
+                kind.name()
+            ));
+        }
+    }
+    match progress(kind, &cx.text) {
+        Progress::Invalid => Err(format!("`{}` is not {}", cx.text, kind.name())),
+        Progress::Incomplete => {
+            cx.pending = Some(kind);
+            Ok(())
+        }
+        Progress::Complete => {
+            cx.pending = None;
+            match N::parse(&cx.text) {
+                Some(value) => {
+                    *slot = Some(value);
+                    Ok(())
+                }
+                None => Err(format!(
+                    "`{}` is out of range for {}",
+                    cx.text,
+                    std::any::type_name::<N>()
+                )),
+            }
+        }
+    }
+}
+
+fn push_text(cx: &mut Cx, text: &str) -> Result<(), String> {
+    if cx.text.len() + text.len() > MAX_SCALAR_TEXT {
+        return Err(format!(
+            "a number or boolean longer than {MAX_SCALAR_TEXT} characters"
+        ));
+    }
+    cx.text.push_str(text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_grammar() {
+        use Progress::*;
+        let float = |t| progress(Kind::Float, t);
+        let int = |t| progress(Kind::Int { signed: true }, t);
+        let uint = |t| progress(Kind::Int { signed: false }, t);
+        for t in ["0", "-0", "12", "12.5", "1e5", "1E+5", "-1.25e-3", "0.0"] {
+            assert_eq!(float(t), Complete, "{t}");
+        }
+        for t in ["", "-", "1.", "1e", "1e+", "-0."] {
+            assert_eq!(float(t), Incomplete, "{t}");
+        }
+        for t in ["01", "+1", ".5", "1.e5", "1x", "inf", "NaN", "1e5.0", " 1", "--1"] {
+            assert_eq!(float(t), Invalid, "{t}");
+        }
+        assert_eq!(int("-12"), Complete);
+        assert_eq!(int("1.5"), Invalid);
+        assert_eq!(int("1e3"), Invalid);
+        assert_eq!(uint("-1"), Invalid);
+        assert_eq!(uint("7"), Complete);
+        assert_eq!(progress(Kind::Bool, "tr"), Incomplete);
+        assert_eq!(progress(Kind::Bool, "false"), Complete);
+        assert_eq!(progress(Kind::Bool, "fals e"), Invalid);
+        assert_eq!(progress(Kind::Bool, ""), Incomplete);
+    }
+}
