@@ -154,7 +154,13 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         self.cx.continued = continued;
 
         let segs: &[Seg<'_>] = match segs.split_first() {
-            Some((Seg::Key(key), rest)) if key == "response" && T::__resolve(rest) => rest,
+            // The documented prefix, unless the whole path is a path of `T` (a field named
+            // `response`) and the rest is not.
+            Some((Seg::Key(key), rest))
+                if key == "response" && (T::__resolve(rest) || !T::__resolve(&segs)) =>
+            {
+                rest
+            }
             _ => &segs,
         };
         let root = Arc::make_mut(&mut self.partial);
@@ -187,18 +193,28 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                 partial: self.so_far(),
             });
         }
-        let received = self.so_far();
+        let received = serde_json::to_value(&*self.partial).map_err(|e| Error::Output {
+            json: Value::Null,
+            path: String::new(),
+            message: e.to_string(),
+        })?;
         let mut json = received.clone();
         if let Some(schema) = &self.schema {
             let mut missing = Vec::new();
             complete::complete(&mut json, schema, &mut missing);
             if !missing.is_empty() {
-                let more = match missing.len() {
-                    1 => String::new(),
-                    n => format!(" (and {} more)", n - 1),
-                };
+                let mut reason = String::from("no value arrived for ");
+                for (i, path) in missing.iter().take(3).enumerate() {
+                    if i > 0 {
+                        reason.push_str(", ");
+                    }
+                    reason.push_str(&format!("`{path}`"));
+                }
+                if missing.len() > 3 {
+                    reason.push_str(&format!(" and {} more", missing.len() - 3));
+                }
                 return Err(Error::Incomplete {
-                    reason: format!("no value arrived for `{}`{more}", missing[0]),
+                    reason,
                     source: None,
                     partial: received,
                 });
