@@ -315,6 +315,43 @@ impl MockServer {
         wait_until(timeout, || self.closed_connections() >= count).await
     }
 
+    /// A client of this crate pointed at this server: its key is the one
+    /// [`require_api_key`](Self::require_api_key) set (else `"mock-api-key"`), and it retries
+    /// as [`RetryPolicy::default`](crate::RetryPolicy::default) does but waits only about
+    /// 10 ms between attempts, so retry tests run fast. [`client_builder`](Self::client_builder)
+    /// gives the builder, to change more.
+    ///
+    /// # Panics
+    /// Never in practice: the configuration is always valid.
+    pub fn client(&self) -> crate::Opper {
+        match self.client_builder().build() {
+            Ok(client) => client,
+            Err(error) => panic!("opper::testing::MockServer::client: {error}"),
+        }
+    }
+
+    /// The builder behind [`client`](Self::client), to adjust before building.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> opper::Result<()> {
+    /// let server = opper::testing::MockServer::start().await;
+    /// let client = server.client_builder().retry(opper::RetryPolicy::none()).build()?;
+    /// # let _ = client;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn client_builder(&self) -> crate::OpperBuilder {
+        let key = lock(&self.shared.script)
+            .api_key
+            .clone()
+            .unwrap_or_else(|| "mock-api-key".to_owned());
+        crate::Opper::builder()
+            .api_key(key)
+            .base_url(self.url())
+            .retry(crate::RetryPolicy::default().initial_delay(Duration::from_millis(10)))
+    }
+
     /// Stops accepting connections, closes the open ones and waits for the accept loop to end.
     /// Dropping the server does the same without waiting.
     pub async fn shutdown(mut self) {

@@ -561,6 +561,12 @@ async fn produce(
             let _ = tx.send(Ok(Bytes::from(chunk.to_sse()))).await;
         }
         Some(StreamFault::DropAfter(_)) => {
+            // Let hyper write out what was sent before it aborts the connection: it flushes
+            // once the body has nothing ready.
+            while tx.capacity() < tx.max_capacity() && !tx.is_closed() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             let _ = tx
                 .send(Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
