@@ -111,6 +111,14 @@ impl TransportError {
         }
     }
 
+    pub(crate) fn closed(message: impl Into<String>) -> Self {
+        Self {
+            kind: TransportKind::Other,
+            message: message.into(),
+            source: None,
+        }
+    }
+
     /// Whether this was a timeout (connect, request or read).
     pub fn is_timeout(&self) -> bool {
         self.kind == TransportKind::Timeout

@@ -68,7 +68,7 @@ impl Model {
     #[must_use]
     pub fn option(self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         let (key, value) = (key.into(), value.into());
-        self.map_spec(|options, _| {
+        self.map_spec(&|options, _| {
             options.insert(key.clone(), value.clone());
         })
     }
@@ -79,7 +79,7 @@ impl Model {
     #[must_use]
     pub fn extra_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         let (name, value) = (name.into(), value.into());
-        self.map_spec(|_, headers| {
+        self.map_spec(&|_, headers| {
             headers.retain(|(existing, _)| *existing != name);
             headers.push((name.clone(), value.clone()));
         })
@@ -93,7 +93,7 @@ impl Model {
         }
     }
 
-    fn map_spec(self, f: impl Fn(&mut Map<String, Value>, &mut Vec<(String, String)>)) -> Self {
+    fn map_spec(self, f: &dyn Fn(&mut Map<String, Value>, &mut Vec<(String, String)>)) -> Self {
         match self.0 {
             ModelKind::Name(name) => {
                 let (mut options, mut extra_headers) = (Map::new(), Vec::new());
@@ -117,7 +117,7 @@ impl Model {
                 })
             }
             ModelKind::Fallback(chain) => Model(ModelKind::Fallback(
-                chain.into_iter().map(|model| model.map_spec(&f)).collect(),
+                chain.into_iter().map(|model| model.map_spec(f)).collect(),
             )),
         }
     }
@@ -156,7 +156,8 @@ impl Serialize for Model {
                 options,
                 extra_headers,
             } => {
-                let len = 1 + usize::from(!options.is_empty()) + usize::from(!extra_headers.is_empty());
+                let len =
+                    1 + usize::from(!options.is_empty()) + usize::from(!extra_headers.is_empty());
                 let mut map = serializer.serialize_map(Some(len))?;
                 map.serialize_entry("name", name)?;
                 if !options.is_empty() {
@@ -608,7 +609,14 @@ impl<'a> CallBuilder<'a> {
         self
     }
 
-    fn parts(self) -> Result<(&'a Opper, Cow<'a, Task>, Option<Box<RawValue>>, Option<String>)> {
+    fn parts(
+        self,
+    ) -> Result<(
+        &'a Opper,
+        Cow<'a, Task>,
+        Option<Box<RawValue>>,
+        Option<String>,
+    )> {
         let input = self.input.transpose()?;
         Ok((self.client, self.task, input, self.parent_span_id))
     }

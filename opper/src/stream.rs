@@ -29,6 +29,8 @@ pub struct ChunkStream {
     span_id: Option<String>,
     chunks: u64,
     finished: bool,
+    /// A failure met while reading, handed out after the events decoded before it.
+    pending: Option<Error>,
     span: tracing::Span,
     started: Instant,
 }
@@ -49,7 +51,11 @@ enum Next {
 }
 
 impl ChunkStream {
-    pub(crate) fn new(response: reqwest::Response, max_event_bytes: usize, span: tracing::Span) -> Self {
+    pub(crate) fn new(
+        response: reqwest::Response,
+        max_event_bytes: usize,
+        span: tracing::Span,
+    ) -> Self {
         Self {
             body: Some(Box::pin(response.bytes_stream())),
             decoder: Decoder::with_limit(max_event_bytes),
@@ -57,6 +63,7 @@ impl ChunkStream {
             span_id: None,
             chunks: 0,
             finished: false,
+            pending: None,
             span,
             started: Instant::now(),
         }
@@ -67,27 +74,38 @@ impl ChunkStream {
         self.span_id.as_deref()
     }
 
-    /// Reads until at least one event is decoded (or the body ends), without handing it out.
+    /// Reads until at least one event is decoded, without handing it out. A failure before
+    /// any event is returned (so the request may be retried): a stream that closes or breaks
+    /// before its first event is a transport failure.
     pub(crate) async fn prefetch(&mut self) -> Result<()> {
         std::future::poll_fn(|cx| {
-            while self.queue.is_empty() {
+            while self.queue.is_empty() && self.pending.is_none() {
                 match self.poll_bytes(cx) {
                     Poll::Ready(Ok(true)) => {}
-                    Poll::Ready(Ok(false)) => break,
-                    Poll::Ready(Err(error)) => {
-                        // Nothing reached the caller yet: a failure here may be retried.
-                        return Poll::Ready(Err(match error {
-                            Error::Incomplete { source: Some(source), .. } if source.is_timeout() => {
-                                Error::Timeout(source)
-                            }
-                            Error::Incomplete { source: Some(source), .. } => Error::Transport(source),
-                            other => other,
-                        }));
+                    Poll::Ready(Ok(false)) => {
+                        return Poll::Ready(Err(Error::Transport(TransportError::closed(
+                            "the stream closed before its first event",
+                        ))));
                     }
+                    Poll::Ready(Err(error)) => self.pending = Some(error),
                     Poll::Pending => return Poll::Pending,
                 }
             }
-            Poll::Ready(Ok(()))
+            if !self.queue.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            Poll::Ready(Err(match self.pending.take() {
+                Some(Error::Incomplete {
+                    source: Some(source),
+                    ..
+                }) if source.is_timeout() => Error::Timeout(source),
+                Some(Error::Incomplete {
+                    source: Some(source),
+                    ..
+                }) => Error::Transport(source),
+                Some(other) => other,
+                None => unreachable!("the loop ends with an event or a failure"),
+            }))
         })
         .await?;
         // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
@@ -110,8 +128,14 @@ impl ChunkStream {
         match body.as_mut().poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(bytes))) => {
-                let result = self.decoder.feed(&bytes, &mut self.queue);
-                Poll::Ready(result.map(|()| true).map_err(decode_error))
+                match self.decoder.feed(&bytes, &mut self.queue) {
+                    Ok(()) => Poll::Ready(Ok(true)),
+                    Err(error) => {
+                        // Stop reading: what is decoded so far stays queued.
+                        self.body = None;
+                        Poll::Ready(Err(decode_error(error)))
+                    }
+                }
             }
             Poll::Ready(Some(Err(error))) => {
                 self.body = None;
@@ -148,11 +172,16 @@ impl ChunkStream {
                     Err(error) => return Poll::Ready(Err(error)),
                 }
             }
+            if let Some(error) = self.pending.take() {
+                return Poll::Ready(Err(error));
+            }
             match self.poll_bytes(cx) {
                 Poll::Ready(Ok(true)) => {}
-                Poll::Ready(Ok(false)) if self.queue.is_empty() => return Poll::Ready(Ok(Next::End)),
+                Poll::Ready(Ok(false)) if self.queue.is_empty() => {
+                    return Poll::Ready(Ok(Next::End));
+                }
                 Poll::Ready(Ok(false)) => {}
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Ready(Err(error)) => self.pending = Some(error),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -323,7 +352,8 @@ impl<T: Partial + DeserializeOwned> Stream<T> {
     /// Arrays, maps and options the service sent nothing for are completed from the schema.
     /// Fails, keeping what had arrived, if the stream failed or closed before a valid `T`.
     pub async fn finish(mut self) -> Result<T> {
-        while let Some(update) = std::future::poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+        while let Some(update) = std::future::poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await
+        {
             update?;
         }
         if let Some(reason) = self.failure.take() {
@@ -368,7 +398,11 @@ impl<T: Partial + DeserializeOwned> FuturesStream for Stream<T> {
                 }
                 Err(reason) => {
                     let error = Error::InvalidChunk {
-                        data: format!("json_path {:?}, delta {}", path.unwrap_or(""), truncate(&delta.to_string(), 200)),
+                        data: format!(
+                            "json_path {:?}, delta {}",
+                            path.unwrap_or(""),
+                            truncate(&delta.to_string(), 200)
+                        ),
                         reason,
                         partial: Value::Null,
                     };

@@ -1,0 +1,642 @@
+//! The fault matrix: one test per row, over the built-in server. Each asserts the error's
+//! variant, what it keeps, and how many attempts reached the server.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use opper::testing::{MockServer, Reply};
+use opper::{Error, Opper, RetryPolicy};
+use opper_tests::{RawServer, Script};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const KEY: &str = "fault-key-5f3c9a";
+
+fn retrying(server: &MockServer) -> Opper {
+    Opper::builder()
+        .api_key(KEY)
+        .base_url(server.url())
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .initial_delay(Duration::from_millis(10)),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn call(server: &MockServer) -> Error {
+    retrying(server)
+        .call("task")
+        .send::<Value>()
+        .await
+        .unwrap_err()
+}
+
+async fn status_row(status: u16, json_body: bool) -> (Error, usize) {
+    let server = MockServer::start().await;
+    let reply = if json_body {
+        Reply::api_error(status, "SomeError", "it failed")
+    } else {
+        Reply::status(status).body("plain failure text")
+    };
+    server.reply("task", reply);
+    let error = call(&server).await;
+    assert_eq!(error.status(), Some(status), "{error:?}");
+    let api = error.api_error().unwrap();
+    if json_body {
+        assert_eq!(api.error_type.as_deref(), Some("SomeError"));
+        assert_eq!(api.message.as_deref(), Some("it failed"));
+    } else {
+        assert_eq!(api.body, "plain failure text");
+        assert_eq!(api.error_type, None);
+    }
+    (error, server.request_count())
+}
+
+macro_rules! status_rows {
+    ($($name:ident: $status:expr, $json:expr, $variant:pat, $attempts:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let (error, attempts) = status_row($status, $json).await;
+            assert!(matches!(error, $variant), "{error:?}");
+            assert_eq!(attempts, $attempts, "attempts");
+        }
+    )*};
+}
+
+status_rows! {
+    status_400_json: 400, true, Error::BadRequest(_), 1;
+    status_400_text: 400, false, Error::BadRequest(_), 1;
+    status_401_json: 401, true, Error::Unauthorized(_), 1;
+    status_401_text: 401, false, Error::Unauthorized(_), 1;
+    status_404_json: 404, true, Error::NotFound(_), 1;
+    status_404_text: 404, false, Error::NotFound(_), 1;
+    status_422_json: 422, true, Error::RequestValidation(_), 1;
+    status_422_text: 422, false, Error::RequestValidation(_), 1;
+    status_429_json: 429, true, Error::RateLimited(_), 3;
+    status_429_text: 429, false, Error::RateLimited(_), 3;
+    status_500_json: 500, true, Error::Api(_), 3;
+    status_500_text: 500, false, Error::Api(_), 3;
+    status_502_json: 502, true, Error::Api(_), 3;
+    status_502_text: 502, false, Error::Api(_), 3;
+    status_503_json: 503, true, Error::Api(_), 3;
+    status_503_text: 503, false, Error::Api(_), 3;
+    status_504_json: 504, true, Error::Api(_), 3;
+    status_504_text: 504, false, Error::Api(_), 3;
+    status_418_is_not_retried: 418, false, Error::Api(_), 1;
+}
+
+#[tokio::test]
+async fn validation_detail_is_kept() {
+    let server = MockServer::start().await;
+    // A body without `name` is rejected by the server itself, as the API does.
+    let response = reqwest::Client::new()
+        .post(format!("{}/v2/call", server.url()))
+        .bearer_auth(KEY)
+        .body("{\"input\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 422);
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::status(422).json_body(json!({"type": "RequestValidationError", "message": "invalid",
+            "detail": {"loc": ["body", "input", "x"], "msg": "not an int", "type": "int_parsing", "input": "a"}})),
+    );
+    match call(&server).await {
+        Error::RequestValidation(e) => {
+            let detail = e.detail.unwrap();
+            assert_eq!(detail["loc"], json!(["body", "input", "x"]));
+            assert_eq!(detail["msg"], "not an int");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn retry_after_in_seconds_is_waited() {
+    let server = MockServer::start().await;
+    server.fault(Reply::status(429).retry_after(1));
+    server.reply("task", Reply::json(json!({"ok": true})));
+    let started = Instant::now();
+    let reply = retrying(&server)
+        .call("task")
+        .send::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(reply.output, json!({"ok": true}));
+    assert!(
+        started.elapsed() >= Duration::from_millis(990),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.request_count(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_as_an_http_date_is_waited() {
+    let server = MockServer::start().await;
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    server.fault(Reply::status(503).header("retry-after", date));
+    server.reply("task", Reply::json(json!({"ok": true})));
+    let started = Instant::now();
+    retrying(&server)
+        .call("task")
+        .send::<Value>()
+        .await
+        .unwrap();
+    // The date has whole seconds: the wait is between one and two seconds.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.request_count(), 2);
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_then_reported() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let opper = Opper::builder()
+        .api_key(KEY)
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .retry(
+            RetryPolicy::default()
+                .initial_delay(Duration::from_millis(50))
+                .jitter(false),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = opper.call("task").send::<Value>().await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Transport(e) if e.is_connect()),
+        "{error:?}"
+    );
+    // Two retries: 50 ms, then 75 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(125),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn dropped_before_headers_is_retried() {
+    let server = MockServer::start().await;
+    server.fault(Reply::generated().drop_connection().times(2));
+    server.reply("task", Reply::json(json!({"ok": 1})));
+    let reply = retrying(&server)
+        .call("task")
+        .send::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(reply.output, json!({"ok": 1}));
+    assert_eq!(server.request_count(), 3);
+
+    let server = MockServer::start().await;
+    server.reply("task", Reply::generated().drop_connection());
+    let error = call(&server).await;
+    assert!(matches!(error, Error::Transport(_)), "{error:?}");
+    assert_eq!(server.request_count(), 3);
+}
+
+#[tokio::test]
+async fn dropped_after_headers_is_a_transport_error_after_retries() {
+    // Headers promise 100 bytes, 10 arrive, then the connection closes.
+    let server = RawServer::start().await;
+    server.fallback(
+        Script::default()
+            .head(200, &[("content-type", "application/json")], Some(100))
+            .write("{\"span_id\""),
+    );
+    let opper = opper_tests::client(&server.url());
+    let error = opper.call("task").send::<Value>().await.unwrap_err();
+    assert!(matches!(error, Error::Transport(_)), "{error:?}");
+    assert_eq!(server.received().len(), 3);
+}
+
+#[tokio::test]
+async fn dropped_mid_stream_keeps_what_arrived_and_is_not_retried() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::text("one two three four five six").drop_after(3),
+    );
+    let mut stream = retrying(&server)
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let error = loop {
+        match stream.next().await {
+            Some(Ok(update)) => seen.push_str(update.delta.as_str().unwrap()),
+            Some(Err(error)) => break error,
+            None => panic!("the stream ended without an error"),
+        }
+    };
+    assert!(matches!(error, Error::Incomplete { .. }), "{error:?}");
+    assert!(!seen.is_empty());
+    assert_eq!(error.partial(), Some(&Value::String(seen)));
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_stalled_stream_hits_the_read_timeout() {
+    let server = MockServer::start().await;
+    server.reply("task", Reply::text("alpha beta gamma delta").stall_after(2));
+    let opper = Opper::builder()
+        .api_key(KEY)
+        .base_url(server.url())
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let error = opper
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(matches!(error, Error::Incomplete { .. }));
+    assert!(
+        !error.partial().unwrap().as_str().unwrap().is_empty(),
+        "{error:?}"
+    );
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_hits_the_request_timeout() {
+    let server = MockServer::start().await;
+    server.reply("task", Reply::generated().stall());
+    let opper = Opper::builder()
+        .api_key(KEY)
+        .base_url(server.url())
+        .request_timeout(Duration::from_millis(200))
+        .retry(
+            RetryPolicy::default()
+                .max_retries(1)
+                .initial_delay(Duration::from_millis(10)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let error = opper.call("task").send::<Value>().await.unwrap_err();
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(
+        server.request_count(),
+        2,
+        "a timeout before any response is retried"
+    );
+    let error = opper.call("task").stream::<String>().await.unwrap_err();
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_error_chunk_ends_the_stream_and_keeps_the_text() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::text("alpha beta gamma").error_after(3, "ProviderError", "overloaded"),
+    );
+    let error = retrying(&server)
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap_err();
+    match &error {
+        Error::StreamChunk {
+            error_type,
+            error_message,
+            partial,
+        } => {
+            assert_eq!(error_type.as_deref(), Some("ProviderError"));
+            assert_eq!(error_message.as_deref(), Some("overloaded"));
+            assert!(!partial.as_str().unwrap().is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_line_that_is_not_json_is_an_invalid_chunk() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::raw_sse([
+            "data: {\"delta\": \"ok\"}\n\n",
+            "data: <html>oops</html>\n\n",
+        ]),
+    );
+    let error = retrying(&server)
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap_err();
+    match &error {
+        Error::InvalidChunk { data, partial, .. } => {
+            assert_eq!(data, "<html>oops</html>");
+            assert_eq!(partial, &json!("ok"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_an_invalid_chunk() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::raw_sse([
+            bytes::Bytes::from_static(b"data: {\"delta\": \"ok\"}\n\n"),
+            bytes::Bytes::from_static(b"data: {\"delta\": \"\xff\xfe\"}\n\n"),
+        ]),
+    );
+    let error = retrying(&server)
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidChunk { reason, .. } if reason.contains("UTF-8")),
+        "{error:?}"
+    );
+    assert_eq!(error.partial(), Some(&json!("ok")));
+}
+
+#[tokio::test]
+async fn an_event_over_the_cap_is_refused_with_bounded_memory() {
+    let server = MockServer::start().await;
+    // 8 MiB of data in one event that never ends: the decoder must stop at the cap.
+    let piece = bytes::Bytes::from(vec![b'a'; 64 * 1024]);
+    let mut pieces = vec![bytes::Bytes::from_static(
+        b"data: {\"delta\": \"ok\"}\n\ndata: \"",
+    )];
+    pieces.extend(std::iter::repeat_n(piece, 128));
+    server.reply("task", Reply::raw_sse(pieces));
+    let opper = Opper::builder()
+        .api_key(KEY)
+        .base_url(server.url())
+        .max_event_bytes(256 * 1024)
+        .build()
+        .unwrap();
+    let error = opper
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::EventTooLarge { limit: 262_144, .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.partial(), Some(&json!("ok")));
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Person {
+    name: String,
+    age: u32,
+}
+
+#[tokio::test]
+async fn output_that_does_not_fit_names_its_path() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::json(json!({"people": [{"name": "Ann", "age": 40}, {"name": "Bo", "age": "old"}]})),
+    );
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Team {
+        people: Vec<Person>,
+    }
+    let error = retrying(&server)
+        .call("task")
+        .send::<Team>()
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Output { path, json, .. } => {
+            assert_eq!(path, "people[1].age");
+            assert_eq!(json["people"][1]["age"], "old");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_200_with_an_empty_body_is_an_invalid_response() {
+    let server = MockServer::start().await;
+    server.reply("task", Reply::status(200).body(""));
+    let error = call(&server).await;
+    assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn only_the_listed_statuses_are_retried() {
+    for status in [400u16, 401, 403, 404, 409, 422, 501, 505] {
+        let server = MockServer::start().await;
+        server.reply("task", Reply::status(status));
+        let error = call(&server).await;
+        assert_eq!(error.status(), Some(status));
+        assert_eq!(
+            server.request_count(),
+            1,
+            "status {status} must not be retried"
+        );
+    }
+}
+
+#[tokio::test]
+async fn backoff_waits_grow_and_respect_the_budget() {
+    let server = MockServer::start().await;
+    server.reply("task", Reply::status(503));
+    let opper = Opper::builder()
+        .api_key(KEY)
+        .base_url(server.url())
+        .retry(
+            RetryPolicy::default()
+                .max_retries(4)
+                .initial_delay(Duration::from_millis(40))
+                .multiplier(2.0)
+                .max_delay(Duration::from_millis(200)),
+        )
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    opper.call("task").send::<Value>().await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(server.request_count(), 5);
+    // Nominal waits 40, 80, 160, 200 (capped); jitter draws each in [half, all].
+    assert!(elapsed >= Duration::from_millis(240), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(480 + 400), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_stream_is_not_retried_once_an_update_reached_the_caller() {
+    let server = MockServer::start().await;
+    server.fault(Reply::status(503));
+    server.fault(Reply::text("one two three four").drop_after(2));
+    server.reply("task", Reply::text("fine"));
+    let mut stream = retrying(&server)
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap();
+    assert!(stream.next().await.unwrap().is_ok());
+    let rest: Vec<_> = stream.collect().await;
+    assert!(rest.iter().any(Result::is_err));
+    assert_eq!(
+        server.request_count(),
+        2,
+        "the 503 was retried, the broken stream was not"
+    );
+}
+
+#[tokio::test]
+async fn dropping_a_call_future_closes_its_connection() {
+    let server = MockServer::start().await;
+    server.reply("task", Reply::generated().delay(Duration::from_secs(30)));
+    let opper = retrying(&server);
+    let call = opper.call("task").send::<Value>();
+    let _ = tokio::time::timeout(Duration::from_millis(200), call).await;
+    assert!(
+        server
+            .wait_for_closed_connections(1, Duration::from_secs(5))
+            .await,
+        "the server saw no close"
+    );
+    assert_eq!(server.open_connections(), 0);
+}
+
+#[tokio::test]
+async fn dropping_a_stream_mid_way_closes_its_connection_and_leaves_no_task() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::text("one two three four five six seven eight")
+            .chunk_delay(Duration::from_millis(50)),
+    );
+    let opper = retrying(&server);
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let mut stream = opper.call("task").stream::<String>().await.unwrap();
+    stream.next().await.unwrap().unwrap();
+    drop(stream);
+    let request = server.requests().pop().unwrap();
+    assert!(
+        request.wait_disconnected(Duration::from_secs(5)).await,
+        "the server saw no close"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metrics.num_alive_tasks() > before && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        metrics.num_alive_tasks() <= before,
+        "{} tasks alive, {before} before",
+        metrics.num_alive_tasks()
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_key_appears_in_no_log_line_debug_display_or_error() {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start().await;
+    server.require_api_key(KEY);
+    server.fault(Reply::status(503).times(2));
+    server.enqueue("stream", Reply::text("a b c").error_after(2, "E", "m"));
+    let opper = retrying(&server);
+    let mut texts = vec![format!("{opper:?}")];
+    let ok = opper.call("ok").send::<String>().await.unwrap();
+    texts.push(format!("{ok:?}"));
+    let errors = vec![
+        opper
+            .call("stream")
+            .stream::<String>()
+            .await
+            .unwrap()
+            .finish()
+            .await
+            .unwrap_err(),
+        Opper::builder()
+            .api_key("wrong")
+            .base_url(server.url())
+            .build()
+            .unwrap()
+            .call("x")
+            .send::<String>()
+            .await
+            .unwrap_err(),
+        Opper::builder()
+            .api_key(KEY)
+            .base_url("http://example.com")
+            .build()
+            .unwrap_err(),
+        Opper::builder()
+            .api_key(format!("{KEY}\u{1}x"))
+            .base_url(server.url())
+            .build()
+            .unwrap_err(),
+    ];
+    for error in &errors {
+        texts.push(format!("{error} / {error:?}"));
+    }
+    texts.push(String::from_utf8(sink.0.lock().unwrap().clone()).unwrap());
+    assert!(
+        texts.last().unwrap().contains("retrying"),
+        "the retries were logged"
+    );
+    for text in texts {
+        assert!(!text.contains(KEY), "the key leaked: {text}");
+    }
+    assert_eq!(server.requests()[0].bearer(), Some(KEY));
+}
