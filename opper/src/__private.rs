@@ -7,7 +7,9 @@ pub use ::serde;
 pub use ::serde_json;
 pub use ::std;
 
-pub use crate::{Configuration, Error, Example, Model, Opper, Partial, Response, Result, Stream, Task};
+pub use crate::{
+    Configuration, Error, Example, Model, Opper, Partial, Response, Result, Stream, Task,
+};
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -39,7 +41,9 @@ pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
     task: &Task,
     input_: &I,
 ) -> Result<O> {
-    call_response(client_, task, input_).await.map(Response::into_output)
+    call_response(client_, task, input_)
+        .await
+        .map(Response::into_output)
 }
 
 /// `POST /v2/call`: the output with the call's metadata.
@@ -59,7 +63,9 @@ pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned>(
     input_: &I,
 ) -> Result<Stream<O>> {
     let input_ = input(input_)?;
-    let chunks = client(client_)?.open_stream(task, Some(&input_), None).await?;
+    let chunks = client(client_)?
+        .open_stream(task, Some(&input_), None)
+        .await?;
     Ok(Stream::new(chunks, task.output_schema.clone()))
 }
 

@@ -86,7 +86,11 @@ impl RetryPolicy {
     /// The factor by which each wait grows (at least 1).
     #[must_use]
     pub fn multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() { multiplier.max(1.0) } else { 1.0 };
+        self.multiplier = if multiplier.is_finite() {
+            multiplier.max(1.0)
+        } else {
+            1.0
+        };
         self
     }
 
@@ -326,20 +330,32 @@ impl Opper {
         let request = self.post(&self.inner.stream_url, "text/event-stream", body);
         let response = tokio::time::timeout(self.inner.request_timeout, request.send())
             .await
-            .map_err(|_| Error::Timeout(TransportError::timeout("no response before the request timeout")))?
+            .map_err(|_| {
+                Error::Timeout(TransportError::timeout(
+                    "no response before the request timeout",
+                ))
+            })?
             .map_err(Error::from_reqwest)?;
         let response = check_status(response).await?;
         let mut stream = ChunkStream::new(response, self.inner.max_event_bytes, span);
         // Wait for the first event inside the retry loop: until then, nothing reached the caller.
         tokio::time::timeout(self.inner.request_timeout, stream.prefetch())
             .await
-            .map_err(|_| Error::Timeout(TransportError::timeout("no event before the request timeout")))??;
+            .map_err(|_| {
+                Error::Timeout(TransportError::timeout(
+                    "no event before the request timeout",
+                ))
+            })??;
         Ok(stream)
     }
 }
 
 fn call_span(name: &'static str, task: &Task) -> tracing::Span {
-    let model = task.model.as_ref().and_then(|model| model.name()).unwrap_or("");
+    let model = task
+        .model
+        .as_ref()
+        .and_then(|model| model.name())
+        .unwrap_or("");
     if name == "opper.stream" {
         tracing::info_span!(
             "opper.stream",
@@ -408,7 +424,10 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
         return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 fn typed_response<T: DeserializeOwned>(raw: RawResponse) -> Result<Response<T>> {
@@ -454,7 +473,14 @@ impl fmt::Debug for OpperBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("retry", &self.retry)
-            .field("headers", &self.headers.iter().map(|(name, _)| name).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -463,7 +489,11 @@ impl OpperBuilder {
     /// A builder holding what the environment sets: `OPPER_API_KEY` (else
     /// `OPPER_HTTP_BEARER`) and `OPPER_BASE_URL`. Empty variables count as unset.
     pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+        let var = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+        };
         Self {
             api_key: var("OPPER_API_KEY").or_else(|| var("OPPER_HTTP_BEARER")),
             base_url: var("OPPER_BASE_URL"),
@@ -536,9 +566,14 @@ impl OpperBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Opper> {
-        let key = self.api_key.filter(|key| !key.trim().is_empty()).ok_or(Error::MissingApiKey)?;
-        let mut authorization = HeaderValue::try_from(format!("Bearer {}", key.trim()))
-            .map_err(|_| Error::Config("the API key contains characters not allowed in a header".into()))?;
+        let key = self
+            .api_key
+            .filter(|key| !key.trim().is_empty())
+            .ok_or(Error::MissingApiKey)?;
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", key.trim())).map_err(|_| {
+                Error::Config("the API key contains characters not allowed in a header".into())
+            })?;
         authorization.set_sensitive(true);
 
         let base = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
@@ -586,7 +621,9 @@ impl OpperBuilder {
                 authorization,
                 retry: self.retry.unwrap_or_default(),
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
-                max_event_bytes: self.max_event_bytes.unwrap_or(crate::sse::DEFAULT_MAX_EVENT_BYTES),
+                max_event_bytes: self
+                    .max_event_bytes
+                    .unwrap_or(crate::sse::DEFAULT_MAX_EVENT_BYTES),
             }),
         })
     }
@@ -607,19 +644,45 @@ mod tests {
 
     #[test]
     fn base_urls_with_and_without_v2() {
-        for base in ["https://example.com", "https://example.com/", "https://example.com/v2", "https://example.com/v2/"] {
-            let client = Opper::builder().api_key("k").base_url(base).build().unwrap();
+        for base in [
+            "https://example.com",
+            "https://example.com/",
+            "https://example.com/v2",
+            "https://example.com/v2/",
+        ] {
+            let client = Opper::builder()
+                .api_key("k")
+                .base_url(base)
+                .build()
+                .unwrap();
             assert_eq!(client.inner.call_url, "https://example.com/v2/call");
-            assert_eq!(client.inner.stream_url, "https://example.com/v2/call/stream");
+            assert_eq!(
+                client.inner.stream_url,
+                "https://example.com/v2/call/stream"
+            );
         }
     }
 
     #[test]
     fn plain_http_is_refused_off_loopback() {
-        let remote = Opper::builder().api_key("k").base_url("http://example.com").build();
+        let remote = Opper::builder()
+            .api_key("k")
+            .base_url("http://example.com")
+            .build();
         assert!(matches!(remote, Err(Error::Config(_))));
-        for local in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:9"] {
-            assert!(Opper::builder().api_key("k").base_url(local).build().is_ok(), "{local}");
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:9",
+        ] {
+            assert!(
+                Opper::builder()
+                    .api_key("k")
+                    .base_url(local)
+                    .build()
+                    .is_ok(),
+                "{local}"
+            );
         }
         let opted_in = Opper::builder()
             .api_key("k")
@@ -631,8 +694,14 @@ mod tests {
 
     #[test]
     fn a_missing_key_is_an_error() {
-        assert!(matches!(Opper::builder().build(), Err(Error::MissingApiKey)));
-        assert!(matches!(Opper::builder().api_key("  ").build(), Err(Error::MissingApiKey)));
+        assert!(matches!(
+            Opper::builder().build(),
+            Err(Error::MissingApiKey)
+        ));
+        assert!(matches!(
+            Opper::builder().api_key("  ").build(),
+            Err(Error::MissingApiKey)
+        ));
     }
 
     #[test]
@@ -649,7 +718,10 @@ mod tests {
         assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
         let later = SystemTime::now() + Duration::from_secs(30);
         let wait = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28), "{wait:?}");
+        assert!(
+            wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28),
+            "{wait:?}"
+        );
         let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
@@ -663,15 +735,26 @@ mod tests {
             .multiplier(2.0)
             .max_delay(Duration::from_millis(1000));
         for _ in 0..50 {
-            let waits: Vec<Duration> = (1..=6).map(|n| policy.delay_for(n, None).unwrap()).collect();
+            let waits: Vec<Duration> = (1..=6)
+                .map(|n| policy.delay_for(n, None).unwrap())
+                .collect();
             let nominal = [100u64, 200, 400, 800, 1000, 1000];
             for (wait, nominal) in waits.iter().zip(nominal) {
-                assert!(*wait <= Duration::from_millis(nominal), "{wait:?} > {nominal}");
-                assert!(*wait >= Duration::from_millis(nominal / 2), "{wait:?} < {nominal}/2");
+                assert!(
+                    *wait <= Duration::from_millis(nominal),
+                    "{wait:?} > {nominal}"
+                );
+                assert!(
+                    *wait >= Duration::from_millis(nominal / 2),
+                    "{wait:?} < {nominal}/2"
+                );
             }
         }
         assert_eq!(policy.delay_for(7, None), None);
-        assert_eq!(policy.delay_for(1, Some(Duration::from_millis(300))), Some(Duration::from_millis(300)));
+        assert_eq!(
+            policy.delay_for(1, Some(Duration::from_millis(300))),
+            Some(Duration::from_millis(300))
+        );
         assert_eq!(policy.delay_for(1, Some(Duration::from_secs(5))), None);
         let fixed = policy.jitter(false);
         assert_eq!(fixed.delay_for(3, None), Some(Duration::from_millis(400)));

@@ -15,8 +15,12 @@ use crate::{Error, Opper, Result};
 
 /// The JSON Schema of a type as the API wants it: draft 2020-12 with `$defs`, without `$schema`.
 pub(crate) fn schema_for<T: JsonSchema + ?Sized>() -> Value {
-    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
-    settings.into_generator().into_root_schema_for::<T>().to_value()
+    let settings =
+        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
+    settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
 }
 
 static DEFAULT_CLIENT: RwLock<Option<Opper>> = RwLock::new(None);
@@ -25,7 +29,11 @@ static DEFAULT_CLIENT: RwLock<Option<Opper>> = RwLock::new(None);
 /// [`Opper::set_default`], else one built from the environment on first use. A missing key is
 /// an error on each call until it is set, never a panic.
 pub(crate) fn default_client() -> Result<Opper> {
-    if let Some(client) = DEFAULT_CLIENT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    if let Some(client) = DEFAULT_CLIENT
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+    {
         return Ok(client.clone());
     }
     let client = Opper::from_env()?;
@@ -91,7 +99,9 @@ pub struct WithParentSpan<F> {
 
 impl<F> std::fmt::Debug for WithParentSpan<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WithParentSpan").field("span_id", &self.span_id).finish_non_exhaustive()
+        f.debug_struct("WithParentSpan")
+            .field("span_id", &self.span_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -107,7 +117,8 @@ impl<F: Future> Future for WithParentSpan<F> {
                 PARENT_SPAN.with(|slot| *slot.borrow_mut() = previous);
             }
         }
-        let previous = PARENT_SPAN.with(|slot| slot.borrow_mut().replace(Arc::clone(&this.span_id)));
+        let previous =
+            PARENT_SPAN.with(|slot| slot.borrow_mut().replace(Arc::clone(&this.span_id)));
         let _restore = Restore(previous);
         this.future.as_mut().poll(cx)
     }

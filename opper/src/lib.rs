@@ -20,11 +20,11 @@ pub mod __private;
 
 pub use client::{Opper, OpperBuilder, RetryPolicy};
 pub use error::{ApiError, Error, Result, TransportError};
+pub use function::{WithParentSpan, current_parent_span, with_parent_span};
 pub use partial::Partial;
 pub use request::{CallBuilder, Configuration, Example, Model, Task};
 pub use response::{Cost, Response, Usage};
 pub use sse::{ChunkType, StreamingChunk};
-pub use function::{WithParentSpan, current_parent_span, with_parent_span};
 pub use stream::{ChunkStream, Stream, Update};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.

@@ -109,7 +109,11 @@ impl Decoder {
     }
 
     /// Decodes the next bytes, pushing each completed event to `out`.
-    pub fn feed(&mut self, mut bytes: &[u8], out: &mut impl Extend<Event>) -> Result<(), DecodeError> {
+    pub fn feed(
+        &mut self,
+        mut bytes: &[u8],
+        out: &mut impl Extend<Event>,
+    ) -> Result<(), DecodeError> {
         if self.after_cr && !bytes.is_empty() {
             self.after_cr = false;
             if bytes[0] == b'\n' {
@@ -176,7 +180,11 @@ impl Decoder {
         Ok(())
     }
 
-    fn line_done(&mut self, mut line: &[u8], out: &mut impl Extend<Event>) -> Result<(), DecodeError> {
+    fn line_done(
+        &mut self,
+        mut line: &[u8],
+        out: &mut impl Extend<Event>,
+    ) -> Result<(), DecodeError> {
         if self.at_start {
             self.at_start = false;
             if let Some(rest) = line.strip_prefix(b"\xEF\xBB\xBF") {
@@ -289,7 +297,8 @@ impl StreamingChunk {
     /// Whether this is an error chunk.
     pub fn is_error(&self) -> bool {
         self.chunk_type == Some(ChunkType::Error)
-            || (self.chunk_type.is_none() && (self.error_type.is_some() || self.error_message.is_some()))
+            || (self.chunk_type.is_none()
+                && (self.error_type.is_some() || self.error_message.is_some()))
     }
 }
 
@@ -322,7 +331,11 @@ mod tests {
         assert_eq!(expected[1].event, "");
         assert_eq!(expected[2].retry, Some(10));
         for split in 1..stream.len() {
-            assert_eq!(decode_all(stream.as_bytes(), split), expected, "split {split}");
+            assert_eq!(
+                decode_all(stream.as_bytes(), split),
+                expected,
+                "split {split}"
+            );
         }
     }
 
@@ -357,7 +370,9 @@ mod tests {
     #[test]
     fn invalid_utf8_is_an_error() {
         let mut decoder = Decoder::new();
-        let err = decoder.feed(b"data: \xff\xfe\n\n", &mut Vec::new()).unwrap_err();
+        let err = decoder
+            .feed(b"data: \xff\xfe\n\n", &mut Vec::new())
+            .unwrap_err();
         assert!(matches!(err, DecodeError::InvalidUtf8 { .. }));
     }
 
@@ -369,8 +384,10 @@ mod tests {
         .unwrap();
         assert_eq!(chunk.delta, None);
         assert_eq!(chunk.chunk_type, Some(ChunkType::Json));
-        let error: StreamingChunk =
-            serde_json::from_str(r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#).unwrap();
+        let error: StreamingChunk = serde_json::from_str(
+            r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#,
+        )
+        .unwrap();
         assert!(error.is_error());
     }
 }
