@@ -23,10 +23,11 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    if let Ok(key) = std::env::var("OPPER_MOCK_API_KEY") {
-        if !key.is_empty() {
-            server.require_api_key(key);
-        }
+    if let Some(key) = std::env::var("OPPER_MOCK_API_KEY")
+        .ok()
+        .filter(|key| !key.is_empty())
+    {
+        server.require_api_key(key);
     }
     println!("opper mock server listening on {}", server.url());
     if let Err(error) = tokio::signal::ctrl_c().await {

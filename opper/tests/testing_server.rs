@@ -20,7 +20,8 @@ const SCHEMA: &str = r##"{
 }"##;
 
 fn body(name: &str, schema: bool) -> String {
-    let mut body = json!({"name": name, "instructions": "Do it", "input": {"text": "Ann is the CTO"}});
+    let mut body =
+        json!({"name": name, "instructions": "Do it", "input": {"text": "Ann is the CTO"}});
     if schema {
         body["output_schema"] = serde_json::from_str(SCHEMA).unwrap();
     }
@@ -57,7 +58,9 @@ fn events(text: &str) -> Vec<Value> {
     assert!(text.ends_with("\n\n"), "{text:?}");
     text.split_terminator("\n\n")
         .map(|event| {
-            let data = event.strip_prefix("data: ").unwrap_or_else(|| panic!("{event:?}"));
+            let data = event
+                .strip_prefix("data: ")
+                .unwrap_or_else(|| panic!("{event:?}"));
             serde_json::from_str(data).unwrap()
         })
         .collect()
@@ -65,9 +68,13 @@ fn events(text: &str) -> Vec<Value> {
 
 fn is_uuid_like(text: &str) -> bool {
     text.len() == 36
-        && text
-            .char_indices()
-            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+        && text.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 #[tokio::test]
@@ -77,7 +84,10 @@ async fn call_answers_a_schema_valid_generated_output() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     let answer = json_of(response).await;
-    assert!(is_uuid_like(answer["span_id"].as_str().unwrap()), "{answer}");
+    assert!(
+        is_uuid_like(answer["span_id"].as_str().unwrap()),
+        "{answer}"
+    );
     assert_eq!(answer["message"], Value::Null);
     assert_eq!(answer["cached"], false);
     let payload = &answer["json_payload"];
@@ -105,7 +115,10 @@ async fn call_answers_text_without_output_schema_and_scripted_replies() {
     assert!(answer["message"].as_str().unwrap().len() > 10);
     assert_eq!(answer["json_payload"], Value::Null);
 
-    server.reply("chat", Reply::text("Hello there").span_id("span-1").cached(true));
+    server.reply(
+        "chat",
+        Reply::text("Hello there").span_id("span-1").cached(true),
+    );
     server.reply("sum", Reply::json(json!({"sum": 9})));
     let answer = json_of(post(&server, "/v2/call", body("chat", false)).await).await;
     assert_eq!(answer["message"], "Hello there");
@@ -140,17 +153,29 @@ async fn stream_is_framed_and_chunked_like_the_service() {
             .iter()
             .any(|e| e["json_path"] == "response.people[0].name" && e["delta"] == " Lee")
     );
-    assert!(events.iter().any(|e| e["json_path"] == "response.count" && e["delta"] == 1));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["json_path"] == "response.count" && e["delta"] == 1)
+    );
     assert!(!events.iter().any(|e| e["json_path"] == "response.tags"));
 }
 
 #[tokio::test]
 async fn text_stream_and_raw_sse() {
     let server = MockServer::start().await;
-    let text = post(&server, "/call/stream", body("chat", false)).await.text().await.unwrap();
+    let text = post(&server, "/call/stream", body("chat", false))
+        .await
+        .text()
+        .await
+        .unwrap();
     let events = events(&text);
     assert!(events.len() > 4);
-    assert!(events[1..].iter().all(|e| e["chunk_type"] == "text" && e.get("json_path").is_none()));
+    assert!(
+        events[1..]
+            .iter()
+            .all(|e| e["chunk_type"] == "text" && e.get("json_path").is_none())
+    );
 
     let pieces = [
         ": comment\r\n",
@@ -158,7 +183,10 @@ async fn text_stream_and_raw_sse() {
         "data: {\"delta\": \"Hel",
         "lo\", \"chunk_type\": \"text\"}\n\n",
     ];
-    server.reply("raw", Reply::raw_sse(pieces).chunk_delay(Duration::from_millis(20)));
+    server.reply(
+        "raw",
+        Reply::raw_sse(pieces).chunk_delay(Duration::from_millis(20)),
+    );
     let mut response = post(&server, "/v2/call/stream", body("raw", false)).await;
     let mut received = Vec::new();
     while let Some(chunk) = response.chunk().await.unwrap() {
@@ -192,7 +220,10 @@ async fn unauthorized_not_found_and_validation_errors_are_shaped_like_the_api() 
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(post(&server, "/v2/call", body("t", false)).await.status(), 200);
+    assert_eq!(
+        post(&server, "/v2/call", body("t", false)).await.status(),
+        200
+    );
 
     let response = post(&server, "/v2/other", body("t", false)).await;
     assert_eq!(response.status(), 404);
@@ -248,8 +279,15 @@ async fn fault_queue_then_per_task_queue_then_sticky() {
 #[tokio::test]
 async fn error_chunk_and_dropped_connection_mid_stream() {
     let server = MockServer::start().await;
-    server.enqueue("t", Reply::text("one two three four").error_after(3, "ServerError", "boom"));
-    let text = post(&server, "/v2/call/stream", body("t", false)).await.text().await.unwrap();
+    server.enqueue(
+        "t",
+        Reply::text("one two three four").error_after(3, "ServerError", "boom"),
+    );
+    let text = post(&server, "/v2/call/stream", body("t", false))
+        .await
+        .text()
+        .await
+        .unwrap();
     let events = events(&text);
     assert_eq!(events.len(), 4);
     assert_eq!(
@@ -285,7 +323,10 @@ async fn delays_and_stalls() {
     let server = MockServer::start().await;
     server.enqueue("t", Reply::generated().delay(Duration::from_millis(200)));
     let started = Instant::now();
-    assert_eq!(post(&server, "/v2/call", body("t", true)).await.status(), 200);
+    assert_eq!(
+        post(&server, "/v2/call", body("t", true)).await.status(),
+        200
+    );
     assert!(started.elapsed() >= Duration::from_millis(200));
 
     server.enqueue("t", Reply::generated().stall());
@@ -302,9 +343,16 @@ async fn delays_and_stalls() {
     let stalled = server.requests().pop().unwrap();
     assert!(stalled.wait_disconnected(Duration::from_secs(5)).await);
 
-    server.enqueue("t", Reply::text("a b c d").chunk_delay(Duration::from_millis(50)));
+    server.enqueue(
+        "t",
+        Reply::text("a b c d").chunk_delay(Duration::from_millis(50)),
+    );
     let started = Instant::now();
-    let text = post(&server, "/v2/call/stream", body("t", false)).await.text().await.unwrap();
+    let text = post(&server, "/v2/call/stream", body("t", false))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(events(&text).len(), 5);
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
@@ -323,19 +371,37 @@ async fn a_dropped_stream_is_seen_as_a_client_disconnect() {
     assert_eq!(server.closed_connections(), 0);
     drop(response);
     assert!(request.wait_disconnected(Duration::from_secs(5)).await);
-    assert!(server.wait_for_closed_connections(1, Duration::from_secs(5)).await);
+    assert!(
+        server
+            .wait_for_closed_connections(1, Duration::from_secs(5))
+            .await
+    );
     assert_eq!(server.open_connections(), 0);
 
     // A stream read to its end is not a disconnect.
     server.reply("t", Reply::text("done"));
-    post(&server, "/v2/call/stream", body("t", false)).await.text().await.unwrap();
-    assert!(!server.requests_for("t").pop().unwrap().client_disconnected());
+    post(&server, "/v2/call/stream", body("t", false))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !server
+            .requests_for("t")
+            .pop()
+            .unwrap()
+            .client_disconnected()
+    );
 }
 
 #[tokio::test]
 async fn requests_are_recorded() {
     let server = MockServer::start().await;
-    post(&server, "/v2/call/stream?x=1", body("extract", true)).await.text().await.unwrap();
+    post(&server, "/v2/call/stream?x=1", body("extract", true))
+        .await
+        .text()
+        .await
+        .unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -348,7 +414,10 @@ async fn requests_are_recorded() {
     assert_eq!(request.header("Content-Type"), Some("application/json"));
     let body = request.body.as_ref().unwrap();
     assert_eq!(body["input"]["text"], "Ann is the CTO");
-    assert_eq!(body["output_schema"]["required"], json!(["people", "summary", "count"]));
+    assert_eq!(
+        body["output_schema"]["required"],
+        json!(["people", "summary", "count"])
+    );
     assert!(!request.raw_body.is_empty());
     assert!(server.requests_for("other").is_empty());
 }
@@ -358,7 +427,12 @@ async fn keep_alive_concurrency_and_shutdown() {
     let server = MockServer::start().await;
     let client = reqwest::Client::new();
     for _ in 0..3 {
-        assert_eq!(post_with(&client, &server, "/v2/call", body("t", true)).await.status(), 200);
+        assert_eq!(
+            post_with(&client, &server, "/v2/call", body("t", true))
+                .await
+                .status(),
+            200
+        );
     }
     assert_eq!(server.accepted_connections(), 1);
 
@@ -366,7 +440,12 @@ async fn keep_alive_concurrency_and_shutdown() {
         let client = client.clone();
         let url = format!("{}/v2/call", server.url());
         async move {
-            let response = client.post(url).body(body(&format!("task{i}"), true)).send().await.unwrap();
+            let response = client
+                .post(url)
+                .body(body(&format!("task{i}"), true))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status(), 200);
             response.bytes().await.unwrap();
         }
@@ -376,6 +455,10 @@ async fn keep_alive_concurrency_and_shutdown() {
 
     let url = server.url();
     server.shutdown().await;
-    let result = reqwest::Client::new().post(format!("{url}/v2/call")).body(body("t", true)).send().await;
+    let result = reqwest::Client::new()
+        .post(format!("{url}/v2/call"))
+        .body(body("t", true))
+        .send()
+        .await;
     assert!(result.is_err());
 }

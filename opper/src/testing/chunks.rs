@@ -97,7 +97,10 @@ impl Chunk {
         put("json_path", self.json_path.clone().map(Value::String));
         put("chunk_type", self.chunk_type.clone().map(Value::String));
         put("error_type", self.error_type.clone().map(Value::String));
-        put("error_message", self.error_message.clone().map(Value::String));
+        put(
+            "error_message",
+            self.error_message.clone().map(Value::String),
+        );
         Value::Object(map)
     }
 
@@ -110,7 +113,10 @@ impl Chunk {
             ("json_path", self.json_path.clone().map(Value::String)),
             ("chunk_type", self.chunk_type.clone().map(Value::String)),
             ("error_type", self.error_type.clone().map(Value::String)),
-            ("error_message", self.error_message.clone().map(Value::String)),
+            (
+                "error_message",
+                self.error_message.clone().map(Value::String),
+            ),
         ];
         let mut out = String::from("{");
         for (key, value) in fields {

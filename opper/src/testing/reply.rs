@@ -27,13 +27,13 @@ pub(crate) enum Body {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StreamFault {
-    ErrorAfter {
+    Error {
         events: usize,
         error_type: String,
         message: String,
     },
-    DropAfter(usize),
-    StallAfter(usize),
+    Drop(usize),
+    Stall(usize),
 }
 
 /// One scripted answer of the [`MockServer`](super::MockServer): a body (JSON output, text, an
@@ -256,7 +256,7 @@ impl Reply {
     /// On a stream: sends `events` events (counting the span event), then hangs with the
     /// connection open until the client gives up. On `/call`: the same as [`stall`](Reply::stall).
     pub fn stall_after(mut self, events: usize) -> Self {
-        self.fault = Some(StreamFault::StallAfter(events));
+        self.fault = Some(StreamFault::Stall(events));
         self
     }
 
@@ -264,7 +264,7 @@ impl Reply {
     /// `{"chunk_type": "error", "error_type": ..., "error_message": ...}`, then ends the
     /// stream. On `/call`: answers 500 with the API's error body.
     pub fn error_after(mut self, events: usize, error_type: &str, message: &str) -> Self {
-        self.fault = Some(StreamFault::ErrorAfter {
+        self.fault = Some(StreamFault::Error {
             events,
             error_type: error_type.to_owned(),
             message: message.to_owned(),
@@ -276,7 +276,7 @@ impl Reply {
     /// connection abruptly, without ending the chunked body. On `/call`: closes the connection
     /// without any response.
     pub fn drop_after(mut self, events: usize) -> Self {
-        self.fault = Some(StreamFault::DropAfter(events));
+        self.fault = Some(StreamFault::Drop(events));
         self
     }
 

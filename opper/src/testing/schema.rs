@@ -262,7 +262,11 @@ impl<'a> Run<'a> {
                 let pick = if self.limited(depth) && names.contains(&"null") {
                     Some("null")
                 } else {
-                    names.iter().copied().find(|t| *t != "null").or(names.first().copied())
+                    names
+                        .iter()
+                        .copied()
+                        .find(|t| *t != "null")
+                        .or(names.first().copied())
                 };
                 pick.unwrap_or("null").to_owned()
             }
@@ -332,8 +336,8 @@ impl<'a> Run<'a> {
             }
         }
         let additional = object.get("additionalProperties");
-        let is_map = properties.is_none_or(Map::is_empty)
-            && !matches!(additional, Some(Value::Bool(false)));
+        let is_map =
+            properties.is_none_or(Map::is_empty) && !matches!(additional, Some(Value::Bool(false)));
         if is_map && out.is_empty() {
             let min = usize_of(object, "minProperties").unwrap_or(0);
             let max = usize_of(object, "maxProperties").unwrap_or(usize::MAX);
@@ -351,7 +355,11 @@ impl<'a> Run<'a> {
             };
             if value_schema.as_object().is_some_and(|o| !o.is_empty()) {
                 for i in 0..count {
-                    let key = format!("{}_{}", WORDS[self.rng.below(WORDS.len() as u64) as usize], i + 1);
+                    let key = format!(
+                        "{}_{}",
+                        WORDS[self.rng.below(WORDS.len() as u64) as usize],
+                        i + 1
+                    );
                     let value = self.value(&value_schema, depth + 1, hint);
                     out.insert(key, value);
                 }
@@ -492,11 +500,19 @@ impl<'a> Run<'a> {
         let clamp = |v: f64| v.clamp(i64::MIN as f64 / 2.0, i64::MAX as f64 / 2.0);
         let lo = lo.map(|l| {
             let l = clamp(l);
-            if lo_ex { l.floor() as i64 + 1 } else { l.ceil() as i64 }
+            if lo_ex {
+                l.floor() as i64 + 1
+            } else {
+                l.ceil() as i64
+            }
         });
         let hi = hi.map(|h| {
             let h = clamp(h);
-            if hi_ex { h.ceil() as i64 - 1 } else { h.floor() as i64 }
+            if hi_ex {
+                h.ceil() as i64 - 1
+            } else {
+                h.floor() as i64
+            }
         });
         let (lo, hi) = match (lo, hi) {
             (Some(lo), Some(hi)) => (lo, hi.max(lo)),
@@ -505,10 +521,19 @@ impl<'a> Run<'a> {
             (None, Some(hi)) => (hi.saturating_sub(99), hi),
             (None, None) => (1, 100),
         };
-        let (lo, hi) = if lo <= 1 && hi >= 100 { (1, 100) } else { (lo, hi) };
+        let (lo, hi) = if lo <= 1 && hi >= 100 {
+            (1, 100)
+        } else {
+            (lo, hi)
+        };
         let mut value = self.rng.range(lo, hi);
-        if let Some(step) = object.get("multipleOf").and_then(Value::as_i64).filter(|s| *s > 0) {
-            let up = value.div_euclid(step) * step + if value.rem_euclid(step) == 0 { 0 } else { step };
+        if let Some(step) = object
+            .get("multipleOf")
+            .and_then(Value::as_i64)
+            .filter(|s| *s > 0)
+        {
+            let up =
+                value.div_euclid(step) * step + if value.rem_euclid(step) == 0 { 0 } else { step };
             let down = value.div_euclid(step) * step;
             value = if up <= hi { up } else { down };
         }
@@ -517,7 +542,11 @@ impl<'a> Run<'a> {
 
     fn number(&mut self, object: &Map<String, Value>) -> Value {
         let (lo, lo_ex, hi, hi_ex) = self.bounds(object);
-        if let Some(step) = object.get("multipleOf").and_then(Value::as_f64).filter(|s| *s > 0.0) {
+        if let Some(step) = object
+            .get("multipleOf")
+            .and_then(Value::as_f64)
+            .filter(|s| *s > 0.0)
+        {
             let lo_k = lo.map_or(1.0, |l| {
                 let k = (l / step).ceil();
                 if lo_ex && k * step <= l { k + 1.0 } else { k }
@@ -533,7 +562,11 @@ impl<'a> Run<'a> {
             (Some(lo), Some(hi)) => {
                 let fraction = (self.rng.below(1000) as f64 + 1.0) / 1002.0;
                 let v = lo + (hi - lo) * fraction;
-                if (lo_ex && v <= lo) || (hi_ex && v >= hi) { (lo + hi) / 2.0 } else { v }
+                if (lo_ex && v <= lo) || (hi_ex && v >= hi) {
+                    (lo + hi) / 2.0
+                } else {
+                    v
+                }
             }
             (Some(lo), None) => lo.floor() + 1.0 + self.rng.below(99) as f64 + 0.5,
             (None, Some(hi)) => hi.ceil() - 1.0 - self.rng.below(99) as f64 - 0.5,

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -44,7 +44,9 @@ pub(crate) struct Shared {
 
 /// Locks a mutex, ignoring poisoning (a panicking test must not break the server for others).
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn pop(queue: &mut VecDeque<(Reply, usize)>) -> Option<Reply> {
@@ -138,7 +140,8 @@ fn json_response(status: u16, body: &Value) -> Response<MockBody> {
 
 fn bytes_response(status: u16, body: Bytes, content_type: &str) -> Response<MockBody> {
     let mut response = Response::new(MockBody::Full(Some(body)));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(value) = HeaderValue::from_str(content_type) {
         response.headers_mut().insert(CONTENT_TYPE, value);
     }
@@ -257,26 +260,34 @@ pub(crate) async fn handle(
         let authorized = key
             .as_deref()
             .is_none_or(|key| authorization.as_deref() == Some(key));
-        let fault = if authorized { pop(&mut script.faults) } else { None };
+        let fault = if authorized {
+            pop(&mut script.faults)
+        } else {
+            None
+        };
         (key, fault)
     };
-    if let Some(key) = expected_key {
-        if authorization.as_deref() != Some(key.as_str()) {
-            guard.done = true;
-            let detail = if has_authorization {
-                "The API key in the Authorization header is not valid"
-            } else {
-                "Send the API key as 'Authorization: Bearer <key>'"
-            };
-            let mut response = json_response(
-                401,
-                &api_error("UnauthorizedError", "Invalid or missing API key", json!(detail)),
-            );
-            response
-                .headers_mut()
-                .insert("www-authenticate", HeaderValue::from_static("Bearer"));
-            return Ok(response);
-        }
+    if let Some(key) = expected_key
+        && authorization.as_deref() != Some(key.as_str())
+    {
+        guard.done = true;
+        let detail = if has_authorization {
+            "The API key in the Authorization header is not valid"
+        } else {
+            "Send the API key as 'Authorization: Bearer <key>'"
+        };
+        let mut response = json_response(
+            401,
+            &api_error(
+                "UnauthorizedError",
+                "Invalid or missing API key",
+                json!(detail),
+            ),
+        );
+        response
+            .headers_mut()
+            .insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        return Ok(response);
     }
 
     let name = match validate(&raw_body, body.as_ref()) {
@@ -314,17 +325,22 @@ pub(crate) async fn handle(
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
-    if reply.stall || (endpoint == Endpoint::Call && matches!(reply.fault, Some(StreamFault::StallAfter(_)))) {
+    if reply.stall
+        || (endpoint == Endpoint::Call && matches!(reply.fault, Some(StreamFault::Stall(_))))
+    {
         std::future::pending::<()>().await;
     }
     if reply.drop_connection
-        || (endpoint == Endpoint::Call && matches!(reply.fault, Some(StreamFault::DropAfter(_))))
+        || (endpoint == Endpoint::Call && matches!(reply.fault, Some(StreamFault::Drop(_))))
     {
         guard.done = true;
         return Err(DropConnection);
     }
 
-    let schema = body.as_ref().and_then(|b| b.get("output_schema")).filter(|s| !s.is_null());
+    let schema = body
+        .as_ref()
+        .and_then(|b| b.get("output_schema"))
+        .filter(|s| !s.is_null());
     let output = match &reply.body {
         Body::Status {
             status,
@@ -343,7 +359,10 @@ pub(crate) async fn handle(
                         .ok()
                         .and_then(|s| s.canonical_reason())
                         .unwrap_or("Error");
-                    json_response(*status, &api_error(error_type_for(*status), reason, Value::Null))
+                    json_response(
+                        *status,
+                        &api_error(error_type_for(*status), reason, Value::Null),
+                    )
                 }
                 None => bytes_response(*status, Bytes::new(), "application/json"),
             };
@@ -377,7 +396,7 @@ pub(crate) async fn handle(
     match endpoint {
         Endpoint::Call => {
             guard.done = true;
-            if let Some(StreamFault::ErrorAfter {
+            if let Some(StreamFault::Error {
                 error_type,
                 message,
                 ..
@@ -394,9 +413,10 @@ pub(crate) async fn handle(
             let mut pieces = vec![Bytes::from(Chunk::span(span_id).to_sse())];
             let chunks = match &output {
                 Output::Json(value) => chunks_for(value, &reply.chunking),
-                Output::Text(text) => {
-                    chunks_for(&Value::String(text.clone()), &reply.chunking.clone().text_mode(true))
-                }
+                Output::Text(text) => chunks_for(
+                    &Value::String(text.clone()),
+                    &reply.chunking.clone().text_mode(true),
+                ),
             };
             pieces.extend(chunks.iter().map(|chunk| Bytes::from(chunk.to_sse())));
             Ok(stream_response(pieces, &reply, guard))
@@ -483,7 +503,11 @@ fn call_body(output: &Output, reply: &Reply, span_id: &str, request_len: usize) 
             let len = text.len();
             ("null".to_owned(), text, len)
         }
-        Output::Text(text) => (Value::String(text.clone()).to_string(), "null".to_owned(), text.len()),
+        Output::Text(text) => (
+            Value::String(text.clone()).to_string(),
+            "null".to_owned(),
+            text.len(),
+        ),
     };
     let input_tokens = (request_len / 4).max(1) as u64;
     let output_tokens = (output_len / 4).max(1) as u64;
@@ -529,9 +553,9 @@ async fn produce(
 ) {
     let stop_at = match &fault {
         Some(
-            StreamFault::ErrorAfter { events, .. }
-            | StreamFault::DropAfter(events)
-            | StreamFault::StallAfter(events),
+            StreamFault::Error { events, .. }
+            | StreamFault::Drop(events)
+            | StreamFault::Stall(events),
         ) => *events,
         None => usize::MAX,
     };
@@ -539,17 +563,17 @@ async fn produce(
         if i >= stop_at {
             break;
         }
-        if i > 0 {
-            if let Some(delay) = delay {
-                tokio::time::sleep(delay).await;
-            }
+        if i > 0
+            && let Some(delay) = delay
+        {
+            tokio::time::sleep(delay).await;
         }
         if tx.send(Ok(piece)).await.is_err() {
             return;
         }
     }
     match fault {
-        Some(StreamFault::ErrorAfter {
+        Some(StreamFault::Error {
             error_type,
             message,
             ..
@@ -560,7 +584,7 @@ async fn produce(
             let chunk = Chunk::error(error_type, message);
             let _ = tx.send(Ok(Bytes::from(chunk.to_sse()))).await;
         }
-        Some(StreamFault::DropAfter(_)) => {
+        Some(StreamFault::Drop(_)) => {
             // Let hyper write out what was sent before it aborts the connection: it flushes
             // once the body has nothing ready.
             while tx.capacity() < tx.max_capacity() && !tx.is_closed() {
@@ -574,7 +598,7 @@ async fn produce(
                 )))
                 .await;
         }
-        Some(StreamFault::StallAfter(_)) => tx.closed().await,
+        Some(StreamFault::Stall(_)) => tx.closed().await,
         None => {}
     }
 }
@@ -587,7 +611,8 @@ pub(crate) async fn serve_connection(
 ) {
     let _ = stream.set_nodelay(true);
     let service_shared = shared.clone();
-    let service = hyper::service::service_fn(move |request| handle(service_shared.clone(), request));
+    let service =
+        hyper::service::service_fn(move |request| handle(service_shared.clone(), request));
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
@@ -597,7 +622,6 @@ pub(crate) async fn serve_connection(
     }
     shared.closed.fetch_add(1, Ordering::SeqCst);
 }
-
 
 /// Resolves when the server is told to stop (or its handle is gone).
 pub(crate) async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {

@@ -19,25 +19,27 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str) -> Result<(
         let target = root.pointer(reference.trim_start_matches('#')).unwrap();
         validate(root, target, value, path)?;
     }
-    if let Some(constant) = object.get("const") {
-        if constant != value {
-            return fail("const");
-        }
+    if let Some(constant) = object.get("const")
+        && constant != value
+    {
+        return fail("const");
     }
-    if let Some(Value::Array(options)) = object.get("enum") {
-        if !options.contains(value) {
-            return fail("enum");
-        }
+    if let Some(Value::Array(options)) = object.get("enum")
+        && !options.contains(value)
+    {
+        return fail("enum");
     }
     if let Some(Value::Array(branches)) = object.get("allOf") {
         for branch in branches {
             validate(root, branch, value, path)?;
         }
     }
-    if let Some(Value::Array(branches)) = object.get("anyOf") {
-        if !branches.iter().any(|b| validate(root, b, value, path).is_ok()) {
-            return fail("anyOf");
-        }
+    if let Some(Value::Array(branches)) = object.get("anyOf")
+        && !branches
+            .iter()
+            .any(|b| validate(root, b, value, path).is_ok())
+    {
+        return fail("anyOf");
     }
     if let Some(Value::Array(branches)) = object.get("oneOf") {
         let matching = branches
@@ -88,10 +90,10 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str) -> Result<(
                 },
             }
         }
-        if let Some(min) = object.get("minProperties").and_then(Value::as_u64) {
-            if (map.len() as u64) < min {
-                return fail("minProperties");
-            }
+        if let Some(min) = object.get("minProperties").and_then(Value::as_u64)
+            && (map.len() as u64) < min
+        {
+            return fail("minProperties");
         }
     }
     if let Some(items) = value.as_array() {
@@ -108,10 +110,18 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str) -> Result<(
             }
         }
         let len = items.len() as u64;
-        if object.get("minItems").and_then(Value::as_u64).is_some_and(|m| len < m) {
+        if object
+            .get("minItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len < m)
+        {
             return fail("minItems");
         }
-        if object.get("maxItems").and_then(Value::as_u64).is_some_and(|m| len > m) {
+        if object
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len > m)
+        {
             return fail("maxItems");
         }
         if object.get("uniqueItems") == Some(&Value::Bool(true)) {
@@ -124,14 +134,24 @@ fn validate(root: &Value, schema: &Value, value: &Value, path: &str) -> Result<(
     }
     if let Some(text) = value.as_str() {
         let len = text.chars().count() as u64;
-        if object.get("minLength").and_then(Value::as_u64).is_some_and(|m| len < m) {
+        if object
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len < m)
+        {
             return fail("minLength");
         }
-        if object.get("maxLength").and_then(Value::as_u64).is_some_and(|m| len > m) {
+        if object
+            .get("maxLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| len > m)
+        {
             return fail("maxLength");
         }
         let ok = match object.get("format").and_then(Value::as_str) {
-            Some("date-time") => text.len() == 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T',
+            Some("date-time") => {
+                text.len() == 20 && text.ends_with('Z') && text.as_bytes()[10] == b'T'
+            }
             Some("date") => text.len() == 10 && text.as_bytes()[4] == b'-',
             Some("uuid") => text.len() == 36 && text.matches('-').count() == 4,
             Some("email") => text.contains('@'),
@@ -191,7 +211,16 @@ fn generates_valid_values_for_scalars() {
     assert_valid(&json!({"type": "string", "minLength": 40}));
     assert_valid(&json!({"type": "string", "maxLength": 4}));
     assert_valid(&json!({"type": "string", "minLength": 3, "maxLength": 3}));
-    for format in ["date-time", "date", "time", "uuid", "email", "uri", "hostname", "ipv4"] {
+    for format in [
+        "date-time",
+        "date",
+        "time",
+        "uuid",
+        "email",
+        "uri",
+        "hostname",
+        "ipv4",
+    ] {
         assert_valid(&json!({"type": "string", "format": format}));
     }
     assert_valid(&json!({"enum": ["red", "green", "blue"]}));
@@ -371,7 +400,11 @@ fn set(root: &mut Value, path: &str, value: Value) {
             if !current.is_object() {
                 *current = Value::Object(Map::new());
             }
-            current = current.as_object_mut().unwrap().entry(key).or_insert(Value::Null);
+            current = current
+                .as_object_mut()
+                .unwrap()
+                .entry(key)
+                .or_insert(Value::Null);
         }
     }
     *current = value;
@@ -383,10 +416,17 @@ fn prune(value: &Value) -> Option<Value> {
         Value::Null => None,
         Value::Array(items) if items.is_empty() => None,
         Value::Object(map) if map.is_empty() => None,
-        Value::Array(items) => Some(Value::Array(items.iter().map(|i| prune(i).unwrap_or(Value::Null)).collect())),
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .map(|i| prune(i).unwrap_or(Value::Null))
+                .collect(),
+        )),
         Value::Object(map) => {
-            let kept: Map<String, Value> =
-                map.iter().filter_map(|(k, v)| prune(v).map(|v| (k.clone(), v))).collect();
+            let kept: Map<String, Value> = map
+                .iter()
+                .filter_map(|(k, v)| prune(v).map(|v| (k.clone(), v)))
+                .collect();
             (!kept.is_empty()).then_some(Value::Object(kept))
         }
         other => Some(other.clone()),
@@ -406,7 +446,11 @@ fn chunks_reassemble_to_the_value() {
         let value = generate(&schema, seed);
         for options in &options {
             let chunks = chunks_for(&value, options);
-            assert!(chunks.iter().all(|c| c.chunk_type.as_deref() == Some("json")));
+            assert!(
+                chunks
+                    .iter()
+                    .all(|c| c.chunk_type.as_deref() == Some("json"))
+            );
             assert_eq!(Some(reassemble(&chunks)), prune(&value), "{options:?}");
         }
     }
@@ -422,11 +466,20 @@ fn numbers_as_text_reassemble() {
         .max_piece(2);
     let chunks = chunks_for(&value, &options);
     assert!(chunks.iter().all(|c| c.delta.as_ref().unwrap().is_string()));
-    assert!(chunks.iter().filter(|c| c.json_path.as_deref() == Some("response.count")).count() > 1);
+    assert!(
+        chunks
+            .iter()
+            .filter(|c| c.json_path.as_deref() == Some("response.count"))
+            .count()
+            > 1
+    );
     let mut joined = std::collections::BTreeMap::<String, String>::new();
     for chunk in &chunks {
         let piece = chunk.delta.as_ref().unwrap().as_str().unwrap();
-        joined.entry(chunk.json_path.clone().unwrap()).or_default().push_str(piece);
+        joined
+            .entry(chunk.json_path.clone().unwrap())
+            .or_default()
+            .push_str(piece);
     }
     assert_eq!(joined["response.count"], "12345");
     assert_eq!(joined["response.ratio"], "0.125");
@@ -438,16 +491,35 @@ fn numbers_as_text_reassemble() {
 
 #[test]
 fn scalars_are_whole_and_typed_by_default() {
-    let chunks = chunks_for(&json!({"a": 1.5, "b": false, "c": {}, "d": null}), &ChunkOptions::new());
-    assert_eq!(chunks, vec![Chunk::json("response.a", 1.5), Chunk::json("response.b", false)]);
+    let chunks = chunks_for(
+        &json!({"a": 1.5, "b": false, "c": {}, "d": null}),
+        &ChunkOptions::new(),
+    );
+    assert_eq!(
+        chunks,
+        vec![
+            Chunk::json("response.a", 1.5),
+            Chunk::json("response.b", false)
+        ]
+    );
 }
 
 #[test]
 fn text_mode_and_word_splits() {
-    let chunks = chunks_for(&json!("Hello brave new world"), &ChunkOptions::new().text_mode(true));
-    let deltas: Vec<&str> = chunks.iter().map(|c| c.delta.as_ref().unwrap().as_str().unwrap()).collect();
+    let chunks = chunks_for(
+        &json!("Hello brave new world"),
+        &ChunkOptions::new().text_mode(true),
+    );
+    let deltas: Vec<&str> = chunks
+        .iter()
+        .map(|c| c.delta.as_ref().unwrap().as_str().unwrap())
+        .collect();
     assert_eq!(deltas, ["Hello", " brave", " new", " world"]);
-    assert!(chunks.iter().all(|c| c.json_path.is_none() && c.chunk_type.as_deref() == Some("text")));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c.json_path.is_none() && c.chunk_type.as_deref() == Some("text"))
+    );
 
     let mut rng = Rng::new(0);
     let long = "internationalization ok";
@@ -458,13 +530,22 @@ fn text_mode_and_word_splits() {
     for options in [ChunkOptions::new(), ChunkOptions::new().random_splits(1)] {
         assert_eq!(split_text(unicode, &options, &mut rng).concat(), unicode);
     }
-    assert_eq!(split_text("", &ChunkOptions::new(), &mut rng), vec![String::new()]);
+    assert_eq!(
+        split_text("", &ChunkOptions::new(), &mut rng),
+        vec![String::new()]
+    );
 }
 
 #[test]
 fn chunk_json_is_framed_like_the_service() {
-    assert_eq!(Chunk::span("s-1").to_sse(), "data: {\"span_id\": \"s-1\"}\n\n");
-    assert_eq!(Chunk::text("Hi").to_json_string(), r#"{"delta": "Hi", "chunk_type": "text"}"#);
+    assert_eq!(
+        Chunk::span("s-1").to_sse(),
+        "data: {\"span_id\": \"s-1\"}\n\n"
+    );
+    assert_eq!(
+        Chunk::text("Hi").to_json_string(),
+        r#"{"delta": "Hi", "chunk_type": "text"}"#
+    );
     assert_eq!(
         Chunk::error("ServerError", "boom").to_json(),
         json!({"chunk_type": "error", "error_type": "ServerError", "error_message": "boom"})
