@@ -63,7 +63,10 @@ pub(super) struct Input<'a> {
 pub(super) enum Body<'a> {
     Struct(Vec<Field<'a>>),
     /// A unit-only enum: its variants' names (with aliases), and whether one is `#[serde(other)]`.
-    Enum { names: Vec<String>, open: bool },
+    Enum {
+        names: Vec<String>,
+        open: bool,
+    },
 }
 
 pub(super) struct Field<'a> {
@@ -124,9 +127,9 @@ impl<'a> Input<'a> {
                             continue;
                         }
                         let Some(ident) = &field.ident else { continue };
-                        let name = attrs.rename.unwrap_or_else(|| {
-                            rule.apply_to_field(&ident.unraw().to_string())
-                        });
+                        let name = attrs
+                            .rename
+                            .unwrap_or_else(|| rule.apply_to_field(&ident.unraw().to_string()));
                         let mut keys = vec![name];
                         keys.extend(attrs.aliases);
                         fields.push(Field {

@@ -26,7 +26,10 @@ pub(super) const RULES: &[(&str, RenameRule)] = &[
 
 impl RenameRule {
     pub(super) fn from_name(name: &str) -> Option<Self> {
-        RULES.iter().find(|(n, _)| *n == name).map(|(_, rule)| *rule)
+        RULES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, rule)| *rule)
     }
 
     /// Renames a variant, written in PascalCase.

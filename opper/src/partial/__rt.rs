@@ -15,7 +15,9 @@ pub fn split_key<'p, 'a>(
     match path.split_first() {
         Some((Seg::Key(key), rest)) => Ok((key, rest)),
         Some((Seg::Index(index), _)) => Err(format!("{ty} has no index [{index}]: it is a struct")),
-        None => Err(format!("{ty} is a struct: it takes deltas by field, not directly")),
+        None => Err(format!(
+            "{ty} is a struct: it takes deltas by field, not directly"
+        )),
     }
 }
 

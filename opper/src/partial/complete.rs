@@ -23,7 +23,10 @@ fn resolve<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
         let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
             return schema;
         };
-        match reference.strip_prefix('#').and_then(|ptr| root.pointer(ptr)) {
+        match reference
+            .strip_prefix('#')
+            .and_then(|ptr| root.pointer(ptr))
+        {
             Some(target) => schema = target,
             None => return schema,
         }
@@ -61,7 +64,9 @@ fn is_nullable(schema: &Value, root: &Value, depth: usize) -> bool {
 fn is_kind(schema: &Value, root: &Value, kind: &str) -> bool {
     let schema = resolve(schema, root);
     let marker = match kind {
-        "object" => schema.get("properties").is_some() || schema.get("additionalProperties").is_some(),
+        "object" => {
+            schema.get("properties").is_some() || schema.get("additionalProperties").is_some()
+        }
         "array" => schema.get("items").is_some() || schema.get("prefixItems").is_some(),
         _ => false,
     };
@@ -141,9 +146,7 @@ fn walk(
                     }
                 }
             }
-            let additional = schema
-                .get("additionalProperties")
-                .filter(|s| s.is_object());
+            let additional = schema.get("additionalProperties").filter(|s| s.is_object());
             for (key, child) in map.iter_mut() {
                 let child_schema = properties.and_then(|p| p.get(key)).or(additional);
                 if let Some(child_schema) = child_schema {
@@ -185,6 +188,7 @@ fn join_key(at: &str, key: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

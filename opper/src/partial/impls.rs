@@ -168,7 +168,9 @@ impl<T: Partial> Partial for Vec<T> {
         let (index, rest) = match path.split_first() {
             Some((Seg::Index(index), rest)) => (*index, rest),
             Some((Seg::Key(key), _)) => {
-                return Err(format!("an array has no key `{key}`: expected an index `[i]`"));
+                return Err(format!(
+                    "an array has no key `{key}`: expected an index `[i]`"
+                ));
             }
             None => return Err(format!("an array cannot take the delta {delta} directly")),
         };

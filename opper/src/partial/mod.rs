@@ -185,6 +185,7 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
     }
 
     /// Ends the stream: the final value, and the json_path of the field that was still open.
+    #[allow(clippy::result_large_err)] // the crate's one error type, kept whole
     pub(crate) fn finish(mut self) -> Result<(T, Option<String>), Error> {
         if let Err(reason) = self.end_leaf() {
             return Err(Error::Incomplete {

@@ -67,7 +67,8 @@ pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
                             match bytes.get(i) {
                                 None => return Err(bad(i, "unterminated quoted key")),
                                 Some(b'\\') => {
-                                    let buf = owned.get_or_insert_with(|| path[start..i].to_owned());
+                                    let buf =
+                                        owned.get_or_insert_with(|| path[start..i].to_owned());
                                     match path[i + 1..].chars().next() {
                                         None => return Err(bad(i, "unterminated quoted key")),
                                         Some(c) => {
@@ -145,6 +146,7 @@ pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -162,13 +164,19 @@ mod tests {
             parse("people[12].name").unwrap(),
             vec![key("people"), Seg::Index(12), key("name")]
         );
-        assert_eq!(parse("response[2]").unwrap(), vec![key("response"), Seg::Index(2)]);
+        assert_eq!(
+            parse("response[2]").unwrap(),
+            vec![key("response"), Seg::Index(2)]
+        );
         assert_eq!(parse("[2][3]").unwrap(), vec![Seg::Index(2), Seg::Index(3)]);
         assert_eq!(parse("").unwrap(), vec![]);
         assert_eq!(parse("$").unwrap(), vec![]);
         assert_eq!(parse("$.a").unwrap(), vec![key("a")]);
         assert_eq!(parse("$[1]").unwrap(), vec![Seg::Index(1)]);
-        assert_eq!(parse("naïve.ключ").unwrap(), vec![key("naïve"), key("ключ")]);
+        assert_eq!(
+            parse("naïve.ключ").unwrap(),
+            vec![key("naïve"), key("ключ")]
+        );
     }
 
     #[test]
@@ -187,8 +195,19 @@ mod tests {
     #[test]
     fn rejects_malformed_paths() {
         for bad in [
-            "a..b", ".a", "a.", "a[", "a[]", "a[x]", "a[1", "a[1]b", r#"a["x"#, r#"a["x"x]"#,
-            "a.[0]", "a[99999999999999999999999999]", r#"a["\"#,
+            "a..b",
+            ".a",
+            "a.",
+            "a[",
+            "a[]",
+            "a[x]",
+            "a[1",
+            "a[1]b",
+            r#"a["x"#,
+            r#"a["x"x]"#,
+            "a.[0]",
+            "a[99999999999999999999999999]",
+            r#"a["\"#,
         ] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
         }

@@ -205,6 +205,7 @@ fn push_text(cx: &mut Cx, text: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -220,7 +221,9 @@ mod tests {
         for t in ["", "-", "1.", "1e", "1e+", "-0."] {
             assert_eq!(float(t), Incomplete, "{t}");
         }
-        for t in ["01", "+1", ".5", "1.e5", "1x", "inf", "NaN", "1e5.0", " 1", "--1"] {
+        for t in [
+            "01", "+1", ".5", "1.e5", "1x", "inf", "NaN", "1e5.0", " 1", "--1",
+        ] {
             assert_eq!(float(t), Invalid, "{t}");
         }
         assert_eq!(int("-12"), Complete);

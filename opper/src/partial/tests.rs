@@ -1,10 +1,10 @@
 //! Tests of reassembly: the derive, the std impls, the assembler.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::result_large_err)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,9 @@ struct Team {
 }
 
 fn schema_of<T: JsonSchema>() -> Option<Arc<Value>> {
-    Some(Arc::new(serde_json::to_value(schemars::schema_for!(T)).unwrap()))
+    Some(Arc::new(
+        serde_json::to_value(schemars::schema_for!(T)).unwrap(),
+    ))
 }
 
 /// Feeds `(path, delta)` chunks; returns what push returned for each.
@@ -82,7 +84,10 @@ fn the_documented_team_stream() {
         ]
     );
     let partial = asm.partial();
-    assert_eq!(partial.people.as_ref().unwrap()[0].name.as_deref(), Some("Ann"));
+    assert_eq!(
+        partial.people.as_ref().unwrap()[0].name.as_deref(),
+        Some("Ann")
+    );
     assert_eq!(
         serde_json::to_value(&*partial).unwrap(),
         json!({"people": [{"name": "Ann", "role": "CTO"}, {"name": "Bo", "role": "docs"}], "summary": "Two people."})
@@ -156,8 +161,15 @@ fn numbers_and_booleans_split_over_chunks() {
     assert_eq!(asm.partial().real, Some(1.0));
     feed(&mut asm, &[("response.real", json!("2.5"))]);
     assert_eq!(asm.partial().real, Some(12.5));
-    feed(&mut asm, &[("response.real", json!("e")), ("response.real", json!("-"))]);
-    assert_eq!(asm.partial().real, Some(12.5), "an incomplete text keeps the last value");
+    feed(
+        &mut asm,
+        &[("response.real", json!("e")), ("response.real", json!("-"))],
+    );
+    assert_eq!(
+        asm.partial().real,
+        Some(12.5),
+        "an incomplete text keeps the last value"
+    );
     feed(
         &mut asm,
         &[
@@ -168,7 +180,11 @@ fn numbers_and_booleans_split_over_chunks() {
         ],
     );
     assert_eq!(asm.partial().real, Some(1.25));
-    assert_eq!(asm.partial().int, Some(12), "typed digits of one path join too");
+    assert_eq!(
+        asm.partial().int,
+        Some(12),
+        "typed digits of one path join too"
+    );
     assert_eq!(asm.partial().flag, None);
     feed(&mut asm, &[("flag", json!("ue"))]);
     assert_eq!(asm.partial().flag, Some(true));
@@ -185,7 +201,12 @@ fn no_heuristic_coercion() {
     assert_err(&mut asm, "flag", json!(1), "expected a boolean");
     assert_err(&mut asm, "flag", json!("yes"), "is not a boolean");
     assert_err(&mut asm, "small", json!(256), "out of range");
-    assert_err(&mut asm, "small", json!("-1"), "is not a non-negative integer");
+    assert_err(
+        &mut asm,
+        "small",
+        json!("-1"),
+        "is not a non-negative integer",
+    );
     assert_err(&mut asm, "real", json!(true), "expected a number");
     assert_err(&mut asm, "real", json!("NaN"), "is not a number");
     assert_err(&mut asm, "text", json!({"a": 1}), "cannot take");
@@ -196,7 +217,12 @@ fn no_heuristic_coercion() {
 fn an_unfinished_number_is_an_error() {
     let mut asm = Assembler::<Scalars>::new(None);
     feed(&mut asm, &[("real", json!("1e"))]);
-    assert_err(&mut asm, "int", json!(1), "stopped at `1e`, which is not a number");
+    assert_err(
+        &mut asm,
+        "int",
+        json!(1),
+        "stopped at `1e`, which is not a number",
+    );
 
     let mut asm = Assembler::<Scalars>::new(None);
     feed(&mut asm, &[("text", json!("x")), ("real", json!("-"))]);
@@ -263,7 +289,12 @@ fn containers_fill_in_order() {
             ("object.o", json!(2)),
         ],
     );
-    assert_err(&mut asm, "list[3][0]", json!(1), "item [3] arrived before item [2]");
+    assert_err(
+        &mut asm,
+        "list[3][0]",
+        json!(1),
+        "item [3] arrived before item [2]",
+    );
     assert_err(&mut asm, "list.a", json!(1), "expected an index");
     assert_err(&mut asm, "tree[0]", json!(1), "expected a key");
     assert_err(&mut asm, "boxed[0]", json!(1), "Person has no index [0]");
@@ -282,8 +313,20 @@ fn containers_fill_in_order() {
             // `list[0][1]` came back after another path: a new value, not a continuation.
             list: vec![vec![1, 0], vec![3]],
             tree: [
-                ("k1".to_owned(), Person { name: "n".into(), role: "q".into() }),
-                ("k.2".to_owned(), Person { name: "m".into(), role: "r".into() }),
+                (
+                    "k1".to_owned(),
+                    Person {
+                        name: "n".into(),
+                        role: "q".into()
+                    }
+                ),
+                (
+                    "k.2".to_owned(),
+                    Person {
+                        name: "m".into(),
+                        role: "r".into()
+                    }
+                ),
             ]
             .into(),
             hash: [("a".to_owned(), -1)].into(),
@@ -305,7 +348,10 @@ fn a_null_delta_leaves_an_option_empty() {
 #[test]
 fn missing_containers_and_options_are_completed_from_the_schema() {
     let mut asm = Assembler::<Containers>::new(schema_of::<Containers>());
-    feed(&mut asm, &[("boxed.name", json!("B")), ("boxed.role", json!("r"))]);
+    feed(
+        &mut asm,
+        &[("boxed.name", json!("B")), ("boxed.role", json!("r"))],
+    );
     let (value, open) = asm.finish().unwrap();
     assert_eq!(open.as_deref(), Some("boxed.role"));
     assert_eq!(value.maybe, None);
@@ -350,7 +396,11 @@ fn output_that_does_not_fit_is_an_output_error_with_its_path() {
         ],
     );
     match asm.finish() {
-        Err(Error::Output { json, path, message }) => {
+        Err(Error::Output {
+            json,
+            path,
+            message,
+        }) => {
             assert_eq!(path, "letter");
             assert!(message.contains("invalid"), "{message}");
             assert_eq!(json["letter"], "ab");
@@ -415,7 +465,10 @@ fn a_flattened_map_takes_the_other_keys() {
     ])
     .unwrap();
     assert_eq!(value.known, "k");
-    assert_eq!(value.more, [("a".to_owned(), 1), ("b".to_owned(), 2)].into());
+    assert_eq!(
+        value.more,
+        [("a".to_owned(), 1), ("b".to_owned(), 2)].into()
+    );
     let mut asm = Assembler::<WithExtra>::new(None);
     assert_err(&mut asm, "c", json!("x"), "is not a non-negative integer");
 }
@@ -458,7 +511,12 @@ fn serde_attributes_are_honoured() {
         assert_err(&mut asm, path, json!(1), needle);
     }
     let mut probe = Assembler::<Renamed>::new(None);
-    assert_err(&mut probe, "type", json!("x"), "is not the start of a variant of Kind");
+    assert_err(
+        &mut probe,
+        "type",
+        json!("x"),
+        "is not the start of a variant of Kind",
+    );
     assert_err(&mut probe, "type", json!("hidden"), "is not the start");
     assert_eq!(
         asm.so_far(),
@@ -485,7 +543,10 @@ fn serde_attributes_are_honoured() {
     );
     let value: Kind = {
         let mut asm = Assembler::<Kind>::new(schema_of::<Kind>());
-        feed(&mut asm, &[("response", json!("we")), ("response", json!("e"))]);
+        feed(
+            &mut asm,
+            &[("response", json!("we")), ("response", json!("e"))],
+        );
         asm.finish().unwrap().0
     };
     assert_eq!(value, Kind::Small);
@@ -513,13 +574,23 @@ fn the_response_prefix_is_optional_and_a_field_named_response_works() {
         ("other[0].text", json!("t0")),
         ("response.other[0].response.text", json!("t1")),
         ("other[0].response.response.text", json!("t2")),
-        ("response.other[0].response.response.response.text", json!("t3")),
+        (
+            "response.other[0].response.response.response.text",
+            json!("t3"),
+        ),
     ])
     .unwrap();
     let t1 = value.other[0].response.as_ref().unwrap();
     let t2 = t1.response.as_ref().unwrap();
     assert_eq!(value.response, "ab");
-    assert_eq!((value.other[0].text.as_str(), t1.text.as_str(), t2.text.as_str()), ("t0", "t1", "t2"));
+    assert_eq!(
+        (
+            value.other[0].text.as_str(),
+            t1.text.as_str(),
+            t2.text.as_str()
+        ),
+        ("t0", "t1", "t2")
+    );
     assert_eq!(t2.response.as_ref().unwrap().text, "t3");
 
     // A root array, with and without the prefix.
@@ -545,8 +616,18 @@ fn text_mode_concatenates_everything() {
 #[test]
 fn paths_that_do_not_exist_are_errors() {
     let mut asm = Assembler::<Team>::new(None);
-    assert_err(&mut asm, "response.nobody", json!("x"), "Team has no field `nobody` (its fields: people, summary)");
-    assert_err(&mut asm, "people[0].age", json!(1), "Person has no field `age`");
+    assert_err(
+        &mut asm,
+        "response.nobody",
+        json!("x"),
+        "Team has no field `nobody` (its fields: people, summary)",
+    );
+    assert_err(
+        &mut asm,
+        "people[0].age",
+        json!(1),
+        "Person has no field `age`",
+    );
     assert_err(&mut asm, "people..x", json!(1), "invalid json_path");
     assert_err(&mut asm, "", json!("x"), "takes deltas by field");
     assert!(asm.push(None, &json!("x")).is_err());
@@ -561,10 +642,17 @@ fn snapshots_share_the_value_and_copy_only_when_held() {
     drop(first);
     feed(&mut asm, &[("summary", json!("b"))]);
     let second = asm.partial();
-    assert!(std::ptr::eq(first_ptr, Arc::as_ptr(&second)), "no copy when nobody holds a snapshot");
+    assert!(
+        std::ptr::eq(first_ptr, Arc::as_ptr(&second)),
+        "no copy when nobody holds a snapshot"
+    );
     assert_eq!(Arc::strong_count(&second), 2);
     feed(&mut asm, &[("summary", json!("c"))]);
-    assert_eq!(second.summary.as_deref(), Some("ab"), "a held snapshot does not change");
+    assert_eq!(
+        second.summary.as_deref(),
+        Some("ab"),
+        "a held snapshot does not change"
+    );
     assert_eq!(Arc::strong_count(&second), 1);
     let third = asm.partial();
     assert!(!Arc::ptr_eq(&second, &third));
@@ -610,14 +698,18 @@ fn pushes_without_held_snapshots_never_clone() {
     let mut asm = Assembler::<Vec<BTreeMap<String, Option<Box<CountedLeaf>>>>>::new(None);
     let before = CLONES.load(std::sync::atomic::Ordering::SeqCst);
     for i in 0..200 {
-        asm.push(Some(&format!("[{}].k{}", i / 10, i % 3)), &json!("x")).unwrap();
+        asm.push(Some(&format!("[{}].k{}", i / 10, i % 3)), &json!("x"))
+            .unwrap();
         let snapshot = asm.partial();
         drop(snapshot);
     }
     assert_eq!(CLONES.load(std::sync::atomic::Ordering::SeqCst), before);
     let held = asm.partial();
     asm.push(Some("[0].k0"), &json!("y")).unwrap();
-    assert!(CLONES.load(std::sync::atomic::Ordering::SeqCst) > before, "a held snapshot is copied");
+    assert!(
+        CLONES.load(std::sync::atomic::Ordering::SeqCst) > before,
+        "a held snapshot is copied"
+    );
     drop(held);
 }
 
@@ -634,7 +726,10 @@ fn generic_types_and_a_custom_partial_name() {
         items: Some(vec![]),
         ..Default::default()
     };
-    assert_eq!(serde_json::to_value(&partial).unwrap(), json!({"items": []}));
+    assert_eq!(
+        serde_json::to_value(&partial).unwrap(),
+        json!({"items": []})
+    );
     assert!(format!("{partial:?}").starts_with("WrapperSoFar { items: Some([]), label: None"));
     let value: Wrapper<Person> = assemble(&[
         ("items[0].name", json!("n")),
@@ -655,8 +750,297 @@ fn partials_serialize_to_the_json_known_so_far() {
         }]),
         summary: None,
     };
-    assert_eq!(serde_json::to_string(&partial).unwrap(), r#"{"people":[{"name":"A"}]}"#);
+    assert_eq!(
+        serde_json::to_string(&partial).unwrap(),
+        r#"{"people":[{"name":"A"}]}"#
+    );
     let copy = partial.clone();
     assert_eq!(format!("{copy:?}"), format!("{partial:?}"));
-    assert_eq!(serde_json::to_string(&PartialTeam::default()).unwrap(), "{}");
+    assert_eq!(
+        serde_json::to_string(&PartialTeam::default()).unwrap(),
+        "{}"
+    );
+}
+
+mod props {
+    //! Property tests: any value, chunked like the service, reassembles exactly; no input
+    //! makes a push panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, crate::Partial)]
+    #[opper(crate = "crate")]
+    struct Doc {
+        response: String,
+        count: i64,
+        ratio: f64,
+        ok: bool,
+        lead: Member,
+        members: Vec<Member>,
+        tags: Vec<String>,
+        note: Option<String>,
+        scores: BTreeMap<String, u32>,
+        matrix: Vec<Vec<i32>>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, crate::Partial)]
+    #[opper(crate = "crate")]
+    struct Member {
+        name: String,
+        age: u8,
+        nick: Option<String>,
+        inner: Option<Leaf>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, crate::Partial)]
+    #[opper(crate = "crate")]
+    struct Leaf {
+        on: bool,
+        label: String,
+        weight: f32,
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[a-z \"\\\\\n\t\u{0}/é😀.\\[\\]]{0,12}",]
+    }
+
+    fn finite<T: Arbitrary + Copy>(is_finite: fn(T) -> bool) -> impl Strategy<Value = T> {
+        any::<T>().prop_filter("finite", move |v| is_finite(*v))
+    }
+
+    fn leaf() -> impl Strategy<Value = Leaf> {
+        (any::<bool>(), text(), finite::<f32>(f32::is_finite))
+            .prop_map(|(on, label, weight)| Leaf { on, label, weight })
+    }
+
+    fn member() -> impl Strategy<Value = Member> {
+        (
+            text(),
+            any::<u8>(),
+            proptest::option::of(text()),
+            proptest::option::of(leaf()),
+        )
+            .prop_map(|(name, age, nick, inner)| Member {
+                name,
+                age,
+                nick,
+                inner,
+            })
+    }
+
+    fn doc() -> impl Strategy<Value = Doc> {
+        (
+            (
+                text(),
+                any::<i64>(),
+                finite::<f64>(f64::is_finite),
+                any::<bool>(),
+                member(),
+            ),
+            (
+                proptest::collection::vec(member(), 0..4),
+                proptest::collection::vec(text(), 0..4),
+                proptest::option::of(text()),
+                proptest::collection::btree_map(text(), any::<u32>(), 0..4),
+                proptest::collection::vec(proptest::collection::vec(any::<i32>(), 1..3), 0..3),
+            ),
+        )
+            .prop_map(
+                |((response, count, ratio, ok, lead), (members, tags, note, scores, matrix))| Doc {
+                    response,
+                    count,
+                    ratio,
+                    ok,
+                    lead,
+                    members,
+                    tags,
+                    note,
+                    scores,
+                    matrix,
+                },
+            )
+    }
+
+    /// A small deterministic generator for the chunker's choices.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn coin(&mut self) -> bool {
+            self.next() & 1 == 1
+        }
+    }
+
+    /// Splits `text` at random char boundaries into 1..=4 pieces.
+    fn split(text: &str, rng: &mut Rng) -> Vec<String> {
+        let bounds: Vec<usize> = text.char_indices().map(|(i, _)| i).skip(1).collect();
+        let mut cuts: Vec<usize> = (0..rng.below(4))
+            .filter(|_| !bounds.is_empty())
+            .map(|_| bounds[rng.below(bounds.len())])
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for cut in cuts {
+            pieces.push(text[start..cut].to_owned());
+            start = cut;
+        }
+        pieces.push(text[start..].to_owned());
+        pieces
+    }
+
+    fn key_segment(key: &str, rng: &mut Rng) -> String {
+        let plain = !key.is_empty()
+            && !key.contains(['.', '[', ']', '"', '\'', '\\'])
+            && !key.starts_with('$');
+        if plain && rng.coin() {
+            format!(".{key}")
+        } else {
+            let escaped = key.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("[\"{escaped}\"]")
+        }
+    }
+
+    /// Turns a JSON value into chunks the way the service streams it: one leaf after the
+    /// other, strings split anywhere, numbers and booleans typed or as (split) text, nothing
+    /// for empty arrays, empty objects and nulls.
+    fn chunk(value: &Value, path: &mut String, rng: &mut Rng, out: &mut Vec<(String, Value)>) {
+        let joined = |path: &str| path.strip_prefix('.').unwrap_or(path).to_owned();
+        match value {
+            Value::Null => {}
+            Value::String(s) => {
+                for piece in split(s, rng) {
+                    out.push((joined(path), Value::String(piece)));
+                }
+            }
+            Value::Number(_) | Value::Bool(_) => {
+                if rng.coin() {
+                    out.push((joined(path), value.clone()));
+                } else {
+                    for piece in split(&value.to_string(), rng) {
+                        out.push((joined(path), Value::String(piece)));
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    chunk(item, path, rng, out);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let len = path.len();
+                    path.push_str(&key_segment(key, rng));
+                    chunk(item, path, rng, out);
+                    path.truncate(len);
+                }
+            }
+        }
+    }
+
+    /// Every string of `snapshot` is a prefix of the final one, and it has no key, item or
+    /// kind of value the final value lacks.
+    fn consistent(snapshot: &Value, last: &Value) -> Result<(), String> {
+        match (snapshot, last) {
+            (Value::String(s), Value::String(f)) if f.starts_with(s.as_str()) => Ok(()),
+            (Value::Number(_), Value::Number(_)) | (Value::Null, Value::Null) => Ok(()),
+            (Value::Bool(s), Value::Bool(f)) if s == f => Ok(()),
+            (Value::Array(s), Value::Array(f)) if s.len() <= f.len() => {
+                s.iter().zip(f).try_for_each(|(s, f)| consistent(s, f))
+            }
+            (Value::Object(s), Value::Object(f)) => {
+                s.iter().try_for_each(|(k, v)| match f.get(k) {
+                    Some(fv) => consistent(v, fv),
+                    None => Err(format!("key {k:?} is not in the final value")),
+                })
+            }
+            (s, f) => Err(format!("{s} does not lead to {f}")),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn chunked_values_reassemble_exactly(original in doc(), seed in any::<u64>(), prefix in any::<bool>()) {
+            let json = serde_json::to_value(&original).unwrap();
+            let mut rng = Rng(seed | 1);
+            let mut chunks = Vec::new();
+            chunk(&json, &mut String::new(), &mut rng, &mut chunks);
+
+            let mut asm = Assembler::<Doc>::new(schema_of::<Doc>());
+            let mut previous: Option<String> = None;
+            for (path, delta) in &chunks {
+                let path = match (prefix, path.starts_with('[')) {
+                    (false, _) => path.clone(),
+                    (true, true) => format!("response{path}"),
+                    (true, false) => format!("response.{path}"),
+                };
+                let completed = asm.push(Some(&path), delta).map_err(TestCaseError::fail)?;
+                let expected = match &previous {
+                    Some(p) if *p != path => Some(p.clone()),
+                    _ => None,
+                };
+                prop_assert_eq!(completed, expected);
+                previous = Some(path);
+                let snapshot = serde_json::to_value(&*asm.partial()).unwrap();
+                consistent(&snapshot, &json).map_err(TestCaseError::fail)?;
+            }
+            let (value, open) = asm.finish().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(open, previous);
+            prop_assert_eq!(value, original);
+        }
+
+        #[test]
+        fn pushes_never_panic(
+            chunks in proptest::collection::vec(
+                (
+                    prop_oneof![
+                        any::<String>(),
+                        "(response\\.|\\$\\.)?[a-z]{0,3}([.\\[\\]0-9\"'\\\\a-z]{0,6}){0,3}",
+                        "(response\\.)?(members|tags|matrix|scores|lead)(\\[[0-3]\\]|\\.[a-z]{1,6}){0,3}",
+                    ],
+                    prop_oneof![
+                        any::<String>().prop_map(Value::String),
+                        "[-0-9.eE+tfrualsn]{0,4}".prop_map(Value::String),
+                        any::<i64>().prop_map(Value::from),
+                        any::<f64>().prop_map(Value::from),
+                        any::<bool>().prop_map(Value::from),
+                        Just(Value::Null),
+                        Just(json!({"a": [1]})),
+                    ],
+                ),
+                0..24,
+            ),
+        ) {
+            let mut doc = Assembler::<Doc>::new(schema_of::<Doc>());
+            let mut any = Assembler::<Value>::new(None);
+            let mut text = Assembler::<String>::new(None);
+            for (path, delta) in &chunks {
+                let _ = doc.push(Some(path), delta);
+                let _ = any.push(Some(path), delta);
+                let _ = text.push(None, delta);
+                let _ = doc.partial();
+            }
+            let _ = doc.so_far();
+            let _ = doc.finish();
+            let _ = any.finish();
+            let _ = text.finish();
+        }
+    }
 }
