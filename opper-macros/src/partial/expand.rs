@@ -37,7 +37,7 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let generics = bounded_generics(input);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let (_, input_ty_generics, _) = input.generics.split_for_impl();
-    let serde_crate = format!("{}::serde", quote!(#rt));
+    let serde_crate = format!("{}::serde", quote!(#rt)).replace(' ', "");
     let struct_doc = format!(
         "The partial form of [`{ty_name}`]: what a stream has delivered of it so far. Every \
          field is optional; it serializes to the JSON known so far."
