@@ -2,7 +2,8 @@
 //! crate (`::opper` unless `#[opper(crate = "...")]` says otherwise) and `::core`/`::std`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Group, TokenTree};
+use quote::{ToTokens, quote};
 use syn::{GenericParam, Generics, parse_quote};
 
 use super::ast::{Body, Field, Input};
@@ -67,10 +68,12 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let mut flat_resolves = Vec::new();
     let mut flat_applies = Vec::new();
     let mut known = Vec::new();
+    let self_ty = quote!(#ident #input_ty_generics);
     for field in fields {
         let name = field.ident;
         let fvis = field.vis;
-        let ty = field.ty;
+        // In the partial struct, `Self` would name the partial type: name the input instead.
+        let ty = &replace_self(field.ty.to_token_stream(), &self_ty);
         let docs = &field.docs;
         let default_doc = if docs.is_empty() {
             let doc = format!("`{}` so far.", name);
@@ -222,4 +225,20 @@ fn expand_enum(input: &Input<'_>, names: &[String], open: bool) -> TokenStream {
             }
         }
     }
+}
+
+/// Replaces every `Self` in `tokens` by `self_ty`.
+fn replace_self(tokens: TokenStream, self_ty: &TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .flat_map(|tree| match tree {
+            TokenTree::Ident(ident) if ident == "Self" => self_ty.clone(),
+            TokenTree::Group(group) => {
+                let mut new = Group::new(group.delimiter(), replace_self(group.stream(), self_ty));
+                new.set_span(group.span());
+                TokenTree::Group(new).into_token_stream()
+            }
+            other => other.into_token_stream(),
+        })
+        .collect()
 }

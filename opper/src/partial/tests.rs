@@ -562,7 +562,7 @@ struct HasResponse {
 #[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
 #[opper(crate = "crate")]
 struct Inner {
-    response: Option<Box<Inner>>,
+    response: Option<Box<Self>>,
     text: String,
 }
 
@@ -760,6 +760,29 @@ fn partials_serialize_to_the_json_known_so_far() {
         serde_json::to_string(&PartialTeam::default()).unwrap(),
         "{}"
     );
+}
+
+#[test]
+fn long_streams_cost_linear_time() {
+    // Quadratic work (re-serializing, re-parsing or copying the value per chunk) would take
+    // minutes here; linear work takes well under a second even unoptimized.
+    let mut asm = Assembler::<Team>::new(schema_of::<Team>());
+    let started = std::time::Instant::now();
+    for i in 0..20_000 {
+        asm.push(Some(&format!("response.people[{i}].name")), &json!("n"))
+            .unwrap();
+        asm.push(Some(&format!("response.people[{i}].role")), &json!("r"))
+            .unwrap();
+        drop(asm.partial());
+    }
+    let delta = json!("0123456789");
+    for _ in 0..100_000 {
+        asm.push(Some("response.summary"), &delta).unwrap();
+        drop(asm.partial());
+    }
+    let (team, _) = asm.finish().unwrap();
+    assert_eq!((team.people.len(), team.summary.len()), (20_000, 1_000_000));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
 
 mod props {
