@@ -102,3 +102,25 @@ fn std_types_have_partials() {
     same::<BTreeMap<String, Team>, BTreeMap<String, PartialTeam>>();
     same::<serde_json::Value, serde_json::Value>();
 }
+
+/// The expansion must not warn in users' crates, even under strict lints.
+#[deny(unused_qualifications, missing_docs, clippy::pedantic)]
+pub mod strict {
+    /// A documented public output type.
+    #[derive(Debug, serde::Deserialize, opper::Partial)]
+    pub struct Strict<T> {
+        /// Items.
+        pub items: Vec<T>,
+        /// Nested.
+        pub next: Option<Box<Self>>,
+        /// Kind.
+        pub kind: Kind,
+    }
+
+    /// A documented enum.
+    #[derive(Debug, serde::Deserialize, opper::Partial)]
+    pub enum Kind {
+        /// A.
+        A,
+    }
+}
