@@ -106,10 +106,10 @@ pub trait ExampleOutput: Serialize {}
 impl<T: Serialize> ExampleOutput for T {}
 
 /// Asserts `T: Output` where the macro places it, so the error points at the user's type.
-pub const fn assert_output<T: Output + ?Sized>() {}
+pub const fn assert_output<T: Output>() {}
 /// Asserts `T: Input`.
 pub const fn assert_input<T: Input + ?Sized>() {}
 /// Asserts `T: Streamable`.
-pub const fn assert_streamable<T: Streamable + ?Sized>() {}
+pub const fn assert_streamable<T: Streamable>() {}
 /// Asserts `T: ExampleOutput`.
-pub const fn assert_example_output<T: ExampleOutput + ?Sized>() {}
+pub const fn assert_example_output<T: ExampleOutput>() {}

@@ -159,17 +159,17 @@ pub enum Error {
     /// The task's input could not be serialized to JSON.
     Input(serde_json::Error),
     /// 400: the API rejected the request.
-    BadRequest(ApiError),
+    BadRequest(Box<ApiError>),
     /// 401: the API key is missing or wrong.
-    Unauthorized(ApiError),
+    Unauthorized(Box<ApiError>),
     /// 404: the API does not know what was asked for.
-    NotFound(ApiError),
+    NotFound(Box<ApiError>),
     /// 422: the request did not validate; [`ApiError::detail`] says where.
-    RequestValidation(ApiError),
+    RequestValidation(Box<ApiError>),
     /// 429: too many requests (retried by default, honouring `Retry-After`).
-    RateLimited(ApiError),
+    RateLimited(Box<ApiError>),
     /// Any other non-success status, with its body kept.
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The request timed out (connect or overall timeout) before a response arrived.
     Timeout(TransportError),
     /// The connection failed or broke before a response arrived.
@@ -282,7 +282,7 @@ impl Error {
     }
 
     pub(crate) fn from_status(status: u16, body: String, retry_after: Option<Duration>) -> Self {
-        let error = ApiError::from_body(status, body, retry_after);
+        let error = Box::new(ApiError::from_body(status, body, retry_after));
         match status {
             400 => Error::BadRequest(error),
             401 => Error::Unauthorized(error),

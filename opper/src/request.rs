@@ -93,7 +93,7 @@ impl Model {
         }
     }
 
-    fn map_spec(self, f: &dyn Fn(&mut Map<String, Value>, &mut Vec<(String, String)>)) -> Self {
+    fn map_spec(self, f: &EditSpec<'_>) -> Self {
         match self.0 {
             ModelKind::Name(name) => {
                 let (mut options, mut extra_headers) = (Map::new(), Vec::new());
@@ -122,6 +122,9 @@ impl Model {
         }
     }
 }
+
+/// Edits a model's options and extra headers.
+type EditSpec<'a> = dyn Fn(&mut Map<String, Value>, &mut Vec<(String, String)>) + 'a;
 
 impl From<&str> for Model {
     fn from(name: &str) -> Self {
@@ -506,6 +509,14 @@ impl Serialize for RequestBody<'_> {
     }
 }
 
+/// What a built call sends: the client, the task, the input and the parent span.
+type CallParts<'a> = (
+    &'a Opper,
+    Cow<'a, Task>,
+    Option<Box<RawValue>>,
+    Option<String>,
+);
+
 /// A call being built: every request field as a chainable setter, then [`send`](Self::send),
 /// [`stream`](Self::stream) or [`stream_raw`](Self::stream_raw).
 ///
@@ -609,14 +620,7 @@ impl<'a> CallBuilder<'a> {
         self
     }
 
-    fn parts(
-        self,
-    ) -> Result<(
-        &'a Opper,
-        Cow<'a, Task>,
-        Option<Box<RawValue>>,
-        Option<String>,
-    )> {
+    fn parts(self) -> Result<CallParts<'a>> {
         let input = self.input.transpose()?;
         Ok((self.client, self.task, input, self.parent_span_id))
     }

@@ -226,15 +226,11 @@ impl Decoder {
                 self.event.clear();
                 self.event.push_str(text(value, line)?);
             }
-            b"id" => {
-                if !value.contains(&0) {
-                    self.id = Some(text(value, line)?.to_owned());
-                }
+            b"id" if !value.contains(&0) => {
+                self.id = Some(text(value, line)?.to_owned());
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    self.retry = text(value, line)?.parse().ok();
-                }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                self.retry = text(value, line)?.parse().ok();
             }
             _ => {}
         }
