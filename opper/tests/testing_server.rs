@@ -462,3 +462,45 @@ async fn keep_alive_concurrency_and_shutdown() {
         .await;
     assert!(result.is_err());
 }
+
+#[tokio::test]
+async fn the_crate_client_works_against_it() {
+    let server = MockServer::start().await;
+    server.require_api_key("k-123");
+    let client = server.client();
+    let schema =
+        json!({"type": "object", "properties": {"sum": {"type": "integer"}}, "required": ["sum"]});
+
+    server
+        .fault(Reply::status(503).times(2))
+        .reply("add", Reply::json(json!({"sum": 9})));
+    let response: opper::Response<Value> = client
+        .call("add")
+        .output_schema(schema.clone())
+        .input(&json!({"x": 4, "y": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.output, json!({"sum": 9}));
+    assert_eq!(server.requests_for("add").len(), 3);
+    assert_eq!(server.requests()[0].bearer(), Some("k-123"));
+
+    let stream = client
+        .call("gen")
+        .output_schema(json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}))
+        .stream::<Value>()
+        .await
+        .unwrap();
+    let value = stream.finish().await.unwrap();
+    assert!(value["text"].as_str().unwrap().contains(' '));
+
+    server.reply("slow", Reply::text("a b c").stall_after(2));
+    let mut stream = client.call("slow").stream::<String>().await.unwrap();
+    futures::StreamExt::next(&mut stream)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(stream);
+    let request = server.requests_for("slow").pop().unwrap();
+    assert!(request.wait_disconnected(Duration::from_secs(5)).await);
+}
