@@ -32,7 +32,8 @@ fn line_end() -> impl Strategy<Value = &'static str> {
 }
 
 fn field_line() -> impl Strategy<Value = String> {
-    let value = "[ -~é😀]{0,12}".prop_filter("no line breaks", |v: &String| !v.contains(['\r', '\n']));
+    let value =
+        "[ -~é😀]{0,12}".prop_filter("no line breaks", |v: &String| !v.contains(['\r', '\n']));
     prop_oneof![
         value.clone().prop_map(|v| format!("data: {v}")),
         value.clone().prop_map(|v| format!("data:{v}")),
@@ -71,5 +72,51 @@ proptest! {
         prop_assert_eq!(decode(&pieces, usize::MAX).unwrap(), whole.clone());
         let one_by_one: Vec<Vec<u8>> = text.bytes().map(|b| vec![b]).collect();
         prop_assert_eq!(decode(&one_by_one, usize::MAX).unwrap(), whole);
+    }
+}
+
+fn chunk_line() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("response"),
+        Just("a"),
+        Just("b"),
+        Just("0"),
+        "[a-z]{1,3}".prop_map(|s| Box::leak(s.into_boxed_str()) as &str)
+    ];
+    let seg = prop_oneof![
+        key.clone().prop_map(|k| format!(".{k}")),
+        (0usize..4).prop_map(|i| format!("[{i}]")),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just(".".to_owned()),
+    ];
+    let delta = prop_oneof![
+        "[ -~é]{0,6}".prop_map(|s| serde_json::Value::String(s).to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>().prop_map(|n| serde_json::json!(n).to_string()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        Just("null".to_owned()),
+        Just("[1]".to_owned()),
+        Just("{\"k\": 1}".to_owned()),
+        "[0-9.eE+-]{1,5}".prop_map(|s| serde_json::Value::String(s).to_string()),
+    ];
+    (key, proptest::collection::vec(seg, 0..4), delta)
+        .prop_map(|(first, segs, delta)| format!("{first}{}\t{delta}", segs.concat()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The fuzz targets' entry points, on stable: none of them may panic.
+    #[test]
+    fn the_fuzz_entry_points_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+        text in "\\PC{0,40}",
+        lines in proptest::collection::vec(chunk_line(), 0..30),
+    ) {
+        opper::__fuzz::sse(&bytes);
+        opper::__fuzz::json_path(&text);
+        opper::__fuzz::assemble(&bytes);
+        opper::__fuzz::assemble(lines.join("\n").as_bytes());
     }
 }

@@ -17,6 +17,12 @@ pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
+#[doc(hidden)]
+pub mod __fuzz {
+    //! Fuzzing entry points; not a public API.
+    pub use crate::fuzz::{assemble, json_path, sse};
+}
+mod fuzz;
 
 pub use client::{Opper, OpperBuilder, RetryPolicy};
 pub use error::{ApiError, Error, Result, TransportError};

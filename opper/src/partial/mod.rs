@@ -48,7 +48,7 @@ use crate::Error;
 
 mod complete;
 mod impls;
-mod path;
+pub(crate) mod path;
 mod scalar;
 #[cfg(test)]
 mod tests;
