@@ -28,7 +28,11 @@ async fn a_thousand_concurrent_calls_and_streams_through_one_client() {
     let calls = (0..1000u64).map(|id| {
         let opper = opper.clone();
         tokio::spawn(async move {
-            let reply = opper.call(format!("task-{id}")).output_type::<Echo>().send::<Echo>().await;
+            let reply = opper
+                .call(format!("task-{id}"))
+                .output_type::<Echo>()
+                .send::<Echo>()
+                .await;
             (id, reply)
         })
     });
@@ -42,7 +46,11 @@ async fn a_thousand_concurrent_calls_and_streams_through_one_client() {
     let streams = (0..1000u64).map(|id| {
         let opper = opper.clone();
         tokio::spawn(async move {
-            let stream = opper.call(format!("task-{id}")).output_type::<Echo>().stream::<Echo>().await;
+            let stream = opper
+                .call(format!("task-{id}"))
+                .output_type::<Echo>()
+                .stream::<Echo>()
+                .await;
             match stream {
                 Ok(stream) => (id, stream.finish().await),
                 Err(e) => (id, Err(e)),
@@ -52,7 +60,10 @@ async fn a_thousand_concurrent_calls_and_streams_through_one_client() {
     for joined in join_all(streams).await {
         let (id, echo) = joined.expect("task");
         let echo = echo.unwrap_or_else(|e| panic!("stream {id}: {e}"));
-        assert_eq!(serde_json::to_value(&echo.words).unwrap(), expected(id)["words"]);
+        assert_eq!(
+            serde_json::to_value(&echo.words).unwrap(),
+            expected(id)["words"]
+        );
         assert_eq!(echo.id, id);
     }
     assert_eq!(server.request_count(), 2000);

@@ -23,7 +23,10 @@ pub fn sse(data: &[u8]) {
     }
     let _ = decoder.finish();
     for event in &events {
-        assert!(event.data.len() <= 256, "an event over the cap was dispatched");
+        assert!(
+            event.data.len() <= 256,
+            "an event over the cap was dispatched"
+        );
     }
 }
 

@@ -20,7 +20,9 @@ struct Echo {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let server = MockServer::start().await;
-    server.reply_all(Reply::json(json!({"id": 7, "words": ["some words to stream in pieces", "and more"]})));
+    server.reply_all(Reply::json(
+        json!({"id": 7, "words": ["some words to stream in pieces", "and more"]}),
+    ));
     let opper = server.client();
     let base = peak_rss_kib();
     for (label, streaming) in [("calls", false), ("streams", true)] {
@@ -30,13 +32,23 @@ async fn main() {
             tokio::spawn(async move {
                 let call = opper.call(format!("t{i}")).output_type::<Echo>();
                 if streaming {
-                    call.stream::<Echo>().await.expect("stream").finish().await.expect("final").id
+                    call.stream::<Echo>()
+                        .await
+                        .expect("stream")
+                        .finish()
+                        .await
+                        .expect("final")
+                        .id
                 } else {
                     call.send::<Echo>().await.expect("call").output.id
                 }
             })
         });
-        let ids: Vec<u64> = join_all(jobs).await.into_iter().map(|r| r.expect("task")).collect();
+        let ids: Vec<u64> = join_all(jobs)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect();
         assert!(ids.iter().all(|id| *id == 7));
         println!("1,000 concurrent {label}: wall {:?}", started.elapsed());
     }
