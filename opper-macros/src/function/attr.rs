@@ -1,6 +1,6 @@
 //! The attribute's arguments: `#[opper::function(model = "...", example(...), ...)]`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
@@ -41,8 +41,6 @@ pub(crate) struct ModelItem {
 
 /// `example(input(...), output = ..., comment = "...")`.
 pub(crate) struct ExampleSpec {
-    /// The `example` keyword, where errors about the whole example point.
-    pub(crate) span: Span,
     pub(crate) input: Option<ExampleInput>,
     pub(crate) output: Option<Expr>,
     pub(crate) comment: Option<Expr>,
@@ -418,7 +416,6 @@ fn model_call(key: &Ident, args: &Punctuated<Expr, Token![,]>, cx: &mut Ctxt) ->
 
 fn example(meta: &ParseNestedMeta<'_>, key: &Ident, cx: &mut Ctxt) -> syn::Result<ExampleSpec> {
     let mut spec = ExampleSpec {
-        span: key.span(),
         input: None,
         output: None,
         comment: None,

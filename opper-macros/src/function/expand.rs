@@ -44,7 +44,6 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
         .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
         .collect();
     let with_doc = format!("Like [`{ident}`], with an explicit client.");
-    let errors_doc = errors_doc(output.mode);
     let client = if names.iter().any(|name| *name == "client") {
         format_ident!("opper_client")
     } else {
@@ -176,7 +175,6 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
             Some(comment) => quote!(::core::option::Option::Some(#comment)),
             None => quote!(::core::option::Option::None),
         };
-        let _ = example.span;
         quote! {
             let #task_local = {
                 let #input_local: #input_ty = #input;
@@ -195,14 +193,12 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
 
     quote! {
         #(#docs)*
-        #errors_doc
         #(#others)*
         #vis async fn #ident(#(#decls),*) #ret {
             #helper(::core::option::Option::None, #(#names),*).await
         }
 
         #[doc = #with_doc]
-        #errors_doc
         #(#others)*
         #[allow(dead_code)]
         #vis async fn #with_ident(#client: &#private::Opper, #(#decls),*) #ret {
@@ -211,7 +207,7 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
 
         #(#cfgs)*
         #[doc(hidden)]
-        #[allow(non_snake_case, clippy::too_many_arguments, clippy::used_underscore_binding)]
+        #[allow(non_snake_case, clippy::too_many_arguments, clippy::needless_question_mark)]
         async fn #helper(#client_local: ::core::option::Option<&#private::Opper>, #(#decls),*) #ret {
             #input_struct
             #input_checks
@@ -227,23 +223,6 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
             )
         }
     }
-}
-
-fn errors_doc(mode: Mode) -> TokenStream {
-    let text = match mode {
-        Mode::Stream => {
-            "\n\n# Errors\n\nFails with an [`opper::Error`](Error) when the client cannot be built \
-             (no API key), the request fails or the service answers with an error status. \
-             Errors during the stream arrive as items of the stream."
-        }
-        _ => {
-            "\n\n# Errors\n\nFails with an [`opper::Error`](Error) when the client cannot be built \
-             (no API key), the request fails, the service answers with an error status, or the \
-             output does not fit the return type."
-        }
-    };
-    let _ = text;
-    TokenStream::new()
 }
 
 fn model_tokens(model: &ModelSpec, private: &TokenStream) -> TokenStream {

@@ -40,9 +40,10 @@ pub(crate) fn stub(item: &ItemSig, krate: TokenStream) -> TokenStream {
         .insert(0, syn::parse_quote!(_: &#krate::__private::Opper));
     quote! {
         #(#attrs)*
+        #[allow(unused_variables)]
         #vis #sig #body
 
-        #[allow(dead_code)]
+        #[allow(dead_code, unused_variables)]
         #vis #with_sig #body
     }
 }

@@ -45,7 +45,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ast::ItemSig = match syn::parse2(item.clone()) {
         Ok(item_fn) => item_fn,
         Err(error) => {
-            // Not a function at all: report it and give the item back unchanged.
+            // Not a function signature: report it and give the item back unchanged.
+            let error = if error.to_string() == "expected `fn`" {
+                syn::Error::new(
+                    error.span(),
+                    "#[opper::function] goes on an `async fn` signature without a body, e.g. \
+                     `async fn summarize(text: String) -> opper::Result<String>;`",
+                )
+            } else {
+                error
+            };
             let error = error.to_compile_error();
             return quote::quote! { #error #item };
         }

@@ -1,0 +1,4 @@
+#[opper::function]
+async fn summarize(text: &str) -> opper::Result<String>;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[opper::function]
+async fn summarize(text: impl Into<String>) -> opper::Result<String>;
+
+fn main() {}

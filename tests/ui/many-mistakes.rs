@@ -1,0 +1,13 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Sum {
+    sum: i64,
+}
+
+/// Every mistake is reported at once.
+#[opper::function(modle = "x", name = 3, tags(a = "1", a = "2"))]
+fn add_numbers(&self, x: &str) -> i64;
+
+fn main() {}

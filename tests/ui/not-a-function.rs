@@ -1,0 +1,6 @@
+#[opper::function]
+struct Sum {
+    sum: i64,
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct Sum {
+    sum: i64,
+}
+
+#[opper::function(model = "openai/gpt-4o-mini", model = "openai/gpt-4o")]
+async fn add_numbers(x: i64, y: i64) -> opper::Result<Sum>;
+
+fn main() {}
