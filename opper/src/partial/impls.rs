@@ -149,6 +149,9 @@ impl<T: Partial> Partial for Box<T> {
 }
 
 /// Items arrive in order: `[len]` starts the next item, `[i]` with `i < len` fills item `i`.
+/// How many unannounced (empty) items may stand between two items that received chunks.
+const MAX_SKIPPED_ITEMS: usize = 4096;
+
 impl<T: Partial> Partial for Vec<T> {
     type Partial = Vec<T::Partial>;
 
@@ -187,9 +190,17 @@ impl<T: Partial> Partial for Vec<T> {
                 None => {}
             }
             Ok(())
+        } else if index - len <= MAX_SKIPPED_ITEMS {
+            // The service announces no chunk for an item that is an empty array, an empty
+            // object or null: the items it skipped are filled with their empty value.
+            items.resize_with(index, Default::default);
+            let mut item = None;
+            T::__apply(&mut item, rest, delta, cx)?;
+            items.push(item.unwrap_or_default());
+            Ok(())
         } else {
             Err(format!(
-                "item [{index}] arrived before item [{len}]: items must arrive in order"
+                "item [{index}] arrived while the array has {len} items"
             ))
         }
     }
@@ -333,9 +344,16 @@ fn apply_value(
                 apply_value(&mut child, rest, delta, cx)?;
                 items.push(child.unwrap_or_default());
                 Ok(())
+            } else if *index - len <= MAX_SKIPPED_ITEMS {
+                // Unannounced items (null, [] or {}) before this one: null stands for them.
+                items.resize(*index, Value::Null);
+                let mut child = None;
+                apply_value(&mut child, rest, delta, cx)?;
+                items.push(child.unwrap_or_default());
+                Ok(())
             } else {
                 Err(format!(
-                    "item [{index}] arrived before item [{len}]: items must arrive in order"
+                    "item [{index}] arrived while the array has {len} items"
                 ))
             }
         }

@@ -291,9 +291,9 @@ fn containers_fill_in_order() {
     );
     assert_err(
         &mut asm,
-        "list[3][0]",
+        "list[99999][0]",
         json!(1),
-        "item [3] arrived before item [2]",
+        "item [99999] arrived while the array has",
     );
     assert_err(&mut asm, "list.a", json!(1), "expected an index");
     assert_err(&mut asm, "tree[0]", json!(1), "expected a key");
@@ -1066,4 +1066,13 @@ mod props {
             let _ = text.finish();
         }
     }
+}
+
+#[test]
+fn items_the_service_skipped_as_empty_are_filled_with_their_empty_value() {
+    // `[[], ["x"]]` and `[null, 2]` stream as chunks for item [1] only.
+    let nested = assemble::<Vec<Vec<String>>>(&[("response[1][0]", json!("x"))]).unwrap();
+    assert_eq!(nested, vec![Vec::<String>::new(), vec!["x".to_owned()]]);
+    let values = assemble::<Value>(&[("response.a[1]", json!(2))]).unwrap();
+    assert_eq!(values, json!({"a": [null, 2]}));
 }
