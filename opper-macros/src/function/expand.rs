@@ -110,12 +110,34 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
     };
 
     let out_ty = &output.ty;
-    let output_check = match (output.text, output.mode) {
-        (true, _) => TokenStream::new(),
-        (false, Mode::Stream) => {
-            quote_spanned!(out_ty.span()=> #private::assert_streamable::<#out_ty>();)
+    // The output schema and the examples go through these local functions, whose bounds are the
+    // diagnostic traits: a type that does not fit gets `opper`'s message, on the user's type.
+    let out_bound = match output.mode {
+        Mode::Stream => quote!(#private::Streamable),
+        _ => quote!(#private::Output),
+    };
+    let out_param = Ident::new("O", Span::mixed_site());
+    let schema_fn = Ident::new("__opper_output_schema", Span::mixed_site());
+    let example_fn = Ident::new("__opper_example", Span::mixed_site());
+    let call_name = match output.mode {
+        Mode::Call => quote!(call),
+        Mode::Response => quote!(call_response),
+        Mode::Stream => quote!(stream),
+    };
+    let local_fns = quote! {
+        #[allow(dead_code)]
+        fn #schema_fn<#out_param: #out_bound>() -> #private::serde_json::Value {
+            #private::schema_for::<#out_param>()
         }
-        (false, _) => quote_spanned!(out_ty.span()=> #private::assert_output::<#out_ty>();),
+        #[allow(dead_code)]
+        fn #example_fn<I: #private::serde::Serialize, #out_param: #private::ExampleOutput>(
+            task: #private::Task,
+            input: &I,
+            output: &#out_param,
+            comment: ::core::option::Option<&str>,
+        ) -> #private::Task {
+            task.example_values(input, output, comment)
+        }
     };
 
     // The task, built once.
@@ -126,7 +148,7 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
     }
     task = quote!(#task.input_schema(#private::schema_for::<#input_ty>()));
     if !output.text {
-        let schema = quote_spanned!(out_ty.span()=> #private::schema_for::<#out_ty>());
+        let schema = quote_spanned!(out_ty.span()=> #schema_fn::<#out_ty>());
         task = quote!(#task.output_schema(#schema));
     }
     if let Some(model) = &args.model {
@@ -165,12 +187,11 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
             Some(expr) => expr.to_token_stream(),
             None => quote!(::core::unreachable!()),
         };
-        let out_check = match &example.output {
-            Some(expr) => {
-                quote_spanned!(expr.span()=> #private::assert_example_output::<#out_ty>();)
-            }
-            None => TokenStream::new(),
-        };
+        let out_span = example
+            .output
+            .as_ref()
+            .map_or_else(Span::call_site, Spanned::span);
+        let add = quote_spanned!(out_span=> #example_fn::<_, #out_ty>);
         let comment = match &example.comment {
             Some(comment) => quote!(::core::option::Option::Some(#comment)),
             None => quote!(::core::option::Option::None),
@@ -179,17 +200,12 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
             let #task_local = {
                 let #input_local: #input_ty = #input;
                 let #output_local: #out_ty = #out;
-                #out_check
-                #task_local.example_values(&#input_local, &#output_local, #comment)
+                #add(#task_local, &#input_local, &#output_local, #comment)
             };
         }
     });
 
-    let call = match output.mode {
-        Mode::Call => quote!(call),
-        Mode::Response => quote!(call_response),
-        Mode::Stream => quote!(stream),
-    };
+    let call = quote_spanned!(out_ty.span()=> #private::#call_name::<_, #out_ty>);
 
     quote! {
         #(#docs)*
@@ -211,7 +227,7 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
         async fn #helper(#client_local: ::core::option::Option<&#private::Opper>, #(#decls),*) #ret {
             #input_struct
             #input_checks
-            #output_check
+            #local_fns
             static #task_static: #private::TaskCell = #private::TaskCell::new(|| {
                 let #task_local = #task;
                 #(#examples)*
@@ -219,7 +235,7 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
             });
             let #input_local = #input_value;
             ::core::result::Result::Ok(
-                #private::#call::<_, #out_ty>(#client_local, &#task_static, #input_local).await?
+                #call(#client_local, &#task_static, #input_local).await?
             )
         }
     }
