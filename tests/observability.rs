@@ -4,6 +4,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use opper::testing::{MockServer, Reply};
+use opper::{Opper, RetryPolicy};
 use opper_tests::{RawServer, Script, client};
 use serde_json::json;
 
@@ -28,6 +30,20 @@ impl Captured {
     }
 }
 
+/// The tests of this file take turns: tracing caches per-callsite interest process-wide, so a
+/// test without a subscriber running beside one with a subscriber could hide events from it.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs a test body on its own runtime, one test at a time.
+fn in_turn(body: impl std::future::Future<Output = ()>) {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(body);
+}
+
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
@@ -48,147 +64,245 @@ fn ok(span: &str) -> Script {
     )
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
-    let (captured, _guard) = capture();
-    let server = RawServer::start().await;
-    server.push(Script::response(503, &[], b"busy"));
-    server.push(ok("span-77"));
-    let opper = client(&server.url());
-    opper
-        .call("summarize")
-        .model("openai/gpt-4o-mini")
-        .send::<String>()
-        .await
-        .unwrap();
-    server.push(Script::json(
-        400,
-        &json!({"type": "BadRequestError", "message": "no"}),
-    ));
-    opper.call("broken").send::<String>().await.unwrap_err();
-
-    let logs = captured.text();
-    let success = logs
-        .lines()
-        .find(|l| {
-            l.contains("close") && l.contains("task=\"summarize\"")
-                || l.contains("close") && l.contains("task=summarize")
-        })
-        .unwrap_or_else(|| panic!("{logs}"));
-    for field in [
-        "model=\"openai/gpt-4o-mini\"",
-        "span_id=\"span-77\"",
-        "attempts=2",
-        "outcome=\"ok\"",
-        "input_tokens=7",
-        "output_tokens=3",
-        "total_tokens=10",
-        "latency_ms=",
-    ] {
-        let bare = field.replace('"', "");
-        assert!(
-            success.contains(field) || success.contains(&bare),
-            "{field} missing in {success}"
-        );
-    }
-    assert!(logs.contains("retrying opper request"), "{logs}");
-    let failure = logs
-        .lines()
-        .find(|l| l.contains("close") && l.contains("broken"))
-        .unwrap_or_else(|| panic!("{logs}"));
-    assert!(
-        failure.contains("outcome=\"error\"") || failure.contains("outcome=error"),
-        "{failure}"
-    );
-    assert!(!logs.contains(KEY), "the key leaked into the logs");
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn streams_are_spans_too_and_the_key_stays_out() {
-    let (captured, _guard) = capture();
-    let server = RawServer::start().await;
-    server.push(
-        Script::default()
-            .sse_head()
-            .write("data: {\"span_id\": \"st-1\"}\n\ndata: {\"delta\": \"hi\"}\n\n"),
-    );
-    let opper = client(&server.url());
-    let text = opper
-        .call("chat")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap();
-    assert_eq!(text, "hi");
-    let logs = captured.text();
-    let line = logs
-        .lines()
-        .find(|l| l.contains("opper.stream") && l.contains("close"))
-        .unwrap_or_else(|| panic!("{logs}"));
-    for field in ["span_id", "st-1", "chunks=2", "attempts=1", "ok"] {
-        assert!(line.contains(field), "{field} missing in {line}");
-    }
-    assert!(!logs.contains(KEY));
-}
-
-#[tokio::test]
-async fn a_parent_span_scope_reaches_every_call_inside_it_and_an_explicit_one_wins() {
-    let server = RawServer::start().await;
-    server.fallback(ok("child"));
-    let opper = client(&server.url());
-    opper.call("outside").send::<String>().await.unwrap();
-    opper::with_parent_span("parent-1", async {
-        opper.call("inside").send::<String>().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        opper.call("after-await").send::<String>().await.unwrap();
+#[test]
+fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
+    in_turn(async {
+        let (captured, _guard) = capture();
+        let server = RawServer::start().await;
+        server.push(Script::response(503, &[], b"busy"));
+        server.push(ok("span-77"));
+        let opper = client(&server.url());
         opper
-            .call("explicit")
-            .parent_span_id("mine")
+            .call("summarize")
+            .model("openai/gpt-4o-mini")
             .send::<String>()
             .await
             .unwrap();
-        let parent = opper::current_parent_span().unwrap();
-        let spawned = opper.clone();
-        tokio::spawn(opper::with_parent_span(parent.to_string(), async move {
-            spawned.call("spawned").send::<String>().await.unwrap();
-        }))
-        .await
-        .unwrap();
-        opper::with_parent_span("nested", async {
-            opper.call("nested").send::<String>().await.unwrap();
+        server.push(Script::json(
+            400,
+            &json!({"type": "BadRequestError", "message": "no"}),
+        ));
+        opper.call("broken").send::<String>().await.unwrap_err();
+
+        let logs = captured.text();
+        let success = logs
+            .lines()
+            .find(|l| {
+                l.contains("close") && l.contains("task=\"summarize\"")
+                    || l.contains("close") && l.contains("task=summarize")
+            })
+            .unwrap_or_else(|| panic!("{logs}"));
+        for field in [
+            "model=\"openai/gpt-4o-mini\"",
+            "span_id=\"span-77\"",
+            "attempts=2",
+            "outcome=\"ok\"",
+            "input_tokens=7",
+            "output_tokens=3",
+            "total_tokens=10",
+            "latency_ms=",
+        ] {
+            let bare = field.replace('"', "");
+            assert!(
+                success.contains(field) || success.contains(&bare),
+                "{field} missing in {success}"
+            );
+        }
+        assert!(logs.contains("retrying opper request"), "{logs}");
+        let failure = logs
+            .lines()
+            .find(|l| l.contains("close") && l.contains("broken"))
+            .unwrap_or_else(|| panic!("{logs}"));
+        assert!(
+            failure.contains("outcome=\"error\"") || failure.contains("outcome=error"),
+            "{failure}"
+        );
+        assert!(!logs.contains(KEY), "the key leaked into the logs");
+    });
+}
+
+#[test]
+fn streams_are_spans_too_and_the_key_stays_out() {
+    in_turn(async {
+        let (captured, _guard) = capture();
+        let server = RawServer::start().await;
+        server.push(
+            Script::default()
+                .sse_head()
+                .write("data: {\"span_id\": \"st-1\"}\n\ndata: {\"delta\": \"hi\"}\n\n"),
+        );
+        let opper = client(&server.url());
+        let text = opper
+            .call("chat")
+            .stream::<String>()
+            .await
+            .unwrap()
+            .finish()
+            .await
+            .unwrap();
+        assert_eq!(text, "hi");
+        let logs = captured.text();
+        let line = logs
+            .lines()
+            .find(|l| l.contains("opper.stream") && l.contains("close"))
+            .unwrap_or_else(|| panic!("{logs}"));
+        for field in ["span_id", "st-1", "chunks=2", "attempts=1", "ok"] {
+            assert!(line.contains(field), "{field} missing in {line}");
+        }
+        assert!(!logs.contains(KEY));
+    });
+}
+
+#[test]
+fn a_parent_span_scope_reaches_every_call_inside_it_and_an_explicit_one_wins() {
+    in_turn(async {
+        let (_captured, _guard) = capture();
+        let server = RawServer::start().await;
+        server.fallback(ok("child"));
+        let opper = client(&server.url());
+        opper.call("outside").send::<String>().await.unwrap();
+        opper::with_parent_span("parent-1", async {
+            opper.call("inside").send::<String>().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            opper.call("after-await").send::<String>().await.unwrap();
+            opper
+                .call("explicit")
+                .parent_span_id("mine")
+                .send::<String>()
+                .await
+                .unwrap();
+            let parent = opper::current_parent_span().unwrap();
+            let spawned = opper.clone();
+            tokio::spawn(opper::with_parent_span(parent.to_string(), async move {
+                spawned.call("spawned").send::<String>().await.unwrap();
+            }))
+            .await
+            .unwrap();
+            opper::with_parent_span("nested", async {
+                opper.call("nested").send::<String>().await.unwrap();
+            })
+            .await;
+            opper.call("restored").send::<String>().await.unwrap();
         })
         .await;
-        opper.call("restored").send::<String>().await.unwrap();
-    })
-    .await;
-    opper.call("outside-again").send::<String>().await.unwrap();
+        opper.call("outside-again").send::<String>().await.unwrap();
 
-    let parents: Vec<(String, Option<String>)> = server
-        .received()
-        .iter()
-        .map(|r| {
-            let body = r.json();
-            (
-                body["name"].as_str().unwrap().to_owned(),
-                body.get("parent_span_id")
-                    .map(|p| p.as_str().unwrap().to_owned()),
-            )
-        })
-        .collect();
-    let expect = |name: &str, parent: Option<&str>| (name.to_owned(), parent.map(str::to_owned));
-    assert_eq!(
-        parents,
-        vec![
-            expect("outside", None),
-            expect("inside", Some("parent-1")),
-            expect("after-await", Some("parent-1")),
-            expect("explicit", Some("mine")),
-            expect("spawned", Some("parent-1")),
-            expect("nested", Some("nested")),
-            expect("restored", Some("parent-1")),
-            expect("outside-again", None),
-        ]
-    );
+        let parents: Vec<(String, Option<String>)> = server
+            .received()
+            .iter()
+            .map(|r| {
+                let body = r.json();
+                (
+                    body["name"].as_str().unwrap().to_owned(),
+                    body.get("parent_span_id")
+                        .map(|p| p.as_str().unwrap().to_owned()),
+                )
+            })
+            .collect();
+        let expect =
+            |name: &str, parent: Option<&str>| (name.to_owned(), parent.map(str::to_owned));
+        assert_eq!(
+            parents,
+            vec![
+                expect("outside", None),
+                expect("inside", Some("parent-1")),
+                expect("after-await", Some("parent-1")),
+                expect("explicit", Some("mine")),
+                expect("spawned", Some("parent-1")),
+                expect("nested", Some("nested")),
+                expect("restored", Some("parent-1")),
+                expect("outside-again", None),
+            ]
+        );
+    });
+}
+
+const FAULT_KEY: &str = "fault-key-5f3c9a";
+
+#[test]
+fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retries() {
+    in_turn(async {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let server = MockServer::start().await;
+        server.require_api_key(FAULT_KEY);
+        server.fault(Reply::status(503).times(2));
+        server.enqueue("stream", Reply::text("a b c").error_after(2, "E", "m"));
+        let opper = retrying(&server);
+        let mut texts = vec![format!("{opper:?}")];
+        let ok = opper.call("ok").send::<String>().await.unwrap();
+        texts.push(format!("{ok:?}"));
+        let errors = vec![
+            opper
+                .call("stream")
+                .stream::<String>()
+                .await
+                .unwrap()
+                .finish()
+                .await
+                .unwrap_err(),
+            Opper::builder()
+                .api_key("wrong")
+                .base_url(server.url())
+                .build()
+                .unwrap()
+                .call("x")
+                .send::<String>()
+                .await
+                .unwrap_err(),
+            Opper::builder()
+                .api_key(FAULT_KEY)
+                .base_url("http://example.com")
+                .build()
+                .unwrap_err(),
+            Opper::builder()
+                .api_key(format!("{FAULT_KEY}\u{1}x"))
+                .base_url(server.url())
+                .build()
+                .unwrap_err(),
+        ];
+        for error in &errors {
+            texts.push(format!("{error} / {error:?}"));
+        }
+        texts.push(String::from_utf8(sink.0.lock().unwrap().clone()).unwrap());
+        assert!(
+            texts.last().unwrap().contains("retrying"),
+            "the retries were logged"
+        );
+        for text in texts {
+            assert!(!text.contains(FAULT_KEY), "the key leaked: {text}");
+        }
+        assert_eq!(server.requests()[0].bearer(), Some(FAULT_KEY));
+    });
+}
+
+fn retrying(server: &MockServer) -> Opper {
+    Opper::builder()
+        .api_key(FAULT_KEY)
+        .base_url(server.url())
+        .retry(
+            RetryPolicy::default()
+                .max_retries(2)
+                .initial_delay(Duration::from_millis(10)),
+        )
+        .build()
+        .unwrap()
 }

@@ -111,8 +111,9 @@ impl ChunkStream {
         // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
         if let Some(event) = self.queue.front() {
             if let Ok(chunk) = serde_json::from_str::<StreamingChunk>(&event.data) {
-                if chunk.span_id.is_some() {
-                    self.span_id.clone_from(&chunk.span_id);
+                if let Some(id) = &chunk.span_id {
+                    self.span.record("span_id", id.as_str());
+                    self.span_id = Some(id.clone());
                 }
             }
         }

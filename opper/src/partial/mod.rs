@@ -65,6 +65,11 @@ pub use path::Seg;
 /// `String` keys, and `serde_json::Value`; derive it for your own structs and unit-only enums
 /// with `#[derive(opper::Partial)]`. The methods of the trait are an implementation detail of
 /// the derive: they are hidden and may change in any release.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
+    label = "streamed outputs need `opper::Partial`",
+    note = "add `#[derive(opper::Partial)]` to `{Self}` (and to the types of its fields)"
+)]
 pub trait Partial: Sized {
     /// The partial form: every field optional, nested types as their partials.
     type Partial: Debug + Clone + Default + Serialize + Send + Sync + 'static;
