@@ -64,7 +64,9 @@ async fn main() -> opper::Result<()> {
             println!(
                 "  sent {:<7} parent_span_id {}",
                 body["name"].as_str().unwrap_or(""),
-                body.get("parent_span_id").and_then(|p| p.as_str()).unwrap_or("-")
+                body.get("parent_span_id")
+                    .and_then(|p| p.as_str())
+                    .unwrap_or("-")
             );
         }
     }
