@@ -5,11 +5,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use opper::{Configuration, Error, Example, Model, RetryPolicy};
-use opper_tests::{RawServer, Script, client};
+use opper_tests::{KEY, RawServer, Script, client};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-const KEY: &str = "test-key-0123456789";
 
 fn seed_input_schema() -> Value {
     json!({
@@ -206,9 +204,7 @@ async fn each_error_status_has_its_variant_and_keeps_its_body() {
         &[("content-type", "text/plain")],
         b"I am a teapot",
     ));
-    let opper = opper::Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
@@ -255,9 +251,7 @@ async fn retryable_statuses_are_retried_with_backoff_then_succeed() {
         server.push(Script::response(status, &[], b"{\"errors\": []}"));
     }
     server.push(Script::json(200, &ok_body()));
-    let opper = opper::Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .retry(
             RetryPolicy::default()
                 .max_retries(5)
@@ -299,9 +293,7 @@ async fn the_retry_budget_is_respected_and_the_last_error_returned() {
 
     let server = RawServer::start().await;
     server.fallback(Script::response(503, &[], b"busy"));
-    let opper = opper::Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
@@ -388,9 +380,7 @@ async fn connection_failures_are_retried_and_reported() {
 async fn a_server_that_never_answers_times_out() {
     let server = RawServer::start().await;
     server.fallback(Script::default().stall());
-    let opper = opper::Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .request_timeout(Duration::from_millis(200))
         .retry(RetryPolicy::none())
         .build()
@@ -517,14 +507,7 @@ async fn a_line_that_is_not_json_is_an_error_that_keeps_the_text() {
         sse(&[json!({"delta": "kept", "chunk_type": "text"})])
     );
     server.push(Script::default().sse_head().write(&body));
-    let err = client(&server.url())
-        .call("t")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let err = opper_tests::text_stream_error(&client(&server.url()), "t").await;
     match err {
         Error::InvalidChunk { data, partial, .. } => {
             assert_eq!(data, "this is not json");
@@ -544,14 +527,7 @@ async fn a_stream_cut_mid_event_keeps_what_arrived() {
             .write(&body)
             .write("data: {\"delta\": \"sec"),
     );
-    let err = client(&server.url())
-        .call("t")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let err = opper_tests::text_stream_error(&client(&server.url()), "t").await;
     assert!(matches!(&err, Error::Incomplete { .. }), "{err:?}");
     assert_eq!(err.partial(), Some(&json!("first ")));
 }
@@ -564,20 +540,11 @@ async fn a_stalled_stream_hits_the_read_timeout_and_keeps_what_arrived() {
         json!({"delta": "so far", "chunk_type": "text"}),
     ]);
     server.push(Script::default().sse_head().write(&body).stall());
-    let opper = opper::Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .read_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let err = opper
-        .call("t")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let err = opper_tests::text_stream_error(&opper, "t").await;
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(err.partial(), Some(&json!("so far")));
 }
@@ -648,20 +615,11 @@ async fn an_oversized_event_is_a_clear_error() {
             .sse_head()
             .write(sse(&[json!({"delta": "ok"}), json!({"delta": big})])),
     );
-    let opper = opper::Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .max_event_bytes(1024)
         .build()
         .unwrap();
-    let err = opper
-        .call("t")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let err = opper_tests::text_stream_error(&opper, "t").await;
     assert!(
         matches!(&err, Error::EventTooLarge { limit: 1024, .. }),
         "{err:?}"
@@ -682,9 +640,7 @@ async fn the_key_is_in_no_debug_display_or_error() {
             .sse_head()
             .write("data: {\"chunk_type\": \"error\", \"error_message\": \"x\"}\n\n"),
     );
-    let opper = opper::Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
@@ -695,14 +651,7 @@ async fn the_key_is_in_no_debug_display_or_error() {
     let errors = [
         opper.call("t").send::<String>().await.unwrap_err(),
         opper.call("t").send::<String>().await.unwrap_err(),
-        opper
-            .call("t")
-            .stream::<String>()
-            .await
-            .unwrap()
-            .finish()
-            .await
-            .unwrap_err(),
+        opper_tests::text_stream_error(&opper, "t").await,
         client("http://127.0.0.1:9")
             .call("t")
             .send::<String>()

@@ -6,24 +6,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
 use opper::{Error, Opper, RetryPolicy};
-use opper_tests::{RawServer, Script};
+use opper_tests::{KEY, RawServer, Script, retrying};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-const KEY: &str = "fault-key-5f3c9a";
-
-fn retrying(server: &MockServer) -> Opper {
-    Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
-        .retry(
-            RetryPolicy::default()
-                .max_retries(2)
-                .initial_delay(Duration::from_millis(10)),
-        )
-        .build()
-        .unwrap()
-}
 
 async fn call(server: &MockServer) -> Error {
     retrying(server)
@@ -253,20 +238,11 @@ async fn dropped_mid_stream_keeps_what_arrived_and_is_not_retried() {
 async fn a_stalled_stream_hits_the_read_timeout() {
     let server = MockServer::start().await;
     server.reply("task", Reply::text("alpha beta gamma delta").stall_after(2));
-    let opper = Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .read_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let error = opper
-        .call("task")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let error = opper_tests::text_stream_error(&opper, "task").await;
     assert!(error.is_timeout(), "{error:?}");
     assert!(matches!(error, Error::Incomplete { .. }));
     assert!(
@@ -280,9 +256,7 @@ async fn a_stalled_stream_hits_the_read_timeout() {
 async fn a_server_that_never_answers_hits_the_request_timeout() {
     let server = MockServer::start().await;
     server.reply("task", Reply::generated().stall());
-    let opper = Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .request_timeout(Duration::from_millis(200))
         .retry(
             RetryPolicy::default()
@@ -311,14 +285,7 @@ async fn an_error_chunk_ends_the_stream_and_keeps_the_text() {
         "task",
         Reply::text("alpha beta gamma").error_after(3, "ProviderError", "overloaded"),
     );
-    let error = retrying(&server)
-        .call("task")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let error = opper_tests::text_stream_error(&retrying(&server), "task").await;
     match &error {
         Error::StreamChunk {
             error_type,
@@ -344,14 +311,7 @@ async fn a_line_that_is_not_json_is_an_invalid_chunk() {
             "data: <html>oops</html>\n\n",
         ]),
     );
-    let error = retrying(&server)
-        .call("task")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let error = opper_tests::text_stream_error(&retrying(&server), "task").await;
     match &error {
         Error::InvalidChunk { data, partial, .. } => {
             assert_eq!(data, "<html>oops</html>");
@@ -372,14 +332,7 @@ async fn invalid_utf8_is_an_invalid_chunk() {
             bytes::Bytes::from_static(b"data: {\"delta\": \"\xff\xfe\"}\n\n"),
         ]),
     );
-    let error = retrying(&server)
-        .call("task")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let error = opper_tests::text_stream_error(&retrying(&server), "task").await;
     assert!(
         matches!(&error, Error::InvalidChunk { reason, .. } if reason.contains("UTF-8")),
         "{error:?}"
@@ -397,20 +350,11 @@ async fn an_event_over_the_cap_is_refused_with_bounded_memory() {
     )];
     pieces.extend(std::iter::repeat_n(piece, 128));
     server.reply("task", Reply::raw_sse(pieces));
-    let opper = Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .max_event_bytes(256 * 1024)
         .build()
         .unwrap();
-    let error = opper
-        .call("task")
-        .stream::<String>()
-        .await
-        .unwrap()
-        .finish()
-        .await
-        .unwrap_err();
+    let error = opper_tests::text_stream_error(&opper, "task").await;
     assert!(
         matches!(error, Error::EventTooLarge { limit: 262_144, .. }),
         "{error:?}"
@@ -480,9 +424,7 @@ async fn only_the_listed_statuses_are_retried() {
 async fn backoff_waits_grow_and_respect_the_budget() {
     let server = MockServer::start().await;
     server.reply("task", Reply::status(503));
-    let opper = Opper::builder()
-        .api_key(KEY)
-        .base_url(server.url())
+    let opper = opper_tests::builder(&server.url())
         .retry(
             RetryPolicy::default()
                 .max_retries(4)

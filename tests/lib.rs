@@ -246,14 +246,40 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
     state.lock().unwrap().closed += 1;
 }
 
-/// A client of `server` with short retry waits.
-pub fn client(url: &str) -> opper::Opper {
+/// The API key the tests use; every secret-hygiene test looks for it.
+pub const KEY: &str = "test-key-0123456789";
+
+/// A client builder for `url` with [`KEY`] and short retry waits (20 ms, then 30 ms).
+pub fn builder(url: &str) -> opper::OpperBuilder {
     opper::Opper::builder()
-        .api_key("test-key-0123456789")
+        .api_key(KEY)
         .base_url(url)
         .retry(opper::RetryPolicy::default().initial_delay(Duration::from_millis(20)))
+}
+
+/// [`builder`], built.
+pub fn client(url: &str) -> opper::Opper {
+    builder(url).build().expect("a client")
+}
+
+/// A client of the built-in server with two retries, 10 ms apart at first.
+pub fn retrying(server: &opper::testing::MockServer) -> opper::Opper {
+    builder(&server.url())
+        .retry(
+            opper::RetryPolicy::default()
+                .max_retries(2)
+                .initial_delay(Duration::from_millis(10)),
+        )
         .build()
         .expect("a client")
+}
+
+/// Opens a text stream of `task` and reads it to the end, expecting an error.
+pub async fn text_stream_error(opper: &opper::Opper, task: &str) -> opper::Error {
+    match opper.call(task).stream::<String>().await {
+        Ok(stream) => stream.finish().await.expect_err("the stream should fail"),
+        Err(error) => panic!("the stream did not open: {error}"),
+    }
 }
 
 /// Side-by-side timing for the bench binaries: samples of two contenders interleaved in one run,

@@ -5,11 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opper::testing::{MockServer, Reply};
-use opper::{Opper, RetryPolicy};
-use opper_tests::{RawServer, Script, client};
+use opper::Opper;
+use opper_tests::{KEY, RawServer, Script, client, retrying};
 use serde_json::json;
-
-const KEY: &str = "test-key-0123456789";
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -217,8 +215,6 @@ fn a_parent_span_scope_reaches_every_call_inside_it_and_an_explicit_one_wins() {
     });
 }
 
-const FAULT_KEY: &str = "fault-key-5f3c9a";
-
 #[test]
 fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retries() {
     in_turn(async {
@@ -243,7 +239,7 @@ fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retr
         let _guard = tracing::subscriber::set_default(subscriber);
 
         let server = MockServer::start().await;
-        server.require_api_key(FAULT_KEY);
+        server.require_api_key(KEY);
         server.fault(Reply::status(503).times(2));
         server.enqueue("stream", Reply::text("a b c").error_after(2, "E", "m"));
         let opper = retrying(&server);
@@ -251,14 +247,7 @@ fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retr
         let ok = opper.call("ok").send::<String>().await.unwrap();
         texts.push(format!("{ok:?}"));
         let errors = vec![
-            opper
-                .call("stream")
-                .stream::<String>()
-                .await
-                .unwrap()
-                .finish()
-                .await
-                .unwrap_err(),
+            opper_tests::text_stream_error(&opper, "stream").await,
             Opper::builder()
                 .api_key("wrong")
                 .base_url(server.url())
@@ -269,12 +258,12 @@ fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retr
                 .await
                 .unwrap_err(),
             Opper::builder()
-                .api_key(FAULT_KEY)
+                .api_key(KEY)
                 .base_url("http://example.com")
                 .build()
                 .unwrap_err(),
             Opper::builder()
-                .api_key(format!("{FAULT_KEY}\u{1}x"))
+                .api_key(format!("{KEY}\u{1}x"))
                 .base_url(server.url())
                 .build()
                 .unwrap_err(),
@@ -288,21 +277,8 @@ fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retr
             "the retries were logged"
         );
         for text in texts {
-            assert!(!text.contains(FAULT_KEY), "the key leaked: {text}");
+            assert!(!text.contains(KEY), "the key leaked: {text}");
         }
-        assert_eq!(server.requests()[0].bearer(), Some(FAULT_KEY));
+        assert_eq!(server.requests()[0].bearer(), Some(KEY));
     });
-}
-
-fn retrying(server: &MockServer) -> Opper {
-    Opper::builder()
-        .api_key(FAULT_KEY)
-        .base_url(server.url())
-        .retry(
-            RetryPolicy::default()
-                .max_retries(2)
-                .initial_delay(Duration::from_millis(10)),
-        )
-        .build()
-        .unwrap()
 }
