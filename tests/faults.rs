@@ -268,11 +268,11 @@ async fn a_server_that_never_answers_hits_the_request_timeout() {
     let started = Instant::now();
     let error = opper.call("task").send::<Value>().await.unwrap_err();
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(
         server.request_count(),
-        2,
-        "a timeout before any response is retried"
+        1,
+        "a timeout once connected is not retried: the service may still be working"
     );
     let error = opper.call("task").stream::<String>().await.unwrap_err();
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opper::testing::{MockServer, Reply};
 use opper::Opper;
+use opper::testing::{MockServer, Reply};
 use opper_tests::{KEY, RawServer, Script, client, retrying};
 use serde_json::json;
 

@@ -80,13 +80,16 @@ pub struct TransportError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TransportKind {
     Connect,
+    ConnectTimeout,
     Timeout,
     Other,
 }
 
 impl TransportError {
     pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
-        let kind = if error.is_timeout() {
+        let kind = if error.is_connect() && error.is_timeout() {
+            TransportKind::ConnectTimeout
+        } else if error.is_timeout() {
             TransportKind::Timeout
         } else if error.is_connect() {
             TransportKind::Connect
@@ -121,12 +124,18 @@ impl TransportError {
 
     /// Whether this was a timeout (connect, request or read).
     pub fn is_timeout(&self) -> bool {
-        self.kind == TransportKind::Timeout
+        matches!(
+            self.kind,
+            TransportKind::Timeout | TransportKind::ConnectTimeout
+        )
     }
 
     /// Whether the connection could not be established.
     pub fn is_connect(&self) -> bool {
-        self.kind == TransportKind::Connect
+        matches!(
+            self.kind,
+            TransportKind::Connect | TransportKind::ConnectTimeout
+        )
     }
 }
 
@@ -271,11 +280,13 @@ impl Error {
         }
     }
 
-    /// Whether a retry of the same request could succeed: 429, 500, 502, 503, 504, a failed
-    /// connection or a timeout before any response.
+    /// Whether a retry of the same request could succeed: 429, 500, 502, 503, 504, or a
+    /// connection that failed or broke before a response. A timeout once connected is not
+    /// retried: the service may still be working on the request.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited(_) | Error::Timeout(_) | Error::Transport(_) => true,
+            Error::RateLimited(_) | Error::Transport(_) => true,
+            Error::Timeout(e) => e.is_connect(),
             Error::Api(e) => matches!(e.status, 500 | 502 | 503 | 504),
             _ => false,
         }
