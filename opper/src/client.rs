@@ -26,8 +26,9 @@ const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// When and how often a failed request is tried again.
 ///
-/// Retried: 429, 500, 502, 503, 504, a connection that failed or broke, and a timeout, before
-/// any response (or, for a stream, before its first event) reached the caller. Waits grow
+/// Retried: 429, 500, 502, 503, 504, and a connection that could not be made (refused or timed
+/// out) or broke before any response (or, for a stream, before its first event) reached the
+/// caller. A timeout once connected is not retried: the service may still be working on it. Waits grow
 /// exponentially from `initial_delay` by `multiplier` up to `max_delay`, each drawn at random
 /// between half and all of its nominal length. A `Retry-After` header sets the wait instead;
 /// when it asks for more than `max_delay`, the error is returned rather than waited out.
