@@ -417,21 +417,58 @@ async fn an_input_parameter_is_the_whole_input() {
     );
 }
 
+static SCHEMA_BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// An output type that counts how often its schema is built.
+#[derive(Debug, Deserialize)]
+struct Counted {
+    sum: i64,
+}
+
+impl JsonSchema for Counted {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Counted".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        SCHEMA_BUILDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {"sum": {"type": "integer"}},
+            "required": ["sum"]
+        })
+    }
+}
+
+/// Add two numbers.
+#[opper::function]
+async fn counted_sum(x: i64, y: i64) -> opper::Result<Counted>;
+
 #[tokio::test]
 async fn schemas_are_built_once() {
     let (server, client) = server().await;
-    server.reply("add_numbers", Reply::json(json!({"sum": 3})));
-    add_numbers_with(&client, 1, 2).await.expect("call");
-    let first = server.requests()[0].body.clone().expect("body");
-    add_numbers_with(&client, 1, 2).await.expect("call");
-    let last = server
+    server.reply("counted_sum", Reply::json(json!({"sum": 3})));
+    assert_eq!(counted_sum_with(&client, 1, 2).await.expect("call").sum, 3);
+    let after_first = SCHEMA_BUILDS.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(after_first >= 1, "the schema was built for the first call");
+    for _ in 0..3 {
+        counted_sum_with(&client, 1, 2).await.expect("call");
+    }
+    assert_eq!(
+        SCHEMA_BUILDS.load(std::sync::atomic::Ordering::SeqCst),
+        after_first,
+        "later calls reuse the schema"
+    );
+    let bodies: Vec<Value> = server
         .requests()
-        .last()
-        .expect("request")
-        .body
-        .clone()
-        .expect("body");
-    assert_eq!(first, last);
+        .into_iter()
+        .map(|r| r.body.expect("body"))
+        .collect();
+    assert_eq!(
+        bodies[0]["output_schema"]["properties"]["sum"]["type"],
+        "integer"
+    );
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]));
 }
 
 #[tokio::test]
