@@ -57,7 +57,7 @@ pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
 }
 
 /// `POST /v2/call/stream`: typed updates, then the output.
-pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned>(
+pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned + 'static>(
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,

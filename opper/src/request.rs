@@ -635,7 +635,7 @@ impl<'a> CallBuilder<'a> {
     }
 
     /// Sends `POST /v2/call/stream` and reassembles the chunks into `T`.
-    pub async fn stream<T: Partial + DeserializeOwned>(self) -> Result<Stream<T>> {
+    pub async fn stream<T: Partial + DeserializeOwned + 'static>(self) -> Result<Stream<T>> {
         let (client, task, input, parent) = self.parts()?;
         let chunks = client
             .open_stream(&task, input.as_deref(), parent.as_deref())

@@ -279,6 +279,34 @@ fn with_partial(mut error: Error, so_far: Value) -> Error {
     error
 }
 
+/// What a [`Stream`] needs of its assembler, without naming `T::Partial` in the struct.
+trait Reassemble<T> {
+    fn push(&mut self, json_path: Option<&str>, delta: &Value) -> Result<Option<String>, String>;
+    fn partial(&mut self) -> Arc<T::Partial>
+    where
+        T: Partial;
+    fn so_far(&self) -> Value;
+    fn finish(self: Box<Self>) -> Result<(T, Option<String>)>;
+}
+
+impl<T: Partial + DeserializeOwned> Reassemble<T> for Assembler<T> {
+    fn push(&mut self, json_path: Option<&str>, delta: &Value) -> Result<Option<String>, String> {
+        Assembler::push(self, json_path, delta)
+    }
+
+    fn partial(&mut self) -> Arc<T::Partial> {
+        Assembler::partial(self)
+    }
+
+    fn so_far(&self) -> Value {
+        Assembler::so_far(self)
+    }
+
+    fn finish(self: Box<Self>) -> Result<(T, Option<String>)> {
+        Assembler::finish(*self)
+    }
+}
+
 /// One step of a typed stream.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -312,15 +340,17 @@ pub struct Update<T: Partial> {
 /// let team: Team = stream.finish().await?;
 /// # Ok(()) }
 /// ```
-pub struct Stream<T: Partial> {
+pub struct Stream<T> {
     chunks: ChunkStream,
-    assembler: Assembler<T>,
+    // Behind a trait object, so that `Stream<T>` itself asks nothing of `T`: a type that is
+    // not `Partial` then fails once, where a stream of it is made, not at every mention.
+    assembler: Box<dyn Reassemble<T> + Send>,
     failure: Option<String>,
 }
 
-impl<T: Partial> Unpin for Stream<T> {}
+impl<T> Unpin for Stream<T> {}
 
-impl<T: Partial> std::fmt::Debug for Stream<T> {
+impl<T> std::fmt::Debug for Stream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stream")
             .field("chunks", &self.chunks)
@@ -329,11 +359,11 @@ impl<T: Partial> std::fmt::Debug for Stream<T> {
     }
 }
 
-impl<T: Partial + DeserializeOwned> Stream<T> {
+impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
     pub(crate) fn new(chunks: ChunkStream, schema: Option<Arc<Value>>) -> Self {
         Self {
             chunks,
-            assembler: Assembler::new(schema),
+            assembler: Box::new(Assembler::<T>::new(schema)),
             failure: None,
         }
     }
@@ -374,7 +404,7 @@ impl<T: Partial + DeserializeOwned> Stream<T> {
     }
 }
 
-impl<T: Partial + DeserializeOwned> FuturesStream for Stream<T> {
+impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
     type Item = Result<Update<T>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
