@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::error::TransportError;
 use crate::function::current_parent_span;
-use crate::request::{CallBuilder, RequestBody, Task};
+use crate::request::{CallBuilder, Task};
 use crate::response::RawResponse;
 use crate::stream::ChunkStream;
 use crate::{Error, Response, Result};
@@ -210,17 +210,11 @@ impl Opper {
     }
 
     fn body(task: &Task, input: Option<&RawValue>, parent: Option<&str>) -> Result<Vec<u8>> {
-        task.check()?;
         let scoped = match parent {
             Some(_) => None,
             None => current_parent_span(),
         };
-        let body = RequestBody {
-            task,
-            input,
-            parent_span_id: parent.or(scoped.as_deref()),
-        };
-        serde_json::to_vec(&body).map_err(Error::Input)
+        task.encode(input, parent.or(scoped.as_deref()))
     }
 
     pub(crate) async fn execute<T: DeserializeOwned>(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde::ser::{SerializeMap, SerializeStruct};
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -337,6 +337,27 @@ pub struct Task {
     pub(crate) configuration: Configuration,
     /// An error found while building (an example that failed to serialize), reported on call.
     pub(crate) invalid: Option<String>,
+    /// The request body's fixed parts, serialized on the first call and reused after.
+    encoded: Encoded,
+}
+
+/// The JSON of a task's request body around its input and parent span, in the official
+/// clients' key order: `{head[,"input":…]middle[,"parent_span_id":…]tail}`.
+#[derive(Debug)]
+struct Fragments {
+    head: String,
+    middle: String,
+    tail: String,
+}
+
+/// A cache that never takes part in comparisons, and that every setter empties.
+#[derive(Debug, Clone, Default)]
+struct Encoded(std::sync::OnceLock<Arc<Fragments>>);
+
+impl PartialEq for Encoded {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Task {
@@ -352,6 +373,7 @@ impl Task {
             tags: Vec::new(),
             configuration: Configuration::new(),
             invalid: None,
+            encoded: Encoded::default(),
         }
     }
 
@@ -373,6 +395,7 @@ impl Task {
     /// The instructions for the model.
     #[must_use]
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.encoded = Encoded::default();
         self.instructions = Some(instructions.into());
         self
     }
@@ -380,6 +403,7 @@ impl Task {
     /// The JSON Schema of the input.
     #[must_use]
     pub fn input_schema(mut self, schema: Value) -> Self {
+        self.encoded = Encoded::default();
         self.input_schema = Some(Arc::new(schema));
         self
     }
@@ -393,6 +417,7 @@ impl Task {
     /// The JSON Schema of the output. Without one, the call runs in text mode.
     #[must_use]
     pub fn output_schema(mut self, schema: Value) -> Self {
+        self.encoded = Encoded::default();
         self.output_schema = Some(Arc::new(schema));
         self
     }
@@ -406,6 +431,7 @@ impl Task {
     /// The model, a model with options, or a fallback chain.
     #[must_use]
     pub fn model(mut self, model: impl Into<Model>) -> Self {
+        self.encoded = Encoded::default();
         self.model = Some(model.into());
         self
     }
@@ -413,6 +439,7 @@ impl Task {
     /// Adds an example of a successful completion.
     #[must_use]
     pub fn example(mut self, example: Example) -> Self {
+        self.encoded = Encoded::default();
         self.examples.push(example);
         self
     }
@@ -426,6 +453,7 @@ impl Task {
         output: &impl Serialize,
         comment: Option<&str>,
     ) -> Self {
+        self.encoded = Encoded::default();
         match Example::from_values(input, output) {
             Ok(example) => {
                 let example = match comment {
@@ -442,6 +470,7 @@ impl Task {
     /// Adds a tag, replacing an earlier tag of the same key.
     #[must_use]
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.encoded = Encoded::default();
         let (key, value) = (key.into(), value.into());
         match self.tags.iter_mut().find(|(existing, _)| *existing == key) {
             Some(slot) => slot.1 = value,
@@ -453,6 +482,7 @@ impl Task {
     /// The configuration (replacing any earlier one).
     #[must_use]
     pub fn configuration(mut self, configuration: Configuration) -> Self {
+        self.encoded = Encoded::default();
         self.configuration = configuration;
         self
     }
@@ -465,47 +495,83 @@ impl Task {
     }
 }
 
-/// The body of `POST /v2/call` and `/v2/call/stream`, borrowed from a task and an input.
-/// Keys in the order the official clients send them; unset fields omitted.
-pub(crate) struct RequestBody<'a> {
-    pub(crate) task: &'a Task,
-    pub(crate) input: Option<&'a RawValue>,
-    pub(crate) parent_span_id: Option<&'a str>,
-}
+impl Task {
+    /// The body of `POST /v2/call` and `/v2/call/stream`: keys in the order the official
+    /// clients send them, unset fields omitted. The task's own fields are serialized once.
+    pub(crate) fn encode(
+        &self,
+        input: Option<&RawValue>,
+        parent_span_id: Option<&str>,
+    ) -> Result<Vec<u8>> {
+        self.check()?;
+        let fragments = match self.encoded.0.get() {
+            Some(fragments) => fragments,
+            None => {
+                let fragments = Arc::new(self.fragments().map_err(Error::Input)?);
+                self.encoded.0.get_or_init(|| fragments)
+            }
+        };
+        let input_len = input.map_or(0, |input| input.get().len());
+        let mut body = Vec::with_capacity(
+            fragments.head.len() + fragments.middle.len() + fragments.tail.len() + input_len + 80,
+        );
+        body.push(b'{');
+        body.extend_from_slice(fragments.head.as_bytes());
+        if let Some(input) = input {
+            body.extend_from_slice(b",\"input\":");
+            body.extend_from_slice(input.get().as_bytes());
+        }
+        body.extend_from_slice(fragments.middle.as_bytes());
+        if let Some(parent) = parent_span_id {
+            body.extend_from_slice(b",\"parent_span_id\":");
+            serde_json::to_writer(&mut body, parent).map_err(Error::Input)?;
+        }
+        body.extend_from_slice(fragments.tail.as_bytes());
+        body.push(b'}');
+        Ok(body)
+    }
 
-impl Serialize for RequestBody<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let task = self.task;
-        let mut body = serializer.serialize_struct("Request", 10)?;
-        body.serialize_field("name", &task.name)?;
-        if let Some(instructions) = &task.instructions {
-            body.serialize_field("instructions", instructions)?;
+    fn fragments(&self) -> serde_json::Result<Fragments> {
+        fn field(out: &mut String, key: &str, value: &impl Serialize) -> serde_json::Result<()> {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(&serde_json::to_string(key)?);
+            out.push(':');
+            out.push_str(&serde_json::to_string(value)?);
+            Ok(())
         }
-        if let Some(schema) = &task.input_schema {
-            body.serialize_field("input_schema", &**schema)?;
+        let mut head = String::new();
+        field(&mut head, "name", &self.name)?;
+        if let Some(instructions) = &self.instructions {
+            field(&mut head, "instructions", instructions)?;
         }
-        if let Some(schema) = &task.output_schema {
-            body.serialize_field("output_schema", &**schema)?;
+        if let Some(schema) = &self.input_schema {
+            field(&mut head, "input_schema", &**schema)?;
         }
-        if let Some(input) = self.input {
-            body.serialize_field("input", input)?;
+        if let Some(schema) = &self.output_schema {
+            field(&mut head, "output_schema", &**schema)?;
         }
-        if let Some(model) = &task.model {
-            body.serialize_field("model", model)?;
+        // `middle` and `tail` follow other fields: each of their fields starts with a comma.
+        let mut middle = String::from(" ");
+        if let Some(model) = &self.model {
+            field(&mut middle, "model", model)?;
         }
-        if !task.examples.is_empty() {
-            body.serialize_field("examples", &task.examples)?;
+        if !self.examples.is_empty() {
+            field(&mut middle, "examples", &self.examples)?;
         }
-        if let Some(parent) = self.parent_span_id {
-            body.serialize_field("parent_span_id", parent)?;
+        let mut tail = String::from(" ");
+        if !self.tags.is_empty() {
+            field(&mut tail, "tags", &Pairs(&self.tags))?;
         }
-        if !task.tags.is_empty() {
-            body.serialize_field("tags", &Pairs(&task.tags))?;
+        if !self.configuration.is_empty() {
+            field(&mut tail, "configuration", &self.configuration)?;
         }
-        if !task.configuration.is_empty() {
-            body.serialize_field("configuration", &task.configuration)?;
-        }
-        body.end()
+        Ok(Fragments {
+            head,
+            middle: middle.split_off(1),
+            tail: tail.split_off(1),
+        })
     }
 }
 
@@ -649,5 +715,60 @@ impl<'a> CallBuilder<'a> {
         client
             .open_stream(&task, input.as_deref(), parent.as_deref())
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn encoded(task: &Task, input: Option<&Value>, parent: Option<&str>) -> String {
+        let input = input.map(|input| serde_json::value::to_raw_value(input).unwrap());
+        String::from_utf8(task.encode(input.as_deref(), parent).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_body_has_the_official_key_order_and_omits_what_is_unset() {
+        assert_eq!(encoded(&Task::new("t"), None, None), r#"{"name":"t"}"#);
+        let task = Task::new("t")
+            .instructions("i")
+            .input_schema(json!({"type": "object"}))
+            .output_schema(json!({"type": "string"}))
+            .model("m")
+            .example(Example::new(json!(1), json!(2)))
+            .tag("k", "v")
+            .configuration(Configuration::new().cache_ttl(0));
+        assert_eq!(
+            encoded(&task, Some(&json!({"x": 1})), Some("p\"1")),
+            concat!(
+                r#"{"name":"t","instructions":"i","input_schema":{"type":"object"},"#,
+                r#""output_schema":{"type":"string"},"input":{"x":1},"model":"m","#,
+                r#""examples":[{"input":1,"output":2}],"parent_span_id":"p\"1","#,
+                r#""tags":{"k":"v"},"configuration":{"invocation.cache.ttl":0}}"#
+            )
+        );
+        assert_eq!(
+            encoded(&Task::new("t").tag("k", "v"), None, Some("p")),
+            r#"{"name":"t","parent_span_id":"p","tags":{"k":"v"}}"#
+        );
+    }
+
+    #[test]
+    fn the_cached_body_follows_every_change() {
+        let task = Task::new("t").model("a");
+        assert_eq!(encoded(&task, None, None), r#"{"name":"t","model":"a"}"#);
+        let changed = task.clone().model("b").tag("k", "v");
+        assert_eq!(
+            encoded(&changed, None, None),
+            r#"{"name":"t","model":"b","tags":{"k":"v"}}"#
+        );
+        assert_eq!(encoded(&task, None, None), r#"{"name":"t","model":"a"}"#);
+        assert_eq!(
+            task,
+            Task::new("t").model("a"),
+            "the cache takes no part in equality"
+        );
     }
 }
