@@ -1,6 +1,7 @@
-//! The official Python client (`opperai` 1.7.2, from PyPI) against the built-in server: it must
-//! not tell it from the real service. Installs the client into the target directory when it is
-//! missing; skips, saying so, only when Python or PyPI cannot be reached.
+//! The official clients against the built-in server: the Python client (`opperai` 1.7.2, from
+//! PyPI) and the TypeScript one (`opperai` 3.x, from npm) must not tell it from the real service.
+//! Each is installed into the target directory when it is missing; a test skips, saying so, only
+//! when its runtime or its registry cannot be reached.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -46,14 +47,28 @@ fn python_with_opperai() -> Option<(String, Option<PathBuf>)> {
     (installed && has(Some(&target))).then(|| (python.to_owned(), Some(target)))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_official_python_client_works_against_the_built_in_server() {
-    let Some((python, path)) = python_with_opperai() else {
-        eprintln!(
-            "SKIPPED: python3 with opperai 1.7.2 is not available and could not be installed"
-        );
-        return;
-    };
+/// The TypeScript client, installed with npm into `target/npmdeps` when missing.
+fn node_with_opperai() -> Option<PathBuf> {
+    let ok = |command: &mut Command| command.output().is_ok_and(|o| o.status.success());
+    if !ok(Command::new("node").arg("--version")) {
+        return None;
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/npmdeps");
+    if !dir.join("node_modules/opperai/package.json").exists() {
+        std::fs::create_dir_all(&dir).ok()?;
+        let installed = ok(Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("opperai@3"));
+        if !installed {
+            return None;
+        }
+    }
+    Some(dir)
+}
+
+/// A server scripted for the clients' script, and a check of what the script printed.
+async fn scripted_server() -> MockServer {
     let server = MockServer::start().await;
     server.require_api_key("official-key");
     server.reply(
@@ -66,29 +81,26 @@ async fn the_official_python_client_works_against_the_built_in_server() {
         "missing",
         Reply::api_error(404, "NotFoundError", "no such function"),
     );
+    server
+}
 
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("official_client.py");
-    let url = server.url();
-    let output = tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(python);
-        command.arg(script).arg(url);
-        if let Some(path) = path {
-            command.env("PYTHONPATH", path);
-        }
-        command.output().expect("python runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+async fn run_script(mut command: Command) -> Vec<Value> {
+    let output = tokio::task::spawn_blocking(move || command.output().expect("the script runs"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let results: Vec<Value> = stdout
+    stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+fn check(server: &MockServer, results: &[Value]) {
     let get = |kind: &str| results.iter().find(|r| r["kind"] == kind).unwrap()["value"].clone();
 
     let call = get("call");
@@ -123,7 +135,51 @@ async fn the_official_python_client_works_against_the_built_in_server() {
     assert_eq!(body["input"], json!({"x": 4, "y": 5}));
     assert_eq!(body["examples"][0]["comment"], "Adds two numbers");
     assert_eq!(
+        body["parent_span_id"],
+        "123e4567-e89b-12d3-a456-426614174000"
+    );
+    assert_eq!(
         body["tags"],
         json!({"project": "project_456", "user": "company_123"})
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_client_works_against_the_built_in_server() {
+    let Some((python, path)) = python_with_opperai() else {
+        eprintln!(
+            "SKIPPED: python3 with opperai 1.7.2 is not available and could not be installed"
+        );
+        return;
+    };
+    let server = scripted_server().await;
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("official_client.py"))
+        .arg(server.url());
+    if let Some(path) = path {
+        command.env("PYTHONPATH", path);
+    }
+    let results = run_script(command).await;
+    check(&server, &results);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_typescript_client_works_against_the_built_in_server() {
+    let Some(dir) = node_with_opperai() else {
+        eprintln!("SKIPPED: node with npm opperai 3.x is not available and could not be installed");
+        return;
+    };
+    let server = scripted_server().await;
+    // Node resolves `opperai` from the script's folder upwards: run a copy inside `dir`.
+    let script = dir.join("official_client.mjs");
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("official_client.mjs"),
+        &script,
+    )
+    .unwrap();
+    let mut command = Command::new("node");
+    command.arg(script).arg(server.url());
+    let results = run_script(command).await;
+    check(&server, &results);
 }
