@@ -171,7 +171,7 @@ fn a_parent_span_scope_reaches_every_call_inside_it_and_an_explicit_one_wins() {
                 .unwrap();
             let parent = opper::current_parent_span().unwrap();
             let spawned = opper.clone();
-            tokio::spawn(opper::with_parent_span(parent.to_string(), async move {
+            tokio::spawn(opper::with_parent_span(parent, async move {
                 spawned.call("spawned").send::<String>().await.unwrap();
             }))
             .await
@@ -212,6 +212,24 @@ fn a_parent_span_scope_reaches_every_call_inside_it_and_an_explicit_one_wins() {
                 expect("outside-again", None),
             ]
         );
+    });
+}
+
+#[test]
+fn a_previous_response_can_be_the_parent() {
+    in_turn(async {
+        let server = RawServer::start().await;
+        server.push(ok("plan-span"));
+        server.fallback(ok("child"));
+        let opper = client(&server.url());
+        let plan = opper.call("plan").send::<String>().await.unwrap();
+        opper::with_parent_span(&plan, async {
+            opper.call("draft").send::<String>().await.unwrap();
+        })
+        .await;
+        let bodies: Vec<_> = server.received().iter().map(|r| r.json()).collect();
+        assert_eq!(bodies[0].get("parent_span_id"), None);
+        assert_eq!(bodies[1]["parent_span_id"], "plan-span");
     });
 }
 

@@ -43,7 +43,7 @@ async fn main() -> opper::Result<()> {
     let topic = "Typed LLM calls in Rust".to_owned();
     let outline = plan(topic.clone()).await?;
     println!("plan   span {}", outline.span_id);
-    let (article, verdict) = opper::with_parent_span(outline.span_id.clone(), async {
+    let (article, verdict) = opper::with_parent_span(&outline, async {
         let article = draft(topic, outline.sections.clone()).await?;
         let verdict = review(article.output.clone()).await?;
         opper::Result::Ok((article, verdict))

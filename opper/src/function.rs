@@ -76,17 +76,54 @@ pub fn current_parent_span() -> Option<Arc<str>> {
 /// ```no_run
 /// # async fn run(opper: opper::Opper) -> opper::Result<()> {
 /// let first = opper.call("plan").send::<String>().await?;
-/// opper::with_parent_span(first.span_id.clone(), async {
+/// opper::with_parent_span(&first, async {
 ///     // sent with "parent_span_id": first.span_id
 ///     opper.call("draft").send::<String>().await
 /// })
 /// .await?;
 /// # Ok(()) }
 /// ```
-pub fn with_parent_span<F: Future>(span_id: impl Into<String>, future: F) -> WithParentSpan<F> {
+pub fn with_parent_span<F: Future>(span: impl ParentSpan, future: F) -> WithParentSpan<F> {
     WithParentSpan {
-        span_id: Arc::from(span_id.into()),
+        span_id: span.parent_span_id(),
         future: Box::pin(future),
+    }
+}
+
+/// What [`with_parent_span`] takes: a span id (`&str`, `String`, `Arc<str>`), or the
+/// [`Response`](crate::Response) of an earlier call, whose span becomes the parent.
+pub trait ParentSpan {
+    /// The span id.
+    fn parent_span_id(self) -> Arc<str>;
+}
+
+impl ParentSpan for &str {
+    fn parent_span_id(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl ParentSpan for String {
+    fn parent_span_id(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl ParentSpan for &String {
+    fn parent_span_id(self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+impl ParentSpan for Arc<str> {
+    fn parent_span_id(self) -> Arc<str> {
+        self
+    }
+}
+
+impl<T> ParentSpan for &crate::Response<T> {
+    fn parent_span_id(self) -> Arc<str> {
+        Arc::from(self.span_id.as_str())
     }
 }
 

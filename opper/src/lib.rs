@@ -26,7 +26,7 @@ mod fuzz;
 
 pub use client::{Opper, OpperBuilder, RetryPolicy};
 pub use error::{ApiError, Error, Result, TransportError};
-pub use function::{WithParentSpan, current_parent_span, with_parent_span};
+pub use function::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
 pub use partial::Partial;
 pub use request::{CallBuilder, Configuration, Example, Model, Task};
 pub use response::{Cost, Response, Usage};
