@@ -675,3 +675,32 @@ async fn the_key_is_in_no_debug_display_or_error() {
         Some(format!("Bearer {KEY}").as_str())
     );
 }
+
+/// Field order reaches the model: a model writes fields in the schema's order, so reasoning
+/// declared before the answer must be sent before it.
+#[tokio::test]
+async fn schemas_keep_the_declaration_order_of_fields() {
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Reasoned {
+        thoughts: String,
+        answer: String,
+    }
+    let server = RawServer::start().await;
+    server.push(Script::json(
+        200,
+        &json!({"span_id": "s", "json_payload": {"thoughts": "t", "answer": "a"}}),
+    ));
+    client(&server.url())
+        .call("t")
+        .output_type::<Reasoned>()
+        .send::<Reasoned>()
+        .await
+        .unwrap();
+    let body = String::from_utf8(server.received()[0].body.clone()).unwrap();
+    let (thoughts, answer) = (
+        body.find("\"thoughts\"").unwrap(),
+        body.find("\"answer\"").unwrap(),
+    );
+    assert!(thoughts < answer, "{body}");
+}

@@ -265,9 +265,10 @@ impl ChunkOptions {
 ///
 /// let chunks = chunks_for(&json!({"name": "John Doe", "age": 41}), &ChunkOptions::new());
 /// let paths: Vec<_> = chunks.iter().map(|c| c.json_path.clone().unwrap()).collect();
-/// assert_eq!(paths, ["response.age", "response.name", "response.name"]);
-/// assert_eq!(chunks[1].delta, Some(json!("John")));
-/// assert_eq!(chunks[2].delta, Some(json!(" Doe")));
+/// // Fields in the value's own order, as the model writes them.
+/// assert_eq!(paths, ["response.name", "response.name", "response.age"]);
+/// assert_eq!(chunks[0].delta, Some(json!("John")));
+/// assert_eq!(chunks[1].delta, Some(json!(" Doe")));
 /// ```
 pub fn chunks_for(value: &Value, options: &ChunkOptions) -> Vec<Chunk> {
     let mut out = Vec::new();
