@@ -44,3 +44,11 @@ try {
 } catch (error) {
   out("error", { class: error.constructor.name, message: error.message });
 }
+
+const stranger = new Opper({ httpBearer: "wrong-key", serverURL: process.argv[2] + "/v2" });
+try {
+  await stranger.call({ name: "chat", input: "hello" });
+  out("unauthorized", null);
+} catch (error) {
+  out("unauthorized", { class: error.constructor.name, message: error.message });
+}

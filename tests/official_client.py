@@ -46,3 +46,10 @@ with Opper(http_bearer="official-key", server_url=base + "/v2") as opper:
         out("error", None)
     except Exception as error:  # the client's typed error for the 404
         out("error", {"class": type(error).__name__, "message": str(error)})
+
+with Opper(http_bearer="wrong-key", server_url=base + "/v2") as stranger:
+    try:
+        stranger.call(name="chat", input="hello")
+        out("unauthorized", None)
+    except Exception as error:  # the client's typed error for the 401
+        out("unauthorized", {"class": type(error).__name__, "message": str(error)})

@@ -126,6 +126,8 @@ fn check(server: &MockServer, results: &[Value]) {
 
     let error = get("error");
     assert_eq!(error["class"], "NotFoundError", "{error}");
+    let unauthorized = get("unauthorized");
+    assert_eq!(unauthorized["class"], "UnauthorizedError", "{unauthorized}");
 
     // The official client's request, as the server recorded it: the seed example's body.
     let recorded = server.requests_for("add_numbers").remove(0);
