@@ -595,3 +595,20 @@ async fn set_default_is_used_by_the_default_functions() {
     );
     assert_eq!(server.requests_for("rate").len(), 1);
 }
+
+/// Add two numbers.
+#[doc = concat!("Answer with ", "their sum.")]
+#[opper::function]
+async fn computed_docs(x: i64, y: i64) -> opper::Result<String>;
+
+#[tokio::test]
+async fn doc_attributes_built_by_macros_are_part_of_the_instructions() {
+    let (server, client) = server().await;
+    server.reply("computed_docs", Reply::text("3"));
+    computed_docs_with(&client, 1, 2).await.expect("call");
+    let sent = server.requests()[0].body.clone().expect("body");
+    assert_eq!(
+        sent["instructions"],
+        "Add two numbers.\nAnswer with their sum."
+    );
+}

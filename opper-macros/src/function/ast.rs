@@ -80,7 +80,8 @@ pub(crate) struct Param {
 pub(crate) struct Function<'a> {
     pub(crate) item: &'a ItemSig,
     pub(crate) task_name: String,
-    pub(crate) instructions: Option<String>,
+    /// An expression of type `&'static str`: a literal, or built from `#[doc = some_macro!(..)]`.
+    pub(crate) instructions: Option<TokenStream>,
     pub(crate) params: Vec<Param>,
     /// The single parameter is marked `#[input]`: it is the whole input.
     pub(crate) whole_input: bool,
@@ -180,7 +181,7 @@ impl<'a> Function<'a> {
             None => sig.ident.unraw_string(),
         };
         let instructions = match &args.instructions {
-            Some(instructions) => Some(instructions.value()),
+            Some(instructions) => Some(instructions.to_token_stream()),
             None => docs(&item.attrs),
         };
         check_examples(args, &params, whole_input, cx);
@@ -386,27 +387,56 @@ fn output(sig: &Signature, cx: &mut Ctxt) -> Option<Output> {
     })
 }
 
-/// The doc comment, lines joined and trimmed (rustdoc's leading space removed).
-fn docs(attrs: &[Attribute]) -> Option<String> {
-    let mut lines = Vec::new();
+/// The doc comment, lines joined and trimmed (rustdoc's leading space removed). Doc attributes
+/// that are macro calls, such as `#[doc = include_str!("task.md")]`, are joined in with
+/// `concat!` and the whole trimmed when the task is built.
+fn docs(attrs: &[Attribute]) -> Option<TokenStream> {
+    let mut parts: Vec<TokenStream> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut computed = false;
     for attr in attrs {
-        if let syn::Meta::NameValue(meta) = &attr.meta {
-            if meta.path.is_ident("doc") {
-                if let Expr::Lit(syn::ExprLit {
-                    lit: Lit::Str(lit), ..
-                }) = &meta.value
-                {
-                    let value = lit.value();
-                    for line in value.lines() {
-                        lines.push(line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned());
-                    }
+        let syn::Meta::NameValue(meta) = &attr.meta else {
+            continue;
+        };
+        if !meta.path.is_ident("doc") {
+            continue;
+        }
+        match &meta.value {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => {
+                for line in lit.value().lines() {
+                    lines.push(line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned());
                 }
+            }
+            other => {
+                computed = true;
+                if !lines.is_empty() {
+                    parts.push(std::mem::take(&mut lines).join("\n").to_token_stream());
+                }
+                parts.push(other.to_token_stream());
             }
         }
     }
-    let text = lines.join("\n");
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_owned())
+    if !computed {
+        let text = lines.join("\n");
+        let text = text.trim();
+        return (!text.is_empty()).then(|| text.to_token_stream());
+    }
+    if !lines.is_empty() {
+        parts.push(lines.join("\n").to_token_stream());
+    }
+    // One part per line, as rustdoc joins them.
+    let mut joined = Vec::with_capacity(parts.len() * 2);
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            joined.push("\n".to_token_stream());
+        }
+        joined.push(part);
+    }
+    Some(quote::quote!(::core::primitive::str::trim(
+        ::core::concat!(#(#joined),*)
+    )))
 }
 
 /// Examples match the signature's form: `input(...)` with parameters, `input = ...` with an
