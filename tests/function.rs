@@ -320,7 +320,11 @@ async fn streams_hit_the_stream_endpoint() {
 async fn translate(text: String, language: String) -> opper::Result<String>;
 
 /// Rate the text.
-#[opper::function(model("openai/gpt-4o", temperature = 0.0))]
+#[opper::function(model(
+    "openai/gpt-4o",
+    temperature = 0.0,
+    extra_headers("x-provider-key" = "sk-provider", x_team = "search")
+))]
 async fn rate(text: String) -> opper::Result<u8>;
 
 #[tokio::test]
@@ -360,7 +364,11 @@ async fn models_and_configuration_serialize() {
     let rate = requests[1].body.clone().expect("body");
     assert_eq!(
         rate["model"],
-        json!({"name": "openai/gpt-4o", "options": {"temperature": 0.0}})
+        json!({
+            "name": "openai/gpt-4o",
+            "options": {"temperature": 0.0},
+            "extra_headers": {"x-provider-key": "sk-provider", "x_team": "search"}
+        })
     );
     assert_eq!(semantics(&rate["output_schema"])["type"], "integer");
 }

@@ -83,8 +83,9 @@ pub use stream::{ChunkStream, Stream, Update};
 ///
 /// # Keys
 /// - `name = "..."`, `instructions = "..."`: override the function's name and doc comment.
-/// - `model = "provider/model"`; with options `model("openai/gpt-4o", temperature = 0.2)`; a
-///   fallback chain `model = [model("a", temperature = 0.1), "b"]`.
+/// - `model = "provider/model"`; with options and headers for the provider
+///   `model("openai/gpt-4o", temperature = 0.2, extra_headers("x-key" = "..."))`; a fallback chain
+///   `model = [model("a", temperature = 0.1), "b"]`.
 /// - `tags(key = "value", ...)`.
 /// - `example(input(param = expr, ...), output = expr, comment = "...")`, repeatable; with
 ///   `#[input]`, `example(input = expr, output = expr)`. Checked against the signature at

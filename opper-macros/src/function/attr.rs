@@ -33,10 +33,32 @@ pub(crate) enum ModelSpec {
     Fallback(Vec<ModelItem>),
 }
 
-/// `"provider/model"` or `model("provider/model", option = value, ...)`.
+/// `"provider/model"` or
+/// `model("provider/model", option = value, ..., extra_headers("header-name" = value, ...))`.
 pub(crate) struct ModelItem {
     pub(crate) name: LitStr,
     pub(crate) options: Vec<(LitStr, Expr)>,
+    pub(crate) extra_headers: Vec<(LitStr, Expr)>,
+}
+
+/// `name = value` or `"name" = value`, as a key and a value.
+fn key_value(expr: &Expr) -> Option<(LitStr, Expr)> {
+    let Expr::Assign(assign) = expr else {
+        return None;
+    };
+    match &*assign.left {
+        Expr::Path(path) => {
+            let ident = path.path.get_ident()?;
+            Some((
+                LitStr::new(&ident.to_string(), ident.span()),
+                (*assign.right).clone(),
+            ))
+        }
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Some((lit.clone(), (*assign.right).clone())),
+        _ => None,
+    }
 }
 
 /// `example(input(...), output = ..., comment = "...")`.
@@ -332,6 +354,7 @@ fn model_item(expr: &Expr, cx: &mut Ctxt) -> Option<ModelItem> {
         }) => Some(ModelItem {
             name: lit.clone(),
             options: Vec::new(),
+            extra_headers: Vec::new(),
         }),
         Expr::Call(call) if matches!(&*call.func, Expr::Path(p) if p.path.is_ident(symbol::MODEL)) =>
         {
@@ -371,24 +394,27 @@ fn model_call(key: &Ident, args: &Punctuated<Expr, Token![,]>, cx: &mut Ctxt) ->
         }
     };
     let mut options: Vec<(LitStr, Expr)> = Vec::new();
+    let mut extra_headers: Vec<(LitStr, Expr)> = Vec::new();
     let mut ok = true;
     for arg in args {
-        let option = match arg {
-            Expr::Assign(assign) => match &*assign.left {
-                Expr::Path(path) if path.path.get_ident().is_some() => {
-                    let ident = path.path.get_ident()?;
-                    Some((
-                        LitStr::new(&ident.to_string(), ident.span()),
-                        (*assign.right).clone(),
-                    ))
+        if let Expr::Call(call) = arg {
+            if matches!(&*call.func, Expr::Path(path) if path.path.is_ident("extra_headers")) {
+                for header in &call.args {
+                    match key_value(header) {
+                        Some(header) => extra_headers.push(header),
+                        None => {
+                            cx.error_spanned_by(
+                                header,
+                                "an extra header is `\"header-name\" = value`",
+                            );
+                            ok = false;
+                        }
+                    }
                 }
-                Expr::Lit(syn::ExprLit {
-                    lit: Lit::Str(lit), ..
-                }) => Some((lit.clone(), (*assign.right).clone())),
-                _ => None,
-            },
-            _ => None,
-        };
+                continue;
+            }
+        }
+        let option = key_value(arg);
         match option {
             Some((key, _))
                 if options
@@ -405,13 +431,17 @@ fn model_call(key: &Ident, args: &Punctuated<Expr, Token![,]>, cx: &mut Ctxt) ->
             None => {
                 cx.error_spanned_by(
                     arg,
-                    "a model option is `name = value`, e.g. `temperature = 0.2`",
+                    "a model option is `name = value`, e.g. `temperature = 0.2`, or `extra_headers(\"name\" = value, ...)`",
                 );
                 ok = false;
             }
         }
     }
-    ok.then_some(ModelItem { name, options })
+    ok.then_some(ModelItem {
+        name,
+        options,
+        extra_headers,
+    })
 }
 
 fn example(meta: &ParseNestedMeta<'_>, key: &Ident, cx: &mut Ctxt) -> syn::Result<ExampleSpec> {

@@ -248,7 +248,11 @@ fn model_tokens(model: &ModelSpec, private: &TokenStream) -> TokenStream {
             .options
             .iter()
             .map(|(key, value)| quote!(.option(#key, #value)));
-        quote!(#private::Model::new(#name) #(#options)*)
+        let headers = item
+            .extra_headers
+            .iter()
+            .map(|(key, value)| quote!(.extra_header(#key, #value)));
+        quote!(#private::Model::new(#name) #(#options)* #(#headers)*)
     };
     match model {
         ModelSpec::One(one) => item(one),
