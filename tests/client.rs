@@ -533,6 +533,18 @@ async fn a_stream_cut_mid_event_keeps_what_arrived() {
 }
 
 #[tokio::test]
+async fn a_stream_cut_inside_a_character_is_incomplete_not_invalid() {
+    let server = RawServer::start().await;
+    let body = sse(&[json!({"delta": "caf", "chunk_type": "text"})]);
+    // The first byte of "é" (0xC3 0xA9), then the connection closes.
+    let cut = b"data: {\"delta\": \"caf\xC3".to_vec();
+    server.push(Script::default().sse_head().write(&body).write(cut));
+    let err = opper_tests::text_stream_error(&client(&server.url()), "t").await;
+    assert!(matches!(&err, Error::Incomplete { .. }), "{err:?}");
+    assert_eq!(err.partial(), Some(&json!("caf")));
+}
+
+#[tokio::test]
 async fn a_stalled_stream_hits_the_read_timeout_and_keeps_what_arrived() {
     let server = RawServer::start().await;
     let body = sse(&[

@@ -148,9 +148,21 @@ impl ChunkStream {
             }
             Poll::Ready(None) => {
                 self.body = None;
-                let last = self.decoder.finish().map_err(decode_error)?;
-                self.queue.extend(last);
-                Poll::Ready(Ok(false))
+                match self.decoder.finish() {
+                    Ok(last) => {
+                        self.queue.extend(last);
+                        Poll::Ready(Ok(false))
+                    }
+                    // An unterminated last line that is not UTF-8 was cut inside a character.
+                    Err(crate::sse::DecodeError::InvalidUtf8 { .. }) => {
+                        Poll::Ready(Err(Error::Incomplete {
+                            reason: "the stream was cut inside an event".into(),
+                            source: None,
+                            partial: Value::Null,
+                        }))
+                    }
+                    Err(error) => Poll::Ready(Err(decode_error(error))),
+                }
             }
         }
     }
