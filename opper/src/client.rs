@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -223,7 +224,8 @@ impl Opper {
         input: Option<&RawValue>,
         parent: Option<&str>,
     ) -> Result<Response<T>> {
-        let body = Self::body(task, input, parent)?;
+        // Shared by every attempt without a copy.
+        let body = Bytes::from(Self::body(task, input, parent)?);
         let span = call_span("opper.call", task);
         let started = Instant::now();
         let result = self
@@ -250,7 +252,8 @@ impl Opper {
         input: Option<&RawValue>,
         parent: Option<&str>,
     ) -> Result<ChunkStream> {
-        let body = Self::body(task, input, parent)?;
+        // Shared by every attempt without a copy.
+        let body = Bytes::from(Self::body(task, input, parent)?);
         let span = call_span("opper.stream", task);
         let started = Instant::now();
         let result = self
@@ -292,7 +295,7 @@ impl Opper {
         }
     }
 
-    fn post(&self, url: &str, accept: &'static str, body: Vec<u8>) -> reqwest::RequestBuilder {
+    fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
         self.inner
             .http
             .post(url)
@@ -302,7 +305,7 @@ impl Opper {
             .body(body)
     }
 
-    async fn call_once(&self, body: Vec<u8>) -> Result<RawResponse> {
+    async fn call_once(&self, body: Bytes) -> Result<RawResponse> {
         let request = self
             .post(&self.inner.call_url, "application/json", body)
             .timeout(self.inner.request_timeout);
@@ -321,7 +324,7 @@ impl Opper {
         })
     }
 
-    async fn stream_once(&self, body: Vec<u8>, span: tracing::Span) -> Result<ChunkStream> {
+    async fn stream_once(&self, body: Bytes, span: tracing::Span) -> Result<ChunkStream> {
         let request = self.post(&self.inner.stream_url, "text/event-stream", body);
         let response = tokio::time::timeout(self.inner.request_timeout, request.send())
             .await
