@@ -211,10 +211,6 @@ fn expand_enum(input: &Input<'_>, names: &[String], open: bool) -> TokenStream {
         impl #impl_generics #krate::Partial for #ident #ty_generics #where_clause {
             type Partial = ::std::string::String;
 
-            fn __resolve(__path: &[#rt::Seg<'_>]) -> bool {
-                __path.is_empty()
-            }
-
             fn __apply(
                 __slot: &mut ::core::option::Option<::std::string::String>,
                 __path: &[#rt::Seg<'_>],

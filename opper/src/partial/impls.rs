@@ -41,10 +41,6 @@ pub(crate) fn append_text(text: &mut String, delta: &Value, what: &str) -> Resul
 impl Partial for String {
     type Partial = String;
 
-    fn __resolve(path: &[Seg<'_>]) -> bool {
-        path.is_empty()
-    }
-
     fn __apply(
         slot: &mut Option<String>,
         path: &[Seg<'_>],
@@ -62,10 +58,6 @@ impl Partial for String {
 impl Partial for char {
     type Partial = String;
 
-    fn __resolve(path: &[Seg<'_>]) -> bool {
-        path.is_empty()
-    }
-
     fn __apply(
         slot: &mut Option<String>,
         path: &[Seg<'_>],
@@ -80,10 +72,6 @@ macro_rules! scalar_partial {
     ($($ty:ty),* $(,)?) => {$(
         impl Partial for $ty {
             type Partial = $ty;
-
-            fn __resolve(path: &[Seg<'_>]) -> bool {
-                path.is_empty()
-            }
 
             fn __apply(
                 slot: &mut Option<$ty>,

@@ -74,9 +74,12 @@ pub trait Partial: Sized {
     /// The partial form: every field optional, nested types as their partials.
     type Partial: Debug + Clone + Default + Serialize + Send + Sync + 'static;
 
-    /// Whether `path` (relative to this type) leads to a leaf or a `serde_json::Value`.
+    /// Whether `path` (relative to this type) leads to a leaf or a `serde_json::Value`. A leaf
+    /// (the default) resolves only the empty path.
     #[doc(hidden)]
-    fn __resolve(path: &[Seg<'_>]) -> bool;
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        path.is_empty()
+    }
 
     /// Applies one delta at `path` (relative to this type) to the partial value in `slot`,
     /// creating it when it is `None`.

@@ -677,9 +677,6 @@ struct CountedLeaf(#[allow(dead_code)] String);
 
 impl Partial for CountedLeaf {
     type Partial = Counted;
-    fn __resolve(path: &[super::Seg<'_>]) -> bool {
-        path.is_empty()
-    }
     fn __apply(
         slot: &mut Option<Counted>,
         path: &[super::Seg<'_>],
