@@ -350,33 +350,6 @@ fn httpdate_in(seconds: u64) -> String {
 }
 
 #[tokio::test]
-async fn connection_failures_are_retried_and_reported() {
-    // Nothing listens on this port once the listener is dropped.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let opper = client(&format!("http://127.0.0.1:{port}"));
-    let started = Instant::now();
-    let err = opper.call("t").send::<String>().await.unwrap_err();
-    assert!(
-        matches!(&err, Error::Transport(e) if e.is_connect()),
-        "{err:?}"
-    );
-    assert!(
-        started.elapsed() >= Duration::from_millis(20),
-        "it waited before retrying"
-    );
-
-    // Dropped before any header: retried, then succeeds.
-    let server = RawServer::start().await;
-    server.push(Script::default());
-    server.push(Script::json(200, &ok_body()));
-    client(&server.url()).call("t").send::<Sum>().await.unwrap();
-    assert_eq!(server.received().len(), 2);
-}
-
-#[tokio::test]
 async fn a_server_that_never_answers_times_out() {
     let server = RawServer::start().await;
     server.fallback(Script::default().stall());

@@ -235,18 +235,7 @@ async fn response_carries_the_metadata() {
     assert!(hello.get("output_schema").is_none(), "{hello:#}");
 }
 
-#[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
-struct Person {
-    /// Full name as written in the text
-    name: String,
-    role: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
-struct Team {
-    people: Vec<Person>,
-    summary: String,
-}
+use opper_tests::Team;
 
 /// Extract every person mentioned in the text, with their role.
 #[opper::function(name = "extract_team", model = "openai/gpt-4o-mini")]

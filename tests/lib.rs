@@ -282,6 +282,40 @@ pub async fn text_stream_error(opper: &opper::Opper, task: &str) -> opper::Error
     }
 }
 
+/// The output type of DESIGN.md's `extract_team` task.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema, opper::Partial)]
+pub struct Team {
+    /// Everyone the text mentions.
+    pub people: Vec<Person>,
+    /// One sentence about the team.
+    pub summary: String,
+}
+
+/// A person in a [`Team`].
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema, opper::Partial)]
+pub struct Person {
+    /// Full name as written in the text
+    pub name: String,
+    /// What they do.
+    pub role: String,
+}
+
+/// Opens a typed stream of `task` (with `T`'s output schema) and reads it to the end,
+/// expecting an error.
+pub async fn typed_stream_error<T>(opper: &opper::Opper, task: &str) -> opper::Error
+where
+    T: opper::Partial
+        + serde::de::DeserializeOwned
+        + schemars::JsonSchema
+        + std::fmt::Debug
+        + 'static,
+{
+    match opper.call(task).output_type::<T>().stream::<T>().await {
+        Ok(stream) => stream.finish().await.expect_err("the stream should fail"),
+        Err(error) => panic!("the stream did not open: {error}"),
+    }
+}
+
 /// Side-by-side timing for the bench binaries: samples of two contenders interleaved in one run,
 /// so both see the same machine state.
 pub mod bench {

@@ -169,17 +169,7 @@ fn random_values_chunked_randomly_reassemble_exactly() {
 
 #[test]
 fn the_documented_stream_gives_typed_updates_and_completed_fields() {
-    #[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
-    #[allow(dead_code)]
-    struct Person {
-        name: String,
-        role: String,
-    }
-    #[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
-    struct Team {
-        people: Vec<Person>,
-        summary: String,
-    }
+    use opper_tests::Team;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -247,29 +237,13 @@ fn a_path_not_in_the_type_and_a_close_before_a_valid_value_keep_what_arrived() {
             Reply::events([json!({"delta": "half", "json_path": "response.text"})]),
         );
         let opper = server.client();
-        let error = opper
-            .call("wrong-path")
-            .output_type::<Answer>()
-            .stream::<Answer>()
-            .await
-            .unwrap()
-            .finish()
-            .await
-            .unwrap_err();
+        let error = opper_tests::typed_stream_error::<Answer>(&opper, "wrong-path").await;
         assert!(
             matches!(error, opper::Error::InvalidChunk { .. }),
             "{error:?}"
         );
         assert_eq!(error.partial(), Some(&json!({"text": "so far"})));
-        let error = opper
-            .call("cut")
-            .output_type::<Answer>()
-            .stream::<Answer>()
-            .await
-            .unwrap()
-            .finish()
-            .await
-            .unwrap_err();
+        let error = opper_tests::typed_stream_error::<Answer>(&opper, "cut").await;
         assert!(
             matches!(error, opper::Error::Incomplete { .. }),
             "{error:?}"
