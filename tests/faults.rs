@@ -509,3 +509,20 @@ async fn dropping_a_stream_mid_way_closes_its_connection_and_leaves_no_task() {
         metrics.num_alive_tasks()
     );
 }
+
+#[tokio::test]
+async fn clones_of_a_client_share_one_connection_pool() {
+    let server = MockServer::start().await;
+    server.reply("task", Reply::json(json!({"ok": true})));
+    let opper = retrying(&server);
+    let clone = opper.clone();
+    for client in [&opper, &clone, &opper, &clone] {
+        client.call("task").send::<Value>().await.unwrap();
+    }
+    assert_eq!(server.request_count(), 4);
+    assert_eq!(
+        server.accepted_connections(),
+        1,
+        "one kept-alive connection served all four"
+    );
+}
