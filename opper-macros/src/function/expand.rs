@@ -68,7 +68,9 @@ fn public_functions(task: &Task<'_>, names: &Names) -> TokenStream {
     let with_ident = format_ident!("{}_with", ident);
     let params = function.input.params();
     let args: Vec<&Ident> = params.iter().map(|param| &param.ident).collect();
-    let decls = params.iter().map(|Param { ident, ty, .. }| quote!(#ident: #ty));
+    let decls = params
+        .iter()
+        .map(|Param { ident, ty, .. }| quote!(#ident: #ty));
     let decls = quote!(#(#decls),*);
     let (docs, others): (Vec<&Attribute>, Vec<&Attribute>) = function
         .attrs
@@ -105,7 +107,9 @@ fn helper(task: &Task<'_>, names: &Names) -> TokenStream {
     let input = &names.input;
     let ret = function.ret;
     let params = function.input.params();
-    let decls = params.iter().map(|Param { ident, ty, .. }| quote!(#ident: #ty));
+    let decls = params
+        .iter()
+        .map(|Param { ident, ty, .. }| quote!(#ident: #ty));
     let cfgs = function
         .attrs
         .iter()
@@ -147,7 +151,10 @@ fn input_struct(task: &Task<'_>, names: &Names) -> TokenStream {
         Span::call_site(),
     );
     let title = LitStr::new(
-        &format!("{}Input", pascal_case(&task.function.ident.unraw().to_string())),
+        &format!(
+            "{}Input",
+            pascal_case(&task.function.ident.unraw().to_string())
+        ),
         Span::call_site(),
     );
     let fields = params.iter().map(|param| {

@@ -37,7 +37,7 @@ pub(crate) enum Input {
     /// Every parameter is a field of a generated input struct.
     Fields(Vec<Param>),
     /// The single parameter, marked `#[input]`, is the whole input.
-    Whole(Param),
+    Whole(Box<Param>),
 }
 
 impl Input {
@@ -45,7 +45,7 @@ impl Input {
     pub(crate) fn params(&self) -> &[Param] {
         match self {
             Input::Fields(params) => params,
-            Input::Whole(param) => std::slice::from_ref(param),
+            Input::Whole(param) => std::slice::from_ref(&**param),
         }
     }
 }

@@ -2,9 +2,7 @@
 //! and `#[opper(...)]` attributes say, read but not yet checked (`valid.rs` checks them).
 
 use syn::meta::ParseNestedMeta;
-use syn::{
-    Attribute, Data, DeriveInput, Fields, FieldsUnnamed, Ident, LitStr, Token, Variant,
-};
+use syn::{Attribute, Data, DeriveInput, Fields, FieldsUnnamed, Ident, LitStr, Token, Variant};
 
 use crate::ctxt::Ctxt;
 use crate::meta::skip_value;
@@ -138,7 +136,8 @@ fn opper_attrs(attrs: &[Attribute], cx: &Ctxt) -> OpperAttrs {
             if meta.path.is_ident(CRATE) {
                 out.krate.push((meta.path.clone(), meta.value()?.parse()?));
             } else if meta.path.is_ident(PARTIAL) {
-                out.partial.push((meta.path.clone(), meta.value()?.parse()?));
+                out.partial
+                    .push((meta.path.clone(), meta.value()?.parse()?));
             } else {
                 out.unknown.push(meta.path.clone());
                 skip_value(&meta)?;

@@ -102,8 +102,20 @@ fn opper(attrs: &OpperAttrs, cx: &Ctxt) -> (Option<syn::Path>, Option<syn::Ident
              `crate = \"path\"`",
         );
     }
-    let krate = once(&attrs.krate, "crate", cx).and_then(|value| parsed(value, cx));
-    let partial = once(&attrs.partial, "partial", cx).and_then(|value| parsed(value, cx));
+    let krate = once(&attrs.krate, "crate", cx).and_then(|value| {
+        parsed(
+            value,
+            "`crate` takes the path of the opper crate: `crate = \"::opper\"`",
+            cx,
+        )
+    });
+    let partial = once(&attrs.partial, "partial", cx).and_then(|value| {
+        parsed(
+            value,
+            "`partial` takes the name of the partial type: `partial = \"PartialTeam\"`",
+            cx,
+        )
+    });
     (krate, partial)
 }
 
@@ -115,12 +127,13 @@ fn once<'v>(values: &'v [(syn::Path, LitStr)], key: &str, cx: &Ctxt) -> Option<&
     values.first().map(|(_, value)| value)
 }
 
-/// The path or name a string holds.
-fn parsed<T: syn::parse::Parse>(value: &LitStr, cx: &Ctxt) -> Option<T> {
-    value
-        .parse()
-        .map_err(|error| cx.syn_error(error))
-        .ok()
+/// The path or name a string holds, or `message` on the string.
+fn parsed<T: syn::parse::Parse>(value: &LitStr, message: &str, cx: &Ctxt) -> Option<T> {
+    let parsed = value.parse().ok();
+    if parsed.is_none() {
+        cx.error_spanned_by(value, message);
+    }
+    parsed
 }
 
 /// Where a `#[serde(...)]` attribute is: it decides which keys the partial form cannot follow.

@@ -108,11 +108,14 @@ impl Args {
                 let Some(list) = list(meta, cx) else { return };
                 for inner in list {
                     match inner.key() {
-                        Some(inner_key) if CONFIGURATION_KEYS.iter().any(|(k, _)| inner_key == k) => {
+                        Some(inner_key)
+                            if CONFIGURATION_KEYS.iter().any(|(k, _)| inner_key == k) =>
+                        {
                             self.configuration_key(inner, inner_key, cx);
                         }
                         _ => {
-                            let keys: Vec<&str> = CONFIGURATION_KEYS.iter().map(|(k, _)| *k).collect();
+                            let keys: Vec<&str> =
+                                CONFIGURATION_KEYS.iter().map(|(k, _)| *k).collect();
                             cx.error_spanned_by(
                                 &inner.path,
                                 format!(
@@ -175,7 +178,9 @@ fn tags(list: &[Meta], cx: &Ctxt) -> Vec<(LitStr, Expr)> {
             );
             continue;
         };
-        let Some(value) = expr(meta, cx) else { continue };
+        let Some(value) = expr(meta, cx) else {
+            continue;
+        };
         let tag_name = tag.to_string();
         if tags
             .iter()

@@ -52,7 +52,11 @@ fn item(expr: &Expr, cx: &Ctxt) -> Option<ModelItem> {
 }
 
 /// The arguments of `model("provider/model", option = value, ...)`.
-pub(super) fn call(key: &Ident, args: &Punctuated<Expr, Token![,]>, cx: &Ctxt) -> Option<ModelItem> {
+pub(super) fn call(
+    key: &Ident,
+    args: &Punctuated<Expr, Token![,]>,
+    cx: &Ctxt,
+) -> Option<ModelItem> {
     let mut args = args.iter();
     let first = args.next();
     let Some(name) = first.and_then(lit_str) else {

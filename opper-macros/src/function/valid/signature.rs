@@ -42,7 +42,7 @@ pub(super) fn function<'a>(item: &'a ItemSig, cx: &Ctxt) -> Option<Function<'a>>
     let output = output(sig, cx);
     let mut params = params?;
     let input = if whole_input && params.len() == 1 {
-        Input::Whole(params.remove(0))
+        Input::Whole(Box::new(params.remove(0)))
     } else {
         Input::Fields(params)
     };
