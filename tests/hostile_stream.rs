@@ -228,9 +228,10 @@ fn row2_a_4_mib_id_is_kept_once_not_per_event() {
         opper.call("task").stream::<String>().await?.finish().await
     });
     assert_eq!(result.expect("the stream works").len(), 2_000);
-    // Before: each of the 2,000 events held a copy of the id (8 GB).
+    // Before: each of the 2,000 events held a copy of the id (8 GB). Now: the line buffer as
+    // it grows, the id once, and the HTTP buffers (16 MB in debug, 31 MB in release).
     assert!(
-        allocated < 8 * sent,
+        allocated < 64 * MIB,
         "{allocated} bytes allocated for {sent} sent"
     );
     println!("row 2 (4 MiB id + 2,000 events, {sent} bytes): {allocated} bytes allocated");
