@@ -136,7 +136,7 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
             output: &#out_param,
             comment: ::core::option::Option<&str>,
         ) -> #private::Task {
-            task.example_values(input, output, comment)
+            #private::example(task, input, output, comment)
         }
     };
 

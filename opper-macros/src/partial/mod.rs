@@ -36,14 +36,14 @@ fn stub(input: &DeriveInput) -> TokenStream {
     quote! {
         impl #impl_generics #krate::Partial for #ident #ty_generics #where_clause {
             type Partial = ();
-            fn __resolve(_: &[#krate::partial::__rt::Seg<'_>]) -> bool {
+            fn __resolve(_: &[#krate::__private::Seg<'_>]) -> bool {
                 false
             }
             fn __apply(
                 _: &mut ::core::option::Option<()>,
-                _: &[#krate::partial::__rt::Seg<'_>],
-                _: &#krate::partial::__rt::Value,
-                _: &mut #krate::partial::__rt::Cx,
+                _: &[#krate::__private::Seg<'_>],
+                _: &#krate::__private::Value,
+                _: &mut #krate::__private::Cx,
             ) -> ::core::result::Result<(), ::std::string::String> {
                 ::core::result::Result::Ok(())
             }
@@ -205,8 +205,8 @@ mod tests {
         for needle in [
             "pub struct PartialS < T : :: opper :: Partial + 'static >",
             "\"aB\" | \"ab\" =>",
-            ":: opper :: partial :: __rt :: serde :: Serialize",
-            "crate = \"::opper::partial::__rt::serde\"",
+            ":: opper :: __private :: serde :: Serialize",
+            "crate = \"::opper::__private::serde\"",
         ] {
             assert!(out.contains(needle), "{needle:?} not in {out}");
         }
