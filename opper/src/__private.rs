@@ -113,3 +113,19 @@ pub const fn assert_input<T: Input + ?Sized>() {}
 pub const fn assert_streamable<T: Streamable>() {}
 /// Asserts `T: ExampleOutput`.
 pub const fn assert_example_output<T: ExampleOutput>() {}
+
+/// The client of an `&self` task method: what `self` gives through `AsRef<Opper>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not provide the `opper::Opper` client its `&self` task methods call with",
+    label = "`&self` task methods take their client from `self` through `AsRef<opper::Opper>`",
+    note = "implement it, e.g. `impl AsRef<opper::Opper> for {Self} {{ fn as_ref(&self) -> &opper::Opper {{ &self.opper }} }}`"
+)]
+pub trait ClientSource {
+    /// The client.
+    fn opper_client(&self) -> &Opper;
+}
+impl<T: AsRef<Opper> + ?Sized> ClientSource for T {
+    fn opper_client(&self) -> &Opper {
+        self.as_ref()
+    }
+}
