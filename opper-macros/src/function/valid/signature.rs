@@ -210,17 +210,18 @@ fn find_refused(tokens: TokenStream, found: &mut Vec<(TokenStream, Refused)>) {
                 found.push((tt.to_token_stream(), Refused::ImplTrait));
             }
             TokenTree::Punct(punct) if punct.as_char() == '&' => {
-                if let Some(TokenTree::Ident(ident)) = next {
-                    if ident == "mut" {
-                        found.push((quote::quote!(#punct #ident), Refused::MutRef));
-                    }
+                if let Some(TokenTree::Ident(ident)) = next
+                    && ident == "mut"
+                {
+                    found.push((quote::quote!(#punct #ident), Refused::MutRef));
                 }
             }
             TokenTree::Punct(punct) if punct.as_char() == '\'' => {
-                if let Some(TokenTree::Ident(ident)) = next {
-                    if ident != "static" && ident != "_" {
-                        found.push((quote::quote!(#punct #ident), Refused::Lifetime));
-                    }
+                if let Some(TokenTree::Ident(ident)) = next
+                    && ident != "static"
+                    && ident != "_"
+                {
+                    found.push((quote::quote!(#punct #ident), Refused::Lifetime));
                 }
             }
             _ => {}
