@@ -117,3 +117,19 @@ impl<T: Serialize> ExampleOutput for T {}
 
 /// Asserts `T: Input` where the macro places it, so the error points at the user's type.
 pub const fn assert_input<T: Input + ?Sized>() {}
+
+/// The client of an `&self` task method: what `self` gives through `AsRef<Opper>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not provide the `opper::Opper` client its `&self` task methods call with",
+    label = "`&self` task methods take their client from `self` through `AsRef<opper::Opper>`",
+    note = "implement it, e.g. `impl AsRef<opper::Opper> for {Self} {{ fn as_ref(&self) -> &opper::Opper {{ &self.opper }} }}`"
+)]
+pub trait ClientSource {
+    /// The client.
+    fn opper_client(&self) -> &Opper;
+}
+impl<T: AsRef<Opper> + ?Sized> ClientSource for T {
+    fn opper_client(&self) -> &Opper {
+        self.as_ref()
+    }
+}

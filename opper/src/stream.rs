@@ -111,13 +111,12 @@ impl ChunkStream {
         })
         .await?;
         // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
-        if let Some(event) = self.queue.front() {
-            if let Ok(chunk) = serde_json::from_str::<StreamingChunk>(&event.data) {
-                if let Some(id) = &chunk.span_id {
-                    self.span.record("span_id", id.as_str());
-                    self.span_id = Some(id.clone());
-                }
-            }
+        if let Some(event) = self.queue.front()
+            && let Ok(chunk) = serde_json::from_str::<StreamingChunk>(&event.data)
+            && let Some(id) = &chunk.span_id
+        {
+            self.span.record("span_id", id.as_str());
+            self.span_id = Some(id.clone());
         }
         Ok(())
     }

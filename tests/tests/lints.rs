@@ -74,7 +74,45 @@ async fn private_task(text: String) -> opper::Result<String>;
 #[opper::function]
 pub async fn no_parameters() -> opper::Result<String>;
 
+/// Borrowed parameters.
+#[opper::function(example(input(text = "a", words = ["a"]), output = "A".to_owned()))]
+pub async fn borrowed(text: &str, words: &[&str]) -> opper::Result<String>;
+
+/// A service with task methods.
+#[derive(Debug)]
+pub struct Service {
+    opper: opper::Opper,
+}
+
+impl AsRef<opper::Opper> for Service {
+    fn as_ref(&self) -> &opper::Opper {
+        &self.opper
+    }
+}
+
+impl Service {
+    /// An associated task.
+    #[opper::function]
+    pub async fn associated(text: &str) -> opper::Result<Sum>;
+
+    /// A method task.
+    #[opper::function(example(input(article = &Article { title: "t".into() }), output = Sum { sum: 1 }))]
+    pub async fn method(&self, article: &Article) -> opper::Result<Sum>;
+
+    /// A streamed method task.
+    #[opper::function]
+    pub async fn method_live(
+        &self,
+        #[input] article: &Article,
+    ) -> opper::Result<opper::Stream<Sum>>;
+
+    /// A private method task, never called.
+    #[opper::function]
+    async fn private_method(&self, text: String) -> opper::Result<String>;
+}
+
 #[test]
 fn generated_code_is_lint_clean() {
     let _ = private_task;
+    let _ = Service::private_method;
 }

@@ -8,6 +8,6 @@ struct Sum {
 
 /// Every mistake is reported at once.
 #[opper::function(modle = "x", name = 3, tags(a = "1", a = "2"))]
-fn add_numbers(&self, x: &str) -> i64;
+fn add_numbers<'a>(x: &mut str) -> i64;
 
 fn main() {}

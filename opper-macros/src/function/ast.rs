@@ -21,7 +21,7 @@ impl Parse for ItemSig {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         if !starts_signature(input) {
-            return Err(input.error(NOT_A_FUNCTION));
+            return Err(not_a_function(input));
         }
         let sig: Signature = input.parse()?;
         let body = if input.peek(syn::token::Brace) {
@@ -44,6 +44,29 @@ impl Parse for ItemSig {
             body,
         })
     }
+}
+
+const ON_AN_IMPL: &str = "#[opper::function] goes on each task's bodiless `async fn` inside \
+     the `impl` block, not on the block";
+
+const ON_A_TRAIT_IMPL: &str = "#[opper::function] cannot make a trait's methods: declare the task \
+     as a bodiless `async fn` in an inherent `impl` block (`impl Service { ... }`) or a module, and \
+     call it from the trait method";
+
+/// The error for an item that is not a function, spanned on its first token (on the header of
+/// an `impl` block, which gets a message of its own).
+fn not_a_function(input: ParseStream<'_>) -> syn::Error {
+    if let Ok(item) = input.fork().parse::<syn::ItemImpl>() {
+        let (impl_token, self_ty) = (item.impl_token, &item.self_ty);
+        return match &item.trait_ {
+            Some((path, for_token)) => syn::Error::new_spanned(
+                quote::quote!(#impl_token #path #for_token #self_ty),
+                ON_A_TRAIT_IMPL,
+            ),
+            None => syn::Error::new_spanned(quote::quote!(#impl_token #self_ty), ON_AN_IMPL),
+        };
+    }
+    input.error(NOT_A_FUNCTION)
 }
 
 /// Whether a function signature starts here: `const`, `async`, `unsafe` and `extern "abi"` in

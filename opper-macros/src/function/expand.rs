@@ -1,29 +1,28 @@
-//! The generated code: the function, its `_with` twin taking a client, and a hidden helper that
-//! holds the input struct and the task (built once, shared by both). Each piece is written by a
-//! function of its own, from a [`Task`] that has been checked.
+//! The generated code: the function and, unless it is an `&self` method, its `_with` twin
+//! taking a client. Every item they need (the input struct, the checks, the task cell) is
+//! inside their bodies, so the same code works in a module and in an `impl` block. Each piece
+//! is written by a function of its own, from a [`Task`] that has been checked.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, Ident, LitStr};
+use syn::{Ident, LitStr, Type};
 
 use super::spec::{Example, ExampleInput, Input, Mode, ModelItem, ModelSpec, Param, Task};
 use crate::case::pascal_case;
+use crate::ungroup::ungroup_type;
 
 /// Names shared by the pieces of one expansion.
 struct Names {
     /// `::opper::__private`, or under the path `crate = ...` gives.
     private: TokenStream,
-    /// The hidden helper both public functions call.
-    helper: Ident,
     /// The generated input struct (unused with an `#[input]` parameter).
     input_struct: Ident,
     /// Local functions whose bounds check the output type and the examples' outputs.
     schema_fn: Ident,
     example_fn: Ident,
     /// Locals of the generated code, hygienic so that parameters cannot shadow them.
-    client: Ident,
     input: Ident,
     task: Ident,
     output: Ident,
@@ -32,14 +31,11 @@ struct Names {
 impl Names {
     fn new(task: &Task<'_>) -> Self {
         let krate = &task.krate;
-        let ident = task.function.ident;
         Names {
             private: quote!(#krate::__private),
-            helper: format_ident!("__opper_{}", ident),
-            input_struct: input_struct_name(ident, task.function.input.params()),
+            input_struct: input_struct_name(task.function.ident, task.function.input.params()),
             schema_fn: Ident::new("__opper_output_schema", Span::mixed_site()),
             example_fn: Ident::new("__opper_example", Span::mixed_site()),
-            client: Ident::new("__client", Span::mixed_site()),
             input: Ident::new("__input", Span::mixed_site()),
             task: Ident::new("__task", Span::mixed_site()),
             output: Ident::new("__output", Span::mixed_site()),
@@ -49,93 +45,139 @@ impl Names {
 
 pub(crate) fn expand(task: &Task<'_>) -> TokenStream {
     let names = Names::new(task);
-    let functions = public_functions(task, &names);
-    let helper = helper(task, &names);
+    let function = function(task, &names);
+    let with_client = with_client(task, &names);
+    let trait_impl_guard = trait_impl_guard(task);
     quote! {
-        #functions
-        #helper
+        #function
+        #with_client
+        #trait_impl_guard
     }
 }
 
-/// The function the user declared and its `_with` twin, both calling the helper.
-fn public_functions(task: &Task<'_>, names: &Names) -> TokenStream {
+/// The parameters as declared, without attributes: `x: i64, text: &str`.
+fn declarations(task: &Task<'_>) -> TokenStream {
+    let decls = task
+        .function
+        .input
+        .params()
+        .iter()
+        .map(|Param { ident, ty, .. }| quote!(#ident: #ty));
+    quote!(#(#decls),*)
+}
+
+/// The function the user declared: with the default client, or an `&self` method with the
+/// client `self` provides.
+fn function(task: &Task<'_>, names: &Names) -> TokenStream {
     let function = &task.function;
     let private = &names.private;
-    let helper = &names.helper;
+    let vis = function.vis;
+    let ident = function.ident;
+    let ret = function.ret;
+    let decls = declarations(task);
+    let (receiver, client) = match &function.receiver {
+        Some(receiver) => {
+            let self_token = &receiver.self_token;
+            let client = quote_spanned! {receiver.span()=>
+                ::core::option::Option::Some(#private::ClientSource::opper_client(#self_token))
+            };
+            (quote!(#receiver,), client)
+        }
+        None => (TokenStream::new(), quote!(::core::option::Option::None)),
+    };
+    let body = body(task, names, &client);
+    let attrs = function.attrs;
+    quote! {
+        #(#attrs)*
+        #[allow(clippy::needless_question_mark)]
+        #vis async fn #ident(#receiver #decls) #ret #body
+    }
+}
+
+/// `name_with(client, ..)`: the same call with an explicit client. Not for `&self` methods,
+/// whose client is `self`'s.
+fn with_client(task: &Task<'_>, names: &Names) -> TokenStream {
+    let function = &task.function;
+    if function.receiver.is_some() {
+        return TokenStream::new();
+    }
+    let private = &names.private;
     let vis = function.vis;
     let ident = function.ident;
     let ret = function.ret;
     let with_ident = format_ident!("{}_with", ident);
-    let params = function.input.params();
-    let args: Vec<&Ident> = params.iter().map(|param| &param.ident).collect();
-    let decls = params
-        .iter()
-        .map(|Param { ident, ty, .. }| quote!(#ident: #ty));
-    let decls = quote!(#(#decls),*);
-    let (docs, others): (Vec<&Attribute>, Vec<&Attribute>) = function
+    let decls = declarations(task);
+    let others = function
         .attrs
         .iter()
-        .partition(|attr| attr.path().is_ident("doc"));
+        .filter(|attr| !attr.path().is_ident("doc"));
     let with_doc = format!("Like [`{ident}`], with an explicit client.");
-    let client = if args.iter().any(|arg| *arg == "client") {
+    let taken = function
+        .input
+        .params()
+        .iter()
+        .any(|param| param.ident == "client");
+    let client = if taken {
         format_ident!("opper_client")
     } else {
         format_ident!("client")
     };
+    let body = body(task, names, &quote!(::core::option::Option::Some(#client)));
     quote! {
-        #(#docs)*
-        #(#others)*
-        #vis async fn #ident(#decls) #ret {
-            #helper(::core::option::Option::None, #(#args),*).await
-        }
-
         #[doc = #with_doc]
         #(#others)*
-        #[allow(dead_code)]
-        #vis async fn #with_ident(#client: &#private::Opper, #decls) #ret {
-            #helper(::core::option::Option::Some(#client), #(#args),*).await
-        }
+        #[allow(dead_code, clippy::needless_question_mark)]
+        #vis async fn #with_ident(#client: &#private::Opper, #decls) #ret #body
     }
 }
 
-/// The hidden helper: the input, the checks, the task cell, and the call.
-fn helper(task: &Task<'_>, names: &Names) -> TokenStream {
-    let function = &task.function;
+/// An `&self` method cannot be a trait's: the task and its support live in an inherent impl.
+/// This hidden constant is not a member of any trait, so in a trait impl the compiler reports it,
+/// and its name says what to do.
+fn trait_impl_guard(task: &Task<'_>) -> TokenStream {
+    if task.function.receiver.is_none() {
+        return TokenStream::new();
+    }
+    let guard = Ident::new(
+        &format!(
+            "{}__opper_tasks_go_in_an_inherent_impl__call_it_from_the_trait_method",
+            task.function.ident.unraw()
+        ),
+        task.function.ident.span(),
+    );
+    quote! {
+        #[doc(hidden)]
+        #[allow(dead_code, non_upper_case_globals)]
+        const #guard: () = ();
+    }
+}
+
+/// The body of either function: the items it needs, then the checks, the task (built once,
+/// on first use) and the call with `client`, an `Option<&Opper>`.
+fn body(task: &Task<'_>, names: &Names, client: &TokenStream) -> TokenStream {
     let private = &names.private;
-    let helper = &names.helper;
-    let client = &names.client;
     let input = &names.input;
-    let ret = function.ret;
-    let params = function.input.params();
-    let decls = params
-        .iter()
-        .map(|Param { ident, ty, .. }| quote!(#ident: #ty));
-    let cfgs = function
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
+    let task_local = &names.task;
     let input_struct = input_struct(task, names);
-    let input_checks = input_checks(task, names);
     let output_checks = output_checks(task, names);
-    let task_cell = task_cell(task, names);
+    let input_checks = input_checks(task, names);
+    let build = build_task(task, names);
     let input_value = input_value(task, names);
     let call = call(task, names);
-    quote! {
-        #(#cfgs)*
-        #[doc(hidden)]
-        #[allow(non_snake_case, clippy::too_many_arguments, clippy::needless_question_mark)]
-        async fn #helper(#client: ::core::option::Option<&#private::Opper>, #(#decls),*) #ret {
-            #input_struct
-            #input_checks
-            #output_checks
-            #task_cell
-            let #input = #input_value;
-            ::core::result::Result::Ok(#call(#client, &__TASK, #input).await?)
-        }
-    }
+    quote!({
+        #input_struct
+        #output_checks
+        static __TASK: ::std::sync::OnceLock<#private::Task> = ::std::sync::OnceLock::new();
+        #input_checks
+        let #task_local = __TASK.get_or_init(|| #build);
+        let #input = #input_value;
+        ::core::result::Result::Ok(#call(#client, #task_local, #input).await?)
+    })
 }
 
-/// The struct of the parameters, when they are the input's fields.
+/// The struct of the parameters, when they are the input's fields. It is an item inside the
+/// function body, which cannot name `Self` nor the function's elided lifetimes: a field whose
+/// type does is a type parameter of the struct, given at each use.
 fn input_struct(task: &Task<'_>, names: &Names) -> TokenStream {
     let Input::Fields(params) = &task.function.input else {
         return TokenStream::new();
@@ -157,29 +199,55 @@ fn input_struct(task: &Task<'_>, names: &Names) -> TokenStream {
         ),
         Span::call_site(),
     );
-    let fields = params.iter().map(|param| {
-        let Param {
-            ident,
-            ty,
-            docs,
-            forwarded,
-        } = param;
-        quote!(#(#docs)* #(#forwarded)* #ident: #ty)
-    });
+    let mut type_params = Vec::new();
+    let fields: Vec<TokenStream> = params
+        .iter()
+        .map(|param| {
+            let Param {
+                ident,
+                ty,
+                docs,
+                forwarded,
+                generic,
+            } = param;
+            let ty = if *generic {
+                let type_param = format_ident!("__T{}", type_params.len());
+                type_params.push(type_param.clone());
+                type_param.into_token_stream()
+            } else {
+                ty.to_token_stream()
+            };
+            quote!(#(#docs)* #(#forwarded)* #ident: #ty)
+        })
+        .collect();
+    let generics = (!type_params.is_empty()).then(|| quote!(<#(#type_params),*>));
     quote! {
         #[derive(#private::serde::Serialize, #private::schemars::JsonSchema)]
         #[serde(crate = #serde_crate)]
         #[schemars(crate = #schemars_crate, rename = #title)]
-        struct #name {
+        struct #name #generics {
             #(#fields,)*
         }
     }
 }
 
-/// The type of the input.
+/// The type of the input: the input struct with its type parameters given, or the `#[input]`
+/// parameter's type.
 fn input_ty(task: &Task<'_>, names: &Names) -> TokenStream {
     match &task.function.input {
-        Input::Fields(_) => names.input_struct.to_token_stream(),
+        Input::Fields(params) => {
+            let name = &names.input_struct;
+            let args: Vec<&Type> = params
+                .iter()
+                .filter(|param| param.generic)
+                .map(|param| &param.ty)
+                .collect();
+            if args.is_empty() {
+                name.to_token_stream()
+            } else {
+                quote!(#name<#(#args),*>)
+            }
+        }
         Input::Whole(param) => param.ty.to_token_stream(),
     }
 }
@@ -240,8 +308,9 @@ fn output_checks(task: &Task<'_>, names: &Names) -> TokenStream {
     }
 }
 
-/// `static __TASK`: the task, built once, on first use.
-fn task_cell(task: &Task<'_>, names: &Names) -> TokenStream {
+/// The block that builds the task: name, instructions, schemas, model, tags, configuration
+/// and examples. It runs once, on the first call.
+fn build_task(task: &Task<'_>, names: &Names) -> TokenStream {
     let private = &names.private;
     let output = &task.function.output;
     let out_ty = &output.ty;
@@ -276,13 +345,11 @@ fn task_cell(task: &Task<'_>, names: &Names) -> TokenStream {
         .examples
         .iter()
         .map(|example| self::example(task, names, example));
-    quote! {
-        static __TASK: #private::TaskCell = #private::TaskCell::new(|| {
-            let #task_local = #builder;
-            #(#examples)*
-            #task_local
-        });
-    }
+    quote!({
+        let #task_local = #builder;
+        #(#examples)*
+        #task_local
+    })
 }
 
 /// One example added to the task, its input and output type-checked against the signature.
@@ -293,13 +360,21 @@ fn example(task: &Task<'_>, names: &Names, example: &Example) -> TokenStream {
     let input = match &example.input {
         ExampleInput::Fields { key, fields } => {
             let path = Ident::new(&names.input_struct.to_string(), key.span());
+            let params = task.function.input.params();
             let fields = fields.iter().map(|(field, expr)| {
-                let value = quote_spanned!(expr.span()=> ::core::convert::Into::into(#expr));
+                let ty = params
+                    .iter()
+                    .find(|param| param.ident == *field)
+                    .map(|param| &param.ty);
+                let value = example_value(ty, expr);
                 quote!(#field: #value)
             });
             quote!(#path { #(#fields),* })
         }
-        ExampleInput::Whole(expr) => expr.to_token_stream(),
+        ExampleInput::Whole(expr) => match &task.function.input {
+            Input::Whole(param) if is_reference(&param.ty) => example_value(Some(&param.ty), expr),
+            _ => expr.to_token_stream(),
+        },
     };
     let expr = &example.output;
     let out = if output.text {
@@ -323,6 +398,20 @@ fn example(task: &Task<'_>, names: &Names, example: &Example) -> TokenStream {
             #add(#task_local, &#input_local, &#output_local, #comment)
         };
     }
+}
+
+/// An example's value for a parameter of type `ty`: borrowed for a reference (so that `"Ann"`,
+/// a `String` or a `Vec` fit `&str` and `&[T]`), else converted with `Into`.
+fn example_value(ty: Option<&Type>, expr: &syn::Expr) -> TokenStream {
+    if ty.is_some_and(is_reference) {
+        quote_spanned!(expr.span()=> &(#expr))
+    } else {
+        quote_spanned!(expr.span()=> ::core::convert::Into::into(#expr))
+    }
+}
+
+fn is_reference(ty: &Type) -> bool {
+    matches!(ungroup_type(ty), Type::Reference(_))
 }
 
 /// The runtime function that makes the call: `call`, `call_response` or `stream`, spanned on

@@ -28,6 +28,8 @@ pub(crate) struct Function<'a> {
     pub(crate) ident: &'a Ident,
     /// The return type as written.
     pub(crate) ret: &'a ReturnType,
+    /// `&self`, for a method whose client comes from `self`.
+    pub(crate) receiver: Option<syn::Receiver>,
     pub(crate) input: Input,
     pub(crate) output: Output,
 }
@@ -54,6 +56,9 @@ impl Input {
 pub(crate) struct Param {
     pub(crate) ident: Ident,
     pub(crate) ty: Type,
+    /// The type borrows or names `Self`: the input struct, an item inside the function body,
+    /// takes it as a type parameter.
+    pub(crate) generic: bool,
     /// `///` comments, copied onto the input's field.
     pub(crate) docs: Vec<Attribute>,
     /// `#[serde(...)]` and `#[schemars(...)]`, copied onto the input's field.

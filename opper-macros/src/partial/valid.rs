@@ -171,14 +171,14 @@ fn check_serde(attrs: &SerdeAttrs, place: Place, cx: &Ctxt) {
             cx.error_spanned_by(path, message);
         }
     }
-    if let Some(name) = &attrs.rename_all {
-        if RenameRule::from_name(&name.value()).is_none() {
-            let valid: Vec<String> = RULES.iter().map(|(n, _)| format!("{n:?}")).collect();
-            cx.error_spanned_by(
-                name,
-                format!("unknown rename rule, expected one of {}", valid.join(", ")),
-            );
-        }
+    if let Some(name) = &attrs.rename_all
+        && RenameRule::from_name(&name.value()).is_none()
+    {
+        let valid: Vec<String> = RULES.iter().map(|(n, _)| format!("{n:?}")).collect();
+        cx.error_spanned_by(
+            name,
+            format!("unknown rename rule, expected one of {}", valid.join(", ")),
+        );
     }
 }
 

@@ -42,10 +42,10 @@ fn item(expr: &Expr, cx: &Ctxt) -> Option<ModelItem> {
             extra_headers: Vec::new(),
         });
     }
-    if let Expr::Call(call) = ungroup(expr) {
-        if let Some(key) = path_ident(&call.func).filter(|key| *key == symbol::MODEL) {
-            return self::call(key, &call.args, cx);
-        }
+    if let Expr::Call(call) = ungroup(expr)
+        && let Some(key) = path_ident(&call.func).filter(|key| *key == symbol::MODEL)
+    {
+        return self::call(key, &call.args, cx);
     }
     cx.error_spanned_by(expr, MODEL_HELP);
     None
@@ -74,22 +74,19 @@ pub(super) fn call(
     let mut extra_headers: Vec<(LitStr, Expr)> = Vec::new();
     let mut ok = true;
     for arg in args {
-        if let Expr::Call(call) = ungroup(arg) {
-            if path_ident(&call.func).is_some_and(|func| func == EXTRA_HEADERS) {
-                for header in &call.args {
-                    match key_value(header) {
-                        Some(header) => extra_headers.push(header),
-                        None => {
-                            cx.error_spanned_by(
-                                header,
-                                "an extra header is `\"header-name\" = value`",
-                            );
-                            ok = false;
-                        }
+        if let Expr::Call(call) = ungroup(arg)
+            && path_ident(&call.func).is_some_and(|func| func == EXTRA_HEADERS)
+        {
+            for header in &call.args {
+                match key_value(header) {
+                    Some(header) => extra_headers.push(header),
+                    None => {
+                        cx.error_spanned_by(header, "an extra header is `\"header-name\" = value`");
+                        ok = false;
                     }
                 }
-                continue;
             }
+            continue;
         }
         match key_value(arg) {
             Some((key, _))

@@ -1,5 +1,5 @@
-//! The signature: an `async fn` with plain named parameters of concrete owned types and one of
-//! the return types the attribute knows.
+//! The signature: an `async fn`, maybe an `&self` method, with plain named parameters of
+//! concrete types (owned or borrowed) and one of the return types the attribute knows.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
@@ -30,7 +30,12 @@ pub(super) fn function<'a>(item: &'a ItemSig, cx: &Ctxt) -> Option<Function<'a>>
         );
     }
     let whole_input = !markers.is_empty();
-    if whole_input && sig.inputs.len() != 1 {
+    let typed = sig
+        .inputs
+        .iter()
+        .filter(|arg| matches!(arg, FnArg::Typed(_)))
+        .count();
+    if whole_input && typed != 1 {
         for span in &markers {
             cx.syn_error(syn::Error::new(
                 *span,
@@ -39,6 +44,7 @@ pub(super) fn function<'a>(item: &'a ItemSig, cx: &Ctxt) -> Option<Function<'a>>
             ));
         }
     }
+    let receiver = receiver(sig, cx);
     let output = output(sig, cx);
     let mut params = params?;
     let input = if whole_input && params.len() == 1 {
@@ -51,6 +57,7 @@ pub(super) fn function<'a>(item: &'a ItemSig, cx: &Ctxt) -> Option<Function<'a>>
         vis: &item.vis,
         ident: &sig.ident,
         ret: &sig.output,
+        receiver: receiver?,
         input,
         output: output?,
     })
@@ -80,10 +87,7 @@ fn check_qualifiers(item: &ItemSig, cx: &Ctxt) {
     }
     for param in &sig.generics.params {
         let message = match param {
-            syn::GenericParam::Lifetime(_) => {
-                "#[opper::function] cannot have lifetime parameters: its input is serialized, so take owned \
-                 values (e.g. `String` instead of `&str`)"
-            }
+            syn::GenericParam::Lifetime(_) => LIFETIMES_ELIDED,
             _ => {
                 "#[opper::function] cannot be generic: its schemas are computed once, from concrete types; \
                  use a concrete type"
@@ -111,13 +115,7 @@ fn params(item: &ItemSig, cx: &Ctxt) -> (Option<Vec<Param>>, Vec<Span>) {
     let mut markers: Vec<Span> = Vec::new();
     for arg in &item.sig.inputs {
         let typed = match arg {
-            FnArg::Receiver(receiver) => {
-                cx.error_spanned_by(
-                    receiver,
-                    "#[opper::function] generates a free function: remove this `self` parameter",
-                );
-                continue;
-            }
+            FnArg::Receiver(_) => continue,
             FnArg::Typed(typed) => typed,
         };
         let mut docs = Vec::new();
@@ -158,6 +156,7 @@ fn params(item: &ItemSig, cx: &Ctxt) -> (Option<Vec<Param>>, Vec<Span>) {
         match (ident, &mut params) {
             (Some(ident), Some(params)) => params.push(Param {
                 ident,
+                generic: borrows_or_names_self(&typed.ty),
                 ty: (*typed.ty).clone(),
                 docs,
                 forwarded,
@@ -168,62 +167,107 @@ fn params(item: &ItemSig, cx: &Ctxt) -> (Option<Vec<Param>>, Vec<Span>) {
     (params, markers)
 }
 
-/// Parameters are serialized and owned: no references, no lifetimes, no `impl Trait`.
+/// Parameters are serialized at the call: owned or borrowed (`&T`), never `&mut`, with elided
+/// lifetimes and no `impl Trait`.
 fn check_param_type(ty: &Type, cx: &Ctxt) {
-    if let Type::Reference(reference) = ungroup_type(ty) {
-        let suggestion = match ungroup_type(&reference.elem) {
-            Type::Path(path) if path.path.is_ident("str") => "`String`".to_owned(),
-            Type::Slice(slice) => format!("`Vec<{}>`", slice.elem.to_token_stream()),
-            Type::Path(path) if path.path.is_ident("Path") => "`std::path::PathBuf`".to_owned(),
-            elem => format!("`{}`", elem.to_token_stream()),
+    let mut found = Vec::new();
+    find_refused(ty.to_token_stream(), &mut found);
+    for (tokens, refused) in found {
+        let message = match refused {
+            Refused::ImplTrait => {
+                "#[opper::function] cannot take `impl Trait`: it would make the function generic; use a \
+                 concrete type"
+            }
+            Refused::MutRef => {
+                "a parameter of an #[opper::function] cannot be `&mut`: its value is only read, to be \
+                 serialized into the input; take `&T` or an owned value"
+            }
+            Refused::Lifetime => LIFETIMES_ELIDED,
         };
-        cx.error_spanned_by(
-            ty,
-            format!(
-                "a parameter of an #[opper::function] is owned, so that the function has no lifetimes: \
-                 use {suggestion} instead"
-            ),
-        );
-        return;
-    }
-    if let Some(token) = find_token(
-        ty.to_token_stream(),
-        &|tt| matches!(tt, TokenTree::Ident(ident) if ident == "impl"),
-    ) {
-        cx.syn_error(syn::Error::new(
-            token,
-            "#[opper::function] cannot take `impl Trait`: it would make the function generic; use a concrete type",
-        ));
-        return;
-    }
-    if let Some(token) = find_token(
-        ty.to_token_stream(),
-        &|tt| matches!(tt, TokenTree::Punct(punct) if punct.as_char() == '\'' || punct.as_char() == '&'),
-    ) {
-        cx.syn_error(syn::Error::new(
-            token,
-            "a parameter of an #[opper::function] is owned, so that the function has no lifetimes: \
-             use an owned type (e.g. `String` instead of `&str`, `Cow<'static, str>` is fine too)",
-        ));
+        cx.error_spanned_by(tokens, message);
     }
 }
 
-fn find_token(tokens: TokenStream, pred: &dyn Fn(&TokenTree) -> bool) -> Option<Span> {
-    for tt in tokens {
-        if let TokenTree::Group(group) = &tt {
-            if let Some(span) = find_token(group.stream(), pred) {
-                return Some(span);
+const LIFETIMES_ELIDED: &str = "#[opper::function] takes no lifetime parameters: write references with \
+     their lifetimes elided (`&str`, `&[T]`, `&T`); the input is serialized and sent before the call returns";
+
+/// What a parameter's type cannot hold.
+enum Refused {
+    ImplTrait,
+    MutRef,
+    /// A named lifetime other than `'static` (`'_` is elided).
+    Lifetime,
+}
+
+/// Every `impl`, `&mut` and named lifetime in `tokens`, with its tokens.
+fn find_refused(tokens: TokenStream, found: &mut Vec<(TokenStream, Refused)>) {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tt) in tokens.iter().enumerate() {
+        let next = tokens.get(i + 1);
+        match tt {
+            TokenTree::Group(group) => find_refused(group.stream(), found),
+            TokenTree::Ident(ident) if ident == "impl" => {
+                found.push((tt.to_token_stream(), Refused::ImplTrait));
             }
-        } else if pred(&tt) {
-            if let TokenTree::Punct(punct) = &tt {
-                if punct.as_char() == '\'' {
-                    // `'static` is owned enough.
-                    continue;
+            TokenTree::Punct(punct) if punct.as_char() == '&' => {
+                if let Some(TokenTree::Ident(ident)) = next
+                    && ident == "mut"
+                {
+                    found.push((quote::quote!(#punct #ident), Refused::MutRef));
                 }
             }
-            return Some(tt.span());
+            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                if let Some(TokenTree::Ident(ident)) = next
+                    && ident != "static"
+                    && ident != "_"
+                {
+                    found.push((quote::quote!(#punct #ident), Refused::Lifetime));
+                }
+            }
+            _ => {}
         }
     }
+}
+
+/// Whether a type borrows (`&`, `'_`) or names `Self`: an item inside the function body, such
+/// as the generated input struct, cannot name it, so the struct takes it as a type parameter.
+fn borrows_or_names_self(ty: &Type) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        tokens.iter().enumerate().any(|(i, tt)| match tt {
+            TokenTree::Group(group) => walk(group.stream()),
+            TokenTree::Ident(ident) => ident == "Self",
+            TokenTree::Punct(punct) if punct.as_char() == '&' => true,
+            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                !matches!(tokens.get(i + 1), Some(TokenTree::Ident(ident)) if ident == "static")
+            }
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
+}
+
+/// The receiver: none, or `&self`. `None` when it is another form (reported).
+fn receiver(sig: &syn::Signature, cx: &Ctxt) -> Option<Option<syn::Receiver>> {
+    let Some(receiver) = sig.receiver() else {
+        return Some(None);
+    };
+    let message = match &receiver.kind {
+        syn::ReceiverKind::Reference(_, _, Some(_)) => {
+            "an #[opper::function] method takes `&self`, not `&mut self`: the call only reads the \
+             client `self` provides; remove `mut`"
+        }
+        syn::ReceiverKind::Reference(_, Some(lifetime), None) if lifetime.ident != "_" => {
+            LIFETIMES_ELIDED
+        }
+        syn::ReceiverKind::Reference(_, _, None) => return Some(Some(receiver.clone())),
+        syn::ReceiverKind::Value => {
+            "an #[opper::function] method takes `&self`, not `self`: the call only needs the client \
+             `self` provides; write `&self`"
+        }
+        _ => "an #[opper::function] method takes `&self`: write `&self`, not `self: Type`",
+    };
+    cx.error_spanned_by(receiver, message);
     None
 }
 

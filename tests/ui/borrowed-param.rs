@@ -1,4 +1,0 @@
-#[opper::function]
-async fn summarize(text: &str) -> opper::Result<String>;
-
-fn main() {}
