@@ -7,8 +7,10 @@ pub use ::serde;
 pub use ::serde_json;
 pub use ::std;
 
+pub use crate::reask::Policy;
 pub use crate::{
     Configuration, Error, Example, Model, Opper, Partial, Response, Result, Stream, Task,
+    Validator, ValidatorFn,
 };
 
 use schemars::JsonSchema;
@@ -113,3 +115,9 @@ pub const fn assert_input<T: Input + ?Sized>() {}
 pub const fn assert_streamable<T: Streamable>() {}
 /// Asserts `T: ExampleOutput`.
 pub const fn assert_example_output<T: ExampleOutput>() {}
+
+/// The validator of `validate = EXPR`: the macro places this call on `EXPR`, so a wrong
+/// signature is reported there, in the words of [`ValidatorFn`].
+pub fn validator<T, E: std::fmt::Display, F: ValidatorFn<T, E>>(f: F) -> Validator<T> {
+    Validator::new(f)
+}

@@ -441,6 +441,7 @@ fn typed_response<T: DeserializeOwned>(raw: RawResponse) -> Result<Response<T>> 
         cost: raw.cost,
         cached: raw.cached.unwrap_or(false),
         images: raw.images.unwrap_or_default(),
+        reasks: 0,
     })
 }
 

@@ -7,6 +7,7 @@ mod client;
 mod error;
 mod function;
 pub mod partial;
+mod reask;
 mod request;
 mod response;
 pub mod sse;
@@ -14,6 +15,7 @@ mod stream;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod validate;
 
 #[doc(hidden)]
 pub mod __private;
@@ -25,13 +27,14 @@ pub mod __fuzz {
 mod fuzz;
 
 pub use client::{Opper, OpperBuilder, RetryPolicy};
-pub use error::{ApiError, Error, Result, TransportError};
+pub use error::{ApiError, Error, Rejection, Result, TransportError};
 pub use function::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
 pub use partial::Partial;
 pub use request::{CallBuilder, Configuration, Example, Model, Task};
 pub use response::{Cost, Response, Usage};
 pub use sse::{ChunkType, StreamingChunk};
 pub use stream::{ChunkStream, Stream, Update};
+pub use validate::{Validator, ValidatorFn};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///
