@@ -109,25 +109,20 @@ pub(crate) enum Step<T> {
 }
 
 /// The attempts of one call: judges each, keeps every rejection, and adds up usage and cost.
-#[derive(Debug)]
-pub(crate) struct Reasker<'p, T> {
-    policy: &'p Policy<T>,
-    original: Option<&'p str>,
+///
+/// It holds no borrow, so a [`Stream`](crate::Stream) can keep it across re-asks; each judgement
+/// is given the task's [`Policy`] and its original instructions.
+#[derive(Debug, Default)]
+pub(crate) struct Reasker {
     rejected: Vec<Rejection>,
     usage: Option<Usage>,
     cost: Option<Cost>,
 }
 
-impl<'p, T> Reasker<'p, T> {
-    /// The attempts of a call of a task with these instructions.
-    pub(crate) fn new(policy: &'p Policy<T>, original: Option<&'p str>) -> Self {
-        Self {
-            policy,
-            original,
-            rejected: Vec::new(),
-            usage: None,
-            cost: None,
-        }
+impl Reasker {
+    /// The attempts of a new call.
+    pub(crate) fn new() -> Self {
+        Self::default()
     }
 
     /// The number of the attempt under way, from 1.
@@ -136,20 +131,22 @@ impl<'p, T> Reasker<'p, T> {
     }
 
     /// Judges a finished output (`json` gives it as JSON for a rejection). A rejection is
-    /// logged at `warn` on `span` with its reason; it is the final [`Error::Rejected`] when no
-    /// re-ask is left.
-    pub(crate) fn judge(
+    /// logged at `warn` on `span` with its reason (never the output or the input); it is the
+    /// final [`Error::Rejected`] when no re-ask is left, else the step says what to ask.
+    pub(crate) fn judge<T>(
         &mut self,
+        policy: &Policy<T>,
+        original: Option<&str>,
         output: Result<T>,
         json: impl FnOnce() -> Value,
         span: &tracing::Span,
     ) -> Result<Step<T>> {
-        let rejection = match self.policy.verdict(output, json)? {
+        let rejection = match policy.verdict(output, json)? {
             Verdict::Accept(value) => return Ok(Step::Done(value)),
             Verdict::Reject(rejection) => rejection,
         };
         let attempt = self.attempt();
-        let left = self.policy.reasks.saturating_sub(attempt - 1);
+        let left = policy.reasks.saturating_sub(attempt - 1);
         tracing::warn!(
             parent: span,
             attempt,
@@ -158,7 +155,7 @@ impl<'p, T> Reasker<'p, T> {
             "opper output rejected"
         );
         let again =
-            (left > 0).then(|| instructions(self.original, &rejection.output, &rejection.reason));
+            (left > 0).then(|| instructions(original, &rejection.output, &rejection.reason));
         self.rejected.push(rejection);
         match again {
             Some(instructions) => Ok(Step::Again(instructions)),
@@ -171,14 +168,13 @@ impl<'p, T> Reasker<'p, T> {
     /// Judges one `/call` answer: its output is deserialized into `T`, then validated. Usage
     /// and cost are added up over every attempt; an accepted answer carries the sums, its own
     /// `span_id`, and the number of re-asks it took.
-    pub(crate) fn judge_response(
+    pub(crate) fn judge_response<T: DeserializeOwned>(
         &mut self,
+        policy: &Policy<T>,
+        original: Option<&str>,
         response: Response<Value>,
         span: &tracing::Span,
-    ) -> Result<Step<Response<T>>>
-    where
-        T: DeserializeOwned,
-    {
+    ) -> Result<Step<Response<T>>> {
         let Response {
             output,
             span_id,
@@ -191,10 +187,10 @@ impl<'p, T> Reasker<'p, T> {
         add(&mut self.usage, usage.as_ref());
         add(&mut self.cost, cost.as_ref());
         // The JSON is needed again only if a validator may reject the value made from it.
-        let kept = self.policy.validator.is_some().then(|| output.clone());
+        let kept = policy.validator.is_some().then(|| output.clone());
         let typed = crate::function::deserialize_output::<T>(output);
         Ok(
-            match self.judge(typed, || kept.unwrap_or_default(), span)? {
+            match self.judge(policy, original, typed, || kept.unwrap_or_default(), span)? {
                 Step::Again(instructions) => Step::Again(instructions),
                 Step::Done(output) => Step::Done(Response {
                     output,
@@ -315,10 +311,15 @@ mod tests {
     #[test]
     fn a_rejected_answer_is_asked_again_and_the_accepted_one_carries_the_sums() {
         let policy = positive();
-        let mut reasker = Reasker::new(&policy, Some("Add"));
+        let mut reasker = Reasker::new();
         let span = tracing::Span::none();
         assert_eq!(reasker.attempt(), 1);
-        match reasker.judge_response(answer(json!({"sum": -1}), 10, "s1"), &span) {
+        match reasker.judge_response(
+            &policy,
+            Some("Add"),
+            answer(json!({"sum": -1}), 10, "s1"),
+            &span,
+        ) {
             Ok(Step::Again(text)) => assert_eq!(
                 text,
                 instructions(
@@ -330,9 +331,12 @@ mod tests {
             other => panic!("expected a re-ask, got {other:?}"),
         }
         assert_eq!(reasker.attempt(), 2);
-        let Ok(Step::Done(response)) =
-            reasker.judge_response(answer(json!({"sum": 9}), 5, "s2"), &span)
-        else {
+        let Ok(Step::Done(response)) = reasker.judge_response(
+            &policy,
+            Some("Add"),
+            answer(json!({"sum": 9}), 5, "s2"),
+            &span,
+        ) else {
             panic!("the second answer is valid")
         };
         assert_eq!(response.output, Sum { sum: 9 });
@@ -349,14 +353,14 @@ mod tests {
     #[test]
     fn when_no_reask_is_left_the_error_keeps_every_rejection() {
         let policy = Policy::new(positive().validator, Some(1));
-        let mut reasker = Reasker::new(&policy, None);
+        let mut reasker = Reasker::new();
         let span = tracing::Span::none();
         assert!(matches!(
-            reasker.judge_response(answer(json!({"sum": -1}), 1, "a"), &span),
+            reasker.judge_response(&policy, None, answer(json!({"sum": -1}), 1, "a"), &span),
             Ok(Step::Again(_))
         ));
         let error = reasker
-            .judge_response(answer(json!({"sum": -2}), 1, "b"), &span)
+            .judge_response(&policy, None, answer(json!({"sum": -2}), 1, "b"), &span)
             .unwrap_err();
         let Error::Rejected { attempts } = &error else {
             panic!("expected Error::Rejected, got {error:?}")
@@ -379,8 +383,8 @@ mod tests {
     fn an_output_that_does_not_fit_is_reasked_only_when_reasks_are_set() {
         let span = tracing::Span::none();
         let strict = Policy::<Sum>::new(None, None);
-        let error = Reasker::new(&strict, None)
-            .judge_response(answer(json!({"sum": "nine"}), 1, "a"), &span)
+        let error = Reasker::new()
+            .judge_response(&strict, None, answer(json!({"sum": "nine"}), 1, "a"), &span)
             .unwrap_err();
         assert!(
             matches!(&error, Error::Output { path, .. } if path == "sum"),
@@ -388,10 +392,13 @@ mod tests {
         );
 
         let lenient = Policy::<Sum>::new(None, Some(1));
-        let mut reasker = Reasker::new(&lenient, Some("Add"));
-        let Ok(Step::Again(text)) =
-            reasker.judge_response(answer(json!({"sum": "nine"}), 1, "a"), &span)
-        else {
+        let mut reasker = Reasker::new();
+        let Ok(Step::Again(text)) = reasker.judge_response(
+            &lenient,
+            Some("Add"),
+            answer(json!({"sum": "nine"}), 1, "a"),
+            &span,
+        ) else {
             panic!("a shape failure is re-asked when reasks are set")
         };
         assert_eq!(
@@ -403,7 +410,7 @@ mod tests {
             )
         );
         let error = reasker
-            .judge_response(answer(json!({}), 1, "b"), &span)
+            .judge_response(&lenient, Some("Add"), answer(json!({}), 1, "b"), &span)
             .unwrap_err();
         let Error::Rejected { attempts } = &error else {
             panic!("expected Error::Rejected, got {error:?}")
@@ -419,7 +426,7 @@ mod tests {
     #[test]
     fn other_errors_are_never_reasked() {
         let policy = positive();
-        let mut reasker = Reasker::new(&policy, None);
+        let mut reasker = Reasker::new();
         let cut = Error::Incomplete {
             reason: "cut".into(),
             source: None,
@@ -427,7 +434,9 @@ mod tests {
         };
         let error = reasker
             .judge(
-                Err(cut),
+                &policy,
+                None,
+                Err::<Sum, _>(cut),
                 || panic!("no JSON is asked for"),
                 &tracing::Span::none(),
             )
