@@ -7,11 +7,13 @@ pub use ::serde;
 pub use ::serde_json;
 pub use ::std;
 
-pub use crate::reask::Policy;
+pub use crate::reask::{Policy, instructions as reask_instructions};
 pub use crate::{
     Configuration, Error, Example, Model, Opper, Partial, Response, Result, Stream, Task,
     Validator, ValidatorFn,
 };
+
+use std::borrow::Cow;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -19,6 +21,8 @@ use serde::de::DeserializeOwned;
 
 /// A task definition built once, on first use.
 pub type TaskCell = std::sync::LazyLock<Task>;
+/// A task's validator and re-asks, built once, on first use.
+pub type PolicyCell<O> = std::sync::LazyLock<Policy<O>>;
 
 /// The schema of `T`, as sent in `input_schema` / `output_schema`.
 pub fn schema_for<T: JsonSchema + ?Sized>() -> serde_json::Value {
@@ -42,8 +46,9 @@ pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
+    policy: &Policy<O>,
 ) -> Result<O> {
-    call_response(client_, task, input_)
+    call_response(client_, task, input_, policy)
         .await
         .map(Response::into_output)
 }
@@ -53,9 +58,12 @@ pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
+    policy: &Policy<O>,
 ) -> Result<Response<O>> {
     let input_ = input(input_)?;
-    client(client_)?.execute(task, Some(&input_), None).await
+    client(client_)?
+        .execute(task, Some(&input_), None, policy)
+        .await
 }
 
 /// `POST /v2/call/stream`: typed updates, then the output.
@@ -63,12 +71,12 @@ pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned + 'stat
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
+    policy: &Policy<O>,
 ) -> Result<Stream<O>> {
     let input_ = input(input_)?;
-    let chunks = client(client_)?
-        .open_stream(task, Some(&input_), None)
-        .await?;
-    Ok(Stream::new(chunks, task.output_schema.clone()))
+    let client_ = client(client_)?;
+    let policy = policy.clone();
+    crate::request::open_stream(&client_, Cow::Borrowed(task), Some(input_), None, policy).await
 }
 
 /// Compile-time check: `T` can be the output of a task.

@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use crate::error::TransportError;
 use crate::function::current_parent_span;
+use crate::reask::{Policy, Reasker, Step};
 use crate::request::{CallBuilder, Task};
 use crate::response::RawResponse;
 use crate::stream::ChunkStream;
@@ -218,32 +219,78 @@ impl Opper {
         task.encode(input, parent.or(scoped.as_deref()))
     }
 
+    /// `POST /v2/call`, asked again while `policy` rejects the output and re-asks remain.
     pub(crate) async fn execute<T: DeserializeOwned>(
         &self,
         task: &Task,
         input: Option<&RawValue>,
         parent: Option<&str>,
+        policy: &Policy<T>,
     ) -> Result<Response<T>> {
-        // Shared by every attempt without a copy.
-        let body = Bytes::from(Self::body(task, input, parent)?);
-        let span = call_span("opper.call", task);
+        // Resolved once: every re-ask has the same parent as the first attempt.
+        let scoped = match parent {
+            Some(_) => None,
+            None => current_parent_span(),
+        };
+        let parent = parent.or(scoped.as_deref());
+        let original = task.instructions.as_deref();
+        let mut reasker = Reasker::new();
+        let mut reask: Option<Task> = None;
+        loop {
+            let attempt = reasker.attempt();
+            let task_now = reask.as_ref().unwrap_or(task);
+            let (response, span, started) =
+                self.call_attempt(task_now, input, parent, attempt).await?;
+            match reasker.judge_response(policy, original, response, &span) {
+                Ok(Step::Done(response)) => {
+                    record_outcome(&span, started, None);
+                    tracing::info!(parent: &span, "opper call succeeded");
+                    return Ok(response);
+                }
+                Ok(Step::Again(instructions)) => {
+                    span.record("latency_ms", started.elapsed().as_millis() as u64);
+                    span.record("outcome", "rejected");
+                    reask = Some(task.clone().instructions(instructions));
+                }
+                Err(error) => {
+                    record_outcome(&span, started, Some(&error));
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One attempt of a call, with its retries: the answer with its output as JSON, and the
+    /// attempt's span (its outcome left to the caller, who judges the output).
+    async fn call_attempt(
+        &self,
+        task: &Task,
+        input: Option<&RawValue>,
+        parent: Option<&str>,
+        attempt: u32,
+    ) -> Result<(Response<Value>, tracing::Span, Instant)> {
+        // Shared by every retry without a copy.
+        let body = Bytes::from(task.encode(input, parent)?);
+        let span = call_span("opper.call", task, attempt);
         let started = Instant::now();
         let result = self
             .with_retries(&span, || self.call_once(body.clone()))
             .instrument(span.clone())
             .await;
-        let result = result.and_then(|raw| typed_response(raw));
-        record_outcome(&span, started, result.as_ref().err());
-        if let Ok(response) = &result {
-            span.record("span_id", response.span_id.as_str());
-            if let Some(usage) = &response.usage {
-                span.record("input_tokens", usage.input_tokens);
-                span.record("output_tokens", usage.output_tokens);
-                span.record("total_tokens", usage.total_tokens);
+        let response = match result {
+            Ok(raw) => json_response(raw),
+            Err(error) => {
+                record_outcome(&span, started, Some(&error));
+                return Err(error);
             }
-            tracing::info!(parent: &span, "opper call succeeded");
+        };
+        span.record("span_id", response.span_id.as_str());
+        if let Some(usage) = &response.usage {
+            span.record("input_tokens", usage.input_tokens);
+            span.record("output_tokens", usage.output_tokens);
+            span.record("total_tokens", usage.total_tokens);
         }
-        result
+        Ok((response, span, started))
     }
 
     pub(crate) async fn open_stream(
@@ -251,10 +298,11 @@ impl Opper {
         task: &Task,
         input: Option<&RawValue>,
         parent: Option<&str>,
+        attempt: u32,
     ) -> Result<ChunkStream> {
-        // Shared by every attempt without a copy.
+        // Shared by every retry without a copy.
         let body = Bytes::from(Self::body(task, input, parent)?);
-        let span = call_span("opper.stream", task);
+        let span = call_span("opper.stream", task, attempt);
         let started = Instant::now();
         let result = self
             .with_retries(&span, || self.stream_once(body.clone(), span.clone()))
@@ -348,7 +396,7 @@ impl Opper {
     }
 }
 
-fn call_span(name: &'static str, task: &Task) -> tracing::Span {
+fn call_span(name: &'static str, task: &Task, attempt: u32) -> tracing::Span {
     let model = task
         .model
         .as_ref()
@@ -359,6 +407,7 @@ fn call_span(name: &'static str, task: &Task) -> tracing::Span {
             "opper.stream",
             task = task.name.as_str(),
             model,
+            attempt,
             span_id = tracing::field::Empty,
             attempts = tracing::field::Empty,
             chunks = tracing::field::Empty,
@@ -370,6 +419,7 @@ fn call_span(name: &'static str, task: &Task) -> tracing::Span {
             "opper.call",
             task = task.name.as_str(),
             model,
+            attempt,
             span_id = tracing::field::Empty,
             attempts = tracing::field::Empty,
             outcome = tracing::field::Empty,
@@ -428,13 +478,13 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
-fn typed_response<T: DeserializeOwned>(raw: RawResponse) -> Result<Response<T>> {
-    let payload = match raw.json_payload {
+/// The answer of `/call` with its output as JSON: `json_payload`, else the text `message`.
+fn json_response(raw: RawResponse) -> Response<Value> {
+    let output = match raw.json_payload {
         Some(json) if !json.is_null() => json,
         _ => raw.message.map(Value::String).unwrap_or(Value::Null),
     };
-    let output = crate::function::deserialize_output(payload)?;
-    Ok(Response {
+    Response {
         output,
         span_id: raw.span_id.unwrap_or_default(),
         usage: raw.usage.map(|usage| usage.into_usage()),
@@ -442,7 +492,7 @@ fn typed_response<T: DeserializeOwned>(raw: RawResponse) -> Result<Response<T>> 
         cached: raw.cached.unwrap_or(false),
         images: raw.images.unwrap_or_default(),
         reasks: 0,
-    })
+    }
 }
 
 /// Builds an [`Opper`] client.

@@ -34,7 +34,7 @@ pub use request::{CallBuilder, Configuration, Example, Model, Task};
 pub use response::{Cost, Response, Usage};
 pub use sse::{ChunkType, StreamingChunk};
 pub use stream::{ChunkStream, Stream, Update};
-pub use validate::{Validator, ValidatorFn};
+pub use validate::{OutputCheck, Validator, ValidatorFn};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///

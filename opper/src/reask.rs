@@ -30,7 +30,7 @@ const ASK: &str = "Give a corrected answer.";
 /// ```
 ///
 /// Without original instructions (or with empty ones) the section stands alone.
-pub(crate) fn instructions(original: Option<&str>, rejected: &Value, reason: &str) -> String {
+pub fn instructions(original: Option<&str>, rejected: &Value, reason: &str) -> String {
     let section = format!("{REJECTED}\nRejected answer: {rejected}\nReason: {reason}\n{ASK}");
     match original {
         Some(original) if !original.is_empty() => format!("{original}\n\n{section}"),
@@ -40,10 +40,27 @@ pub(crate) fn instructions(original: Option<&str>, rejected: &Value, reason: &st
 
 /// How a task checks its output and how many times it asks again: the `validate` and `reasks`
 /// of `#[opper::function]` and [`CallBuilder`](crate::CallBuilder).
-#[derive(Debug, Clone)]
 pub struct Policy<T> {
     validator: Option<Validator<T>>,
     reasks: u32,
+}
+
+impl<T> std::fmt::Debug for Policy<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("validator", &self.validator)
+            .field("reasks", &self.reasks)
+            .finish()
+    }
+}
+
+impl<T> Clone for Policy<T> {
+    fn clone(&self) -> Self {
+        Self {
+            validator: self.validator.clone(),
+            reasks: self.reasks,
+        }
+    }
 }
 
 impl<T> Default for Policy<T> {
@@ -61,11 +78,6 @@ impl<T> Policy<T> {
     pub fn new(validator: Option<Validator<T>>, reasks: Option<u32>) -> Self {
         let reasks = reasks.unwrap_or(if validator.is_some() { 2 } else { 0 });
         Self { validator, reasks }
-    }
-
-    /// How many times a rejected output is asked again.
-    pub(crate) fn reasks(&self) -> u32 {
-        self.reasks
     }
 
     /// Whether outputs can be rejected at all (else a call is one attempt, as without re-asks).
@@ -295,14 +307,14 @@ mod tests {
 
     #[test]
     fn reasks_default_to_two_with_a_validator_and_zero_without() {
-        assert_eq!(positive().reasks(), 2);
+        assert_eq!(positive().reasks, 2);
         assert!(positive().is_active());
         let plain = Policy::<Sum>::new(None, None);
-        assert_eq!(plain.reasks(), 0);
+        assert_eq!(plain.reasks, 0);
         assert!(!plain.is_active());
         assert!(Policy::<Sum>::new(None, Some(1)).is_active());
         assert_eq!(
-            Policy::new(positive().validator, Some(0)).reasks(),
+            Policy::new(positive().validator, Some(0)).reasks,
             0,
             "an explicit count wins"
         );

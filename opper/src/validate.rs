@@ -68,6 +68,34 @@ impl<T> fmt::Debug for Validator<T> {
     }
 }
 
+/// What a [`CallBuilder`](crate::CallBuilder) checks its output with: `()` (nothing, the
+/// default: any output type) or a [`Validator<T>`] (set with
+/// [`CallBuilder::validate`](crate::CallBuilder::validate), which fixes the output type).
+///
+/// Sealed: implemented only by those two.
+pub trait OutputCheck<T>: sealed::Sealed {
+    /// The validator, if any.
+    fn into_validator(self) -> Option<Validator<T>>;
+}
+
+impl<T> OutputCheck<T> for () {
+    fn into_validator(self) -> Option<Validator<T>> {
+        None
+    }
+}
+
+impl<T> OutputCheck<T> for Validator<T> {
+    fn into_validator(self) -> Option<Validator<T>> {
+        Some(self)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl<T> Sealed for super::Validator<T> {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,10 @@ pub(crate) struct Args {
     pub(crate) examples: Vec<ExampleSpec>,
     /// Configuration keys: the `Configuration` method and its value.
     pub(crate) configuration: Vec<(Ident, Expr)>,
+    /// `validate = EXPR`: anything callable as `Fn(&T) -> Result<(), E>`.
+    pub(crate) validate: Option<Expr>,
+    /// `reasks = N`.
+    pub(crate) reasks: Option<syn::LitInt>,
     /// Keys set so far (for "set multiple times").
     seen: Vec<String>,
 }
@@ -181,6 +185,30 @@ impl Args {
                 })?;
                 if first {
                     self.tags = tags;
+                }
+            }
+            symbol::VALIDATE => {
+                let expr = value(meta, &key)?;
+                if self.first_time(&key, cx) {
+                    self.validate = Some(expr);
+                }
+            }
+            symbol::REASKS => {
+                let expr = value(meta, &key)?;
+                let reasks = match &expr {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) if int.base10_parse::<u32>().is_ok() => Some(int.clone()),
+                    _ => {
+                        cx.error_spanned_by(
+                            &expr,
+                            "`reasks` takes a whole number of re-asks: `reasks = 2`",
+                        );
+                        None
+                    }
+                };
+                if self.first_time(&key, cx) {
+                    self.reasks = reasks;
                 }
             }
             symbol::EXAMPLE => {

@@ -53,6 +53,7 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
     let client_local = Ident::new("__client", Span::mixed_site());
     let input_local = Ident::new("__input", Span::mixed_site());
     let task_static = Ident::new("__TASK", Span::call_site());
+    let policy_static = Ident::new("__POLICY", Span::call_site());
 
     // The input: the `#[input]` parameter, or a struct of the parameters.
     let input_struct_name = input_struct_name(ident, params);
@@ -206,6 +207,19 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
     });
 
     let call = quote_spanned!(out_ty.span()=> #private::#call_name::<_, #out_ty>);
+    // `validate = EXPR` goes through `validator::<Out, _, _>`, placed on EXPR: a wrong signature
+    // is reported there, in the words of `ValidatorFn`.
+    let validator = match &args.validate {
+        Some(expr) => {
+            let check = quote_spanned!(expr.span()=> #private::validator::<#out_ty, _, _>);
+            quote!(::core::option::Option::Some(#check(#expr)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let reasks = match &args.reasks {
+        Some(reasks) => quote!(::core::option::Option::Some(#reasks)),
+        None => quote!(::core::option::Option::None),
+    };
 
     quote! {
         #(#docs)*
@@ -233,9 +247,11 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
                 #(#examples)*
                 #task_local
             });
+            static #policy_static: #private::PolicyCell<#out_ty> =
+                #private::PolicyCell::new(|| #private::Policy::new(#validator, #reasks));
             let #input_local = #input_value;
             ::core::result::Result::Ok(
-                #call(#client_local, &#task_static, #input_local).await?
+                #call(#client_local, &#task_static, #input_local, &#policy_static).await?
             )
         }
     }
