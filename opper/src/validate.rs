@@ -35,18 +35,29 @@ where
 /// assert_eq!(positive.check(&-1), Err("must be positive, got -1".to_owned()));
 /// ```
 pub struct Validator<T> {
-    check: Arc<dyn Fn(&T) -> Result<(), String> + Send + Sync>,
+    check: Arc<Check<T>>,
 }
+
+/// A validator with its error turned into the reason.
+type Check<T> = dyn Fn(&T) -> Result<(), String> + Send + Sync;
 
 impl<T> Validator<T> {
     /// A validator from a function or closure whose error is anything `Display`.
     pub fn new<E: Display>(f: impl ValidatorFn<T, E>) -> Self {
         Self {
-            check: Arc::new(move |output: &T| f(output).map_err(|error| error.to_string())),
+            check: Arc::new(move |output: &T| {
+                f(output).map_err(|error| {
+                    // Some reports end in a newline; the reason is a line of the re-ask.
+                    let mut reason = error.to_string();
+                    reason.truncate(reason.trim_end().len());
+                    reason
+                })
+            }),
         }
     }
 
-    /// Checks an output: `Ok(())`, or the reason it is wrong (the error's `Display`).
+    /// Checks an output: `Ok(())`, or the reason it is wrong (the error's `Display`, without
+    /// trailing whitespace).
     pub fn check(&self, output: &T) -> Result<(), String> {
         (self.check)(output)
     }
