@@ -12,6 +12,14 @@ mod request;
 mod response;
 pub mod sse;
 mod stream;
+// The chunker and the small RNG serve the testing server and the unit tests; in a test build
+// without the `testing` feature only the tests use them, and only in part.
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(not(feature = "testing"), allow(dead_code, unreachable_pub))]
+mod chunker;
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+mod rng;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
