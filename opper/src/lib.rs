@@ -103,6 +103,12 @@ pub use validate::{OutputCheck, Validator, ValidatorFn};
 ///   compile time (the output type must also implement `Serialize`).
 /// - configuration: `max_attempts`, `cache_ttl`, `input_validation`, `xml_mode`,
 ///   `few_shot_count`, at the top level or inside `configuration(...)`.
+/// - `validate = EXPR`: checks the output; EXPR is anything callable as
+///   `Fn(&T) -> Result<(), E>` with `E: Display` (a fn path, a closure,
+///   `garde::Validate::validate`). A rejected output is asked again with the rejected output and
+///   the reason appended to the instructions; [`Error::Rejected`] when none is accepted.
+/// - `reasks = N`: how many times to ask again (default 2 with `validate`, else 0). With re-asks,
+///   output that does not deserialize into `T` is asked again too.
 /// - `crate = "::path"`: where `opper` is, when the dependency is renamed.
 ///
 /// # Generated items

@@ -153,6 +153,12 @@ mod tests {
             closure.check(&Sum { sum: 30 }),
             Err("custom: big".to_owned())
         );
+        // Reports that end in a newline (garde's do) give a reason without it.
+        let report = Validator::<Sum>::new(|_| Err("age: lower than 18\n"));
+        assert_eq!(
+            report.check(&Sum { sum: 0 }),
+            Err("age: lower than 18".to_owned())
+        );
         let shared = closure.clone();
         assert_eq!(
             shared.check(&Sum { sum: 30 }),
