@@ -6,6 +6,7 @@
 //! `event` and `retry` fields, and bounds the memory an event may take.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,8 +21,9 @@ pub struct Event {
     pub event: String,
     /// The `data` lines, joined by `\n`.
     pub data: String,
-    /// The last `id` seen, if any.
-    pub id: Option<String>,
+    /// The last `id` seen, if any. Shared by every event that follows it (SSE's last event
+    /// id), so a long id is held once, not once per event.
+    pub id: Option<Arc<str>>,
     /// The last valid `retry` seen, in milliseconds, if any.
     pub retry: Option<u64>,
     /// Whether this event was completed by the end of the stream rather than a blank line (the
@@ -58,6 +60,10 @@ impl std::error::Error for DecodeError {}
 
 /// An incremental SSE decoder.
 ///
+/// Memory: the event being built (its `data` and `event` fields and the line being read) is at
+/// most the limit given to [`with_limit`](Self::with_limit), and so is an `id` line; the last
+/// `id` is kept once and shared by the events that carry it.
+///
 /// ```
 /// use opper::sse::Decoder;
 ///
@@ -74,7 +80,7 @@ pub struct Decoder {
     data: String,
     has_data: bool,
     event: String,
-    id: Option<String>,
+    id: Option<Arc<str>>,
     retry: Option<u64>,
     after_cr: bool,
     at_start: bool,
@@ -172,7 +178,7 @@ impl Decoder {
     }
 
     fn check_size(&self, line_len: usize) -> Result<(), DecodeError> {
-        if self.data.len() + line_len > self.max_event_bytes {
+        if self.data.len() + self.event.len() + line_len > self.max_event_bytes {
             return Err(DecodeError::TooLarge {
                 limit: self.max_event_bytes,
             });
@@ -227,7 +233,7 @@ impl Decoder {
                 self.event.push_str(text(value, line)?);
             }
             b"id" if !value.contains(&0) => {
-                self.id = Some(text(value, line)?.to_owned());
+                self.id = Some(Arc::from(text(value, line)?));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 self.retry = text(value, line)?.parse().ok();
@@ -242,7 +248,7 @@ impl Decoder {
         Event {
             event: std::mem::take(&mut self.event),
             data: std::mem::take(&mut self.data),
-            id: self.id.clone(),
+            id: self.id.as_ref().map(Arc::clone),
             retry: self.retry,
             at_eof: false,
         }

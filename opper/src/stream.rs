@@ -371,6 +371,11 @@ impl<T> Again<T> {
 /// Returned by `#[opper::function]`s declared `-> opper::Result<opper::Stream<T>>` and by
 /// [`CallBuilder::stream`](crate::CallBuilder::stream).
 ///
+/// What a stream builds is bounded by what the server sent: a chunk deeper than
+/// [`partial::MAX_DEPTH`](crate::partial::MAX_DEPTH), or one creating more array items than
+/// the stream has paid for ([`partial::FREE_ITEMS`](crate::partial::FREE_ITEMS) plus one per
+/// byte of `json_path`), ends it with [`Error::InvalidChunk`].
+///
 /// ```no_run
 /// # #[derive(serde::Deserialize, schemars::JsonSchema, opper::Partial, Debug)]
 /// # struct Team { summary: String }
@@ -551,7 +556,7 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     let error = Error::InvalidChunk {
                         data: format!(
                             "json_path {:?}, delta {}",
-                            path.unwrap_or(""),
+                            truncate(path.unwrap_or(""), 200),
                             truncate(&delta.to_string(), 200)
                         ),
                         reason,
