@@ -340,10 +340,17 @@ fn a_stream_is_asked_again_on_the_same_stream_with_attempt_two_and_an_empty_part
     in_turn(async {
         let server = MockServer::start().await;
         server
-            .enqueue("add", Reply::json(sum(-1)))
-            .enqueue("add", Reply::json(json!({"sum": 7, "note": "seven"})));
+            .enqueue("add", Reply::json(sum(-1)).span_id("first"))
+            .enqueue(
+                "add",
+                Reply::json(json!({"sum": 7, "note": "seven"})).span_id("second"),
+            );
         let client = server.client();
-        let mut stream = add_live_with(&client, 3, 4).await.unwrap();
+        // Opened inside a parent-span scope, read outside it: the re-ask keeps the parent.
+        let mut stream = opper::with_parent_span("parent-1", add_live_with(&client, 3, 4))
+            .await
+            .unwrap();
+        assert_eq!(stream.span_id(), Some("first"));
         let mut seen = Vec::new();
         while let Some(update) = stream.next().await {
             let update = update.unwrap();
@@ -373,6 +380,11 @@ fn a_stream_is_asked_again_on_the_same_stream_with_attempt_two_and_an_empty_part
         let (_, path, partial) = &seen[first_of_second];
         assert_eq!(path, "response.sum");
         assert_eq!(partial, &json!({"sum": 7}));
+        assert_eq!(
+            stream.span_id(),
+            Some("second"),
+            "the accepted attempt's span"
+        );
         let output = stream.finish().await.unwrap();
         assert_eq!(
             output,
@@ -384,6 +396,7 @@ fn a_stream_is_asked_again_on_the_same_stream_with_attempt_two_and_an_empty_part
 
         let bodies = bodies(&server);
         assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0]["parent_span_id"], json!("parent-1"));
         assert_reask_of(
             &bodies[0],
             &bodies[1],
