@@ -159,13 +159,7 @@ impl Reasker {
         };
         let attempt = self.attempt();
         let left = policy.reasks.saturating_sub(attempt - 1);
-        tracing::warn!(
-            parent: span,
-            attempt,
-            reasks_left = left,
-            reason = %rejection.reason,
-            "opper output rejected"
-        );
+        crate::trace::log_rejection(span, attempt, left, &rejection.reason);
         let again =
             (left > 0).then(|| instructions(original, &rejection.output, &rejection.reason));
         self.rejected.push(rejection);
@@ -200,7 +194,7 @@ impl Reasker {
         add(&mut self.cost, cost.as_ref());
         // The JSON is needed again only if a validator may reject the value made from it.
         let kept = policy.validator.is_some().then(|| output.clone());
-        let typed = crate::function::deserialize_output::<T>(output);
+        let typed = crate::decode::deserialize_output::<T>(output);
         Ok(
             match self.judge(policy, original, typed, || kept.unwrap_or_default(), span)? {
                 Step::Again(instructions) => Step::Again(instructions),

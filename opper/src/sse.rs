@@ -1,5 +1,4 @@
-//! Server-Sent Events: a decoder that follows the HTML spec's framing, and the chunk type of
-//! `/v2/call/stream`.
+//! Server-Sent Events: a decoder that follows the HTML spec's framing.
 //!
 //! The decoder takes bytes split anywhere (inside a line, a CRLF pair or a UTF-8 character),
 //! accepts LF, CRLF and lone CR line ends, a leading byte-order mark, comments and the `id`,
@@ -7,9 +6,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The default limit on one event's size: 16 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -63,17 +59,6 @@ impl std::error::Error for DecodeError {}
 /// Memory: the event being built (its `data` and `event` fields and the line being read) is at
 /// most the limit given to [`with_limit`](Self::with_limit), and so is an `id` line; the last
 /// `id` is kept once and shared by the events that carry it.
-///
-/// ```
-/// use opper::sse::Decoder;
-///
-/// let mut decoder = Decoder::new();
-/// let mut events = Vec::new();
-/// decoder.feed(b"data: {\"delta\": \"Hel", &mut events).unwrap();
-/// decoder.feed(b"lo\"}\r\n\r\n: a comment\n", &mut events).unwrap();
-/// assert_eq!(events.len(), 1);
-/// assert_eq!(events[0].data, r#"{"delta": "Hello"}"#);
-/// ```
 #[derive(Debug)]
 pub struct Decoder {
     line: Vec<u8>,
@@ -255,55 +240,6 @@ impl Decoder {
     }
 }
 
-/// How a chunk is to be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum ChunkType {
-    /// Text mode (no output schema): `delta` is text.
-    Text,
-    /// Structured mode: `delta` belongs to the field at `json_path`.
-    Json,
-    /// The service failed: see `error_type` and `error_message`.
-    Error,
-    /// A type this version does not know.
-    #[serde(other)]
-    Other,
-}
-
-/// One event of `/v2/call/stream`. Every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct StreamingChunk {
-    /// The call's span; usually alone in the first chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub span_id: Option<String>,
-    /// The increment: text, a number or a boolean.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delta: Option<Value>,
-    /// Which field the delta belongs to, such as `response.people[0].name`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub json_path: Option<String>,
-    /// `text`, `json` or `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk_type: Option<ChunkType>,
-    /// The kind of error, in an `error` chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
-    /// The error's message, in an `error` chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-}
-
-impl StreamingChunk {
-    /// Whether this is an error chunk.
-    pub fn is_error(&self) -> bool {
-        self.chunk_type == Some(ChunkType::Error)
-            || (self.chunk_type.is_none()
-                && (self.error_type.is_some() || self.error_message.is_some()))
-    }
-}
-
 /// A queue of decoded events (what [`Decoder::feed`] fills in the client).
 pub(crate) type EventQueue = VecDeque<Event>;
 
@@ -376,20 +312,5 @@ mod tests {
             .feed(b"data: \xff\xfe\n\n", &mut Vec::new())
             .unwrap_err();
         assert!(matches!(err, DecodeError::InvalidUtf8 { .. }));
-    }
-
-    #[test]
-    fn chunks_parse_with_nulls_and_unknown_fields() {
-        let chunk: StreamingChunk = serde_json::from_str(
-            r#"{"delta": null, "json_path": "response.x", "chunk_type": "json", "new": 1}"#,
-        )
-        .unwrap();
-        assert_eq!(chunk.delta, None);
-        assert_eq!(chunk.chunk_type, Some(ChunkType::Json));
-        let error: StreamingChunk = serde_json::from_str(
-            r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#,
-        )
-        .unwrap();
-        assert!(error.is_error());
     }
 }

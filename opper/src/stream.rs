@@ -13,7 +13,9 @@ use serde_json::Value;
 use crate::error::{TransportError, truncate};
 use crate::partial::{Assembler, Partial};
 use crate::reask::{Policy, Reasker, Step};
-use crate::sse::{Decoder, Event, EventQueue, StreamingChunk};
+use crate::sse::{DecodeError, Decoder, Event, EventQueue};
+use crate::trace::record_outcome;
+use crate::wire::StreamingChunk;
 use crate::{Error, Result};
 
 type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -155,13 +157,11 @@ impl ChunkStream {
                         Poll::Ready(Ok(false))
                     }
                     // An unterminated last line that is not UTF-8 was cut inside a character.
-                    Err(crate::sse::DecodeError::InvalidUtf8 { .. }) => {
-                        Poll::Ready(Err(Error::Incomplete {
-                            reason: "the stream was cut inside an event".into(),
-                            source: None,
-                            partial: Value::Null,
-                        }))
-                    }
+                    Err(DecodeError::InvalidUtf8 { .. }) => Poll::Ready(Err(Error::Incomplete {
+                        reason: "the stream was cut inside an event".into(),
+                        source: None,
+                        partial: Value::Null,
+                    })),
                     Err(error) => Poll::Ready(Err(decode_error(error))),
                 }
             }
@@ -228,7 +228,7 @@ impl ChunkStream {
         self.body = None;
         self.queue.clear();
         self.span.record("chunks", self.chunks);
-        crate::client::record_outcome(&self.span, self.started, error);
+        record_outcome(&self.span, self.started, error);
     }
 }
 
@@ -240,13 +240,13 @@ impl FuturesStream for ChunkStream {
     }
 }
 
-fn decode_error(error: crate::sse::DecodeError) -> Error {
+fn decode_error(error: DecodeError) -> Error {
     match error {
-        crate::sse::DecodeError::TooLarge { limit } => Error::EventTooLarge {
+        DecodeError::TooLarge { limit } => Error::EventTooLarge {
             limit,
             partial: Value::Null,
         },
-        crate::sse::DecodeError::InvalidUtf8 { line } => Error::InvalidChunk {
+        DecodeError::InvalidUtf8 { line } => Error::InvalidChunk {
             data: line,
             reason: "the event is not valid UTF-8".into(),
             partial: Value::Null,

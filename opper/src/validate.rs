@@ -101,10 +101,12 @@ impl<T> OutputCheck<T> for Validator<T> {
     }
 }
 
+impl sealed::Sealed for () {}
+impl<T> sealed::Sealed for Validator<T> {}
+
 mod sealed {
+    /// Only `()` and `Validator<T>` are output checks.
     pub trait Sealed {}
-    impl Sealed for () {}
-    impl<T> Sealed for super::Validator<T> {}
 }
 
 #[cfg(test)]

@@ -237,7 +237,7 @@ fn output_checks(task: &Task<'_>, names: &Names) -> TokenStream {
             output: &#out_param,
             comment: ::core::option::Option<&str>,
         ) -> #private::Task {
-            task.example_values(input, output, comment)
+            #private::example(task, input, output, comment)
         }
     }
 }

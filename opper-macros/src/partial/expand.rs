@@ -30,7 +30,7 @@ fn bounded_generics(input: &Input<'_>) -> Generics {
 
 fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let krate = &input.krate;
-    let rt = quote!(#krate::partial::__rt);
+    let rt = quote!(#krate::__private);
     let ident = input.ident;
     let vis = input.vis;
     let partial = &input.partial_ident;
@@ -200,7 +200,7 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
 
 fn expand_enum(input: &Input<'_>, names: &[String], open: bool) -> TokenStream {
     let krate = &input.krate;
-    let rt = quote!(#krate::partial::__rt);
+    let rt = quote!(#krate::__private);
     let ident = input.ident;
     let ty_name = ident.to_string();
     let generics = bounded_generics(input);

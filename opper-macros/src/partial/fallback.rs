@@ -11,14 +11,14 @@ pub(super) fn stub(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
     quote! {
         impl #impl_generics #krate::Partial for #ident #ty_generics #where_clause {
             type Partial = ();
-            fn __resolve(_: &[#krate::partial::__rt::Seg<'_>]) -> bool {
+            fn __resolve(_: &[#krate::__private::Seg<'_>]) -> bool {
                 false
             }
             fn __apply(
                 _: &mut ::core::option::Option<()>,
-                _: &[#krate::partial::__rt::Seg<'_>],
-                _: &#krate::partial::__rt::Value,
-                _: &mut #krate::partial::__rt::Cx,
+                _: &[#krate::__private::Seg<'_>],
+                _: &#krate::__private::Value,
+                _: &mut #krate::__private::Cx,
             ) -> ::core::result::Result<(), ::std::string::String> {
                 ::core::result::Result::Ok(())
             }

@@ -66,14 +66,12 @@ use serde_json::Value;
 use crate::Error;
 
 mod complete;
+pub(crate) mod derive;
 mod impls;
 pub(crate) mod path;
 mod scalar;
 #[cfg(test)]
 mod tests;
-
-#[doc(hidden)]
-pub mod __rt;
 
 #[doc(hidden)]
 pub use path::Seg;
