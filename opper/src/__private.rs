@@ -8,8 +8,9 @@ pub use serde_json::Value;
 
 pub use crate::partial::derive::{first_key, no_field, object, split_key, unit_enum};
 pub use crate::partial::{Cx, Seg};
+pub use crate::reask::{Policy, instructions as reask_instructions};
 pub use crate::schema::schema_for;
-pub use crate::{Configuration, Model, Opper, Task};
+pub use crate::{Configuration, Model, Opper, Task, Validator, ValidatorFn};
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -19,8 +20,12 @@ use crate::default_client::default_client;
 use crate::json::input;
 use crate::{Example, Partial, Response, Result, Stream};
 
-/// A task definition built once, on first use.
-pub type TaskCell = std::sync::LazyLock<Task>;
+
+/// The validator of `validate = EXPR`: the macro places this call on `EXPR`, so a wrong
+/// signature is reported there, in the words of [`ValidatorFn`].
+pub fn validator<T, E: std::fmt::Display, F: ValidatorFn<T, E>>(f: F) -> Validator<T> {
+    Validator::new(f)
+}
 
 /// Adds an example from typed values; a value that cannot be serialized makes every call of
 /// the task fail with [`Error::Input`](crate::Error::Input).
@@ -50,8 +55,9 @@ pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
+    policy: &Policy<O>,
 ) -> Result<O> {
-    call_response(client_, task, input_)
+    call_response(client_, task, input_, policy)
         .await
         .map(Response::into_output)
 }
@@ -61,9 +67,12 @@ pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
+    policy: &Policy<O>,
 ) -> Result<Response<O>> {
     let input_ = input(input_)?;
-    client(client_)?.execute(task, Some(&input_), None).await
+    client(client_)?
+        .execute(task, Some(&input_), None, policy)
+        .await
 }
 
 /// `POST /v2/call/stream`: typed updates, then the output.
@@ -71,12 +80,12 @@ pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned + 'stat
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
+    policy: &Policy<O>,
 ) -> Result<Stream<O>> {
     let input_ = input(input_)?;
-    let chunks = client(client_)?
-        .open_stream(task, Some(&input_), None)
-        .await?;
-    Ok(Stream::new(chunks, task.output_schema_value()))
+    let client_ = client(client_)?;
+    let task = std::borrow::Cow::Borrowed(task);
+    crate::call::open_stream(&client_, task, Some(input_), None, policy.clone()).await
 }
 
 /// Compile-time check: `T` can be the output of a task.

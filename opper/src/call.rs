@@ -10,7 +10,11 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::json;
+use crate::parent::current_parent_span;
+use crate::reask::Policy;
 use crate::schema::schema_for;
+use crate::stream::{Again, Reopen};
+use crate::validate::{OutputCheck, Validator, ValidatorFn};
 use crate::{
     ChunkStream, Configuration, Example, Model, Opper, Partial, Response, Result, Stream, Task,
 };
@@ -39,6 +43,9 @@ type CallParts<'a> = (
 /// [`stream`](Self::stream) or [`stream_raw`](Self::stream_raw).
 ///
 /// Made by [`Opper::call`] (a new task by name) or [`Opper::task`] (a prepared [`Task`]).
+/// [`validate`](Self::validate) adds a check of the output (which fixes its type, so `V`
+/// becomes a [`Validator<T>`]), and [`reasks`](Self::reasks) how many times a rejected output
+/// is asked again.
 ///
 /// ```no_run
 /// # async fn run() -> opper::Result<()> {
@@ -58,11 +65,13 @@ type CallParts<'a> = (
 /// ```
 #[derive(Debug)]
 #[must_use = "a call does nothing until it is sent"]
-pub struct CallBuilder<'a> {
+pub struct CallBuilder<'a, V = ()> {
     client: &'a Opper,
     task: Cow<'a, Task>,
     input: Option<Result<Box<RawValue>>>,
     parent_span_id: Option<String>,
+    check: V,
+    reasks: Option<u32>,
 }
 
 macro_rules! task_setter {
@@ -82,9 +91,21 @@ impl<'a> CallBuilder<'a> {
             task,
             input: None,
             parent_span_id: None,
+            check: (),
+            reasks: None,
         }
     }
 
+    /// Sends `POST /v2/call/stream` and hands back the raw chunks (never re-asked).
+    pub async fn stream_raw(self) -> Result<ChunkStream> {
+        let ((client, task, input, parent), (), _) = self.parts()?;
+        client
+            .open_stream(&task, input.as_deref(), parent.as_deref(), 1)
+            .await
+    }
+}
+
+impl<'a, V> CallBuilder<'a, V> {
     task_setter!(
         /// The instructions for the model.
         instructions(instructions: impl Into<String>)
@@ -138,34 +159,116 @@ impl<'a> CallBuilder<'a> {
         self
     }
 
-    fn parts(self) -> Result<CallParts<'a>> {
+    /// Checks the output with `validator` (a fn or closure `Fn(&T) -> Result<(), E>`,
+    /// `E: Display`): a rejected output is asked again with the reason, up to
+    /// [`reasks`](Self::reasks) times (default 2). Fixes the output type to `T`.
+    ///
+    /// ```no_run
+    /// # #[derive(serde::Deserialize)] struct Sum { sum: i64 }
+    /// # async fn run(opper: opper::Opper) -> opper::Result<()> {
+    /// let reply = opper
+    ///     .call("add_numbers")
+    ///     .input(&serde_json::json!({"x": 4, "y": 5}))
+    ///     .validate(|s: &Sum| if s.sum > 0 { Ok(()) } else { Err("the sum must be positive") })
+    ///     .send()
+    ///     .await?;
+    /// println!("{} after {} re-asks", reply.sum, reply.reasks);
+    /// # Ok(()) }
+    /// ```
+    pub fn validate<T, E: std::fmt::Display>(
+        self,
+        validator: impl ValidatorFn<T, E>,
+    ) -> CallBuilder<'a, Validator<T>> {
+        CallBuilder {
+            client: self.client,
+            task: self.task,
+            input: self.input,
+            parent_span_id: self.parent_span_id,
+            check: Validator::new(validator),
+            reasks: self.reasks,
+        }
+    }
+
+    /// How many times a rejected output is asked again: 2 by default with a validator, 0
+    /// without. With re-asks, an output that does not deserialize into `T` is asked again too,
+    /// with the deserialization error (path and reason) as the reason.
+    pub fn reasks(mut self, reasks: u32) -> Self {
+        self.reasks = Some(reasks);
+        self
+    }
+
+    fn parts(self) -> Result<(CallParts<'a>, V, Option<u32>)> {
         let input = self.input.transpose()?;
-        Ok((self.client, self.task, input, self.parent_span_id))
+        let parts = (self.client, self.task, input, self.parent_span_id);
+        Ok((parts, self.check, self.reasks))
+    }
+
+    fn split<T>(self) -> Result<(CallParts<'a>, Policy<T>)>
+    where
+        V: OutputCheck<T>,
+    {
+        let (parts, check, reasks) = self.parts()?;
+        Ok((parts, Policy::new(check.into_validator(), reasks)))
     }
 
     /// Sends `POST /v2/call` and deserializes the output into `T`: `json_payload` when the
-    /// service returned one, else the text `message` (so `T = String` reads text mode).
-    pub async fn send<T: DeserializeOwned>(self) -> Result<Response<T>> {
-        let (client, task, input, parent) = self.parts()?;
+    /// service returned one, else the text `message` (so `T = String` reads text mode). With a
+    /// validator or re-asks, a rejected output is asked again.
+    pub async fn send<T: DeserializeOwned>(self) -> Result<Response<T>>
+    where
+        V: OutputCheck<T>,
+    {
+        let ((client, task, input, parent), policy) = self.split()?;
         client
-            .execute(&task, input.as_deref(), parent.as_deref())
+            .execute(&task, input.as_deref(), parent.as_deref(), &policy)
             .await
     }
 
-    /// Sends `POST /v2/call/stream` and reassembles the chunks into `T`.
-    pub async fn stream<T: Partial + DeserializeOwned + 'static>(self) -> Result<Stream<T>> {
-        let (client, task, input, parent) = self.parts()?;
-        let chunks = client
-            .open_stream(&task, input.as_deref(), parent.as_deref())
-            .await?;
-        Ok(Stream::new(chunks, task.output_schema_value()))
+    /// Sends `POST /v2/call/stream` and reassembles the chunks into `T`. With a validator or
+    /// re-asks, a rejected output is asked again on the same [`Stream`].
+    pub async fn stream<T: Partial + DeserializeOwned + 'static>(self) -> Result<Stream<T>>
+    where
+        V: OutputCheck<T>,
+    {
+        let ((client, task, input, parent), policy) = self.split()?;
+        open_stream(client, task, input, parent, policy).await
     }
+}
 
-    /// Sends `POST /v2/call/stream` and hands back the raw chunks.
-    pub async fn stream_raw(self) -> Result<ChunkStream> {
-        let (client, task, input, parent) = self.parts()?;
-        client
-            .open_stream(&task, input.as_deref(), parent.as_deref())
-            .await
+/// Opens a typed stream of `task`. With a policy that can reject, the stream keeps what it needs
+/// to ask again: the client, the task, the input, and the parent span resolved now (a re-ask is
+/// opened wherever the stream is polled, maybe outside a `with_parent_span` scope).
+pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
+    client: &Opper,
+    task: Cow<'_, Task>,
+    input: Option<Box<RawValue>>,
+    parent: Option<String>,
+    policy: Policy<T>,
+) -> Result<Stream<T>> {
+    let parent = parent.or_else(|| current_parent_span().map(|parent| parent.to_string()));
+    let chunks = client
+        .open_stream(&task, input.as_deref(), parent.as_deref(), 1)
+        .await?;
+    let schema = task.output_schema_value();
+    if !policy.is_active() {
+        return Ok(Stream::new(chunks, schema, None));
     }
+    let original = task.get_instructions().map(str::to_owned);
+    let (client, task) = (client.clone(), task.into_owned());
+    let reopen: Reopen = Box::new(move |instructions, attempt| {
+        let client = client.clone();
+        let task = task.clone().instructions(instructions);
+        let input = input.clone();
+        let parent = parent.clone();
+        Box::pin(async move {
+            client
+                .open_stream(&task, input.as_deref(), parent.as_deref(), attempt)
+                .await
+        })
+    });
+    Ok(Stream::new(
+        chunks,
+        schema,
+        Some(Again::new(policy, original, reopen)),
+    ))
 }

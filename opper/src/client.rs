@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
-use crate::decode::typed_response;
+use crate::decode::json_response;
 use crate::error::TransportError;
 use crate::parent::current_parent_span;
+use crate::reask::{Policy, Reasker, Step};
 use crate::response::RawResponse;
 use crate::retry::parse_retry_after;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
@@ -91,21 +93,63 @@ impl Opper {
         task.encode(input, parent.or(scoped.as_deref()))
     }
 
-    fn span(kind: Kind, task: &Task) -> tracing::Span {
+    fn span(kind: Kind, task: &Task, attempt: u32) -> tracing::Span {
         let model = task.get_model().and_then(|model| model.name());
-        trace::call_span(kind, task.name(), model)
+        trace::call_span(kind, task.name(), model, attempt)
     }
 
-    /// `POST /v2/call`, retried as the policy says; the output deserialized into `T`.
+    /// `POST /v2/call`, retried as the retry policy says; the output deserialized into `T` and
+    /// judged by `policy`, the task asked again while it rejects the output and re-asks remain.
     pub(crate) async fn execute<T: DeserializeOwned>(
         &self,
         task: &Task,
         input: Option<&RawValue>,
         parent: Option<&str>,
+        policy: &Policy<T>,
     ) -> Result<Response<T>> {
-        // Shared by every attempt without a copy.
-        let body = Bytes::from(Self::body(task, input, parent)?);
-        let span = Self::span(Kind::Call, task);
+        // Resolved once: every re-ask has the parent of the first attempt.
+        let scoped = match parent {
+            Some(_) => None,
+            None => current_parent_span(),
+        };
+        let parent = parent.or(scoped.as_deref());
+        let original = task.get_instructions();
+        let mut reasker = Reasker::new();
+        let mut reask: Option<Task> = None;
+        loop {
+            let attempt = reasker.attempt();
+            let asked = reask.as_ref().unwrap_or(task);
+            let (response, span, started) =
+                self.call_attempt(asked, input, parent, attempt).await?;
+            match reasker.judge_response(policy, original, response, &span) {
+                Ok(Step::Done(response)) => {
+                    trace::record_accepted(&span, started);
+                    return Ok(response);
+                }
+                Ok(Step::Again(instructions)) => {
+                    trace::record_rejected(&span, started);
+                    reask = Some(task.clone().instructions(instructions));
+                }
+                Err(error) => {
+                    trace::record_outcome(&span, started, Some(&error));
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One attempt of a call, with its retries: the answer with its output as JSON, its span
+    /// (the outcome left to the caller, who judges the output) and when it started.
+    async fn call_attempt(
+        &self,
+        task: &Task,
+        input: Option<&RawValue>,
+        parent: Option<&str>,
+        attempt: u32,
+    ) -> Result<(Response<Value>, tracing::Span, Instant)> {
+        // Shared by every retry without a copy.
+        let body = Bytes::from(task.encode(input, parent)?);
+        let span = Self::span(Kind::Call, task, attempt);
         let started = Instant::now();
         let result = self
             .inner
@@ -113,12 +157,17 @@ impl Opper {
             .run(&span, || self.call_once(body.clone()))
             .instrument(span.clone())
             .await;
-        let result = result.and_then(typed_response);
-        trace::record_outcome(&span, started, result.as_ref().err());
-        if let Ok(response) = &result {
-            trace::record_response(&span, response);
+        match result {
+            Ok(raw) => {
+                let response = json_response(raw);
+                trace::record_response(&span, &response);
+                Ok((response, span, started))
+            }
+            Err(error) => {
+                trace::record_outcome(&span, started, Some(&error));
+                Err(error)
+            }
         }
-        result
     }
 
     /// `POST /v2/call/stream`, retried until its first event arrives.
@@ -127,10 +176,11 @@ impl Opper {
         task: &Task,
         input: Option<&RawValue>,
         parent: Option<&str>,
+        attempt: u32,
     ) -> Result<ChunkStream> {
         // Shared by every attempt without a copy.
         let body = Bytes::from(Self::body(task, input, parent)?);
-        let span = Self::span(Kind::Stream, task);
+        let span = Self::span(Kind::Stream, task, attempt);
         let started = Instant::now();
         let result = self
             .inner

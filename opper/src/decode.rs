@@ -1,4 +1,5 @@
-//! Output decoding: a `/v2/call` body into a typed [`Response`], naming where it stops fitting.
+//! Output decoding: a `/v2/call` body into a [`Response`] of its output's JSON, and JSON into
+//! a typed output, naming where it stops fitting.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -7,7 +8,7 @@ use crate::response::RawResponse;
 use crate::{Error, Response, Result};
 
 /// Deserializes an output, naming the path where it stops fitting.
-fn deserialize_output<T: DeserializeOwned>(json: Value) -> Result<T> {
+pub(crate) fn deserialize_output<T: DeserializeOwned>(json: Value) -> Result<T> {
     match serde_path_to_error::deserialize::<_, T>(&json) {
         Ok(output) => Ok(output),
         Err(error) => Err(Error::Output {
@@ -18,19 +19,20 @@ fn deserialize_output<T: DeserializeOwned>(json: Value) -> Result<T> {
     }
 }
 
-/// The typed response: `json_payload` when the service sent one, else the text `message`.
-pub(crate) fn typed_response<T: DeserializeOwned>(raw: RawResponse) -> Result<Response<T>> {
-    let payload = match raw.json_payload {
+/// The response with its output as JSON: `json_payload` when the service sent one, else the
+/// text `message`. Typed by [`deserialize_output`] once judged (see `reask.rs`).
+pub(crate) fn json_response(raw: RawResponse) -> Response<Value> {
+    let output = match raw.json_payload {
         Some(json) if !json.is_null() => json,
         _ => raw.message.map(Value::String).unwrap_or(Value::Null),
     };
-    let output = deserialize_output(payload)?;
-    Ok(Response {
+    Response {
         output,
         span_id: raw.span_id.unwrap_or_default(),
         usage: raw.usage.map(|usage| usage.into_usage()),
         cost: raw.cost,
         cached: raw.cached.unwrap_or(false),
         images: raw.images.unwrap_or_default(),
-    })
+        reasks: 0,
+    }
 }

@@ -153,6 +153,27 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// One output that a task rejected: it did not fit the output type, or its validator said why
+/// it is wrong. Kept, in order, by [`Error::Rejected`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Rejection {
+    /// The rejected output as JSON (a JSON string in text mode).
+    pub output: Value,
+    /// Why it was rejected: the validator's message, or where and why it did not fit the type.
+    pub reason: String,
+}
+
+impl Rejection {
+    /// A rejected output and the reason.
+    pub fn new(output: Value, reason: impl Into<String>) -> Self {
+        Self {
+            output,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Everything that can go wrong when calling an Opper task.
 ///
 /// Errors that end a stream keep what had arrived: [`Error::partial`] returns the JSON (or text)
@@ -227,6 +248,13 @@ pub enum Error {
         /// What did not fit.
         message: String,
     },
+    /// Every attempt's output was rejected (by the task's validator, or because it did not fit
+    /// the output type) and no re-ask was left. Holds each attempt's output and reason, in
+    /// order: `1 + reasks` of them.
+    Rejected {
+        /// Each rejected output with its reason, the first attempt first.
+        attempts: Vec<Rejection>,
+    },
     /// A successful response whose body is not the documented JSON.
     InvalidResponse {
         /// The body as text (shortened when long).
@@ -256,7 +284,8 @@ impl Error {
     }
 
     /// What a stream had assembled before it failed: the JSON of the output so far in
-    /// structured mode, a JSON string in text mode.
+    /// structured mode, a JSON string in text mode. For [`Error::Output`] the output that did
+    /// not fit, for [`Error::Rejected`] the last rejected output.
     pub fn partial(&self) -> Option<&Value> {
         match self {
             Error::StreamChunk { partial, .. }
@@ -264,6 +293,7 @@ impl Error {
             | Error::EventTooLarge { partial, .. }
             | Error::Incomplete { partial, .. } => Some(partial),
             Error::Output { json, .. } => Some(json),
+            Error::Rejected { attempts } => attempts.last().map(|last| &last.output),
             _ => None,
         }
     }
@@ -361,6 +391,12 @@ impl fmt::Display for Error {
             }
             Error::Output { path, message, .. } => {
                 write!(f, "the output does not fit the expected type at `{path}`: {message}")
+            }
+            Error::Rejected { attempts } => {
+                let reason = attempts.last().map_or("", |last| last.reason.as_str());
+                let n = attempts.len();
+                let s = if n == 1 { "" } else { "s" };
+                write!(f, "the output was rejected after {n} attempt{s}: {reason}")
             }
             Error::InvalidResponse { reason, body } => {
                 write!(f, "invalid response ({reason}): {}", truncate(body, 300))

@@ -9,6 +9,7 @@
 mod error;
 mod json;
 mod response;
+mod validate;
 mod wire;
 // What a task sends.
 mod configuration;
@@ -19,6 +20,7 @@ mod task;
 // Decoding, tracing, and the parent-span scope.
 mod decode;
 mod parent;
+mod reask;
 mod trace;
 // Streams: SSE, reassembly, the typed stream.
 pub mod partial;
@@ -61,7 +63,7 @@ pub mod testing;
 pub use call::CallBuilder;
 pub use client::{Opper, OpperBuilder};
 pub use configuration::Configuration;
-pub use error::{ApiError, Error, Result, TransportError};
+pub use error::{ApiError, Error, Rejection, Result, TransportError};
 pub use example::Example;
 pub use model::Model;
 pub use parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
@@ -70,6 +72,7 @@ pub use response::{Cost, Response, Usage};
 pub use retry::RetryPolicy;
 pub use stream::{ChunkStream, Stream, Update};
 pub use task::Task;
+pub use validate::{OutputCheck, Validator, ValidatorFn};
 pub use wire::{ChunkType, StreamingChunk};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
@@ -131,6 +134,12 @@ pub use wire::{ChunkType, StreamingChunk};
 ///   compile time (the output type must also implement `Serialize`).
 /// - configuration: `max_attempts`, `cache_ttl`, `input_validation`, `xml_mode`,
 ///   `few_shot_count`, at the top level or inside `configuration(...)`.
+/// - `validate = EXPR`: checks the output; EXPR is anything callable as
+///   `Fn(&T) -> Result<(), E>` with `E: Display` (a fn path, a closure,
+///   `garde::Validate::validate`). A rejected output is asked again with the rejected output and
+///   the reason appended to the instructions; [`Error::Rejected`] when none is accepted.
+/// - `reasks = N`: how many times to ask again (default 2 with `validate`, else 0). With re-asks,
+///   output that does not deserialize into `T` is asked again too.
 /// - `crate = "::path"`: where `opper` is, when the dependency is renamed.
 ///
 /// # Generated items

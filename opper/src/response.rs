@@ -35,6 +35,9 @@ pub struct Response<T> {
     pub cached: bool,
     /// Generated images (URLs or base64), for image models.
     pub images: Vec<String>,
+    /// How many times the task was asked again before this output was accepted (0: the first
+    /// answer was). `usage` and `cost` add up every attempt; `span_id` is this answer's.
+    pub reasks: u32,
 }
 
 impl<T> Response<T> {
@@ -52,6 +55,7 @@ impl<T> Response<T> {
             cost: self.cost,
             cached: self.cached,
             images: self.images,
+            reasks: self.reasks,
         }
     }
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::error::{TransportError, truncate};
 use crate::partial::{Assembler, Partial};
+use crate::reask::{Policy, Reasker, Step};
 use crate::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::trace::record_outcome;
 use crate::wire::StreamingChunk;
@@ -331,6 +332,37 @@ pub struct Update<T: Partial> {
     pub partial: Arc<T::Partial>,
     /// The `json_path` of the field this chunk completed by moving past it, if any.
     pub completed: Option<String>,
+    /// Which attempt this update belongs to: 1 for the first stream, 2 for the first re-ask
+    /// (whose partial starts empty again), and so on.
+    pub attempt: u32,
+}
+
+/// Opens the stream of a re-ask: given its instructions and its attempt number.
+pub(crate) type Reopen =
+    Box<dyn FnMut(String, u32) -> Pin<Box<dyn Future<Output = Result<ChunkStream>> + Send>> + Send>;
+
+/// What a stream whose output can be rejected needs to judge it and ask again.
+pub(crate) struct Again<T> {
+    policy: Policy<T>,
+    original: Option<String>,
+    reasker: Reasker,
+    reopen: Reopen,
+    opening: Option<Pin<Box<dyn Future<Output = Result<ChunkStream>> + Send>>>,
+    /// The accepted output, kept for `finish()`.
+    accepted: Option<T>,
+}
+
+impl<T> Again<T> {
+    pub(crate) fn new(policy: Policy<T>, original: Option<String>, reopen: Reopen) -> Self {
+        Self {
+            policy,
+            original,
+            reasker: Reasker::new(),
+            reopen,
+            opening: None,
+            accepted: None,
+        }
+    }
 }
 
 /// A streamed call: typed partial [`Update`]s as chunks arrive, then the final output.
@@ -362,6 +394,13 @@ pub struct Stream<T> {
     // not `Partial` then fails once, where a stream of it is made, not at every mention.
     assembler: Box<dyn Reassemble<T> + Send>,
     failure: Option<String>,
+    schema: Option<Arc<Value>>,
+    attempt: u32,
+    /// Set when the output is validated or re-asked: the stream then judges the output when
+    /// its chunks end, and opens the re-ask itself.
+    again: Option<Box<Again<T>>>,
+    /// The output was judged (accepted, or finally rejected): nothing more comes.
+    judged: bool,
 }
 
 impl<T> Unpin for Stream<T> {}
@@ -371,16 +410,25 @@ impl<T> std::fmt::Debug for Stream<T> {
         f.debug_struct("Stream")
             .field("chunks", &self.chunks)
             .field("failure", &self.failure)
+            .field("attempt", &self.attempt)
             .finish_non_exhaustive()
     }
 }
 
 impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
-    pub(crate) fn new(chunks: ChunkStream, schema: Option<Arc<Value>>) -> Self {
+    pub(crate) fn new(
+        chunks: ChunkStream,
+        schema: Option<Arc<Value>>,
+        again: Option<Again<T>>,
+    ) -> Self {
         Self {
             chunks,
-            assembler: Box::new(Assembler::<T>::new(schema)),
+            assembler: Box::new(Assembler::<T>::new(schema.clone())),
             failure: None,
+            schema,
+            attempt: 1,
+            again: again.map(Box::new),
+            judged: false,
         }
     }
 
@@ -410,7 +458,43 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
                 partial: self.assembler.so_far(),
             });
         }
+        if let Some(accepted) = self.again.as_mut().and_then(|again| again.accepted.take()) {
+            return Ok(accepted);
+        }
         self.assembler.finish().map(|(output, _)| output)
+    }
+
+    /// The chunks ended: judges the output. `None`: accepted (kept for `finish`); an error: the
+    /// final rejection; else a re-ask is being opened.
+    fn judge(&mut self) -> Option<Result<()>> {
+        let again = self.again.as_mut()?;
+        let fresh = Box::new(Assembler::<T>::new(self.schema.clone()));
+        let assembler = std::mem::replace(&mut self.assembler, fresh);
+        let json = assembler.so_far();
+        let output = assembler.finish().map(|(output, _)| output);
+        let span = self.chunks.span.clone();
+        match again.reasker.judge(
+            &again.policy,
+            again.original.as_deref(),
+            output,
+            || json,
+            &span,
+        ) {
+            Ok(Step::Done(output)) => {
+                again.accepted = Some(output);
+                self.judged = true;
+                None
+            }
+            Ok(Step::Again(instructions)) => {
+                self.attempt = again.reasker.attempt();
+                again.opening = Some((again.reopen)(instructions, self.attempt));
+                Some(Ok(()))
+            }
+            Err(error) => {
+                self.judged = true;
+                Some(Err(error))
+            }
+        }
     }
 
     fn fail(&mut self, error: Error) -> Error {
@@ -426,9 +510,32 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            if this.judged || (this.again.is_some() && this.failure.is_some()) {
+                return Poll::Ready(None);
+            }
+            if let Some(opening) = this.again.as_mut().and_then(|again| again.opening.as_mut()) {
+                let opened = match opening.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(opened) => opened,
+                };
+                if let Some(again) = this.again.as_mut() {
+                    again.opening = None;
+                }
+                match opened {
+                    Ok(chunks) => this.chunks = chunks,
+                    Err(error) => {
+                        this.judged = true;
+                        return Poll::Ready(Some(Err(this.fail(error))));
+                    }
+                }
+            }
             let chunk = match this.chunks.poll_step(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(None) => match this.judge() {
+                    None => return Poll::Ready(None),
+                    Some(Ok(())) => continue,
+                    Some(Err(error)) => return Poll::Ready(Some(Err(this.fail(error)))),
+                },
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(this.fail(error)))),
                 Poll::Ready(Some(Ok(chunk))) => chunk,
             };
@@ -441,6 +548,7 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                         delta,
                         partial: this.assembler.partial(),
                         completed,
+                        attempt: this.attempt,
                     })));
                 }
                 Err(reason) => {

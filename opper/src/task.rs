@@ -63,6 +63,11 @@ impl Task {
         &self.name
     }
 
+    /// The instructions set on the task, if any.
+    pub fn get_instructions(&self) -> Option<&str> {
+        self.instructions.as_deref()
+    }
+
     /// The model set on the task, if any.
     pub fn get_model(&self) -> Option<&Model> {
         self.model.as_ref()

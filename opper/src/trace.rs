@@ -13,15 +13,22 @@ pub(crate) enum Kind {
     Stream,
 }
 
-/// The span of one call: `opper.call` or `opper.stream`, with the task and the first model's
-/// name; the other fields are recorded as the call goes.
-pub(crate) fn call_span(kind: Kind, task: &str, model: Option<&str>) -> tracing::Span {
+/// The span of one attempt of a call: `opper.call` or `opper.stream`, with the task, the first
+/// model's name and the attempt's number (1, then 2 for the first re-ask, ...); the other
+/// fields are recorded as the call goes.
+pub(crate) fn call_span(
+    kind: Kind,
+    task: &str,
+    model: Option<&str>,
+    attempt: u32,
+) -> tracing::Span {
     let model = model.unwrap_or("");
     match kind {
         Kind::Stream => tracing::info_span!(
             "opper.stream",
             task,
             model,
+            attempt,
             span_id = tracing::field::Empty,
             attempts = tracing::field::Empty,
             chunks = tracing::field::Empty,
@@ -32,6 +39,7 @@ pub(crate) fn call_span(kind: Kind, task: &str, model: Option<&str>) -> tracing:
             "opper.call",
             task,
             model,
+            attempt,
             span_id = tracing::field::Empty,
             attempts = tracing::field::Empty,
             outcome = tracing::field::Empty,
@@ -57,7 +65,7 @@ pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Opti
     }
 }
 
-/// Records a successful call's span id and token usage, and logs it.
+/// Records an answered call's span id and token usage (this attempt's own).
 pub(crate) fn record_response<T>(span: &tracing::Span, response: &Response<T>) {
     span.record("span_id", response.span_id.as_str());
     if let Some(usage) = &response.usage {
@@ -65,5 +73,28 @@ pub(crate) fn record_response<T>(span: &tracing::Span, response: &Response<T>) {
         span.record("output_tokens", usage.output_tokens);
         span.record("total_tokens", usage.total_tokens);
     }
+}
+
+/// Records that a call's output was accepted, and logs it.
+pub(crate) fn record_accepted(span: &tracing::Span, started: Instant) {
+    record_outcome(span, started, None);
     tracing::info!(parent: span, "opper call succeeded");
+}
+
+/// Records that a call's output was rejected (the call will be asked again).
+pub(crate) fn record_rejected(span: &tracing::Span, started: Instant) {
+    span.record("latency_ms", started.elapsed().as_millis() as u64);
+    span.record("outcome", "rejected");
+}
+
+/// Logs a rejected output at `warn` on its attempt's span: the attempt, the re-asks left and the
+/// reason; never the output or the input.
+pub(crate) fn log_rejection(span: &tracing::Span, attempt: u32, reasks_left: u32, reason: &str) {
+    tracing::warn!(
+        parent: span,
+        attempt,
+        reasks_left,
+        reason,
+        "opper output rejected"
+    );
 }

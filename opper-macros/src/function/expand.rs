@@ -164,14 +164,16 @@ fn body(task: &Task<'_>, names: &Names, client: &TokenStream) -> TokenStream {
     let build = build_task(task, names);
     let input_value = input_value(task, names);
     let call = call(task, names);
+    let policy = policy(task, names);
     quote!({
         #input_struct
         #output_checks
         static __TASK: ::std::sync::OnceLock<#private::Task> = ::std::sync::OnceLock::new();
         #input_checks
+        #policy
         let #task_local = __TASK.get_or_init(|| #build);
         let #input = #input_value;
-        ::core::result::Result::Ok(#call(#client, #task_local, #input).await?)
+        ::core::result::Result::Ok(#call(#client, #task_local, #input, &__policy).await?)
     })
 }
 
@@ -350,6 +352,28 @@ fn build_task(task: &Task<'_>, names: &Names) -> TokenStream {
         #(#examples)*
         #task_local
     })
+}
+
+/// `__policy`: the validator and the re-asks, a local of the call (a `static` could not name an
+/// output type that mentions `Self`). `validate = EXPR` goes through `validator::<Output, _, _>`,
+/// spanned on EXPR: a wrong signature is reported there, in the words of `opper::ValidatorFn`.
+fn policy(task: &Task<'_>, names: &Names) -> TokenStream {
+    let private = &names.private;
+    let out_ty = &task.function.output.ty;
+    let validator = match &task.validate {
+        Some(expr) => {
+            let check = quote_spanned!(expr.span()=> #private::validator::<#out_ty, _, _>);
+            quote!(::core::option::Option::Some(#check(#expr)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let reasks = match &task.reasks {
+        Some(reasks) => quote!(::core::option::Option::Some(#reasks)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        let __policy = #private::Policy::<#out_ty>::new(#validator, #reasks);
+    }
 }
 
 /// One example added to the task, its input and output type-checked against the signature.

@@ -2,7 +2,7 @@
 //! check passed, so nothing here is missing or contradictory.
 
 use proc_macro2::TokenStream;
-use syn::{Attribute, Expr, Ident, LitStr, ReturnType, Type, Visibility};
+use syn::{Attribute, Expr, Ident, LitInt, LitStr, ReturnType, Type, Visibility};
 
 /// A task and the function that calls it.
 pub(crate) struct Task<'a> {
@@ -18,6 +18,10 @@ pub(crate) struct Task<'a> {
     /// Configuration keys: the `opper::Configuration` method and its value.
     pub(crate) configuration: Vec<(Ident, Expr)>,
     pub(crate) examples: Vec<Example>,
+    /// `validate = EXPR`, as written (its signature is checked by the compiler, on it).
+    pub(crate) validate: Option<Expr>,
+    /// `reasks = N`; without it, the runtime default (2 with `validate`, else 0).
+    pub(crate) reasks: Option<LitInt>,
     pub(crate) function: Function<'a>,
 }
 

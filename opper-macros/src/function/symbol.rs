@@ -12,6 +12,8 @@ pub(crate) const CACHE_TTL: &str = "cache_ttl";
 pub(crate) const INPUT_VALIDATION: &str = "input_validation";
 pub(crate) const XML_MODE: &str = "xml_mode";
 pub(crate) const FEW_SHOT_COUNT: &str = "few_shot_count";
+pub(crate) const VALIDATE: &str = "validate";
+pub(crate) const REASKS: &str = "reasks";
 
 /// Keys of `example(...)`.
 pub(crate) const INPUT: &str = "input";
@@ -26,6 +28,8 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     TAGS,
     EXAMPLE,
     CONFIGURATION,
+    VALIDATE,
+    REASKS,
     MAX_ATTEMPTS,
     CACHE_TTL,
     INPUT_VALIDATION,

@@ -1,7 +1,7 @@
 //! The attribute's top-level keys: `crate`, `name`, `instructions`, `model`, `tags`, `example`,
-//! `configuration` and the configuration keys.
+//! `configuration`, `validate`, `reasks` and the configuration keys.
 
-use syn::{Expr, Ident, Lit, LitStr};
+use syn::{Expr, Ident, Lit, LitInt, LitStr};
 
 use super::super::attr::{Meta, Value};
 use super::super::spec::ModelSpec;
@@ -21,6 +21,10 @@ pub(super) struct Args {
     pub(super) tags: Vec<(LitStr, Expr)>,
     pub(super) examples: Vec<RawExample>,
     pub(super) configuration: Vec<(Ident, Expr)>,
+    /// `validate = EXPR`: checked against the output type where the expansion places it.
+    pub(super) validate: Option<Expr>,
+    /// `reasks = N`, a `u32` literal.
+    pub(super) reasks: Option<LitInt>,
     /// Keys set so far (for "set multiple times").
     seen: Vec<String>,
 }
@@ -95,6 +99,28 @@ impl Args {
                 let tags = tags(list, cx);
                 if first {
                     self.tags = tags;
+                }
+            }
+            symbol::VALIDATE => {
+                let Some(expr) = expr(meta, cx) else { return };
+                if self.first_time(key, cx) {
+                    self.validate = Some(expr.clone());
+                }
+            }
+            symbol::REASKS => {
+                let Some(expr) = expr(meta, cx) else { return };
+                let reasks = match lit(expr) {
+                    Some(Lit::Int(int)) if int.base10_parse::<u32>().is_ok() => Some(int.clone()),
+                    _ => {
+                        cx.error_spanned_by(
+                            expr,
+                            "`reasks` takes a whole number of re-asks: `reasks = 2`",
+                        );
+                        None
+                    }
+                };
+                if self.first_time(key, cx) {
+                    self.reasks = reasks;
                 }
             }
             symbol::EXAMPLE => {

@@ -37,6 +37,8 @@ pub(crate) fn validate<'a>(metas: &[Meta], item: &'a ItemSig, cx: Ctxt) -> syn::
         tags: args.tags,
         configuration: args.configuration,
         examples,
+        validate: args.validate,
+        reasks: args.reasks,
         function,
     });
     cx.finish(task)
