@@ -204,6 +204,26 @@ async fn a_small_error_body_is_kept_whole() {
     assert!(!error.to_string().contains("cut at"), "{error}");
 }
 
+#[tokio::test]
+async fn an_error_body_that_stalls_is_kept_as_far_as_it_arrived() {
+    let server = RawServer::start().await;
+    server.fallback(
+        Script::default()
+            .head(502, &[("content-type", "text/plain")], Some(1000))
+            .write("upstream is")
+            .stall(),
+    );
+    let opper = builder(&server.url())
+        .request_timeout(Duration::from_millis(300))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = call(&opper).await;
+    let api = error.api_error().expect("an API error");
+    assert_eq!((api.status, api.body.as_str()), (502, "upstream is"));
+    assert!(!api.truncated);
+}
+
 // Row 6: redirects.
 
 #[tokio::test]

@@ -84,7 +84,8 @@ impl Opper {
         OpperBuilder::default()
     }
 
-    /// The base URL calls go to (without `/v2/call`).
+    /// The base URL calls go to (without `/v2/call`), as configured: a `user:password@` in it
+    /// is kept here (and redacted in `Debug`).
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }
@@ -176,14 +177,14 @@ impl Opper {
         {
             return Err(Error::ResponseTooLarge { limit });
         }
-        let body = tokio::time::timeout_at(deadline, body::read(&mut response, limit))
+        let mut bytes = Vec::new();
+        let cut = tokio::time::timeout_at(deadline, body::read(&mut response, limit, &mut bytes))
             .await
             .map_err(|_| request_timeout(timeout, "the response body was not complete"))?
-            .map_err(|(error, _)| Error::from_reqwest(error))?;
-        if body.cut {
+            .map_err(Error::from_reqwest)?;
+        if cut {
             return Err(Error::ResponseTooLarge { limit });
         }
-        let bytes = body.bytes;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::InvalidResponse {
                 body: String::new(),
@@ -243,12 +244,9 @@ impl Opper {
         let limit = ApiError::MAX_BODY_BYTES.min(self.inner.max_response_bytes);
         // A body that breaks off (or stalls past the request timeout) is kept as far as it
         // arrived.
-        let (body, truncated) =
-            match tokio::time::timeout_at(deadline, body::read(&mut response, limit)).await {
-                Ok(Ok(body)) => (body.bytes, body.cut),
-                Ok(Err((_, bytes))) => (bytes, false),
-                Err(_) => (Vec::new(), false),
-            };
+        let mut body = Vec::new();
+        let read = tokio::time::timeout_at(deadline, body::read(&mut response, limit, &mut body));
+        let truncated = matches!(read.await, Ok(Ok(true)));
         let body = String::from_utf8_lossy(&body).into_owned();
         Err(Error::from_status(
             status.as_u16(),
