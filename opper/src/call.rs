@@ -145,8 +145,9 @@ impl<'a, V> CallBuilder<'a, V> {
         self.output_schema(schema_for::<T>())
     }
 
-    /// The input data. Serialized now, with its fields in declaration order; a failure is
-    /// reported when the call is sent.
+    /// The input data. Serialized now, with its fields in declaration order; a failure (such as
+    /// a NaN or an infinity, which JSON cannot carry) is an [`Error::Input`](crate::Error::Input)
+    /// when the call is sent, before any request.
     pub fn input(mut self, input: &impl Serialize) -> Self {
         self.input = Some(json::input(input));
         self

@@ -11,6 +11,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
+use crate::body;
 use crate::decode::json_response;
 use crate::error::TransportError;
 use crate::parent::current_parent_span;
@@ -18,13 +19,16 @@ use crate::reask::{Policy, Reasker, Step};
 use crate::response::RawResponse;
 use crate::retry::parse_retry_after;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
+use crate::timeouts::Timeouts;
 use crate::trace::{self, Kind};
-use crate::{ChunkStream, Error, Response, Result, RetryPolicy, Task};
+use crate::{ApiError, ChunkStream, Error, Response, Result, RetryPolicy, Task};
 
 const DEFAULT_BASE_URL: &str = "https://api.opper.ai";
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
+const DEFAULT_STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// A client of the Opper API. Cheap to clone: clones share one connection pool.
 ///
@@ -54,13 +58,15 @@ struct Inner {
     authorization: HeaderValue,
     retry: RetryPolicy,
     request_timeout: Duration,
+    stream_idle_timeout: Duration,
     max_event_bytes: usize,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for Opper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Opper")
-            .field("base_url", &self.inner.base_url)
+            .field("base_url", &redact_userinfo(&self.inner.base_url))
             .field("api_key", &"<redacted>")
             .field("retry", &self.inner.retry)
             .field("request_timeout", &self.inner.request_timeout)
@@ -80,7 +86,8 @@ impl Opper {
         OpperBuilder::default()
     }
 
-    /// The base URL calls go to (without `/v2/call`).
+    /// The base URL calls go to (without `/v2/call`), as configured: a `user:password@` in it
+    /// is kept here (and redacted in `Debug`).
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }
@@ -205,12 +212,29 @@ impl Opper {
     }
 
     async fn call_once(&self, body: Bytes) -> Result<RawResponse> {
-        let request = self
-            .post(&self.inner.call_url, "application/json", body)
-            .timeout(self.inner.request_timeout);
-        let response = request.send().await.map_err(Error::from_reqwest)?;
-        let response = check_status(response).await?;
-        let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
+        let request = self.post(&self.inner.call_url, "application/json", body);
+        let timeout = self.inner.request_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let response = tokio::time::timeout_at(deadline, request.send())
+            .await
+            .map_err(|_| request_timeout(timeout, "no response"))?
+            .map_err(Error::from_reqwest)?;
+        let mut response = self.check_status(response, deadline).await?;
+        let limit = self.inner.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(Error::ResponseTooLarge { limit });
+        }
+        let mut bytes = Vec::new();
+        let cut = tokio::time::timeout_at(deadline, body::read(&mut response, limit, &mut bytes))
+            .await
+            .map_err(|_| request_timeout(timeout, "the response body was not complete"))?
+            .map_err(Error::from_reqwest)?;
+        if cut {
+            return Err(Error::ResponseTooLarge { limit });
+        }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::InvalidResponse {
                 body: String::new(),
@@ -225,44 +249,69 @@ impl Opper {
 
     async fn stream_once(&self, body: Bytes, span: tracing::Span) -> Result<ChunkStream> {
         let request = self.post(&self.inner.stream_url, "text/event-stream", body);
-        let response = tokio::time::timeout(self.inner.request_timeout, request.send())
+        let started = tokio::time::Instant::now();
+        let timeout = self.inner.request_timeout;
+        let response = tokio::time::timeout_at(started + timeout, request.send())
             .await
-            .map_err(|_| {
-                Error::Timeout(TransportError::timeout(
-                    "no response before the request timeout",
-                ))
-            })?
+            .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
-        let response = check_status(response).await?;
-        let mut stream = ChunkStream::new(response, self.inner.max_event_bytes, span);
+        let response = self.check_status(response, started + timeout).await?;
+        let timeouts = Timeouts::new(started, timeout, self.inner.stream_idle_timeout);
+        let mut stream = ChunkStream::new(response, self.inner.max_event_bytes, timeouts, span);
         // Wait for the first event inside the retry loop: until then, nothing reached the caller.
-        tokio::time::timeout(self.inner.request_timeout, stream.prefetch())
-            .await
-            .map_err(|_| {
-                Error::Timeout(TransportError::timeout(
-                    "no event before the request timeout",
-                ))
-            })??;
+        // The stream's own clocks bound the wait.
+        stream.prefetch().await?;
         Ok(stream)
+    }
+
+    /// The response if its status is a success; else the error it stands for, with at most
+    /// [`ApiError::MAX_BODY_BYTES`] of its body read (the connection is dropped after).
+    async fn check_status(
+        &self,
+        mut response: reqwest::Response,
+        deadline: tokio::time::Instant,
+    ) -> Result<reqwest::Response> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()))
+                .map(|location| crate::error::truncate(&location, 2000).to_owned());
+            return Err(Error::Redirect {
+                status: status.as_u16(),
+                location,
+            });
+        }
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let limit = ApiError::MAX_BODY_BYTES.min(self.inner.max_response_bytes);
+        // A body that breaks off (or stalls past the request timeout) is kept as far as it
+        // arrived.
+        let mut body = Vec::new();
+        let read = tokio::time::timeout_at(deadline, body::read(&mut response, limit, &mut body));
+        let truncated = matches!(read.await, Ok(Ok(true)));
+        let body = String::from_utf8_lossy(&body).into_owned();
+        Err(Error::from_status(
+            status.as_u16(),
+            body,
+            truncated,
+            retry_after,
+        ))
     }
 }
 
-async fn check_status(response: reqwest::Response) -> Result<reqwest::Response> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(parse_retry_after);
-    // A body that breaks off is kept as far as it arrived.
-    let body = match response.bytes().await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(_) => String::new(),
-    };
-    Err(Error::from_status(status.as_u16(), body, retry_after))
+/// The request timeout passed: `what` had not happened.
+fn request_timeout(timeout: Duration, what: &str) -> Error {
+    Error::Timeout(TransportError::timeout(format!(
+        "{what} before the request timeout ({timeout:?})"
+    )))
 }
 
 /// Builds an [`Opper`] client.
@@ -276,21 +325,25 @@ pub struct OpperBuilder {
     connect_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
+    stream_idle_timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     headers: Vec<(String, String)>,
     user_agent: Option<String>,
     allow_insecure_http: bool,
     max_event_bytes: Option<usize>,
+    max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for OpperBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpperBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(redact_userinfo))
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .field(
                 "headers",
@@ -339,8 +392,12 @@ impl OpperBuilder {
         self
     }
 
-    /// How long a call may take as a whole, and how long a stream may take to send its first
-    /// event (default 300 s).
+    /// How long one attempt of a call may take as a whole, from the request until the end of
+    /// the response body, or of the stream (default 300 s; raise it for long streams). Past
+    /// it, a call fails with [`Error::Timeout`] and a stream ends with
+    /// [`Error::Incomplete`] (its [`is_timeout`](Error::is_timeout) is true), keeping what had
+    /// arrived; the message says which timeout fired. Not retried: the service may still be
+    /// working.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = Some(timeout);
         self
@@ -349,6 +406,15 @@ impl OpperBuilder {
     /// How long a response may go without sending a byte, for calls and streams (default 120 s).
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a stream may go without a data event (default 120 s), counted from the response
+    /// and then from each event that carries a chunk. Comments and empty events (keep-alives)
+    /// do not count, so a server that sends only those still times out. The stream then ends
+    /// as for the [request timeout](Self::request_timeout).
+    pub fn stream_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.stream_idle_timeout = Some(timeout);
         self
     }
 
@@ -383,6 +449,15 @@ impl OpperBuilder {
         self
     }
 
+    /// The largest `/v2/call` response body accepted, in bytes (default 64 MiB). The body is
+    /// read as it arrives and never kept past the limit: a longer one (or a `Content-Length`
+    /// over it) fails with [`Error::ResponseTooLarge`], not retried. Error bodies are read only
+    /// up to [`ApiError::MAX_BODY_BYTES`] (8 KiB), or this limit if it is lower.
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = Some(limit);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Opper> {
         let key = self
@@ -397,8 +472,10 @@ impl OpperBuilder {
 
         let base = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let base = base.trim().trim_end_matches('/').to_owned();
-        let url = reqwest::Url::parse(&base)
-            .map_err(|e| Error::Config(format!("invalid base URL {base:?}: {e}")))?;
+        let url = reqwest::Url::parse(&base).map_err(|e| {
+            let base = redact_userinfo(&base);
+            Error::Config(format!("invalid base URL {base:?}: {e}"))
+        })?;
         match url.scheme() {
             "https" => {}
             "http" if self.allow_insecure_http || is_loopback(&url) => {}
@@ -428,6 +505,8 @@ impl OpperBuilder {
             .default_headers(headers)
             .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
             .read_timeout(self.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT))
+            // The API never redirects; a redirect is an error, and nothing goes to its target.
+            .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Config(format!("the HTTP client could not be built: {e}")))?;
@@ -440,9 +519,28 @@ impl OpperBuilder {
                 authorization,
                 retry: self.retry.unwrap_or_default(),
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+                stream_idle_timeout: self
+                    .stream_idle_timeout
+                    .unwrap_or(DEFAULT_STREAM_IDLE_TIMEOUT),
                 max_event_bytes: self.max_event_bytes.unwrap_or(DEFAULT_MAX_EVENT_BYTES),
+                max_response_bytes: self
+                    .max_response_bytes
+                    .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
             }),
         })
+    }
+}
+
+/// A URL with its userinfo (`user:password@`), if any, replaced by `<redacted>`, for `Debug`
+/// and errors. Works on text that does not parse as a URL too.
+fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let start = url.find("://").map_or(0, |scheme| scheme + 3);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |end| start + end);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}<redacted>{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
     }
 }
 
@@ -519,6 +617,20 @@ mod tests {
             Opper::builder().api_key("  ").build(),
             Err(Error::MissingApiKey)
         ));
+    }
+
+    #[test]
+    fn userinfo_is_redacted() {
+        assert_eq!(
+            redact_userinfo("http://user:pass@127.0.0.1:1/v2"),
+            "http://<redacted>@127.0.0.1:1/v2"
+        );
+        assert_eq!(
+            redact_userinfo("https://a@b@host?x=@"),
+            "https://<redacted>@host?x=@"
+        );
+        assert_eq!(redact_userinfo("https://host/p@th"), "https://host/p@th");
+        assert_eq!(redact_userinfo("not a url: x@y"), "<redacted>@y");
     }
 
     #[test]

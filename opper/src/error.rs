@@ -11,7 +11,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// An error body returned by the Opper API, with its HTTP status.
 ///
 /// The API answers errors as `{"type": "...", "message": "...", "detail": ...}`; any other body
-/// (not JSON, or another shape) is kept verbatim in [`ApiError::body`].
+/// (not JSON, or another shape) is kept verbatim in [`ApiError::body`]. At most
+/// [`ApiError::MAX_BODY_BYTES`] of a body are read and kept: a longer one is cut there
+/// ([`ApiError::truncated`]) and its connection dropped.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -23,14 +25,28 @@ pub struct ApiError {
     pub message: Option<String>,
     /// The error's `detail`, when the body had one (for a 422: `loc`, `msg`, `type`, `input`).
     pub detail: Option<Value>,
-    /// The whole response body, as text.
+    /// The response body, as text: the whole body, or its first
+    /// [`MAX_BODY_BYTES`](Self::MAX_BODY_BYTES) when [`truncated`](Self::truncated).
     pub body: String,
+    /// Whether the body was longer than [`MAX_BODY_BYTES`](Self::MAX_BODY_BYTES) and only its
+    /// start is in [`body`](Self::body) (then `error_type`, `message` and `detail` are usually
+    /// missing: a cut body is not JSON).
+    pub truncated: bool,
     /// The wait the server asked for in `Retry-After`, if it sent one.
     pub retry_after: Option<Duration>,
 }
 
 impl ApiError {
-    pub(crate) fn from_body(status: u16, body: String, retry_after: Option<Duration>) -> Self {
+    /// How much of an error body is read and kept: 8 KiB (or less, when
+    /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes) is lower).
+    pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+    pub(crate) fn from_body(
+        status: u16,
+        body: String,
+        truncated: bool,
+        retry_after: Option<Duration>,
+    ) -> Self {
         let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_str(&body).ok();
         let text = |key: &str| {
             parsed
@@ -50,6 +66,7 @@ impl ApiError {
             message: text("message"),
             detail,
             body,
+            truncated,
             retry_after,
         }
     }
@@ -62,10 +79,14 @@ impl fmt::Display for ApiError {
             write!(f, " {kind}")?;
         }
         match (&self.message, self.body.is_empty()) {
-            (Some(message), _) => write!(f, ": {message}"),
-            (None, false) => write!(f, ": {}", truncate(&self.body, 300)),
-            (None, true) => Ok(()),
+            (Some(message), _) => write!(f, ": {message}")?,
+            (None, false) => write!(f, ": {}", truncate(&self.body, 300))?,
+            (None, true) => {}
         }
+        if self.truncated {
+            write!(f, " (body cut at {} bytes)", self.body.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -186,7 +207,8 @@ pub enum Error {
     /// The client's configuration is not usable (a bad base URL, header, or an API key that
     /// would be sent over plain HTTP to a remote host).
     Config(String),
-    /// The task's input could not be serialized to JSON.
+    /// The task's input could not be serialized to JSON (a NaN or an infinity among them: JSON
+    /// cannot carry those), reported before any request.
     Input(serde_json::Error),
     /// 400: the API rejected the request.
     BadRequest(Box<ApiError>),
@@ -200,7 +222,9 @@ pub enum Error {
     RateLimited(Box<ApiError>),
     /// Any other non-success status, with its body kept.
     Api(Box<ApiError>),
-    /// The request timed out (connect or overall timeout) before a response arrived.
+    /// The request timed out before a response (for a stream: its first event) arrived: the
+    /// connect timeout, the read timeout, the request timeout or the stream idle timeout; its
+    /// message says which.
     Timeout(TransportError),
     /// The connection failed or broke before a response arrived.
     Transport(TransportError),
@@ -255,6 +279,21 @@ pub enum Error {
         /// Each rejected output with its reason, the first attempt first.
         attempts: Vec<Rejection>,
     },
+    /// A `/v2/call` response body longer than
+    /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes): reading
+    /// stopped at the limit and the connection was dropped. Not retried.
+    ResponseTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The API answered with a redirect (a 3xx status). The API never redirects, so it is not
+    /// followed: nothing is sent to the `Location`, and it is not retried.
+    Redirect {
+        /// The HTTP status code.
+        status: u16,
+        /// The `Location` header, if the server sent one (shortened when long).
+        location: Option<String>,
+    },
     /// A successful response whose body is not the documented JSON.
     InvalidResponse {
         /// The body as text (shortened when long).
@@ -267,7 +306,10 @@ pub enum Error {
 impl Error {
     /// The HTTP status, for errors the API answered with one.
     pub fn status(&self) -> Option<u16> {
-        self.api_error().map(|error| error.status)
+        match self {
+            Error::Redirect { status, .. } => Some(*status),
+            _ => self.api_error().map(|error| error.status),
+        }
     }
 
     /// The API's error body, for errors the API answered with a status.
@@ -322,8 +364,13 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_status(status: u16, body: String, retry_after: Option<Duration>) -> Self {
-        let error = Box::new(ApiError::from_body(status, body, retry_after));
+    pub(crate) fn from_status(
+        status: u16,
+        body: String,
+        truncated: bool,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let error = Box::new(ApiError::from_body(status, body, truncated, retry_after));
         match status {
             400 => Error::BadRequest(error),
             401 => Error::Unauthorized(error),
@@ -397,6 +444,17 @@ impl fmt::Display for Error {
                 let n = attempts.len();
                 let s = if n == 1 { "" } else { "s" };
                 write!(f, "the output was rejected after {n} attempt{s}: {reason}")
+            }
+            Error::ResponseTooLarge { limit } => write!(
+                f,
+                "the response body exceeded the limit of {limit} bytes (OpperBuilder::max_response_bytes)"
+            ),
+            Error::Redirect { status, location } => {
+                write!(f, "the API answered HTTP {status}, a redirect")?;
+                if let Some(location) = location {
+                    write!(f, " to {location}")?;
+                }
+                f.write_str("; redirects are not followed")
             }
             Error::InvalidResponse { reason, body } => {
                 write!(f, "invalid response ({reason}): {}", truncate(body, 300))

@@ -3,7 +3,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Error, Result};
+use crate::Result;
+use crate::json;
 
 /// An example of a successful completion, added to the prompt.
 ///
@@ -34,10 +35,11 @@ impl Example {
         }
     }
 
-    /// An example from typed values, serialized to JSON.
+    /// An example from typed values, serialized to JSON; a NaN or an infinity in either is an
+    /// [`Error::Input`](crate::Error::Input) (JSON cannot carry them).
     pub fn from_values(input: &impl Serialize, output: &impl Serialize) -> Result<Self> {
-        let input = serde_json::to_value(input).map_err(Error::Input)?;
-        let output = serde_json::to_value(output).map_err(Error::Input)?;
+        let input = json::value(input)?;
+        let output = json::value(output)?;
         Ok(Self::new(input, output))
     }
 

@@ -3,39 +3,45 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// Layers, leaves first; each module uses only those above it in this list (checked by
+// Layers, leaves first: a module uses only modules listed above it (no cycles: checked by
 // `scripts/check-layers`).
-// Wire and error types.
+// 1. Wire and error types.
 mod error;
 mod json;
 mod response;
 mod validate;
 mod wire;
-// What a task sends.
+// 2. The parts of a task.
 mod configuration;
 mod example;
 mod model;
 mod schema;
+// 3. The task.
 mod task;
-// Decoding, tracing, and the parent-span scope.
+// 4. Output decoding, tracing, the parent-span scope.
 mod decode;
 mod parent;
 mod reask;
 mod trace;
-// Streams: SSE, reassembly, the typed stream.
+// 5. Reading a response: bounded bodies, SSE, the stream's clocks, reassembly.
+mod body;
 pub mod partial;
 // Private; its `pub` items are for the fuzz targets (`__fuzz`). Until the decoder keeps only
 // what the client reads, some of them are unused without the `fuzzing` feature.
 #[allow(unreachable_pub)]
 #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
 mod sse;
+mod timeouts;
+// 6. Streams.
 mod stream;
-// The client (with its retry policy), the default client, the call builder.
-mod call;
-mod client;
-mod default_client;
+// 7. Retries.
 mod retry;
-// Support for the macros, the fuzz targets, and the testing server.
+// 8. The client.
+mod client;
+// 9. The default client, the call builder.
+mod call;
+mod default_client;
+// 10. Support for the macros, the fuzz targets, and the testing server.
 #[doc(hidden)]
 pub mod __private;
 // The chunker and the small RNG serve the testing server and the unit tests; in a test build

@@ -14,6 +14,7 @@ use crate::error::{TransportError, truncate};
 use crate::partial::{Assembler, Partial};
 use crate::reask::{Policy, Reasker, Step};
 use crate::sse::{DecodeError, Decoder, Event, EventQueue};
+use crate::timeouts::Timeouts;
 use crate::trace::record_outcome;
 use crate::wire::StreamingChunk;
 use crate::{Error, Result};
@@ -23,10 +24,12 @@ type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 /// The raw chunks of a `/v2/call/stream` response, in order.
 ///
 /// Yields every [`StreamingChunk`] (the first often carries only the `span_id`). An `error`
-/// chunk, an event that is not JSON, an oversized event or a broken connection ends it with an
-/// [`Error`]. Dropping it closes the connection.
+/// chunk, an event that is not JSON, an oversized event, a broken connection or a timeout (the
+/// request timeout, which bounds the whole stream, or the idle timeout between data events) ends
+/// it with an [`Error`]. Dropping it closes the connection.
 pub struct ChunkStream {
     body: Option<Body>,
+    timeouts: Timeouts,
     decoder: Decoder,
     queue: EventQueue,
     span_id: Option<String>,
@@ -57,10 +60,12 @@ impl ChunkStream {
     pub(crate) fn new(
         response: reqwest::Response,
         max_event_bytes: usize,
+        timeouts: Timeouts,
         span: tracing::Span,
     ) -> Self {
         Self {
             body: Some(Box::pin(response.bytes_stream())),
+            timeouts,
             decoder: Decoder::with_limit(max_event_bytes),
             queue: EventQueue::new(),
             span_id: None,
@@ -128,10 +133,26 @@ impl ChunkStream {
         let Some(body) = self.body.as_mut() else {
             return Poll::Ready(Ok(false));
         };
+        // Checked before every read, so that a server sending bytes without pause (comments,
+        // say) cannot keep the stream from timing out.
+        if let Some(timeout) = self.timeouts.check(cx) {
+            self.body = None;
+            return Poll::Ready(Err(Error::Incomplete {
+                reason: "it timed out".into(),
+                source: Some(timeout),
+                partial: Value::Null,
+            }));
+        }
         match body.as_mut().poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(bytes))) => {
-                match self.decoder.feed(&bytes, &mut self.queue) {
+                let queued = self.queue.len();
+                let fed = self.decoder.feed(&bytes, &mut self.queue);
+                // Comments are never queued; events with no data (keep-alives) do not count.
+                if self.queue.range(queued..).any(carries_data) {
+                    self.timeouts.data_arrived();
+                }
+                match fed {
                     Ok(()) => Poll::Ready(Ok(true)),
                     Err(error) => {
                         // Stop reading: what is decoded so far stays queued.
@@ -253,12 +274,18 @@ fn decode_error(error: DecodeError) -> Error {
     }
 }
 
+/// Whether an event carries a chunk: not empty, not a `[DONE]` marker.
+fn carries_data(event: &Event) -> bool {
+    let data = event.data.trim();
+    !data.is_empty() && data != "[DONE]"
+}
+
 /// An event's chunk; `Ok(None)` for events that carry nothing (empty data, keep-alives).
 fn parse_event(event: Event) -> Result<Option<StreamingChunk>> {
-    let data = event.data.trim();
-    if data.is_empty() || data == "[DONE]" {
+    if !carries_data(&event) {
         return Ok(None);
     }
+    let data = event.data.trim();
     match serde_json::from_str::<StreamingChunk>(data) {
         Ok(chunk) if chunk.is_error() => Err(Error::StreamChunk {
             error_type: chunk.error_type,

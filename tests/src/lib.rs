@@ -18,6 +18,8 @@ pub enum Step {
     Sleep(Duration),
     /// Wait forever (until the client goes away).
     Stall,
+    /// Run these steps again and again, until the client goes away.
+    Loop(Vec<Step>),
 }
 
 /// A scripted reply: steps, then the connection is closed.
@@ -89,6 +91,13 @@ impl Script {
         self.0.push(Step::Stall);
         self
     }
+
+    /// Runs the steps of `body` again and again, until the client goes away.
+    #[must_use]
+    pub fn forever(mut self, body: Script) -> Self {
+        self.0.push(Step::Loop(body.0));
+        self
+    }
 }
 
 /// A request the raw server received.
@@ -127,6 +136,7 @@ struct State {
     fallback: Option<Script>,
     received: Vec<Received>,
     closed: usize,
+    written: u64,
 }
 
 /// A raw scripted HTTP server on 127.0.0.1.
@@ -176,6 +186,12 @@ impl RawServer {
     /// Connections that ended (by the script or by the client).
     pub fn closed(&self) -> usize {
         self.state.lock().unwrap().closed
+    }
+
+    /// Bytes written to clients so far, over every connection (what the kernel accepted: the
+    /// client read at most this much).
+    pub fn written(&self) -> u64 {
+        self.state.lock().unwrap().written
     }
 }
 
@@ -227,23 +243,34 @@ async fn serve(mut socket: TcpStream, state: Arc<Mutex<State>>) {
             .or_else(|| state.fallback.clone())
             .unwrap_or_default()
     };
-    for step in script.0 {
+    run(&mut socket, &script.0, &state).await;
+    let _ = socket.shutdown().await;
+    state.lock().unwrap().closed += 1;
+}
+
+/// Runs `steps` on `socket`; `false` once the client has gone away.
+async fn run(socket: &mut TcpStream, steps: &[Step], state: &Mutex<State>) -> bool {
+    for step in steps {
         match step {
             Step::Write(bytes) => {
-                if socket.write_all(&bytes).await.is_err() || socket.flush().await.is_err() {
-                    break;
+                if socket.write_all(bytes).await.is_err() || socket.flush().await.is_err() {
+                    return false;
                 }
+                state.lock().unwrap().written += bytes.len() as u64;
             }
-            Step::Sleep(wait) => tokio::time::sleep(wait).await,
+            Step::Sleep(wait) => tokio::time::sleep(*wait).await,
             Step::Stall => {
                 // Until the client closes its side.
-                let _ = socket.read(&mut chunk).await;
-                break;
+                let _ = socket.read(&mut [0u8; 4096]).await;
+                return false;
+            }
+            Step::Loop(body) => {
+                while Box::pin(run(socket, body, state)).await {}
+                return false;
             }
         }
     }
-    let _ = socket.shutdown().await;
-    state.lock().unwrap().closed += 1;
+    true
 }
 
 /// The API key the tests use; every secret-hygiene test looks for it.

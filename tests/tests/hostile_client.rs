@@ -1,0 +1,530 @@
+//! The client against hostile servers on loopback (issue 13, rows 4-8 and 13): bodies that never
+//! end, huge error bodies, redirects, streams that only keep alive, inputs JSON cannot carry,
+//! and secrets in a base URL. Each test asserts the error and a bound: bytes kept in the error,
+//! bytes the server could write, requests made, or that the call ends at all (under a generous
+//! `tokio::time::timeout`, never a tight timing assertion).
+
+use std::time::Duration;
+
+use opper::{ApiError, Error, RetryPolicy};
+use opper_tests::{RawServer, Script, builder, client};
+use serde_json::{Value, json};
+
+const MIB: usize = 1024 * 1024;
+/// What the kernel and the HTTP stack may buffer on loopback beyond what the client keeps:
+/// socket buffers on both sides and hyper's read buffer. Generous, and still far below what the
+/// servers here would send if nobody stopped reading.
+const BUFFERS: u64 = 48 * MIB as u64;
+/// Longer than any of these calls should take; only a hang reaches it.
+const HANG: Duration = Duration::from_secs(60);
+
+async fn bounded<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(HANG, future)
+        .await
+        .expect("the call should end on its own")
+}
+
+/// A script writing `chunk` forever after `head`.
+fn endless(head: Script, chunk: &[u8]) -> Script {
+    head.forever(Script::default().write(chunk))
+}
+
+async fn call(opper: &opper::Opper) -> Error {
+    bounded(opper.call("task").send::<Value>())
+        .await
+        .expect_err("the call should fail")
+}
+
+// Row 4: a 200 with a huge or endless body.
+
+#[tokio::test]
+async fn an_endless_200_body_stops_at_max_response_bytes_and_is_not_retried() {
+    let server = RawServer::start().await;
+    let head = Script::default()
+        .head(200, &[("content-type", "application/json")], None)
+        .write(br#"{"span_id":"s","message":""#);
+    server.fallback(endless(head, &[b'a'; 64 * 1024]));
+    let opper = builder(&server.url())
+        .max_response_bytes(MIB)
+        .build()
+        .unwrap();
+
+    let error = call(&opper).await;
+    assert!(
+        matches!(error, Error::ResponseTooLarge { limit } if limit == MIB),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable());
+    assert!(format!("{error:?}").len() < 200, "{error:?}");
+    assert_eq!(server.received().len(), 1, "not retried");
+    let written = server.written();
+    assert!(
+        written < MIB as u64 + BUFFERS,
+        "the server could write {written} bytes: reading went on past the limit"
+    );
+}
+
+#[tokio::test]
+async fn a_content_length_over_the_limit_fails_before_the_body_is_read() {
+    let server = RawServer::start().await;
+    let head = Script::default().head(
+        200,
+        &[
+            ("content-type", "application/json"),
+            ("content-length", "2147483648"),
+        ],
+        None,
+    );
+    server.fallback(endless(head, &[b' '; 64 * 1024]));
+    // The default limit: at most 64 MiB.
+    let opper = client(&server.url());
+
+    let error = call(&opper).await;
+    assert!(
+        matches!(error, Error::ResponseTooLarge { limit } if limit <= 64 * MIB),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("max_response_bytes"), "{error}");
+    assert_eq!(server.received().len(), 1, "not retried");
+    assert!(server.written() < BUFFERS, "{}", server.written());
+}
+
+#[tokio::test]
+async fn an_endless_200_body_stops_at_the_default_limit() {
+    let server = RawServer::start().await;
+    let head = Script::default().head(200, &[("content-type", "application/json")], None);
+    server.fallback(endless(head, &[b' '; 256 * 1024]));
+    let opper = client(&server.url());
+
+    let error = call(&opper).await;
+    let Error::ResponseTooLarge { limit } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(limit, 64 * MIB, "the documented default");
+    let written = server.written();
+    assert!(written < (64 * MIB) as u64 + BUFFERS, "{written}");
+    assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_body_at_the_limit_is_accepted() {
+    let server = RawServer::start().await;
+    let body = json!({"span_id": "s", "message": "x".repeat(1000)}).to_string();
+    server.fallback(Script::response(
+        200,
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    ));
+    let opper = builder(&server.url())
+        .max_response_bytes(body.len())
+        .build()
+        .unwrap();
+    let reply = bounded(opper.call("task").send::<String>()).await.unwrap();
+    assert_eq!(reply.output.len(), 1000);
+    let opper = builder(&server.url())
+        .max_response_bytes(body.len() - 1)
+        .build()
+        .unwrap();
+    assert!(matches!(call(&opper).await, Error::ResponseTooLarge { .. }));
+}
+
+// Row 5: an error status with a huge body.
+
+#[tokio::test]
+async fn a_huge_5xx_body_keeps_8_kib_and_is_retried_without_reading_it() {
+    let server = RawServer::start().await;
+    let head = Script::default().head(
+        500,
+        &[
+            ("content-type", "text/plain"),
+            ("content-length", "536870912"),
+        ],
+        None,
+    );
+    server.fallback(endless(head, &[b'e'; 64 * 1024]));
+    let opper = client(&server.url());
+
+    let error = call(&opper).await;
+    let api = error.api_error().expect("an API error");
+    assert_eq!(api.status, 500);
+    assert!(api.truncated, "{api:?}");
+    assert_eq!(api.body.len(), ApiError::MAX_BODY_BYTES);
+    assert!(error.to_string().contains("cut at 8192 bytes"), "{error}");
+    let kept = format!("{error:?}").len();
+    assert!(
+        kept < ApiError::MAX_BODY_BYTES + 1024,
+        "{kept} bytes in the error"
+    );
+    assert_eq!(
+        server.received().len(),
+        3,
+        "a 500 is retried twice by default"
+    );
+    let written = server.written();
+    assert!(
+        written < 3 * BUFFERS,
+        "the server could write {written} bytes over 3 attempts: bodies were read on"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_error_body_on_a_stream_is_cut_too() {
+    let server = RawServer::start().await;
+    let head = Script::default().head(400, &[("content-type", "application/json")], None);
+    server.fallback(endless(
+        head.write(br#"{"type":"BadRequestError","message":""#),
+        &[b'm'; 64 * 1024],
+    ));
+    let opper = client(&server.url());
+    let error = bounded(opper.call("task").stream::<String>())
+        .await
+        .expect_err("the stream should not open");
+    let Error::BadRequest(api) = &error else {
+        panic!("{error:?}")
+    };
+    assert!(api.truncated);
+    assert!(api.body.len() <= ApiError::MAX_BODY_BYTES);
+    assert_eq!(api.message, None, "a cut body is not parsed as JSON");
+    assert_eq!(server.received().len(), 1, "a 400 is not retried");
+}
+
+#[tokio::test]
+async fn a_small_error_body_is_kept_whole() {
+    let server = RawServer::start().await;
+    server.fallback(Script::json(
+        404,
+        &json!({"type": "NotFoundError", "message": "no such task"}),
+    ));
+    let error = call(&client(&server.url())).await;
+    let Error::NotFound(api) = &error else {
+        panic!("{error:?}")
+    };
+    assert!(!api.truncated);
+    assert_eq!(api.message.as_deref(), Some("no such task"));
+    assert!(!error.to_string().contains("cut at"), "{error}");
+}
+
+#[tokio::test]
+async fn an_error_body_that_stalls_is_kept_as_far_as_it_arrived() {
+    let server = RawServer::start().await;
+    server.fallback(
+        Script::default()
+            .head(502, &[("content-type", "text/plain")], Some(1000))
+            .write("upstream is")
+            .stall(),
+    );
+    let opper = builder(&server.url())
+        .request_timeout(Duration::from_millis(300))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = call(&opper).await;
+    let api = error.api_error().expect("an API error");
+    assert_eq!((api.status, api.body.as_str()), (502, "upstream is"));
+    assert!(!api.truncated);
+}
+
+// Row 6: redirects.
+
+#[tokio::test]
+async fn redirects_are_errors_and_nothing_is_sent_to_their_target() {
+    let target = RawServer::start().await;
+    target.fallback(Script::json(
+        200,
+        &json!({"span_id": "s", "json_payload": 1}),
+    ));
+    let elsewhere = format!("{}/v2/call", target.url().replace("127.0.0.1", "localhost"));
+    let locations = [
+        elsewhere.clone(),
+        format!("{}/v2/call", target.url()),
+        "http://example.com/v2/call".to_owned(),
+    ];
+    for status in [301, 302, 303, 307, 308] {
+        for location in &locations {
+            let server = RawServer::start().await;
+            server.fallback(Script::response(status, &[("location", location)], b""));
+            let opper = client(&server.url());
+
+            let error = call(&opper).await;
+            match &error {
+                Error::Redirect {
+                    status: got,
+                    location: Some(got_location),
+                } => {
+                    assert_eq!(*got, status);
+                    assert_eq!(got_location, location);
+                }
+                other => panic!("{status} to {location}: {other:?}"),
+            }
+            assert_eq!(error.status(), Some(status));
+            assert!(!error.is_retryable());
+            assert!(error.to_string().contains(location.as_str()), "{error}");
+
+            let error = bounded(opper.call("task").stream::<String>())
+                .await
+                .expect_err("a redirected stream does not open");
+            assert!(matches!(error, Error::Redirect { .. }), "{error:?}");
+            assert_eq!(
+                server.received().len(),
+                2,
+                "one call and one stream, not retried"
+            );
+        }
+    }
+    assert!(
+        target.received().is_empty(),
+        "a redirect was followed: {:?}",
+        target.received()
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_without_location_is_an_error_too() {
+    let server = RawServer::start().await;
+    server.fallback(Script::response(307, &[], b"moved"));
+    let error = call(&client(&server.url())).await;
+    assert!(
+        matches!(
+            error,
+            Error::Redirect {
+                status: 307,
+                location: None
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+// Row 7: timeouts a stream obeys.
+
+fn first_event() -> Script {
+    Script::default()
+        .sse_head()
+        .write("data: {\"span_id\": \"s\", \"delta\": \"Hello\", \"chunk_type\": \"text\"}\n\n")
+}
+
+#[tokio::test]
+async fn a_stream_that_only_keeps_alive_hits_the_idle_timeout() {
+    let server = RawServer::start().await;
+    server.fallback(
+        first_event().forever(
+            Script::default()
+                .write(": keepalive\n\n")
+                .write("data:\n\n")
+                .sleep(10),
+        ),
+    );
+    let opper = builder(&server.url())
+        .stream_idle_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+
+    let stream = bounded(opper.call("task").stream::<String>())
+        .await
+        .unwrap();
+    let error = bounded(stream.finish())
+        .await
+        .expect_err("the stream should time out");
+    assert!(matches!(error, Error::Incomplete { .. }), "{error:?}");
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(error.to_string().contains("idle timeout"), "{error}");
+    assert_eq!(
+        error.partial(),
+        Some(&json!("Hello")),
+        "what arrived is kept"
+    );
+    assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn keepalives_before_the_first_event_hit_the_idle_timeout() {
+    let server = RawServer::start().await;
+    server.fallback(
+        Script::default()
+            .sse_head()
+            .forever(Script::default().write(": keepalive\n\n").sleep(10)),
+    );
+    let opper = builder(&server.url())
+        .stream_idle_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let error = bounded(opper.call("task").stream::<String>())
+        .await
+        .expect_err("the stream should not open");
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(error.to_string().contains("idle timeout"), "{error}");
+    assert_eq!(
+        server.received().len(),
+        1,
+        "a timeout once connected is not retried"
+    );
+}
+
+#[tokio::test]
+async fn the_request_timeout_bounds_a_whole_stream() {
+    let server = RawServer::start().await;
+    // Data events forever, none of them idle for long.
+    server.fallback(
+        first_event().forever(
+            Script::default()
+                .write("data: {\"delta\": \" again\", \"chunk_type\": \"text\"}\n\n")
+                .sleep(20),
+        ),
+    );
+    let opper = builder(&server.url())
+        .request_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let stream = bounded(opper.call("task").stream::<String>())
+        .await
+        .unwrap();
+    let error = bounded(stream.finish())
+        .await
+        .expect_err("the stream should time out");
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(error.to_string().contains("request timeout"), "{error}");
+    let text = error.partial().and_then(Value::as_str).unwrap_or_default();
+    assert!(text.starts_with("Hello again"), "{text:?}");
+    assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn comments_sent_without_pause_still_time_out() {
+    let server = RawServer::start().await;
+    server.fallback(first_event().forever(Script::default().write(": x\n".repeat(4096))));
+    let opper = builder(&server.url())
+        .stream_idle_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let stream = bounded(opper.call("task").stream::<String>())
+        .await
+        .unwrap();
+    let error = bounded(stream.finish())
+        .await
+        .expect_err("the stream should time out");
+    assert!(error.to_string().contains("idle timeout"), "{error}");
+}
+
+#[tokio::test]
+async fn the_request_timeout_bounds_a_dribbled_call_body() {
+    let server = RawServer::start().await;
+    let head = Script::default()
+        .head(200, &[("content-type", "application/json")], None)
+        .write("{");
+    server.fallback(head.forever(Script::default().write(" ").sleep(20)));
+    let opper = builder(&server.url())
+        .request_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let error = call(&opper).await;
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    assert!(error.to_string().contains("request timeout"), "{error}");
+    assert_eq!(server.received().len(), 1);
+}
+
+// Row 8: inputs JSON cannot carry.
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Reading {
+    value: f64,
+    history: Vec<f32>,
+}
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+struct Verdict {
+    #[allow(dead_code)]
+    ok: bool,
+}
+
+/// Judge a reading.
+#[opper::function]
+async fn judge(reading: f64, scale: Option<f64>) -> opper::Result<Verdict>;
+
+#[tokio::test]
+async fn nan_and_infinities_in_an_input_are_refused_before_any_request() {
+    let server = RawServer::start().await;
+    server.fallback(Script::json(
+        200,
+        &json!({"span_id": "s", "json_payload": {"ok": true}}),
+    ));
+    let opper = client(&server.url());
+
+    for reading in [
+        Reading {
+            value: f64::NAN,
+            history: vec![],
+        },
+        Reading {
+            value: 1.0,
+            history: vec![0.5, f32::INFINITY],
+        },
+    ] {
+        let error = bounded(opper.call("task").input(&reading).send::<Value>())
+            .await
+            .expect_err("the input cannot be sent");
+        assert!(matches!(error, Error::Input(_)), "{error:?}");
+        assert!(error.to_string().contains("NaN or infinities"), "{error}");
+        let error = bounded(opper.call("task").input(&reading).stream::<String>())
+            .await
+            .expect_err("the input cannot be sent");
+        assert!(matches!(error, Error::Input(_)), "{error:?}");
+    }
+    for (reading, scale) in [(f64::NEG_INFINITY, None), (1.0, Some(f64::NAN))] {
+        let error = bounded(judge_with(&opper, reading, scale))
+            .await
+            .expect_err("the input cannot be sent");
+        assert!(matches!(error, Error::Input(_)), "{error:?}");
+    }
+    assert!(server.received().is_empty(), "{:?}", server.received());
+
+    // Finite numbers still go.
+    let verdict = bounded(judge_with(&opper, 2.5, Some(1.0))).await.unwrap();
+    assert!(verdict.ok);
+    assert_eq!(
+        server.received()[0].json()["input"],
+        json!({"reading": 2.5, "scale": 1.0})
+    );
+}
+
+#[test]
+fn an_example_with_nan_is_refused() {
+    let error = opper::Example::from_values(&json!({"x": 1}), &f64::NAN).unwrap_err();
+    assert!(matches!(error, Error::Input(_)), "{error:?}");
+}
+
+// Row 13: secrets in the base URL.
+
+#[tokio::test]
+async fn userinfo_in_the_base_url_is_redacted() {
+    let builder = opper::Opper::builder()
+        .api_key(opper_tests::KEY)
+        .base_url("http://user:hunter2@127.0.0.1:1")
+        .retry(RetryPolicy::none());
+    let shown = format!("{builder:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("user:"),
+        "{shown}"
+    );
+    assert!(shown.contains("<redacted>@127.0.0.1:1"), "{shown}");
+    let opper = builder.build().unwrap();
+    let shown = format!("{opper:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("user:"),
+        "{shown}"
+    );
+    assert!(!shown.contains(opper_tests::KEY), "{shown}");
+
+    let error = call(&opper).await;
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+
+    let error = opper::Opper::builder()
+        .api_key("k")
+        .base_url("http://user:hunter2@[bad")
+        .build()
+        .unwrap_err();
+    assert!(
+        !format!("{error} {error:?}").contains("hunter2"),
+        "{error:?}"
+    );
+}
