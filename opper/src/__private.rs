@@ -20,7 +20,6 @@ use crate::default_client::default_client;
 use crate::json::input;
 use crate::{Example, Partial, Response, Result, Stream};
 
-
 /// The validator of `validate = EXPR`: the macro places this call on `EXPR`, so a wrong
 /// signature is reported there, in the words of [`ValidatorFn`].
 pub fn validator<T, E: std::fmt::Display, F: ValidatorFn<T, E>>(f: F) -> Validator<T> {
