@@ -141,8 +141,10 @@ impl Scalar for bool {
     }
 }
 
-/// Applies a delta to a number or boolean leaf: the delta's text joins the text of the
-/// previous chunks of the same path, and the value is set whenever that text is complete.
+/// Applies a delta to a number or boolean leaf. A typed delta (a JSON number or boolean) that
+/// starts the field is whole and shows at once. Text joins the text of the previous chunks of
+/// the same path and is held back: the value enters the slot when the field completes (the
+/// commit walk), so a partial never shows `4` on the way to `42`.
 pub(crate) fn apply<N: Scalar>(
     slot: &mut Option<N>,
     path: &[Seg<'_>],
@@ -157,6 +159,14 @@ pub(crate) fn apply<N: Scalar>(
             super::path::display(std::slice::from_ref(seg))
         ));
     }
+    if cx.committing() {
+        if cx.held_text {
+            cx.held_text = false;
+            *slot = Some(parse_whole::<N>(cx)?);
+        }
+        return Ok(());
+    }
+    let typed = !cx.continued && matches!(delta, Value::Number(_) | Value::Bool(_));
     if !cx.continued {
         cx.text.clear();
     }
@@ -175,23 +185,31 @@ pub(crate) fn apply<N: Scalar>(
         Progress::Invalid => Err(format!("`{}` is not {}", cx.text, kind.name())),
         Progress::Incomplete => {
             cx.pending = Some(kind);
+            cx.held_text = true;
             Ok(())
         }
         Progress::Complete => {
             cx.pending = None;
-            match N::parse(&cx.text) {
-                Some(value) => {
-                    *slot = Some(value);
-                    Ok(())
-                }
-                None => Err(format!(
-                    "`{}` is out of range for {}",
-                    cx.text,
-                    std::any::type_name::<N>()
-                )),
+            let value = parse_whole::<N>(cx)?;
+            if typed {
+                *slot = Some(value);
+            } else {
+                cx.held_text = true;
             }
+            Ok(())
         }
     }
+}
+
+/// The held text as a value of `N`.
+fn parse_whole<N: Scalar>(cx: &Cx) -> Result<N, String> {
+    N::parse(&cx.text).ok_or_else(|| {
+        format!(
+            "`{}` is out of range for {}",
+            cx.text,
+            std::any::type_name::<N>()
+        )
+    })
 }
 
 fn push_text(cx: &mut Cx, text: &str) -> Result<(), String> {
