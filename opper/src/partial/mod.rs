@@ -7,6 +7,8 @@
 //!
 //! - string deltas concatenate; a number or boolean field takes a typed delta or its text,
 //!   possibly split over consecutive chunks of the same path (`"1"`, `"2.5"` is `12.5`);
+//! - partials never lie: a number, boolean or enum variant sent as text shows only whole, once
+//!   its field is complete; see [what a partial shows](Partial#what-a-partial-shows);
 //! - `[i]` creates the items of an array in order and fills them;
 //! - the `response.` prefix of a path is optional, and a field literally named `response` still
 //!   works;
