@@ -66,8 +66,10 @@ async fn main() -> opper::Result<()> {
                 update.json_path, update.delta
             );
             std::io::stdout().flush().ok();
-        } else if let Some(done) = &update.completed {
-            println!("completed {done}");
+        } else {
+            for done in &update.completed {
+                println!("completed {done}");
+            }
         }
     }
     let team: Team = stream.finish().await?;

@@ -6,7 +6,9 @@ pub use ::serde;
 pub use ::serde_json;
 pub use serde_json::Value;
 
-pub use crate::partial::derive::{first_key, no_field, object, split_key, unit_enum};
+pub use crate::partial::derive::{
+    atomic, first_key, has_value, no_field, object, split_key, unit_enum, variant, with_object,
+};
 pub use crate::partial::{Cx, Seg};
 pub use crate::schema::schema_for;
 pub use crate::{Configuration, Model, Opper, Task};

@@ -1,0 +1,453 @@
+//! Partials never lie (issue 10): random values of a nested type with every kind of field,
+//! chunked by the built-in server in random ways (numbers and booleans typed or split as text,
+//! strings and variant names split anywhere), streamed over loopback. Every partial on the way
+//! is honest: each value present equals the final one, except non-atomic strings, which are
+//! prefixes; no member lacks a required field; `finish()` is exact.
+//!
+//! The `Partial` impls here are written by hand, exactly as `#[derive(opper::Partial)]` is to
+//! emit them for `#[opper(required)]` and `#[opper(atomic)]` fields (see the comments on each).
+
+use futures::StreamExt;
+use opper::__private::{self as rt, Cx, Seg, Value};
+use opper::Partial;
+use opper::testing::{ChunkOptions, MockServer, Reply};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// A unit-only enum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+enum Role {
+    Writer,
+    Editor,
+    Reviewer,
+}
+
+// `#[derive(opper::Partial)]` on a unit-only enum: the partial is the variant's name, held
+// until whole by `__private::variant`.
+impl Partial for Role {
+    type Partial = String;
+
+    fn __apply(
+        slot: &mut Option<String>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        rt::variant(
+            slot,
+            path,
+            delta,
+            cx,
+            "Role",
+            &["Writer", "Editor", "Reviewer"],
+            false,
+        )
+    }
+}
+
+/// ```ignore
+/// #[derive(opper::Partial)]
+/// struct Member {
+///     #[opper(required)]
+///     name: String,
+///     #[opper(atomic)]
+///     homepage: String,
+///     age: u32,
+///     score: f64,
+///     active: bool,
+///     role: Role,
+///     nickname: Option<String>,
+///     #[opper(required)]
+///     id: u64,
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Member {
+    name: String,
+    homepage: String,
+    age: u32,
+    score: f64,
+    active: bool,
+    role: Role,
+    nickname: Option<String>,
+    id: u64,
+}
+
+/// The partial struct, as the derive emits it (it also derives the trait impls below).
+#[derive(Debug, Clone, Default, Serialize)]
+struct PartialMember {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<<String as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    homepage: Option<<String as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age: Option<<u32 as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<<f64 as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active: Option<<bool as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<<Role as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nickname: Option<<Option<String> as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<<u64 as Partial>::Partial>,
+}
+
+impl Partial for Member {
+    type Partial = PartialMember;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        match rt::first_key(path) {
+            Some((key, rest)) => match key {
+                "name" => <String as Partial>::__resolve(rest),
+                "homepage" => <String as Partial>::__resolve(rest),
+                "age" => <u32 as Partial>::__resolve(rest),
+                "score" => <f64 as Partial>::__resolve(rest),
+                "active" => <bool as Partial>::__resolve(rest),
+                "role" => <Role as Partial>::__resolve(rest),
+                "nickname" => <Option<String> as Partial>::__resolve(rest),
+                "id" => <u64 as Partial>::__resolve(rest),
+                _ => false,
+            },
+            None => false,
+        }
+    }
+
+    // New: emitted only when the struct has `required` fields, the `&&` of `has_value` over
+    // them.
+    fn __ready(partial: &PartialMember) -> bool {
+        rt::has_value(&partial.name) && rt::has_value(&partial.id)
+    }
+
+    fn __apply(
+        slot: &mut Option<PartialMember>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        let (key, rest) = rt::split_key(path, "Member")?;
+        // New: the body runs inside `with_object::<Self>` (instead of `&mut object(slot).f`).
+        rt::with_object::<Self>(slot, path, cx, |object, cx| match key {
+            "name" => <String as Partial>::__apply(&mut object.name, rest, delta, cx),
+            // New: an atomic field calls `atomic::<F>` in place of `<F as Partial>::__apply`.
+            "homepage" => rt::atomic::<String>(&mut object.homepage, rest, delta, cx),
+            "age" => <u32 as Partial>::__apply(&mut object.age, rest, delta, cx),
+            "score" => <f64 as Partial>::__apply(&mut object.score, rest, delta, cx),
+            "active" => <bool as Partial>::__apply(&mut object.active, rest, delta, cx),
+            "role" => <Role as Partial>::__apply(&mut object.role, rest, delta, cx),
+            "nickname" => {
+                <Option<String> as Partial>::__apply(&mut object.nickname, rest, delta, cx)
+            }
+            "id" => <u64 as Partial>::__apply(&mut object.id, rest, delta, cx),
+            _ => Err(rt::no_field(
+                "Member",
+                key,
+                &[
+                    "name", "homepage", "age", "score", "active", "role", "nickname", "id",
+                ],
+            )),
+        })
+    }
+}
+
+/// ```ignore
+/// #[derive(opper::Partial)]
+/// struct Team {
+///     title: String,
+///     members: Vec<Member>,
+///     lead: Option<Member>,
+///     #[opper(atomic)]
+///     tags: Vec<String>,
+///     count: i64,
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+struct Team {
+    title: String,
+    members: Vec<Member>,
+    lead: Option<Member>,
+    tags: Vec<String>,
+    count: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct PartialTeam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<<String as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<<Vec<Member> as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lead: Option<<Option<Member> as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<<Vec<String> as Partial>::Partial>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<<i64 as Partial>::Partial>,
+}
+
+impl Partial for Team {
+    type Partial = PartialTeam;
+
+    fn __resolve(path: &[Seg<'_>]) -> bool {
+        match rt::first_key(path) {
+            Some((key, rest)) => match key {
+                "title" => <String as Partial>::__resolve(rest),
+                "members" => <Vec<Member> as Partial>::__resolve(rest),
+                "lead" => <Option<Member> as Partial>::__resolve(rest),
+                "tags" => <Vec<String> as Partial>::__resolve(rest),
+                "count" => <i64 as Partial>::__resolve(rest),
+                _ => false,
+            },
+            None => false,
+        }
+    }
+
+    // No required fields: no `__ready` (the default says ready).
+
+    fn __apply(
+        slot: &mut Option<PartialTeam>,
+        path: &[Seg<'_>],
+        delta: &Value,
+        cx: &mut Cx,
+    ) -> Result<(), String> {
+        let (key, rest) = rt::split_key(path, "Team")?;
+        rt::with_object::<Self>(slot, path, cx, |object, cx| match key {
+            "title" => <String as Partial>::__apply(&mut object.title, rest, delta, cx),
+            "members" => <Vec<Member> as Partial>::__apply(&mut object.members, rest, delta, cx),
+            "lead" => <Option<Member> as Partial>::__apply(&mut object.lead, rest, delta, cx),
+            "tags" => rt::atomic::<Vec<String>>(&mut object.tags, rest, delta, cx),
+            "count" => <i64 as Partial>::__apply(&mut object.count, rest, delta, cx),
+            _ => Err(rt::no_field(
+                "Team",
+                key,
+                &["title", "members", "lead", "tags", "count"],
+            )),
+        })
+    }
+}
+
+fn text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9 é😀\"\\\\/]{0,12}"
+}
+
+fn member() -> impl Strategy<Value = Member> {
+    (
+        (
+            text(),
+            text(),
+            any::<u32>(),
+            (-4000i32..4000).prop_map(|q| f64::from(q) / 8.0),
+        ),
+        (
+            any::<bool>(),
+            prop_oneof![Just(Role::Writer), Just(Role::Editor), Just(Role::Reviewer)],
+            proptest::option::of(text()),
+            any::<u64>(),
+        ),
+    )
+        .prop_map(
+            |((name, homepage, age, score), (active, role, nickname, id))| Member {
+                name,
+                homepage,
+                age,
+                score,
+                active,
+                role,
+                nickname,
+                id,
+            },
+        )
+}
+
+fn team() -> impl Strategy<Value = Team> {
+    (
+        text(),
+        proptest::collection::vec(member(), 0..4),
+        proptest::option::of(member()),
+        proptest::collection::vec(text(), 0..4),
+        any::<i64>(),
+    )
+        .prop_map(|(title, members, lead, tags, count)| Team {
+            title,
+            members,
+            lead,
+            tags,
+            count,
+        })
+}
+
+/// Fields shown only whole (atomic), and the fields a member needs before it is shown.
+const ATOMIC: [&str; 2] = ["homepage", "tags"];
+const REQUIRED: [&str; 2] = ["name", "id"];
+
+/// `partial` is honest about `last`: every value present equals the final one, except strings
+/// outside atomic fields, which are prefixes; members have their required fields.
+fn honest(partial: &Value, last: &Value, whole: bool, at: &str) -> Result<(), String> {
+    match (partial, last) {
+        (Value::String(p), Value::String(f)) if !whole && f.starts_with(p.as_str()) => Ok(()),
+        (Value::Array(p), Value::Array(f)) if !whole && p.len() <= f.len() => p
+            .iter()
+            .zip(f)
+            .enumerate()
+            .try_for_each(|(i, (p, f))| honest(p, f, whole, &format!("{at}[{i}]"))),
+        (Value::Object(p), Value::Object(f)) => {
+            let member = at.ends_with(']') || at.ends_with("lead");
+            if member {
+                for key in REQUIRED {
+                    if !p.contains_key(key) {
+                        return Err(format!("{at} is shown without its required `{key}`"));
+                    }
+                }
+            }
+            p.iter().try_for_each(|(key, p)| match f.get(key) {
+                Some(f) => honest(
+                    p,
+                    f,
+                    whole || ATOMIC.contains(&key.as_str()),
+                    &format!("{at}.{key}"),
+                ),
+                None => Err(format!("{at} has `{key}`, the final value does not")),
+            })
+        }
+        (p, f) if p == f => Ok(()),
+        _ => Err(format!(
+            "{at}: the partial shows {partial}, the final value is {last}"
+        )),
+    }
+}
+
+#[test]
+fn every_partial_is_honest_and_the_final_value_exact() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let server = runtime.block_on(MockServer::start());
+    let opper = server.client();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(192);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
+    let strategy = (
+        team(),
+        any::<u64>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        1usize..6,
+    );
+    let case = std::sync::atomic::AtomicU64::new(0);
+    runner
+        .run(
+            &strategy,
+            |(team, seed, prefix, numbers_as_text, booleans_as_text, piece)| {
+                let task = format!(
+                    "team-{}",
+                    case.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
+                let expected = serde_json::to_value(&team).expect("JSON");
+                let options = ChunkOptions::new()
+                    .prefix(prefix)
+                    .numbers_as_text(numbers_as_text)
+                    .booleans_as_text(booleans_as_text)
+                    .random_splits(seed)
+                    .max_piece(piece);
+                server.reply(&task, Reply::json(expected.clone()).chunking(options));
+                let result: Result<Team, String> = runtime.block_on(async {
+                    let mut stream = opper
+                        .call(&task)
+                        .output_type::<Team>()
+                        .stream::<Team>()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    while let Some(update) = stream.next().await {
+                        let update = update.map_err(|e| e.to_string())?;
+                        let partial =
+                            serde_json::to_value(&*update.partial).map_err(|e| e.to_string())?;
+                        honest(&partial, &expected, false, "response").map_err(|e| {
+                            format!("after {} <- {}: {e}", update.json_path, update.delta)
+                        })?;
+                    }
+                    stream.finish().await.map_err(|e| e.to_string())
+                });
+                prop_assert_eq!(result, Ok(team));
+                Ok(())
+            },
+        )
+        .expect("every case is honest");
+}
+
+/// The documented shapes, one update at a time.
+#[test]
+fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        server.reply(
+            "team",
+            Reply::events([
+                chunk("response.members[0].name", json!("An")),
+                chunk("response.members[0].name", json!("n")),
+                chunk("response.members[0].homepage", json!("https://")),
+                chunk("response.members[0].homepage", json!("ann.dev")),
+                chunk("response.members[0].age", json!("4")),
+                chunk("response.members[0].age", json!("2")),
+                chunk("response.members[0].role", json!("Wri")),
+                chunk("response.members[0].role", json!("ter")),
+                chunk("response.members[0].id", json!(7)),
+                chunk("response.members[1].name", json!("Bo")),
+                chunk("response.tags[0]", json!("a")),
+                chunk("response.tags[1]", json!("b")),
+                chunk("response.count", json!(3)),
+            ]),
+        );
+        let mut stream = server
+            .client()
+            .call("team")
+            .output_type::<Team>()
+            .stream::<Team>()
+            .await
+            .expect("a stream");
+        let mut seen = Vec::new();
+        while let Some(update) = stream.next().await {
+            let update = update.expect("an update");
+            let partial = serde_json::to_value(&*update.partial).expect("JSON");
+            seen.push((partial, update.completed));
+        }
+        // Member 0 is held back until its required `id`, so nothing shows for eight chunks.
+        for (partial, _) in &seen[..8] {
+            assert_eq!(partial, &json!({"members": []}), "{partial}");
+        }
+        // The typed `id` is whole at once: the member appears, its number and variant whole.
+        assert_eq!(
+            seen[8].0,
+            json!({"members": [{"name": "Ann", "homepage": "https://ann.dev", "age": 42, "role": "Writer", "id": 7}]})
+        );
+        assert_eq!(seen[6].1, ["response.members[0].age"]);
+        // Member 1 (no id yet) is not shown; member 0 completes.
+        assert_eq!(seen[9].0["members"].as_array().map(Vec::len), Some(1));
+        assert_eq!(seen[9].1, ["response.members[0].id", "response.members[0]"]);
+        // Atomic tags show only once the path leaves them.
+        assert_eq!(seen[10].0.get("tags"), None);
+        assert_eq!(seen[11].0.get("tags"), None);
+        assert_eq!(seen[12].0["tags"], json!(["a", "b"]));
+        assert_eq!(seen[12].0["members"].as_array().map(Vec::len), Some(2), "member 1 completed");
+        assert_eq!(
+            seen[12].1,
+            ["response.tags[1]", "response.tags"]
+        );
+        let error = stream.finish().await.expect_err("the members lack fields");
+        assert!(matches!(error, opper::Error::Incomplete { .. }), "{error}");
+    });
+}
