@@ -7,7 +7,7 @@ pub use ::serde_json;
 pub use serde_json::Value;
 
 pub use crate::partial::derive::{
-    atomic, first_key, has_value, no_field, object, split_key, unit_enum, variant, with_object,
+    atomic, first_key, flat_ready, flattened, has_value, no_field, split_key, variant, with_object,
 };
 pub use crate::partial::{Cx, Seg};
 pub use crate::schema::schema_for;

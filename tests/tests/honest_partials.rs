@@ -2,231 +2,80 @@
 //! chunked by the built-in server in random ways (numbers and booleans typed or split as text,
 //! strings and variant names split anywhere), streamed over loopback. Every partial on the way
 //! is honest: each value present equals the final one, except non-atomic strings, which are
-//! prefixes; no member lacks a required field; `finish()` is exact.
+//! prefixes; no member or guest lacks a required field; `finish()` is exact.
 //!
-//! The `Partial` impls here are written by hand, exactly as `#[derive(opper::Partial)]` is to
-//! emit them for `#[opper(required)]` and `#[opper(atomic)]` fields (see the comments on each).
+//! Every `Partial` impl here is derived: `#[opper(required)]` and `#[opper(atomic)]` fields,
+//! an atomic struct, a field both atomic and required, and a flattened struct whose required
+//! field holds its parent back.
 
 use futures::StreamExt;
-use opper::__private::{self as rt, Cx, Seg, Value};
-use opper::Partial;
 use opper::testing::{ChunkOptions, MockServer, Reply};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
-/// A unit-only enum.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// A unit-only enum: its variant enters the partial only whole.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
 enum Role {
     Writer,
     Editor,
     Reviewer,
 }
 
-// `#[derive(opper::Partial)]` on a unit-only enum: the partial is the variant's name, held
-// until whole by `__private::variant`.
-impl Partial for Role {
-    type Partial = String;
-
-    fn __apply(
-        slot: &mut Option<String>,
-        path: &[Seg<'_>],
-        delta: &Value,
-        cx: &mut Cx,
-    ) -> Result<(), String> {
-        rt::variant(
-            slot,
-            path,
-            delta,
-            cx,
-            "Role",
-            &["Writer", "Editor", "Reviewer"],
-            false,
-        )
-    }
-}
-
-/// ```ignore
-/// #[derive(opper::Partial)]
-/// struct Member {
-///     #[opper(required)]
-///     name: String,
-///     #[opper(atomic)]
-///     homepage: String,
-///     age: u32,
-///     score: f64,
-///     active: bool,
-///     role: Role,
-///     nickname: Option<String>,
-///     #[opper(required)]
-///     id: u64,
-/// }
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
 struct Member {
+    #[opper(required)]
     name: String,
+    #[opper(atomic)]
     homepage: String,
     age: u32,
     score: f64,
     active: bool,
     role: Role,
     nickname: Option<String>,
+    #[opper(required)]
     id: u64,
 }
 
-/// The partial struct, as the derive emits it (it also derives the trait impls below).
-#[derive(Debug, Clone, Default, Serialize)]
-struct PartialMember {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<<String as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    homepage: Option<<String as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    age: Option<<u32 as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    score: Option<<f64 as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    active: Option<<bool as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<<Role as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nickname: Option<<Option<String> as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<<u64 as Partial>::Partial>,
+/// Shown only whole, as the value of an atomic field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Office {
+    city: String,
+    floor: i32,
 }
 
-impl Partial for Member {
-    type Partial = PartialMember;
-
-    fn __resolve(path: &[Seg<'_>]) -> bool {
-        match rt::first_key(path) {
-            Some((key, rest)) => match key {
-                "name" => <String as Partial>::__resolve(rest),
-                "homepage" => <String as Partial>::__resolve(rest),
-                "age" => <u32 as Partial>::__resolve(rest),
-                "score" => <f64 as Partial>::__resolve(rest),
-                "active" => <bool as Partial>::__resolve(rest),
-                "role" => <Role as Partial>::__resolve(rest),
-                "nickname" => <Option<String> as Partial>::__resolve(rest),
-                "id" => <u64 as Partial>::__resolve(rest),
-                _ => false,
-            },
-            None => false,
-        }
-    }
-
-    // New: emitted only when the struct has `required` fields, the `&&` of `has_value` over
-    // them.
-    fn __ready(partial: &PartialMember) -> bool {
-        rt::has_value(&partial.name) && rt::has_value(&partial.id)
-    }
-
-    fn __apply(
-        slot: &mut Option<PartialMember>,
-        path: &[Seg<'_>],
-        delta: &Value,
-        cx: &mut Cx,
-    ) -> Result<(), String> {
-        let (key, rest) = rt::split_key(path, "Member")?;
-        // New: the body runs inside `with_object::<Self>` (instead of `&mut object(slot).f`).
-        rt::with_object::<Self>(slot, path, cx, |object, cx| match key {
-            "name" => <String as Partial>::__apply(&mut object.name, rest, delta, cx),
-            // New: an atomic field calls `atomic::<F>` in place of `<F as Partial>::__apply`.
-            "homepage" => rt::atomic::<String>(&mut object.homepage, rest, delta, cx),
-            "age" => <u32 as Partial>::__apply(&mut object.age, rest, delta, cx),
-            "score" => <f64 as Partial>::__apply(&mut object.score, rest, delta, cx),
-            "active" => <bool as Partial>::__apply(&mut object.active, rest, delta, cx),
-            "role" => <Role as Partial>::__apply(&mut object.role, rest, delta, cx),
-            "nickname" => {
-                <Option<String> as Partial>::__apply(&mut object.nickname, rest, delta, cx)
-            }
-            "id" => <u64 as Partial>::__apply(&mut object.id, rest, delta, cx),
-            _ => Err(rt::no_field(
-                "Member",
-                key,
-                &[
-                    "name", "homepage", "age", "score", "active", "role", "nickname", "id",
-                ],
-            )),
-        })
-    }
+/// Flattened into [`Guest`]: its required `email` holds the guest back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Contact {
+    phone: Option<String>,
+    /// Not the first field: the contact exists before it has an email.
+    #[opper(required)]
+    email: String,
 }
 
-/// ```ignore
-/// #[derive(opper::Partial)]
-/// struct Team {
-///     title: String,
-///     members: Vec<Member>,
-///     lead: Option<Member>,
-///     #[opper(atomic)]
-///     tags: Vec<String>,
-///     count: i64,
-/// }
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Guest {
+    /// Shown only whole, and the guest only with it.
+    #[opper(atomic, required)]
+    code: String,
+    note: String,
+    #[serde(flatten)]
+    contact: Contact,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
 struct Team {
     title: String,
     members: Vec<Member>,
     lead: Option<Member>,
+    #[opper(atomic)]
     tags: Vec<String>,
     count: i64,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-struct PartialTeam {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    title: Option<<String as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    members: Option<<Vec<Member> as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lead: Option<<Option<Member> as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<<Vec<String> as Partial>::Partial>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    count: Option<<i64 as Partial>::Partial>,
-}
-
-impl Partial for Team {
-    type Partial = PartialTeam;
-
-    fn __resolve(path: &[Seg<'_>]) -> bool {
-        match rt::first_key(path) {
-            Some((key, rest)) => match key {
-                "title" => <String as Partial>::__resolve(rest),
-                "members" => <Vec<Member> as Partial>::__resolve(rest),
-                "lead" => <Option<Member> as Partial>::__resolve(rest),
-                "tags" => <Vec<String> as Partial>::__resolve(rest),
-                "count" => <i64 as Partial>::__resolve(rest),
-                _ => false,
-            },
-            None => false,
-        }
-    }
-
-    // No required fields: no `__ready` (the default says ready).
-
-    fn __apply(
-        slot: &mut Option<PartialTeam>,
-        path: &[Seg<'_>],
-        delta: &Value,
-        cx: &mut Cx,
-    ) -> Result<(), String> {
-        let (key, rest) = rt::split_key(path, "Team")?;
-        rt::with_object::<Self>(slot, path, cx, |object, cx| match key {
-            "title" => <String as Partial>::__apply(&mut object.title, rest, delta, cx),
-            "members" => <Vec<Member> as Partial>::__apply(&mut object.members, rest, delta, cx),
-            "lead" => <Option<Member> as Partial>::__apply(&mut object.lead, rest, delta, cx),
-            "tags" => rt::atomic::<Vec<String>>(&mut object.tags, rest, delta, cx),
-            "count" => <i64 as Partial>::__apply(&mut object.count, rest, delta, cx),
-            _ => Err(rt::no_field(
-                "Team",
-                key,
-                &["title", "members", "lead", "tags", "count"],
-            )),
-        })
-    }
+    #[opper(atomic)]
+    office: Office,
+    guests: Vec<Guest>,
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -262,26 +111,58 @@ fn member() -> impl Strategy<Value = Member> {
         )
 }
 
-fn team() -> impl Strategy<Value = Team> {
-    (
-        text(),
-        proptest::collection::vec(member(), 0..4),
-        proptest::option::of(member()),
-        proptest::collection::vec(text(), 0..4),
-        any::<i64>(),
-    )
-        .prop_map(|(title, members, lead, tags, count)| Team {
-            title,
-            members,
-            lead,
-            tags,
-            count,
-        })
+fn guest() -> impl Strategy<Value = Guest> {
+    (text(), text(), proptest::option::of(text()), text()).prop_map(|(code, email, phone, note)| {
+        Guest {
+            code,
+            contact: Contact { email, phone },
+            note,
+        }
+    })
 }
 
-/// Fields shown only whole (atomic), and the fields a member needs before it is shown.
-const ATOMIC: [&str; 2] = ["homepage", "tags"];
-const REQUIRED: [&str; 2] = ["name", "id"];
+fn team() -> impl Strategy<Value = Team> {
+    (
+        (
+            text(),
+            proptest::collection::vec(member(), 0..4),
+            proptest::option::of(member()),
+            proptest::collection::vec(text(), 0..4),
+        ),
+        (
+            any::<i64>(),
+            (text(), any::<i32>()).prop_map(|(city, floor)| Office { city, floor }),
+            proptest::collection::vec(guest(), 0..3),
+        ),
+    )
+        .prop_map(
+            |((title, members, lead, tags), (count, office, guests))| Team {
+                title,
+                members,
+                lead,
+                tags,
+                count,
+                office,
+                guests,
+            },
+        )
+}
+
+/// Fields shown only whole (atomic).
+const ATOMIC: [&str; 4] = ["homepage", "tags", "office", "code"];
+
+/// The fields the object at `at` needs before it is shown: a member's, a guest's (its
+/// flattened contact's `email` included).
+fn required_at(at: &str) -> &'static [&'static str] {
+    let last = at.rsplit('.').next().unwrap_or(at);
+    if last == "lead" || (last.starts_with("members[") && last.ends_with(']')) {
+        &["name", "id"]
+    } else if last.starts_with("guests[") && last.ends_with(']') {
+        &["code", "email"]
+    } else {
+        &[]
+    }
+}
 
 /// `partial` is honest about `last`: every value present equals the final one, except strings
 /// outside atomic fields, which are prefixes; members have their required fields.
@@ -294,12 +175,9 @@ fn honest(partial: &Value, last: &Value, whole: bool, at: &str) -> Result<(), St
             .enumerate()
             .try_for_each(|(i, (p, f))| honest(p, f, whole, &format!("{at}[{i}]"))),
         (Value::Object(p), Value::Object(f)) => {
-            let member = at.ends_with(']') || at.ends_with("lead");
-            if member {
-                for key in REQUIRED {
-                    if !p.contains_key(key) {
-                        return Err(format!("{at} is shown without its required `{key}`"));
-                    }
+            for key in required_at(at) {
+                if !p.contains_key(*key) {
+                    return Err(format!("{at} is shown without its required `{key}`"));
                 }
             }
             p.iter().try_for_each(|(key, p)| match f.get(key) {

@@ -28,12 +28,6 @@ pub fn first_key<'p, 'a>(path: &'p [Seg<'a>]) -> Option<(&'p str, &'p [Seg<'a>])
     }
 }
 
-/// The partial struct in `slot`, created empty if needed. (The derive's former shape: it holds
-/// nothing back; [`with_object`] replaces it.)
-pub fn object<P: Default>(slot: &mut Option<P>) -> &mut P {
-    slot.get_or_insert_with(P::default)
-}
-
 /// Runs `apply` on the partial struct of `T` for `slot`, holding it back from `slot` while
 /// [`Partial::__ready`] says it is not ready (a `required` field has no value yet) and it has
 /// not completed. The derive wraps each struct's `__apply` body in it:
@@ -103,6 +97,29 @@ pub fn atomic<F: Partial>(
     result
 }
 
+/// [`Partial::__apply`] for a `#[serde(flatten)]`ed field of type `F`, whose fields are its
+/// parent's own: it is never held apart from the parent (its `required` fields hold the
+/// parent back instead, see [`flat_ready`]), so its partial is created in `slot` at once.
+pub fn flattened<F: Partial>(
+    slot: &mut Option<F::Partial>,
+    path: &[Seg<'_>],
+    delta: &Value,
+    cx: &mut Cx,
+) -> Result<(), String> {
+    slot.get_or_insert_with(F::Partial::default);
+    F::__apply(slot, path, delta, cx)
+}
+
+/// Whether a flattened field of type `F` lets its parent be shown: its own `required` fields
+/// all have a value (none has while nothing arrived for it). The derive's `__ready` includes
+/// this for every flattened field.
+pub fn flat_ready<F: Partial>(field: &Option<F::Partial>) -> bool {
+    match field {
+        Some(partial) => F::__ready(partial),
+        None => F::__ready(&F::Partial::default()),
+    }
+}
+
 /// Whether a field's partial value counts as a value for `#[opper(required)]`: any
 /// `Some`. (Numbers, booleans, variants and atomic fields are `Some` only once whole.) The
 /// derive's `__ready` is the `&&` of this over the required fields.
@@ -167,31 +184,6 @@ pub fn variant(
         Err(format!(
             "`{}` is not the start of a variant of {ty} ({})",
             cx.text,
-            names.join(", ")
-        ))
-    }
-}
-
-/// The derive's former shape for unit-only enums: the partial is the text so far, shown as
-/// it grows (it may not be a variant yet). [`variant`] replaces it.
-pub fn unit_enum(
-    slot: &mut Option<String>,
-    path: &[Seg<'_>],
-    delta: &Value,
-    ty: &str,
-    names: &[&str],
-    open: bool,
-) -> Result<(), String> {
-    if let Some(seg) = path.first() {
-        return Err(format!("{ty} is an enum of names: it has no `{seg}`"));
-    }
-    let text = slot.get_or_insert_with(String::new);
-    append_text(text, delta, ty)?;
-    if open || names.iter().any(|name| name.starts_with(text.as_str())) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{text}` is not the start of a variant of {ty} ({})",
             names.join(", ")
         ))
     }
