@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Serialize, Deserialize, JsonSchema, opper::Partial)]
 struct Person {
     /// Full name as written in the text
+    // Required: a person enters the live view only with a name, never as a half-built `{}`.
+    #[opper(required)]
     name: String,
     /// What they do
     role: String,

@@ -53,10 +53,12 @@
 //!
 //! The derive honours serde's `rename`, `rename_all`, `alias`, `skip`, `skip_deserializing`,
 //! `default` and `flatten`; it supports structs with named fields and enums whose variants
-//! are all units (their partial form is the text of the variant's name received so far).
+//! are all units (their partial form is the variant's name, once whole).
 //! The generated type is named `Partial` + the type's name and has the type's visibility;
 //! `#[opper(partial = "OtherName")]` picks another name, and `#[opper(crate = "path")]` names
-//! the `opper` crate when it is not reachable as `::opper`.
+//! the `opper` crate when it is not reachable as `::opper`. On a field, `#[opper(atomic)]`
+//! shows it only whole and `#[opper(required)]` holds its struct back until it has a value:
+//! see [the derive](macro@crate::Partial#when-a-field-appears).
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -111,7 +113,7 @@ pub use limits::{FREE_ITEMS, MAX_DEPTH};
 /// | map | at its first key; a value appears when its own content would |
 /// | struct | at its first field that appears, unless it has `required` fields |
 /// | `#[opper(atomic)]` field | whole, when the field completes, whatever its type |
-/// | struct with `#[opper(required)]` fields | once each has a value (for a number, boolean, variant or atomic field: a whole one), or once it completes |
+/// | struct with `#[opper(required)]` fields | once each has a value (for a number, boolean, variant or atomic field: a whole one), or once it completes; a flattened struct's required fields count as its parent's |
 /// | `serde_json::Value` | deltas as they come (JSON carries no type to wait for) |
 ///
 /// Skipped array items (the service sends no chunk for an empty array, an empty object or
