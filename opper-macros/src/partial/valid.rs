@@ -107,9 +107,7 @@ fn opper(attrs: &OpperAttrs, is_enum: bool, cx: &Ctxt) -> (Option<syn::Path>, Op
              `crate = \"path\"` on the type, `atomic` and `required` on a field",
         );
     }
-    for path in attrs.atomic.iter().chain(&attrs.required) {
-        field_key_elsewhere(path, is_enum, "the type", cx);
-    }
+    field_keys_elsewhere(attrs, is_enum, "the type", cx);
     let krate = once(&attrs.krate, "crate", cx).and_then(|value| {
         parsed(
             value,
@@ -134,7 +132,7 @@ fn once<'v>(values: &'v [(syn::Path, LitStr)], key: &str, cx: &Ctxt) -> Option<&
 }
 
 /// Whether a key that takes no value is set; an error on each repetition.
-fn flag(paths: &[syn::Path], key: &str, cx: &Ctxt) -> bool {
+fn set_once(paths: &[syn::Path], key: &str, cx: &Ctxt) -> bool {
     repeated(paths, key, cx);
     !paths.is_empty()
 }
@@ -146,13 +144,21 @@ fn repeated<'v>(paths: impl IntoIterator<Item = &'v syn::Path>, key: &str, cx: &
     }
 }
 
-/// The error for a field's key (`atomic`, `required`) on `place`, the type or a variant.
-fn field_key_elsewhere(path: &syn::Path, is_enum: bool, place: &str, cx: &Ctxt) {
-    let key = if path.is_ident(ATOMIC) {
-        ATOMIC
-    } else {
-        REQUIRED
-    };
+/// A field's keys (`atomic`, `required`) where they do not belong: on the type or a variant.
+fn field_keys_elsewhere(attrs: &OpperAttrs, is_enum: bool, place: &str, cx: &Ctxt) {
+    for (key, paths) in field_keys(attrs) {
+        for path in paths {
+            field_key_elsewhere(path, key, is_enum, place, cx);
+        }
+    }
+}
+
+/// `atomic` and `required`, each with where it is written.
+fn field_keys(attrs: &OpperAttrs) -> [(&'static str, &[syn::Path]); 2] {
+    [(ATOMIC, &attrs.atomic), (REQUIRED, &attrs.required)]
+}
+
+fn field_key_elsewhere(path: &syn::Path, key: &str, is_enum: bool, place: &str, cx: &Ctxt) {
     let message = if is_enum {
         format!(
             "`{key}` goes on a field of a struct, not on {place}: an enum's variant is shown \
@@ -188,19 +194,10 @@ fn field_opper(field: &RawField<'_>, cx: &Ctxt) -> (bool, bool) {
         cx.error_spanned_by(path, format!("unknown `opper` key on a field: {TAKES}"));
     }
     type_keys_elsewhere(attrs, "a field", TAKES, cx);
-    let atomic = flag(&attrs.atomic, ATOMIC, cx);
-    let required = flag(&attrs.required, REQUIRED, cx);
-    for path in attrs
-        .atomic
-        .first()
-        .into_iter()
-        .chain(attrs.required.first())
-    {
-        let key = if path.is_ident(ATOMIC) {
-            ATOMIC
-        } else {
-            REQUIRED
-        };
+    let atomic = set_once(&attrs.atomic, ATOMIC, cx);
+    let required = set_once(&attrs.required, REQUIRED, cx);
+    for (key, paths) in field_keys(attrs) {
+        let Some(path) = paths.first() else { continue };
         if field.serde.flatten {
             cx.error_spanned_by(
                 path,
@@ -230,9 +227,7 @@ fn variant_opper(attrs: &OpperAttrs, cx: &Ctxt) {
         cx.error_spanned_by(path, format!("unknown `opper` key: {TAKES}"));
     }
     type_keys_elsewhere(attrs, "a variant", TAKES, cx);
-    for path in attrs.atomic.iter().chain(&attrs.required) {
-        field_key_elsewhere(path, true, "a variant", cx);
-    }
+    field_keys_elsewhere(attrs, true, "a variant", cx);
 }
 
 /// The path or name a string holds, or `message` on the string.
