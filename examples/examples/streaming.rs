@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Serialize, Deserialize, JsonSchema, opper::Partial)]
 struct Person {
     /// Full name as written in the text
+    // Required: a person enters the live view only with a name, never as a half-built `{}`.
+    #[opper(required)]
     name: String,
     /// What they do
     role: String,
@@ -66,8 +68,10 @@ async fn main() -> opper::Result<()> {
                 update.json_path, update.delta
             );
             std::io::stdout().flush().ok();
-        } else if let Some(done) = &update.completed {
-            println!("completed {done}");
+        } else {
+            for done in &update.completed {
+                println!("completed {done}");
+            }
         }
     }
     let team: Team = stream.finish().await?;

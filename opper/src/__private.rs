@@ -6,7 +6,9 @@ pub use ::serde;
 pub use ::serde_json;
 pub use serde_json::Value;
 
-pub use crate::partial::derive::{first_key, no_field, object, split_key, unit_enum};
+pub use crate::partial::derive::{
+    atomic, first_key, flat_ready, flattened, has_value, no_field, split_key, variant, with_object,
+};
 pub use crate::partial::{Cx, Seg};
 pub use crate::reask::{Policy, instructions as reask_instructions};
 pub use crate::schema::schema_for;

@@ -162,7 +162,7 @@ pub use opper_macros::function;
 /// with the type's visibility: every field an `Option` of the field type's partial (nested
 /// structs as their partials, `Vec<T>` as a vector of partials), `Debug`, `Clone`, `Default`,
 /// and `Serialize` to the JSON known so far. Serde's `rename`, `rename_all`, `alias`, `skip`,
-/// `default` and `flatten` are honoured; unit-only enums stream as their text.
+/// `default` and `flatten` are honoured; a unit-only enum's partial is its variant's name.
 ///
 /// ```
 /// use schemars::JsonSchema;
@@ -178,6 +178,92 @@ pub use opper_macros::function;
 /// let partial = PartialPerson { full_name: Some("Ann".into()), age: None };
 /// assert_eq!(serde_json::to_value(&partial).unwrap(), serde_json::json!({"fullName": "Ann"}));
 /// ```
+///
+/// # When a field appears
+///
+/// A partial shows only what the final output will hold. A field *completes* when a chunk for
+/// another path arrives (the stream moves past it) or when the stream ends cleanly. Then:
+///
+/// - a `String` appears at its first chunk and grows by prefix;
+/// - a number, boolean or unit-enum variant appears only whole: a typed delta (a JSON number
+///   or boolean) at once, text (`"4"`, `"2"`; `"Wri"`, `"ter"`) once the field completes, so
+///   never `4` on the way to `42` nor `"Wri"` on the way to `"Writer"`;
+/// - an `#[opper(atomic)]` field appears only whole, once it completes, whatever its type (a
+///   `String` id or URL, a nested struct, a `Vec`): use it for values that mean nothing in part;
+/// - a struct appears at its first field that appears, unless it has `#[opper(required)]`
+///   fields: then it is absent from its parent (not pushed into the parent's `Vec`, `None` in an
+///   `Option` or field, not in a map) until every required field has a value (a number,
+///   boolean, variant or atomic field: a whole one), or until the struct completes. The
+///   required fields of a `#[serde(flatten)]`ed struct are its parent's.
+///
+/// The table on [`Partial`](trait@Partial#what-a-partial-shows) says the same for every type.
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> opper::Result<()> {
+/// use futures::StreamExt;
+/// use schemars::JsonSchema;
+/// use serde::Deserialize;
+/// use serde_json::{Value, json};
+///
+/// #[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
+/// struct Member {
+///     #[opper(required)]   // a Member is not shown in its parent until `name` has a value
+///     name: String,
+///     #[opper(atomic)]     // shown only whole, like a number: ids, URLs, codes
+///     homepage: String,
+///     age: u32,
+/// }
+///
+/// #[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
+/// struct Team {
+///     members: Vec<Member>,
+/// }
+///
+/// let server = opper::testing::MockServer::start().await;
+/// let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta});
+/// server.reply("team", opper::testing::Reply::events([
+///     chunk("response.members[0].name", json!("An")),
+///     chunk("response.members[0].name", json!("n")),
+///     chunk("response.members[0].homepage", json!("https://")),
+///     chunk("response.members[0].homepage", json!("ann.dev")),
+///     chunk("response.members[0].age", json!("4")),
+///     chunk("response.members[0].age", json!("2")),
+///     chunk("response.members[1].homepage", json!("https://bo.dev")),
+///     chunk("response.members[1].name", json!("Bo")),
+///     chunk("response.members[1].age", json!(30)),
+/// ]));
+/// let mut stream = server.client().call("team").output_type::<Team>().stream::<Team>().await?;
+/// let mut shown = Vec::new();
+/// while let Some(update) = stream.next().await {
+///     shown.push(serde_json::to_value(&*update?.partial).unwrap()["members"].clone());
+/// }
+/// assert_eq!(shown[0], json!([{"name": "An"}]));                  // a string grows
+/// assert_eq!(shown[3], json!([{"name": "Ann"}]));                 // atomic: not yet
+/// assert_eq!(shown[5], json!([{"name": "Ann", "homepage": "https://ann.dev"}])); // no `4`
+/// assert_eq!(shown[6][0]["age"], 42);                             // whole, once complete
+/// assert_eq!(shown[6].as_array().unwrap().len(), 1);              // member 1 has no name yet
+/// assert_eq!(shown[7][1], json!({"name": "Bo", "homepage": "https://bo.dev"}));
+/// assert_eq!(shown[8][1]["age"], 30);                             // typed: whole at once
+/// let team = stream.finish().await?;
+/// assert_eq!(team.members[1].name, "Bo");
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))]
+/// # fn main() {}
+/// ```
+///
+/// # Attributes
+///
+/// - On the type: `#[opper(partial = "Name")]`, the partial type's name;
+///   `#[opper(crate = "path")]`, where `opper` is when it is not `::opper`.
+/// - On a field of a struct: `#[opper(atomic)]` and `#[opper(required)]`, described above;
+///   both may go on one field (the struct then waits for that field's whole value).
+///
+/// Misuse is a compile error on the attribute: an unknown key, a key set twice, `atomic` or
+/// `required` on a flattened field (it has no path of its own; mark its type's fields instead)
+/// or a skipped one, on the type, or on an enum or its variants (a variant is shown only whole
+/// already).
 #[doc(inline)]
 pub use opper_macros::Partial;
 

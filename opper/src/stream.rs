@@ -320,7 +320,7 @@ fn with_partial(mut error: Error, so_far: Value) -> Error {
 
 /// What a [`Stream`] needs of its assembler, without naming `T::Partial` in the struct.
 trait Reassemble<T> {
-    fn push(&mut self, json_path: Option<&str>, delta: &Value) -> Result<Option<String>, String>;
+    fn push(&mut self, json_path: Option<&str>, delta: &Value) -> Result<Vec<String>, String>;
     fn partial(&mut self) -> Arc<T::Partial>
     where
         T: Partial;
@@ -329,7 +329,7 @@ trait Reassemble<T> {
 }
 
 impl<T: Partial + DeserializeOwned> Reassemble<T> for Assembler<T> {
-    fn push(&mut self, json_path: Option<&str>, delta: &Value) -> Result<Option<String>, String> {
+    fn push(&mut self, json_path: Option<&str>, delta: &Value) -> Result<Vec<String>, String> {
         Assembler::push(self, json_path, delta)
     }
 
@@ -355,10 +355,14 @@ pub struct Update<T: Partial> {
     /// The chunk's value: a string, number or boolean.
     pub delta: Value,
     /// The partial output after this chunk. Cheap: shared with the stream, and copied only if
-    /// you still hold it when the next chunk arrives.
+    /// you still hold it when the next chunk arrives. It never shows what the output will
+    /// not hold: see [`Partial`](crate::Partial#what-a-partial-shows).
     pub partial: Arc<T::Partial>,
-    /// The `json_path` of the field this chunk completed by moving past it, if any.
-    pub completed: Option<String>,
+    /// Innermost first, every path this chunk completed by moving past it, array items and
+    /// objects included, written like the previous chunk's `json_path`: a chunk for
+    /// `response.people[1].name` after `response.people[0].role` completes
+    /// `response.people[0].role` and `response.people[0]`. Empty while a field continues.
+    pub completed: Vec<String>,
     /// Which attempt this update belongs to: 1 for the first stream, 2 for the first re-ask
     /// (whose partial starts empty again), and so on.
     pub attempt: u32,

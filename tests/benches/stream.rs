@@ -1,7 +1,9 @@
 //! Streaming cost, side by side in one run:
 //! - consuming 10,000 vs 100,000 chunks through a typed `opper::Stream` (target ratio <= 11);
-//! - the typed stream's throughput against reading the same `data:` lines with bare `reqwest`
-//!   and `serde_json` (target: at least half of it).
+//! - the typed stream over loopback (honest partials on, a consumer that reads every update's
+//!   partial) against a bare `serde_json::from_str::<Value>` of the same `data:` lines from
+//!   memory (target: at least half its throughput), and against bare `reqwest` + `serde_json`
+//!   over the same loopback HTTP.
 
 use std::time::{Duration, Instant};
 
@@ -56,7 +58,14 @@ async fn typed(opper: &opper::Opper, task: &str) -> usize {
         .expect("stream");
     let mut updates = 0;
     while let Some(update) = stream.next().await {
-        std::hint::black_box(&update.expect("update").partial);
+        // Touch the partial, as a UI rendering it would.
+        let update = update.expect("update");
+        let items = update.partial.items.as_deref().unwrap_or_default();
+        let last = items
+            .last()
+            .and_then(|item| item.title.as_deref())
+            .map_or(0, str::len);
+        std::hint::black_box((items.len(), last));
         updates += 1;
     }
     let report = stream.finish().await.expect("final");
@@ -87,6 +96,19 @@ async fn bare(http: &reqwest::Client, url: &str) -> usize {
     parsed
 }
 
+/// Parses every `data:` line of `body` as JSON, from memory.
+fn from_memory(body: &str) -> usize {
+    let mut parsed = 0;
+    for line in body.lines() {
+        if let Some(data) = line.strip_prefix("data: ") {
+            let value: serde_json::Value = serde_json::from_str(data).expect("json");
+            std::hint::black_box(value);
+            parsed += 1;
+        }
+    }
+    parsed
+}
+
 async fn time<F: std::future::Future<Output = usize>>(
     rounds: usize,
     mut f: impl FnMut() -> F,
@@ -103,8 +125,9 @@ async fn time<F: std::future::Future<Output = usize>>(
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let server = MockServer::start().await;
+    let big_body = body(100_000);
     server.reply("small", Reply::raw_sse([body(10_000)]));
-    server.reply("big", Reply::raw_sse([body(100_000)]));
+    server.reply("big", Reply::raw_sse([big_body.clone()]));
     let opper = opper::Opper::builder()
         .api_key("bench-key")
         .base_url(server.url())
@@ -122,21 +145,46 @@ async fn main() {
     let mut small = Vec::new();
     let mut big = Vec::new();
     let mut raw = Vec::new();
+    let mut memory = Vec::new();
     for _ in 0..rounds {
         small.push(time(1, || typed(&opper, "small")).await);
         big.push(time(1, || typed(&opper, "big")).await);
         raw.push(time(1, || bare(&http, &url)).await);
+        memory.push(time(1, || std::future::ready(from_memory(&big_body))).await);
     }
-    let (small, big, raw) = (median(&mut small), median(&mut big), median(&mut raw));
+    let (small, big, raw, memory) = (
+        median(&mut small),
+        median(&mut big),
+        median(&mut raw),
+        median(&mut memory),
+    );
+    let mb = big_body.len() as f64 / 1e6;
+    let rate = |d: Duration| mb / d.as_secs_f64();
+    println!("body of 100,000 chunks: {mb:.1} MB");
+    println!(
+        "typed stream over loopback:      median {big:?} ({:.0} MB/s)",
+        rate(big)
+    );
+    println!(
+        "bare serde_json, from memory:    median {memory:?} ({:.0} MB/s)",
+        rate(memory)
+    );
+    println!(
+        "bare reqwest + serde_json, HTTP: median {raw:?} ({:.0} MB/s)",
+        rate(raw)
+    );
+    println!(
+        "typed / bare parse from memory: {:.2} (target >= 0.5)",
+        memory.as_secs_f64() / big.as_secs_f64()
+    );
     println!("typed stream, 10,000 chunks:  median {small:?}");
     println!("typed stream, 100,000 chunks: median {big:?}");
     println!(
         "ratio 100k / 10k: {:.2} (target <= 11)",
         big.as_secs_f64() / small.as_secs_f64()
     );
-    println!("bare reqwest + serde_json, 100,000 data lines: median {raw:?}");
     println!(
-        "typed throughput / bare throughput: {:.2} (target >= 0.5)",
+        "typed / bare reqwest + serde_json: {:.2}",
         raw.as_secs_f64() / big.as_secs_f64()
     );
 }

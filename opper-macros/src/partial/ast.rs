@@ -18,9 +18,11 @@ const SKIP_DESERIALIZING: &str = "skip_deserializing";
 const FLATTEN: &str = "flatten";
 const OTHER: &str = "other";
 const DESERIALIZE: &str = "deserialize";
-// opper keys.
-const CRATE: &str = "crate";
-const PARTIAL: &str = "partial";
+// opper keys: of the type, then of a field.
+pub(super) const CRATE: &str = "crate";
+pub(super) const PARTIAL: &str = "partial";
+pub(super) const ATOMIC: &str = "atomic";
+pub(super) const REQUIRED: &str = "required";
 
 /// The type deriving `Partial`.
 pub(super) struct Container<'a> {
@@ -45,21 +47,25 @@ pub(super) struct Field<'a> {
     pub(super) field: &'a syn::Field,
     pub(super) ident: &'a Ident,
     pub(super) serde: SerdeAttrs,
-    /// `#[opper(...)]` attributes, which do not go on fields.
-    pub(super) opper: Vec<&'a Attribute>,
+    pub(super) opper: OpperAttrs,
 }
 
 /// A variant of an enum.
 pub(super) struct EnumVariant<'a> {
     pub(super) variant: &'a Variant,
     pub(super) serde: SerdeAttrs,
+    pub(super) opper: OpperAttrs,
 }
 
-/// `#[opper(crate = "path", partial = "Name")]`, each key with its value as written.
+/// What one item's `#[opper(...)]` attributes say, each key as written, wherever it is (the
+/// type's keys `crate = "path"` and `partial = "Name"`, a field's `atomic` and `required`):
+/// `valid.rs` checks that each is where it belongs, once.
 #[derive(Default)]
 pub(super) struct OpperAttrs {
     pub(super) krate: Vec<(syn::Path, LitStr)>,
     pub(super) partial: Vec<(syn::Path, LitStr)>,
+    pub(super) atomic: Vec<syn::Path>,
+    pub(super) required: Vec<syn::Path>,
     /// Keys the derive does not know.
     pub(super) unknown: Vec<syn::Path>,
 }
@@ -96,11 +102,7 @@ impl<'a> Container<'a> {
                                 field,
                                 ident: field.ident.as_ref()?,
                                 serde: serde_attrs(&field.attrs, cx),
-                                opper: field
-                                    .attrs
-                                    .iter()
-                                    .filter(|attr| attr.path().is_ident(OPPER))
-                                    .collect(),
+                                opper: opper_attrs(&field.attrs, cx),
                             })
                         })
                         .collect(),
@@ -114,6 +116,7 @@ impl<'a> Container<'a> {
                     .map(|variant| EnumVariant {
                         variant,
                         serde: serde_attrs(&variant.attrs, cx),
+                        opper: opper_attrs(&variant.attrs, cx),
                     })
                     .collect(),
             ),
@@ -128,7 +131,7 @@ impl<'a> Container<'a> {
     }
 }
 
-/// `#[opper(...)]` on the type.
+/// `#[opper(...)]` on the type, a field or a variant.
 fn opper_attrs(attrs: &[Attribute], cx: &Ctxt) -> OpperAttrs {
     let mut out = OpperAttrs::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident(OPPER)) {
@@ -138,6 +141,10 @@ fn opper_attrs(attrs: &[Attribute], cx: &Ctxt) -> OpperAttrs {
             } else if meta.path.is_ident(PARTIAL) {
                 out.partial
                     .push((meta.path.clone(), meta.value()?.parse()?));
+            } else if meta.path.is_ident(ATOMIC) {
+                out.atomic.push(flag(&meta, cx)?);
+            } else if meta.path.is_ident(REQUIRED) {
+                out.required.push(flag(&meta, cx)?);
             } else {
                 out.unknown.push(meta.path.clone());
                 skip_value(&meta)?;
@@ -149,6 +156,23 @@ fn opper_attrs(attrs: &[Attribute], cx: &Ctxt) -> OpperAttrs {
         }
     }
     out
+}
+
+/// A key that takes no value (`atomic`); a value is reported, skipped, and the key kept.
+fn flag(meta: &ParseNestedMeta<'_>, cx: &Ctxt) -> syn::Result<syn::Path> {
+    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        cx.error_spanned_by(
+            &meta.path,
+            format!("`{key}` takes no value: write `#[opper({key})]`"),
+        );
+        skip_value(meta)?;
+    }
+    Ok(meta.path.clone())
 }
 
 fn serde_attrs(attrs: &[Attribute], cx: &Ctxt) -> SerdeAttrs {

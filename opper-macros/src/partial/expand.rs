@@ -68,6 +68,7 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let mut flat_resolves = Vec::new();
     let mut flat_applies = Vec::new();
     let mut known = Vec::new();
+    let mut ready = Vec::new();
     let self_ty = quote!(#ident #input_ty_generics);
     for field in fields {
         let name = field.ident;
@@ -101,22 +102,29 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
             flat_resolves.push(quote!(<#ty as #krate::Partial>::__resolve(__path)));
             flat_applies.push(quote! {
                 if <#ty as #krate::Partial>::__resolve(__path) {
-                    return <#ty as #krate::Partial>::__apply(
-                        &mut #rt::object(__slot).#name, __path, __delta, __cx,
-                    );
+                    return #rt::flattened::<#ty>(&mut __obj.#name, __path, __delta, __cx);
                 }
             });
+            // Its required fields are this struct's.
+            ready.push(quote!(#rt::flat_ready::<#ty>(&__partial.#name)));
         } else {
             let keys = &field.keys;
             known.push(keys[0].clone());
             resolve_arms.push(quote! {
                 #(#keys)|* => <#ty as #krate::Partial>::__resolve(__rest),
             });
+            // An atomic field is built aside and shown only whole.
+            let apply = if field.atomic {
+                quote!(#rt::atomic::<#ty>)
+            } else {
+                quote!(<#ty as #krate::Partial>::__apply)
+            };
             apply_arms.push(quote! {
-                #(#keys)|* => <#ty as #krate::Partial>::__apply(
-                    &mut #rt::object(__slot).#name, __rest, __delta, __cx,
-                ),
+                #(#keys)|* => #apply(&mut __obj.#name, __rest, __delta, __cx),
             });
+        }
+        if field.required {
+            ready.push(quote!(#rt::has_value(&__partial.#name)));
         }
     }
     let debug_partial = partial.to_string();
@@ -129,6 +137,23 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
         quote!(let _ = __rest;)
     } else {
         quote!()
+    };
+    // A struct without fields uses neither.
+    let (obj, cx) = if fields.is_empty() {
+        (quote!(_), quote!(_))
+    } else {
+        (quote!(__obj), quote!(__cx))
+    };
+    // Held back from its parent until every required field (its own, and those of its
+    // flattened fields) has a value.
+    let ready = if ready.is_empty() {
+        quote!()
+    } else {
+        quote! {
+            fn __ready(__partial: &Self::Partial) -> bool {
+                #(#ready)&&*
+            }
+        }
     };
 
     quote! {
@@ -178,6 +203,8 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
                 }
             }
 
+            #ready
+
             fn __apply(
                 __slot: &mut ::core::option::Option<Self::Partial>,
                 __path: &[#rt::Seg<'_>],
@@ -186,13 +213,13 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
             ) -> ::core::result::Result<(), ::std::string::String> {
                 let (__key, __rest) = #rt::split_key(__path, #ty_name)?;
                 #rest_unused
-                match __key {
+                #rt::with_object::<Self>(__slot, __path, __cx, |#obj, #cx| match __key {
                     #(#apply_arms)*
                     _ => {
                         #(#flat_applies)*
                         ::core::result::Result::Err(#rt::no_field(#ty_name, __key, &[#(#known),*]))
                     }
-                }
+                })
             }
         }
     }
@@ -215,9 +242,9 @@ fn expand_enum(input: &Input<'_>, names: &[String], open: bool) -> TokenStream {
                 __slot: &mut ::core::option::Option<::std::string::String>,
                 __path: &[#rt::Seg<'_>],
                 __delta: &#rt::Value,
-                _: &mut #rt::Cx,
+                __cx: &mut #rt::Cx,
             ) -> ::core::result::Result<(), ::std::string::String> {
-                #rt::unit_enum(__slot, __path, __delta, #ty_name, &[#(#names),*], #open)
+                #rt::variant(__slot, __path, __delta, __cx, #ty_name, &[#(#names),*], #open)
             }
         }
     }

@@ -28,5 +28,9 @@ pub(super) struct Field<'a> {
     /// The key in the JSON, then its aliases.
     pub(super) keys: Vec<String>,
     pub(super) flatten: bool,
+    /// `#[opper(atomic)]`: shown only whole.
+    pub(super) atomic: bool,
+    /// `#[opper(required)]`: the struct is not shown in its parent until this has a value.
+    pub(super) required: bool,
     pub(super) docs: Vec<&'a Attribute>,
 }

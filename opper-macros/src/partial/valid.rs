@@ -4,7 +4,10 @@
 use syn::LitStr;
 use syn::ext::IdentExt;
 
-use super::ast::{Container, EnumVariant, Field as RawField, OpperAttrs, SerdeAttrs, Shape};
+use super::ast::{
+    ATOMIC, CRATE, Container, EnumVariant, Field as RawField, OpperAttrs, PARTIAL, REQUIRED,
+    SerdeAttrs, Shape,
+};
 use super::spec::{Body, Field, Input};
 use crate::case::{RULES, RenameRule};
 use crate::ctxt::Ctxt;
@@ -24,7 +27,8 @@ const FIELD_UNSUPPORTED: &[&str] = &["with", "deserialize_with"];
 /// The checked input, or every mistake.
 pub(super) fn validate<'a>(container: &Container<'a>, cx: Ctxt) -> syn::Result<Input<'a>> {
     let input = container.input;
-    let (krate, partial_name) = opper(&container.opper, &cx);
+    let is_enum = matches!(container.data, Shape::Enum(_));
+    let (krate, partial_name) = opper(&container.opper, is_enum, &cx);
     check_serde(&container.serde, Place::Container, &cx);
     for lifetime in input.generics.lifetimes() {
         cx.error_spanned_by(
@@ -93,15 +97,17 @@ pub(super) fn krate_for_stub(container: &Container<'_>) -> syn::Path {
         .unwrap_or_else(crate::crate_path::default)
 }
 
-/// `crate` and `partial`, each at most once; no other key.
-fn opper(attrs: &OpperAttrs, cx: &Ctxt) -> (Option<syn::Path>, Option<syn::Ident>) {
+/// The type's `crate` and `partial`, each at most once; no other key (`atomic` and
+/// `required` go on fields).
+fn opper(attrs: &OpperAttrs, is_enum: bool, cx: &Ctxt) -> (Option<syn::Path>, Option<syn::Ident>) {
     for path in &attrs.unknown {
         cx.error_spanned_by(
             path,
             "unknown `opper` key: the valid keys are `partial = \"TypeName\"` and \
-             `crate = \"path\"`",
+             `crate = \"path\"` on the type, `atomic` and `required` on a field",
         );
     }
+    field_keys_elsewhere(attrs, is_enum, "the type", cx);
     let krate = once(&attrs.krate, "crate", cx).and_then(|value| {
         parsed(
             value,
@@ -121,10 +127,107 @@ fn opper(attrs: &OpperAttrs, cx: &Ctxt) -> (Option<syn::Path>, Option<syn::Ident
 
 /// The first value of a key; an error on each repetition.
 fn once<'v>(values: &'v [(syn::Path, LitStr)], key: &str, cx: &Ctxt) -> Option<&'v LitStr> {
-    for (path, _) in values.iter().skip(1) {
+    repeated(values.iter().map(|(path, _)| path), key, cx);
+    values.first().map(|(_, value)| value)
+}
+
+/// Whether a key that takes no value is set; an error on each repetition.
+fn set_once(paths: &[syn::Path], key: &str, cx: &Ctxt) -> bool {
+    repeated(paths, key, cx);
+    !paths.is_empty()
+}
+
+/// An error on every occurrence of a key after the first.
+fn repeated<'v>(paths: impl IntoIterator<Item = &'v syn::Path>, key: &str, cx: &Ctxt) {
+    for path in paths.into_iter().skip(1) {
         cx.error_spanned_by(path, format!("`{key}` is set multiple times"));
     }
-    values.first().map(|(_, value)| value)
+}
+
+/// A field's keys (`atomic`, `required`) where they do not belong: on the type or a variant.
+fn field_keys_elsewhere(attrs: &OpperAttrs, is_enum: bool, place: &str, cx: &Ctxt) {
+    for (key, paths) in field_keys(attrs) {
+        for path in paths {
+            field_key_elsewhere(path, key, is_enum, place, cx);
+        }
+    }
+}
+
+/// `atomic` and `required`, each with where it is written.
+fn field_keys(attrs: &OpperAttrs) -> [(&'static str, &[syn::Path]); 2] {
+    [(ATOMIC, &attrs.atomic), (REQUIRED, &attrs.required)]
+}
+
+fn field_key_elsewhere(path: &syn::Path, key: &str, is_enum: bool, place: &str, cx: &Ctxt) {
+    let message = if is_enum {
+        format!(
+            "`{key}` goes on a field of a struct, not on {place}: an enum's variant is shown \
+             only whole already"
+        )
+    } else {
+        format!(
+            "`{key}` goes on a field, not on {place}: put `#[opper({key})]` on each field it is \
+             for"
+        )
+    };
+    cx.error_spanned_by(path, message);
+}
+
+/// The type's keys (`crate`, `partial`) where they do not belong: on a field or a variant.
+fn type_keys_elsewhere(attrs: &OpperAttrs, place: &str, takes: &str, cx: &Ctxt) {
+    for (key, paths) in [(CRATE, &attrs.krate), (PARTIAL, &attrs.partial)] {
+        for (path, _) in paths {
+            cx.error_spanned_by(
+                path,
+                format!("`{key}` goes on the type, not on {place}; {takes}"),
+            );
+        }
+    }
+}
+
+/// A field's `#[opper(...)]`: `atomic` and `required`, each at most once, on a field that has
+/// a path of its own (not flattened) and is deserialized (not skipped).
+fn field_opper(field: &RawField<'_>, cx: &Ctxt) -> (bool, bool) {
+    let attrs = &field.opper;
+    const TAKES: &str = "a field takes `atomic` and `required`";
+    for path in &attrs.unknown {
+        cx.error_spanned_by(path, format!("unknown `opper` key on a field: {TAKES}"));
+    }
+    type_keys_elsewhere(attrs, "a field", TAKES, cx);
+    let atomic = set_once(&attrs.atomic, ATOMIC, cx);
+    let required = set_once(&attrs.required, REQUIRED, cx);
+    for (key, paths) in field_keys(attrs) {
+        let Some(path) = paths.first() else { continue };
+        if field.serde.flatten {
+            cx.error_spanned_by(
+                path,
+                format!(
+                    "`{key}` cannot go on a flattened field: it has no path of its own (its \
+                     fields are this struct's); put `#[opper({key})]` on its fields, in their \
+                     type"
+                ),
+            );
+        } else if field.serde.skip {
+            cx.error_spanned_by(
+                path,
+                format!(
+                    "`{key}` cannot go on a skipped field: it is never deserialized, so never \
+                     streamed"
+                ),
+            );
+        }
+    }
+    (atomic, required)
+}
+
+/// A variant's `#[opper(...)]`: every key is misplaced.
+fn variant_opper(attrs: &OpperAttrs, cx: &Ctxt) {
+    const TAKES: &str = "a variant takes no `opper` key";
+    for path in &attrs.unknown {
+        cx.error_spanned_by(path, format!("unknown `opper` key: {TAKES}"));
+    }
+    type_keys_elsewhere(attrs, "a variant", TAKES, cx);
+    field_keys_elsewhere(attrs, true, "a variant", cx);
 }
 
 /// The path or name a string holds, or `message` on the string.
@@ -194,9 +297,7 @@ fn rule(attrs: &SerdeAttrs) -> RenameRule {
 /// A field, unless it is skipped.
 fn field<'a>(field: &RawField<'a>, rule: RenameRule, cx: &Ctxt) -> Option<Field<'a>> {
     check_serde(&field.serde, Place::Field, cx);
-    for attr in &field.opper {
-        cx.error_spanned_by(attr, "`#[opper(...)]` goes on the type, not on a field");
-    }
+    let (atomic, required) = field_opper(field, cx);
     if field.serde.skip {
         return None;
     }
@@ -213,6 +314,8 @@ fn field<'a>(field: &RawField<'a>, rule: RenameRule, cx: &Ctxt) -> Option<Field<
         ty: &field.field.ty,
         keys,
         flatten: field.serde.flatten,
+        atomic,
+        required,
         docs: field
             .field
             .attrs
@@ -226,7 +329,13 @@ fn field<'a>(field: &RawField<'a>, rule: RenameRule, cx: &Ctxt) -> Option<Field<
 fn enum_body(variants: &[EnumVariant<'_>], rule: RenameRule, cx: &Ctxt) -> Body<'static> {
     let mut names = Vec::new();
     let mut open = false;
-    for EnumVariant { variant, serde } in variants {
+    for EnumVariant {
+        variant,
+        serde,
+        opper,
+    } in variants
+    {
+        variant_opper(opper, cx);
         if !matches!(variant.fields, syn::Fields::Unit) {
             cx.error_spanned_by(
                 &variant.fields,

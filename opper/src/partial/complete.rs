@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value};
 
-use super::MAX_DEPTH;
+use super::limits::MAX_DEPTH;
 
 /// How many levels [`walk`] follows: a level is a level of the value or a schema indirection
 /// (`allOf`, `anyOf`, `oneOf`) within one; the value is at most [`MAX_DEPTH`] deep.

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::Seg;
 use super::impls::append_text;
+use super::{Cx, Partial, Seg};
 
 /// The first key of `path`, and the rest; `Err` when the path does not start with a key.
 pub fn split_key<'p, 'a>(
@@ -28,9 +28,103 @@ pub fn first_key<'p, 'a>(path: &'p [Seg<'a>]) -> Option<(&'p str, &'p [Seg<'a>])
     }
 }
 
-/// The partial struct in `slot`, created empty if needed.
-pub fn object<P: Default>(slot: &mut Option<P>) -> &mut P {
-    slot.get_or_insert_with(P::default)
+/// Runs `apply` on the partial struct of `T` for `slot`, holding it back from `slot` while
+/// [`Partial::__ready`] says it is not ready (a `required` field has no value yet) and it has
+/// not completed. The derive wraps each struct's `__apply` body in it:
+///
+/// ```ignore
+/// fn __apply(__slot, __path, __delta, __cx) -> Result<(), String> {
+///     let (__key, __rest) = __private::split_key(__path, "Member")?;
+///     __private::with_object::<Self>(__slot, __path, __cx, |__obj, __cx| match __key {
+///         "name" => <String as Partial>::__apply(&mut __obj.name, __rest, __delta, __cx),
+///         _ => Err(__private::no_field("Member", __key, &["name"])),
+///     })
+/// }
+/// ```
+pub fn with_object<T: Partial>(
+    slot: &mut Option<T::Partial>,
+    path: &[Seg<'_>],
+    cx: &mut Cx,
+    apply: impl FnOnce(&mut T::Partial, &mut Cx) -> Result<(), String>,
+) -> Result<(), String> {
+    if let Some(object) = slot {
+        return apply(object, cx);
+    }
+    let depth = cx.depth(path);
+    let mut object = match cx.take_held::<T::Partial>(depth) {
+        Some(object) => object,
+        // Nothing to complete here.
+        None if cx.committing() => return Ok(()),
+        None => T::Partial::default(),
+    };
+    let result = apply(&mut object, cx);
+    // Inside an atomic field everything is hidden until it is whole: no need to hold.
+    if cx.hidden > 0 || cx.completes(depth) || T::__ready(&object) {
+        *slot = Some(object);
+    } else {
+        cx.put_held(depth, object);
+    }
+    result
+}
+
+/// [`Partial::__apply`] for an `#[opper(atomic)]` field of type `F`: the value is built aside
+/// and enters `slot` only when the field completes (the stream moves past it, or ends), so it
+/// is shown only whole, whatever `F` is. The derive calls it in place of `F::__apply` for such
+/// a field.
+pub fn atomic<F: Partial>(
+    slot: &mut Option<F::Partial>,
+    path: &[Seg<'_>],
+    delta: &Value,
+    cx: &mut Cx,
+) -> Result<(), String> {
+    if slot.is_some() {
+        // Already whole (a path that came back to it): as any field.
+        return F::__apply(slot, path, delta, cx);
+    }
+    let depth = cx.depth(path);
+    let mut inner = cx.take_held::<F::Partial>(depth);
+    if inner.is_none() && cx.committing() {
+        return Ok(());
+    }
+    cx.hidden += 1;
+    let result = F::__apply(&mut inner, path, delta, cx);
+    cx.hidden -= 1;
+    if cx.completes(depth) {
+        *slot = inner;
+    } else if let Some(inner) = inner {
+        cx.put_held(depth, inner);
+    }
+    result
+}
+
+/// [`Partial::__apply`] for a `#[serde(flatten)]`ed field of type `F`, whose fields are its
+/// parent's own: it is never held apart from the parent (its `required` fields hold the
+/// parent back instead, see [`flat_ready`]), so its partial is created in `slot` at once.
+pub fn flattened<F: Partial>(
+    slot: &mut Option<F::Partial>,
+    path: &[Seg<'_>],
+    delta: &Value,
+    cx: &mut Cx,
+) -> Result<(), String> {
+    slot.get_or_insert_with(F::Partial::default);
+    F::__apply(slot, path, delta, cx)
+}
+
+/// Whether a flattened field of type `F` lets its parent be shown: its own `required` fields
+/// all have a value (none has while nothing arrived for it). The derive's `__ready` includes
+/// this for every flattened field.
+pub fn flat_ready<F: Partial>(field: &Option<F::Partial>) -> bool {
+    match field {
+        Some(partial) => F::__ready(partial),
+        None => F::__ready(&F::Partial::default()),
+    }
+}
+
+/// Whether a field's partial value counts as a value for `#[opper(required)]`: any
+/// `Some`. (Numbers, booleans, variants and atomic fields are `Some` only once whole.) The
+/// derive's `__ready` is the `&&` of this over the required fields.
+pub fn has_value<P>(field: &Option<P>) -> bool {
+    field.is_some()
 }
 
 /// The error for a key that is not a field of the struct.
@@ -49,13 +143,15 @@ pub fn no_field(ty: &str, key: &str, fields: &[&str]) -> String {
     message
 }
 
-/// Applies a delta to a unit-only enum, whose partial form is the text of the variant's name
-/// so far: the text must stay a prefix of one of `names` unless the enum has an `other`
-/// variant (`open`).
-pub fn unit_enum(
+/// Applies a delta to a unit-only enum, whose partial form is the name of its variant: the text
+/// received is held back (it must stay a prefix of one of `names` unless the enum has an
+/// `other` variant, `open`) and enters `slot` only when the field completes, as one of
+/// `names` (or any text, if `open`). A partial never shows `"wri"` on the way to `"writer"`.
+pub fn variant(
     slot: &mut Option<String>,
     path: &[Seg<'_>],
     delta: &Value,
+    cx: &mut Cx,
     ty: &str,
     names: &[&str],
     open: bool,
@@ -63,13 +159,31 @@ pub fn unit_enum(
     if let Some(seg) = path.first() {
         return Err(format!("{ty} is an enum of names: it has no `{seg}`"));
     }
-    let text = slot.get_or_insert_with(String::new);
-    append_text(text, delta, ty)?;
-    if open || names.iter().any(|name| name.starts_with(text.as_str())) {
+    if cx.committing() {
+        if cx.held_text {
+            cx.held_text = false;
+            if !open && !names.contains(&cx.text.as_str()) {
+                return Err(format!(
+                    "`{}` is not a variant of {ty} ({})",
+                    cx.text,
+                    names.join(", ")
+                ));
+            }
+            *slot = Some(cx.text.clone());
+        }
+        return Ok(());
+    }
+    if !cx.continued {
+        cx.text.clear();
+    }
+    append_text(&mut cx.text, delta, ty)?;
+    cx.held_text = true;
+    if open || names.iter().any(|name| name.starts_with(cx.text.as_str())) {
         Ok(())
     } else {
         Err(format!(
-            "`{text}` is not the start of a variant of {ty} ({})",
+            "`{}` is not the start of a variant of {ty} ({})",
+            cx.text,
             names.join(", ")
         ))
     }

@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
+use super::kind::Kind;
 use super::path::display;
-use super::scalar::{self, Kind, Progress};
+use super::scalar::{self, Progress};
 use super::{Cx, Partial, Seg};
 
 /// Error for a path that goes on past a leaf.
@@ -45,10 +46,14 @@ impl Partial for String {
         slot: &mut Option<String>,
         path: &[Seg<'_>],
         delta: &Value,
-        _cx: &mut Cx,
+        cx: &mut Cx,
     ) -> Result<(), String> {
         if !path.is_empty() {
             return Err(past_leaf("a string", path));
+        }
+        if cx.committing() {
+            // A string is shown as it grows: nothing was held back.
+            return Ok(());
         }
         append_text(slot.get_or_insert_with(String::new), delta, "a string")
     }
@@ -97,13 +102,17 @@ impl<T: Partial> Partial for Option<T> {
         T::__resolve(path)
     }
 
+    fn __ready(partial: &T::Partial) -> bool {
+        T::__ready(partial)
+    }
+
     fn __apply(
         slot: &mut Option<T::Partial>,
         path: &[Seg<'_>],
         delta: &Value,
         cx: &mut Cx,
     ) -> Result<(), String> {
-        if path.is_empty() && delta.is_null() {
+        if path.is_empty() && delta.is_null() && !cx.committing() {
             *slot = None;
             return Ok(());
         }
@@ -116,6 +125,10 @@ impl<T: Partial> Partial for Box<T> {
 
     fn __resolve(path: &[Seg<'_>]) -> bool {
         T::__resolve(path)
+    }
+
+    fn __ready(partial: &Box<T::Partial>) -> bool {
+        T::__ready(partial)
     }
 
     fn __apply(
@@ -164,37 +177,45 @@ impl<T: Partial> Partial for Vec<T> {
             }
             None => return Err(format!("an array cannot take the delta {delta} directly")),
         };
+        if cx.committing() && slot.is_none() {
+            return Ok(());
+        }
         let items = slot.get_or_insert_with(Vec::new);
         let len = items.len();
         if index < len {
-            apply_in_place::<T>(&mut items[index], rest, delta, cx)
-        } else if index == len {
-            let mut item = None;
-            T::__apply(&mut item, rest, delta, cx)?;
-            match item {
-                Some(item) => {
+            return apply_in_place::<T>(&mut items[index], rest, delta, cx);
+        }
+        if cx.committing() {
+            // The item at `len` may be held back (not yet whole, or not yet ready): it is
+            // pushed once it comes out.
+            if index == len {
+                let mut item = None;
+                let result = T::__apply(&mut item, rest, delta, cx);
+                if let Some(item) = item {
                     cx.create_items(1)?;
                     items.push(item);
                 }
-                None if delta.is_null() => {
-                    cx.create_items(1)?;
-                    items.push(Default::default());
-                }
-                None => {}
+                return result;
             }
-            Ok(())
-        } else {
-            // The service announces no chunk for an item that is an empty array, an empty
-            // object or null: the items it skipped are filled with their empty value.
-            cx.create_items(index - len + 1).map_err(|reason| {
-                format!("item [{index}] arrived while the array has {len} items: {reason}")
-            })?;
-            let mut item = None;
-            T::__apply(&mut item, rest, delta, cx)?;
-            items.resize_with(index, Default::default);
-            items.push(item.unwrap_or_default());
-            Ok(())
+            return Ok(());
         }
+        // The service announces no chunk for an item that is an empty array, an empty
+        // object or null: the items it skipped (`index > len`) are filled with their empty
+        // value.
+        cx.create_items(index - len + 1).map_err(|reason| {
+            format!("item [{index}] arrived while the array has {len} items: {reason}")
+        })?;
+        let mut item = None;
+        let result = T::__apply(&mut item, rest, delta, cx);
+        items.resize_with(index, Default::default);
+        match item {
+            Some(item) => items.push(item),
+            // `[i]: null` itself: the item is null (an `Option`'s empty value).
+            None if rest.is_empty() && delta.is_null() => items.push(Default::default()),
+            // Held back: it is pushed when it comes out. Its place was paid for.
+            None => cx.items_left += 1,
+        }
+        result
     }
 }
 
@@ -224,6 +245,9 @@ macro_rules! map_partial {
                     }
                     None => return Err(format!("a map cannot take the delta {delta} directly")),
                 };
+                if cx.committing() && slot.is_none() {
+                    return Ok(());
+                }
                 let map = slot.get_or_insert_with(Default::default);
                 if let Some(value) = map.get_mut(&**key) {
                     return apply_in_place::<V>(value, rest, delta, cx);
@@ -255,6 +279,10 @@ impl Partial for Value {
         delta: &Value,
         cx: &mut Cx,
     ) -> Result<(), String> {
+        if cx.committing() {
+            // JSON takes deltas as they come: nothing is held back.
+            return Ok(());
+        }
         apply_value(slot, path, delta, cx)
     }
 }
@@ -275,6 +303,9 @@ impl Partial for Map<String, Value> {
     ) -> Result<(), String> {
         if !matches!(path.first(), Some(Seg::Key(_))) {
             return Err("a JSON object takes its values by key".into());
+        }
+        if cx.committing() {
+            return Ok(());
         }
         let mut value = slot.take().map(Value::Object);
         let result = apply_value(&mut value, path, delta, cx);

@@ -7,6 +7,8 @@
 //!
 //! - string deltas concatenate; a number or boolean field takes a typed delta or its text,
 //!   possibly split over consecutive chunks of the same path (`"1"`, `"2.5"` is `12.5`);
+//! - partials never lie: a number, boolean or enum variant sent as text shows only whole, once
+//!   its field is complete; see [what a partial shows](Partial#what-a-partial-shows);
 //! - `[i]` creates the items of an array in order and fills them;
 //! - the `response.` prefix of a path is optional, and a field literally named `response` still
 //!   works;
@@ -51,10 +53,12 @@
 //!
 //! The derive honours serde's `rename`, `rename_all`, `alias`, `skip`, `skip_deserializing`,
 //! `default` and `flatten`; it supports structs with named fields and enums whose variants
-//! are all units (their partial form is the text of the variant's name received so far).
+//! are all units (their partial form is the variant's name, once whole).
 //! The generated type is named `Partial` + the type's name and has the type's visibility;
 //! `#[opper(partial = "OtherName")]` picks another name, and `#[opper(crate = "path")]` names
-//! the `opper` crate when it is not reachable as `::opper`.
+//! the `opper` crate when it is not reachable as `::opper`. On a field, `#[opper(atomic)]`
+//! shows it only whole and `#[opper(required)]` holds its struct back until it has a value:
+//! see [the derive](macro@crate::Partial#when-a-field-appears).
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -66,8 +70,11 @@ use serde_json::Value;
 use crate::Error;
 
 mod complete;
+mod cx;
 pub(crate) mod derive;
 mod impls;
+mod kind;
+mod limits;
 pub(crate) mod path;
 mod scalar;
 #[cfg(test)]
@@ -76,14 +83,8 @@ mod tests;
 #[doc(hidden)]
 pub use path::Seg;
 
-/// The deepest a chunk may reach into the output: the segments of its `json_path` (without
-/// the optional `response` prefix) plus the nesting of its delta. Also the deepest the output
-/// schema is followed when the value is completed at the end. See the [module docs](self).
-pub const MAX_DEPTH: usize = 128;
-
-/// The array items a stream may create before each must be paid for by a byte of `json_path`
-/// received. See the [module docs](self).
-pub const FREE_ITEMS: usize = 4096;
+pub use cx::Cx;
+pub use limits::{FREE_ITEMS, MAX_DEPTH};
 
 /// A type whose value can arrive chunk by chunk over a stream.
 ///
@@ -94,6 +95,29 @@ pub const FREE_ITEMS: usize = 4096;
 ///
 /// A chunk reaches at most [`MAX_DEPTH`] levels into a value, and a stream creates array items
 /// only as fast as it pays for them ([`FREE_ITEMS`]); see the [module docs](self#limits).
+///
+/// # What a partial shows
+///
+/// A partial shows only what the final output will hold. A field is *complete* when a chunk
+/// for another path arrives (for a field inside an item or object: once the path leaves it) or
+/// when the stream ends cleanly. Field by field:
+///
+/// | field | appears in the partial |
+/// | --- | --- |
+/// | `String` | at its first chunk, then grows by prefix |
+/// | number, `bool` sent typed (a JSON number or boolean) | at once, whole |
+/// | number, `bool` sent as text (`"4"`, `"2"`) | whole, when the field completes |
+/// | unit-enum variant | whole (a real variant name), when the field completes |
+/// | `Option<T>` | as `T`; a `null` delta leaves it `None` |
+/// | `Vec<T>` | at its first item; an item appears when its own content would |
+/// | map | at its first key; a value appears when its own content would |
+/// | struct | at its first field that appears, unless it has `required` fields |
+/// | `#[opper(atomic)]` field | whole, when the field completes, whatever its type |
+/// | struct with `#[opper(required)]` fields | once each has a value (for a number, boolean, variant or atomic field: a whole one), or once it completes; a flattened struct's required fields count as its parent's |
+/// | `serde_json::Value` | deltas as they come (JSON carries no type to wait for) |
+///
+/// Skipped array items (the service sends no chunk for an empty array, an empty object or
+/// `null`) appear with their empty value when a later item arrives.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
     label = "streamed outputs need `opper::Partial`",
@@ -110,8 +134,17 @@ pub trait Partial: Sized {
         path.is_empty()
     }
 
+    /// Whether a partial value may be shown in its parent: a struct with `#[opper(required)]`
+    /// fields is not until each has a value. Everything else always may (the default).
+    #[doc(hidden)]
+    fn __ready(partial: &Self::Partial) -> bool {
+        let _ = partial;
+        true
+    }
+
     /// Applies one delta at `path` (relative to this type) to the partial value in `slot`,
-    /// creating it when it is `None`.
+    /// creating it when it is `None`. In a commit walk ([`Cx::committing`]) the delta is
+    /// `null` and means nothing: each level only shows what it held back, if it completes.
     #[doc(hidden)]
     fn __apply(
         slot: &mut Option<Self::Partial>,
@@ -141,37 +174,6 @@ fn nesting(delta: &Value) -> usize {
     deepest
 }
 
-/// State an [`Assembler`] keeps between chunks, shared by every leaf.
-#[doc(hidden)]
-#[derive(Debug, Default)]
-pub struct Cx {
-    /// This chunk continues the previous one (same json_path).
-    continued: bool,
-    /// The text so far of the current number or boolean leaf.
-    text: String,
-    /// The current leaf's text is an incomplete number or boolean of this kind.
-    pending: Option<scalar::Kind>,
-    /// How many more array items this stream may create (see [`FREE_ITEMS`]).
-    items_left: usize,
-}
-
-impl Cx {
-    /// Pays for `count` new array items out of the stream's budget.
-    pub(crate) fn create_items(&mut self, count: usize) -> Result<(), String> {
-        match self.items_left.checked_sub(count) {
-            Some(left) => {
-                self.items_left = left;
-                Ok(())
-            }
-            None => Err(format!(
-                "the chunk would create {count} array items, more than the {} the stream has \
-                 paid for ({FREE_ITEMS} plus one per byte of json_path received)",
-                self.items_left
-            )),
-        }
-    }
-}
-
 /// Reassembles chunks into a partial value, then the final value.
 ///
 /// Each [`push`](Self::push) costs O(path depth + delta length): the partial value lives in an
@@ -181,8 +183,8 @@ pub(crate) struct Assembler<T: Partial> {
     partial: Arc<T::Partial>,
     schema: Option<Arc<Value>>,
     cx: Cx,
-    /// The json_path of the previous chunk, as sent.
-    last: Option<String>,
+    /// The previous chunk's path.
+    last: Option<Last>,
     /// Whether any chunk arrived.
     started: bool,
 }
@@ -191,7 +193,7 @@ impl<T: Partial> Debug for Assembler<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Assembler")
             .field("partial", &self.partial)
-            .field("last", &self.last)
+            .field("last", &self.last.as_ref().map(|l| &l.text))
             .finish_non_exhaustive()
     }
 }
@@ -203,54 +205,67 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         Self {
             partial: Arc::default(),
             schema,
-            cx: Cx {
-                items_left: FREE_ITEMS,
-                ..Cx::default()
-            },
+            cx: Cx::new(),
             last: None,
             started: false,
         }
     }
 
-    /// Applies one chunk. Returns the json_path (as sent) of the field the previous chunks were
-    /// filling when this chunk moves on to another one; an error when the path does not exist
-    /// in `T` or the delta does not fit it.
+    /// Applies one chunk. Returns, innermost first, the json_paths (in the previous chunk's
+    /// form) of the levels of the previous path that this chunk completed by moving past
+    /// them; an error when the path does not exist in `T` or the delta does not fit it.
     pub(crate) fn push(
         &mut self,
         json_path: Option<&str>,
         delta: &Value,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Vec<String>, String> {
         let text = json_path.unwrap_or("");
-        let segs = path::parse(text)?;
         self.cx.items_left = self.cx.items_left.saturating_add(text.len());
-        let continued = self.started && self.last.as_deref() == json_path;
-        let mut completed = None;
+        let continued = self.started && self.last.as_ref().is_some_and(|l| l.text == text);
+        let mut completed = Vec::new();
         if !continued {
-            self.end_leaf()?;
-            completed = self.last.take();
-            self.last = json_path.map(str::to_owned);
-        }
-        self.started = true;
-        self.cx.continued = continued;
-
-        let segs: &[Seg<'_>] = match segs.split_first() {
-            // The documented prefix, unless the whole path is a path of `T` (a field named
-            // `response`) and the rest is not.
-            Some((Seg::Key(key), rest))
-                if key == "response" && (T::__resolve(rest) || !T::__resolve(&segs)) =>
-            {
-                rest
+            let next = Last::parse::<T>(text)?;
+            let depth = next.segs.len() + nesting(delta);
+            if depth > MAX_DEPTH {
+                return Err(format!(
+                    "json_path `{}`: the chunk reaches {depth} levels deep, more than the \
+                     maximum of {MAX_DEPTH}",
+                    path::shorten(text)
+                ));
             }
-            _ => &segs,
-        };
-        let depth = segs.len() + nesting(delta);
-        if depth > MAX_DEPTH {
+            if let Some(last) = self.last.take() {
+                let shared = last.shared_with(&next);
+                if shared == last.segs.len() && shared == next.segs.len() {
+                    // The same path, written another way: it continues.
+                    self.last = Some(next);
+                    self.apply(true, delta, json_path)?;
+                    return Ok(Vec::new());
+                }
+                self.close(&last, shared + 1)?;
+                completed = last.completed_from(shared + 1);
+            }
+            self.last = Some(next);
+        } else if nesting(delta) + self.last.as_ref().map_or(0, |l| l.segs.len()) > MAX_DEPTH {
             return Err(format!(
-                "json_path `{}`: the chunk reaches {depth} levels deep, more than the maximum \
-                 of {MAX_DEPTH}",
+                "json_path `{}`: the chunk reaches more than {MAX_DEPTH} levels deep",
                 path::shorten(text)
             ));
         }
+        self.apply(continued, delta, json_path)?;
+        Ok(completed)
+    }
+
+    /// Applies `delta` at the current path.
+    fn apply(
+        &mut self,
+        continued: bool,
+        delta: &Value,
+        json_path: Option<&str>,
+    ) -> Result<(), String> {
+        self.started = true;
+        let segs: &[Seg<'_>] = self.last.as_ref().map_or(&[], |l| &l.segs);
+        self.cx.continued = continued;
+        self.cx.len = segs.len();
         let root = Arc::make_mut(&mut self.partial);
         let mut slot = Some(std::mem::take(root));
         let result = T::__apply(&mut slot, segs, delta, &mut self.cx);
@@ -258,8 +273,35 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         result.map_err(|reason| match json_path {
             Some(path) => format!("json_path `{}`: {reason}", path::shorten(path)),
             None => reason,
-        })?;
-        Ok(completed)
+        })
+    }
+
+    /// Completes the levels of `last` from depth `from` down: checks that its leaf is whole,
+    /// then walks it once more so that each completing level shows what it held back.
+    fn close(&mut self, last: &Last, from: usize) -> Result<(), String> {
+        if let Some(kind) = self.cx.pending.take() {
+            return Err(format!(
+                "the value of `{}` stopped at `{}`, which is not {}",
+                path::shorten(&last.text),
+                self.cx.text,
+                kind.name()
+            ));
+        }
+        if self.cx.held_text || self.cx.holds_anything() {
+            self.cx.commit = Some(from);
+            self.cx.len = last.segs.len();
+            let root = Arc::make_mut(&mut self.partial);
+            let mut slot = Some(std::mem::take(root));
+            let result = T::__apply(&mut slot, &last.segs, &Value::Null, &mut self.cx);
+            *root = slot.unwrap_or_default();
+            self.cx.commit = None;
+            self.cx.release_from(from);
+            result
+                .map_err(|reason| format!("json_path `{}`: {reason}", path::shorten(&last.text)))?;
+        }
+        self.cx.held_text = false;
+        self.cx.text.clear();
+        Ok(())
     }
 
     /// The partial value so far. O(1): shares the assembler's value.
@@ -275,12 +317,15 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
     /// Ends the stream: the final value, and the json_path of the field that was still open.
     #[allow(clippy::result_large_err)] // the crate's one error type, kept whole
     pub(crate) fn finish(mut self) -> Result<(T, Option<String>), Error> {
-        if let Err(reason) = self.end_leaf() {
-            return Err(Error::Incomplete {
-                reason,
-                source: None,
-                partial: self.so_far(),
-            });
+        let last = self.last.take();
+        if let Some(last) = &last {
+            if let Err(reason) = self.close(last, 0) {
+                return Err(Error::Incomplete {
+                    reason,
+                    source: None,
+                    partial: self.so_far(),
+                });
+            }
         }
         let received = serde_json::to_value(&*self.partial).map_err(|e| Error::Output {
             json: Value::Null,
@@ -310,7 +355,7 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             }
         }
         match serde_path_to_error::deserialize::<_, T>(&json) {
-            Ok(value) => Ok((value, self.last)),
+            Ok(value) => Ok((value, last.map(|last| last.text).filter(|t| !t.is_empty()))),
             Err(error) => {
                 let path = error.path().to_string();
                 let message = error.into_inner().to_string();
@@ -329,18 +374,50 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             }
         }
     }
+}
 
-    /// Closes the current leaf: an error if it holds an incomplete number or boolean.
-    fn end_leaf(&mut self) -> Result<(), String> {
-        let pending = self.cx.pending.take();
-        let text = std::mem::take(&mut self.cx.text);
-        match pending {
-            Some(kind) => Err(format!(
-                "the value of `{}` stopped at `{text}`, which is not {}",
-                self.last.as_deref().unwrap_or_default(),
-                kind.name()
-            )),
-            None => Ok(()),
-        }
+/// The previous chunk's path: as sent, parsed relative to the output, and where each of its
+/// segments ends in the text.
+struct Last {
+    text: String,
+    segs: Vec<Seg<'static>>,
+    ends: Vec<usize>,
+}
+
+impl Last {
+    fn parse<T: Partial>(text: &str) -> Result<Self, String> {
+        let (segs, ends) = path::parse_with_ends(text)?;
+        // The documented prefix, unless the whole path is a path of `T` (a field named
+        // `response`) and the rest is not.
+        let skip = match segs.split_first() {
+            Some((Seg::Key(key), rest))
+                if key == "response" && (T::__resolve(rest) || !T::__resolve(&segs)) =>
+            {
+                1
+            }
+            _ => 0,
+        };
+        Ok(Self {
+            text: text.to_owned(),
+            segs: segs.into_iter().skip(skip).map(Seg::into_owned).collect(),
+            ends: ends.into_iter().skip(skip).collect(),
+        })
+    }
+
+    /// How many leading segments `self` and `other` share.
+    fn shared_with(&self, other: &Last) -> usize {
+        self.segs
+            .iter()
+            .zip(&other.segs)
+            .take_while(|(a, b)| a == b)
+            .count()
+    }
+
+    /// The paths of the levels at depth `from` and deeper, innermost first (never the root).
+    fn completed_from(&self, from: usize) -> Vec<String> {
+        (from.max(1)..=self.segs.len())
+            .rev()
+            .map(|depth| self.text[..self.ends[depth - 1]].to_owned())
+            .collect()
     }
 }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::MAX_DEPTH;
+use super::limits::MAX_DEPTH;
 
 /// One step of a parsed `json_path`.
 #[doc(hidden)]
@@ -13,6 +13,16 @@ pub enum Seg<'a> {
     Key(Cow<'a, str>),
     /// An array index: `[0]`.
     Index(usize),
+}
+
+impl Seg<'_> {
+    /// The same segment, owning its key.
+    pub(crate) fn into_owned(self) -> Seg<'static> {
+        match self {
+            Seg::Key(key) => Seg::Key(Cow::Owned(key.into_owned())),
+            Seg::Index(index) => Seg::Index(index),
+        }
+    }
 }
 
 impl fmt::Display for Seg<'_> {
@@ -54,11 +64,17 @@ pub(crate) fn shorten(path: &str) -> std::borrow::Cow<'_, str> {
 /// [`MAX_DEPTH`] + 1 segments (the `+ 1` for a `response` prefix) is refused as soon as it is
 /// seen, so a long path costs no more than that.
 pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
+    parse_with_ends(path).map(|(segs, _)| segs)
+}
+
+/// [`parse`], and the byte offset in `path` where each segment ends.
+pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), String> {
     let bytes = path.as_bytes();
     let mut segs = Vec::with_capacity(4);
+    let mut ends = Vec::with_capacity(4);
     let mut i = 0;
     if path == "$" {
-        return Ok(segs);
+        return Ok((segs, ends));
     }
     if path.starts_with("$.") || path.starts_with("$[") {
         i = 1;
@@ -153,6 +169,9 @@ pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
                 expect_key = false;
             }
         }
+        if ends.len() < segs.len() {
+            ends.push(i);
+        }
         if segs.len() > MAX_DEPTH + 1 {
             return Err(format!(
                 "json_path `{}` has more than {MAX_DEPTH} segments, the maximum depth",
@@ -164,7 +183,7 @@ pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
             return Err(bad(i, "empty key"));
         }
     }
-    Ok(segs)
+    Ok((segs, ends))
 }
 
 #[cfg(test)]
@@ -245,6 +264,24 @@ mod tests {
         assert!(error.len() < 400, "{error}");
         let long = format!("a{}.", "b".repeat(100_000));
         assert!(parse(&long).unwrap_err().len() < 400);
+    }
+
+    #[test]
+    fn segments_end_where_the_text_says() {
+        let path = r#"response.people[10]["a.b"].name"#;
+        let (segs, ends) = parse_with_ends(path).unwrap();
+        assert_eq!(segs.len(), ends.len());
+        let prefixes: Vec<&str> = ends.iter().map(|&end| &path[..end]).collect();
+        assert_eq!(
+            prefixes,
+            [
+                "response",
+                "response.people",
+                "response.people[10]",
+                r#"response.people[10]["a.b"]"#,
+                path
+            ]
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use super::{Cx, Seg};
+use super::cx::Cx;
+use super::kind::Kind;
+use super::path::Seg;
 
 /// Longest number or boolean text accepted for one field (keeps a stream linear).
 const MAX_SCALAR_TEXT: usize = 400;
@@ -16,28 +18,6 @@ pub(crate) enum Progress {
     Incomplete,
     /// A complete value (which may still continue).
     Complete,
-}
-
-/// What kind of scalar a leaf holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// An integer; `signed` allows a leading `-`.
-    Int { signed: bool },
-    /// Any JSON number.
-    Float,
-    /// `true` or `false`.
-    Bool,
-}
-
-impl Kind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Kind::Int { signed: true } => "an integer",
-            Kind::Int { signed: false } => "a non-negative integer",
-            Kind::Float => "a number",
-            Kind::Bool => "a boolean",
-        }
-    }
 }
 
 /// Checks `text` against the JSON grammar of `kind` (integers: no fraction nor exponent).
@@ -141,8 +121,10 @@ impl Scalar for bool {
     }
 }
 
-/// Applies a delta to a number or boolean leaf: the delta's text joins the text of the
-/// previous chunks of the same path, and the value is set whenever that text is complete.
+/// Applies a delta to a number or boolean leaf. A typed delta (a JSON number or boolean) that
+/// starts the field is whole and shows at once. Text joins the text of the previous chunks of
+/// the same path and is held back: the value enters the slot when the field completes (the
+/// commit walk), so a partial never shows `4` on the way to `42`.
 pub(crate) fn apply<N: Scalar>(
     slot: &mut Option<N>,
     path: &[Seg<'_>],
@@ -157,6 +139,14 @@ pub(crate) fn apply<N: Scalar>(
             super::path::display(std::slice::from_ref(seg))
         ));
     }
+    if cx.committing() {
+        if cx.held_text {
+            cx.held_text = false;
+            *slot = Some(parse_whole::<N>(cx)?);
+        }
+        return Ok(());
+    }
+    let typed = !cx.continued && matches!(delta, Value::Number(_) | Value::Bool(_));
     if !cx.continued {
         cx.text.clear();
     }
@@ -175,23 +165,31 @@ pub(crate) fn apply<N: Scalar>(
         Progress::Invalid => Err(format!("`{}` is not {}", cx.text, kind.name())),
         Progress::Incomplete => {
             cx.pending = Some(kind);
+            cx.held_text = true;
             Ok(())
         }
         Progress::Complete => {
             cx.pending = None;
-            match N::parse(&cx.text) {
-                Some(value) => {
-                    *slot = Some(value);
-                    Ok(())
-                }
-                None => Err(format!(
-                    "`{}` is out of range for {}",
-                    cx.text,
-                    std::any::type_name::<N>()
-                )),
+            let value = parse_whole::<N>(cx)?;
+            if typed {
+                *slot = Some(value);
+            } else {
+                cx.held_text = true;
             }
+            Ok(())
         }
     }
+}
+
+/// The held text as a value of `N`.
+fn parse_whole<N: Scalar>(cx: &Cx) -> Result<N, String> {
+    N::parse(&cx.text).ok_or_else(|| {
+        format!(
+            "`{}` is out of range for {}",
+            cx.text,
+            std::any::type_name::<N>()
+        )
+    })
 }
 
 fn push_text(cx: &mut Cx, text: &str) -> Result<(), String> {

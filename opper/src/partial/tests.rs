@@ -44,7 +44,7 @@ fn schema_of<T: JsonSchema>() -> Option<Arc<Value>> {
 fn feed<T: Partial + serde::de::DeserializeOwned>(
     asm: &mut Assembler<T>,
     chunks: &[(&str, Value)],
-) -> Vec<Option<String>> {
+) -> Vec<Vec<String>> {
     chunks
         .iter()
         .map(|(path, delta)| {

@@ -1,5 +1,6 @@
 //! `#[derive(Partial)]` names only absolute paths: it compiles where nothing is in scope, not
-//! even the prelude, with the serde attributes it follows and a generic type.
+//! even the prelude, with the serde attributes it follows, a generic type, and the `opper`
+//! field keys (`atomic`, `required`, with a flattened struct that has required fields).
 #![no_implicit_prelude]
 
 mod shapes {
@@ -16,6 +17,27 @@ mod shapes {
     }
 
     #[derive(::serde::Deserialize, ::opper::Partial)]
+    pub struct Member<T> {
+        #[opper(required)]
+        pub name: ::std::string::String,
+        #[opper(atomic)]
+        pub homepage: ::std::string::String,
+        #[opper(atomic, required)]
+        pub id: T,
+        #[serde(flatten)]
+        pub contact: Contact,
+    }
+
+    #[derive(::serde::Deserialize, ::opper::Partial)]
+    pub struct Contact {
+        #[opper(required)]
+        pub email: ::std::string::String,
+    }
+
+    #[derive(::serde::Deserialize, ::opper::Partial)]
+    pub struct Empty {}
+
+    #[derive(::serde::Deserialize, ::opper::Partial)]
     #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
     pub enum Status {
         InProgress,
@@ -30,6 +52,10 @@ fn main() {
     let partial: <shapes::Page<u8> as ::opper::Partial>::Partial =
         ::std::default::Default::default();
     let _ = (partial.page_items, partial.count);
+    let member: <shapes::Member<u64> as ::opper::Partial>::Partial =
+        ::std::default::Default::default();
+    let _ = (member.name, member.homepage, member.id, member.contact);
+    let _: <shapes::Empty as ::opper::Partial>::Partial = ::std::default::Default::default();
     let _: ::std::option::Option<::std::string::String> =
         ::std::option::Option::<<shapes::Status as ::opper::Partial>::Partial>::None;
 }

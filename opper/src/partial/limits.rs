@@ -1,0 +1,11 @@
+//! The bounds on what one stream may build (see the [module docs](super#limits)): below every
+//! module of `partial` that checks them.
+
+/// The deepest a chunk may reach into the output: the segments of its `json_path` (without
+/// the optional `response` prefix) plus the nesting of its delta. Also the deepest the output
+/// schema is followed when the value is completed at the end. See the [module docs](crate::partial#limits).
+pub const MAX_DEPTH: usize = 128;
+
+/// The array items a stream may create before each must be paid for by a byte of `json_path`
+/// received. See the [module docs](crate::partial#limits).
+pub const FREE_ITEMS: usize = 4096;

@@ -1,0 +1,331 @@
+//! Partials never lie (issue 10): random values of a nested type with every kind of field,
+//! chunked by the built-in server in random ways (numbers and booleans typed or split as text,
+//! strings and variant names split anywhere), streamed over loopback. Every partial on the way
+//! is honest: each value present equals the final one, except non-atomic strings, which are
+//! prefixes; no member or guest lacks a required field; `finish()` is exact.
+//!
+//! Every `Partial` impl here is derived: `#[opper(required)]` and `#[opper(atomic)]` fields,
+//! an atomic struct, a field both atomic and required, and a flattened struct whose required
+//! field holds its parent back.
+
+use futures::StreamExt;
+use opper::testing::{ChunkOptions, MockServer, Reply};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A unit-only enum: its variant enters the partial only whole.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+enum Role {
+    Writer,
+    Editor,
+    Reviewer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Member {
+    #[opper(required)]
+    name: String,
+    #[opper(atomic)]
+    homepage: String,
+    age: u32,
+    score: f64,
+    active: bool,
+    role: Role,
+    nickname: Option<String>,
+    #[opper(required)]
+    id: u64,
+}
+
+/// Shown only whole, as the value of an atomic field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Office {
+    city: String,
+    floor: i32,
+}
+
+/// Flattened into [`Guest`]: its required `email` holds the guest back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Contact {
+    phone: Option<String>,
+    /// Not the first field: the contact exists before it has an email.
+    #[opper(required)]
+    email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Guest {
+    /// Shown only whole, and the guest only with it.
+    #[opper(atomic, required)]
+    code: String,
+    note: String,
+    #[serde(flatten)]
+    contact: Contact,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Team {
+    title: String,
+    members: Vec<Member>,
+    lead: Option<Member>,
+    #[opper(atomic)]
+    tags: Vec<String>,
+    count: i64,
+    #[opper(atomic)]
+    office: Office,
+    guests: Vec<Guest>,
+}
+
+fn text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9 é😀\"\\\\/]{0,12}"
+}
+
+fn member() -> impl Strategy<Value = Member> {
+    (
+        (
+            text(),
+            text(),
+            any::<u32>(),
+            (-4000i32..4000).prop_map(|q| f64::from(q) / 8.0),
+        ),
+        (
+            any::<bool>(),
+            prop_oneof![Just(Role::Writer), Just(Role::Editor), Just(Role::Reviewer)],
+            proptest::option::of(text()),
+            any::<u64>(),
+        ),
+    )
+        .prop_map(
+            |((name, homepage, age, score), (active, role, nickname, id))| Member {
+                name,
+                homepage,
+                age,
+                score,
+                active,
+                role,
+                nickname,
+                id,
+            },
+        )
+}
+
+fn guest() -> impl Strategy<Value = Guest> {
+    (text(), text(), proptest::option::of(text()), text()).prop_map(|(code, email, phone, note)| {
+        Guest {
+            code,
+            contact: Contact { email, phone },
+            note,
+        }
+    })
+}
+
+fn team() -> impl Strategy<Value = Team> {
+    (
+        (
+            text(),
+            proptest::collection::vec(member(), 0..4),
+            proptest::option::of(member()),
+            proptest::collection::vec(text(), 0..4),
+        ),
+        (
+            any::<i64>(),
+            (text(), any::<i32>()).prop_map(|(city, floor)| Office { city, floor }),
+            proptest::collection::vec(guest(), 0..3),
+        ),
+    )
+        .prop_map(
+            |((title, members, lead, tags), (count, office, guests))| Team {
+                title,
+                members,
+                lead,
+                tags,
+                count,
+                office,
+                guests,
+            },
+        )
+}
+
+/// Fields shown only whole (atomic).
+const ATOMIC: [&str; 4] = ["homepage", "tags", "office", "code"];
+
+/// The fields the object at `at` needs before it is shown: a member's, a guest's (its
+/// flattened contact's `email` included).
+fn required_at(at: &str) -> &'static [&'static str] {
+    let last = at.rsplit('.').next().unwrap_or(at);
+    if last == "lead" || (last.starts_with("members[") && last.ends_with(']')) {
+        &["name", "id"]
+    } else if last.starts_with("guests[") && last.ends_with(']') {
+        &["code", "email"]
+    } else {
+        &[]
+    }
+}
+
+/// `partial` is honest about `last`: every value present equals the final one, except strings
+/// outside atomic fields, which are prefixes; members have their required fields.
+fn honest(partial: &Value, last: &Value, whole: bool, at: &str) -> Result<(), String> {
+    match (partial, last) {
+        (Value::String(p), Value::String(f)) if !whole && f.starts_with(p.as_str()) => Ok(()),
+        (Value::Array(p), Value::Array(f)) if !whole && p.len() <= f.len() => p
+            .iter()
+            .zip(f)
+            .enumerate()
+            .try_for_each(|(i, (p, f))| honest(p, f, whole, &format!("{at}[{i}]"))),
+        (Value::Object(p), Value::Object(f)) => {
+            for key in required_at(at) {
+                if !p.contains_key(*key) {
+                    return Err(format!("{at} is shown without its required `{key}`"));
+                }
+            }
+            p.iter().try_for_each(|(key, p)| match f.get(key) {
+                Some(f) => honest(
+                    p,
+                    f,
+                    whole || ATOMIC.contains(&key.as_str()),
+                    &format!("{at}.{key}"),
+                ),
+                None => Err(format!("{at} has `{key}`, the final value does not")),
+            })
+        }
+        (p, f) if p == f => Ok(()),
+        _ => Err(format!(
+            "{at}: the partial shows {partial}, the final value is {last}"
+        )),
+    }
+}
+
+#[test]
+fn every_partial_is_honest_and_the_final_value_exact() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let server = runtime.block_on(MockServer::start());
+    let opper = server.client();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(192);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        ..Config::default()
+    });
+    let strategy = (
+        team(),
+        any::<u64>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        1usize..6,
+    );
+    let case = std::sync::atomic::AtomicU64::new(0);
+    runner
+        .run(
+            &strategy,
+            |(team, seed, prefix, numbers_as_text, booleans_as_text, piece)| {
+                let task = format!(
+                    "team-{}",
+                    case.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
+                let expected = serde_json::to_value(&team).expect("JSON");
+                let options = ChunkOptions::new()
+                    .prefix(prefix)
+                    .numbers_as_text(numbers_as_text)
+                    .booleans_as_text(booleans_as_text)
+                    .random_splits(seed)
+                    .max_piece(piece);
+                server.reply(&task, Reply::json(expected.clone()).chunking(options));
+                let result: Result<Team, String> = runtime.block_on(async {
+                    let mut stream = opper
+                        .call(&task)
+                        .output_type::<Team>()
+                        .stream::<Team>()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    while let Some(update) = stream.next().await {
+                        let update = update.map_err(|e| e.to_string())?;
+                        let partial =
+                            serde_json::to_value(&*update.partial).map_err(|e| e.to_string())?;
+                        honest(&partial, &expected, false, "response").map_err(|e| {
+                            format!("after {} <- {}: {e}", update.json_path, update.delta)
+                        })?;
+                    }
+                    stream.finish().await.map_err(|e| e.to_string())
+                });
+                prop_assert_eq!(result, Ok(team));
+                Ok(())
+            },
+        )
+        .expect("every case is honest");
+}
+
+/// The documented shapes, one update at a time.
+#[test]
+fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        server.reply(
+            "team",
+            Reply::events([
+                chunk("response.members[0].name", json!("An")),
+                chunk("response.members[0].name", json!("n")),
+                chunk("response.members[0].homepage", json!("https://")),
+                chunk("response.members[0].homepage", json!("ann.dev")),
+                chunk("response.members[0].age", json!("4")),
+                chunk("response.members[0].age", json!("2")),
+                chunk("response.members[0].role", json!("Wri")),
+                chunk("response.members[0].role", json!("ter")),
+                chunk("response.members[0].id", json!(7)),
+                chunk("response.members[1].name", json!("Bo")),
+                chunk("response.tags[0]", json!("a")),
+                chunk("response.tags[1]", json!("b")),
+                chunk("response.count", json!(3)),
+            ]),
+        );
+        let mut stream = server
+            .client()
+            .call("team")
+            .output_type::<Team>()
+            .stream::<Team>()
+            .await
+            .expect("a stream");
+        let mut seen = Vec::new();
+        while let Some(update) = stream.next().await {
+            let update = update.expect("an update");
+            let partial = serde_json::to_value(&*update.partial).expect("JSON");
+            seen.push((partial, update.completed));
+        }
+        // Member 0 is held back until its required `id`, so nothing shows for eight chunks.
+        for (partial, _) in &seen[..8] {
+            assert_eq!(partial, &json!({"members": []}), "{partial}");
+        }
+        // The typed `id` is whole at once: the member appears, its number and variant whole.
+        assert_eq!(
+            seen[8].0,
+            json!({"members": [{"name": "Ann", "homepage": "https://ann.dev", "age": 42, "role": "Writer", "id": 7}]})
+        );
+        assert_eq!(seen[6].1, ["response.members[0].age"]);
+        // Member 1 (no id yet) is not shown; member 0 completes.
+        assert_eq!(seen[9].0["members"].as_array().map(Vec::len), Some(1));
+        assert_eq!(seen[9].1, ["response.members[0].id", "response.members[0]"]);
+        // Atomic tags show only once the path leaves them.
+        assert_eq!(seen[10].0.get("tags"), None);
+        assert_eq!(seen[11].0.get("tags"), None);
+        assert_eq!(seen[12].0["tags"], json!(["a", "b"]));
+        assert_eq!(seen[12].0["members"].as_array().map(Vec::len), Some(2), "member 1 completed");
+        assert_eq!(
+            seen[12].1,
+            ["response.tags[1]", "response.tags"]
+        );
+        let error = stream.finish().await.expect_err("the members lack fields");
+        assert!(matches!(error, opper::Error::Incomplete { .. }), "{error}");
+    });
+}

@@ -1,0 +1,7 @@
+#[derive(serde::Deserialize, opper::Partial)]
+#[opper(atomic, required)]
+struct Member {
+    name: String,
+}
+
+fn main() {}

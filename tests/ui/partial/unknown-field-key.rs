@@ -1,0 +1,7 @@
+#[derive(serde::Deserialize, opper::Partial)]
+struct Member {
+    #[opper(atomc)]
+    homepage: String,
+}
+
+fn main() {}
