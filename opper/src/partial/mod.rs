@@ -25,6 +25,8 @@
 //!   [`Error::InvalidChunk`](crate::Error::InvalidChunk). The partial value is therefore never
 //!   deeper than that, so applying a chunk, cloning, serializing, completing, dropping and
 //!   printing it never recurse further, whatever the server sends.
+//! - **Path length.** A `json_path` is at most [`MAX_PATH_BYTES`] (4 KiB) long; a longer one
+//!   ends the stream with [`Error::InvalidChunk`](crate::Error::InvalidChunk).
 //! - **Array items.** Every array item a stream creates, whether announced (`[len]`) or
 //!   skipped over (`[len + 5]` fills the five items in between with their empty value), is paid
 //!   for by the bytes of the `json_path`s received: a stream may create at most
@@ -87,6 +89,11 @@ pub use cx::Cx;
 /// the optional `response` prefix) plus the nesting of its delta. Also the deepest the output
 /// schema is followed when the value is completed at the end. See the [module docs](self).
 pub const MAX_DEPTH: usize = 128;
+
+/// The longest `json_path` accepted, in bytes. Together with [`MAX_DEPTH`] it bounds what one
+/// chunk can cost, [`Update::completed`](crate::Update::completed) included (one path per level
+/// the chunk completes). See the [module docs](self).
+pub const MAX_PATH_BYTES: usize = 4096;
 
 /// The array items a stream may create before each must be paid for by a byte of `json_path`
 /// received. See the [module docs](self).
@@ -226,6 +233,12 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         delta: &Value,
     ) -> Result<Vec<String>, String> {
         let text = json_path.unwrap_or("");
+        if text.len() > MAX_PATH_BYTES {
+            return Err(format!(
+                "json_path `{}` is longer than {MAX_PATH_BYTES} bytes",
+                path::shorten(text)
+            ));
+        }
         self.cx.items_left = self.cx.items_left.saturating_add(text.len());
         let continued = self.started && self.last.as_ref().is_some_and(|l| l.text == text);
         let mut completed = Vec::new();
