@@ -451,3 +451,56 @@ fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
         assert!(matches!(error, opper::Error::Incomplete { .. }), "{error}");
     });
 }
+
+/// A held member is absent from a map and from a `Box`ed field too, and a number split as text
+/// inside an atomic field waits with it.
+#[test]
+fn maps_and_boxes_hold_members_back_the_same_way() {
+    type Roster = std::collections::BTreeMap<String, Box<Member>>;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        let member = |key: &str| {
+            [
+                chunk(&format!("response.{key}.name"), json!("Ann")),
+                chunk(&format!("response.{key}.homepage"), json!("a.dev")),
+                chunk(&format!("response.{key}.age"), json!("3")),
+                chunk(&format!("response.{key}.age"), json!("0")),
+                chunk(&format!("response.{key}.score"), json!(1.5)),
+                chunk(&format!("response.{key}.active"), json!("fal")),
+                chunk(&format!("response.{key}.active"), json!("se")),
+                chunk(&format!("response.{key}.role"), json!("Edit")),
+                chunk(&format!("response.{key}.role"), json!("or")),
+                chunk(&format!("response.{key}.id"), json!("1")),
+                chunk(&format!("response.{key}.id"), json!("2")),
+            ]
+        };
+        let mut events: Vec<Value> = member("x").into();
+        events.extend(member("y"));
+        server.reply("roster", Reply::events(events));
+        let mut stream = server
+            .client()
+            .call("roster")
+            .output_type::<Roster>()
+            .stream::<Roster>()
+            .await
+            .expect("a stream");
+        let mut keys = Vec::new();
+        while let Some(update) = stream.next().await {
+            let update = update.expect("an update");
+            keys.push(update.partial.keys().cloned().collect::<Vec<_>>().join(","));
+        }
+        // `x` appears when its id, sent as text, is whole: when the path moves on to `y`.
+        assert!(keys[..11].iter().all(String::is_empty), "{keys:?}");
+        assert_eq!(keys[11], "x");
+        assert!(keys[11..].iter().all(|k| k == "x"), "{keys:?}");
+        let roster = stream.finish().await.expect("the roster");
+        assert_eq!(roster["y"].id, 12);
+        assert_eq!(roster["x"].role, Role::Editor);
+        assert!(!roster["x"].active);
+    });
+}
