@@ -22,17 +22,17 @@
 //! - **Depth.** A chunk's `json_path` (after the optional `response` prefix) plus the nesting
 //!   of its delta is at most [`MAX_DEPTH`] (128, like `serde_json`'s own recursion limit)
 //!   levels deep; a deeper chunk ends the stream with
-//!   [`Error::InvalidChunk`](crate::Error::InvalidChunk). The partial value is therefore never
+//!   [`Error::InvalidChunk`]. The partial value is therefore never
 //!   deeper than that, so applying a chunk, cloning, serializing, completing, dropping and
 //!   printing it never recurse further, whatever the server sends.
 //! - **Path length.** A `json_path` is at most [`MAX_PATH_BYTES`] (4 KiB) long; a longer one
-//!   ends the stream with [`Error::InvalidChunk`](crate::Error::InvalidChunk).
+//!   ends the stream with [`Error::InvalidChunk`].
 //! - **Array items.** Every array item a stream creates, whether announced (`[len]`) or
 //!   skipped over (`[len + 5]` fills the five items in between with their empty value), is paid
 //!   for by the bytes of the `json_path`s received: a stream may create at most
 //!   [`FREE_ITEMS`] items plus one per byte of `json_path` it has sent, summed over the whole
 //!   stream. A chunk that would create more ends the stream with
-//!   [`Error::InvalidChunk`](crate::Error::InvalidChunk). A real stream announces each item
+//!   [`Error::InvalidChunk`]. A real stream announces each item
 //!   with at least the three bytes of `[i]`, so it never comes near the limit.
 //!
 //! At the end of the stream, required arrays, objects and options that never received a chunk
