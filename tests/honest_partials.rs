@@ -504,3 +504,72 @@ fn maps_and_boxes_hold_members_back_the_same_way() {
         assert!(!roster["x"].active);
     });
 }
+
+/// A variant name that stops short is an error when its field completes, never a partial value.
+#[test]
+fn a_variant_cut_short_is_an_error_not_a_value() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        server.reply(
+            "moved-on",
+            Reply::events([chunk("response.role", json!("Wri")), chunk("response.x", json!(1))]),
+        );
+        server.reply("ended", Reply::events([chunk("response.role", json!("Wri"))]));
+        #[derive(Debug, Deserialize, JsonSchema)]
+        struct Holder {
+            role: Role,
+        }
+        #[derive(Debug, Clone, Default, Serialize)]
+        struct PartialHolder {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            role: Option<String>,
+        }
+        impl Partial for Holder {
+            type Partial = PartialHolder;
+            fn __apply(
+                slot: &mut Option<PartialHolder>,
+                path: &[Seg<'_>],
+                delta: &Value,
+                cx: &mut Cx,
+            ) -> Result<(), String> {
+                let (key, rest) = rt::split_key(path, "Holder")?;
+                rt::with_object::<Self>(slot, path, cx, |object, cx| match key {
+                    "role" => <Role as Partial>::__apply(&mut object.role, rest, delta, cx),
+                    _ => Err(rt::no_field("Holder", key, &["role"])),
+                })
+            }
+        }
+        let client = server.client();
+        let mut stream = client
+            .call("moved-on")
+            .output_type::<Holder>()
+            .stream::<Holder>()
+            .await
+            .expect("a stream");
+        let first = stream.next().await.expect("an update").expect("the first chunk");
+        assert_eq!(first.partial.role, None, "`Wri` is not shown");
+        match stream.next().await.expect("an item") {
+            Err(opper::Error::InvalidChunk { reason, .. }) => {
+                assert!(reason.contains("`Wri` is not a variant of Role"), "{reason}");
+            }
+            other => panic!("expected InvalidChunk, got {other:?}"),
+        }
+        let stream = client
+            .call("ended")
+            .output_type::<Holder>()
+            .stream::<Holder>()
+            .await
+            .expect("a stream");
+        match stream.finish().await {
+            Err(opper::Error::Incomplete { reason, .. }) => {
+                assert!(reason.contains("`Wri` is not a variant of Role"), "{reason}");
+            }
+            other => panic!("expected Incomplete, got {other:?}"),
+        }
+    });
+}
