@@ -522,6 +522,7 @@ fn a_variant_cut_short_is_an_error_not_a_value() {
         server.reply("ended", Reply::events([chunk("response.role", json!("Wri"))]));
         #[derive(Debug, Deserialize, JsonSchema)]
         struct Holder {
+            #[allow(dead_code)] // only deserialized
             role: Role,
         }
         #[derive(Debug, Clone, Default, Serialize)]
