@@ -329,3 +329,106 @@ fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
         assert!(matches!(error, opper::Error::Incomplete { .. }), "{error}");
     });
 }
+
+/// A held member is absent from a map and from a `Box`ed field too, and a number split as text
+/// inside an atomic field waits with it.
+#[test]
+fn maps_and_boxes_hold_members_back_the_same_way() {
+    type Roster = std::collections::BTreeMap<String, Box<Member>>;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        let member = |key: &str| {
+            [
+                chunk(&format!("response.{key}.name"), json!("Ann")),
+                chunk(&format!("response.{key}.homepage"), json!("a.dev")),
+                chunk(&format!("response.{key}.age"), json!("3")),
+                chunk(&format!("response.{key}.age"), json!("0")),
+                chunk(&format!("response.{key}.score"), json!(1.5)),
+                chunk(&format!("response.{key}.active"), json!("fal")),
+                chunk(&format!("response.{key}.active"), json!("se")),
+                chunk(&format!("response.{key}.role"), json!("Edit")),
+                chunk(&format!("response.{key}.role"), json!("or")),
+                chunk(&format!("response.{key}.id"), json!("1")),
+                chunk(&format!("response.{key}.id"), json!("2")),
+            ]
+        };
+        let mut events: Vec<Value> = member("x").into();
+        events.extend(member("y"));
+        server.reply("roster", Reply::events(events));
+        let mut stream = server
+            .client()
+            .call("roster")
+            .output_type::<Roster>()
+            .stream::<Roster>()
+            .await
+            .expect("a stream");
+        let mut keys = Vec::new();
+        while let Some(update) = stream.next().await {
+            let update = update.expect("an update");
+            keys.push(update.partial.keys().cloned().collect::<Vec<_>>().join(","));
+        }
+        // `x` appears when its id, sent as text, is whole: when the path moves on to `y`.
+        assert!(keys[..11].iter().all(String::is_empty), "{keys:?}");
+        assert_eq!(keys[11], "x");
+        assert!(keys[11..].iter().all(|k| k == "x"), "{keys:?}");
+        let roster = stream.finish().await.expect("the roster");
+        assert_eq!(roster["y"].id, 12);
+        assert_eq!(roster["x"].role, Role::Editor);
+        assert!(!roster["x"].active);
+    });
+}
+
+/// A variant name that stops short is an error when its field completes, never a partial value.
+#[test]
+fn a_variant_cut_short_is_an_error_not_a_value() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        server.reply(
+            "moved-on",
+            Reply::events([chunk("response.role", json!("Wri")), chunk("response.x", json!(1))]),
+        );
+        server.reply("ended", Reply::events([chunk("response.role", json!("Wri"))]));
+        #[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
+        struct Holder {
+            #[allow(dead_code)] // only deserialized
+            role: Role,
+        }
+        let client = server.client();
+        let mut stream = client
+            .call("moved-on")
+            .output_type::<Holder>()
+            .stream::<Holder>()
+            .await
+            .expect("a stream");
+        let first = stream.next().await.expect("an update").expect("the first chunk");
+        assert!(first.partial.role.is_none(), "`Wri` is not shown");
+        match stream.next().await.expect("an item") {
+            Err(opper::Error::InvalidChunk { reason, .. }) => {
+                assert!(reason.contains("`Wri` is not a variant of Role"), "{reason}");
+            }
+            other => panic!("expected InvalidChunk, got {other:?}"),
+        }
+        let stream = client
+            .call("ended")
+            .output_type::<Holder>()
+            .stream::<Holder>()
+            .await
+            .expect("a stream");
+        match stream.finish().await {
+            Err(opper::Error::Incomplete { reason, .. }) => {
+                assert!(reason.contains("`Wri` is not a variant of Role"), "{reason}");
+            }
+            other => panic!("expected Incomplete, got {other:?}"),
+        }
+    });
+}

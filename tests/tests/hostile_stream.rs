@@ -9,7 +9,7 @@ use std::alloc::System;
 use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
-use opper::partial::{FREE_ITEMS, MAX_DEPTH};
+use opper::partial::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 use opper::testing::{MockServer, Reply};
 use opper::{Error, Opper};
 use schemars::JsonSchema;
@@ -115,9 +115,14 @@ fn node_path(levels: usize) -> String {
 
 /// The depth error: an `InvalidChunk` that names the limit and stays small.
 fn assert_too_deep(error: &Error) {
+    assert_refused(error, &format!("{MAX_DEPTH}"));
+}
+
+/// An `InvalidChunk` whose reason contains `needle`, and that stays small.
+fn assert_refused(error: &Error, needle: &str) {
     match error {
         Error::InvalidChunk { reason, data, .. } => {
-            assert!(reason.contains(&MAX_DEPTH.to_string()), "{reason}");
+            assert!(reason.contains(needle), "{reason}");
             assert!(data.len() < 600, "the event is quoted short: {data}");
         }
         other => panic!("expected InvalidChunk, got {other:?}"),
@@ -141,16 +146,21 @@ fn value_depth(value: &Value) -> usize {
 
 #[test]
 fn row1_a_path_of_10000_segments_is_an_error_in_a_spawned_task() {
+    // The 30 KB path is refused for its length; 1,000 segments (3 KB) for their depth.
     let path = value_path(10_000);
     assert!(path.len() > 30_000);
     let body = vec![event(&path, json!("x"))];
     let (result, allocated) = in_spawned_task(stream::<Value>(body));
+    assert_refused(&result.expect_err("a long path fails"), "longer than");
+    assert!(allocated < 4 * MIB, "{allocated} bytes allocated");
+    let body = vec![event(&value_path(1_000), json!("x"))];
+    let (result, allocated) = in_spawned_task(stream::<Value>(body));
     assert_too_deep(&result.expect_err("a deep path fails"));
     // A client, a server and one HTTP exchange: about 2 MiB whatever the path.
     assert!(allocated < 4 * MIB, "{allocated} bytes allocated");
-    println!("row 1 (Value, 10,000 segments): {allocated} bytes allocated");
+    println!("row 1 (Value, 1,000 segments): {allocated} bytes allocated");
 
-    let body = vec![event(&node_path(5_000), json!("x"))];
+    let body = vec![event(&node_path(300), json!("x"))];
     let (result, allocated) = in_spawned_task(stream::<Node>(body));
     assert_too_deep(&result.expect_err("a deep path fails"));
     assert!(allocated < 4 * MIB, "{allocated} bytes allocated");
@@ -186,7 +196,7 @@ fn row1_the_deepest_allowed_path_works_and_one_more_fails_in_a_spawned_task() {
 #[test]
 fn row1_deep_paths_and_the_deepest_allowed_on_a_2_mib_thread() {
     let (deep, deepest, tree) = on_small_thread(|| async {
-        let deep = stream::<Value>(vec![event(&value_path(10_000), json!("x"))]).await;
+        let deep = stream::<Value>(vec![event(&value_path(1_000), json!("x"))]).await;
         let deepest = stream::<Value>(vec![event(&value_path(MAX_DEPTH), json!("x"))]).await;
         let tree = stream::<Node>(vec![event(&node_path(63), json!("x"))]).await;
         // Dropped here, on the small stack, too.
@@ -363,4 +373,56 @@ fn the_fuzz_seeds_for_deep_paths_and_huge_ids_run_on_a_2_mib_thread() {
             }
         }
     });
+}
+
+#[test]
+fn row1_a_path_over_the_length_limit_is_an_error() {
+    let path = format!("response.{}", "k".repeat(MAX_PATH_BYTES));
+    let (result, _) = in_spawned_task(stream::<Value>(vec![event(&path, json!("x"))]));
+    match result.expect_err("a long path fails") {
+        Error::InvalidChunk { reason, .. } => {
+            assert!(reason.contains("longer than 4096 bytes"), "{reason}");
+            assert!(reason.len() < 600, "{reason}");
+        }
+        other => panic!("expected InvalidChunk, got {other:?}"),
+    }
+}
+
+#[test]
+fn row1_alternating_deep_paths_cost_in_proportion_to_what_was_sent() {
+    // Two paths of 127 levels that part at the first: each chunk completes 127 levels of the
+    // other, and `Update::completed` lists them all.
+    let deep = |first: &str| format!("response.{first}{}", "[0]".repeat(MAX_DEPTH - 1));
+    let body: Vec<String> = (0..400)
+        .map(|i| event(&deep(if i % 2 == 0 { "a" } else { "b" }), json!("x")))
+        .collect();
+    let sent: usize = body.iter().map(String::len).sum();
+    let (counts, allocated) = in_spawned_task(async move {
+        let server = MockServer::start().await;
+        server.reply("task", Reply::raw_sse(body));
+        let opper = opper_tests::client(&server.url());
+        let mut stream = opper
+            .call("task")
+            .output_type::<Value>()
+            .stream::<Value>()
+            .await
+            .expect("a stream");
+        let mut completed = Vec::new();
+        while let Some(update) = futures::StreamExt::next(&mut stream).await {
+            completed.push(update.expect("an update").completed.len());
+        }
+        completed
+    });
+    assert_eq!(counts.len(), 400);
+    assert!(
+        counts[1..].iter().all(|&n| n == MAX_DEPTH),
+        "{:?}",
+        &counts[..3]
+    );
+    // Each update's `completed` is at most MAX_DEPTH paths of at most MAX_PATH_BYTES.
+    assert!(
+        allocated < 4 * MIB + 400 * MAX_DEPTH * 400,
+        "{allocated} bytes allocated for {sent} sent"
+    );
+    println!("alternating deep paths ({sent} bytes sent): {allocated} bytes allocated");
 }

@@ -9,3 +9,8 @@ pub const MAX_DEPTH: usize = 128;
 /// The array items a stream may create before each must be paid for by a byte of `json_path`
 /// received. See the [module docs](crate::partial#limits).
 pub const FREE_ITEMS: usize = 4096;
+
+/// The longest `json_path` accepted, in bytes. Together with [`MAX_DEPTH`] it bounds what one
+/// chunk can cost, [`Update::completed`](crate::Update::completed) included (one path per level
+/// the chunk completes). See the [module docs](crate::partial#limits).
+pub const MAX_PATH_BYTES: usize = 4096;

@@ -25,6 +25,8 @@
 //!   [`Error::InvalidChunk`]. The partial value is therefore never
 //!   deeper than that, so applying a chunk, cloning, serializing, completing, dropping and
 //!   printing it never recurse further, whatever the server sends.
+//! - **Path length.** A `json_path` is at most [`MAX_PATH_BYTES`] (4 KiB) long; a longer one
+//!   ends the stream with [`Error::InvalidChunk`].
 //! - **Array items.** Every array item a stream creates, whether announced (`[len]`) or
 //!   skipped over (`[len + 5]` fills the five items in between with their empty value), is paid
 //!   for by the bytes of the `json_path`s received: a stream may create at most
@@ -84,7 +86,7 @@ mod tests;
 pub use path::Seg;
 
 pub use cx::Cx;
-pub use limits::{FREE_ITEMS, MAX_DEPTH};
+pub use limits::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 
 /// A type whose value can arrive chunk by chunk over a stream.
 ///
@@ -220,6 +222,12 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         delta: &Value,
     ) -> Result<Vec<String>, String> {
         let text = json_path.unwrap_or("");
+        if text.len() > MAX_PATH_BYTES {
+            return Err(format!(
+                "json_path `{}` is longer than {MAX_PATH_BYTES} bytes",
+                path::shorten(text)
+            ));
+        }
         self.cx.items_left = self.cx.items_left.saturating_add(text.len());
         let continued = self.started && self.last.as_ref().is_some_and(|l| l.text == text);
         let mut completed = Vec::new();
@@ -327,12 +335,14 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                 });
             }
         }
-        let received = serde_json::to_value(&*self.partial).map_err(|e| Error::Output {
+        let open = last.map(|last| last.text).filter(|t| !t.is_empty());
+        // What arrived (for errors) is serialized again only when there is an error: the
+        // normal path builds the JSON once and moves it into `T`.
+        let mut json = serde_json::to_value(&*self.partial).map_err(|e| Error::Output {
             json: Value::Null,
             path: String::new(),
             message: e.to_string(),
         })?;
-        let mut json = received.clone();
         if let Some(schema) = &self.schema {
             let mut missing = Vec::new();
             complete::complete(&mut json, schema, &mut missing);
@@ -350,28 +360,38 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                 return Err(Error::Incomplete {
                     reason,
                     source: None,
-                    partial: received,
+                    partial: self.so_far(),
                 });
             }
         }
-        match serde_path_to_error::deserialize::<_, T>(&json) {
-            Ok(value) => Ok((value, last.map(|last| last.text).filter(|t| !t.is_empty()))),
-            Err(error) => {
-                let path = error.path().to_string();
-                let message = error.into_inner().to_string();
-                if self.schema.is_none() && message.starts_with("missing field") {
-                    return Err(Error::Incomplete {
-                        reason: format!("{message} at `{path}`"),
-                        source: None,
-                        partial: received,
-                    });
-                }
-                Err(Error::Output {
-                    json,
-                    path,
-                    message,
-                })
-            }
+        match serde_json::from_value::<T>(json) {
+            Ok(value) => Ok((value, open)),
+            Err(_) => Err(self.output_error()),
+        }
+    }
+
+    /// The error for a completed value that is not a `T`, naming where it fails (built again:
+    /// this is the error path only).
+    fn output_error(&self) -> Error {
+        let mut json = serde_json::to_value(&*self.partial).unwrap_or(Value::Null);
+        if let Some(schema) = &self.schema {
+            complete::complete(&mut json, schema, &mut Vec::new());
+        }
+        let (path, message) = match serde_path_to_error::deserialize::<_, T>(&json) {
+            Err(error) => (error.path().to_string(), error.into_inner().to_string()),
+            Ok(_) => (String::new(), "the output is not a valid value".to_owned()),
+        };
+        if self.schema.is_none() && message.starts_with("missing field") {
+            return Error::Incomplete {
+                reason: format!("{message} at `{path}`"),
+                source: None,
+                partial: self.so_far(),
+            };
+        }
+        Error::Output {
+            json,
+            path,
+            message,
         }
     }
 }
