@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod cache;
 mod client;
 mod error;
 mod function;
@@ -24,6 +25,7 @@ pub mod __fuzz {
 }
 mod fuzz;
 
+pub use cache::Cache;
 pub use client::{Opper, OpperBuilder, RetryPolicy};
 pub use error::{ApiError, Error, Result, TransportError};
 pub use function::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
