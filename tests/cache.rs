@@ -26,6 +26,7 @@ async fn server() -> MockServer {
     server.require_api_key(KEY).reply(
         TASK,
         Reply::json(team())
+            .span_id("9e0f6a53-5b2f-4a51-a8c4-2f1b8c7d0e11")
             .usage(json!({"input_tokens": 12, "output_tokens": 30, "total_tokens": 42}))
             .cost(json!({"generation": 0.001, "platform": 0.0001, "total": 0.0011})),
     );
@@ -72,7 +73,10 @@ async fn updates(opper: &Opper, text: &str) -> opper::Result<(Vec<String>, Strin
 fn entries(dir: &TempDir) -> Vec<String> {
     let files = dir.files();
     for file in &files {
-        assert!(file.ends_with(".json") && !file.starts_with('.'), "{files:?}");
+        assert!(
+            file.ends_with(".json") && !file.starts_with('.'),
+            "{files:?}"
+        );
     }
     files
 }
@@ -109,7 +113,11 @@ fn server_less_client(dir: &TempDir, replay_only: bool) -> Opper {
         .api_key(KEY)
         .base_url("http://127.0.0.1:9")
         .retry(RetryPolicy::none())
-        .cache(if replay_only { cache.replay_only() } else { cache })
+        .cache(if replay_only {
+            cache.replay_only()
+        } else {
+            cache
+        })
         .build()
         .expect("a client")
 }
@@ -169,7 +177,11 @@ async fn a_stream_replays_update_by_update() {
         all
     };
     let live_raw = raw(opper.clone()).await;
-    assert_eq!(server.request_count(), 2, "a raw and a typed stream share an entry");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "a raw and a typed stream share an entry"
+    );
     assert_eq!(text(opper.clone()).await, live);
     assert_eq!(raw(opper.clone()).await, live_raw);
     assert_eq!(server.request_count(), 2);
@@ -333,10 +345,7 @@ fn concurrent_writers_of_one_key_leave_one_whole_entry() {
         let dir = TempDir::new("cache-concurrent");
         let server = server().await;
         // Each answer takes a moment, so that the calls all miss before any of them stores.
-        server.reply(
-            TASK,
-            Reply::json(team()).delay(Duration::from_millis(20)),
-        );
+        server.reply(TASK, Reply::json(team()).delay(Duration::from_millis(20)));
         let opper = client(&server, Cache::dir(dir.path()));
         let calls: Vec<_> = (0..32)
             .map(|_| {
@@ -379,9 +388,17 @@ async fn no_secret_is_written() {
     assert_eq!(names.len(), 2);
     for name in names {
         let text = std::fs::read_to_string(dir.path().join(&name)).unwrap();
-        for secret in [KEY, "header-secret-42", "Bearer", "uthorization", "x-team-secret"] {
+        for secret in [
+            KEY,
+            "header-secret-42",
+            "Bearer",
+            "uthorization",
+            "x-team-secret",
+        ] {
             assert!(
-                !text.to_ascii_lowercase().contains(&secret.to_ascii_lowercase()),
+                !text
+                    .to_ascii_lowercase()
+                    .contains(&secret.to_ascii_lowercase()),
                 "{secret} in {name}:\n{text}"
             );
         }
@@ -390,4 +407,167 @@ async fn no_secret_is_written() {
         assert_eq!(entry["request"]["input"]["text"], TEXT);
         assert!(entry.get("response").or(entry.get("chunks")).is_some());
     }
+}
+
+/// Collects what a `fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn spans_record_hits_and_misses_and_damaged_entries_are_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = TempDir::new("cache-tracing");
+    runtime.block_on(async {
+        let server = server().await;
+        let opper = client(&server, Cache::dir(dir.path()));
+        send(&opper, TEXT).await.unwrap();
+        send(&opper, TEXT).await.unwrap();
+        updates(&opper, TEXT).await.unwrap();
+        updates(&opper, TEXT).await.unwrap();
+        let [call, _] = <[String; 2]>::try_from(entries(&dir)).unwrap();
+        std::fs::write(dir.path().join(call), "{").unwrap();
+        send(&opper, TEXT).await.unwrap();
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let closed = |name: &str| -> Vec<&str> {
+        logs.lines()
+            .filter(|line| line.contains(name) && line.contains("close"))
+            .collect()
+    };
+    let field = |line: &str, value: &str| {
+        line.contains(&format!("cache=\"{value}\"")) || line.contains(&format!("cache={value}"))
+    };
+    let calls = closed("opper.call{");
+    assert_eq!(calls.len(), 3, "{logs}");
+    assert!(
+        field(calls[0], "miss") && field(calls[1], "hit") && field(calls[2], "miss"),
+        "{logs}"
+    );
+    assert!(calls[1].contains("outcome="), "{logs}");
+    let streams = closed("opper.stream{");
+    assert_eq!(streams.len(), 2, "{logs}");
+    assert!(
+        field(streams[0], "miss") && field(streams[1], "hit"),
+        "{logs}"
+    );
+    let damaged = logs
+        .lines()
+        .find(|line| line.contains("ignoring a damaged opper cache entry"))
+        .unwrap_or_else(|| panic!("no warning in {logs}"));
+    assert!(damaged.contains("WARN"), "{damaged}");
+    assert!(!logs.contains(KEY), "the key leaked into the logs");
+}
+
+/// The task of the environment test, on the default client.
+///
+/// Extract every person mentioned in the text, with their role.
+#[opper::function(name = "extract_team", model = "openai/gpt-4o-mini")]
+async fn extract_team(text: String) -> opper::Result<Team>;
+
+/// Set in the child processes of [`the_environment_turns_the_cache_on_and_to_replay`].
+const CHILD: &str = "OPPER_CACHE_TEST_CHILD";
+
+/// What a child process checks, by its `OPPER_CACHE_MODE`: the default client (built from the
+/// environment on first use) records with no mode, replays with `replay` (no key set), and
+/// `from_env` fails as it should with `off` (no key) or an unknown mode.
+fn child() {
+    let mode = std::env::var("OPPER_CACHE_MODE").unwrap_or_default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        match mode.as_str() {
+            "" | "replay" => {
+                let team = extract_team(TEXT.to_owned())
+                    .await
+                    .expect("the default client answers");
+                assert_eq!(team.people.len(), 2);
+                let opper = Opper::from_env().expect("from_env");
+                assert!(format!("{opper:?}").contains("opper-cache-env"));
+            }
+            "off" => assert!(matches!(Opper::from_env(), Err(Error::MissingApiKey))),
+            _ => assert!(matches!(Opper::from_env(), Err(Error::Config(_)))),
+        }
+    });
+    println!("child ok: {mode:?}");
+}
+
+#[test]
+fn the_environment_turns_the_cache_on_and_to_replay() {
+    if std::env::var_os(CHILD).is_some() {
+        return child();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = TempDir::new("cache-env");
+        let server = server().await;
+        let run = |mode: &'static str, key: Option<&'static str>, url: String| {
+            let dir = dir.path().to_owned();
+            tokio::task::spawn_blocking(move || {
+                let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+                command
+                    .args([
+                        "--exact",
+                        "the_environment_turns_the_cache_on_and_to_replay",
+                        "--nocapture",
+                    ])
+                    .env(CHILD, "1")
+                    .env("OPPER_CACHE_DIR", dir)
+                    .env("OPPER_CACHE_MODE", mode)
+                    .env("OPPER_BASE_URL", url)
+                    .env_remove("OPPER_HTTP_BEARER");
+                match key {
+                    Some(key) => command.env("OPPER_API_KEY", key),
+                    None => command.env_remove("OPPER_API_KEY"),
+                };
+                let output = command.output().unwrap();
+                let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+                assert!(
+                    output.status.success() && stdout.contains(&format!("child ok: {mode:?}")),
+                    "child {mode:?} failed:\n{stdout}\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            })
+        };
+        run("", Some(KEY), server.url()).await.unwrap();
+        assert_eq!(
+            server.request_count(),
+            1,
+            "the child did not call the server"
+        );
+        assert_eq!(entries(&dir).len(), 1);
+        let url = server.url();
+        server.shutdown().await;
+        run("replay", None, url.clone()).await.unwrap();
+        run("off", None, url.clone()).await.unwrap();
+        run("record-everything", None, url).await.unwrap();
+        assert_eq!(entries(&dir).len(), 1);
+    });
 }

@@ -31,27 +31,30 @@ struct Team {
 #[opper::function(model = "openai/gpt-4o-mini")]
 async fn extract_team(
     /// Free text that mentions people
-    text: &str,
+    text: String,
 ) -> opper::Result<opper::Response<Team>>;
 
 /// The same task, streamed.
 #[opper::function(name = "extract_team", model = "openai/gpt-4o-mini")]
-async fn extract_team_live(text: &str) -> opper::Result<opper::Stream<Team>>;
+async fn extract_team_live(text: String) -> opper::Result<opper::Stream<Team>>;
 
 const TEXT: &str = "Ann Lee is our CTO; Bo Berg writes the docs.";
 
 /// Calls the task once and streams it once, printing what came back.
 async fn run(opper: &opper::Opper) -> opper::Result<()> {
-    let team = extract_team_with(opper, TEXT).await?;
+    let team = extract_team_with(opper, TEXT.into()).await?;
     println!("  call:   {:?} (span {})", team.output, team.span_id);
-    let mut stream = extract_team_live_with(opper, TEXT).await?;
+    let mut stream = extract_team_live_with(opper, TEXT.into()).await?;
     let mut updates = 0;
     while let Some(update) = stream.next().await {
         update?;
         updates += 1;
     }
     let team = stream.finish().await?;
-    println!("  stream: {updates} updates, then {} people", team.people.len());
+    println!(
+        "  stream: {updates} updates, then {} people",
+        team.people.len()
+    );
     Ok(())
 }
 
@@ -97,7 +100,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for entry in &entries {
         println!("  {}", entry.display());
     }
-    if let Some(call) = entries.iter().find(|path| path.to_string_lossy().contains(".call.")) {
+    if let Some(call) = entries
+        .iter()
+        .find(|path| path.to_string_lossy().contains(".call."))
+    {
         print!("{}", std::fs::read_to_string(call)?);
     }
     Ok(())

@@ -104,8 +104,14 @@ async fn main() {
     }
     let (replayed, streamed) = (median(&mut replayed), median(&mut streamed));
     let rate = |time: Duration| updates as f64 / time.as_secs_f64() / 1e6;
-    println!("{updates}-update stream replayed from the cache: median {replayed:?} ({:.2} M updates/s)", rate(replayed));
-    println!("{updates}-update stream over loopback:           median {streamed:?} ({:.2} M updates/s)", rate(streamed));
+    println!(
+        "{updates}-update stream replayed from the cache: median {replayed:?} ({:.2} M updates/s)",
+        rate(replayed)
+    );
+    println!(
+        "{updates}-update stream over loopback:           median {streamed:?} ({:.2} M updates/s)",
+        rate(streamed)
+    );
     println!(
         "throughput replayed / live: {:.2}",
         streamed.as_secs_f64() / replayed.as_secs_f64()

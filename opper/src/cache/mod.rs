@@ -3,14 +3,14 @@
 mod entry;
 mod key;
 
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub(crate) use entry::Answer;
 use entry::AnswerRef;
-pub(crate) use key::Endpoint;
-use key::Key;
+pub(crate) use entry::{Answer, CallAnswer, StreamAnswer};
+use key::{Endpoint, Key};
 
 use crate::sse::StreamingChunk;
 use crate::{Error, Result};
@@ -42,7 +42,7 @@ use crate::{Error, Result};
 /// # The entries
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
 /// review: the format version, the endpoint, the request body as sent (no header, so never the
-/// API key), then the `/v2/call` response body or the stream's chunks in order. Only successes
+/// API key), then the `/v2/call` response body or the stream's chunks in order, one per line. Only successes
 /// are stored: never an error status, and a stream only once it ended cleanly. A file is
 /// written to a temporary file beside it and renamed into place, so concurrent writers and a
 /// crash never leave a torn entry. A file that is damaged, truncated, of another format or for
@@ -109,12 +109,13 @@ impl Cache {
         }
     }
 
-    /// Looks up the answer to `body` (a request body as sent) on `endpoint`.
+    /// Looks up the answer to `body` (a request body as sent) on the endpoint that answers
+    /// with an `A`.
     ///
     /// A hit is [`Lookup::Hit`]. A miss is [`Lookup::Miss`] in read-write mode (with how to
     /// store the answer, unless the body has no key) and [`Error::CacheMiss`] in replay-only
     /// mode. Damaged entries are logged and count as misses.
-    pub(crate) fn lookup(&self, task: &str, endpoint: Endpoint, body: &[u8]) -> Result<Lookup> {
+    pub(crate) fn lookup<A: Answer>(&self, task: &str, body: &[u8]) -> Result<Lookup<A>> {
         let Ok(request) = serde_json::from_slice::<Value>(body) else {
             tracing::warn!(
                 task,
@@ -125,12 +126,12 @@ impl Cache {
                 false => Ok(Lookup::Miss(None)),
             };
         };
-        let key = Key::of(endpoint, &request);
-        let path = self.dir.join(file_name(task, endpoint, key));
-        match entry::read(&path, endpoint, key) {
+        let key = Key::of(A::ENDPOINT, &request);
+        let path = self.dir.join(file_name(task, A::ENDPOINT, key));
+        match entry::read::<A>(&path, key) {
             Ok(Some(answer)) => {
                 tracing::debug!(task, path = %path.display(), "opper cache hit");
-                return Ok(Lookup::Hit(Hit { answer, path }));
+                return Ok(Lookup::Hit(answer));
             }
             Ok(None) => {}
             Err(reason) => tracing::warn!(
@@ -145,8 +146,8 @@ impl Cache {
         }
         Ok(Lookup::Miss(Some(Store {
             path,
-            endpoint,
             request,
+            answer: PhantomData,
         })))
     }
 }
@@ -178,43 +179,46 @@ fn file_name(task: &str, endpoint: Endpoint, key: Key) -> String {
 
 /// The outcome of [`Cache::lookup`].
 #[derive(Debug)]
-pub(crate) enum Lookup {
+pub(crate) enum Lookup<A> {
     /// The stored answer: serve it without a request.
-    Hit(Hit),
+    Hit(A),
     /// Send the request; store its answer through this, when it has a key.
-    Miss(Option<Store>),
-}
-
-/// A stored answer and where it was read from.
-#[derive(Debug)]
-pub(crate) struct Hit {
-    /// The answer.
-    pub(crate) answer: Answer,
-    /// The entry's file.
-    pub(crate) path: PathBuf,
+    Miss(Option<Store<A>>),
 }
 
 /// How to store the answer to a missed request. Dropping it stores nothing: call
 /// [`Store::call`] or [`Store::stream`] only once the answer is known to be a success (for a
 /// task with a validator, the accepted one).
 #[derive(Debug)]
-pub(crate) struct Store {
+pub(crate) struct Store<A> {
     path: PathBuf,
-    endpoint: Endpoint,
     request: Value,
+    answer: PhantomData<A>,
 }
 
-impl Store {
+impl<A: Answer> Store<A> {
     /// The entry that will be written.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Stores a `/v2/call` response body (as received). A body that is not JSON, or a failure
-    /// to write, is logged and stores nothing: the call itself succeeded.
+    fn write(self, answer: AnswerRef<'_>) {
+        match entry::write(&self.path, A::ENDPOINT, &self.request, answer) {
+            Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
+            Err(error) => tracing::warn!(
+                path = %self.path.display(),
+                error = %error,
+                "the opper cache entry could not be written"
+            ),
+        }
+    }
+}
+
+impl Store<CallAnswer> {
+    /// Stores a `/v2/call` response body (as received). A body that is not a JSON object, or a
+    /// failure to write, is logged and stores nothing: the call itself succeeded.
     pub(crate) fn call(self, body: &[u8]) {
-        debug_assert_eq!(self.endpoint, Endpoint::Call);
         match serde_json::from_slice::<Value>(body) {
             Ok(response) if response.is_object() => self.write(AnswerRef::Response(&response)),
             _ => tracing::warn!(
@@ -223,10 +227,11 @@ impl Store {
             ),
         }
     }
+}
 
+impl Store<StreamAnswer> {
     /// Stores a stream's chunks, in order; call it only for a stream that ended cleanly.
     pub(crate) fn stream(self, chunks: &[StreamingChunk]) {
-        debug_assert_eq!(self.endpoint, Endpoint::Stream);
         if chunks.is_empty() || chunks.iter().any(StreamingChunk::is_error) {
             tracing::warn!(
                 path = %self.path.display(),
@@ -235,17 +240,6 @@ impl Store {
             return;
         }
         self.write(AnswerRef::Chunks(chunks));
-    }
-
-    fn write(self, answer: AnswerRef<'_>) {
-        match entry::write(&self.path, self.endpoint, &self.request, answer) {
-            Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
-            Err(error) => tracing::warn!(
-                path = %self.path.display(),
-                error = %error,
-                "the opper cache entry could not be written"
-            ),
-        }
     }
 }
 

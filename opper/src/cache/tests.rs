@@ -38,24 +38,26 @@ fn chunks() -> Vec<StreamingChunk> {
     ]
 }
 
-fn miss(cache: &Cache, endpoint: Endpoint, body: &str) -> Store {
-    match cache
-        .lookup("add_numbers", endpoint, body.as_bytes())
-        .unwrap()
-    {
+fn miss<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> Store<A> {
+    match cache.lookup::<A>("add_numbers", body.as_bytes()).unwrap() {
         Lookup::Miss(Some(store)) => store,
         other => panic!("expected a storable miss, got {other:?}"),
     }
 }
 
-fn hit(cache: &Cache, endpoint: Endpoint, body: &str) -> Hit {
-    match cache
-        .lookup("add_numbers", endpoint, body.as_bytes())
-        .unwrap()
-    {
+fn hit<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> A {
+    match cache.lookup::<A>("add_numbers", body.as_bytes()).unwrap() {
         Lookup::Hit(hit) => hit,
         other => panic!("expected a hit, got {other:?}"),
     }
+}
+
+/// Whether `body` misses (storably) in `cache` on the endpoint of `A`.
+fn misses<A: Answer>(cache: &Cache, body: &str) -> bool {
+    matches!(
+        cache.lookup::<A>("add_numbers", body.as_bytes()),
+        Ok(Lookup::Miss(Some(_)))
+    )
 }
 
 fn files(dir: &Path) -> Vec<String> {
@@ -71,11 +73,8 @@ fn files(dir: &Path) -> Vec<String> {
 fn a_call_entry_round_trips() {
     let dir = TempDir::new("call");
     let cache = Cache::dir(&dir.0);
-    miss(&cache, Endpoint::Call, BODY).call(RESPONSE.as_bytes());
-    let found = hit(&cache, Endpoint::Call, BODY);
-    let Answer::Call(response) = found.answer else {
-        panic!("a call entry answers a call")
-    };
+    miss::<CallAnswer>(&cache, BODY).call(RESPONSE.as_bytes());
+    let CallAnswer(response) = hit(&cache, BODY);
     assert_eq!(
         serde_json::from_str::<Value>(response.get()).unwrap(),
         serde_json::from_str::<Value>(RESPONSE).unwrap()
@@ -84,9 +83,12 @@ fn a_call_entry_round_trips() {
     let relabelled = BODY
         .replace("p-1", "p-2")
         .replace(r#"{"run":"1"}"#, r#"{"run":"2","who":"ci"}"#);
-    hit(&cache, Endpoint::Call, &relabelled);
-    miss(&cache, Endpoint::Call, &BODY.replace("\"x\":4", "\"x\":3"));
-    miss(&cache, Endpoint::Stream, BODY);
+    hit::<CallAnswer>(&cache, &relabelled);
+    assert!(misses::<CallAnswer>(
+        &cache,
+        &BODY.replace("\"x\":4", "\"x\":3")
+    ));
+    assert!(misses::<StreamAnswer>(&cache, BODY));
     assert_eq!(files(&dir.0).len(), 1, "{:?}", files(&dir.0));
 }
 
@@ -94,19 +96,33 @@ fn a_call_entry_round_trips() {
 fn a_stream_entry_round_trips_chunk_by_chunk() {
     let dir = TempDir::new("stream");
     let cache = Cache::dir(&dir.0);
-    miss(&cache, Endpoint::Stream, BODY).stream(&chunks());
-    let Answer::Stream(replayed) = hit(&cache, Endpoint::Stream, BODY).answer else {
-        panic!("a stream entry answers a stream")
-    };
+    miss::<StreamAnswer>(&cache, BODY).stream(&chunks());
+    let StreamAnswer(replayed) = hit(&cache, BODY);
     assert_eq!(replayed, chunks());
-    miss(&cache, Endpoint::Call, BODY);
+    assert!(misses::<CallAnswer>(&cache, BODY));
+    // One chunk a line, so a review reads the stream in order.
+    let [name] = <[String; 1]>::try_from(files(&dir.0)).unwrap();
+    let text = fs::read_to_string(dir.0.join(name)).unwrap();
+    let tail = &text[text.find("  \"chunks\": [\n").unwrap()..];
+    assert_eq!(
+        tail,
+        concat!(
+            "  \"chunks\": [\n",
+            "    {\"span_id\":\"s-2\"},\n",
+            "    {\"delta\":\"Hel\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
+            "    {\"delta\":\"lo\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
+            "    {\"delta\":42,\"json_path\":\"response.n\",\"chunk_type\":\"json\"}\n",
+            "  ]\n",
+            "}\n"
+        )
+    );
 }
 
 #[test]
 fn the_entry_is_readable_json_with_the_request_as_sent() {
     let dir = TempDir::new("readable");
     let cache = Cache::dir(&dir.0);
-    let store = miss(&cache, Endpoint::Call, BODY);
+    let store = miss::<CallAnswer>(&cache, BODY);
     let path = store.path().to_owned();
     store.call(RESPONSE.as_bytes());
     let name = path.file_name().unwrap().to_str().unwrap();
@@ -132,13 +148,13 @@ fn the_entry_is_readable_json_with_the_request_as_sent() {
 fn damaged_truncated_and_foreign_entries_are_misses() {
     let dir = TempDir::new("damaged");
     let cache = Cache::dir(&dir.0);
-    let store = miss(&cache, Endpoint::Call, BODY);
+    let store = miss::<CallAnswer>(&cache, BODY);
     let path = store.path().to_owned();
     store.call(RESPONSE.as_bytes());
     let good = fs::read_to_string(&path).unwrap();
     let other_request = {
         let other = Cache::dir(dir.0.join("other"));
-        let store = miss(&other, Endpoint::Call, &BODY.replace("\"x\":4", "\"x\":3"));
+        let store = miss::<CallAnswer>(&other, &BODY.replace("\"x\":4", "\"x\":3"));
         let path = store.path().to_owned();
         store.call(RESPONSE.as_bytes());
         fs::read_to_string(path).unwrap()
@@ -178,16 +194,10 @@ fn damaged_truncated_and_foreign_entries_are_misses() {
     ];
     for (what, bytes) in damaged {
         fs::write(&path, bytes).unwrap();
+        assert!(misses::<CallAnswer>(&cache, BODY), "{what}");
         assert!(
             matches!(
-                cache.lookup("add_numbers", Endpoint::Call, BODY.as_bytes()),
-                Ok(Lookup::Miss(Some(_)))
-            ),
-            "{what}"
-        );
-        assert!(
-            matches!(
-                cache.clone().replay_only().lookup("add_numbers", Endpoint::Call, BODY.as_bytes()),
+                cache.clone().replay_only().lookup::<CallAnswer>("add_numbers", BODY.as_bytes()),
                 Err(Error::CacheMiss { ref path, .. }) if path == &path_of(&cache)
             ),
             "{what}"
@@ -196,22 +206,19 @@ fn damaged_truncated_and_foreign_entries_are_misses() {
     // A directory where the file should be is unreadable, hence a miss too.
     fs::remove_file(&path).unwrap();
     fs::create_dir(&path).unwrap();
-    assert!(matches!(
-        cache.lookup("add_numbers", Endpoint::Call, BODY.as_bytes()),
-        Ok(Lookup::Miss(Some(_)))
-    ));
+    assert!(misses::<CallAnswer>(&cache, BODY));
 }
 
 /// Where `cache` keeps the answer to `BODY` on `/v2/call`.
 fn path_of(cache: &Cache) -> PathBuf {
-    miss(cache, Endpoint::Call, BODY).path().to_owned()
+    miss::<CallAnswer>(cache, BODY).path().to_owned()
 }
 
 #[test]
 fn damaged_stream_entries_are_misses() {
     let dir = TempDir::new("damaged-stream");
     let cache = Cache::dir(&dir.0);
-    let store = miss(&cache, Endpoint::Stream, BODY);
+    let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
     store.stream(&chunks());
     let request = serde_json::from_str::<Value>(BODY).unwrap();
@@ -227,13 +234,7 @@ fn damaged_stream_entries_are_misses() {
             "opper_cache": 1, "endpoint": "/v2/call/stream", "request": request, "chunks": chunks
         });
         fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
-        assert!(
-            matches!(
-                cache.lookup("add_numbers", Endpoint::Stream, BODY.as_bytes()),
-                Ok(Lookup::Miss(Some(_)))
-            ),
-            "{what}"
-        );
+        assert!(misses::<StreamAnswer>(&cache, BODY), "{what}");
     }
 }
 
@@ -241,12 +242,12 @@ fn damaged_stream_entries_are_misses() {
 fn failures_are_not_stored() {
     let dir = TempDir::new("failures");
     let cache = Cache::dir(&dir.0);
-    miss(&cache, Endpoint::Call, BODY).call(b"not json");
-    miss(&cache, Endpoint::Call, BODY).call(b"[1]");
-    miss(&cache, Endpoint::Stream, BODY).stream(&[]);
+    miss::<CallAnswer>(&cache, BODY).call(b"not json");
+    miss::<CallAnswer>(&cache, BODY).call(b"[1]");
+    miss::<StreamAnswer>(&cache, BODY).stream(&[]);
     let mut with_error = chunks();
     with_error.push(serde_json::from_value(json!({"chunk_type": "error"})).unwrap());
-    miss(&cache, Endpoint::Stream, BODY).stream(&with_error);
+    miss::<StreamAnswer>(&cache, BODY).stream(&with_error);
     assert!(!dir.0.exists() || files(&dir.0).is_empty());
 }
 
@@ -254,7 +255,7 @@ fn failures_are_not_stored() {
 fn a_replay_only_miss_names_the_task_and_the_entry() {
     let dir = TempDir::new("replay");
     let cache = Cache::dir(&dir.0).replay_only();
-    let error = match cache.lookup("add_numbers", Endpoint::Call, BODY.as_bytes()) {
+    let error = match cache.lookup::<CallAnswer>("add_numbers", BODY.as_bytes()) {
         Err(error) => error,
         Ok(other) => panic!("expected a miss, got {other:?}"),
     };
@@ -274,13 +275,13 @@ fn a_body_too_deep_to_key_bypasses_the_cache() {
     let dir = TempDir::new("deep");
     let cache = Cache::dir(&dir.0);
     assert!(matches!(
-        cache.lookup("t", Endpoint::Call, body.as_bytes()),
+        cache.lookup::<CallAnswer>("t", body.as_bytes()),
         Ok(Lookup::Miss(None))
     ));
     assert!(matches!(
         cache
             .replay_only()
-            .lookup("t", Endpoint::Call, body.as_bytes()),
+            .lookup::<StreamAnswer>("t", body.as_bytes()),
         Err(Error::CacheMiss { .. })
     ));
 }
