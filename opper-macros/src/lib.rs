@@ -3,8 +3,13 @@
 
 use proc_macro::TokenStream;
 
+mod case;
+mod crate_path;
+mod ctxt;
 mod function;
+mod meta;
 mod partial;
+mod ungroup;
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///

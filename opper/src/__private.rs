@@ -1,37 +1,47 @@
 //! Support for the code `#[opper::function]` and `#[derive(opper::Partial)]` generate. Not a
 //! public API: names here may change in any release.
 
-pub use ::core;
 pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
-pub use ::std;
+pub use serde_json::Value;
 
-pub use crate::{
-    Configuration, Error, Example, Model, Opper, Partial, Response, Result, Stream, Task,
-};
+pub use crate::partial::derive::{first_key, no_field, object, split_key, unit_enum};
+pub use crate::partial::{Cx, Seg};
+pub use crate::schema::schema_for;
+pub use crate::{Configuration, Model, Opper, Task};
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::default_client::default_client;
+use crate::json::input;
+use crate::{Example, Partial, Response, Result, Stream};
+
 /// A task definition built once, on first use.
 pub type TaskCell = std::sync::LazyLock<Task>;
 
-/// The schema of `T`, as sent in `input_schema` / `output_schema`.
-pub fn schema_for<T: JsonSchema + ?Sized>() -> serde_json::Value {
-    crate::function::schema_for::<T>()
+/// Adds an example from typed values; a value that cannot be serialized makes every call of
+/// the task fail with [`Error::Input`](crate::Error::Input).
+pub fn example(
+    task: Task,
+    input: &impl Serialize,
+    output: &impl Serialize,
+    comment: Option<&str>,
+) -> Task {
+    let example = Example::from_values(input, output).map(|example| match comment {
+        Some(comment) => example.comment(comment),
+        None => example,
+    });
+    task.try_example(example)
 }
 
 fn client(client: Option<&Opper>) -> Result<std::borrow::Cow<'_, Opper>> {
     match client {
         Some(client) => Ok(std::borrow::Cow::Borrowed(client)),
-        None => crate::function::default_client().map(std::borrow::Cow::Owned),
+        None => default_client().map(std::borrow::Cow::Owned),
     }
-}
-
-fn input<I: Serialize + ?Sized>(input: &I) -> Result<Box<serde_json::value::RawValue>> {
-    serde_json::value::to_raw_value(input).map_err(Error::Input)
 }
 
 /// `POST /v2/call`: the output, deserialized (text mode when the task has no output schema and
@@ -66,7 +76,7 @@ pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned + 'stat
     let chunks = client(client_)?
         .open_stream(task, Some(&input_), None)
         .await?;
-    Ok(Stream::new(chunks, task.output_schema.clone()))
+    Ok(Stream::new(chunks, task.output_schema_value()))
 }
 
 /// Compile-time check: `T` can be the output of a task.
@@ -105,11 +115,5 @@ impl<T: Partial + Output> Streamable for T {}
 pub trait ExampleOutput: Serialize {}
 impl<T: Serialize> ExampleOutput for T {}
 
-/// Asserts `T: Output` where the macro places it, so the error points at the user's type.
-pub const fn assert_output<T: Output>() {}
-/// Asserts `T: Input`.
+/// Asserts `T: Input` where the macro places it, so the error points at the user's type.
 pub const fn assert_input<T: Input + ?Sized>() {}
-/// Asserts `T: Streamable`.
-pub const fn assert_streamable<T: Streamable>() {}
-/// Asserts `T: ExampleOutput`.
-pub const fn assert_example_output<T: ExampleOutput>() {}

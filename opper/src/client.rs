@@ -1,140 +1,28 @@
-//! The client: configuration, HTTP, retries.
+//! [`Opper`], the client, and its [`OpperBuilder`]: configuration, HTTP, and the two endpoints.
 
-use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
+use crate::decode::typed_response;
 use crate::error::TransportError;
-use crate::function::current_parent_span;
-use crate::request::{CallBuilder, Task};
+use crate::parent::current_parent_span;
 use crate::response::RawResponse;
-use crate::stream::ChunkStream;
-use crate::{Error, Response, Result};
+use crate::retry::parse_retry_after;
+use crate::sse::DEFAULT_MAX_EVENT_BYTES;
+use crate::trace::{self, Kind};
+use crate::{ChunkStream, Error, Response, Result, RetryPolicy, Task};
 
 const DEFAULT_BASE_URL: &str = "https://api.opper.ai";
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// When and how often a failed request is tried again.
-///
-/// Retried: 429, 500, 502, 503, 504, and a connection that could not be made (refused or timed
-/// out) or broke before any response (or, for a stream, before its first event) reached the
-/// caller. A timeout once connected is not retried: the service may still be working on it. Waits grow
-/// exponentially from `initial_delay` by `multiplier` up to `max_delay`, each drawn at random
-/// between half and all of its nominal length. A `Retry-After` header sets the wait instead;
-/// when it asks for more than `max_delay`, the error is returned rather than waited out.
-///
-/// ```
-/// use std::time::Duration;
-/// use opper::RetryPolicy;
-///
-/// let policy = RetryPolicy::default().max_retries(4).initial_delay(Duration::from_millis(100));
-/// let wait = policy.delay_for(1, None).unwrap();
-/// assert!(wait >= Duration::from_millis(50) && wait <= Duration::from_millis(100));
-/// assert_eq!(RetryPolicy::none().delay_for(1, None), None);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    max_retries: u32,
-    initial_delay: Duration,
-    multiplier: f64,
-    max_delay: Duration,
-    jitter: bool,
-}
-
-impl Default for RetryPolicy {
-    /// Two retries, waiting about 0.5 s then 0.75 s, never more than 30 s.
-    fn default() -> Self {
-        Self {
-            max_retries: 2,
-            initial_delay: Duration::from_millis(500),
-            multiplier: 1.5,
-            max_delay: Duration::from_secs(30),
-            jitter: true,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// No retries: every failure is returned at once.
-    pub fn none() -> Self {
-        Self::default().max_retries(0)
-    }
-
-    /// How many times a request may be retried after its first attempt.
-    #[must_use]
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.max_retries = retries;
-        self
-    }
-
-    /// The nominal wait before the first retry.
-    #[must_use]
-    pub fn initial_delay(mut self, delay: Duration) -> Self {
-        self.initial_delay = delay;
-        self
-    }
-
-    /// The factor by which each wait grows (at least 1).
-    #[must_use]
-    pub fn multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() {
-            multiplier.max(1.0)
-        } else {
-            1.0
-        };
-        self
-    }
-
-    /// The longest wait, for backoff and for `Retry-After`.
-    #[must_use]
-    pub fn max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
-        self
-    }
-
-    /// Whether waits are randomized (on by default, so many clients do not retry in step).
-    #[must_use]
-    pub fn jitter(mut self, jitter: bool) -> Self {
-        self.jitter = jitter;
-        self
-    }
-
-    /// The configured number of retries.
-    pub fn retries(&self) -> u32 {
-        self.max_retries
-    }
-
-    /// The wait before retry number `retry` (1 for the first), or `None` when the budget is
-    /// spent or the server's `Retry-After` asks for longer than `max_delay`.
-    pub fn delay_for(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
-        if retry == 0 || retry > self.max_retries {
-            return None;
-        }
-        if let Some(wait) = retry_after {
-            return (wait <= self.max_delay).then_some(wait);
-        }
-        let exponent = i32::try_from(retry - 1).unwrap_or(i32::MAX);
-        let nominal = self.initial_delay.as_secs_f64() * self.multiplier.powi(exponent);
-        let nominal = nominal.min(self.max_delay.as_secs_f64());
-        let wait = if self.jitter {
-            nominal * (0.5 + fastrand::f64() * 0.5)
-        } else {
-            nominal
-        };
-        Some(Duration::from_secs_f64(wait))
-    }
-}
 
 /// A client of the Opper API. Cheap to clone: clones share one connection pool.
 ///
@@ -195,21 +83,6 @@ impl Opper {
         &self.inner.base_url
     }
 
-    /// A call of a new task by name; set its fields, then send it.
-    pub fn call(&self, name: impl Into<String>) -> CallBuilder<'_> {
-        CallBuilder::new(self, Cow::Owned(Task::new(name)))
-    }
-
-    /// A call of a prepared task; set its input, then send it.
-    pub fn task<'a>(&'a self, task: &'a Task) -> CallBuilder<'a> {
-        CallBuilder::new(self, Cow::Borrowed(task))
-    }
-
-    /// Makes this the client that `#[opper::function]`s use when called without one.
-    pub fn set_default(&self) {
-        crate::function::set_default_client(self.clone());
-    }
-
     fn body(task: &Task, input: Option<&RawValue>, parent: Option<&str>) -> Result<Vec<u8>> {
         let scoped = match parent {
             Some(_) => None,
@@ -218,6 +91,12 @@ impl Opper {
         task.encode(input, parent.or(scoped.as_deref()))
     }
 
+    fn span(kind: Kind, task: &Task) -> tracing::Span {
+        let model = task.get_model().and_then(|model| model.name());
+        trace::call_span(kind, task.name(), model)
+    }
+
+    /// `POST /v2/call`, retried as the policy says; the output deserialized into `T`.
     pub(crate) async fn execute<T: DeserializeOwned>(
         &self,
         task: &Task,
@@ -226,26 +105,23 @@ impl Opper {
     ) -> Result<Response<T>> {
         // Shared by every attempt without a copy.
         let body = Bytes::from(Self::body(task, input, parent)?);
-        let span = call_span("opper.call", task);
+        let span = Self::span(Kind::Call, task);
         let started = Instant::now();
         let result = self
-            .with_retries(&span, || self.call_once(body.clone()))
+            .inner
+            .retry
+            .run(&span, || self.call_once(body.clone()))
             .instrument(span.clone())
             .await;
-        let result = result.and_then(|raw| typed_response(raw));
-        record_outcome(&span, started, result.as_ref().err());
+        let result = result.and_then(typed_response);
+        trace::record_outcome(&span, started, result.as_ref().err());
         if let Ok(response) = &result {
-            span.record("span_id", response.span_id.as_str());
-            if let Some(usage) = &response.usage {
-                span.record("input_tokens", usage.input_tokens);
-                span.record("output_tokens", usage.output_tokens);
-                span.record("total_tokens", usage.total_tokens);
-            }
-            tracing::info!(parent: &span, "opper call succeeded");
+            trace::record_response(&span, response);
         }
         result
     }
 
+    /// `POST /v2/call/stream`, retried until its first event arrives.
     pub(crate) async fn open_stream(
         &self,
         task: &Task,
@@ -254,45 +130,18 @@ impl Opper {
     ) -> Result<ChunkStream> {
         // Shared by every attempt without a copy.
         let body = Bytes::from(Self::body(task, input, parent)?);
-        let span = call_span("opper.stream", task);
+        let span = Self::span(Kind::Stream, task);
         let started = Instant::now();
         let result = self
-            .with_retries(&span, || self.stream_once(body.clone(), span.clone()))
+            .inner
+            .retry
+            .run(&span, || self.stream_once(body.clone(), span.clone()))
             .instrument(span.clone())
             .await;
         if let Err(error) = &result {
-            record_outcome(&span, started, Some(error));
+            trace::record_outcome(&span, started, Some(error));
         }
         result
-    }
-
-    async fn with_retries<T, F, Fut>(&self, span: &tracing::Span, mut attempt: F) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            span.record("attempts", attempts);
-            let error = match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            let retry_after = error.api_error().and_then(|e| e.retry_after);
-            let wait = if error.is_retryable() {
-                self.inner.retry.delay_for(attempts, retry_after)
-            } else {
-                None
-            };
-            match wait {
-                Some(wait) => {
-                    tracing::warn!(attempt = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying opper request");
-                    tokio::time::sleep(wait).await;
-                }
-                None => return Err(error),
-            }
-        }
     }
 
     fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
@@ -348,52 +197,6 @@ impl Opper {
     }
 }
 
-fn call_span(name: &'static str, task: &Task) -> tracing::Span {
-    let model = task
-        .model
-        .as_ref()
-        .and_then(|model| model.name())
-        .unwrap_or("");
-    if name == "opper.stream" {
-        tracing::info_span!(
-            "opper.stream",
-            task = task.name.as_str(),
-            model,
-            span_id = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            chunks = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        )
-    } else {
-        tracing::info_span!(
-            "opper.call",
-            task = task.name.as_str(),
-            model,
-            span_id = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-            input_tokens = tracing::field::Empty,
-            output_tokens = tracing::field::Empty,
-            total_tokens = tracing::field::Empty,
-        )
-    }
-}
-
-pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Option<&Error>) {
-    span.record("latency_ms", started.elapsed().as_millis() as u64);
-    match error {
-        None => {
-            span.record("outcome", "ok");
-        }
-        Some(error) => {
-            span.record("outcome", "error");
-            tracing::warn!(parent: span, error = %error, "opper call failed");
-        }
-    }
-}
-
 async fn check_status(response: reqwest::Response) -> Result<reqwest::Response> {
     let status = response.status();
     if status.is_success() {
@@ -410,38 +213,6 @@ async fn check_status(response: reqwest::Response) -> Result<reqwest::Response> 
         Err(_) => String::new(),
     };
     Err(Error::from_status(status.as_u16(), body, retry_after))
-}
-
-/// `Retry-After`: delay-seconds or an HTTP date.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
-fn typed_response<T: DeserializeOwned>(raw: RawResponse) -> Result<Response<T>> {
-    let payload = match raw.json_payload {
-        Some(json) if !json.is_null() => json,
-        _ => raw.message.map(Value::String).unwrap_or(Value::Null),
-    };
-    let output = crate::function::deserialize_output(payload)?;
-    Ok(Response {
-        output,
-        span_id: raw.span_id.unwrap_or_default(),
-        usage: raw.usage.map(|usage| usage.into_usage()),
-        cost: raw.cost,
-        cached: raw.cached.unwrap_or(false),
-        images: raw.images.unwrap_or_default(),
-    })
 }
 
 /// Builds an [`Opper`] client.
@@ -619,9 +390,7 @@ impl OpperBuilder {
                 authorization,
                 retry: self.retry.unwrap_or_default(),
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
-                max_event_bytes: self
-                    .max_event_bytes
-                    .unwrap_or(crate::sse::DEFAULT_MAX_EVENT_BYTES),
+                max_event_bytes: self.max_event_bytes.unwrap_or(DEFAULT_MAX_EVENT_BYTES),
             }),
         })
     }
@@ -708,53 +477,5 @@ mod tests {
         assert!(!format!("{builder:?}").contains("sekrit"));
         let client = builder.build().unwrap();
         assert!(!format!("{client:?}").contains("sekrit"));
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
-        let later = SystemTime::now() + Duration::from_secs(30);
-        let wait = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(
-            wait <= Duration::from_secs(30) && wait >= Duration::from_secs(28),
-            "{wait:?}"
-        );
-        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&past), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon"), None);
-    }
-
-    #[test]
-    fn backoff_grows_within_its_caps() {
-        let policy = RetryPolicy::default()
-            .max_retries(6)
-            .initial_delay(Duration::from_millis(100))
-            .multiplier(2.0)
-            .max_delay(Duration::from_millis(1000));
-        for _ in 0..50 {
-            let waits: Vec<Duration> = (1..=6)
-                .map(|n| policy.delay_for(n, None).unwrap())
-                .collect();
-            let nominal = [100u64, 200, 400, 800, 1000, 1000];
-            for (wait, nominal) in waits.iter().zip(nominal) {
-                assert!(
-                    *wait <= Duration::from_millis(nominal),
-                    "{wait:?} > {nominal}"
-                );
-                assert!(
-                    *wait >= Duration::from_millis(nominal / 2),
-                    "{wait:?} < {nominal}/2"
-                );
-            }
-        }
-        assert_eq!(policy.delay_for(7, None), None);
-        assert_eq!(
-            policy.delay_for(1, Some(Duration::from_millis(300))),
-            Some(Duration::from_millis(300))
-        );
-        assert_eq!(policy.delay_for(1, Some(Duration::from_secs(5))), None);
-        let fixed = policy.jitter(false);
-        assert_eq!(fixed.delay_for(3, None), Some(Duration::from_millis(400)));
     }
 }

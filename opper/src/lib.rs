@@ -1,39 +1,79 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../docs/crate.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod cache;
-mod client;
+// Layers, leaves first; each module uses only those above it in this list (checked by
+// `scripts/check-layers`).
+// Wire and error types.
 mod error;
-mod function;
-pub mod partial;
-mod request;
+mod json;
 mod response;
-pub mod sse;
+mod wire;
+// What a task sends.
+mod configuration;
+mod example;
+mod model;
+mod schema;
+mod task;
+// Decoding, tracing, and the parent-span scope.
+mod decode;
+mod parent;
+mod trace;
+// The response cache on disk (keys, entries), below the streams and the client that use it.
+mod cache;
+// Streams: SSE, reassembly, the typed stream.
+pub mod partial;
+// Private; its `pub` items are for the fuzz targets (`__fuzz`). Until the decoder keeps only
+// what the client reads, some of them are unused without the `fuzzing` feature.
+#[allow(unreachable_pub)]
+#[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
+mod sse;
 mod stream;
+// The client (with its retry policy), the default client, the call builder.
+mod call;
+mod client;
+mod default_client;
+mod retry;
+// Support for the macros, the fuzz targets, and the testing server.
+#[doc(hidden)]
+pub mod __private;
+// The chunker and the small RNG serve the testing server and the unit tests; in a test build
+// without the `testing` feature only the tests use them, and only in part.
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(not(feature = "testing"), allow(dead_code, unreachable_pub))]
+mod chunker;
+#[cfg(any(test, feature = "testing"))]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+mod rng;
+
+#[cfg(feature = "fuzzing")]
+mod fuzz;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz {
+    //! Fuzzing entry points (the `fuzzing` feature); not a public API.
+    pub use crate::fuzz::{assemble, json_path, sse};
+    pub use crate::sse::{DecodeError, Decoder, Event};
+}
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-#[doc(hidden)]
-pub mod __private;
-#[doc(hidden)]
-pub mod __fuzz {
-    //! Fuzzing entry points; not a public API.
-    pub use crate::fuzz::{assemble, json_path, sse};
-}
-mod fuzz;
-
 pub use cache::Cache;
-pub use client::{Opper, OpperBuilder, RetryPolicy};
+pub use call::CallBuilder;
+pub use client::{Opper, OpperBuilder};
+pub use configuration::Configuration;
 pub use error::{ApiError, Error, Result, TransportError};
-pub use function::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
+pub use example::Example;
+pub use model::Model;
+pub use parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
 pub use partial::Partial;
-pub use request::{CallBuilder, Configuration, Example, Model, Task};
 pub use response::{Cost, Response, Usage};
-pub use sse::{ChunkType, StreamingChunk};
+pub use retry::RetryPolicy;
 pub use stream::{ChunkStream, Stream, Update};
+pub use task::Task;
+pub use wire::{ChunkType, StreamingChunk};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///
@@ -128,3 +168,8 @@ pub use opper_macros::function;
 /// ```
 #[doc(inline)]
 pub use opper_macros::Partial;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -6,7 +6,20 @@ use serde_json::Value;
 /// A typed output with the call's metadata.
 ///
 /// Returned by `#[opper::function]`s declared `-> opper::Result<opper::Response<T>>` and by
-/// [`CallBuilder::send`](crate::CallBuilder::send). Dereferences to the output.
+/// [`CallBuilder::send`](crate::CallBuilder::send).
+///
+/// A `Response<T>` is a wrapper whose point is its output, like axum's `Json<T>`: it
+/// dereferences to `T` (`reply.sum` reads `reply.output.sum`), read-only. Take the output out
+/// with [`into_output`](Self::into_output); the metadata are its other fields.
+///
+/// ```
+/// # #[derive(serde::Deserialize)] struct Sum { sum: i64 }
+/// # fn run(reply: opper::Response<Sum>) {
+/// let sum: i64 = reply.sum; // through `Deref`, the same as `reply.output.sum`
+/// println!("{sum} (span {})", reply.span_id);
+/// let output: Sum = reply.into_output();
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Response<T> {
@@ -43,6 +56,7 @@ impl<T> Response<T> {
     }
 }
 
+/// Reads the output: `response.field` is `response.output.field`.
 impl<T> std::ops::Deref for Response<T> {
     type Target = T;
 
@@ -70,21 +84,15 @@ pub struct Usage {
     pub reasoning_tokens: Option<u64>,
 }
 
-impl Usage {
-    /// Adds another call's usage to this one.
-    pub fn add(&mut self, other: &Usage) {
+/// Adds another call's usage to this one: `total += &usage`.
+impl std::ops::AddAssign<&Usage> for Usage {
+    fn add_assign(&mut self, other: &Usage) {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
         self.total_tokens += other.total_tokens;
         if let Some(reasoning) = other.reasoning_tokens {
             *self.reasoning_tokens.get_or_insert(0) += reasoning;
         }
-    }
-}
-
-impl std::ops::AddAssign<&Usage> for Usage {
-    fn add_assign(&mut self, other: &Usage) {
-        self.add(other);
     }
 }
 

@@ -1,14 +1,11 @@
-//! Server-Sent Events: a decoder that follows the HTML spec's framing, and the chunk type of
-//! `/v2/call/stream`.
+//! Server-Sent Events: a decoder that follows the HTML spec's framing.
 //!
 //! The decoder takes bytes split anywhere (inside a line, a CRLF pair or a UTF-8 character),
 //! accepts LF, CRLF and lone CR line ends, a leading byte-order mark, comments and the `id`,
 //! `event` and `retry` fields, and bounds the memory an event may take.
 
 use std::collections::VecDeque;
-
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::sync::Arc;
 
 /// The default limit on one event's size: 16 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
@@ -20,8 +17,9 @@ pub struct Event {
     pub event: String,
     /// The `data` lines, joined by `\n`.
     pub data: String,
-    /// The last `id` seen, if any.
-    pub id: Option<String>,
+    /// The last `id` seen, if any. Shared by every event that follows it (SSE's last event
+    /// id), so a long id is held once, not once per event.
+    pub id: Option<Arc<str>>,
     /// The last valid `retry` seen, in milliseconds, if any.
     pub retry: Option<u64>,
     /// Whether this event was completed by the end of the stream rather than a blank line (the
@@ -58,23 +56,16 @@ impl std::error::Error for DecodeError {}
 
 /// An incremental SSE decoder.
 ///
-/// ```
-/// use opper::sse::Decoder;
-///
-/// let mut decoder = Decoder::new();
-/// let mut events = Vec::new();
-/// decoder.feed(b"data: {\"delta\": \"Hel", &mut events).unwrap();
-/// decoder.feed(b"lo\"}\r\n\r\n: a comment\n", &mut events).unwrap();
-/// assert_eq!(events.len(), 1);
-/// assert_eq!(events[0].data, r#"{"delta": "Hello"}"#);
-/// ```
+/// Memory: the event being built (its `data` and `event` fields and the line being read) is at
+/// most the limit given to [`with_limit`](Self::with_limit), and so is an `id` line; the last
+/// `id` is kept once and shared by the events that carry it.
 #[derive(Debug)]
 pub struct Decoder {
     line: Vec<u8>,
     data: String,
     has_data: bool,
     event: String,
-    id: Option<String>,
+    id: Option<Arc<str>>,
     retry: Option<u64>,
     after_cr: bool,
     at_start: bool,
@@ -172,7 +163,7 @@ impl Decoder {
     }
 
     fn check_size(&self, line_len: usize) -> Result<(), DecodeError> {
-        if self.data.len() + line_len > self.max_event_bytes {
+        if self.data.len() + self.event.len() + line_len > self.max_event_bytes {
             return Err(DecodeError::TooLarge {
                 limit: self.max_event_bytes,
             });
@@ -227,7 +218,7 @@ impl Decoder {
                 self.event.push_str(text(value, line)?);
             }
             b"id" if !value.contains(&0) => {
-                self.id = Some(text(value, line)?.to_owned());
+                self.id = Some(Arc::from(text(value, line)?));
             }
             b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
                 self.retry = text(value, line)?.parse().ok();
@@ -242,59 +233,10 @@ impl Decoder {
         Event {
             event: std::mem::take(&mut self.event),
             data: std::mem::take(&mut self.data),
-            id: self.id.clone(),
+            id: self.id.as_ref().map(Arc::clone),
             retry: self.retry,
             at_eof: false,
         }
-    }
-}
-
-/// How a chunk is to be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum ChunkType {
-    /// Text mode (no output schema): `delta` is text.
-    Text,
-    /// Structured mode: `delta` belongs to the field at `json_path`.
-    Json,
-    /// The service failed: see `error_type` and `error_message`.
-    Error,
-    /// A type this version does not know.
-    #[serde(other)]
-    Other,
-}
-
-/// One event of `/v2/call/stream`. Every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct StreamingChunk {
-    /// The call's span; usually alone in the first chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub span_id: Option<String>,
-    /// The increment: text, a number or a boolean.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delta: Option<Value>,
-    /// Which field the delta belongs to, such as `response.people[0].name`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub json_path: Option<String>,
-    /// `text`, `json` or `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chunk_type: Option<ChunkType>,
-    /// The kind of error, in an `error` chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
-    /// The error's message, in an `error` chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-}
-
-impl StreamingChunk {
-    /// Whether this is an error chunk.
-    pub fn is_error(&self) -> bool {
-        self.chunk_type == Some(ChunkType::Error)
-            || (self.chunk_type.is_none()
-                && (self.error_type.is_some() || self.error_message.is_some()))
     }
 }
 
@@ -370,20 +312,5 @@ mod tests {
             .feed(b"data: \xff\xfe\n\n", &mut Vec::new())
             .unwrap_err();
         assert!(matches!(err, DecodeError::InvalidUtf8 { .. }));
-    }
-
-    #[test]
-    fn chunks_parse_with_nulls_and_unknown_fields() {
-        let chunk: StreamingChunk = serde_json::from_str(
-            r#"{"delta": null, "json_path": "response.x", "chunk_type": "json", "new": 1}"#,
-        )
-        .unwrap();
-        assert_eq!(chunk.delta, None);
-        assert_eq!(chunk.chunk_type, Some(ChunkType::Json));
-        let error: StreamingChunk = serde_json::from_str(
-            r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#,
-        )
-        .unwrap();
-        assert!(error.is_error());
     }
 }

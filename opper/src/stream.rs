@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use crate::error::{TransportError, truncate};
 use crate::partial::{Assembler, Partial};
-use crate::sse::{Decoder, Event, EventQueue, StreamingChunk};
+use crate::sse::{DecodeError, Decoder, Event, EventQueue};
+use crate::trace::record_outcome;
+use crate::wire::StreamingChunk;
 use crate::{Error, Result};
 
 type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -154,13 +156,11 @@ impl ChunkStream {
                         Poll::Ready(Ok(false))
                     }
                     // An unterminated last line that is not UTF-8 was cut inside a character.
-                    Err(crate::sse::DecodeError::InvalidUtf8 { .. }) => {
-                        Poll::Ready(Err(Error::Incomplete {
-                            reason: "the stream was cut inside an event".into(),
-                            source: None,
-                            partial: Value::Null,
-                        }))
-                    }
+                    Err(DecodeError::InvalidUtf8 { .. }) => Poll::Ready(Err(Error::Incomplete {
+                        reason: "the stream was cut inside an event".into(),
+                        source: None,
+                        partial: Value::Null,
+                    })),
                     Err(error) => Poll::Ready(Err(decode_error(error))),
                 }
             }
@@ -227,7 +227,7 @@ impl ChunkStream {
         self.body = None;
         self.queue.clear();
         self.span.record("chunks", self.chunks);
-        crate::client::record_outcome(&self.span, self.started, error);
+        record_outcome(&self.span, self.started, error);
     }
 }
 
@@ -239,13 +239,13 @@ impl FuturesStream for ChunkStream {
     }
 }
 
-fn decode_error(error: crate::sse::DecodeError) -> Error {
+fn decode_error(error: DecodeError) -> Error {
     match error {
-        crate::sse::DecodeError::TooLarge { limit } => Error::EventTooLarge {
+        DecodeError::TooLarge { limit } => Error::EventTooLarge {
             limit,
             partial: Value::Null,
         },
-        crate::sse::DecodeError::InvalidUtf8 { line } => Error::InvalidChunk {
+        DecodeError::InvalidUtf8 { line } => Error::InvalidChunk {
             data: line,
             reason: "the event is not valid UTF-8".into(),
             partial: Value::Null,
@@ -338,6 +338,11 @@ pub struct Update<T: Partial> {
 ///
 /// Returned by `#[opper::function]`s declared `-> opper::Result<opper::Stream<T>>` and by
 /// [`CallBuilder::stream`](crate::CallBuilder::stream).
+///
+/// What a stream builds is bounded by what the server sent: a chunk deeper than
+/// [`partial::MAX_DEPTH`](crate::partial::MAX_DEPTH), or one creating more array items than
+/// the stream has paid for ([`partial::FREE_ITEMS`](crate::partial::FREE_ITEMS) plus one per
+/// byte of `json_path`), ends it with [`Error::InvalidChunk`].
 ///
 /// ```no_run
 /// # #[derive(serde::Deserialize, schemars::JsonSchema, opper::Partial, Debug)]
@@ -443,7 +448,7 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     let error = Error::InvalidChunk {
                         data: format!(
                             "json_path {:?}, delta {}",
-                            path.unwrap_or(""),
+                            truncate(path.unwrap_or(""), 200),
                             truncate(&delta.to_string(), 200)
                         ),
                         reason,

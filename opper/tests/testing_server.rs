@@ -144,7 +144,7 @@ async fn stream_is_framed_and_chunked_like_the_service() {
     assert!(is_uuid_like(first["span_id"].as_str().unwrap()));
     let expected: Vec<Value> = chunks_for(&value, &ChunkOptions::new())
         .iter()
-        .map(|c| c.to_json())
+        .map(|c| serde_json::to_value(c).unwrap())
         .collect();
     assert_eq!(&events[1..], &expected[..]);
     assert!(events[1..].iter().all(|e| e["chunk_type"] == "json"));

@@ -38,7 +38,7 @@ async fn main() {
         "name": "add_numbers",
         "instructions": "Calculate the sum of two numbers",
         "input_schema": input_schema,
-        "output_schema": task.output_schema_ref(),
+        "output_schema": task.get_output_schema(),
         "input": input,
         "model": "openai/gpt-4o-mini",
     }))

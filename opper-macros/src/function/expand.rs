@@ -1,130 +1,229 @@
 //! The generated code: the function, its `_with` twin taking a client, and a hidden helper that
-//! holds the input struct and the task (built once, shared by both).
+//! holds the input struct and the task (built once, shared by both). Each piece is written by a
+//! function of its own, from a [`Task`] that has been checked.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, Ident, LitStr};
 
-use super::ast::{Function, Mode, Param};
-use super::attr::{Args, ExampleInput, ModelItem, ModelSpec};
+use super::spec::{Example, ExampleInput, Input, Mode, ModelItem, ModelSpec, Param, Task};
+use crate::case::pascal_case;
 
-pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
-    let Some(output) = &function.output else {
-        return TokenStream::new();
-    };
-    let krate = args.krate();
-    let private = quote!(#krate::__private);
-    let item = function.item;
-    let vis = &item.vis;
-    let ident = &item.sig.ident;
-    let ret = &item.sig.output;
+/// Names shared by the pieces of one expansion.
+struct Names {
+    /// `::opper::__private`, or under the path `crate = ...` gives.
+    private: TokenStream,
+    /// The hidden helper both public functions call.
+    helper: Ident,
+    /// The generated input struct (unused with an `#[input]` parameter).
+    input_struct: Ident,
+    /// Local functions whose bounds check the output type and the examples' outputs.
+    schema_fn: Ident,
+    example_fn: Ident,
+    /// Locals of the generated code, hygienic so that parameters cannot shadow them.
+    client: Ident,
+    input: Ident,
+    task: Ident,
+    output: Ident,
+}
+
+impl Names {
+    fn new(task: &Task<'_>) -> Self {
+        let krate = &task.krate;
+        let ident = task.function.ident;
+        Names {
+            private: quote!(#krate::__private),
+            helper: format_ident!("__opper_{}", ident),
+            input_struct: input_struct_name(ident, task.function.input.params()),
+            schema_fn: Ident::new("__opper_output_schema", Span::mixed_site()),
+            example_fn: Ident::new("__opper_example", Span::mixed_site()),
+            client: Ident::new("__client", Span::mixed_site()),
+            input: Ident::new("__input", Span::mixed_site()),
+            task: Ident::new("__task", Span::mixed_site()),
+            output: Ident::new("__output", Span::mixed_site()),
+        }
+    }
+}
+
+pub(crate) fn expand(task: &Task<'_>) -> TokenStream {
+    let names = Names::new(task);
+    let functions = public_functions(task, &names);
+    let helper = helper(task, &names);
+    quote! {
+        #functions
+        #helper
+    }
+}
+
+/// The function the user declared and its `_with` twin, both calling the helper.
+fn public_functions(task: &Task<'_>, names: &Names) -> TokenStream {
+    let function = &task.function;
+    let private = &names.private;
+    let helper = &names.helper;
+    let vis = function.vis;
+    let ident = function.ident;
+    let ret = function.ret;
     let with_ident = format_ident!("{}_with", ident);
-    let helper = format_ident!("__opper_{}", ident);
-    let params = &function.params;
-    let names: Vec<&Ident> = params.iter().map(|param| &param.ident).collect();
-    let decls: Vec<TokenStream> = params
+    let params = function.input.params();
+    let args: Vec<&Ident> = params.iter().map(|param| &param.ident).collect();
+    let decls = params
         .iter()
-        .map(|Param { ident, ty, .. }| quote!(#ident: #ty))
-        .collect();
-
-    let docs: Vec<&Attribute> = item
+        .map(|Param { ident, ty, .. }| quote!(#ident: #ty));
+    let decls = quote!(#(#decls),*);
+    let (docs, others): (Vec<&Attribute>, Vec<&Attribute>) = function
         .attrs
         .iter()
-        .filter(|attr| attr.path().is_ident("doc"))
-        .collect();
-    let others: Vec<&Attribute> = item
-        .attrs
-        .iter()
-        .filter(|attr| !attr.path().is_ident("doc"))
-        .collect();
-    let cfgs: Vec<&Attribute> = item
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"))
-        .collect();
+        .partition(|attr| attr.path().is_ident("doc"));
     let with_doc = format!("Like [`{ident}`], with an explicit client.");
-    let client = if names.iter().any(|name| *name == "client") {
+    let client = if args.iter().any(|arg| *arg == "client") {
         format_ident!("opper_client")
     } else {
         format_ident!("client")
     };
+    quote! {
+        #(#docs)*
+        #(#others)*
+        #vis async fn #ident(#decls) #ret {
+            #helper(::core::option::Option::None, #(#args),*).await
+        }
 
-    let client_local = Ident::new("__client", Span::mixed_site());
-    let input_local = Ident::new("__input", Span::mixed_site());
-    let task_static = Ident::new("__TASK", Span::call_site());
+        #[doc = #with_doc]
+        #(#others)*
+        #[allow(dead_code)]
+        #vis async fn #with_ident(#client: &#private::Opper, #decls) #ret {
+            #helper(::core::option::Option::Some(#client), #(#args),*).await
+        }
+    }
+}
 
-    // The input: the `#[input]` parameter, or a struct of the parameters.
-    let input_struct_name = input_struct_name(ident, params);
-    let (input_struct, input_ty, input_value, input_checks) = if function.whole_input {
-        let param = &params[0];
-        let ty = &param.ty;
-        let name = &param.ident;
-        let check = quote_spanned!(ty.span()=> #private::assert_input::<#ty>(););
-        (
-            TokenStream::new(),
-            ty.to_token_stream(),
-            quote!(&#name),
-            check,
-        )
-    } else {
-        let serde_crate = LitStr::new(
-            &format!("{}::serde", path_string(&private)),
-            Span::call_site(),
-        );
-        let schemars_crate = LitStr::new(
-            &format!("{}::schemars", path_string(&private)),
-            Span::call_site(),
-        );
-        let title = LitStr::new(
-            &format!("{}Input", pascal(&ident.to_string())),
-            Span::call_site(),
-        );
-        let fields = params.iter().map(|param| {
-            let Param {
-                ident,
-                ty,
-                docs,
-                forwarded,
-            } = param;
-            quote!(#(#docs)* #(#forwarded)* #ident: #ty)
-        });
-        let checks = params
-            .iter()
-            .map(|Param { ty, .. }| quote_spanned!(ty.span()=> #private::assert_input::<#ty>();));
-        let struct_def = quote! {
-            #[derive(#private::serde::Serialize, #private::schemars::JsonSchema)]
-            #[serde(crate = #serde_crate)]
-            #[schemars(crate = #schemars_crate, rename = #title)]
-            struct #input_struct_name {
-                #(#fields,)*
-            }
-        };
-        let value = quote!(&#input_struct_name { #(#names: #names),* });
-        (
-            struct_def,
-            input_struct_name.to_token_stream(),
-            value,
-            quote!(#(#checks)*),
-        )
+/// The hidden helper: the input, the checks, the task cell, and the call.
+fn helper(task: &Task<'_>, names: &Names) -> TokenStream {
+    let function = &task.function;
+    let private = &names.private;
+    let helper = &names.helper;
+    let client = &names.client;
+    let input = &names.input;
+    let ret = function.ret;
+    let params = function.input.params();
+    let decls = params
+        .iter()
+        .map(|Param { ident, ty, .. }| quote!(#ident: #ty));
+    let cfgs = function
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr"));
+    let input_struct = input_struct(task, names);
+    let input_checks = input_checks(task, names);
+    let output_checks = output_checks(task, names);
+    let task_cell = task_cell(task, names);
+    let input_value = input_value(task, names);
+    let call = call(task, names);
+    quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_snake_case, clippy::too_many_arguments, clippy::needless_question_mark)]
+        async fn #helper(#client: ::core::option::Option<&#private::Opper>, #(#decls),*) #ret {
+            #input_struct
+            #input_checks
+            #output_checks
+            #task_cell
+            let #input = #input_value;
+            ::core::result::Result::Ok(#call(#client, &__TASK, #input).await?)
+        }
+    }
+}
+
+/// The struct of the parameters, when they are the input's fields.
+fn input_struct(task: &Task<'_>, names: &Names) -> TokenStream {
+    let Input::Fields(params) = &task.function.input else {
+        return TokenStream::new();
     };
+    let private = &names.private;
+    let name = &names.input_struct;
+    let serde_crate = LitStr::new(
+        &format!("{}::serde", crate::crate_path::to_string(private)),
+        Span::call_site(),
+    );
+    let schemars_crate = LitStr::new(
+        &format!("{}::schemars", crate::crate_path::to_string(private)),
+        Span::call_site(),
+    );
+    let title = LitStr::new(
+        &format!(
+            "{}Input",
+            pascal_case(&task.function.ident.unraw().to_string())
+        ),
+        Span::call_site(),
+    );
+    let fields = params.iter().map(|param| {
+        let Param {
+            ident,
+            ty,
+            docs,
+            forwarded,
+        } = param;
+        quote!(#(#docs)* #(#forwarded)* #ident: #ty)
+    });
+    quote! {
+        #[derive(#private::serde::Serialize, #private::schemars::JsonSchema)]
+        #[serde(crate = #serde_crate)]
+        #[schemars(crate = #schemars_crate, rename = #title)]
+        struct #name {
+            #(#fields,)*
+        }
+    }
+}
 
-    let out_ty = &output.ty;
-    // The output schema and the examples go through these local functions, whose bounds are the
-    // diagnostic traits: a type that does not fit gets `opper`'s message, on the user's type.
-    let out_bound = match output.mode {
+/// The type of the input.
+fn input_ty(task: &Task<'_>, names: &Names) -> TokenStream {
+    match &task.function.input {
+        Input::Fields(_) => names.input_struct.to_token_stream(),
+        Input::Whole(param) => param.ty.to_token_stream(),
+    }
+}
+
+/// A reference to the input, built from the parameters.
+fn input_value(task: &Task<'_>, names: &Names) -> TokenStream {
+    match &task.function.input {
+        Input::Fields(params) => {
+            let name = &names.input_struct;
+            let args = params.iter().map(|param| &param.ident);
+            quote!(&#name { #(#args: #args),* })
+        }
+        Input::Whole(param) => {
+            let ident = &param.ident;
+            quote!(&#ident)
+        }
+    }
+}
+
+/// `assert_input::<T>()` per parameter, spanned on its type: a type that cannot be an input gets
+/// `opper`'s message there.
+fn input_checks(task: &Task<'_>, names: &Names) -> TokenStream {
+    let private = &names.private;
+    let checks = task
+        .function
+        .input
+        .params()
+        .iter()
+        .map(|Param { ty, .. }| quote_spanned!(ty.span()=> #private::assert_input::<#ty>();));
+    quote!(#(#checks)*)
+}
+
+/// The local functions the output schema and the examples go through. Their bounds are the
+/// diagnostic traits: a type that does not fit gets `opper`'s message, on the user's type.
+fn output_checks(task: &Task<'_>, names: &Names) -> TokenStream {
+    let private = &names.private;
+    let schema_fn = &names.schema_fn;
+    let example_fn = &names.example_fn;
+    let out_bound = match task.function.output.mode {
         Mode::Stream => quote!(#private::Streamable),
         _ => quote!(#private::Output),
     };
     let out_param = Ident::new("O", Span::mixed_site());
-    let schema_fn = Ident::new("__opper_output_schema", Span::mixed_site());
-    let example_fn = Ident::new("__opper_example", Span::mixed_site());
-    let call_name = match output.mode {
-        Mode::Call => quote!(call),
-        Mode::Response => quote!(call_response),
-        Mode::Stream => quote!(stream),
-    };
-    let local_fns = quote! {
+    quote! {
         #[allow(dead_code)]
         fn #schema_fn<#out_param: #out_bound>() -> #private::serde_json::Value {
             #private::schema_for::<#out_param>()
@@ -136,109 +235,107 @@ pub(crate) fn expand(args: &Args, function: &Function<'_>) -> TokenStream {
             output: &#out_param,
             comment: ::core::option::Option<&str>,
         ) -> #private::Task {
-            task.example_values(input, output, comment)
+            #private::example(task, input, output, comment)
         }
-    };
-
-    // The task, built once.
-    let name = LitStr::new(&function.task_name, Span::call_site());
-    let mut task = quote!(#private::Task::new(#name));
-    if let Some(instructions) = &function.instructions {
-        task = quote!(#task.instructions(#instructions));
     }
-    task = quote!(#task.input_schema(#private::schema_for::<#input_ty>()));
+}
+
+/// `static __TASK`: the task, built once, on first use.
+fn task_cell(task: &Task<'_>, names: &Names) -> TokenStream {
+    let private = &names.private;
+    let output = &task.function.output;
+    let out_ty = &output.ty;
+    let schema_fn = &names.schema_fn;
+    let name = LitStr::new(&task.name, Span::call_site());
+    let mut builder = quote!(#private::Task::new(#name));
+    if let Some(instructions) = &task.instructions {
+        builder = quote!(#builder.instructions(#instructions));
+    }
+    let input_ty = input_ty(task, names);
+    builder = quote!(#builder.input_schema(#private::schema_for::<#input_ty>()));
     if !output.text {
         let schema = quote_spanned!(out_ty.span()=> #schema_fn::<#out_ty>());
-        task = quote!(#task.output_schema(#schema));
+        builder = quote!(#builder.output_schema(#schema));
     }
-    if let Some(model) = &args.model {
-        let model = model_tokens(model, &private);
-        task = quote!(#task.model(#model));
+    if let Some(model) = &task.model {
+        let model = model_tokens(model, private);
+        builder = quote!(#builder.model(#model));
     }
-    for (key, value) in &args.tags {
-        task = quote!(#task.tag(#key, #value));
+    for (key, value) in &task.tags {
+        builder = quote!(#builder.tag(#key, #value));
     }
-    if !args.configuration.is_empty() {
-        let settings = args
+    if !task.configuration.is_empty() {
+        let settings = task
             .configuration
             .iter()
             .map(|(method, value)| quote!(.#method(#value)));
-        task = quote!(#task.configuration(#private::Configuration::new() #(#settings)*));
+        builder = quote!(#builder.configuration(#private::Configuration::new() #(#settings)*));
     }
-    let task_local = Ident::new("__task", Span::mixed_site());
-    let output_local = Ident::new("__output", Span::mixed_site());
-    let examples = args.examples.iter().map(|example| {
-        let input = match &example.input {
-            Some(ExampleInput::Fields(key, fields)) => {
-                let path = Ident::new(&input_struct_name.to_string(), key.span());
-                let fields = fields.iter().map(|(field, expr)| {
-                    let value = quote_spanned!(expr.span()=> ::core::convert::Into::into(#expr));
-                    quote!(#field: #value)
-                });
-                quote!(#path { #(#fields),* })
-            }
-            Some(ExampleInput::Whole(_, expr)) => expr.to_token_stream(),
-            None => quote!(::core::unreachable!()),
-        };
-        let out = match &example.output {
-            Some(expr) if output.text => {
-                quote_spanned!(expr.span()=> ::core::convert::Into::into(#expr))
-            }
-            Some(expr) => expr.to_token_stream(),
-            None => quote!(::core::unreachable!()),
-        };
-        let out_span = example
-            .output
-            .as_ref()
-            .map_or_else(Span::call_site, Spanned::span);
-        let add = quote_spanned!(out_span=> #example_fn::<_, #out_ty>);
-        let comment = match &example.comment {
-            Some(comment) => quote!(::core::option::Option::Some(#comment)),
-            None => quote!(::core::option::Option::None),
-        };
-        quote! {
-            let #task_local = {
-                let #input_local: #input_ty = #input;
-                let #output_local: #out_ty = #out;
-                #add(#task_local, &#input_local, &#output_local, #comment)
-            };
-        }
-    });
-
-    let call = quote_spanned!(out_ty.span()=> #private::#call_name::<_, #out_ty>);
-
+    let task_local = &names.task;
+    let examples = task
+        .examples
+        .iter()
+        .map(|example| self::example(task, names, example));
     quote! {
-        #(#docs)*
-        #(#others)*
-        #vis async fn #ident(#(#decls),*) #ret {
-            #helper(::core::option::Option::None, #(#names),*).await
-        }
-
-        #[doc = #with_doc]
-        #(#others)*
-        #[allow(dead_code)]
-        #vis async fn #with_ident(#client: &#private::Opper, #(#decls),*) #ret {
-            #helper(::core::option::Option::Some(#client), #(#names),*).await
-        }
-
-        #(#cfgs)*
-        #[doc(hidden)]
-        #[allow(non_snake_case, clippy::too_many_arguments, clippy::needless_question_mark)]
-        async fn #helper(#client_local: ::core::option::Option<&#private::Opper>, #(#decls),*) #ret {
-            #input_struct
-            #input_checks
-            #local_fns
-            static #task_static: #private::TaskCell = #private::TaskCell::new(|| {
-                let #task_local = #task;
-                #(#examples)*
-                #task_local
-            });
-            let #input_local = #input_value;
-            ::core::result::Result::Ok(
-                #call(#client_local, &#task_static, #input_local).await?
-            )
-        }
+        static __TASK: #private::TaskCell = #private::TaskCell::new(|| {
+            let #task_local = #builder;
+            #(#examples)*
+            #task_local
+        });
     }
+}
+
+/// One example added to the task, its input and output type-checked against the signature.
+fn example(task: &Task<'_>, names: &Names, example: &Example) -> TokenStream {
+    let output = &task.function.output;
+    let out_ty = &output.ty;
+    let input_ty = input_ty(task, names);
+    let input = match &example.input {
+        ExampleInput::Fields { key, fields } => {
+            let path = Ident::new(&names.input_struct.to_string(), key.span());
+            let fields = fields.iter().map(|(field, expr)| {
+                let value = quote_spanned!(expr.span()=> ::core::convert::Into::into(#expr));
+                quote!(#field: #value)
+            });
+            quote!(#path { #(#fields),* })
+        }
+        ExampleInput::Whole(expr) => expr.to_token_stream(),
+    };
+    let expr = &example.output;
+    let out = if output.text {
+        quote_spanned!(expr.span()=> ::core::convert::Into::into(#expr))
+    } else {
+        expr.to_token_stream()
+    };
+    let example_fn = &names.example_fn;
+    let add = quote_spanned!(expr.span()=> #example_fn::<_, #out_ty>);
+    let comment = match &example.comment {
+        Some(comment) => quote!(::core::option::Option::Some(#comment)),
+        None => quote!(::core::option::Option::None),
+    };
+    let task_local = &names.task;
+    let input_local = &names.input;
+    let output_local = &names.output;
+    quote! {
+        let #task_local = {
+            let #input_local: #input_ty = #input;
+            let #output_local: #out_ty = #out;
+            #add(#task_local, &#input_local, &#output_local, #comment)
+        };
+    }
+}
+
+/// The runtime function that makes the call: `call`, `call_response` or `stream`, spanned on
+/// the output type (its bounds are the output's).
+fn call(task: &Task<'_>, names: &Names) -> TokenStream {
+    let private = &names.private;
+    let out_ty = &task.function.output.ty;
+    let call_name = match task.function.output.mode {
+        Mode::Call => quote!(call),
+        Mode::Response => quote!(call_response),
+        Mode::Stream => quote!(stream),
+    };
+    quote_spanned!(out_ty.span()=> #private::#call_name::<_, #out_ty>)
 }
 
 fn model_tokens(model: &ModelSpec, private: &TokenStream) -> TokenStream {
@@ -265,16 +362,11 @@ fn model_tokens(model: &ModelSpec, private: &TokenStream) -> TokenStream {
 
 /// `AddNumbersInput` for `add_numbers`, unless a parameter's type already uses that name.
 fn input_struct_name(ident: &Ident, params: &[Param]) -> Ident {
-    let name = format!("{}Input", pascal(&ident.to_string()));
-    let clash = params.iter().any(|param| {
-        param
-            .ty
-            .to_token_stream()
-            .into_iter()
-            .any(|tt| tt.to_string() == name)
-            || mentions(param.ty.to_token_stream(), &name)
-    });
-    if clash {
+    let name = format!("{}Input", pascal_case(&ident.unraw().to_string()));
+    if params
+        .iter()
+        .any(|param| mentions(param.ty.to_token_stream(), &name))
+    {
         format_ident!("__Opper{}", name)
     } else {
         Ident::new(&name, Span::call_site())
@@ -287,24 +379,4 @@ fn mentions(tokens: TokenStream, name: &str) -> bool {
         proc_macro2::TokenTree::Ident(ident) => ident == name,
         _ => false,
     })
-}
-
-fn pascal(snake: &str) -> String {
-    let snake = snake.strip_prefix("r#").unwrap_or(snake);
-    snake
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect()
-}
-
-/// `::opper::__private` as a string for `#[serde(crate = "...")]`.
-fn path_string(path: &TokenStream) -> String {
-    path.to_string().replace(' ', "")
 }

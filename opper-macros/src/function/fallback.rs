@@ -7,7 +7,7 @@ use syn::{FnArg, Safety};
 
 use super::ast::ItemSig;
 
-pub(crate) fn stub(item: &ItemSig, krate: TokenStream) -> TokenStream {
+pub(crate) fn stub(item: &ItemSig, krate: &syn::Path) -> TokenStream {
     let mut sig = item.sig.clone();
     // Always an `async fn` taking plain parameters, so that `f(..).await` type-checks.
     sig.constness = None;

@@ -1,15 +1,14 @@
-//! The input of `#[derive(Partial)]`, read into the derive's own types, with every error
-//! collected.
+//! The input of `#[derive(Partial)]` as written: the type's shape and what its `#[serde(...)]`
+//! and `#[opper(...)]` attributes say, read but not yet checked (`valid.rs` checks them).
 
-use proc_macro2::Span;
-use syn::ext::IdentExt;
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Data, DeriveInput, Fields, Generics, Ident, LitStr, Token, Type, Visibility};
+use syn::{Attribute, Data, DeriveInput, Fields, FieldsUnnamed, Ident, LitStr, Token, Variant};
 
-use super::case::{RULES, RenameRule};
+use crate::ctxt::Ctxt;
+use crate::meta::skip_value;
 
-const SERDE: &str = "serde";
-const OPPER: &str = "opper";
+pub(super) const SERDE: &str = "serde";
+pub(super) const OPPER: &str = "opper";
 // serde keys the derive reads.
 const RENAME: &str = "rename";
 const RENAME_ALL: &str = "rename_all";
@@ -19,253 +18,151 @@ const SKIP_DESERIALIZING: &str = "skip_deserializing";
 const FLATTEN: &str = "flatten";
 const OTHER: &str = "other";
 const DESERIALIZE: &str = "deserialize";
-// serde keys that change the shape of the JSON in ways the partial form cannot follow.
-const CONTAINER_UNSUPPORTED: &[&str] = &[
-    "tag",
-    "content",
-    "untagged",
-    "transparent",
-    "from",
-    "try_from",
-    "remote",
-];
-const FIELD_UNSUPPORTED: &[&str] = &["with", "deserialize_with"];
 // opper keys.
 const CRATE: &str = "crate";
 const PARTIAL: &str = "partial";
 
-/// Collects errors so that all of them are reported at once.
-#[derive(Default)]
-pub(super) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(super) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    pub(super) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
+/// The type deriving `Partial`.
+pub(super) struct Container<'a> {
+    pub(super) input: &'a DeriveInput,
+    pub(super) opper: OpperAttrs,
+    pub(super) serde: SerdeAttrs,
+    pub(super) data: Shape<'a>,
 }
 
-pub(super) struct Input<'a> {
-    pub(super) ident: &'a Ident,
-    pub(super) vis: &'a Visibility,
-    pub(super) generics: &'a Generics,
-    pub(super) krate: syn::Path,
-    pub(super) partial_ident: Ident,
-    pub(super) body: Body<'a>,
-}
-
-pub(super) enum Body<'a> {
+/// The type's shape.
+pub(super) enum Shape<'a> {
+    /// A struct with named fields.
     Struct(Vec<Field<'a>>),
-    /// A unit-only enum: its variants' names (with aliases), and whether one is `#[serde(other)]`.
-    Enum {
-        names: Vec<String>,
-        open: bool,
-    },
+    Enum(Vec<EnumVariant<'a>>),
+    TupleStruct(&'a FieldsUnnamed),
+    UnitStruct(Token![struct]),
+    Union(Token![union]),
 }
 
+/// A named field of a struct.
 pub(super) struct Field<'a> {
+    pub(super) field: &'a syn::Field,
     pub(super) ident: &'a Ident,
-    pub(super) vis: &'a Visibility,
-    pub(super) ty: &'a Type,
-    /// The key in the JSON, then its aliases.
-    pub(super) keys: Vec<String>,
-    pub(super) flatten: bool,
-    pub(super) docs: Vec<&'a Attribute>,
+    pub(super) serde: SerdeAttrs,
+    /// `#[opper(...)]` attributes, which do not go on fields.
+    pub(super) opper: Vec<&'a Attribute>,
 }
 
-/// What one item's serde attributes say.
+/// A variant of an enum.
+pub(super) struct EnumVariant<'a> {
+    pub(super) variant: &'a Variant,
+    pub(super) serde: SerdeAttrs,
+}
+
+/// `#[opper(crate = "path", partial = "Name")]`, each key with its value as written.
 #[derive(Default)]
-struct SerdeAttrs {
-    rename: Option<String>,
-    rename_all: Option<RenameRule>,
-    aliases: Vec<String>,
-    skip: bool,
-    flatten: bool,
-    other: bool,
+pub(super) struct OpperAttrs {
+    pub(super) krate: Vec<(syn::Path, LitStr)>,
+    pub(super) partial: Vec<(syn::Path, LitStr)>,
+    /// Keys the derive does not know.
+    pub(super) unknown: Vec<syn::Path>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Place {
-    Container,
-    Field,
-    Variant,
+/// What one item's `#[serde(...)]` attributes say, as far as the partial form cares.
+#[derive(Default)]
+pub(super) struct SerdeAttrs {
+    /// `rename = "..."`, or the `deserialize` side of `rename(...)`.
+    pub(super) rename: Option<String>,
+    /// `rename_all = "..."` (its `deserialize` side), not yet checked to be a rule.
+    pub(super) rename_all: Option<LitStr>,
+    pub(super) aliases: Vec<String>,
+    /// `skip` or `skip_deserializing`.
+    pub(super) skip: bool,
+    pub(super) flatten: bool,
+    pub(super) other: bool,
+    /// Every other key, skipped; `valid.rs` refuses those the partial form cannot follow.
+    pub(super) other_keys: Vec<syn::Path>,
 }
 
-impl<'a> Input<'a> {
-    pub(super) fn from_syn(input: &'a DeriveInput, errors: &mut Errors) -> Option<Self> {
-        let (krate, partial_name) = opper_attrs(&input.attrs, errors);
-        let serde = serde_attrs(&input.attrs, Place::Container, errors);
-        for lifetime in input.generics.lifetimes() {
-            errors.push(syn::Error::new_spanned(
-                lifetime,
-                "Partial cannot be derived for a type with lifetime parameters: a streamed output is \
-                 deserialized into an owned value",
-            ));
-        }
-        let body = match &input.data {
+impl<'a> Container<'a> {
+    /// Reads the input. Syntax errors in attributes are reported; what was read is kept.
+    pub(super) fn from_syn(input: &'a DeriveInput, cx: &Ctxt) -> Self {
+        let opper = opper_attrs(&input.attrs, cx);
+        let serde = serde_attrs(&input.attrs, cx);
+        let data = match &input.data {
             Data::Struct(data) => match &data.fields {
-                Fields::Named(named) => {
-                    let rule = serde.rename_all.unwrap_or(RenameRule::None);
-                    let mut fields = Vec::new();
-                    for field in &named.named {
-                        let attrs = serde_attrs(&field.attrs, Place::Field, errors);
-                        for attr in &field.attrs {
-                            if attr.path().is_ident(OPPER) {
-                                errors.push(syn::Error::new_spanned(
-                                    attr,
-                                    "`#[opper(...)]` goes on the type, not on a field",
-                                ));
-                            }
-                        }
-                        if attrs.skip {
-                            continue;
-                        }
-                        let Some(ident) = &field.ident else { continue };
-                        let name = attrs
-                            .rename
-                            .unwrap_or_else(|| rule.apply_to_field(&ident.unraw().to_string()));
-                        let mut keys = vec![name];
-                        keys.extend(attrs.aliases);
-                        fields.push(Field {
-                            ident,
-                            vis: &field.vis,
-                            ty: &field.ty,
-                            keys,
-                            flatten: attrs.flatten,
-                            docs: field
-                                .attrs
-                                .iter()
-                                .filter(|a| a.path().is_ident("doc"))
-                                .collect(),
-                        });
-                    }
-                    Body::Struct(fields)
-                }
-                Fields::Unnamed(unnamed) => {
-                    errors.push(syn::Error::new_spanned(
-                        unnamed,
-                        "Partial cannot be derived for a tuple struct: a streamed output is a JSON \
-                         object, so use a struct with named fields",
-                    ));
-                    return None;
-                }
-                Fields::Unit => {
-                    errors.push(syn::Error::new_spanned(
-                        data.struct_token,
-                        "Partial cannot be derived for a unit struct: use a struct with named fields",
-                    ));
-                    return None;
-                }
+                Fields::Named(named) => Shape::Struct(
+                    named
+                        .named
+                        .iter()
+                        .filter_map(|field| {
+                            Some(Field {
+                                field,
+                                ident: field.ident.as_ref()?,
+                                serde: serde_attrs(&field.attrs, cx),
+                                opper: field
+                                    .attrs
+                                    .iter()
+                                    .filter(|attr| attr.path().is_ident(OPPER))
+                                    .collect(),
+                            })
+                        })
+                        .collect(),
+                ),
+                Fields::Unnamed(unnamed) => Shape::TupleStruct(unnamed),
+                Fields::Unit => Shape::UnitStruct(data.struct_token),
             },
-            Data::Enum(data) => {
-                let rule = serde.rename_all.unwrap_or(RenameRule::None);
-                let mut names = Vec::new();
-                let mut open = false;
-                for variant in &data.variants {
-                    if !matches!(variant.fields, Fields::Unit) {
-                        errors.push(syn::Error::new_spanned(
-                            &variant.fields,
-                            "Partial can be derived only for enums whose variants are all units \
-                             (streamed as a string); make this a unit variant or use a struct",
-                        ));
-                        continue;
-                    }
-                    let attrs = serde_attrs(&variant.attrs, Place::Variant, errors);
-                    if attrs.other {
-                        open = true;
-                    }
-                    if attrs.skip {
-                        continue;
-                    }
-                    names.push(attrs.rename.unwrap_or_else(|| {
-                        rule.apply_to_variant(&variant.ident.unraw().to_string())
-                    }));
-                    names.extend(attrs.aliases);
-                }
-                Body::Enum { names, open }
-            }
-            Data::Union(data) => {
-                errors.push(syn::Error::new_spanned(
-                    data.union_token,
-                    "Partial cannot be derived for a union: use a struct with named fields or a \
-                     unit-only enum",
-                ));
-                return None;
-            }
+            Data::Enum(data) => Shape::Enum(
+                data.variants
+                    .iter()
+                    .map(|variant| EnumVariant {
+                        variant,
+                        serde: serde_attrs(&variant.attrs, cx),
+                    })
+                    .collect(),
+            ),
+            Data::Union(data) => Shape::Union(data.union_token),
         };
-        let partial_ident = partial_name.unwrap_or_else(|| {
-            Ident::new(
-                &format!("Partial{}", input.ident.unraw()),
-                input.ident.span(),
-            )
-        });
-        Some(Input {
-            ident: &input.ident,
-            vis: &input.vis,
-            generics: &input.generics,
-            krate,
-            partial_ident,
-            body,
-        })
+        Container {
+            input,
+            opper,
+            serde,
+            data,
+        }
     }
 }
 
-/// `#[opper(crate = "path", partial = "Name")]` on the type.
-pub(super) fn opper_attrs(attrs: &[Attribute], errors: &mut Errors) -> (syn::Path, Option<Ident>) {
-    let mut krate: Option<syn::Path> = None;
-    let mut partial: Option<Ident> = None;
+/// `#[opper(...)]` on the type.
+fn opper_attrs(attrs: &[Attribute], cx: &Ctxt) -> OpperAttrs {
+    let mut out = OpperAttrs::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident(OPPER)) {
         let result = attr.parse_nested_meta(|meta| {
             if meta.path.is_ident(CRATE) {
-                let value: LitStr = meta.value()?.parse()?;
-                if krate.is_some() {
-                    return Err(meta.error("`crate` is set multiple times"));
-                }
-                krate = Some(value.parse()?);
+                out.krate.push((meta.path.clone(), meta.value()?.parse()?));
             } else if meta.path.is_ident(PARTIAL) {
-                let value: LitStr = meta.value()?.parse()?;
-                if partial.is_some() {
-                    return Err(meta.error("`partial` is set multiple times"));
-                }
-                partial = Some(value.parse()?);
+                out.partial
+                    .push((meta.path.clone(), meta.value()?.parse()?));
             } else {
-                return Err(meta.error(
-                    "unknown `opper` key: the valid keys are `partial = \"TypeName\"` and \
-                     `crate = \"path\"`",
-                ));
+                out.unknown.push(meta.path.clone());
+                skip_value(&meta)?;
             }
             Ok(())
         });
         if let Err(error) = result {
-            errors.push(error);
-        }
-    }
-    let krate = krate.unwrap_or_else(|| {
-        let mut path = syn::Path::from(Ident::new("opper", Span::call_site()));
-        path.leading_colon = Some(Token![::](Span::call_site()));
-        path
-    });
-    (krate, partial)
-}
-
-fn serde_attrs(attrs: &[Attribute], place: Place, errors: &mut Errors) -> SerdeAttrs {
-    let mut out = SerdeAttrs::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
-        let result = attr.parse_nested_meta(|meta| serde_key(&meta, place, &mut out));
-        if let Err(error) = result {
-            errors.push(error);
+            cx.syn_error(error);
         }
     }
     out
 }
 
-fn serde_key(meta: &ParseNestedMeta<'_>, place: Place, out: &mut SerdeAttrs) -> syn::Result<()> {
+fn serde_attrs(attrs: &[Attribute], cx: &Ctxt) -> SerdeAttrs {
+    let mut out = SerdeAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident(SERDE)) {
+        let result = attr.parse_nested_meta(|meta| serde_key(&meta, &mut out));
+        if let Err(error) = result {
+            cx.syn_error(error);
+        }
+    }
+    out
+}
+
+fn serde_key(meta: &ParseNestedMeta<'_>, out: &mut SerdeAttrs) -> syn::Result<()> {
     let path = &meta.path;
     if path.is_ident(RENAME) {
         if let Some(name) = deserialize_side(meta)? {
@@ -273,16 +170,7 @@ fn serde_key(meta: &ParseNestedMeta<'_>, place: Place, out: &mut SerdeAttrs) -> 
         }
     } else if path.is_ident(RENAME_ALL) {
         if let Some(name) = deserialize_side(meta)? {
-            let rule = RenameRule::from_name(&name.value()).ok_or_else(|| {
-                let valid: Vec<String> = RULES.iter().map(|(n, _)| format!("{n:?}")).collect();
-                syn::Error::new_spanned(
-                    &name,
-                    format!("unknown rename rule, expected one of {}", valid.join(", ")),
-                )
-            })?;
-            if place == Place::Container {
-                out.rename_all = Some(rule);
-            }
+            out.rename_all = Some(name);
         }
     } else if path.is_ident(ALIAS) {
         let name: LitStr = meta.value()?.parse()?;
@@ -293,19 +181,8 @@ fn serde_key(meta: &ParseNestedMeta<'_>, place: Place, out: &mut SerdeAttrs) -> 
         out.flatten = true;
     } else if path.is_ident(OTHER) {
         out.other = true;
-    } else if place == Place::Container
-        && CONTAINER_UNSUPPORTED.iter().any(|key| path.is_ident(key))
-    {
-        return Err(meta.error(
-            "Partial does not support this serde attribute: the partial form follows the \
-             type's fields as they appear in the JSON",
-        ));
-    } else if place == Place::Field && FIELD_UNSUPPORTED.iter().any(|key| path.is_ident(key)) {
-        return Err(meta.error(
-            "Partial does not support a custom deserializer on a field: the partial form \
-             follows the field's type",
-        ));
     } else {
+        out.other_keys.push(path.clone());
         skip_value(meta)?;
     }
     Ok(())
@@ -325,14 +202,4 @@ fn deserialize_side(meta: &ParseNestedMeta<'_>) -> syn::Result<Option<LitStr>> {
         Ok(())
     })?;
     Ok(found)
-}
-
-/// Consumes the value of a serde key the derive does not read (`= expr` or `(...)`).
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(Token![=]) {
-        let _: syn::Expr = meta.value()?.parse()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        meta.parse_nested_meta(|inner| skip_value(&inner))?;
-    }
-    Ok(())
 }

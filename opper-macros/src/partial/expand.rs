@@ -6,7 +6,7 @@ use proc_macro2::{Group, TokenTree};
 use quote::{ToTokens, quote};
 use syn::{GenericParam, Generics, parse_quote};
 
-use super::ast::{Body, Field, Input};
+use super::spec::{Body, Field, Input};
 
 pub(super) fn expand(input: &Input<'_>) -> TokenStream {
     match &input.body {
@@ -30,7 +30,7 @@ fn bounded_generics(input: &Input<'_>) -> Generics {
 
 fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let krate = &input.krate;
-    let rt = quote!(#krate::partial::__rt);
+    let rt = quote!(#krate::__private);
     let ident = input.ident;
     let vis = input.vis;
     let partial = &input.partial_ident;
@@ -38,7 +38,7 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let generics = bounded_generics(input);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let (_, input_ty_generics, _) = input.generics.split_for_impl();
-    let serde_crate = format!("{}::serde", quote!(#rt)).replace(' ', "");
+    let serde_crate = format!("{}::serde", crate::crate_path::to_string(&rt));
     let struct_doc = format!(
         "The partial form of [`{ty_name}`]: what a stream has delivered of it so far. Every \
          field is optional; it serializes to the JSON known so far."
@@ -200,7 +200,7 @@ fn expand_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
 
 fn expand_enum(input: &Input<'_>, names: &[String], open: bool) -> TokenStream {
     let krate = &input.krate;
-    let rt = quote!(#krate::partial::__rt);
+    let rt = quote!(#krate::__private);
     let ident = input.ident;
     let ty_name = ident.to_string();
     let generics = bounded_generics(input);

@@ -20,7 +20,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::key::{Endpoint, Key};
-use crate::sse::StreamingChunk;
+use crate::wire::StreamingChunk;
 
 /// The version of the file format, written as `opper_cache`.
 const FORMAT: u32 = 1;

@@ -8,8 +8,11 @@
 
 use serde_json::{Map, Value};
 
-/// Deepest schema nesting followed (guards against recursive `$ref`s).
-const MAX_DEPTH: usize = 128;
+use super::MAX_DEPTH;
+
+/// How many levels [`walk`] follows: a level is a level of the value or a schema indirection
+/// (`allOf`, `anyOf`, `oneOf`) within one; the value is at most [`MAX_DEPTH`] deep.
+const MAX_WALK: usize = 2 * MAX_DEPTH;
 
 /// Fills what the schema allows to fill; pushes the paths of required values that are missing.
 pub(crate) fn complete(value: &mut Value, schema: &Value, missing: &mut Vec<String>) {
@@ -112,7 +115,10 @@ fn walk(
     missing: &mut Vec<String>,
     depth: usize,
 ) {
-    if depth > MAX_DEPTH {
+    if depth > MAX_WALK {
+        missing.push(format!(
+            "{at} (the schema nests deeper than can be followed)"
+        ));
         return;
     }
     let schema = resolve(schema, root);

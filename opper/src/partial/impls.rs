@@ -136,10 +136,9 @@ impl<T: Partial> Partial for Box<T> {
     }
 }
 
-/// Items arrive in order: `[len]` starts the next item, `[i]` with `i < len` fills item `i`.
-/// How many unannounced (empty) items may stand between two items that received chunks.
-const MAX_SKIPPED_ITEMS: usize = 4096;
-
+/// Items arrive in order: `[len]` starts the next item, `[i]` with `i < len` fills item `i`,
+/// and `[i]` with `i > len` first fills the items skipped with their empty value. Every item
+/// created is paid for out of the stream's budget (see [`FREE_ITEMS`](super::FREE_ITEMS)).
 impl<T: Partial> Partial for Vec<T> {
     type Partial = Vec<T::Partial>;
 
@@ -173,23 +172,28 @@ impl<T: Partial> Partial for Vec<T> {
             let mut item = None;
             T::__apply(&mut item, rest, delta, cx)?;
             match item {
-                Some(item) => items.push(item),
-                None if delta.is_null() => items.push(Default::default()),
+                Some(item) => {
+                    cx.create_items(1)?;
+                    items.push(item);
+                }
+                None if delta.is_null() => {
+                    cx.create_items(1)?;
+                    items.push(Default::default());
+                }
                 None => {}
             }
             Ok(())
-        } else if index - len <= MAX_SKIPPED_ITEMS {
+        } else {
             // The service announces no chunk for an item that is an empty array, an empty
             // object or null: the items it skipped are filled with their empty value.
-            items.resize_with(index, Default::default);
+            cx.create_items(index - len + 1).map_err(|reason| {
+                format!("item [{index}] arrived while the array has {len} items: {reason}")
+            })?;
             let mut item = None;
             T::__apply(&mut item, rest, delta, cx)?;
+            items.resize_with(index, Default::default);
             items.push(item.unwrap_or_default());
             Ok(())
-        } else {
-            Err(format!(
-                "item [{index}] arrived while the array has {len} items"
-            ))
         }
     }
 }
@@ -327,22 +331,16 @@ fn apply_value(
                 let result = apply_value(&mut child_slot, rest, delta, cx);
                 *child = child_slot.unwrap_or_default();
                 result
-            } else if *index == len {
-                let mut child = None;
-                apply_value(&mut child, rest, delta, cx)?;
-                items.push(child.unwrap_or_default());
-                Ok(())
-            } else if *index - len <= MAX_SKIPPED_ITEMS {
-                // Unannounced items (null, [] or {}) before this one: null stands for them.
-                items.resize(*index, Value::Null);
-                let mut child = None;
-                apply_value(&mut child, rest, delta, cx)?;
-                items.push(child.unwrap_or_default());
-                Ok(())
             } else {
-                Err(format!(
-                    "item [{index}] arrived while the array has {len} items"
-                ))
+                // Unannounced items (null, [] or {}) before this one: null stands for them.
+                cx.create_items(*index - len + 1).map_err(|reason| {
+                    format!("item [{index}] arrived while the array has {len} items: {reason}")
+                })?;
+                let mut child = None;
+                apply_value(&mut child, rest, delta, cx)?;
+                items.resize(*index, Value::Null);
+                items.push(child.unwrap_or_default());
+                Ok(())
             }
         }
     }

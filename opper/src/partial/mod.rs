@@ -12,6 +12,25 @@
 //!   works;
 //! - nothing is guessed: a string field that receives `"123"` holds `"123"`.
 //!
+//! # Limits
+//!
+//! What a stream builds is bounded by what it sent, so a hostile server cannot crash the
+//! process nor exhaust its memory:
+//!
+//! - **Depth.** A chunk's `json_path` (after the optional `response` prefix) plus the nesting
+//!   of its delta is at most [`MAX_DEPTH`] (128, like `serde_json`'s own recursion limit)
+//!   levels deep; a deeper chunk ends the stream with
+//!   [`Error::InvalidChunk`](crate::Error::InvalidChunk). The partial value is therefore never
+//!   deeper than that, so applying a chunk, cloning, serializing, completing, dropping and
+//!   printing it never recurse further, whatever the server sends.
+//! - **Array items.** Every array item a stream creates, whether announced (`[len]`) or
+//!   skipped over (`[len + 5]` fills the five items in between with their empty value), is paid
+//!   for by the bytes of the `json_path`s received: a stream may create at most
+//!   [`FREE_ITEMS`] items plus one per byte of `json_path` it has sent, summed over the whole
+//!   stream. A chunk that would create more ends the stream with
+//!   [`Error::InvalidChunk`](crate::Error::InvalidChunk). A real stream announces each item
+//!   with at least the three bytes of `[i]`, so it never comes near the limit.
+//!
 //! At the end of the stream, required arrays, objects and options that never received a chunk
 //! are completed from the output schema and the value is deserialized into the output type.
 //!
@@ -47,6 +66,7 @@ use serde_json::Value;
 use crate::Error;
 
 mod complete;
+pub(crate) mod derive;
 mod impls;
 pub(crate) mod path;
 mod scalar;
@@ -54,10 +74,16 @@ mod scalar;
 mod tests;
 
 #[doc(hidden)]
-pub mod __rt;
-
-#[doc(hidden)]
 pub use path::Seg;
+
+/// The deepest a chunk may reach into the output: the segments of its `json_path` (without
+/// the optional `response` prefix) plus the nesting of its delta. Also the deepest the output
+/// schema is followed when the value is completed at the end. See the [module docs](self).
+pub const MAX_DEPTH: usize = 128;
+
+/// The array items a stream may create before each must be paid for by a byte of `json_path`
+/// received. See the [module docs](self).
+pub const FREE_ITEMS: usize = 4096;
 
 /// A type whose value can arrive chunk by chunk over a stream.
 ///
@@ -65,6 +91,9 @@ pub use path::Seg;
 /// `String` keys, and `serde_json::Value`; derive it for your own structs and unit-only enums
 /// with `#[derive(opper::Partial)]`. The methods of the trait are an implementation detail of
 /// the derive: they are hidden and may change in any release.
+///
+/// A chunk reaches at most [`MAX_DEPTH`] levels into a value, and a stream creates array items
+/// only as fast as it pays for them ([`FREE_ITEMS`]); see the [module docs](self#limits).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
     label = "streamed outputs need `opper::Partial`",
@@ -92,6 +121,26 @@ pub trait Partial: Sized {
     ) -> Result<(), String>;
 }
 
+/// How deeply a delta nests arrays and objects: 0 for a scalar, 1 for `[]` or `[1]`.
+/// Iterative, so any delta is measured safely.
+fn nesting(delta: &Value) -> usize {
+    if !matches!(delta, Value::Array(_) | Value::Object(_)) {
+        return 0;
+    }
+    let mut deepest = 0;
+    let mut stack = vec![(delta, 0)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    deepest
+}
+
 /// State an [`Assembler`] keeps between chunks, shared by every leaf.
 #[doc(hidden)]
 #[derive(Debug, Default)]
@@ -102,6 +151,25 @@ pub struct Cx {
     text: String,
     /// The current leaf's text is an incomplete number or boolean of this kind.
     pending: Option<scalar::Kind>,
+    /// How many more array items this stream may create (see [`FREE_ITEMS`]).
+    items_left: usize,
+}
+
+impl Cx {
+    /// Pays for `count` new array items out of the stream's budget.
+    pub(crate) fn create_items(&mut self, count: usize) -> Result<(), String> {
+        match self.items_left.checked_sub(count) {
+            Some(left) => {
+                self.items_left = left;
+                Ok(())
+            }
+            None => Err(format!(
+                "the chunk would create {count} array items, more than the {} the stream has \
+                 paid for ({FREE_ITEMS} plus one per byte of json_path received)",
+                self.items_left
+            )),
+        }
+    }
 }
 
 /// Reassembles chunks into a partial value, then the final value.
@@ -135,7 +203,10 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         Self {
             partial: Arc::default(),
             schema,
-            cx: Cx::default(),
+            cx: Cx {
+                items_left: FREE_ITEMS,
+                ..Cx::default()
+            },
             last: None,
             started: false,
         }
@@ -151,6 +222,7 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
     ) -> Result<Option<String>, String> {
         let text = json_path.unwrap_or("");
         let segs = path::parse(text)?;
+        self.cx.items_left = self.cx.items_left.saturating_add(text.len());
         let continued = self.started && self.last.as_deref() == json_path;
         let mut completed = None;
         if !continued {
@@ -171,12 +243,20 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             }
             _ => &segs,
         };
+        let depth = segs.len() + nesting(delta);
+        if depth > MAX_DEPTH {
+            return Err(format!(
+                "json_path `{}`: the chunk reaches {depth} levels deep, more than the maximum \
+                 of {MAX_DEPTH}",
+                path::shorten(text)
+            ));
+        }
         let root = Arc::make_mut(&mut self.partial);
         let mut slot = Some(std::mem::take(root));
         let result = T::__apply(&mut slot, segs, delta, &mut self.cx);
         *root = slot.unwrap_or_default();
         result.map_err(|reason| match json_path {
-            Some(path) => format!("json_path `{path}`: {reason}"),
+            Some(path) => format!("json_path `{}`: {reason}", path::shorten(path)),
             None => reason,
         })?;
         Ok(completed)

@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use super::MAX_DEPTH;
+
 /// One step of a parsed `json_path`.
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +36,23 @@ pub(crate) fn display(path: &[Seg<'_>]) -> String {
     out
 }
 
+/// A path as quoted in messages: its first 200 bytes, so an error stays small whatever was sent.
+pub(crate) fn shorten(path: &str) -> std::borrow::Cow<'_, str> {
+    let short = crate::error::truncate(path, 200);
+    if short.len() == path.len() {
+        Cow::Borrowed(path)
+    } else {
+        Cow::Owned(format!("{short}… ({} bytes)", path.len()))
+    }
+}
+
 /// Parses a `json_path` into segments.
 ///
 /// Grammar: keys separated by `.`, indexes as `[digits]`, and keys that contain `.` or `[` as
 /// `["..."]` or `['...']` (with `\` escaping the quote or itself). A leading `$` (JSONPath root)
-/// is accepted and dropped. The empty path is the root.
+/// is accepted and dropped. The empty path is the root. A path of more than
+/// [`MAX_DEPTH`] + 1 segments (the `+ 1` for a `response` prefix) is refused as soon as it is
+/// seen, so a long path costs no more than that.
 pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
     let bytes = path.as_bytes();
     let mut segs = Vec::with_capacity(4);
@@ -52,7 +66,9 @@ pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
             i = 2;
         }
     }
-    let bad = |at: usize, what: &str| format!("invalid json_path `{path}` at byte {at}: {what}");
+    let bad = |at: usize, what: &str| {
+        format!("invalid json_path `{}` at byte {at}: {what}", shorten(path))
+    };
     let mut expect_key = i < bytes.len();
     while i < bytes.len() {
         match bytes[i] {
@@ -137,6 +153,12 @@ pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
                 expect_key = false;
             }
         }
+        if segs.len() > MAX_DEPTH + 1 {
+            return Err(format!(
+                "json_path `{}` has more than {MAX_DEPTH} segments, the maximum depth",
+                shorten(path)
+            ));
+        }
         if expect_key && i < bytes.len() && bytes[i] == b'[' {
             // `a.[0]` is not a path.
             return Err(bad(i, "empty key"));
@@ -211,6 +233,18 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn deep_and_long_paths_are_refused_early_with_a_short_message() {
+        let deep = format!("response{}", "[0]".repeat(MAX_DEPTH));
+        assert_eq!(parse(&deep).unwrap().len(), MAX_DEPTH + 1);
+        let deeper = format!("response{}", "[0]".repeat(10_000));
+        let error = parse(&deeper).unwrap_err();
+        assert!(error.contains("more than 128 segments"), "{error}");
+        assert!(error.len() < 400, "{error}");
+        let long = format!("a{}.", "b".repeat(100_000));
+        assert!(parse(&long).unwrap_err().len() < 400);
     }
 
     #[test]

@@ -44,7 +44,6 @@
 //! The server runs on the Tokio runtime that started it and stops when its [`MockServer`] is
 //! dropped (or [`shutdown`](MockServer::shutdown)), so start one per test.
 
-mod chunks;
 mod record;
 mod reply;
 mod schema;
@@ -60,7 +59,7 @@ use tokio::net::{TcpSocket, ToSocketAddrs};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use chunks::{Chunk, ChunkOptions, chunks_for};
+pub use crate::chunker::{ChunkOptions, chunks_for};
 pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use schema::{Generator, generate};
@@ -392,6 +391,3 @@ fn listen(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
     // A deep backlog: load tests open a thousand connections at once.
     socket.listen(4096)
 }
-
-#[cfg(test)]
-mod tests;

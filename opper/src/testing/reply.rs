@@ -5,7 +5,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::chunks::{Chunk, ChunkOptions};
+use crate::StreamingChunk;
+use crate::chunker::ChunkOptions;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
@@ -158,7 +159,7 @@ impl Reply {
 
     /// Streams these chunks, each framed as `data: {json}\n\n`, in the service's key order,
     /// and nothing else (no span event is added).
-    pub fn chunks(chunks: impl IntoIterator<Item = Chunk>) -> Self {
+    pub fn chunks(chunks: impl IntoIterator<Item = StreamingChunk>) -> Self {
         let raw = chunks
             .into_iter()
             .map(|chunk| Bytes::from(chunk.to_sse()))

@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Number, Value, json};
 
+use crate::rng::Rng;
+
 /// Generates JSON values that are valid against a JSON Schema, deterministically from a seed.
 ///
 /// This is what [`MockServer`](super::MockServer) answers when no reply is scripted for a task
@@ -101,39 +103,6 @@ impl Generator {
 /// ```
 pub fn generate(schema: &Value, seed: u64) -> Value {
     Generator::new().seed(seed).generate(schema)
-}
-
-/// SplitMix64: small, fast and the same on every platform.
-#[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed ^ 0x5DEE_CE66_D1CE_4E5B)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
-    }
-
-    /// A number in `lo..=hi`.
-    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            return lo;
-        }
-        let span = (hi as i128 - lo as i128 + 1) as u128;
-        let pick = (self.next_u64() as u128) % span;
-        (lo as i128 + pick as i128) as i64
-    }
 }
 
 /// FNV-1a, to mix names into seeds.
@@ -278,7 +247,7 @@ impl<'a> Run<'a> {
             "string" => Value::String(self.string(object)),
             "integer" => self.integer(object),
             "number" => self.number(object),
-            "boolean" => Value::Bool(self.rng.below(2) == 1),
+            "boolean" => Value::Bool(self.rng.coin()),
             _ => Value::Null,
         }
     }

@@ -16,10 +16,12 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::chunks::{Chunk, chunks_for, python_style};
 use super::record::RecordedRequest;
 use super::reply::{Body, Reply, StreamFault};
-use super::schema::{Generator, Rng, hash_str, uuid_like, words};
+use super::schema::{Generator, hash_str, uuid_like, words};
+use crate::StreamingChunk;
+use crate::chunker::{chunks_for, python_json};
+use crate::rng::Rng;
 
 /// Scripted behaviour, behind one lock.
 #[derive(Debug, Default)]
@@ -371,7 +373,7 @@ pub(crate) async fn handle(
         Body::Events(events) => {
             let pieces = events
                 .iter()
-                .map(|event| Bytes::from(format!("data: {}\n\n", python_style(event))))
+                .map(|event| Bytes::from(format!("data: {}\n\n", python_json(event))))
                 .collect();
             return Ok(stream_response(pieces, &reply, guard));
         }
@@ -410,7 +412,7 @@ pub(crate) async fn handle(
             Ok(with_headers(response, &reply))
         }
         Endpoint::Stream => {
-            let mut pieces = vec![Bytes::from(Chunk::span(span_id).to_sse())];
+            let mut pieces = vec![Bytes::from(StreamingChunk::span(span_id).to_sse())];
             let chunks = match &output {
                 Output::Json(value) => chunks_for(value, &reply.chunking),
                 Output::Text(text) => chunks_for(
@@ -581,7 +583,7 @@ async fn produce(
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
-            let chunk = Chunk::error(error_type, message);
+            let chunk = StreamingChunk::error(error_type, message);
             let _ = tx.send(Ok(Bytes::from(chunk.to_sse()))).await;
         }
         Some(StreamFault::Drop(_)) => {

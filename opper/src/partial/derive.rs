@@ -1,11 +1,10 @@
-//! Support for the code `#[derive(opper::Partial)]` generates. Not a public API.
+//! Support for the code `#[derive(opper::Partial)]` generates, re-exported (with the types it
+//! names) by `opper::__private`. Not a public API.
 
-pub use serde;
-pub use serde_json::Value;
+use serde_json::Value;
 
+use super::Seg;
 use super::impls::append_text;
-
-pub use super::{Cx, Partial, Seg};
 
 /// The first key of `path`, and the rest; `Err` when the path does not start with a key.
 pub fn split_key<'p, 'a>(

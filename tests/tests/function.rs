@@ -609,3 +609,140 @@ async fn doc_attributes_built_by_macros_are_part_of_the_instructions() {
         "Add two numbers.\nAnswer with their sum."
     );
 }
+
+// Tasks declared through `macro_rules!`: `literal`, `expr` and `tt` fragments arrive wrapped in
+// invisible groups, and must mean what they say.
+macro_rules! literal_task {
+    ($f:ident, $doc:literal, $name:literal, $model:literal, $fallback:literal, $temperature:literal,
+     $tag:literal, $attempts:literal, $xml:literal, $x:literal, $y:literal, $comment:literal) => {
+        #[doc = $doc]
+        #[opper::function(
+                    name = $name,
+                    model = [$model, model($fallback, temperature = $temperature)],
+                    tags(project = $tag),
+                    max_attempts = $attempts,
+                    configuration(xml_mode = $xml),
+                    example(input(x = $x, y = $y), output = Sum { sum: 3 }, comment = $comment),
+                )]
+        async fn $f(x: i64, y: i64) -> opper::Result<Sum>;
+    };
+}
+literal_task!(
+    add_literal,
+    " Add the numbers.",
+    "add_by_literal",
+    "openai/gpt-4o-mini",
+    "anthropic/claude-sonnet-4",
+    0.2,
+    "macros",
+    3,
+    false,
+    1,
+    2,
+    "One and two"
+);
+
+macro_rules! expr_task {
+    ($f:ident, $name:expr, $instructions:expr, $model:expr, $tag:expr, $ttl:expr, $x:expr, $output:expr) => {
+        #[opper::function(
+                    name = $name,
+                    instructions = $instructions,
+                    model = $model,
+                    tags(project = $tag),
+                    configuration(cache_ttl = $ttl),
+                    example(input(x = $x, y = $x), output = $output),
+                )]
+        async fn $f(x: i64, y: i64) -> opper::Result<Sum>;
+    };
+}
+expr_task!(
+    add_expr,
+    "add_by_expr",
+    "Add the numbers.",
+    model("openai/gpt-4o", temperature = 0.5),
+    concat!("mac", "ros"),
+    60,
+    2 + 2,
+    Sum { sum: 8 }
+);
+
+macro_rules! tt_task {
+    ($f:ident, $name:tt, $model:tt, $($args:tt)*) => {
+        /// Add the numbers.
+        #[opper::function(name = $name, model = $model, $($args)*)]
+        async fn $f(x: i64, y: i64) -> opper::Result<String>;
+    };
+}
+tt_task!(
+    add_tt,
+    "add_by_tt",
+    ["openai/gpt-4o-mini"],
+    tags(project = "macros"),
+    few_shot_count = 1
+);
+
+#[tokio::test]
+async fn tasks_declared_in_macro_rules_send_what_the_fragments_say() {
+    let (server, client) = server().await;
+    server.reply("add_by_literal", Reply::json(json!({"sum": 3})));
+    server.reply("add_by_expr", Reply::json(json!({"sum": 3})));
+    server.reply("add_by_tt", Reply::text("3"));
+
+    assert_eq!(
+        add_literal_with(&client, 1, 2).await.expect("call"),
+        Sum { sum: 3 }
+    );
+    assert_eq!(
+        add_expr_with(&client, 1, 2).await.expect("call"),
+        Sum { sum: 3 }
+    );
+    assert_eq!(add_tt_with(&client, 1, 2).await.expect("call"), "3");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    let literal = requests[0].body.clone().expect("body");
+    assert_eq!(literal["name"], "add_by_literal");
+    assert_eq!(literal["instructions"], "Add the numbers.");
+    assert_eq!(
+        literal["model"],
+        json!([
+            "openai/gpt-4o-mini",
+            {"name": "anthropic/claude-sonnet-4", "options": {"temperature": 0.2}}
+        ])
+    );
+    assert_eq!(literal["tags"], json!({"project": "macros"}));
+    assert_eq!(
+        literal["configuration"],
+        json!({
+            "invocation.structured_generation.max_attempts": 3,
+            "beta.invocation.xml_mode.enabled": false
+        })
+    );
+    assert_eq!(
+        literal["examples"],
+        json!([{"input": {"x": 1, "y": 2}, "output": {"sum": 3}, "comment": "One and two"}])
+    );
+    assert_eq!(literal["input"], json!({"x": 1, "y": 2}));
+
+    let expr = requests[1].body.clone().expect("body");
+    assert_eq!(expr["name"], "add_by_expr");
+    assert_eq!(expr["instructions"], "Add the numbers.");
+    assert_eq!(
+        expr["model"],
+        json!({"name": "openai/gpt-4o", "options": {"temperature": 0.5}})
+    );
+    assert_eq!(expr["tags"], json!({"project": "macros"}));
+    assert_eq!(expr["configuration"], json!({"invocation.cache.ttl": 60}));
+    assert_eq!(
+        expr["examples"],
+        json!([{"input": {"x": 4, "y": 4}, "output": {"sum": 8}}])
+    );
+
+    let tt = requests[2].body.clone().expect("body");
+    assert_eq!(tt["name"], "add_by_tt");
+    assert_eq!(tt["instructions"], "Add the numbers.");
+    assert_eq!(tt["model"], json!(["openai/gpt-4o-mini"]));
+    assert_eq!(tt["tags"], json!({"project": "macros"}));
+    assert_eq!(tt["configuration"], json!({"invocation.few_shot.count": 1}));
+    assert!(tt.get("output_schema").is_none(), "text mode: {tt:#}");
+}

@@ -1,61 +1,12 @@
-//! What `#[opper::function]` relies on at run time: schemas, the default client, the
-//! parent-span scope, and output decoding.
+//! The parent-span scope: calls made inside [`with_parent_span`] are tied to a parent span.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
-
-use crate::{Error, Opper, Result};
-
-/// The JSON Schema of a type as the API wants it: draft 2020-12 with `$defs`, without `$schema`.
-pub(crate) fn schema_for<T: JsonSchema + ?Sized>() -> Value {
-    let settings =
-        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
-    settings
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
-
-static DEFAULT_CLIENT: RwLock<Option<Opper>> = RwLock::new(None);
-
-/// The client `#[opper::function]`s use when called without one: the one set with
-/// [`Opper::set_default`], else one built from the environment on first use. A missing key is
-/// an error on each call until it is set, never a panic.
-pub(crate) fn default_client() -> Result<Opper> {
-    if let Some(client) = DEFAULT_CLIENT
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-    {
-        return Ok(client.clone());
-    }
-    let client = Opper::from_env()?;
-    let mut slot = DEFAULT_CLIENT.write().unwrap_or_else(|e| e.into_inner());
-    Ok(slot.get_or_insert(client).clone())
-}
-
-pub(crate) fn set_default_client(client: Opper) {
-    *DEFAULT_CLIENT.write().unwrap_or_else(|e| e.into_inner()) = Some(client);
-}
-
-/// Deserializes an output, naming the path where it stops fitting.
-pub(crate) fn deserialize_output<T: DeserializeOwned>(json: Value) -> Result<T> {
-    match serde_path_to_error::deserialize::<_, T>(&json) {
-        Ok(output) => Ok(output),
-        Err(error) => Err(Error::Output {
-            path: error.path().to_string(),
-            message: error.into_inner().to_string(),
-            json,
-        }),
-    }
-}
+use crate::Response;
 
 thread_local! {
     static PARENT_SPAN: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
@@ -121,7 +72,7 @@ impl ParentSpan for Arc<str> {
     }
 }
 
-impl<T> ParentSpan for &crate::Response<T> {
+impl<T> ParentSpan for &Response<T> {
     fn parent_span_id(self) -> Arc<str> {
         Arc::from(self.span_id.as_str())
     }

@@ -1,10 +1,10 @@
 //! Nightly-free fuzzing of the SSE decoder: arbitrary bytes, split anywhere, never panic and
 //! never exceed the event cap; well-formed streams decode the same however they are split.
 
-use opper::sse::{Decoder, Event};
+use opper::__fuzz::{DecodeError, Decoder, Event};
 use proptest::prelude::*;
 
-fn decode(pieces: &[Vec<u8>], limit: usize) -> Result<Vec<Event>, opper::sse::DecodeError> {
+fn decode(pieces: &[Vec<u8>], limit: usize) -> Result<Vec<Event>, DecodeError> {
     let mut decoder = Decoder::with_limit(limit);
     let mut events = Vec::new();
     for piece in pieces {

@@ -1,7 +1,9 @@
-//! serde's `rename_all` rules, reproduced exactly (serde_derive `internals/case.rs`).
+//! Case conversion: serde's `rename_all` rules, reproduced exactly (serde_derive
+//! `internals/case.rs`), for `#[derive(Partial)]`; PascalCase names for the generated input
+//! types of `#[opper::function]`.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum RenameRule {
+pub(crate) enum RenameRule {
     None,
     LowerCase,
     UpperCase,
@@ -13,7 +15,7 @@ pub(super) enum RenameRule {
     ScreamingKebabCase,
 }
 
-pub(super) const RULES: &[(&str, RenameRule)] = &[
+pub(crate) const RULES: &[(&str, RenameRule)] = &[
     ("lowercase", RenameRule::LowerCase),
     ("UPPERCASE", RenameRule::UpperCase),
     ("PascalCase", RenameRule::PascalCase),
@@ -25,7 +27,7 @@ pub(super) const RULES: &[(&str, RenameRule)] = &[
 ];
 
 impl RenameRule {
-    pub(super) fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         RULES
             .iter()
             .find(|(n, _)| *n == name)
@@ -33,7 +35,7 @@ impl RenameRule {
     }
 
     /// Renames a variant, written in PascalCase.
-    pub(super) fn apply_to_variant(self, variant: &str) -> String {
+    pub(crate) fn apply_to_variant(self, variant: &str) -> String {
         use RenameRule::*;
         match self {
             None | PascalCase => variant.to_owned(),
@@ -64,7 +66,7 @@ impl RenameRule {
     }
 
     /// Renames a field, written in snake_case.
-    pub(super) fn apply_to_field(self, field: &str) -> String {
+    pub(crate) fn apply_to_field(self, field: &str) -> String {
         use RenameRule::*;
         match self {
             None | LowerCase | SnakeCase => field.to_owned(),
@@ -99,9 +101,28 @@ impl RenameRule {
     }
 }
 
+/// `AddNumbers` for `add_numbers`: a snake_case name in PascalCase.
+pub(crate) fn pascal_case(snake: &str) -> String {
+    RenameRule::PascalCase.apply_to_field(snake)
+}
+
 #[cfg(test)]
 mod tests {
     use super::RenameRule::*;
+    use super::pascal_case;
+
+    #[test]
+    fn pascal_case_of_function_names() {
+        for (snake, pascal) in [
+            ("add_numbers", "AddNumbers"),
+            ("type", "Type"),
+            ("_private", "Private"),
+            ("a__b_", "AB"),
+            ("extract_team2", "ExtractTeam2"),
+        ] {
+            assert_eq!(pascal_case(snake), pascal);
+        }
+    }
 
     #[test]
     fn variants_like_serde() {

@@ -157,7 +157,7 @@ async fn the_official_python_client_works_against_the_built_in_server() {
     let server = scripted_server().await;
     let mut command = Command::new(python);
     command
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("official_client.py"))
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_client.py"))
         .arg(server.url());
     if let Some(path) = path {
         command.env("PYTHONPATH", path);
@@ -176,7 +176,7 @@ async fn the_official_typescript_client_works_against_the_built_in_server() {
     // Node resolves `opperai` from the script's folder upwards: run a copy inside `dir`.
     let script = dir.join("official_client.mjs");
     std::fs::copy(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("official_client.mjs"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_client.mjs"),
         &script,
     )
     .unwrap();

@@ -1,0 +1,170 @@
+//! [`Model`]: which model runs a task, with its options, or a fallback chain.
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+use crate::json::Pairs;
+
+/// A model to run a task with: a name such as `"openai/gpt-4o-mini"`, optionally with options
+/// and extra headers, or a fallback chain tried in order.
+///
+/// ```
+/// use opper::Model;
+///
+/// let simple: Model = "openai/gpt-4o-mini".into();
+/// let tuned = Model::new("anthropic/claude-sonnet-4").option("temperature", 0.2);
+/// let chain = Model::fallback([tuned, simple]);
+/// assert_eq!(
+///     serde_json::to_value(&chain).unwrap(),
+///     serde_json::json!([
+///         {"name": "anthropic/claude-sonnet-4", "options": {"temperature": 0.2}},
+///         "openai/gpt-4o-mini"
+///     ])
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model(ModelKind);
+
+#[derive(Debug, Clone, PartialEq)]
+enum ModelKind {
+    Name(String),
+    Spec {
+        name: String,
+        options: Map<String, Value>,
+        extra_headers: Vec<(String, String)>,
+    },
+    Fallback(Vec<Model>),
+}
+
+impl Model {
+    /// A model by name, to which options or extra headers can be added.
+    pub fn new(name: impl Into<String>) -> Self {
+        Model(ModelKind::Name(name.into()))
+    }
+
+    /// A fallback chain: the API tries each model in order until one succeeds.
+    pub fn fallback(models: impl IntoIterator<Item = impl Into<Model>>) -> Self {
+        let mut chain = Vec::new();
+        for model in models {
+            match model.into() {
+                Model(ModelKind::Fallback(inner)) => chain.extend(inner),
+                model => chain.push(model),
+            }
+        }
+        Model(ModelKind::Fallback(chain))
+    }
+
+    /// Adds a model option, such as `temperature` or `max_tokens`, sent in `options`.
+    ///
+    /// On a fallback chain, the option goes to every model of the chain.
+    #[must_use]
+    pub fn option(self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        let (key, value) = (key.into(), value.into());
+        self.map_spec(&|options, _| {
+            options.insert(key.clone(), value.clone());
+        })
+    }
+
+    /// Adds a header that the API passes on to the model's provider.
+    ///
+    /// On a fallback chain, the header goes to every model of the chain.
+    #[must_use]
+    pub fn extra_header(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        self.map_spec(&|_, headers| {
+            headers.retain(|(existing, _)| *existing != name);
+            headers.push((name.clone(), value.clone()));
+        })
+    }
+
+    /// The model's name, or the first model's name of a fallback chain.
+    pub fn name(&self) -> Option<&str> {
+        match &self.0 {
+            ModelKind::Name(name) | ModelKind::Spec { name, .. } => Some(name),
+            ModelKind::Fallback(chain) => chain.first().and_then(Model::name),
+        }
+    }
+
+    fn map_spec(self, f: &EditSpec<'_>) -> Self {
+        match self.0 {
+            ModelKind::Name(name) => {
+                let (mut options, mut extra_headers) = (Map::new(), Vec::new());
+                f(&mut options, &mut extra_headers);
+                Model(ModelKind::Spec {
+                    name,
+                    options,
+                    extra_headers,
+                })
+            }
+            ModelKind::Spec {
+                name,
+                mut options,
+                mut extra_headers,
+            } => {
+                f(&mut options, &mut extra_headers);
+                Model(ModelKind::Spec {
+                    name,
+                    options,
+                    extra_headers,
+                })
+            }
+            ModelKind::Fallback(chain) => Model(ModelKind::Fallback(
+                chain.into_iter().map(|model| model.map_spec(f)).collect(),
+            )),
+        }
+    }
+}
+
+/// Edits a model's options and extra headers.
+type EditSpec<'a> = dyn Fn(&mut Map<String, Value>, &mut Vec<(String, String)>) + 'a;
+
+impl From<&str> for Model {
+    fn from(name: &str) -> Self {
+        Model::new(name)
+    }
+}
+
+impl From<String> for Model {
+    fn from(name: String) -> Self {
+        Model::new(name)
+    }
+}
+
+impl<M: Into<Model>> From<Vec<M>> for Model {
+    fn from(models: Vec<M>) -> Self {
+        Model::fallback(models)
+    }
+}
+
+impl<M: Into<Model>, const N: usize> From<[M; N]> for Model {
+    fn from(models: [M; N]) -> Self {
+        Model::fallback(models)
+    }
+}
+
+impl Serialize for Model {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            ModelKind::Name(name) => serializer.serialize_str(name),
+            ModelKind::Spec {
+                name,
+                options,
+                extra_headers,
+            } => {
+                let len =
+                    1 + usize::from(!options.is_empty()) + usize::from(!extra_headers.is_empty());
+                let mut map = serializer.serialize_map(Some(len))?;
+                map.serialize_entry("name", name)?;
+                if !options.is_empty() {
+                    map.serialize_entry("options", options)?;
+                }
+                if !extra_headers.is_empty() {
+                    map.serialize_entry("extra_headers", &Pairs(extra_headers))?;
+                }
+                map.end()
+            }
+            ModelKind::Fallback(chain) => chain.serialize(serializer),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! A call's tracing: its span, and what is recorded on it when the call (or stream) ends.
+
+use std::time::Instant;
+
+use crate::{Error, Response};
+
+/// What a span traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `POST /v2/call`.
+    Call,
+    /// `POST /v2/call/stream`.
+    Stream,
+}
+
+/// The span of one call: `opper.call` or `opper.stream`, with the task and the first model's
+/// name; the other fields are recorded as the call goes.
+pub(crate) fn call_span(kind: Kind, task: &str, model: Option<&str>) -> tracing::Span {
+    let model = model.unwrap_or("");
+    match kind {
+        Kind::Stream => tracing::info_span!(
+            "opper.stream",
+            task,
+            model,
+            span_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            chunks = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        ),
+        Kind::Call => tracing::info_span!(
+            "opper.call",
+            task,
+            model,
+            span_id = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            input_tokens = tracing::field::Empty,
+            output_tokens = tracing::field::Empty,
+            total_tokens = tracing::field::Empty,
+        ),
+    }
+}
+
+/// Records how a call or stream ended, and logs a failure.
+pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Option<&Error>) {
+    span.record("latency_ms", started.elapsed().as_millis() as u64);
+    match error {
+        None => {
+            span.record("outcome", "ok");
+        }
+        Some(error) => {
+            span.record("outcome", "error");
+            tracing::warn!(parent: span, error = %error, "opper call failed");
+        }
+    }
+}
+
+/// Records a successful call's span id and token usage, and logs it.
+pub(crate) fn record_response<T>(span: &tracing::Span, response: &Response<T>) {
+    span.record("span_id", response.span_id.as_str());
+    if let Some(usage) = &response.usage {
+        span.record("input_tokens", usage.input_tokens);
+        span.record("output_tokens", usage.output_tokens);
+        span.record("total_tokens", usage.total_tokens);
+    }
+    tracing::info!(parent: span, "opper call succeeded");
+}

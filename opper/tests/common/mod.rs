@@ -1,0 +1,35 @@
+//! Types shared by the tests of `opper::testing`'s generator and chunker.
+
+use serde::Deserialize;
+
+/// A team as a task might return it: nested structs, an enum, options, a map and a recursion.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct Team {
+    people: Vec<Person>,
+    summary: String,
+    size: Option<u32>,
+    rating: f32,
+    active: bool,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)]
+pub(crate) struct Person {
+    /// Full name
+    name: String,
+    age: u8,
+    email: Option<String>,
+    role: Role,
+    skills: Vec<String>,
+    scores: std::collections::HashMap<String, f64>,
+    manager: Option<Box<Person>>,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[allow(dead_code)]
+pub(crate) enum Role {
+    Engineer,
+    Manager,
+    Other { title: String },
+}

@@ -1,0 +1,7 @@
+#[derive(opper::Partial)]
+#[opper(crate = "opper::")]
+struct Person {
+    name: String,
+}
+
+fn main() {}

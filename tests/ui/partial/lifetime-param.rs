@@ -1,0 +1,6 @@
+#[derive(serde::Deserialize, opper::Partial)]
+struct Quote<'a> {
+    text: &'a str,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(serde::Deserialize, opper::Partial)]
+struct Person {
+    #[opper(crate = "::opper")]
+    name: String,
+}
+
+fn main() {}

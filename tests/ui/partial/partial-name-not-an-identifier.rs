@@ -1,0 +1,7 @@
+#[derive(serde::Deserialize, opper::Partial)]
+#[opper(partial = "Live Person")]
+struct Person {
+    name: String,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(serde::Deserialize, opper::Partial)]
+struct Score(u8);
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(serde::Deserialize, opper::Partial)]
+struct Nothing;
+
+fn main() {}

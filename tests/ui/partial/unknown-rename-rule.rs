@@ -1,0 +1,7 @@
+#[derive(opper::Partial)]
+#[serde(rename_all = "Snake")]
+struct Person {
+    full_name: String,
+}
+
+fn main() {}
