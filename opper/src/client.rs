@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
+use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
 use crate::decode::typed_response;
 use crate::error::TransportError;
 use crate::parent::current_parent_span;
@@ -17,7 +18,7 @@ use crate::response::RawResponse;
 use crate::retry::parse_retry_after;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::trace::{self, Kind};
-use crate::{ChunkStream, Error, Response, Result, RetryPolicy, Task};
+use crate::{Cache, ChunkStream, Error, Response, Result, RetryPolicy, Task};
 
 const DEFAULT_BASE_URL: &str = "https://api.opper.ai";
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,7 +50,9 @@ struct Inner {
     base_url: String,
     call_url: String,
     stream_url: String,
-    authorization: HeaderValue,
+    /// `None` only for a replay-only client built without a key: it never sends a request.
+    authorization: Option<HeaderValue>,
+    cache: Option<Cache>,
     retry: RetryPolicy,
     request_timeout: Duration,
     max_event_bytes: usize,
@@ -62,18 +65,21 @@ impl fmt::Debug for Opper {
             .field("api_key", &"<redacted>")
             .field("retry", &self.inner.retry)
             .field("request_timeout", &self.inner.request_timeout)
+            .field("cache", &self.inner.cache)
             .finish_non_exhaustive()
     }
 }
 
 impl Opper {
     /// A client configured from the environment: the key from `OPPER_API_KEY`, else
-    /// `OPPER_HTTP_BEARER`; the base URL from `OPPER_BASE_URL`, else `https://api.opper.ai`.
+    /// `OPPER_HTTP_BEARER`; the base URL from `OPPER_BASE_URL`, else `https://api.opper.ai`; a
+    /// [`Cache`] from `OPPER_CACHE_DIR` and `OPPER_CACHE_MODE` (see [`OpperBuilder::from_env`]).
     pub fn from_env() -> Result<Self> {
         OpperBuilder::from_env().build()
     }
 
-    /// A builder with nothing set; [`OpperBuilder::build`] needs at least an API key.
+    /// A builder with nothing set; [`OpperBuilder::build`] needs at least an API key (or a
+    /// replay-only [`Cache`]).
     pub fn builder() -> OpperBuilder {
         OpperBuilder::default()
     }
@@ -96,7 +102,24 @@ impl Opper {
         trace::call_span(kind, task.name(), model)
     }
 
-    /// `POST /v2/call`, retried as the policy says; the output deserialized into `T`.
+    /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
+    fn lookup<A: Answer>(
+        &self,
+        task: &Task,
+        body: &[u8],
+        span: &tracing::Span,
+    ) -> Result<Option<Lookup<A>>> {
+        let Some(cache) = &self.inner.cache else {
+            return Ok(None);
+        };
+        let lookup = cache.lookup::<A>(task.name(), body);
+        let hit = matches!(lookup, Ok(Lookup::Hit(_)));
+        span.record("cache", if hit { "hit" } else { "miss" });
+        lookup.map(Some)
+    }
+
+    /// `POST /v2/call`, retried as the policy says; the output deserialized into `T`. With a
+    /// cache, a hit is decoded as the live answer was, and no request is made.
     pub(crate) async fn execute<T: DeserializeOwned>(
         &self,
         task: &Task,
@@ -107,13 +130,14 @@ impl Opper {
         let body = Bytes::from(Self::body(task, input, parent)?);
         let span = Self::span(Kind::Call, task);
         let started = Instant::now();
-        let result = self
-            .inner
-            .retry
-            .run(&span, || self.call_once(body.clone()))
-            .instrument(span.clone())
-            .await;
-        let result = result.and_then(typed_response);
+        let result = match self.lookup::<CallAnswer>(task, &body, &span) {
+            Err(error) => Err(error),
+            Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
+                decode_body(raw.get().as_bytes()).and_then(typed_response)
+            }
+            Ok(Some(Lookup::Miss(store))) => self.send_call(&span, body, store).await,
+            Ok(None) => self.send_call(&span, body, None).await,
+        };
         trace::record_outcome(&span, started, result.as_ref().err());
         if let Ok(response) = &result {
             trace::record_response(&span, response);
@@ -121,7 +145,31 @@ impl Opper {
         result
     }
 
-    /// `POST /v2/call/stream`, retried until its first event arrives.
+    /// Sends a `/v2/call` (with retries) and decodes it into `T`; only then, the answer known
+    /// to be a success, is its body stored. (A caller that judges outputs, such as a validator,
+    /// stores only the accepted answer at this point.)
+    async fn send_call<T: DeserializeOwned>(
+        &self,
+        span: &tracing::Span,
+        body: Bytes,
+        store: Option<Store<CallAnswer>>,
+    ) -> Result<Response<T>> {
+        let bytes = self
+            .inner
+            .retry
+            .run(span, || self.call_once(body.clone()))
+            .instrument(span.clone())
+            .await?;
+        let response = decode_body(&bytes).and_then(typed_response)?;
+        if let Some(store) = store {
+            store.call(&bytes);
+        }
+        Ok(response)
+    }
+
+    /// `POST /v2/call/stream`, retried until its first event arrives. With a cache, a hit
+    /// replays the stored chunks (no request), and a miss is recorded, to be stored if the
+    /// stream ends cleanly.
     pub(crate) async fn open_stream(
         &self,
         task: &Task,
@@ -132,12 +180,24 @@ impl Opper {
         let body = Bytes::from(Self::body(task, input, parent)?);
         let span = Self::span(Kind::Stream, task);
         let started = Instant::now();
-        let result = self
-            .inner
-            .retry
-            .run(&span, || self.stream_once(body.clone(), span.clone()))
-            .instrument(span.clone())
-            .await;
+        let result = match self.lookup::<StreamAnswer>(task, &body, &span) {
+            Err(error) => Err(error),
+            Ok(Some(Lookup::Hit(StreamAnswer(chunks)))) => {
+                Ok(ChunkStream::replay(chunks, span.clone()))
+            }
+            Ok(lookup) => {
+                let mut result = self
+                    .inner
+                    .retry
+                    .run(&span, || self.stream_once(body.clone(), span.clone()))
+                    .instrument(span.clone())
+                    .await;
+                if let (Ok(stream), Some(Lookup::Miss(Some(store)))) = (&mut result, lookup) {
+                    stream.record_into(store);
+                }
+                result
+            }
+        };
         if let Err(error) = &result {
             trace::record_outcome(&span, started, Some(error));
         }
@@ -145,32 +205,24 @@ impl Opper {
     }
 
     fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
-        self.inner
-            .http
-            .post(url)
-            .header(header::AUTHORIZATION, self.inner.authorization.clone())
+        let mut request = self.inner.http.post(url);
+        if let Some(authorization) = &self.inner.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
+        }
+        request
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, accept)
             .body(body)
     }
 
-    async fn call_once(&self, body: Bytes) -> Result<RawResponse> {
+    /// One `/v2/call` attempt: the body of a success.
+    async fn call_once(&self, body: Bytes) -> Result<Bytes> {
         let request = self
             .post(&self.inner.call_url, "application/json", body)
             .timeout(self.inner.request_timeout);
         let response = request.send().await.map_err(Error::from_reqwest)?;
         let response = check_status(response).await?;
-        let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::InvalidResponse {
-                body: String::new(),
-                reason: "the response body is empty".into(),
-            });
-        }
-        serde_json::from_slice(&bytes).map_err(|e| Error::InvalidResponse {
-            body: crate::error::truncate(&String::from_utf8_lossy(&bytes), 2000).to_owned(),
-            reason: e.to_string(),
-        })
+        response.bytes().await.map_err(Error::from_reqwest)
     }
 
     async fn stream_once(&self, body: Bytes, span: tracing::Span) -> Result<ChunkStream> {
@@ -195,6 +247,20 @@ impl Opper {
             })??;
         Ok(stream)
     }
+}
+
+/// The body of a `/v2/call` success, live or cached.
+fn decode_body(bytes: &[u8]) -> Result<RawResponse> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::InvalidResponse {
+            body: String::new(),
+            reason: "the response body is empty".into(),
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::InvalidResponse {
+        body: crate::error::truncate(&String::from_utf8_lossy(bytes), 2000).to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 async fn check_status(response: reqwest::Response) -> Result<reqwest::Response> {
@@ -231,6 +297,9 @@ pub struct OpperBuilder {
     user_agent: Option<String>,
     allow_insecure_http: bool,
     max_event_bytes: Option<usize>,
+    cache: Option<Cache>,
+    /// A bad `OPPER_CACHE_*` variable, reported by `build`.
+    cache_env_error: Option<String>,
 }
 
 impl fmt::Debug for OpperBuilder {
@@ -242,6 +311,7 @@ impl fmt::Debug for OpperBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("read_timeout", &self.read_timeout)
             .field("retry", &self.retry)
+            .field("cache", &self.cache)
             .field(
                 "headers",
                 &self
@@ -256,18 +326,51 @@ impl fmt::Debug for OpperBuilder {
 
 impl OpperBuilder {
     /// A builder holding what the environment sets: `OPPER_API_KEY` (else
-    /// `OPPER_HTTP_BEARER`) and `OPPER_BASE_URL`. Empty variables count as unset.
+    /// `OPPER_HTTP_BEARER`), `OPPER_BASE_URL`, and a [`Cache`]: `OPPER_CACHE_DIR` turns it on
+    /// (read-write), `OPPER_CACHE_MODE=replay` makes it replay-only (then no API key is needed),
+    /// `OPPER_CACHE_MODE=off` ignores the directory. Empty variables count as unset; another
+    /// mode, or `replay` without a directory, makes [`build`](Self::build) fail.
     pub fn from_env() -> Self {
         let var = |name: &str| {
             std::env::var(name)
                 .ok()
                 .filter(|value| !value.trim().is_empty())
         };
+        let (cache, cache_env_error) = match Cache::from_env_values(
+            var("OPPER_CACHE_DIR").as_deref(),
+            var("OPPER_CACHE_MODE").as_deref(),
+        ) {
+            Ok(cache) => (cache, None),
+            Err(error) => (None, Some(error.to_string())),
+        };
         Self {
             api_key: var("OPPER_API_KEY").or_else(|| var("OPPER_HTTP_BEARER")),
             base_url: var("OPPER_BASE_URL"),
+            cache,
+            cache_env_error,
             ..Self::default()
         }
+    }
+
+    /// Answers calls from a [`Cache`] of earlier answers, and stores new ones in it unless it
+    /// is replay-only. Replaces what the environment set.
+    ///
+    /// ```
+    /// # fn run() -> opper::Result<()> {
+    /// let opper = opper::Opper::builder()
+    ///     .api_key("op-...")
+    ///     .cache(opper::Cache::dir("target/opper-cache")) // hits served from disk, misses stored
+    ///     .build()?;
+    /// let replay = opper::Opper::builder()
+    ///     .cache(opper::Cache::dir("tests/cassettes").replay_only()) // a miss is an error; no key
+    ///     .build()?;
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    pub fn cache(mut self, cache: Cache) -> Self {
+        self.cache = Some(cache);
+        self.cache_env_error = None;
+        self
     }
 
     /// The API key, sent as `Authorization: Bearer <key>`.
@@ -333,17 +436,27 @@ impl OpperBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. It needs an API key, unless its cache is replay-only (it never
+    /// sends a request then).
     pub fn build(self) -> Result<Opper> {
-        let key = self
-            .api_key
-            .filter(|key| !key.trim().is_empty())
-            .ok_or(Error::MissingApiKey)?;
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", key.trim())).map_err(|_| {
-                Error::Config("the API key contains characters not allowed in a header".into())
-            })?;
-        authorization.set_sensitive(true);
+        if let Some(error) = self.cache_env_error {
+            return Err(Error::Config(error));
+        }
+        let replay_only = self.cache.as_ref().is_some_and(Cache::is_replay_only);
+        let authorization = match self.api_key.filter(|key| !key.trim().is_empty()) {
+            Some(key) => {
+                let mut authorization = HeaderValue::try_from(format!("Bearer {}", key.trim()))
+                    .map_err(|_| {
+                        Error::Config(
+                            "the API key contains characters not allowed in a header".into(),
+                        )
+                    })?;
+                authorization.set_sensitive(true);
+                Some(authorization)
+            }
+            None if replay_only => None,
+            None => return Err(Error::MissingApiKey),
+        };
 
         let base = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let base = base.trim().trim_end_matches('/').to_owned();
@@ -388,6 +501,7 @@ impl OpperBuilder {
                 stream_url: format!("{root}/v2/call/stream"),
                 base_url: root,
                 authorization,
+                cache: self.cache,
                 retry: self.retry.unwrap_or_default(),
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
                 max_event_bytes: self.max_event_bytes.unwrap_or(DEFAULT_MAX_EVENT_BYTES),
@@ -469,6 +583,26 @@ mod tests {
             Opper::builder().api_key("  ").build(),
             Err(Error::MissingApiKey)
         ));
+    }
+
+    #[test]
+    fn only_a_replay_only_cache_needs_no_key() {
+        let replay = Opper::builder()
+            .cache(Cache::dir("cassettes").replay_only())
+            .build()
+            .unwrap();
+        assert!(replay.inner.authorization.is_none());
+        assert!(matches!(
+            Opper::builder().cache(Cache::dir("cassettes")).build(),
+            Err(Error::MissingApiKey)
+        ));
+        let builder = OpperBuilder {
+            cache_env_error: Some("OPPER_CACHE_MODE is \"x\"".into()),
+            ..Opper::builder().api_key("k")
+        };
+        assert!(matches!(builder.clone().build(), Err(Error::Config(_))));
+        // An explicit cache replaces what the environment asked for.
+        assert!(builder.cache(Cache::dir("c")).build().is_ok());
     }
 
     #[test]

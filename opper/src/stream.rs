@@ -10,6 +10,7 @@ use futures_core::Stream as FuturesStream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::cache::{Store, StreamAnswer};
 use crate::error::{TransportError, truncate};
 use crate::partial::{Assembler, Partial};
 use crate::sse::{DecodeError, Decoder, Event, EventQueue};
@@ -26,6 +27,10 @@ type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 /// [`Error`]. Dropping it closes the connection.
 pub struct ChunkStream {
     body: Option<Body>,
+    /// A cached stream's chunks, served instead of a body.
+    replay: Option<std::vec::IntoIter<StreamingChunk>>,
+    /// The chunks so far of a stream the cache is to store once it ends cleanly.
+    recording: Option<Recording>,
     decoder: Decoder,
     queue: EventQueue,
     span_id: Option<String>,
@@ -47,6 +52,17 @@ impl std::fmt::Debug for ChunkStream {
     }
 }
 
+/// A stream's chunks so far, and where to store them once it ends cleanly.
+#[derive(Debug)]
+struct Recording {
+    store: Store<StreamAnswer>,
+    chunks: Vec<StreamingChunk>,
+    /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
+    held: bool,
+    /// Whether the stream ended cleanly.
+    ended: bool,
+}
+
 enum Next {
     Chunk(StreamingChunk),
     End,
@@ -60,6 +76,8 @@ impl ChunkStream {
     ) -> Self {
         Self {
             body: Some(Box::pin(response.bytes_stream())),
+            replay: None,
+            recording: None,
             decoder: Decoder::with_limit(max_event_bytes),
             queue: EventQueue::new(),
             span_id: None,
@@ -68,6 +86,58 @@ impl ChunkStream {
             pending: None,
             span,
             started: Instant::now(),
+        }
+    }
+
+    /// A stream that serves cached chunks, as a live one would have served them.
+    pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
+        let span_id = chunks.iter().find_map(|chunk| chunk.span_id.clone());
+        if let Some(id) = &span_id {
+            span.record("span_id", id.as_str());
+        }
+        Self {
+            body: None,
+            replay: Some(chunks.into_iter()),
+            recording: None,
+            decoder: Decoder::new(),
+            queue: EventQueue::new(),
+            span_id,
+            chunks: 0,
+            finished: false,
+            pending: None,
+            span,
+            started: Instant::now(),
+        }
+    }
+
+    /// Records every chunk from now on, for `store` to keep once the stream ends cleanly.
+    pub(crate) fn record_into(&mut self, store: Store<StreamAnswer>) {
+        self.recording = Some(Recording {
+            store,
+            chunks: Vec::new(),
+            held: false,
+            ended: false,
+        });
+    }
+
+    /// Keeps the recording past the stream's clean end, until [`commit_recording`]: for a
+    /// consumer that judges the output first (a validator stores only the accepted one).
+    ///
+    /// [`commit_recording`]: Self::commit_recording
+    #[allow(dead_code)]
+    pub(crate) fn hold_recording(&mut self) {
+        if let Some(recording) = &mut self.recording {
+            recording.held = true;
+        }
+    }
+
+    /// Stores a held recording, if the stream ended cleanly.
+    #[allow(dead_code)]
+    pub(crate) fn commit_recording(&mut self) {
+        if self.recording.as_ref().is_some_and(|r| r.ended) {
+            if let Some(recording) = self.recording.take() {
+                recording.store.stream(&recording.chunks);
+            }
         }
     }
 
@@ -168,6 +238,15 @@ impl ChunkStream {
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
+        if let Some(replay) = &mut self.replay {
+            return Poll::Ready(Ok(match replay.next() {
+                Some(chunk) => {
+                    self.chunks += 1;
+                    Next::Chunk(chunk)
+                }
+                None => Next::End,
+            }));
+        }
         loop {
             if let Some(event) = self.queue.pop_front() {
                 match parse_event(event) {
@@ -210,7 +289,12 @@ impl ChunkStream {
             Poll::Ready(step) => step,
         };
         match step {
-            Ok(Next::Chunk(chunk)) => Poll::Ready(Some(Ok(chunk))),
+            Ok(Next::Chunk(chunk)) => {
+                if let Some(recording) = &mut self.recording {
+                    recording.chunks.push(chunk.clone());
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
             Ok(Next::End) => {
                 self.end(None);
                 Poll::Ready(None)
@@ -225,6 +309,18 @@ impl ChunkStream {
     fn end(&mut self, error: Option<&Error>) {
         self.finished = true;
         self.body = None;
+        self.replay = None;
+        match (error, self.recording.take()) {
+            (None, Some(recording)) if !recording.held => {
+                recording.store.stream(&recording.chunks);
+            }
+            (None, Some(mut recording)) => {
+                recording.ended = true;
+                self.recording = Some(recording);
+            }
+            // A failed stream stores nothing; one dropped before its end never gets here.
+            (Some(_), _) | (None, None) => {}
+        }
         self.queue.clear();
         self.span.record("chunks", self.chunks);
         record_outcome(&self.span, self.started, error);

@@ -14,7 +14,8 @@ pub(crate) enum Kind {
 }
 
 /// The span of one call: `opper.call` or `opper.stream`, with the task and the first model's
-/// name; the other fields are recorded as the call goes.
+/// name; the other fields are recorded as the call goes (`cache`: `"hit"` or `"miss"`, when the
+/// client has a cache).
 pub(crate) fn call_span(kind: Kind, task: &str, model: Option<&str>) -> tracing::Span {
     let model = model.unwrap_or("");
     match kind {
@@ -23,6 +24,7 @@ pub(crate) fn call_span(kind: Kind, task: &str, model: Option<&str>) -> tracing:
             task,
             model,
             span_id = tracing::field::Empty,
+            cache = tracing::field::Empty,
             attempts = tracing::field::Empty,
             chunks = tracing::field::Empty,
             outcome = tracing::field::Empty,
@@ -33,6 +35,7 @@ pub(crate) fn call_span(kind: Kind, task: &str, model: Option<&str>) -> tracing:
             task,
             model,
             span_id = tracing::field::Empty,
+            cache = tracing::field::Empty,
             attempts = tracing::field::Empty,
             outcome = tracing::field::Empty,
             latency_ms = tracing::field::Empty,

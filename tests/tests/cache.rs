@@ -423,8 +423,40 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Set in the child processes of [`run_alone`].
+const CHILD: &str = "OPPER_CACHE_TEST_CHILD";
+
+/// Runs the test `name` of this binary alone in a child process, with [`CHILD`] and `env` set
+/// (`OPPER_HTTP_BEARER` removed, an empty value as unset); panics with its output unless it
+/// passes. For tests that set the environment, or that trace: tracing decides once per
+/// call site, process-wide, whether it is enabled, which other tests running beside a
+/// subscriber could decide first.
+fn run_alone(name: &str, env: &[(&str, &str)]) {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env_remove("OPPER_HTTP_BEARER");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name} {env:?} failed in its own process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn spans_record_hits_and_misses_and_damaged_entries_are_logged() {
+    if std::env::var_os(CHILD).is_none() {
+        return run_alone(
+            "spans_record_hits_and_misses_and_damaged_entries_are_logged",
+            &[],
+        );
+    }
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -486,9 +518,6 @@ fn spans_record_hits_and_misses_and_damaged_entries_are_logged() {
 #[opper::function(name = "extract_team", model = "openai/gpt-4o-mini")]
 async fn extract_team(text: String) -> opper::Result<Team>;
 
-/// Set in the child processes of [`the_environment_turns_the_cache_on_and_to_replay`].
-const CHILD: &str = "OPPER_CACHE_TEST_CHILD";
-
 /// What a child process checks, by its `OPPER_CACHE_MODE`: the default client (built from the
 /// environment on first use) records with no mode, replays with `replay` (no key set), and
 /// `from_env` fails as it should with `off` (no key) or an unknown mode.
@@ -512,7 +541,6 @@ fn child() {
             _ => assert!(matches!(Opper::from_env(), Err(Error::Config(_)))),
         }
     });
-    println!("child ok: {mode:?}");
 }
 
 #[test]
@@ -531,29 +559,13 @@ fn the_environment_turns_the_cache_on_and_to_replay() {
         let run = |mode: &'static str, key: Option<&'static str>, url: String| {
             let dir = dir.path().to_owned();
             tokio::task::spawn_blocking(move || {
-                let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-                command
-                    .args([
-                        "--exact",
-                        "the_environment_turns_the_cache_on_and_to_replay",
-                        "--nocapture",
-                    ])
-                    .env(CHILD, "1")
-                    .env("OPPER_CACHE_DIR", dir)
-                    .env("OPPER_CACHE_MODE", mode)
-                    .env("OPPER_BASE_URL", url)
-                    .env_remove("OPPER_HTTP_BEARER");
-                match key {
-                    Some(key) => command.env("OPPER_API_KEY", key),
-                    None => command.env_remove("OPPER_API_KEY"),
-                };
-                let output = command.output().unwrap();
-                let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-                assert!(
-                    output.status.success() && stdout.contains(&format!("child ok: {mode:?}")),
-                    "child {mode:?} failed:\n{stdout}\n{}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
+                let env = [
+                    ("OPPER_CACHE_DIR", dir.to_str().unwrap()),
+                    ("OPPER_CACHE_MODE", mode),
+                    ("OPPER_BASE_URL", &url),
+                    ("OPPER_API_KEY", key.unwrap_or("")),
+                ];
+                run_alone("the_environment_turns_the_cache_on_and_to_replay", &env);
             })
         };
         run("", Some(KEY), server.url()).await.unwrap();
