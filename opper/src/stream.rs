@@ -89,24 +89,37 @@ impl ChunkStream {
         }
     }
 
-    /// A stream that serves cached chunks, as a live one would have served them.
+    /// A stream that serves cached chunks as the live one served them: the span id known from
+    /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
+    /// else from the chunk that brings it.
     pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
-        let span_id = chunks.iter().find_map(|chunk| chunk.span_id.clone());
-        if let Some(id) = &span_id {
-            span.record("span_id", id.as_str());
-        }
-        Self {
+        let mut stream = Self {
             body: None,
-            replay: Some(chunks.into_iter()),
+            replay: None,
             recording: None,
             decoder: Decoder::new(),
             queue: EventQueue::new(),
-            span_id,
+            span_id: None,
             chunks: 0,
             finished: false,
             pending: None,
             span,
             started: Instant::now(),
+        };
+        if let Some(first) = chunks.first() {
+            stream.note_span_id(first);
+        }
+        stream.replay = Some(chunks.into_iter());
+        stream
+    }
+
+    /// Takes the call's span id from the first chunk that has one.
+    fn note_span_id(&mut self, chunk: &StreamingChunk) {
+        if self.span_id.is_none() {
+            if let Some(id) = &chunk.span_id {
+                self.span.record("span_id", id.as_str());
+                self.span_id = Some(id.clone());
+            }
         }
     }
 
@@ -183,10 +196,7 @@ impl ChunkStream {
         // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
         if let Some(event) = self.queue.front() {
             if let Ok(chunk) = serde_json::from_str::<StreamingChunk>(&event.data) {
-                if let Some(id) = &chunk.span_id {
-                    self.span.record("span_id", id.as_str());
-                    self.span_id = Some(id.clone());
-                }
+                self.note_span_id(&chunk);
             }
         }
         Ok(())
@@ -239,25 +249,19 @@ impl ChunkStream {
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
         if let Some(replay) = &mut self.replay {
-            return Poll::Ready(Ok(match replay.next() {
-                Some(chunk) => {
-                    self.chunks += 1;
-                    Next::Chunk(chunk)
-                }
-                None => Next::End,
-            }));
+            let Some(chunk) = replay.next() else {
+                return Poll::Ready(Ok(Next::End));
+            };
+            self.chunks += 1;
+            self.note_span_id(&chunk);
+            return Poll::Ready(Ok(Next::Chunk(chunk)));
         }
         loop {
             if let Some(event) = self.queue.pop_front() {
                 match parse_event(event) {
                     Ok(Some(chunk)) => {
                         self.chunks += 1;
-                        if chunk.span_id.is_some() && self.span_id.is_none() {
-                            self.span_id.clone_from(&chunk.span_id);
-                            if let Some(id) = &self.span_id {
-                                self.span.record("span_id", id.as_str());
-                            }
-                        }
+                        self.note_span_id(&chunk);
                         return Poll::Ready(Ok(Next::Chunk(chunk)));
                     }
                     Ok(None) => continue,

@@ -60,7 +60,7 @@ async fn send(opper: &Opper, text: &str) -> opper::Result<opper::Response<Team>>
 /// Every update of a typed stream (as `Debug`, which shows every field) and the final value.
 async fn updates(opper: &Opper, text: &str) -> opper::Result<(Vec<String>, String)> {
     let mut stream = call(opper, text).stream::<Team>().await?;
-    let mut seen = Vec::new();
+    let mut seen = vec![format!("opened with span {:?}", stream.span_id())];
     while let Some(update) = stream.next().await {
         seen.push(format!("{:?}", update?));
     }

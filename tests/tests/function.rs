@@ -645,13 +645,13 @@ literal_task!(
 macro_rules! expr_task {
     ($f:ident, $name:expr, $instructions:expr, $model:expr, $tag:expr, $ttl:expr, $x:expr, $output:expr) => {
         #[opper::function(
-                                    name = $name,
-                                    instructions = $instructions,
-                                    model = $model,
-                                    tags(project = $tag),
-                                    configuration(cache_ttl = $ttl),
-                                    example(input(x = $x, y = $x), output = $output),
-                                )]
+                                            name = $name,
+                                            instructions = $instructions,
+                                            model = $model,
+                                            tags(project = $tag),
+                                            configuration(cache_ttl = $ttl),
+                                            example(input(x = $x, y = $x), output = $output),
+                                        )]
         async fn $f(x: i64, y: i64) -> opper::Result<Sum>;
     };
 }

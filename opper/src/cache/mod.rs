@@ -39,6 +39,12 @@ use crate::{Error, Result};
 /// and any change to them misses. A body nested deeper than 128 levels has no key: it is sent
 /// without the cache (and is a miss in replay-only mode).
 ///
+/// # Hits
+/// A hit goes through the same decoding as the live answer did: a `/v2/call` hit is the same
+/// [`Response`](crate::Response) (its `span_id`, `usage`, `cost` and `cached` as recorded), a
+/// stream hit replays the same chunks, so the same [`Update`](crate::Update)s and the same
+/// `finish()`. Tracing records `cache = "hit"` or `"miss"` on the call's span.
+///
 /// # The entries
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
 /// review: the format version, the endpoint, the request body as sent (no header, so never the
@@ -55,7 +61,8 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// A read-write cache in `path` (created when the first entry is stored).
+    /// A read-write cache in `path` (created when the first entry is stored). A relative path
+    /// is taken from the current directory: under `cargo test`, the package's directory.
     pub fn dir(path: impl Into<PathBuf>) -> Self {
         Self {
             dir: path.into(),
