@@ -10,7 +10,7 @@
 //! - [`Reply`] scripts an answer: a JSON output, a text, any status and body, raw SSE, with
 //!   faults (delays, `Retry-After`, an error chunk or a dropped connection after some events,
 //!   a stall).
-//! - Every request is recorded ([`RecordedRequest`]) for assertions.
+//! - Every request is recorded ([`RecordedRequest`]) for assertions, the last 1,000 kept.
 //! - Streams are chunked like the service chunks them ([`chunks_for`]): first
 //!   `{"span_id": "..."}` alone, then strings in word-sized pieces, numbers and booleans whole,
 //!   `json_path` with the `response.` prefix.
@@ -43,6 +43,20 @@
 //!
 //! The server runs on the Tokio runtime that started it and stops when its [`MockServer`] is
 //! dropped (or [`shutdown`](MockServer::shutdown)), so start one per test.
+//!
+//! # Limits
+//! Whatever a request sends, the server's work and memory per request stay small, and it goes
+//! on answering the next one:
+//! - a body longer than 4 MiB ([`max_body_bytes`](MockServer::max_body_bytes)) is `413`, read no
+//!   further; one that has not all arrived 10 s after its headers
+//!   ([`body_timeout`](MockServer::body_timeout)) is `408`; both close the connection. Headers
+//!   must arrive within 30 s;
+//! - a `422` for a bad body quotes at most 1 KiB of it;
+//! - generated values have caps (10,000 items per array, 100,000 characters per string, 1 MiB
+//!   in all, schemas followed 128 levels deep); a schema asking for more is a `422` that names
+//!   the cap (see [`Generator`'s limits](Generator#limits));
+//! - the last 1,000 requests are recorded, with at most 32 MiB of bodies
+//!   ([`record_last`](MockServer::record_last)).
 
 mod record;
 mod reply;
@@ -260,18 +274,52 @@ impl MockServer {
         self
     }
 
-    /// Forgets the recorded requests.
+    /// Forgets the recorded requests, and starts [`request_count`](Self::request_count) again
+    /// from 0.
     pub fn clear_requests(&self) -> &Self {
         lock(&self.shared.requests).clear();
         self
     }
 
-    /// Every request received so far, in order of arrival.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.shared.requests).clone()
+    /// Keeps only the last `count` requests for [`requests`](Self::requests) and
+    /// [`requests_for`](Self::requests_for) (default 1,000; 0 records none), and of those at
+    /// most 32 MiB of bodies: older requests are forgotten first, so a long-running server's
+    /// memory stays bounded. [`request_count`](Self::request_count) counts every request.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = opper::testing::MockServer::start().await;
+    /// server.record_last(0); // a load test: count requests, keep none
+    /// # }
+    /// ```
+    pub fn record_last(&self, count: usize) -> &Self {
+        lock(&self.shared.requests).set_limit(count);
+        self
     }
 
-    /// The requests whose body's `name` is `task`.
+    /// Answers `413 PayloadTooLargeError` to a request whose body is longer than `bytes`
+    /// (default 4 MiB), having read no more of it than that (none, when its `Content-Length`
+    /// says so), and closes its connection.
+    pub fn max_body_bytes(&self, bytes: usize) -> &Self {
+        self.shared.max_body_bytes.store(bytes, Ordering::Relaxed);
+        self
+    }
+
+    /// Answers `408 RequestTimeoutError` to a request whose body has not all arrived `timeout`
+    /// after its headers (default 10 s), and closes its connection. The headers themselves must
+    /// arrive within 30 s.
+    pub fn body_timeout(&self, timeout: Duration) -> &Self {
+        *lock(&self.shared.body_timeout) = timeout;
+        self
+    }
+
+    /// The recorded requests (see [`record_last`](Self::record_last)), in order of arrival.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).iter().cloned().collect()
+    }
+
+    /// The recorded requests whose body's `name` is `task`.
     pub fn requests_for(&self, task: &str) -> Vec<RecordedRequest> {
         lock(&self.shared.requests)
             .iter()
@@ -280,9 +328,10 @@ impl MockServer {
             .collect()
     }
 
-    /// How many requests were received so far.
+    /// How many requests were received so far (since the last
+    /// [`clear_requests`](Self::clear_requests)), recorded or not.
     pub fn request_count(&self) -> usize {
-        lock(&self.shared.requests).len()
+        lock(&self.shared.requests).received
     }
 
     /// Waits up to `timeout` until at least `count` requests were received; returns whether

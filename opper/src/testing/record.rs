@@ -1,5 +1,6 @@
 //! Requests as the mock server saw them.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -9,7 +10,9 @@ use serde_json::Value;
 
 /// One request received by the [`MockServer`](super::MockServer), kept for assertions.
 ///
-/// Every request is recorded, including those answered 401, 404 or 422.
+/// Every request is recorded, including those answered 401, 404 or 422 (and 408 or 413, without
+/// their body). The server keeps the last 1,000 and at most 32 MiB of bodies; see
+/// [`MockServer::record_last`](super::MockServer::record_last).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -94,6 +97,67 @@ impl RecordedRequest {
                 return false;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+/// The requests the server keeps: the last `limit`, and bodies of at most `MAX_RECORDED_BYTES`
+/// in all, older ones forgotten first.
+#[derive(Debug)]
+pub(crate) struct Recording {
+    kept: VecDeque<RecordedRequest>,
+    limit: usize,
+    bytes: usize,
+    /// Requests received since the start or the last clear, kept or not.
+    pub(crate) received: usize,
+}
+
+/// How many requests the server keeps by default.
+pub(crate) const DEFAULT_RECORD_LIMIT: usize = 1_000;
+/// How many bytes of bodies the server keeps at most.
+pub(crate) const MAX_RECORDED_BYTES: usize = 32 << 20;
+
+impl Default for Recording {
+    fn default() -> Self {
+        Self {
+            kept: VecDeque::new(),
+            limit: DEFAULT_RECORD_LIMIT,
+            bytes: 0,
+            received: 0,
+        }
+    }
+}
+
+impl Recording {
+    pub(crate) fn push(&mut self, request: RecordedRequest) {
+        self.received += 1;
+        self.bytes += request.raw_body.len();
+        self.kept.push_back(request);
+        self.trim();
+    }
+
+    /// Keeps the last `limit` requests from now on (0: none).
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+        self.trim();
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.kept.clear();
+        self.bytes = 0;
+        self.received = 0;
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &RecordedRequest> {
+        self.kept.iter()
+    }
+
+    fn trim(&mut self) {
+        while self.kept.len() > self.limit || self.bytes > MAX_RECORDED_BYTES {
+            match self.kept.pop_front() {
+                Some(old) => self.bytes -= old.raw_body.len(),
+                None => break,
+            }
         }
     }
 }

@@ -1,5 +1,9 @@
 //! Deterministic generation of JSON values that fit a JSON Schema.
 
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::collections::HashSet;
+
 use serde_json::{Map, Number, Value, json};
 
 use crate::rng::Rng;
@@ -20,6 +24,21 @@ use crate::rng::Rng;
 /// `pattern` is not honoured.
 ///
 /// Strings are a few words long, so a stream splits them into several chunks.
+///
+/// # Limits
+/// One value's work is small and linear in what it asks for, whatever the schema says:
+/// - at most 10,000 items per array (and entries per map), 100,000 characters per string and
+///   1 MiB of JSON in all; a `minItems`, `minProperties` or `minLength` above these, or a value
+///   that would grow past 1 MiB, is more than the generator makes;
+/// - at most a few million steps of schema work (following `$ref`s, merging `allOf` branches,
+///   scanning `enum`s and `anyOf`s) per value, for the same reason;
+/// - values nest at most [`max_depth`](Self::max_depth)` + 24` levels and schemas are followed
+///   at most 128 levels deep (a `$ref` cycle or a required field that recurses ends there with
+///   `null`).
+///
+/// Given more than that, [`generate`](Self::generate) stops early and returns what it has
+/// (which then does not fit the schema), and [`MockServer`](super::MockServer) answers
+/// `422` naming the limit instead of a value that does not fit.
 ///
 /// # Example
 /// ```
@@ -84,14 +103,34 @@ impl Generator {
         self
     }
 
-    /// Generates a value valid against `schema`.
+    /// Generates a value valid against `schema`, within the [limits](Self#limits).
     pub fn generate(&self, schema: &Value) -> Value {
+        match self.generate_within_limits(schema) {
+            Ok(value) | Err((value, _)) => value,
+        }
+    }
+
+    /// Generates a value; when the schema asks for more than the [limits](Self#limits), the
+    /// value cut short and which limit it hit.
+    pub(crate) fn generate_within_limits(&self, schema: &Value) -> Result<Value, (Value, String)> {
         let mut run = Run {
             config: self,
             root: schema,
             rng: Rng::new(self.seed),
+            nesting: 0,
+            output: 0,
+            work: Cell::new(0),
+            exceeded: None,
         };
-        run.value(schema, 0, "value")
+        let value = run.value(schema, 0, "value");
+        let exceeded = run.exceeded.take().or_else(|| {
+            (run.work.get() > MAX_WORK)
+                .then(|| format!("more than {MAX_WORK} steps of schema work"))
+        });
+        match exceeded {
+            None => Ok(value),
+            Some(why) => Err((value, why)),
+        }
     }
 }
 
@@ -136,17 +175,99 @@ struct Run<'a> {
     config: &'a Generator,
     root: &'a Value,
     rng: Rng,
+    /// How many calls of `value` are open: schemas are followed at most `MAX_NESTING` deep.
+    nesting: usize,
+    /// Bytes of JSON generated so far (about).
+    output: usize,
+    /// Steps of schema work so far; a `Cell` so that lookups through `&self` count too.
+    work: Cell<usize>,
+    /// The first limit the schema asked past; once set, nothing more is generated.
+    exceeded: Option<String>,
 }
 
 /// Past this many levels beyond `max_depth` the generator gives up and returns `null`.
 const HARD_LIMIT: usize = 24;
+/// At most this many items per array or entries per map.
+const MAX_ITEMS: usize = 10_000;
+/// At most this many characters per string.
+const MAX_STRING_CHARS: usize = 100_000;
+/// At most this many bytes of JSON per value.
+const MAX_OUTPUT_BYTES: usize = 1 << 20;
+/// At most this many steps of schema work per value.
+const MAX_WORK: usize = 8_000_000;
+/// Schemas are followed at most this many calls deep (a `$ref` cycle ends here).
+const MAX_NESTING: usize = 128;
 
 impl<'a> Run<'a> {
     fn limited(&self, depth: usize) -> bool {
         depth >= self.config.max_depth
     }
 
+    /// Counts `steps` of schema work; false once over the budget.
+    fn work(&self, steps: usize) -> bool {
+        let work = self.work.get().saturating_add(steps);
+        self.work.set(work);
+        work <= MAX_WORK
+    }
+
+    /// Counts `bytes` of output; false (and the run marked as over) once past the limit.
+    fn emit(&mut self, bytes: usize) -> bool {
+        self.output = self.output.saturating_add(bytes);
+        if self.output > MAX_OUTPUT_BYTES {
+            self.exceed(format!("more than {MAX_OUTPUT_BYTES} bytes of output"));
+            return false;
+        }
+        true
+    }
+
+    fn exceed(&mut self, why: String) {
+        if self.exceeded.is_none() {
+            self.exceeded = Some(why);
+        }
+    }
+
+    /// Whether generation must stop: a limit was passed.
+    fn stopped(&mut self) -> bool {
+        if self.exceeded.is_none() && self.work.get() > MAX_WORK {
+            self.exceed(format!("more than {MAX_WORK} steps of schema work"));
+        }
+        self.exceeded.is_some()
+    }
+
+    /// A copy of `value` for the output, counted; `null` if it would pass the output limit.
+    fn copy_out(&mut self, value: &Value) -> Value {
+        let size = weigh(value, MAX_OUTPUT_BYTES.saturating_sub(self.output) + 1);
+        if self.emit(size) {
+            value.clone()
+        } else {
+            Value::Null
+        }
+    }
+
+    /// `extra` merged into `base` (see [`merge_into`]), its copying counted as work.
+    fn merge(&self, base: Value, extra: &Value) -> Value {
+        if !self.work(weigh(extra, MAX_WORK + 1)) {
+            return base;
+        }
+        merge_into(base, extra)
+    }
+
+    /// A copy of a schema object, counted as work.
+    fn copy_schema(&self, object: &Map<String, Value>) -> Map<String, Value> {
+        let size = object
+            .values()
+            .map(|v| weigh(v, MAX_WORK + 1))
+            .fold(object.len(), usize::saturating_add);
+        if !self.work(size) {
+            return Map::new();
+        }
+        object.clone()
+    }
+
     fn resolve(&self, reference: &str) -> Option<&'a Value> {
+        if !self.work(reference.len()) {
+            return None;
+        }
         let pointer = reference.strip_prefix('#')?;
         if pointer.is_empty() {
             return Some(self.root);
@@ -157,22 +278,33 @@ impl<'a> Run<'a> {
     }
 
     fn value(&mut self, schema: &Value, depth: usize, hint: &str) -> Value {
-        if depth > self.config.max_depth + HARD_LIMIT {
+        if depth > self.config.max_depth + HARD_LIMIT
+            || self.nesting >= MAX_NESTING
+            || self.stopped()
+        {
             return Value::Null;
         }
+        self.nesting += 1;
+        let value = self.value_of(schema, depth, hint);
+        self.nesting -= 1;
+        value
+    }
+
+    fn value_of(&mut self, schema: &Value, depth: usize, hint: &str) -> Value {
         let object = match schema {
-            Value::Bool(true) => return Value::String(words(&mut self.rng, 3)),
+            Value::Bool(true) => return self.text(3),
             Value::Bool(false) => return Value::Null,
             Value::Object(object) => object,
             _ => return Value::Null,
         };
+        self.work(1 + object.len());
         if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
             if let Some(target) = self.resolve(reference) {
                 // Sibling keywords next to `$ref` (allowed since 2019-09) are merged in.
                 if object.len() > 1 {
-                    let mut merged = object.clone();
+                    let mut merged = self.copy_schema(object);
                     merged.remove("$ref");
-                    let merged = merge_into(Value::Object(merged), target);
+                    let merged = self.merge(Value::Object(merged), target);
                     return self.value(&merged, depth + 1, hint);
                 }
                 return self.value(target, depth + 1, hint);
@@ -180,27 +312,31 @@ impl<'a> Run<'a> {
             return Value::Null;
         }
         if let Some(value) = object.get("const") {
-            return value.clone();
+            return self.copy_out(value);
         }
         if let Some(Value::Array(options)) = object.get("enum") {
+            self.work(options.len());
             let non_null: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
-            if non_null.is_empty() {
-                return options.first().cloned().unwrap_or(Value::Null);
-            }
-            return non_null[self.rng.below(non_null.len() as u64) as usize].clone();
+            let chosen = if non_null.is_empty() {
+                options.first()
+            } else {
+                Some(non_null[self.rng.below(non_null.len() as u64) as usize])
+            };
+            return chosen.map_or(Value::Null, |value| self.copy_out(value));
         }
         if let Some(Value::Array(branches)) = object.get("allOf") {
-            let mut merged = object.clone();
+            let mut merged = self.copy_schema(object);
             merged.remove("allOf");
             let mut merged = Value::Object(merged);
             for branch in branches {
                 let branch = self.deref(branch);
-                merged = merge_into(merged, branch);
+                merged = self.merge(merged, branch);
             }
             return self.value(&merged, depth, hint);
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(Value::Array(branches)) = object.get(key) {
+                self.work(branches.len());
                 let null_branch = branches.iter().find(|b| self.is_null_schema(b));
                 let chosen = if self.limited(depth) && null_branch.is_some() {
                     null_branch
@@ -214,14 +350,13 @@ impl<'a> Run<'a> {
                     return Value::Null;
                 };
                 // Keywords beside anyOf (description, ...) do not constrain much; keep the branch.
-                let mut rest = object.clone();
-                rest.remove(key);
-                let merged = if rest.keys().any(|k| is_constraint(k)) {
-                    merge_into(Value::Object(rest), self.deref(chosen))
-                } else {
-                    chosen.clone()
-                };
-                return self.value(&merged, depth, hint);
+                if object.keys().any(|k| k != key && is_constraint(k)) {
+                    let mut rest = self.copy_schema(object);
+                    rest.remove(key);
+                    let merged = self.merge(Value::Object(rest), self.deref(chosen));
+                    return self.value(&merged, depth, hint);
+                }
+                return self.value(chosen, depth, hint);
             }
         }
         let ty = match object.get("type") {
@@ -241,18 +376,37 @@ impl<'a> Run<'a> {
             }
             _ => infer_type(object).to_owned(),
         };
-        match ty.as_str() {
-            "object" => self.object(object, depth, hint),
-            "array" => self.array(object, depth, hint),
-            "string" => Value::String(self.string(object)),
+        let value = match ty.as_str() {
+            "object" => return self.object(object, depth, hint),
+            "array" => return self.array(object, depth, hint),
+            "string" => match self.string(object) {
+                Some(text) => Value::String(text),
+                None => return Value::Null,
+            },
             "integer" => self.integer(object),
             "number" => self.number(object),
             "boolean" => Value::Bool(self.rng.coin()),
             _ => Value::Null,
+        };
+        let size = match &value {
+            Value::String(text) => text.len() + 2,
+            _ => 8,
+        };
+        if self.emit(size) { value } else { Value::Null }
+    }
+
+    /// A few words of text, counted.
+    fn text(&mut self, count: usize) -> Value {
+        let text = words(&mut self.rng, count);
+        if self.emit(text.len() + 2) {
+            Value::String(text)
+        } else {
+            Value::Null
         }
     }
 
     fn deref(&self, schema: &'a Value) -> &'a Value {
+        self.work(1);
         let mut current = schema;
         for _ in 0..16 {
             match current.get("$ref").and_then(Value::as_str) {
@@ -283,12 +437,17 @@ impl<'a> Run<'a> {
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
+        self.work(required.len());
+        let is_required: HashSet<&str> = required.iter().copied().collect();
         let mut out = Map::new();
         let properties = object.get("properties").and_then(Value::as_object);
         if let Some(properties) = properties {
             for (name, schema) in properties {
-                if self.limited(depth) && !required.contains(&name.as_str()) {
+                if self.limited(depth) && !is_required.contains(name.as_str()) {
                     continue;
+                }
+                if self.stopped() || !self.emit(name.len() + 4) {
+                    break;
                 }
                 let value = self.value(schema, depth + 1, name);
                 out.insert(name.clone(), value);
@@ -297,9 +456,12 @@ impl<'a> Run<'a> {
         // Required names without a property schema still need a value.
         for name in &required {
             if !out.contains_key(*name) {
+                if self.stopped() || !self.emit(name.len() + 4) {
+                    break;
+                }
                 let extra = match object.get("additionalProperties") {
                     Some(schema @ Value::Object(_)) => self.value(schema, depth + 1, name),
-                    _ => Value::String(words(&mut self.rng, 2)),
+                    _ => self.text(2),
                 };
                 out.insert((*name).to_owned(), extra);
             }
@@ -310,20 +472,34 @@ impl<'a> Run<'a> {
         if is_map && out.is_empty() {
             let min = usize_of(object, "minProperties").unwrap_or(0);
             let max = usize_of(object, "maxProperties").unwrap_or(usize::MAX);
+            if min > MAX_ITEMS {
+                self.exceed(format!(
+                    "minProperties {min} is more than the {MAX_ITEMS} entries a map gets"
+                ));
+                return Value::Object(out);
+            }
             let count = if self.limited(depth) {
                 min
             } else {
-                self.config.array_len.clamp(min, max.max(min))
+                self.config
+                    .array_len
+                    .clamp(min, max.max(min))
+                    .min(MAX_ITEMS)
             };
             let value_schema = match additional {
-                Some(schema @ Value::Object(_)) => schema.clone(),
-                _ if object.contains_key("additionalProperties") => json!({"type": "string"}),
+                Some(schema @ Value::Object(_)) => Cow::Borrowed(schema),
+                _ if object.contains_key("additionalProperties") => {
+                    Cow::Owned(json!({"type": "string"}))
+                }
                 // `{"type": "object"}` alone: leave it empty unless a size is asked for.
-                _ if min == 0 => Value::Object(Map::new()),
-                _ => json!({"type": "string"}),
+                _ if min == 0 => Cow::Owned(Value::Object(Map::new())),
+                _ => Cow::Owned(json!({"type": "string"})),
             };
             if value_schema.as_object().is_some_and(|o| !o.is_empty()) {
                 for i in 0..count {
+                    if self.stopped() || !self.emit(12) {
+                        break;
+                    }
                     let key = format!(
                         "{}_{}",
                         WORDS[self.rng.below(WORDS.len() as u64) as usize],
@@ -341,6 +517,12 @@ impl<'a> Run<'a> {
         let min = usize_of(object, "minItems").unwrap_or(0);
         let max = usize_of(object, "maxItems").unwrap_or(usize::MAX).max(min);
         let mut out = Vec::new();
+        if min > MAX_ITEMS {
+            self.exceed(format!(
+                "minItems {min} is more than the {MAX_ITEMS} items an array gets"
+            ));
+            return Value::Array(out);
+        }
         let prefix = object.get("prefixItems").and_then(Value::as_array);
         // Draft 4-2019 tuples: `items` as an array.
         let tuple = prefix.or_else(|| object.get("items").and_then(Value::as_array));
@@ -358,7 +540,7 @@ impl<'a> Run<'a> {
         };
         if let Some(tuple) = tuple {
             for (i, schema) in tuple.iter().enumerate() {
-                if i >= max {
+                if i >= max || self.stopped() || !self.emit(1) {
                     break;
                 }
                 out.push(self.value(schema, depth + 1, hint));
@@ -367,15 +549,20 @@ impl<'a> Run<'a> {
         let wanted = if self.limited(depth) {
             min
         } else {
-            self.config.array_len.clamp(min, max)
+            self.config.array_len.clamp(min, max).min(MAX_ITEMS)
         };
         if let Some(item_schema) = item_schema.filter(|s| **s != Value::Bool(false)) {
             let unique = object.get("uniqueItems") == Some(&Value::Bool(true));
+            // The JSON of the items so far, to keep them unique in linear time.
+            let mut seen = HashSet::new();
             let mut attempts = 0;
             while out.len() < wanted && attempts < wanted * 16 + 16 {
                 attempts += 1;
+                if self.stopped() || !self.emit(1) {
+                    break;
+                }
                 let item = self.value(item_schema, depth + 1, hint);
-                if unique && out.contains(&item) {
+                if unique && !seen.insert(item.to_string()) {
                     continue;
                 }
                 out.push(item);
@@ -384,7 +571,15 @@ impl<'a> Run<'a> {
         Value::Array(out)
     }
 
-    fn string(&mut self, object: &Map<String, Value>) -> String {
+    /// A string for `object`, or `None` when it asks for more than the limit.
+    fn string(&mut self, object: &Map<String, Value>) -> Option<String> {
+        let min = usize_of(object, "minLength").unwrap_or(0);
+        if min > MAX_STRING_CHARS {
+            self.exceed(format!(
+                "minLength {min} is more than the {MAX_STRING_CHARS} characters a string gets"
+            ));
+            return None;
+        }
         let rng = &mut self.rng;
         let format = object.get("format").and_then(Value::as_str).unwrap_or("");
         let mut text = match format {
@@ -418,20 +613,23 @@ impl<'a> Run<'a> {
                 words(rng, count)
             }
         };
-        let min = usize_of(object, "minLength").unwrap_or(0);
         let max = usize_of(object, "maxLength").unwrap_or(usize::MAX).max(min);
-        while text.chars().count() < min {
+        // Counted as it grows: counting the whole text per word would be quadratic.
+        let mut chars = text.chars().count();
+        while chars < min {
+            let word = WORDS[rng.below(WORDS.len() as u64) as usize];
             text.push(' ');
-            text.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+            text.push_str(word);
+            chars += 1 + word.chars().count();
         }
-        if text.chars().count() > max {
+        if chars > max {
             text = text.chars().take(max).collect();
             // Do not end on a space when there is room to avoid it.
-            if text.ends_with(' ') && text.chars().count() > min {
+            if text.ends_with(' ') && max > min {
                 text.pop();
             }
         }
-        text
+        Some(text)
     }
 
     fn bounds(&self, object: &Map<String, Value>) -> (Option<f64>, bool, Option<f64>, bool) {
@@ -553,6 +751,34 @@ fn float(value: f64) -> Value {
     Number::from_f64(value).map_or(Value::Null, Value::Number)
 }
 
+/// The size of `value` (its nodes plus the bytes of its strings, about its JSON length),
+/// counted without recursion and only up to `limit`.
+fn weigh(value: &Value, limit: usize) -> usize {
+    let mut size = 0usize;
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        size += match value {
+            Value::String(text) => text.len() + 2,
+            Value::Array(items) => {
+                stack.extend(items);
+                1 + items.len()
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    size += key.len() + 4;
+                    stack.push(item);
+                }
+                2
+            }
+            _ => 5,
+        };
+        if size > limit {
+            break;
+        }
+    }
+    size
+}
+
 fn usize_of(object: &Map<String, Value>, key: &str) -> Option<usize> {
     object
         .get(key)
@@ -615,8 +841,10 @@ fn merge_into(base: Value, extra: &Value) -> Value {
             }
             ("required", Some(Value::Array(required))) => {
                 if let Some(more) = value.as_array() {
+                    let mut known: HashSet<String> =
+                        required.iter().map(Value::to_string).collect();
                     for name in more {
-                        if !required.contains(name) {
+                        if known.insert(name.to_string()) {
                             required.push(name.clone());
                         }
                     }

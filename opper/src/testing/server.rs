@@ -1,5 +1,6 @@
 //! The HTTP side of the mock server: routing, auth, validation, replies, streaming.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
@@ -7,16 +8,17 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
-use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::record::RecordedRequest;
+use super::record::{RecordedRequest, Recording};
 use super::reply::{Body, Reply, StreamFault};
 use super::schema::{Generator, hash_str, uuid_like, words};
 use crate::StreamingChunk;
@@ -33,15 +35,39 @@ pub(crate) struct Script {
     pub(crate) faults: VecDeque<(Reply, usize)>,
 }
 
+/// The longest request body the server reads by default.
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
+/// How long a request body may take to arrive by default.
+pub(crate) const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of a bad body a 422 quotes.
+const QUOTE_LIMIT: usize = 1024;
+
 /// State shared by the server handle, the accept loop and every connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) script: Mutex<Script>,
-    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
+    pub(crate) requests: Mutex<Recording>,
     pub(crate) seed: AtomicU64,
     pub(crate) counter: AtomicU64,
     pub(crate) accepted: AtomicUsize,
     pub(crate) closed: AtomicUsize,
+    pub(crate) max_body_bytes: AtomicUsize,
+    pub(crate) body_timeout: Mutex<Duration>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            script: Mutex::default(),
+            requests: Mutex::default(),
+            seed: AtomicU64::new(0),
+            counter: AtomicU64::new(0),
+            accepted: AtomicUsize::new(0),
+            closed: AtomicUsize::new(0),
+            max_body_bytes: AtomicUsize::new(DEFAULT_MAX_BODY_BYTES),
+            body_timeout: Mutex::new(DEFAULT_BODY_TIMEOUT),
+        }
+    }
 }
 
 /// Locks a mutex, ignoring poisoning (a panicking test must not break the server for others).
@@ -175,6 +201,7 @@ fn error_type_for(status: u16) -> &'static str {
     }
 }
 
+/// A 422 in FastAPI's shape; `input` is what it quotes (see [`quote`]).
 fn validation_error(loc: Value, msg: &str, kind: &str, input: Value) -> Response<MockBody> {
     json_response(
         422,
@@ -184,6 +211,123 @@ fn validation_error(loc: Value, msg: &str, kind: &str, input: Value) -> Response
             json!({"loc": loc, "msg": msg, "type": kind, "input": input}),
         ),
     )
+}
+
+/// `input` as a 422 quotes it: whole when its JSON is at most `QUOTE_LIMIT` bytes, else the
+/// start of its JSON (or text) as a string that says how long the whole was.
+fn quote(input: &Value) -> Value {
+    let text = match input {
+        Value::String(text) if text.len() <= QUOTE_LIMIT => return input.clone(),
+        Value::String(text) => Cow::Borrowed(text.as_str()),
+        other => {
+            let json = other.to_string();
+            if json.len() <= QUOTE_LIMIT {
+                return input.clone();
+            }
+            Cow::Owned(json)
+        }
+    };
+    let mut end = QUOTE_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    cut(&text[..end], text.len())
+}
+
+/// A body that is not JSON as a 422 quotes it: its text, at most `QUOTE_LIMIT` bytes of it.
+fn quote_bytes(raw: &[u8]) -> Value {
+    if raw.len() <= QUOTE_LIMIT {
+        return Value::String(String::from_utf8_lossy(raw).into_owned());
+    }
+    let start = String::from_utf8_lossy(&raw[..QUOTE_LIMIT]);
+    // A character cut in two at the end is left out rather than shown as U+FFFD.
+    cut(
+        start.trim_end_matches(char::REPLACEMENT_CHARACTER),
+        raw.len(),
+    )
+}
+
+fn cut(start: &str, total: usize) -> Value {
+    Value::String(format!("{start}... ({total} bytes in all)"))
+}
+
+/// Why a request body was not read.
+enum BodyError {
+    /// The client went away or broke the framing.
+    Gone,
+    /// Longer than the limit (by its `Content-Length` or as it arrived).
+    TooLarge,
+    /// Not all there within the body timeout.
+    TimedOut,
+}
+
+/// Reads a request body of at most `limit` bytes within `timeout`, never more of it than that.
+async fn read_body(
+    parts: &hyper::http::request::Parts,
+    mut incoming: Incoming,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Bytes, BodyError> {
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let capacity = declared.map_or(0, |len| len as usize);
+    let read = async move {
+        let mut body = Vec::with_capacity(capacity);
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|_| BodyError::Gone)?;
+            if let Ok(data) = frame.into_data() {
+                if body.len() + data.len() > limit {
+                    return Err(BodyError::TooLarge);
+                }
+                body.extend_from_slice(&data);
+            }
+        }
+        Ok(Bytes::from(body))
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(BodyError::TimedOut))
+}
+
+/// The request as recorded: headers lowercased in arrival order, the body parsed when JSON.
+fn record_of(
+    parts: &hyper::http::request::Parts,
+    body: Option<Value>,
+    raw_body: Bytes,
+    disconnected: Arc<AtomicBool>,
+) -> RecordedRequest {
+    RecordedRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+        raw_body,
+        disconnected,
+    }
+}
+
+/// An error answer after which the connection closes (its body was not read).
+fn closing(mut response: Response<MockBody>) -> Response<MockBody> {
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,31 +343,42 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<MockBody>, DropConnection> {
     let (parts, incoming) = request.into_parts();
-    // A body that cannot be read means the client went away; nothing to answer.
-    let raw_body = match incoming.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return Err(DropConnection),
+    let limit = shared.max_body_bytes.load(Ordering::Relaxed);
+    let timeout = *lock(&shared.body_timeout);
+    let raw_body = match read_body(&parts, incoming, limit, timeout).await {
+        Ok(raw_body) => raw_body,
+        // A body that cannot be read means the client went away; nothing to answer.
+        Err(BodyError::Gone) => return Err(DropConnection),
+        Err(error) => {
+            let record = record_of(&parts, None, Bytes::new(), Arc::default());
+            lock(&shared.requests).push(record);
+            let response = match error {
+                BodyError::TooLarge => json_response(
+                    413,
+                    &api_error(
+                        "PayloadTooLargeError",
+                        "Request body too large",
+                        json!(format!("The body is longer than {limit} bytes")),
+                    ),
+                ),
+                _ => json_response(
+                    408,
+                    &api_error(
+                        "RequestTimeoutError",
+                        "Request timeout",
+                        json!(format!(
+                            "The body did not arrive within {} ms",
+                            timeout.as_millis()
+                        )),
+                    ),
+                ),
+            };
+            return Ok(closing(response));
+        }
     };
     let body: Option<Value> = serde_json::from_slice(&raw_body).ok();
     let flag = Arc::new(AtomicBool::new(false));
-    let record = RecordedRequest {
-        method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().map(str::to_owned),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: body.clone(),
-        raw_body: raw_body.clone(),
-        disconnected: flag.clone(),
-    };
+    let record = record_of(&parts, body.clone(), raw_body.clone(), flag.clone());
     let mut guard = Guard { flag, done: false };
     let authorization = record.bearer().map(str::to_owned);
     let has_authorization = record.header("authorization").is_some();
@@ -383,7 +538,23 @@ pub(crate) async fn handle(
         Body::Generated => {
             let task_seed = seed ^ hash_str(&name);
             match schema {
-                Some(schema) => Output::Json(Generator::new().seed(task_seed).generate(schema)),
+                Some(schema) => match Generator::new()
+                    .seed(task_seed)
+                    .generate_within_limits(schema)
+                {
+                    Ok(value) => Output::Json(value),
+                    Err((_, why)) => {
+                        guard.done = true;
+                        return Ok(validation_error(
+                            json!(["body", "output_schema"]),
+                            &format!(
+                                "The schema asks for more than the built-in server generates: {why}"
+                            ),
+                            "value_error",
+                            Value::Null,
+                        ));
+                    }
+                },
                 None => {
                     let mut rng = Rng::new(task_seed);
                     Output::Text(format!(
@@ -435,7 +606,6 @@ enum Output {
 #[allow(clippy::result_large_err)]
 fn validate(raw: &[u8], body: Option<&Value>) -> Result<String, Response<MockBody>> {
     let Some(body) = body else {
-        let text = String::from_utf8_lossy(raw);
         let position = serde_json::from_slice::<Value>(raw)
             .err()
             .map_or(0, |error| error.column());
@@ -443,7 +613,7 @@ fn validate(raw: &[u8], body: Option<&Value>) -> Result<String, Response<MockBod
             json!(["body", position]),
             "JSON decode error",
             "json_invalid",
-            json!(text),
+            quote_bytes(raw),
         ));
     };
     let Some(object) = body.as_object() else {
@@ -451,7 +621,7 @@ fn validate(raw: &[u8], body: Option<&Value>) -> Result<String, Response<MockBod
             json!(["body"]),
             "Input should be a valid dictionary or object to extract fields from",
             "model_attributes_type",
-            body.clone(),
+            quote(body),
         ));
     };
     let name = match object.get("name") {
@@ -461,7 +631,7 @@ fn validate(raw: &[u8], body: Option<&Value>) -> Result<String, Response<MockBod
                 json!(["body", "name"]),
                 "Field required",
                 "missing",
-                body.clone(),
+                quote(body),
             ));
         }
         Some(other) => {
@@ -469,7 +639,7 @@ fn validate(raw: &[u8], body: Option<&Value>) -> Result<String, Response<MockBod
                 json!(["body", "name"]),
                 "Input should be a valid string",
                 "string_type",
-                other.clone(),
+                quote(other),
             ));
         }
     };
@@ -479,7 +649,7 @@ fn validate(raw: &[u8], body: Option<&Value>) -> Result<String, Response<MockBod
                 json!(["body", key]),
                 "Input should be a valid dictionary",
                 "dict_type",
-                schema.clone(),
+                quote(schema),
             ));
         }
     }
