@@ -34,14 +34,16 @@ async fn call(opper: &Opper) {
     std::hint::black_box(reply);
 }
 
-/// Reads the whole stream; returns how many updates it had.
-async fn stream(opper: &Opper) -> usize {
+/// Reads the whole stream; returns how long it took to open and how many updates it had.
+async fn stream(opper: &Opper) -> (Duration, usize) {
+    let start = Instant::now();
     let mut stream = opper
         .call("big")
         .output_type::<Report>()
         .stream::<Report>()
         .await
         .expect("stream");
+    let opened = start.elapsed();
     let mut updates = 0;
     while let Some(update) = stream.next().await {
         std::hint::black_box(&update.expect("update").partial);
@@ -49,7 +51,7 @@ async fn stream(opper: &Opper) -> usize {
     }
     let report = stream.finish().await.expect("final");
     assert!(!report.items.is_empty());
-    updates
+    (opened, updates)
 }
 
 fn client(server: &MockServer, cache: Option<Cache>) -> Opper {
@@ -94,19 +96,25 @@ async fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(5);
-    let (mut replayed, mut streamed) = (Vec::new(), Vec::new());
+    let (mut replayed, mut streamed, mut opened) = (Vec::new(), Vec::new(), Vec::new());
     let mut updates = 0;
     for _ in 0..stream_rounds {
-        let (time, n) = timed(stream(&cached)).await;
+        let (time, (open, n)) = timed(stream(&cached)).await;
         replayed.push(time);
+        opened.push(open);
         updates = n;
         streamed.push(timed(stream(&live)).await.0);
     }
     let (replayed, streamed) = (median(&mut replayed), median(&mut streamed));
+    let opened = median(&mut opened);
     let rate = |time: Duration| updates as f64 / time.as_secs_f64() / 1e6;
     println!(
         "{updates}-update stream replayed from the cache: median {replayed:?} ({:.2} M updates/s)",
         rate(replayed)
+    );
+    println!(
+        "  of which opening (reading and checking the {:.1} MB entry): {opened:?}",
+        entry_bytes(&dir) as f64 / 1e6
     );
     println!(
         "{updates}-update stream over loopback:           median {streamed:?} ({:.2} M updates/s)",
@@ -121,6 +129,16 @@ async fn main() {
         200 + rounds + stream_rounds,
         "a cached call reached the server"
     );
+}
+
+/// The size of the largest entry in `dir` (the stream's).
+fn entry_bytes(dir: &TempDir) -> u64 {
+    dir.files()
+        .iter()
+        .filter_map(|name| std::fs::metadata(dir.path().join(name)).ok())
+        .map(|meta| meta.len())
+        .max()
+        .unwrap_or(0)
 }
 
 async fn timed<T>(future: impl std::future::Future<Output = T>) -> (Duration, T) {
