@@ -247,13 +247,15 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     policy: Policy<T>,
 ) -> Result<Stream<T>> {
     let parent = parent.or_else(|| current_parent_span().map(|parent| parent.to_string()));
-    let chunks = client
+    let mut chunks = client
         .open_stream(&task, input.as_deref(), parent.as_deref(), 1)
         .await?;
     let schema = task.output_schema_value();
     if !policy.is_active() {
         return Ok(Stream::new(chunks, schema, None));
     }
+    // Stored only once the output is accepted (a re-asked stream is not stored).
+    chunks.hold_recording();
     let original = task.get_instructions().map(str::to_owned);
     let (client, task) = (client.clone(), task.into_owned());
     let reopen: Reopen = Box::new(move |instructions, attempt| {

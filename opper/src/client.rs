@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use crate::body;
+use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
 use crate::decode::json_response;
 use crate::error::TransportError;
 use crate::parent::current_parent_span;
@@ -21,7 +22,7 @@ use crate::retry::parse_retry_after;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::timeouts::Timeouts;
 use crate::trace::{self, Kind};
-use crate::{ApiError, ChunkStream, Error, Response, Result, RetryPolicy, Task};
+use crate::{ApiError, Cache, ChunkStream, Error, Response, Result, RetryPolicy, Task};
 
 const DEFAULT_BASE_URL: &str = "https://api.opper.ai";
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,7 +56,9 @@ struct Inner {
     base_url: String,
     call_url: String,
     stream_url: String,
-    authorization: HeaderValue,
+    /// `None` only for a replay-only client built without a key: it never sends a request.
+    authorization: Option<HeaderValue>,
+    cache: Option<Cache>,
     retry: RetryPolicy,
     request_timeout: Duration,
     stream_idle_timeout: Duration,
@@ -70,18 +73,21 @@ impl fmt::Debug for Opper {
             .field("api_key", &"<redacted>")
             .field("retry", &self.inner.retry)
             .field("request_timeout", &self.inner.request_timeout)
+            .field("cache", &self.inner.cache)
             .finish_non_exhaustive()
     }
 }
 
 impl Opper {
     /// A client configured from the environment: the key from `OPPER_API_KEY`, else
-    /// `OPPER_HTTP_BEARER`; the base URL from `OPPER_BASE_URL`, else `https://api.opper.ai`.
+    /// `OPPER_HTTP_BEARER`; the base URL from `OPPER_BASE_URL`, else `https://api.opper.ai`; a
+    /// [`Cache`] from `OPPER_CACHE_DIR` and `OPPER_CACHE_MODE` (see [`OpperBuilder::from_env`]).
     pub fn from_env() -> Result<Self> {
         OpperBuilder::from_env().build()
     }
 
-    /// A builder with nothing set; [`OpperBuilder::build`] needs at least an API key.
+    /// A builder with nothing set; [`OpperBuilder::build`] needs at least an API key (or a
+    /// replay-only [`Cache`]).
     pub fn builder() -> OpperBuilder {
         OpperBuilder::default()
     }
@@ -105,6 +111,22 @@ impl Opper {
         trace::call_span(kind, task.name(), model, attempt)
     }
 
+    /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
+    fn lookup<A: Answer>(
+        &self,
+        task: &Task,
+        body: &[u8],
+        span: &tracing::Span,
+    ) -> Result<Option<Lookup<A>>> {
+        let Some(cache) = &self.inner.cache else {
+            return Ok(None);
+        };
+        let lookup = cache.lookup::<A>(task.name(), body);
+        let hit = matches!(lookup, Ok(Lookup::Hit(_)));
+        span.record("cache", if hit { "hit" } else { "miss" });
+        lookup.map(Some)
+    }
+
     /// `POST /v2/call`, retried as the retry policy says; the output deserialized into `T` and
     /// judged by `policy`, the task asked again while it rejects the output and re-asks remain.
     pub(crate) async fn execute<T: DeserializeOwned>(
@@ -123,13 +145,27 @@ impl Opper {
         let original = task.get_instructions();
         let mut reasker = Reasker::new();
         let mut reask: Option<Task> = None;
+        // The first attempt's cache entry: the accepted answer is stored under the request as
+        // the caller made it, so a replay of that request is served whichever attempt passed.
+        let mut store = None;
         loop {
             let attempt = reasker.attempt();
             let asked = reask.as_ref().unwrap_or(task);
-            let (response, span, started) =
-                self.call_attempt(asked, input, parent, attempt).await?;
+            let CallAttempt {
+                response,
+                span,
+                started,
+                live,
+                missed,
+            } = self.call_attempt(asked, input, parent, attempt).await?;
+            if attempt == 1 {
+                store = missed;
+            }
             match reasker.judge_response(policy, original, response, &span) {
                 Ok(Step::Done(response)) => {
+                    if let (Some(store), Some(bytes)) = (store.take(), live) {
+                        store.call(&bytes);
+                    }
                     trace::record_accepted(&span, started);
                     return Ok(response);
                 }
@@ -145,30 +181,50 @@ impl Opper {
         }
     }
 
-    /// One attempt of a call, with its retries: the answer with its output as JSON, its span
-    /// (the outcome left to the caller, who judges the output) and when it started.
+    /// One attempt of a call, with its retries. Only the first attempt looks in the cache: a
+    /// re-ask is a request the caller never made.
     async fn call_attempt(
         &self,
         task: &Task,
         input: Option<&RawValue>,
         parent: Option<&str>,
         attempt: u32,
-    ) -> Result<(Response<Value>, tracing::Span, Instant)> {
+    ) -> Result<CallAttempt> {
         // Shared by every retry without a copy.
         let body = Bytes::from(task.encode(input, parent)?);
         let span = Self::span(Kind::Call, task, attempt);
         let started = Instant::now();
-        let result = self
-            .inner
-            .retry
-            .run(&span, || self.call_once(body.clone()))
-            .instrument(span.clone())
-            .await;
-        match result {
-            Ok(raw) => {
+        let lookup = match attempt {
+            1 => self.lookup::<CallAnswer>(task, &body, &span),
+            _ => Ok(None),
+        };
+        let decoded = match lookup {
+            Err(error) => Err(error),
+            Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
+                decode_body(raw.get().as_bytes()).map(|raw| (raw, None, None))
+            }
+            Ok(lookup) => {
+                let missed = match lookup {
+                    Some(Lookup::Miss(store)) => store,
+                    _ => None,
+                };
+                match self.send_call(&span, body).await {
+                    Ok(bytes) => decode_body(&bytes).map(|raw| (raw, Some(bytes), missed)),
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        match decoded {
+            Ok((raw, live, missed)) => {
                 let response = json_response(raw);
                 trace::record_response(&span, &response);
-                Ok((response, span, started))
+                Ok(CallAttempt {
+                    response,
+                    span,
+                    started,
+                    live,
+                    missed,
+                })
             }
             Err(error) => {
                 trace::record_outcome(&span, started, Some(&error));
@@ -177,7 +233,18 @@ impl Opper {
         }
     }
 
-    /// `POST /v2/call/stream`, retried until its first event arrives.
+    /// Sends a `/v2/call`, with retries: the body of the success.
+    async fn send_call(&self, span: &tracing::Span, body: Bytes) -> Result<Bytes> {
+        self.inner
+            .retry
+            .run(span, || self.call_once(body.clone()))
+            .instrument(span.clone())
+            .await
+    }
+
+    /// `POST /v2/call/stream`, retried until its first event arrives. With a cache, a hit
+    /// replays the stored chunks (no request), and a miss is recorded, to be stored if the
+    /// stream ends cleanly.
     pub(crate) async fn open_stream(
         &self,
         task: &Task,
@@ -189,12 +256,29 @@ impl Opper {
         let body = Bytes::from(Self::body(task, input, parent)?);
         let span = Self::span(Kind::Stream, task, attempt);
         let started = Instant::now();
-        let result = self
-            .inner
-            .retry
-            .run(&span, || self.stream_once(body.clone(), span.clone()))
-            .instrument(span.clone())
-            .await;
+        // Only the first attempt looks in the cache: a re-ask is a request the caller never made.
+        let lookup = match attempt {
+            1 => self.lookup::<StreamAnswer>(task, &body, &span),
+            _ => Ok(None),
+        };
+        let result = match lookup {
+            Err(error) => Err(error),
+            Ok(Some(Lookup::Hit(StreamAnswer(chunks)))) => {
+                Ok(ChunkStream::replay(chunks, span.clone()))
+            }
+            Ok(lookup) => {
+                let mut result = self
+                    .inner
+                    .retry
+                    .run(&span, || self.stream_once(body.clone(), span.clone()))
+                    .instrument(span.clone())
+                    .await;
+                if let (Ok(stream), Some(Lookup::Miss(Some(store)))) = (&mut result, lookup) {
+                    stream.record_into(store);
+                }
+                result
+            }
+        };
         if let Err(error) = &result {
             trace::record_outcome(&span, started, Some(error));
         }
@@ -202,16 +286,18 @@ impl Opper {
     }
 
     fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
-        self.inner
-            .http
-            .post(url)
-            .header(header::AUTHORIZATION, self.inner.authorization.clone())
+        let mut request = self.inner.http.post(url);
+        if let Some(authorization) = &self.inner.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
+        }
+        request
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, accept)
             .body(body)
     }
 
-    async fn call_once(&self, body: Bytes) -> Result<RawResponse> {
+    /// One `/v2/call` attempt: the body of a success, at most `max_response_bytes` of it.
+    async fn call_once(&self, body: Bytes) -> Result<Bytes> {
         let request = self.post(&self.inner.call_url, "application/json", body);
         let timeout = self.inner.request_timeout;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -235,16 +321,7 @@ impl Opper {
         if cut {
             return Err(Error::ResponseTooLarge { limit });
         }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::InvalidResponse {
-                body: String::new(),
-                reason: "the response body is empty".into(),
-            });
-        }
-        serde_json::from_slice(&bytes).map_err(|e| Error::InvalidResponse {
-            body: crate::error::truncate(&String::from_utf8_lossy(&bytes), 2000).to_owned(),
-            reason: e.to_string(),
-        })
+        Ok(Bytes::from(bytes))
     }
 
     async fn stream_once(&self, body: Bytes, span: tracing::Span) -> Result<ChunkStream> {
@@ -307,11 +384,36 @@ impl Opper {
     }
 }
 
+/// One attempt of a call: the answer with its output as JSON, its span (the outcome left to the
+/// caller, who judges the output) and when it started; the body as it came when it was sent (not
+/// served from the cache), and the cache entry it missed, for the accepted answer.
+struct CallAttempt {
+    response: Response<Value>,
+    span: tracing::Span,
+    started: Instant,
+    live: Option<Bytes>,
+    missed: Option<Store<CallAnswer>>,
+}
+
 /// The request timeout passed: `what` had not happened.
 fn request_timeout(timeout: Duration, what: &str) -> Error {
     Error::Timeout(TransportError::timeout(format!(
         "{what} before the request timeout ({timeout:?})"
     )))
+}
+
+/// The body of a `/v2/call` success, live or cached.
+fn decode_body(bytes: &[u8]) -> Result<RawResponse> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::InvalidResponse {
+            body: String::new(),
+            reason: "the response body is empty".into(),
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::InvalidResponse {
+        body: crate::error::truncate(&String::from_utf8_lossy(bytes), 2000).to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Builds an [`Opper`] client.
@@ -332,6 +434,9 @@ pub struct OpperBuilder {
     allow_insecure_http: bool,
     max_event_bytes: Option<usize>,
     max_response_bytes: Option<usize>,
+    cache: Option<Cache>,
+    /// A bad `OPPER_CACHE_*` variable, reported by `build`.
+    cache_env_error: Option<String>,
 }
 
 impl fmt::Debug for OpperBuilder {
@@ -345,6 +450,7 @@ impl fmt::Debug for OpperBuilder {
             .field("stream_idle_timeout", &self.stream_idle_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
+            .field("cache", &self.cache)
             .field(
                 "headers",
                 &self
@@ -359,18 +465,51 @@ impl fmt::Debug for OpperBuilder {
 
 impl OpperBuilder {
     /// A builder holding what the environment sets: `OPPER_API_KEY` (else
-    /// `OPPER_HTTP_BEARER`) and `OPPER_BASE_URL`. Empty variables count as unset.
+    /// `OPPER_HTTP_BEARER`), `OPPER_BASE_URL`, and a [`Cache`]: `OPPER_CACHE_DIR` turns it on
+    /// (read-write), `OPPER_CACHE_MODE=replay` makes it replay-only (then no API key is needed),
+    /// `OPPER_CACHE_MODE=off` ignores the directory. Empty variables count as unset; another
+    /// mode, or `replay` without a directory, makes [`build`](Self::build) fail.
     pub fn from_env() -> Self {
         let var = |name: &str| {
             std::env::var(name)
                 .ok()
                 .filter(|value| !value.trim().is_empty())
         };
+        let (cache, cache_env_error) = match Cache::from_env_values(
+            var("OPPER_CACHE_DIR").as_deref(),
+            var("OPPER_CACHE_MODE").as_deref(),
+        ) {
+            Ok(cache) => (cache, None),
+            Err(error) => (None, Some(error.to_string())),
+        };
         Self {
             api_key: var("OPPER_API_KEY").or_else(|| var("OPPER_HTTP_BEARER")),
             base_url: var("OPPER_BASE_URL"),
+            cache,
+            cache_env_error,
             ..Self::default()
         }
+    }
+
+    /// Answers calls from a [`Cache`] of earlier answers, and stores new ones in it unless it
+    /// is replay-only. Replaces what the environment set.
+    ///
+    /// ```
+    /// # fn run() -> opper::Result<()> {
+    /// let opper = opper::Opper::builder()
+    ///     .api_key("op-...")
+    ///     .cache(opper::Cache::dir("target/opper-cache")) // hits served from disk, misses stored
+    ///     .build()?;
+    /// let replay = opper::Opper::builder()
+    ///     .cache(opper::Cache::dir("tests/cassettes").replay_only()) // a miss is an error; no key
+    ///     .build()?;
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    pub fn cache(mut self, cache: Cache) -> Self {
+        self.cache = Some(cache);
+        self.cache_env_error = None;
+        self
     }
 
     /// The API key, sent as `Authorization: Bearer <key>`.
@@ -458,17 +597,27 @@ impl OpperBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. It needs an API key, unless its cache is replay-only (it never
+    /// sends a request then).
     pub fn build(self) -> Result<Opper> {
-        let key = self
-            .api_key
-            .filter(|key| !key.trim().is_empty())
-            .ok_or(Error::MissingApiKey)?;
-        let mut authorization =
-            HeaderValue::try_from(format!("Bearer {}", key.trim())).map_err(|_| {
-                Error::Config("the API key contains characters not allowed in a header".into())
-            })?;
-        authorization.set_sensitive(true);
+        if let Some(error) = self.cache_env_error {
+            return Err(Error::Config(error));
+        }
+        let replay_only = self.cache.as_ref().is_some_and(Cache::is_replay_only);
+        let authorization = match self.api_key.filter(|key| !key.trim().is_empty()) {
+            Some(key) => {
+                let mut authorization = HeaderValue::try_from(format!("Bearer {}", key.trim()))
+                    .map_err(|_| {
+                        Error::Config(
+                            "the API key contains characters not allowed in a header".into(),
+                        )
+                    })?;
+                authorization.set_sensitive(true);
+                Some(authorization)
+            }
+            None if replay_only => None,
+            None => return Err(Error::MissingApiKey),
+        };
 
         let base = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
         let base = base.trim().trim_end_matches('/').to_owned();
@@ -517,6 +666,7 @@ impl OpperBuilder {
                 stream_url: format!("{root}/v2/call/stream"),
                 base_url: root,
                 authorization,
+                cache: self.cache,
                 retry: self.retry.unwrap_or_default(),
                 request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
                 stream_idle_timeout: self
@@ -631,6 +781,26 @@ mod tests {
         );
         assert_eq!(redact_userinfo("https://host/p@th"), "https://host/p@th");
         assert_eq!(redact_userinfo("not a url: x@y"), "<redacted>@y");
+    }
+
+    #[test]
+    fn only_a_replay_only_cache_needs_no_key() {
+        let replay = Opper::builder()
+            .cache(Cache::dir("cassettes").replay_only())
+            .build()
+            .unwrap();
+        assert!(replay.inner.authorization.is_none());
+        assert!(matches!(
+            Opper::builder().cache(Cache::dir("cassettes")).build(),
+            Err(Error::MissingApiKey)
+        ));
+        let builder = OpperBuilder {
+            cache_env_error: Some("OPPER_CACHE_MODE is \"x\"".into()),
+            ..Opper::builder().api_key("k")
+        };
+        assert!(matches!(builder.clone().build(), Err(Error::Config(_))));
+        // An explicit cache replaces what the environment asked for.
+        assert!(builder.cache(Cache::dir("c")).build().is_ok());
     }
 
     #[test]

@@ -301,6 +301,14 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A replay-only [`Cache`](crate::Cache) has no valid entry for the call; no request was
+    /// made.
+    CacheMiss {
+        /// The task's name.
+        task: String,
+        /// The entry that was looked for.
+        path: std::path::PathBuf,
+    },
 }
 
 impl Error {
@@ -459,6 +467,11 @@ impl fmt::Display for Error {
             Error::InvalidResponse { reason, body } => {
                 write!(f, "invalid response ({reason}): {}", truncate(body, 300))
             }
+            Error::CacheMiss { task, path } => write!(
+                f,
+                "the replay-only cache has no answer for task `{task}`: {} is missing or damaged (record it with a read-write cache)",
+                path.display()
+            ),
         }
     }
 }

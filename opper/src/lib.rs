@@ -23,7 +23,9 @@ mod decode;
 mod parent;
 mod reask;
 mod trace;
-// 5. Reading a response: bounded bodies, SSE, the stream's clocks, reassembly.
+// 5. The response cache on disk (keys, entries), below the streams and the client that use it.
+mod cache;
+// 6. Reading a response: bounded bodies, SSE, the stream's clocks, reassembly.
 mod body;
 pub mod partial;
 // Private; its `pub` items are for the fuzz targets (`__fuzz`). Until the decoder keeps only
@@ -32,16 +34,16 @@ pub mod partial;
 #[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
 mod sse;
 mod timeouts;
-// 6. Streams.
+// 7. Streams.
 mod stream;
-// 7. Retries.
+// 8. Retries.
 mod retry;
-// 8. The client.
+// 9. The client.
 mod client;
-// 9. The default client, the call builder.
+// 10. The default client, the call builder.
 mod call;
 mod default_client;
-// 10. Support for the macros, the fuzz targets, and the testing server.
+// 11. Support for the macros, the fuzz targets, and the testing server.
 #[doc(hidden)]
 pub mod __private;
 // The chunker and the small RNG serve the testing server and the unit tests; in a test build
@@ -66,6 +68,7 @@ pub mod __fuzz {
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+pub use cache::Cache;
 pub use call::CallBuilder;
 pub use client::{Opper, OpperBuilder};
 pub use configuration::Configuration;

@@ -10,6 +10,7 @@ use futures_core::Stream as FuturesStream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::cache::{Store, StreamAnswer};
 use crate::error::{TransportError, truncate};
 use crate::partial::{Assembler, Partial};
 use crate::reask::{Policy, Reasker, Step};
@@ -30,6 +31,10 @@ type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 pub struct ChunkStream {
     body: Option<Body>,
     timeouts: Timeouts,
+    /// A cached stream's chunks, served instead of a body.
+    replay: Option<std::vec::IntoIter<StreamingChunk>>,
+    /// The chunks so far of a stream the cache is to store once it ends cleanly.
+    recording: Option<Recording>,
     decoder: Decoder,
     queue: EventQueue,
     span_id: Option<String>,
@@ -51,6 +56,17 @@ impl std::fmt::Debug for ChunkStream {
     }
 }
 
+/// A stream's chunks so far, and where to store them once it ends cleanly.
+#[derive(Debug)]
+struct Recording {
+    store: Store<StreamAnswer>,
+    chunks: Vec<StreamingChunk>,
+    /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
+    held: bool,
+    /// Whether the stream ended cleanly.
+    ended: bool,
+}
+
 enum Next {
     Chunk(StreamingChunk),
     End,
@@ -66,6 +82,8 @@ impl ChunkStream {
         Self {
             body: Some(Box::pin(response.bytes_stream())),
             timeouts,
+            replay: None,
+            recording: None,
             decoder: Decoder::with_limit(max_event_bytes),
             queue: EventQueue::new(),
             span_id: None,
@@ -74,6 +92,70 @@ impl ChunkStream {
             pending: None,
             span,
             started: Instant::now(),
+        }
+    }
+
+    /// A stream that serves cached chunks as the live one served them: the span id known from
+    /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
+    /// else from the chunk that brings it.
+    pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
+        let mut stream = Self {
+            body: None,
+            timeouts: Timeouts::none(),
+            replay: None,
+            recording: None,
+            decoder: Decoder::new(),
+            queue: EventQueue::new(),
+            span_id: None,
+            chunks: 0,
+            finished: false,
+            pending: None,
+            span,
+            started: Instant::now(),
+        };
+        if let Some(first) = chunks.first() {
+            stream.note_span_id(first);
+        }
+        stream.replay = Some(chunks.into_iter());
+        stream
+    }
+
+    /// Takes the call's span id from the first chunk that has one.
+    fn note_span_id(&mut self, chunk: &StreamingChunk) {
+        if self.span_id.is_none()
+            && let Some(id) = &chunk.span_id
+        {
+            self.span.record("span_id", id.as_str());
+            self.span_id = Some(id.clone());
+        }
+    }
+
+    /// Records every chunk from now on, for `store` to keep once the stream ends cleanly.
+    pub(crate) fn record_into(&mut self, store: Store<StreamAnswer>) {
+        self.recording = Some(Recording {
+            store,
+            chunks: Vec::new(),
+            held: false,
+            ended: false,
+        });
+    }
+
+    /// Keeps the recording past the stream's clean end, until [`commit_recording`]: for a
+    /// consumer that judges the output first (a validator stores only the accepted one).
+    ///
+    /// [`commit_recording`]: Self::commit_recording
+    pub(crate) fn hold_recording(&mut self) {
+        if let Some(recording) = &mut self.recording {
+            recording.held = true;
+        }
+    }
+
+    /// Stores a held recording, if the stream ended cleanly.
+    pub(crate) fn commit_recording(&mut self) {
+        if self.recording.as_ref().is_some_and(|r| r.ended)
+            && let Some(recording) = self.recording.take()
+        {
+            recording.store.stream(&recording.chunks);
         }
     }
 
@@ -119,10 +201,8 @@ impl ChunkStream {
         // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
         if let Some(event) = self.queue.front()
             && let Ok(chunk) = serde_json::from_str::<StreamingChunk>(&event.data)
-            && let Some(id) = &chunk.span_id
         {
-            self.span.record("span_id", id.as_str());
-            self.span_id = Some(id.clone());
+            self.note_span_id(&chunk);
         }
         Ok(())
     }
@@ -189,17 +269,20 @@ impl ChunkStream {
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
+        if let Some(replay) = &mut self.replay {
+            let Some(chunk) = replay.next() else {
+                return Poll::Ready(Ok(Next::End));
+            };
+            self.chunks += 1;
+            self.note_span_id(&chunk);
+            return Poll::Ready(Ok(Next::Chunk(chunk)));
+        }
         loop {
             if let Some(event) = self.queue.pop_front() {
                 match parse_event(event) {
                     Ok(Some(chunk)) => {
                         self.chunks += 1;
-                        if chunk.span_id.is_some() && self.span_id.is_none() {
-                            self.span_id.clone_from(&chunk.span_id);
-                            if let Some(id) = &self.span_id {
-                                self.span.record("span_id", id.as_str());
-                            }
-                        }
+                        self.note_span_id(&chunk);
                         return Poll::Ready(Ok(Next::Chunk(chunk)));
                     }
                     Ok(None) => continue,
@@ -231,7 +314,12 @@ impl ChunkStream {
             Poll::Ready(step) => step,
         };
         match step {
-            Ok(Next::Chunk(chunk)) => Poll::Ready(Some(Ok(chunk))),
+            Ok(Next::Chunk(chunk)) => {
+                if let Some(recording) = &mut self.recording {
+                    recording.chunks.push(chunk.clone());
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
             Ok(Next::End) => {
                 self.end(None);
                 Poll::Ready(None)
@@ -246,6 +334,18 @@ impl ChunkStream {
     fn end(&mut self, error: Option<&Error>) {
         self.finished = true;
         self.body = None;
+        self.replay = None;
+        match (error, self.recording.take()) {
+            (None, Some(recording)) if !recording.held => {
+                recording.store.stream(&recording.chunks);
+            }
+            (None, Some(mut recording)) => {
+                recording.ended = true;
+                self.recording = Some(recording);
+            }
+            // A failed stream stores nothing; one dropped before its end never gets here.
+            (Some(_), _) | (None, None) => {}
+        }
         self.queue.clear();
         self.span.record("chunks", self.chunks);
         record_outcome(&self.span, self.started, error);
@@ -512,6 +612,7 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
             &span,
         ) {
             Ok(Step::Done(output)) => {
+                self.chunks.commit_recording();
                 again.accepted = Some(output);
                 self.judged = true;
                 None

@@ -15,7 +15,8 @@ pub(crate) enum Kind {
 
 /// The span of one attempt of a call: `opper.call` or `opper.stream`, with the task, the first
 /// model's name and the attempt's number (1, then 2 for the first re-ask, ...); the other
-/// fields are recorded as the call goes.
+/// fields are recorded as the call goes (`cache`: `"hit"` or `"miss"`, when the client
+/// has a cache).
 pub(crate) fn call_span(
     kind: Kind,
     task: &str,
@@ -30,6 +31,7 @@ pub(crate) fn call_span(
             model,
             attempt,
             span_id = tracing::field::Empty,
+            cache = tracing::field::Empty,
             attempts = tracing::field::Empty,
             chunks = tracing::field::Empty,
             outcome = tracing::field::Empty,
@@ -41,6 +43,7 @@ pub(crate) fn call_span(
             model,
             attempt,
             span_id = tracing::field::Empty,
+            cache = tracing::field::Empty,
             attempts = tracing::field::Empty,
             outcome = tracing::field::Empty,
             latency_ms = tracing::field::Empty,

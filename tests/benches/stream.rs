@@ -9,45 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
-use opper_tests::bench::median;
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::json;
-
-#[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
-#[allow(dead_code)]
-struct Item {
-    title: String,
-    score: f64,
-    done: bool,
-}
-
-#[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
-#[allow(dead_code)]
-struct Report {
-    summary: String,
-    items: Vec<Item>,
-}
-
-/// An SSE body of about `chunks` events: each item gets 8 title pieces, a score and a flag.
-fn body(chunks: usize) -> String {
-    let mut out = String::from("data: {\"span_id\": \"bench\"}\n\n");
-    let mut written = 0;
-    let mut item = 0;
-    while written < chunks {
-        for piece in 0..8 {
-            let event = json!({"delta": format!("word{piece} "), "json_path": format!("response.items[{item}].title"), "chunk_type": "json"});
-            out.push_str(&format!("data: {event}\n\n"));
-        }
-        let score = json!({"delta": 0.5 + item as f64, "json_path": format!("response.items[{item}].score"), "chunk_type": "json"});
-        let done = json!({"delta": item % 2 == 0, "json_path": format!("response.items[{item}].done"), "chunk_type": "json"});
-        out.push_str(&format!("data: {score}\n\ndata: {done}\n\n"));
-        written += 10;
-        item += 1;
-    }
-    out.push_str("data: {\"delta\": \"all done\", \"json_path\": \"response.summary\", \"chunk_type\": \"json\"}\n\n");
-    out
-}
+use opper_tests::bench::{Report, median, report_sse};
 
 async fn typed(opper: &opper::Opper, task: &str) -> usize {
     let mut stream = opper
@@ -125,8 +87,8 @@ async fn time<F: std::future::Future<Output = usize>>(
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let server = MockServer::start().await;
-    let big_body = body(100_000);
-    server.reply("small", Reply::raw_sse([body(10_000)]));
+    let big_body = report_sse(100_000);
+    server.reply("small", Reply::raw_sse([report_sse(10_000)]));
     server.reply("big", Reply::raw_sse([big_body.clone()]));
     let opper = opper::Opper::builder()
         .api_key("bench-key")

@@ -395,6 +395,48 @@ pub mod bench {
         (median(&mut times_a), median(&mut times_b))
     }
 
+    /// An item of a [`Report`].
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema, opper::Partial)]
+    pub struct Item {
+        /// Eight words.
+        pub title: String,
+        /// A score.
+        pub score: f64,
+        /// A flag.
+        pub done: bool,
+    }
+
+    /// The output the stream benches stream.
+    #[derive(Debug, serde::Deserialize, schemars::JsonSchema, opper::Partial)]
+    pub struct Report {
+        /// One sentence.
+        pub summary: String,
+        /// Many items.
+        pub items: Vec<Item>,
+    }
+
+    /// An SSE body of a [`Report`] in about `chunks` events: each item gets 8 title pieces, a
+    /// score and a flag.
+    pub fn report_sse(chunks: usize) -> String {
+        use serde_json::json;
+        let mut out = String::from("data: {\"span_id\": \"bench\"}\n\n");
+        let mut written = 0;
+        let mut item = 0;
+        while written < chunks {
+            for piece in 0..8 {
+                let event = json!({"delta": format!("word{piece} "), "json_path": format!("response.items[{item}].title"), "chunk_type": "json"});
+                out.push_str(&format!("data: {event}\n\n"));
+            }
+            let score = json!({"delta": 0.5 + item as f64, "json_path": format!("response.items[{item}].score"), "chunk_type": "json"});
+            let done = json!({"delta": item % 2 == 0, "json_path": format!("response.items[{item}].done"), "chunk_type": "json"});
+            out.push_str(&format!("data: {score}\n\ndata: {done}\n\n"));
+            written += 10;
+            item += 1;
+        }
+        out.push_str("data: {\"delta\": \"all done\", \"json_path\": \"response.summary\", \"chunk_type\": \"json\"}\n\n");
+        out
+    }
+
     /// The process's peak resident memory in KiB (Linux; 0 elsewhere).
     pub fn peak_rss_kib() -> u64 {
         std::fs::read_to_string("/proc/self/status")
@@ -407,5 +449,50 @@ pub mod bench {
                     .and_then(|kib| kib.parse().ok())
             })
             .unwrap_or(0)
+    }
+}
+
+/// A directory of its own under the system's temporary directory, removed (with what is in it)
+/// when dropped: for cache tests and benches.
+#[derive(Debug)]
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// A fresh, not yet created directory whose name starts with `opper-<label>-`.
+    pub fn new(label: &str) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        Self(std::env::temp_dir().join(format!(
+            "opper-{label}-{}-{n}-{nanos:08x}",
+            std::process::id()
+        )))
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    /// The names of the files in it, sorted (none when it does not exist).
+    pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .map(|entries| {
+                entries
+                    .filter_map(|entry| entry.ok())
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

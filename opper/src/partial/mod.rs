@@ -326,14 +326,14 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
     #[allow(clippy::result_large_err)] // the crate's one error type, kept whole
     pub(crate) fn finish(mut self) -> Result<(T, Option<String>), Error> {
         let last = self.last.take();
-        if let Some(last) = &last {
-            if let Err(reason) = self.close(last, 0) {
-                return Err(Error::Incomplete {
-                    reason,
-                    source: None,
-                    partial: self.so_far(),
-                });
-            }
+        if let Some(last) = &last
+            && let Err(reason) = self.close(last, 0)
+        {
+            return Err(Error::Incomplete {
+                reason,
+                source: None,
+                partial: self.so_far(),
+            });
         }
         let open = last.map(|last| last.text).filter(|t| !t.is_empty());
         // What arrived (for errors) is serialized again only when there is an error: the

@@ -1,0 +1,261 @@
+//! The cache key: SHA-256 over the endpoint and the canonical JSON of the request body, without
+//! the fields that change from run to run (`parent_span_id`) or only label a call (`tags`).
+
+use std::fmt;
+use std::io::{self, Write};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Top-level request fields left out of the key.
+const UNKEYED: [&str; 2] = ["parent_span_id", "tags"];
+
+/// What the hash starts with: names the scheme, so a later scheme never collides with this one.
+const DOMAIN: &[u8] = b"opper-cache-v1\n";
+
+/// The endpoint a request goes to: part of its key and of its entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// `POST /v2/call`: answered with one JSON body.
+    Call,
+    /// `POST /v2/call/stream`: answered with chunks.
+    Stream,
+}
+
+impl Endpoint {
+    /// The endpoint's path, as hashed and as written in an entry.
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Endpoint::Call => "/v2/call",
+            Endpoint::Stream => "/v2/call/stream",
+        }
+    }
+
+    /// A short name for the endpoint, in entry file names.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Endpoint::Call => "call",
+            Endpoint::Stream => "stream",
+        }
+    }
+}
+
+/// A request's cache key: 32 bytes, written as 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Key([u8; 32]);
+
+impl Key {
+    /// The key of a request body (parsed) sent to `endpoint`.
+    ///
+    /// SHA-256 of `opper-cache-v1\n`, the endpoint's path, `\n`, then the body's canonical JSON
+    /// with the top-level `parent_span_id` and `tags` left out.
+    pub(crate) fn of(endpoint: Endpoint, body: &Value) -> Self {
+        let mut hasher = HashWriter(Sha256::new());
+        hasher.0.update(DOMAIN);
+        hasher.0.update(endpoint.path().as_bytes());
+        hasher.0.update(b"\n");
+        // Writing into a hasher cannot fail.
+        let _ = write_canonical(body, &UNKEYED, &mut hasher);
+        Key(hasher.0.finalize().into())
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({self})")
+    }
+}
+
+struct HashWriter(Sha256);
+
+impl Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes `value` as canonical JSON: no whitespace, object keys sorted by their UTF-8 bytes (at
+/// every depth), strings and numbers as `serde_json` writes them. The keys in `skip` are left out
+/// of the top-level object only.
+///
+/// Iterative: the depth of `value` takes heap, never stack.
+pub(crate) fn write_canonical(
+    value: &Value,
+    skip: &[&str],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    enum Frame<'a> {
+        Items(std::slice::Iter<'a, Value>, bool),
+        Members(std::vec::IntoIter<(&'a String, &'a Value)>, bool),
+    }
+    let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut next = Some(value);
+    loop {
+        if let Some(value) = next.take() {
+            match value {
+                Value::Array(items) => {
+                    out.write_all(b"[")?;
+                    stack.push(Frame::Items(items.iter(), true));
+                }
+                Value::Object(map) => {
+                    out.write_all(b"{")?;
+                    let top = stack.is_empty();
+                    let mut members: Vec<(&String, &Value)> = map
+                        .iter()
+                        .filter(|(key, _)| !(top && skip.contains(&key.as_str())))
+                        .collect();
+                    members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                    stack.push(Frame::Members(members.into_iter(), true));
+                }
+                leaf => serde_json::to_writer(&mut *out, leaf)?,
+            }
+        }
+        let Some(frame) = stack.last_mut() else {
+            return Ok(());
+        };
+        match frame {
+            Frame::Items(items, first) => match items.next() {
+                Some(item) => {
+                    if !std::mem::take(first) {
+                        out.write_all(b",")?;
+                    }
+                    next = Some(item);
+                }
+                None => {
+                    out.write_all(b"]")?;
+                    stack.pop();
+                }
+            },
+            Frame::Members(members, first) => match members.next() {
+                Some((key, item)) => {
+                    if !std::mem::take(first) {
+                        out.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut *out, key)?;
+                    out.write_all(b":")?;
+                    next = Some(item);
+                }
+                None => {
+                    out.write_all(b"}")?;
+                    stack.pop();
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn canonical(value: &Value) -> String {
+        let mut out = Vec::new();
+        write_canonical(value, &UNKEYED, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth_and_skips_only_top_level_fields() {
+        let body: Value = serde_json::from_str(
+            r#"{"name":"t","tags":{"k":"v"},"input":{"b":[{"z":1,"a":"\u00e9\n"}],"a":1.5,"tags":true},
+                "parent_span_id":"p","model":null,"examples":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical(&body),
+            r#"{"examples":[],"input":{"a":1.5,"b":[{"a":"é\n","z":1}],"tags":true},"model":null,"name":"t"}"#
+        );
+        assert_eq!(canonical(&json!([])), "[]");
+        assert_eq!(canonical(&json!({})), "{}");
+        assert_eq!(canonical(&json!("x")), r#""x""#);
+        assert_eq!(
+            canonical(&json!([[1, {}], {"b": [], "a": {}}])),
+            r#"[[1,{}],{"a":{},"b":[]}]"#
+        );
+    }
+
+    #[test]
+    fn the_key_of_a_known_body_is_pinned() {
+        // The preimage is `opper-cache-v1\n/v2/call\n{"input":{"x":4,"y":5},"name":"add_numbers"}`;
+        // `printf '%s\n%s\n%s' opper-cache-v1 /v2/call '{"input":...}' | sha256sum` gives the same.
+        let body: Value = serde_json::from_str(
+            r#"{"name":"add_numbers","input":{"y":5,"x":4},"parent_span_id":"123","tags":{"a":"b"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            Key::of(Endpoint::Call, &body).to_string(),
+            "16f67ab7b18525c62b13057677a611afe11109c15b48aff417b524c238d9302c"
+        );
+    }
+
+    #[test]
+    fn keys_ignore_key_order_tags_and_parent_span() {
+        let base = json!({"name": "t", "input": {"x": 1, "y": [1, 2]}, "model": "m"});
+        let reordered: Value =
+            serde_json::from_str(r#"{"model":"m","input":{"y":[1,2],"x":1},"name":"t"}"#).unwrap();
+        let labelled = json!({
+            "name": "t", "input": {"x": 1, "y": [1, 2]}, "model": "m",
+            "parent_span_id": "0b9e", "tags": {"run": "42"}
+        });
+        let key = Key::of(Endpoint::Call, &base);
+        assert_eq!(Key::of(Endpoint::Call, &reordered), key);
+        assert_eq!(Key::of(Endpoint::Call, &labelled), key);
+    }
+
+    #[test]
+    fn keys_follow_every_change_of_the_request_and_the_endpoint() {
+        let base = json!({"name": "t", "input": {"x": 1}});
+        let key = Key::of(Endpoint::Call, &base);
+        assert_ne!(Key::of(Endpoint::Stream, &base), key);
+        for changed in [
+            json!({"name": "u", "input": {"x": 1}}),
+            json!({"name": "t", "input": {"x": 2}}),
+            json!({"name": "t", "input": {"x": 1.0}}),
+            json!({"name": "t", "input": {"x": "1"}}),
+            json!({"name": "t", "input": {"x": 1, "tags": {}}}),
+            json!({"name": "t", "input": {"x": 1}, "model": "m"}),
+            json!({"name": "t", "input": [{"x": 1}]}),
+        ] {
+            assert_ne!(Key::of(Endpoint::Call, &changed), key, "{changed}");
+        }
+    }
+
+    #[test]
+    fn a_deep_body_is_keyed_without_recursion() {
+        let mut deep = json!(1);
+        for depth in 0..100_000 {
+            deep = if depth % 2 == 0 {
+                Value::Array(vec![deep])
+            } else {
+                Value::Object(serde_json::Map::from_iter([("k".to_owned(), deep)]))
+            };
+        }
+        let key = Key::of(Endpoint::Call, &deep);
+        assert_eq!(key, Key::of(Endpoint::Call, &deep));
+        // `Value`'s own drop recurses: take it apart by hand.
+        let mut stack = vec![deep];
+        while let Some(value) = stack.pop() {
+            match value {
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => stack.extend(map.into_iter().map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+    }
+}

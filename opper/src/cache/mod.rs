@@ -1,0 +1,254 @@
+//! A response cache on disk that doubles as test cassettes: one readable JSON file per request.
+
+mod entry;
+mod key;
+
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use entry::AnswerRef;
+pub(crate) use entry::{Answer, CallAnswer, StreamAnswer};
+use key::{Endpoint, Key};
+
+use crate::wire::StreamingChunk;
+use crate::{Error, Result};
+
+/// A directory of cached answers: calls answered from it make no request.
+///
+/// [`Cache::dir`] is read-write: a hit is served from disk, a miss is sent and its answer
+/// stored. [`Cache::replay_only`] never sends: a miss is [`Error::CacheMiss`]. Commit the
+/// directory and a test suite replays real answers offline, without an API key.
+///
+/// ```
+/// let cache = opper::Cache::dir("target/opper-cache");
+/// assert!(!cache.is_replay_only());
+/// let cassettes = opper::Cache::dir("tests/cassettes").replay_only();
+/// assert!(cassettes.is_replay_only());
+/// ```
+///
+/// # The key
+/// A request's key is the SHA-256 of `opper-cache-v1`, a newline, the endpoint's path
+/// (`/v2/call` or `/v2/call/stream`), a newline, and the request body as canonical JSON:
+/// without the top-level `parent_span_id` and `tags` (they label a call, they do not change
+/// its answer), object keys sorted by their UTF-8 bytes at every depth, no whitespace, strings
+/// and numbers as `serde_json` writes them. It depends on nothing else: not the base URL, the
+/// API key, headers, the process, the machine or the release of this crate. So the same task
+/// (name, instructions, schemas, model, examples, configuration) with the same input hits,
+/// and any change to them misses. A body nested deeper than 128 levels has no key: it is sent
+/// without the cache (and is a miss in replay-only mode).
+///
+/// # Hits
+/// A hit goes through the same decoding as the live answer did: a `/v2/call` hit is the same
+/// [`Response`](crate::Response) (its `span_id`, `usage`, `cost` and `cached` as recorded), a
+/// stream hit replays the same chunks, so the same [`Update`](crate::Update)s and the same
+/// `finish()`. Tracing records `cache = "hit"` or `"miss"` on the call's span.
+///
+/// # The entries
+/// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
+/// review: the format version, the endpoint, the request body as sent (no header, so never the
+/// API key), then the `/v2/call` response body or the stream's chunks in order, one per line. Only successes
+/// are stored: never an error status, and a stream only once it ended cleanly. A file is
+/// written to a temporary file beside it and renamed into place, so concurrent writers and a
+/// crash never leave a torn entry. A file that is damaged, truncated, of another format or for
+/// another request is a miss, logged at `warn`: never a panic, and never an error in read-write
+/// mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cache {
+    dir: PathBuf,
+    replay_only: bool,
+}
+
+impl Cache {
+    /// A read-write cache in `path` (created when the first entry is stored). A relative path
+    /// is taken from the current directory: under `cargo test`, the package's directory.
+    pub fn dir(path: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: path.into(),
+            replay_only: false,
+        }
+    }
+
+    /// Serves hits only: a miss is [`Error::CacheMiss`] and no request is made.
+    #[must_use]
+    pub fn replay_only(mut self) -> Self {
+        self.replay_only = true;
+        self
+    }
+
+    /// The directory of the entries.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether a miss is an error rather than a request.
+    pub fn is_replay_only(&self) -> bool {
+        self.replay_only
+    }
+
+    /// The cache that `OPPER_CACHE_DIR` and `OPPER_CACHE_MODE` ask for, from their values (unset
+    /// or empty as `None`): none without a directory or with mode `off`; read-write with no
+    /// mode (or `read-write`); replay-only with `replay`.
+    pub(crate) fn from_env_values(dir: Option<&str>, mode: Option<&str>) -> Result<Option<Self>> {
+        let dir = dir.map(str::trim).filter(|dir| !dir.is_empty());
+        let mode = mode.map(str::trim).filter(|mode| !mode.is_empty());
+        let replay_only = match mode {
+            None | Some("read-write") => false,
+            Some("replay") => true,
+            Some("off") => return Ok(None),
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "OPPER_CACHE_MODE is {other:?}; use replay, off or read-write"
+                )));
+            }
+        };
+        match dir {
+            Some(dir) => Ok(Some(Self {
+                dir: PathBuf::from(dir),
+                replay_only,
+            })),
+            None if replay_only => Err(Error::Config(
+                "OPPER_CACHE_MODE=replay needs OPPER_CACHE_DIR, the directory to replay from"
+                    .into(),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Looks up the answer to `body` (a request body as sent) on the endpoint that answers
+    /// with an `A`.
+    ///
+    /// A hit is [`Lookup::Hit`]. A miss is [`Lookup::Miss`] in read-write mode (with how to
+    /// store the answer, unless the body has no key) and [`Error::CacheMiss`] in replay-only
+    /// mode. Damaged entries are logged and count as misses.
+    pub(crate) fn lookup<A: Answer>(&self, task: &str, body: &[u8]) -> Result<Lookup<A>> {
+        let Ok(request) = serde_json::from_slice::<Value>(body) else {
+            tracing::warn!(
+                task,
+                "the request body cannot be keyed (nested too deep); the opper cache is bypassed"
+            );
+            return match self.replay_only {
+                true => Err(cache_miss(task, &self.dir)),
+                false => Ok(Lookup::Miss(None)),
+            };
+        };
+        let key = Key::of(A::ENDPOINT, &request);
+        let path = self.dir.join(file_name(task, A::ENDPOINT, key));
+        match entry::read::<A>(&path, key) {
+            Ok(Some(answer)) => {
+                tracing::debug!(task, path = %path.display(), "opper cache hit");
+                return Ok(Lookup::Hit(answer));
+            }
+            Ok(None) => {}
+            Err(reason) => tracing::warn!(
+                task,
+                path = %path.display(),
+                reason = reason.as_str(),
+                "ignoring a damaged opper cache entry"
+            ),
+        }
+        if self.replay_only {
+            return Err(cache_miss(task, &path));
+        }
+        Ok(Lookup::Miss(Some(Store {
+            path,
+            request,
+            answer: PhantomData,
+        })))
+    }
+}
+
+fn cache_miss(task: &str, path: &Path) -> Error {
+    Error::CacheMiss {
+        task: task.to_owned(),
+        path: path.to_owned(),
+    }
+}
+
+/// `<task>.<endpoint>.<key>.json`, the task's name reduced to ASCII letters, digits, `_` and
+/// `-` (others become `_`) and at most 64 bytes: the key alone names the entry, the rest helps
+/// a reader.
+fn file_name(task: &str, endpoint: Endpoint, key: Key) -> String {
+    let task: String = task
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    format!("{task}.{}.{key}.json", endpoint.label())
+}
+
+/// The outcome of [`Cache::lookup`].
+#[derive(Debug)]
+pub(crate) enum Lookup<A> {
+    /// The stored answer: serve it without a request.
+    Hit(A),
+    /// Send the request; store its answer through this, when it has a key.
+    Miss(Option<Store<A>>),
+}
+
+/// How to store the answer to a missed request. Dropping it stores nothing: call
+/// [`Store::call`] or [`Store::stream`] only once the answer is known to be a success (for a
+/// task with a validator, the accepted one).
+#[derive(Debug)]
+pub(crate) struct Store<A> {
+    path: PathBuf,
+    request: Value,
+    answer: PhantomData<A>,
+}
+
+impl<A: Answer> Store<A> {
+    /// The entry that will be written.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write(self, answer: AnswerRef<'_>) {
+        match entry::write(&self.path, A::ENDPOINT, &self.request, answer) {
+            Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
+            Err(error) => tracing::warn!(
+                path = %self.path.display(),
+                error = %error,
+                "the opper cache entry could not be written"
+            ),
+        }
+    }
+}
+
+impl Store<CallAnswer> {
+    /// Stores a `/v2/call` response body (as received). A body that is not a JSON object, or a
+    /// failure to write, is logged and stores nothing: the call itself succeeded.
+    pub(crate) fn call(self, body: &[u8]) {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(response) if response.is_object() => self.write(AnswerRef::Response(&response)),
+            _ => tracing::warn!(
+                path = %self.path.display(),
+                "the response is not a JSON object; not stored in the opper cache"
+            ),
+        }
+    }
+}
+
+impl Store<StreamAnswer> {
+    /// Stores a stream's chunks, in order; call it only for a stream that ended cleanly.
+    pub(crate) fn stream(self, chunks: &[StreamingChunk]) {
+        if chunks.is_empty() || chunks.iter().any(StreamingChunk::is_error) {
+            tracing::warn!(
+                path = %self.path.display(),
+                "a stream without chunks or with an error chunk is not stored in the opper cache"
+            );
+            return;
+        }
+        self.write(AnswerRef::Chunks(chunks));
+    }
+}
+
+#[cfg(test)]
+mod tests;

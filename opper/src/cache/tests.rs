@@ -1,0 +1,321 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::*;
+
+/// A fresh directory under the system's temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "opper-cache-unit-{label}-{}-{:016x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+const BODY: &str = r#"{"name":"add_numbers","instructions":"Add","input":{"x":4,"y":5},"model":"m","parent_span_id":"p-1","tags":{"run":"1"}}"#;
+const RESPONSE: &str = r#"{"span_id":"s-1","json_payload":{"sum":9},"usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4},"cached":false}"#;
+
+fn chunks() -> Vec<StreamingChunk> {
+    let chunk = |value: Value| serde_json::from_value::<StreamingChunk>(value).unwrap();
+    vec![
+        chunk(json!({"span_id": "s-2"})),
+        chunk(json!({"delta": "Hel", "json_path": "response.text", "chunk_type": "json"})),
+        chunk(json!({"delta": "lo", "json_path": "response.text", "chunk_type": "json"})),
+        chunk(json!({"delta": 42, "json_path": "response.n", "chunk_type": "json"})),
+    ]
+}
+
+fn miss<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> Store<A> {
+    match cache.lookup::<A>("add_numbers", body.as_bytes()).unwrap() {
+        Lookup::Miss(Some(store)) => store,
+        other => panic!("expected a storable miss, got {other:?}"),
+    }
+}
+
+fn hit<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> A {
+    match cache.lookup::<A>("add_numbers", body.as_bytes()).unwrap() {
+        Lookup::Hit(hit) => hit,
+        other => panic!("expected a hit, got {other:?}"),
+    }
+}
+
+/// Whether `body` misses (storably) in `cache` on the endpoint of `A`.
+fn misses<A: Answer>(cache: &Cache, body: &str) -> bool {
+    matches!(
+        cache.lookup::<A>("add_numbers", body.as_bytes()),
+        Ok(Lookup::Miss(Some(_)))
+    )
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_call_entry_round_trips() {
+    let dir = TempDir::new("call");
+    let cache = Cache::dir(&dir.0);
+    miss::<CallAnswer>(&cache, BODY).call(RESPONSE.as_bytes());
+    let CallAnswer(response) = hit(&cache, BODY);
+    assert_eq!(
+        serde_json::from_str::<Value>(response.get()).unwrap(),
+        serde_json::from_str::<Value>(RESPONSE).unwrap()
+    );
+    // Another parent span and other tags hit the same entry; another input does not.
+    let relabelled = BODY
+        .replace("p-1", "p-2")
+        .replace(r#"{"run":"1"}"#, r#"{"run":"2","who":"ci"}"#);
+    hit::<CallAnswer>(&cache, &relabelled);
+    assert!(misses::<CallAnswer>(
+        &cache,
+        &BODY.replace("\"x\":4", "\"x\":3")
+    ));
+    assert!(misses::<StreamAnswer>(&cache, BODY));
+    assert_eq!(files(&dir.0).len(), 1, "{:?}", files(&dir.0));
+}
+
+#[test]
+fn a_stream_entry_round_trips_chunk_by_chunk() {
+    let dir = TempDir::new("stream");
+    let cache = Cache::dir(&dir.0);
+    miss::<StreamAnswer>(&cache, BODY).stream(&chunks());
+    let StreamAnswer(replayed) = hit(&cache, BODY);
+    assert_eq!(replayed, chunks());
+    assert!(misses::<CallAnswer>(&cache, BODY));
+    // One chunk a line, so a review reads the stream in order.
+    let [name] = <[String; 1]>::try_from(files(&dir.0)).unwrap();
+    let text = fs::read_to_string(dir.0.join(name)).unwrap();
+    let tail = &text[text.find("  \"chunks\": [\n").unwrap()..];
+    assert_eq!(
+        tail,
+        concat!(
+            "  \"chunks\": [\n",
+            "    {\"span_id\":\"s-2\"},\n",
+            "    {\"delta\":\"Hel\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
+            "    {\"delta\":\"lo\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
+            "    {\"delta\":42,\"json_path\":\"response.n\",\"chunk_type\":\"json\"}\n",
+            "  ]\n",
+            "}\n"
+        )
+    );
+}
+
+#[test]
+fn the_entry_is_readable_json_with_the_request_as_sent() {
+    let dir = TempDir::new("readable");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<CallAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.call(RESPONSE.as_bytes());
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(name.starts_with("add_numbers.call."), "{name}");
+    assert!(name.ends_with(".json") && name.len() == "add_numbers.call..json".len() + 64);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("{\n  \"opper_cache\": 1,\n  \"endpoint\": \"/v2/call\",\n  \"request\": {\n    \"name\": \"add_numbers\",\n"), "{text}");
+    assert!(text.ends_with("}\n"));
+    let entry: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        entry["request"],
+        serde_json::from_str::<Value>(BODY).unwrap()
+    );
+    assert_eq!(entry["response"]["json_payload"], json!({"sum": 9}));
+    assert_eq!(
+        files(&dir.0),
+        vec![name.to_owned()],
+        "no temporary file is left"
+    );
+}
+
+#[test]
+fn damaged_truncated_and_foreign_entries_are_misses() {
+    let dir = TempDir::new("damaged");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<CallAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.call(RESPONSE.as_bytes());
+    let good = fs::read_to_string(&path).unwrap();
+    let other_request = {
+        let other = Cache::dir(dir.0.join("other"));
+        let store = miss::<CallAnswer>(&other, &BODY.replace("\"x\":4", "\"x\":3"));
+        let path = store.path().to_owned();
+        store.call(RESPONSE.as_bytes());
+        fs::read_to_string(path).unwrap()
+    };
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("truncated", good.as_bytes()[..good.len() / 2].to_vec()),
+        ("not JSON", b"\x00\xffgarbage".to_vec()),
+        ("not an entry", b"[1, 2, 3]".to_vec()),
+        (
+            "another format",
+            good.replace("\"opper_cache\": 1", "\"opper_cache\": 2")
+                .into_bytes(),
+        ),
+        (
+            "another endpoint",
+            good.replace("\"/v2/call\"", "\"/v2/call/stream\"")
+                .into_bytes(),
+        ),
+        ("another request", other_request.into_bytes()),
+        (
+            "a response that is not an object",
+            serde_json::to_vec(&json!({
+                "opper_cache": 1, "endpoint": "/v2/call",
+                "request": serde_json::from_str::<Value>(BODY).unwrap(), "response": [1]
+            }))
+            .unwrap(),
+        ),
+        (
+            "chunks instead of a response",
+            serde_json::to_vec(&json!({
+                "opper_cache": 1, "endpoint": "/v2/call",
+                "request": serde_json::from_str::<Value>(BODY).unwrap(), "chunks": []
+            }))
+            .unwrap(),
+        ),
+    ];
+    for (what, bytes) in damaged {
+        fs::write(&path, bytes).unwrap();
+        assert!(misses::<CallAnswer>(&cache, BODY), "{what}");
+        assert!(
+            matches!(
+                cache.clone().replay_only().lookup::<CallAnswer>("add_numbers", BODY.as_bytes()),
+                Err(Error::CacheMiss { ref path, .. }) if path == &path_of(&cache)
+            ),
+            "{what}"
+        );
+    }
+    // A directory where the file should be is unreadable, hence a miss too.
+    fs::remove_file(&path).unwrap();
+    fs::create_dir(&path).unwrap();
+    assert!(misses::<CallAnswer>(&cache, BODY));
+}
+
+/// Where `cache` keeps the answer to `BODY` on `/v2/call`.
+fn path_of(cache: &Cache) -> PathBuf {
+    miss::<CallAnswer>(cache, BODY).path().to_owned()
+}
+
+#[test]
+fn damaged_stream_entries_are_misses() {
+    let dir = TempDir::new("damaged-stream");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<StreamAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.stream(&chunks());
+    let request = serde_json::from_str::<Value>(BODY).unwrap();
+    for (what, chunks) in [
+        ("no chunks", json!([])),
+        (
+            "an error chunk",
+            json!([{"chunk_type": "error", "error_message": "boom"}]),
+        ),
+        ("a chunk that is not one", json!([{"delta": "a"}, 7])),
+    ] {
+        let entry = json!({
+            "opper_cache": 1, "endpoint": "/v2/call/stream", "request": request, "chunks": chunks
+        });
+        fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
+        assert!(misses::<StreamAnswer>(&cache, BODY), "{what}");
+    }
+}
+
+#[test]
+fn failures_are_not_stored() {
+    let dir = TempDir::new("failures");
+    let cache = Cache::dir(&dir.0);
+    miss::<CallAnswer>(&cache, BODY).call(b"not json");
+    miss::<CallAnswer>(&cache, BODY).call(b"[1]");
+    miss::<StreamAnswer>(&cache, BODY).stream(&[]);
+    let mut with_error = chunks();
+    with_error.push(serde_json::from_value(json!({"chunk_type": "error"})).unwrap());
+    miss::<StreamAnswer>(&cache, BODY).stream(&with_error);
+    assert!(!dir.0.exists() || files(&dir.0).is_empty());
+}
+
+#[test]
+fn a_replay_only_miss_names_the_task_and_the_entry() {
+    let dir = TempDir::new("replay");
+    let cache = Cache::dir(&dir.0).replay_only();
+    let error = match cache.lookup::<CallAnswer>("add_numbers", BODY.as_bytes()) {
+        Err(error) => error,
+        Ok(other) => panic!("expected a miss, got {other:?}"),
+    };
+    let Error::CacheMiss { task, path } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(task, "add_numbers");
+    assert_eq!(path, &path_of(&Cache::dir(&dir.0)));
+    let message = error.to_string();
+    assert!(message.contains("add_numbers") && message.contains(&*path.to_string_lossy()));
+}
+
+#[test]
+fn a_body_too_deep_to_key_bypasses_the_cache() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let body = format!(r#"{{"name":"t","input":{deep}}}"#);
+    let dir = TempDir::new("deep");
+    let cache = Cache::dir(&dir.0);
+    assert!(matches!(
+        cache.lookup::<CallAnswer>("t", body.as_bytes()),
+        Ok(Lookup::Miss(None))
+    ));
+    assert!(matches!(
+        cache
+            .replay_only()
+            .lookup::<StreamAnswer>("t", body.as_bytes()),
+        Err(Error::CacheMiss { .. })
+    ));
+}
+
+#[test]
+fn file_names_are_safe_for_any_task_name() {
+    let key = Key::of(Endpoint::Call, &json!({}));
+    assert_eq!(
+        file_name("../etc/pass wd", Endpoint::Stream, key),
+        format!("___etc_pass_wd.stream.{key}.json")
+    );
+    let long = file_name(&"é".repeat(100), Endpoint::Call, key);
+    assert_eq!(long, format!("{}.call.{key}.json", "_".repeat(64)));
+}
+
+#[test]
+fn the_environment_picks_the_mode() {
+    let from = Cache::from_env_values;
+    assert_eq!(from(None, None).unwrap(), None);
+    assert_eq!(from(Some("  "), Some("")).unwrap(), None);
+    assert_eq!(from(Some("c"), None).unwrap(), Some(Cache::dir("c")));
+    assert_eq!(
+        from(Some("c"), Some("read-write")).unwrap(),
+        Some(Cache::dir("c"))
+    );
+    assert_eq!(
+        from(Some("c"), Some("replay")).unwrap(),
+        Some(Cache::dir("c").replay_only())
+    );
+    assert_eq!(from(Some("c"), Some("off")).unwrap(), None);
+    assert_eq!(from(None, Some("off")).unwrap(), None);
+    assert!(matches!(from(None, Some("replay")), Err(Error::Config(_))));
+    assert!(matches!(
+        from(Some("c"), Some("record")),
+        Err(Error::Config(_))
+    ));
+}
