@@ -151,10 +151,47 @@ pub use wire::{ChunkType, StreamingChunk};
 ///   output that does not deserialize into `T` is asked again too.
 /// - `crate = "::path"`: where `opper` is, when the dependency is renamed.
 ///
+/// # Parameters
+/// Owned (`String`, `Vec<T>`, any `Serialize + JsonSchema` type) or borrowed (`&str`, `&[T]`,
+/// `&T`: the schema is the referent's). The input is serialized when the call starts, so a
+/// returned [`Stream`] borrows nothing. `&mut` parameters and named lifetimes are refused.
+///
 /// # Generated items
 /// `name(params)` calls with the default client (from the environment on first use, or the one
 /// set with [`Opper::set_default`]); `name_with(&client, params)` with an explicit [`Opper`].
-/// Both have the visibility of the declaration.
+/// Both have the visibility of the declaration. In an inherent `impl` block they are associated
+/// functions (`Type::name(..)`, `Type::name_with(&client, ..)`); an `&self` method calls with the
+/// client `self` gives through `AsRef<Opper>` (and has no `_with` companion):
+///
+/// ```no_run
+/// # use schemars::JsonSchema;
+/// # use serde::Deserialize;
+/// # #[derive(Debug, Deserialize, JsonSchema)]
+/// # struct Summary { text: String }
+/// struct Summarizer {
+///     opper: opper::Opper,
+/// }
+///
+/// impl AsRef<opper::Opper> for Summarizer {
+///     fn as_ref(&self) -> &opper::Opper {
+///         &self.opper
+///     }
+/// }
+///
+/// impl Summarizer {
+///     /// Summarize the text in one sentence.
+///     #[opper::function(model = "openai/gpt-4o-mini")]
+///     async fn summarize(&self, text: &str) -> opper::Result<Summary>;
+/// }
+///
+/// # async fn run() -> opper::Result<()> {
+/// let summarizer = Summarizer { opper: opper::Opper::from_env()? };
+/// let summary = summarizer.summarize("A long text.").await?;
+/// # Ok(()) }
+/// ```
+///
+/// A task cannot be a trait's method: declare it in an inherent `impl` and call it from the
+/// trait's method.
 #[doc(inline)]
 pub use opper_macros::function;
 
