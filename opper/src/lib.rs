@@ -28,10 +28,8 @@ mod cache;
 // 6. Reading a response: bounded bodies, SSE, the stream's clocks, reassembly.
 mod body;
 pub mod partial;
-// Private; its `pub` items are for the fuzz targets (`__fuzz`). Until the decoder keeps only
-// what the client reads, some of them are unused without the `fuzzing` feature.
+// Private; its `pub` items are for the fuzz targets (`__fuzz`).
 #[allow(unreachable_pub)]
-#[cfg_attr(not(feature = "fuzzing"), allow(dead_code))]
 mod sse;
 mod timeouts;
 // 7. Streams.

@@ -56,18 +56,19 @@ pub(crate) fn shorten(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Parses a `json_path` into segments.
+/// [`parse_with_ends`] without the offsets: for the tests and the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
+    parse_with_ends(path).map(|(segs, _)| segs)
+}
+
+/// Parses a `json_path` into segments, with the byte offset in `path` where each one ends.
 ///
 /// Grammar: keys separated by `.`, indexes as `[digits]`, and keys that contain `.` or `[` as
 /// `["..."]` or `['...']` (with `\` escaping the quote or itself). A leading `$` (JSONPath root)
 /// is accepted and dropped. The empty path is the root. A path of more than
 /// [`MAX_DEPTH`] + 1 segments (the `+ 1` for a `response` prefix) is refused as soon as it is
 /// seen, so a long path costs no more than that.
-pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
-    parse_with_ends(path).map(|(segs, _)| segs)
-}
-
-/// [`parse`], and the byte offset in `path` where each segment ends.
 pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), String> {
     let bytes = path.as_bytes();
     let mut segs = Vec::with_capacity(4);
