@@ -254,7 +254,7 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     if !policy.is_active() {
         return Ok(Stream::new(chunks, schema, None));
     }
-    // Stored only once the output is accepted (a re-asked stream is not stored).
+    // Stored only once the output is accepted, under this first request whichever attempt passes.
     chunks.hold_recording();
     let original = task.get_instructions().map(str::to_owned);
     let (client, task) = (client.clone(), task.into_owned());

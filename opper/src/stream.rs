@@ -140,6 +140,12 @@ impl ChunkStream {
         });
     }
 
+    /// Gives up the recording, handing back where it was to be stored: a re-ask's stream
+    /// records into it instead.
+    pub(crate) fn take_store(&mut self) -> Option<Store<StreamAnswer>> {
+        self.recording.take().map(|recording| recording.store)
+    }
+
     /// Keeps the recording past the stream's clean end, until [`commit_recording`]: for a
     /// consumer that judges the output first (a validator stores only the accepted one).
     ///
@@ -654,7 +660,14 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     again.opening = None;
                 }
                 match opened {
-                    Ok(chunks) => this.chunks = chunks,
+                    Ok(mut chunks) => {
+                        // The accepted answer is stored under the request the caller made.
+                        if let Some(store) = this.chunks.take_store() {
+                            chunks.record_into(store);
+                            chunks.hold_recording();
+                        }
+                        this.chunks = chunks;
+                    }
                     Err(error) => {
                         this.judged = true;
                         return Poll::Ready(Some(Err(this.fail(error))));

@@ -48,8 +48,10 @@ use crate::{Error, Result};
 /// # The entries
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
 /// review: the format version, the endpoint, the request body as sent (no header, so never the
-/// API key), then the `/v2/call` response body or the stream's chunks in order, one per line. Only successes
-/// are stored: never an error status, and a stream only once it ended cleanly. A file is
+/// API key), then the `/v2/call` response body or the stream's chunks in order, one per line.
+/// Only successes are stored: never an error status, and a stream only once it ended cleanly.
+/// A task with a validator stores only the answer it accepted, under the request as first made
+/// (a re-ask's instructions are not part of the key), so its replay is accepted at once. A file is
 /// written to a temporary file beside it and renamed into place, so concurrent writers and a
 /// crash never leave a torn entry. A file that is damaged, truncated, of another format or for
 /// another request is a miss, logged at `warn`: never a panic, and never an error in read-write
