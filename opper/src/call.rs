@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::json;
-use crate::parent::current_parent_span;
+use crate::parent;
 use crate::reask::Policy;
 use crate::schema::schema_for;
 use crate::stream::{Again, Reopen};
@@ -246,7 +246,7 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     parent: Option<String>,
     policy: Policy<T>,
 ) -> Result<Stream<T>> {
-    let parent = parent.or_else(|| current_parent_span().map(|parent| parent.to_string()));
+    let parent = parent::resolve(parent.as_deref()).map(|parent| parent.to_string());
     let mut chunks = client
         .open_stream(&task, input.as_deref(), parent.as_deref(), 1)
         .await?;

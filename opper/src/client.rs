@@ -15,7 +15,7 @@ use crate::body;
 use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
 use crate::decode::json_response;
 use crate::error::TransportError;
-use crate::parent::current_parent_span;
+use crate::parent;
 use crate::reask::{Policy, Reasker, Step};
 use crate::response::RawResponse;
 use crate::retry::parse_retry_after;
@@ -98,14 +98,6 @@ impl Opper {
         &self.inner.base_url
     }
 
-    fn body(task: &Task, input: Option<&RawValue>, parent: Option<&str>) -> Result<Vec<u8>> {
-        let scoped = match parent {
-            Some(_) => None,
-            None => current_parent_span(),
-        };
-        task.encode(input, parent.or(scoped.as_deref()))
-    }
-
     fn span(kind: Kind, task: &Task, attempt: u32) -> tracing::Span {
         let model = task.get_model().and_then(|model| model.name());
         trace::call_span(kind, task.name(), model, attempt)
@@ -137,11 +129,8 @@ impl Opper {
         policy: &Policy<T>,
     ) -> Result<Response<T>> {
         // Resolved once: every re-ask has the parent of the first attempt.
-        let scoped = match parent {
-            Some(_) => None,
-            None => current_parent_span(),
-        };
-        let parent = parent.or(scoped.as_deref());
+        let parent = parent::resolve(parent);
+        let parent = parent.as_deref();
         let original = task.get_instructions();
         let mut reasker = Reasker::new();
         let mut reask: Option<Task> = None;
@@ -253,7 +242,7 @@ impl Opper {
         attempt: u32,
     ) -> Result<ChunkStream> {
         // Shared by every attempt without a copy.
-        let body = Bytes::from(Self::body(task, input, parent)?);
+        let body = Bytes::from(task.encode(input, parent::resolve(parent).as_deref())?);
         let span = Self::span(Kind::Stream, task, attempt);
         let started = Instant::now();
         // Only the first attempt looks in the cache: a re-ask is a request the caller never made.

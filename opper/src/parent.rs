@@ -17,6 +17,14 @@ pub fn current_parent_span() -> Option<Arc<str>> {
     PARENT_SPAN.with(|slot| slot.borrow().clone())
 }
 
+/// The parent span a call sends: its own if it set one, else the enclosing scope's.
+pub(crate) fn resolve(own: Option<&str>) -> Option<Arc<str>> {
+    match own {
+        Some(own) => Some(Arc::from(own)),
+        None => current_parent_span(),
+    }
+}
+
 /// Runs `future` with `span_id` as the parent span of every Opper call made inside it, across
 /// `.await`s, unless a call sets its own `parent_span_id`.
 ///
