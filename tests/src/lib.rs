@@ -345,6 +345,18 @@ where
 
 /// Side-by-side timing for the bench binaries: samples of two contenders interleaved in one run,
 /// so both see the same machine state.
+/// A property-test runner of `cases` cases, or of `PROPTEST_CASES` when it is set.
+pub fn proptest_runner(cases: u32) -> proptest::test_runner::TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(cases);
+    proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        ..proptest::test_runner::Config::default()
+    })
+}
+
 pub mod bench {
     use std::future::Future;
     use std::time::{Duration, Instant};

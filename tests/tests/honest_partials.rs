@@ -11,7 +11,6 @@
 use futures::StreamExt;
 use opper::testing::{ChunkOptions, MockServer, Reply};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -205,14 +204,7 @@ fn every_partial_is_honest_and_the_final_value_exact() {
         .expect("a runtime");
     let server = runtime.block_on(MockServer::start());
     let opper = server.client();
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(192);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        ..Config::default()
-    });
+    let mut runner = opper_tests::proptest_runner(192);
     let strategy = (
         team(),
         any::<u64>(),

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use futures::StreamExt;
 use opper::testing::{ChunkOptions, MockServer, Reply};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -109,14 +108,7 @@ fn random_values_chunked_randomly_reassemble_exactly() {
         .unwrap();
     let server = runtime.block_on(MockServer::start());
     let opper = server.client();
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(256);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        ..Config::default()
-    });
+    let mut runner = opper_tests::proptest_runner(256);
     let strategy = (
         doc(),
         any::<u64>(),
