@@ -348,6 +348,11 @@ impl Error {
         }
     }
 
+    /// The message of [`Error::Output`], also the reason a re-ask gives for it.
+    pub(crate) fn output_reason(path: &str, message: &str) -> String {
+        format!("the output does not fit the expected type at `{path}`: {message}")
+    }
+
     /// Whether a timeout caused this error.
     pub fn is_timeout(&self) -> bool {
         match self {
@@ -444,9 +449,7 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Output { path, message, .. } => {
-                write!(f, "the output does not fit the expected type at `{path}`: {message}")
-            }
+            Error::Output { path, message, .. } => f.write_str(&Error::output_reason(path, message)),
             Error::Rejected { attempts } => {
                 let reason = attempts.last().map_or("", |last| last.reason.as_str());
                 let n = attempts.len();

@@ -94,11 +94,12 @@ impl<T> Policy<T> {
                 Some(Err(reason)) => Ok(Verdict::Reject(Rejection::new(json(), reason))),
                 _ => Ok(Verdict::Accept(value)),
             },
-            Err(error @ Error::Output { .. }) if self.reasks > 0 => {
-                let reason = error.to_string();
-                let Error::Output { json, .. } = error else {
-                    unreachable!("matched above")
-                };
+            Err(Error::Output {
+                json,
+                path,
+                message,
+            }) if self.reasks > 0 => {
+                let reason = Error::output_reason(&path, &message);
                 Ok(Verdict::Reject(Rejection::new(json, reason)))
             }
             Err(error) => Err(error),
