@@ -448,3 +448,62 @@ async fn impl_blocks_declared_in_macro_rules() {
         assert_eq!(sent["input_schema"]["properties"]["text"]["type"], "string");
     }
 }
+
+/// A service whose `&self` method borrows its input and validates its output.
+struct Checker {
+    opper: opper::Opper,
+}
+
+impl AsRef<opper::Opper> for Checker {
+    fn as_ref(&self) -> &opper::Opper {
+        &self.opper
+    }
+}
+
+fn not_empty(summary: &Summary) -> Result<(), &'static str> {
+    if summary.text.is_empty() {
+        Err("the summary is empty")
+    } else {
+        Ok(())
+    }
+}
+
+impl Checker {
+    /// Summarize the text.
+    #[opper::function(name = "checked_summary", validate = not_empty)]
+    async fn summarize(&self, text: &str) -> opper::Result<opper::Response<Summary>>;
+}
+
+/// The forms of this file and the re-ask of issue 11 work together: the rejected first answer
+/// is asked again with the same borrowed input, through the client `self` gives.
+#[tokio::test]
+async fn a_self_method_with_a_borrowed_input_is_validated_and_reasked() {
+    let server = MockServer::start().await;
+    server.require_api_key("checker-key");
+    server
+        .enqueue("checked_summary", Reply::json(json!({"text": ""})))
+        .enqueue("checked_summary", Reply::json(json!({"text": "short"})));
+    let checker = Checker {
+        opper: client(&server, "checker-key"),
+    };
+    let text = String::from("a long text");
+    let response = checker.summarize(&text).await.expect("accepted");
+    assert_eq!((response.text.as_str(), response.reasks), ("short", 1));
+    let requests = server.requests_for("checked_summary");
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(body(request)["input"], json!({"text": "a long text"}));
+    }
+    let instructions = body(&requests[1])["instructions"]
+        .as_str()
+        .expect("instructions")
+        .to_owned();
+    assert!(
+        instructions.starts_with("Summarize the text."),
+        "{instructions}"
+    );
+    assert!(
+        instructions.contains("Reason: the summary is empty"),
+        "{instructions}"
+    );
+}
