@@ -32,7 +32,8 @@ pub mod partial;
 #[allow(unreachable_pub)]
 mod sse;
 mod timeouts;
-// 7. Streams.
+// 7. Streams: the raw chunks, then the typed stream.
+mod chunks;
 mod stream;
 // 8. Retries.
 mod retry;
@@ -68,6 +69,7 @@ pub mod testing;
 
 pub use cache::Cache;
 pub use call::CallBuilder;
+pub use chunks::ChunkStream;
 pub use client::{Opper, OpperBuilder};
 pub use configuration::Configuration;
 pub use error::{ApiError, Error, Rejection, Result, TransportError};
@@ -77,7 +79,7 @@ pub use parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_sp
 pub use partial::Partial;
 pub use response::{Cost, Response, Usage};
 pub use retry::RetryPolicy;
-pub use stream::{ChunkStream, Stream, Update};
+pub use stream::{Stream, Update};
 pub use task::Task;
 pub use validate::{OutputCheck, Validator, ValidatorFn};
 pub use wire::{ChunkType, StreamingChunk};

@@ -1,0 +1,418 @@
+//! The raw chunks of `/v2/call/stream`: SSE decoded into [`StreamingChunk`]s, under the stream's
+//! timeouts, recorded for the cache or replayed from it.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_core::Stream as FuturesStream;
+use serde_json::Value;
+
+use crate::cache::{Store, StreamAnswer};
+use crate::error::{TransportError, truncate};
+use crate::sse::{DecodeError, Decoder, Event, EventQueue};
+use crate::timeouts::Timeouts;
+use crate::trace::record_outcome;
+use crate::wire::StreamingChunk;
+use crate::{Error, Result};
+
+type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The raw chunks of a `/v2/call/stream` response, in order.
+///
+/// Yields every [`StreamingChunk`] (the first often carries only the `span_id`). An `error`
+/// chunk, an event that is not JSON, an oversized event, a broken connection or a timeout (the
+/// request timeout, which bounds the whole stream, or the idle timeout between data events) ends
+/// it with an [`Error`]. Dropping it closes the connection.
+pub struct ChunkStream {
+    body: Option<Body>,
+    timeouts: Timeouts,
+    /// A cached stream's chunks, served instead of a body.
+    replay: Option<std::vec::IntoIter<StreamingChunk>>,
+    /// The chunks so far of a stream the cache is to store once it ends cleanly.
+    recording: Option<Recording>,
+    decoder: Decoder,
+    queue: EventQueue,
+    span_id: Option<String>,
+    chunks: u64,
+    finished: bool,
+    /// A failure met while reading, handed out after the events decoded before it.
+    pending: Option<Error>,
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl std::fmt::Debug for ChunkStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkStream")
+            .field("span_id", &self.span_id)
+            .field("chunks", &self.chunks)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stream's chunks so far, and where to store them once it ends cleanly.
+#[derive(Debug)]
+struct Recording {
+    store: Store<StreamAnswer>,
+    chunks: Vec<StreamingChunk>,
+    /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
+    held: bool,
+    /// Whether the stream ended cleanly.
+    ended: bool,
+}
+
+enum Next {
+    Chunk(StreamingChunk),
+    End,
+}
+
+impl ChunkStream {
+    pub(crate) fn new(
+        response: reqwest::Response,
+        max_event_bytes: usize,
+        timeouts: Timeouts,
+        span: tracing::Span,
+    ) -> Self {
+        Self {
+            body: Some(Box::pin(response.bytes_stream())),
+            timeouts,
+            replay: None,
+            recording: None,
+            decoder: Decoder::with_limit(max_event_bytes),
+            queue: EventQueue::new(),
+            span_id: None,
+            chunks: 0,
+            finished: false,
+            pending: None,
+            span,
+            started: Instant::now(),
+        }
+    }
+
+    /// A stream that serves cached chunks as the live one served them: the span id known from
+    /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
+    /// else from the chunk that brings it.
+    pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
+        let mut stream = Self {
+            body: None,
+            timeouts: Timeouts::none(),
+            replay: None,
+            recording: None,
+            decoder: Decoder::new(),
+            queue: EventQueue::new(),
+            span_id: None,
+            chunks: 0,
+            finished: false,
+            pending: None,
+            span,
+            started: Instant::now(),
+        };
+        if let Some(first) = chunks.first() {
+            stream.note_span_id(first);
+        }
+        stream.replay = Some(chunks.into_iter());
+        stream
+    }
+
+    /// Takes the call's span id from the first chunk that has one.
+    fn note_span_id(&mut self, chunk: &StreamingChunk) {
+        if self.span_id.is_none()
+            && let Some(id) = &chunk.span_id
+        {
+            self.span.record("span_id", id.as_str());
+            self.span_id = Some(id.clone());
+        }
+    }
+
+    /// Records every chunk from now on, for `store` to keep once the stream ends cleanly.
+    pub(crate) fn record_into(&mut self, store: Store<StreamAnswer>) {
+        self.recording = Some(Recording {
+            store,
+            chunks: Vec::new(),
+            held: false,
+            ended: false,
+        });
+    }
+
+    /// Gives up the recording, handing back where it was to be stored: a re-ask's stream
+    /// records into it instead.
+    pub(crate) fn take_store(&mut self) -> Option<Store<StreamAnswer>> {
+        self.recording.take().map(|recording| recording.store)
+    }
+
+    /// Keeps the recording past the stream's clean end, until [`commit_recording`]: for a
+    /// consumer that judges the output first (a validator stores only the accepted one).
+    ///
+    /// [`commit_recording`]: Self::commit_recording
+    pub(crate) fn hold_recording(&mut self) {
+        if let Some(recording) = &mut self.recording {
+            recording.held = true;
+        }
+    }
+
+    /// Stores a held recording, if the stream ended cleanly.
+    pub(crate) fn commit_recording(&mut self) {
+        if self.recording.as_ref().is_some_and(|r| r.ended)
+            && let Some(recording) = self.recording.take()
+        {
+            recording.store.stream(&recording.chunks);
+        }
+    }
+
+    /// The `opper.stream` tracing span of this attempt.
+    pub(crate) fn tracing_span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// The call's span, once the service has sent it.
+    pub fn span_id(&self) -> Option<&str> {
+        self.span_id.as_deref()
+    }
+
+    /// Reads until at least one event is decoded, without handing it out. A failure before
+    /// any event is returned (so the request may be retried): a stream that closes or breaks
+    /// before its first event is a transport failure.
+    pub(crate) async fn prefetch(&mut self) -> Result<()> {
+        std::future::poll_fn(|cx| {
+            while self.queue.is_empty() && self.pending.is_none() {
+                match self.poll_bytes(cx) {
+                    Poll::Ready(Ok(true)) => {}
+                    Poll::Ready(Ok(false)) => {
+                        return Poll::Ready(Err(Error::Transport(TransportError::closed(
+                            "the stream closed before its first event",
+                        ))));
+                    }
+                    Poll::Ready(Err(error)) => self.pending = Some(error),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if !self.queue.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            Poll::Ready(Err(match self.pending.take() {
+                Some(Error::Incomplete {
+                    source: Some(source),
+                    ..
+                }) if source.is_timeout() => Error::Timeout(source),
+                Some(Error::Incomplete {
+                    source: Some(source),
+                    ..
+                }) => Error::Transport(source),
+                Some(other) => other,
+                None => unreachable!("the loop ends with an event or a failure"),
+            }))
+        })
+        .await?;
+        // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
+        if let Some(event) = self.queue.front()
+            && let Ok(chunk) = serde_json::from_str::<StreamingChunk>(&event.data)
+        {
+            self.note_span_id(&chunk);
+        }
+        Ok(())
+    }
+
+    /// Reads one piece of the body into the decoder. `Ok(true)`: more may come; `Ok(false)`: the
+    /// body ended.
+    fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool>> {
+        let Some(body) = self.body.as_mut() else {
+            return Poll::Ready(Ok(false));
+        };
+        // Checked before every read, so that a server sending bytes without pause (comments,
+        // say) cannot keep the stream from timing out.
+        if let Some(timeout) = self.timeouts.check(cx) {
+            self.body = None;
+            return Poll::Ready(Err(Error::Incomplete {
+                reason: "it timed out".into(),
+                source: Some(timeout),
+                partial: Value::Null,
+            }));
+        }
+        match body.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(bytes))) => {
+                let queued = self.queue.len();
+                let fed = self.decoder.feed(&bytes, &mut self.queue);
+                // Comments are never queued; events with no data (keep-alives) do not count.
+                if self.queue.range(queued..).any(carries_data) {
+                    self.timeouts.data_arrived();
+                }
+                match fed {
+                    Ok(()) => Poll::Ready(Ok(true)),
+                    Err(error) => {
+                        // Stop reading: what is decoded so far stays queued.
+                        self.body = None;
+                        Poll::Ready(Err(decode_error(error)))
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(error))) => {
+                self.body = None;
+                Poll::Ready(Err(Error::Incomplete {
+                    reason: "the connection broke".into(),
+                    source: Some(TransportError::from_reqwest(error)),
+                    partial: Value::Null,
+                }))
+            }
+            Poll::Ready(None) => {
+                self.body = None;
+                match self.decoder.finish() {
+                    Ok(last) => {
+                        self.queue.extend(last);
+                        Poll::Ready(Ok(false))
+                    }
+                    // An unterminated last line that is not UTF-8 was cut inside a character.
+                    Err(DecodeError::InvalidUtf8 { .. }) => Poll::Ready(Err(Error::Incomplete {
+                        reason: "the stream was cut inside an event".into(),
+                        source: None,
+                        partial: Value::Null,
+                    })),
+                    Err(error) => Poll::Ready(Err(decode_error(error))),
+                }
+            }
+        }
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
+        if let Some(replay) = &mut self.replay {
+            let Some(chunk) = replay.next() else {
+                return Poll::Ready(Ok(Next::End));
+            };
+            self.chunks += 1;
+            self.note_span_id(&chunk);
+            return Poll::Ready(Ok(Next::Chunk(chunk)));
+        }
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                match parse_event(event) {
+                    Ok(Some(chunk)) => {
+                        self.chunks += 1;
+                        self.note_span_id(&chunk);
+                        return Poll::Ready(Ok(Next::Chunk(chunk)));
+                    }
+                    Ok(None) => continue,
+                    Err(error) => return Poll::Ready(Err(error)),
+                }
+            }
+            if let Some(error) = self.pending.take() {
+                return Poll::Ready(Err(error));
+            }
+            match self.poll_bytes(cx) {
+                Poll::Ready(Ok(true)) => {}
+                Poll::Ready(Ok(false)) if self.queue.is_empty() => {
+                    return Poll::Ready(Ok(Next::End));
+                }
+                Poll::Ready(Ok(false)) => {}
+                Poll::Ready(Err(error)) => self.pending = Some(error),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// The next chunk, `None` at the end; after an error, always `None`.
+    pub(crate) fn poll_step(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<StreamingChunk>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let step = match self.poll_chunk(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(step) => step,
+        };
+        match step {
+            Ok(Next::Chunk(chunk)) => {
+                if let Some(recording) = &mut self.recording {
+                    recording.chunks.push(chunk.clone());
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Ok(Next::End) => {
+                self.end(None);
+                Poll::Ready(None)
+            }
+            Err(error) => {
+                self.end(Some(&error));
+                Poll::Ready(Some(Err(error)))
+            }
+        }
+    }
+
+    pub(crate) fn end(&mut self, error: Option<&Error>) {
+        self.finished = true;
+        self.body = None;
+        self.replay = None;
+        match (error, self.recording.take()) {
+            (None, Some(recording)) if !recording.held => {
+                recording.store.stream(&recording.chunks);
+            }
+            (None, Some(mut recording)) => {
+                recording.ended = true;
+                self.recording = Some(recording);
+            }
+            // A failed stream stores nothing; one dropped before its end never gets here.
+            (Some(_), _) | (None, None) => {}
+        }
+        self.queue.clear();
+        self.span.record("chunks", self.chunks);
+        record_outcome(&self.span, self.started, error);
+    }
+}
+
+impl FuturesStream for ChunkStream {
+    type Item = Result<StreamingChunk>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_step(cx)
+    }
+}
+
+fn decode_error(error: DecodeError) -> Error {
+    match error {
+        DecodeError::TooLarge { limit } => Error::EventTooLarge {
+            limit,
+            partial: Value::Null,
+        },
+        DecodeError::InvalidUtf8 { line } => Error::InvalidChunk {
+            data: line,
+            reason: "the event is not valid UTF-8".into(),
+            partial: Value::Null,
+        },
+    }
+}
+
+/// Whether an event carries a chunk: not empty, not a `[DONE]` marker.
+fn carries_data(event: &Event) -> bool {
+    let data = event.data.trim();
+    !data.is_empty() && data != "[DONE]"
+}
+
+/// An event's chunk; `Ok(None)` for events that carry nothing (empty data, keep-alives).
+fn parse_event(event: Event) -> Result<Option<StreamingChunk>> {
+    if !carries_data(&event) {
+        return Ok(None);
+    }
+    let data = event.data.trim();
+    match serde_json::from_str::<StreamingChunk>(data) {
+        Ok(chunk) if chunk.is_error() => Err(Error::StreamChunk {
+            error_type: chunk.error_type,
+            error_message: chunk.error_message,
+            partial: Value::Null,
+        }),
+        Ok(chunk) => Ok(Some(chunk)),
+        Err(_) if event.at_eof => Err(Error::Incomplete {
+            reason: "the stream was cut inside an event".into(),
+            source: None,
+            partial: Value::Null,
+        }),
+        Err(error) => Err(Error::InvalidChunk {
+            data: truncate(data, 500).to_owned(),
+            reason: format!("not a JSON chunk: {error}"),
+            partial: Value::Null,
+        }),
+    }
+}
