@@ -76,10 +76,36 @@ impl ChunkStream {
         timeouts: Timeouts,
         span: tracing::Span,
     ) -> Self {
+        let body: Body = Box::pin(response.bytes_stream());
+        Self::from_source(Some(body), None, max_event_bytes, timeouts, span)
+    }
+
+    /// A stream that serves cached chunks as the live one served them: the span id known from
+    /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
+    /// else from the chunk that brings it.
+    pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
+        let first = chunks.first().cloned();
+        let replay = Some(chunks.into_iter());
+        let limit = crate::sse::DEFAULT_MAX_EVENT_BYTES;
+        let mut stream = Self::from_source(None, replay, limit, Timeouts::none(), span);
+        if let Some(first) = &first {
+            stream.note_span_id(first);
+        }
+        stream
+    }
+
+    /// A stream reading `body` (live) or serving `replay` (cached).
+    fn from_source(
+        body: Option<Body>,
+        replay: Option<std::vec::IntoIter<StreamingChunk>>,
+        max_event_bytes: usize,
+        timeouts: Timeouts,
+        span: tracing::Span,
+    ) -> Self {
         Self {
-            body: Some(Box::pin(response.bytes_stream())),
+            body,
             timeouts,
-            replay: None,
+            replay,
             recording: None,
             decoder: Decoder::with_limit(max_event_bytes),
             queue: EventQueue::new(),
@@ -90,31 +116,6 @@ impl ChunkStream {
             span,
             started: Instant::now(),
         }
-    }
-
-    /// A stream that serves cached chunks as the live one served them: the span id known from
-    /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
-    /// else from the chunk that brings it.
-    pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
-        let mut stream = Self {
-            body: None,
-            timeouts: Timeouts::none(),
-            replay: None,
-            recording: None,
-            decoder: Decoder::new(),
-            queue: EventQueue::new(),
-            span_id: None,
-            chunks: 0,
-            finished: false,
-            pending: None,
-            span,
-            started: Instant::now(),
-        };
-        if let Some(first) = chunks.first() {
-            stream.note_span_id(first);
-        }
-        stream.replay = Some(chunks.into_iter());
-        stream
     }
 
     /// Takes the call's span id from the first chunk that has one.
