@@ -409,20 +409,6 @@ async fn no_secret_is_written() {
     }
 }
 
-/// Collects what a `fmt` subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Set in the child processes of [`run_alone`].
 const CHILD: &str = "OPPER_CACHE_TEST_CHILD";
 
@@ -457,15 +443,7 @@ fn spans_record_hits_and_misses_and_damaged_entries_are_logged() {
             &[],
         );
     }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = opper_tests::capture_logs();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -482,7 +460,7 @@ fn spans_record_hits_and_misses_and_damaged_entries_are_logged() {
         std::fs::write(dir.path().join(call), "{").unwrap();
         send(&opper, TEXT).await.unwrap();
     });
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let closed = |name: &str| -> Vec<&str> {
         logs.lines()
             .filter(|line| line.contains(name) && line.contains("close"))

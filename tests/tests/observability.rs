@@ -1,32 +1,11 @@
 //! Tracing spans and parent-span nesting, over real HTTP.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opper::Opper;
 use opper::testing::{MockServer, Reply};
-use opper_tests::{KEY, RawServer, Script, client, retrying};
+use opper_tests::{KEY, RawServer, Script, capture_logs, client, retrying};
 use serde_json::json;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 /// The tests of this file take turns: tracing caches per-callsite interest process-wide, so a
 /// test without a subscriber running beside one with a subscriber could hide events from it.
@@ -42,18 +21,6 @@ fn in_turn(body: impl std::future::Future<Output = ()>) {
         .block_on(body);
 }
 
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
-}
-
 fn ok(span: &str) -> Script {
     Script::json(
         200,
@@ -65,7 +32,7 @@ fn ok(span: &str) -> Script {
 #[test]
 fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
     in_turn(async {
-        let (captured, _guard) = capture();
+        let (captured, _guard) = capture_logs();
         let server = RawServer::start().await;
         server.push(Script::response(503, &[], b"busy"));
         server.push(ok("span-77"));
@@ -122,7 +89,7 @@ fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
 #[test]
 fn streams_are_spans_too_and_the_key_stays_out() {
     in_turn(async {
-        let (captured, _guard) = capture();
+        let (captured, _guard) = capture_logs();
         let server = RawServer::start().await;
         server.push(
             Script::default()
@@ -154,7 +121,7 @@ fn streams_are_spans_too_and_the_key_stays_out() {
 #[test]
 fn a_parent_span_scope_reaches_every_call_inside_it_and_an_explicit_one_wins() {
     in_turn(async {
-        let (_captured, _guard) = capture();
+        let (_captured, _guard) = capture_logs();
         let server = RawServer::start().await;
         server.fallback(ok("child"));
         let opper = client(&server.url());
@@ -236,25 +203,7 @@ fn a_previous_response_can_be_the_parent() {
 #[test]
 fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retries() {
     in_turn(async {
-        use std::sync::{Arc, Mutex};
-        #[derive(Clone, Default)]
-        struct Sink(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Sink {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let sink = Sink::default();
-        let writer = sink.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (sink, _guard) = capture_logs();
 
         let server = MockServer::start().await;
         server.require_api_key(KEY);
@@ -289,7 +238,7 @@ fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retr
         for error in &errors {
             texts.push(format!("{error} / {error:?}"));
         }
-        texts.push(String::from_utf8(sink.0.lock().unwrap().clone()).unwrap());
+        texts.push(sink.text());
         assert!(
             texts.last().unwrap().contains("retrying"),
             "the retries were logged"

@@ -2,8 +2,7 @@
 //! re-ask is the first request with only `instructions` changed, and streams re-ask on the same
 //! `Stream`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
@@ -57,22 +56,13 @@ static TURN: Mutex<()> = Mutex::new(());
 /// Runs a test body on its own runtime, one test at a time; returns what it logged.
 fn in_turn(body: impl std::future::Future<Output = ()>) -> String {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = opper_tests::capture_logs();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
         .block_on(body);
-    let logs = captured.0.lock().unwrap().clone();
-    String::from_utf8(logs).unwrap()
+    captured.text()
 }
 
 fn sum(sum: i64) -> Value {
@@ -503,19 +493,6 @@ fn a_validator_that_panics_panics_the_callers_future() {
             "one request each, never re-asked"
         );
     });
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[test]
