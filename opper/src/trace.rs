@@ -24,33 +24,27 @@ pub(crate) fn call_span(
     attempt: u32,
 ) -> tracing::Span {
     let model = model.unwrap_or("");
+    // The fields both spans have, then each one's own: tracing fixes a span's fields when it
+    // is made, under a literal name.
+    macro_rules! span {
+        ($name:literal $(, $own:ident)*) => {
+            tracing::info_span!(
+                $name,
+                task,
+                model,
+                attempt,
+                span_id = tracing::field::Empty,
+                cache = tracing::field::Empty,
+                attempts = tracing::field::Empty,
+                outcome = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+                $($own = tracing::field::Empty,)*
+            )
+        };
+    }
     match kind {
-        Kind::Stream => tracing::info_span!(
-            "opper.stream",
-            task,
-            model,
-            attempt,
-            span_id = tracing::field::Empty,
-            cache = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            chunks = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        ),
-        Kind::Call => tracing::info_span!(
-            "opper.call",
-            task,
-            model,
-            attempt,
-            span_id = tracing::field::Empty,
-            cache = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-            input_tokens = tracing::field::Empty,
-            output_tokens = tracing::field::Empty,
-            total_tokens = tracing::field::Empty,
-        ),
+        Kind::Stream => span!("opper.stream", chunks),
+        Kind::Call => span!("opper.call", input_tokens, output_tokens, total_tokens),
     }
 }
 
