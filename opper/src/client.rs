@@ -104,13 +104,15 @@ impl Opper {
     }
 
     /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
+    /// Only a first attempt looks: a re-ask is a request the caller never made.
     fn lookup<A: Answer>(
         &self,
         task: &Task,
         body: &[u8],
+        attempt: u32,
         span: &tracing::Span,
     ) -> Result<Option<Lookup<A>>> {
-        let Some(cache) = &self.inner.cache else {
+        let Some(cache) = self.inner.cache.as_ref().filter(|_| attempt == 1) else {
             return Ok(None);
         };
         let lookup = cache.lookup::<A>(task.name(), body);
@@ -170,8 +172,7 @@ impl Opper {
         }
     }
 
-    /// One attempt of a call, with its retries. Only the first attempt looks in the cache: a
-    /// re-ask is a request the caller never made.
+    /// One attempt of a call, with its retries.
     async fn call_attempt(
         &self,
         task: &Task,
@@ -183,11 +184,7 @@ impl Opper {
         let body = Bytes::from(task.encode(input, parent)?);
         let span = Self::span(Kind::Call, task, attempt);
         let started = Instant::now();
-        let lookup = match attempt {
-            1 => self.lookup::<CallAnswer>(task, &body, &span),
-            _ => Ok(None),
-        };
-        let decoded = match lookup {
+        let decoded = match self.lookup::<CallAnswer>(task, &body, attempt, &span) {
             Err(error) => Err(error),
             Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
                 decode_body(raw.get().as_bytes()).map(|raw| (raw, None, None))
@@ -245,12 +242,7 @@ impl Opper {
         let body = Bytes::from(task.encode(input, parent::resolve(parent).as_deref())?);
         let span = Self::span(Kind::Stream, task, attempt);
         let started = Instant::now();
-        // Only the first attempt looks in the cache: a re-ask is a request the caller never made.
-        let lookup = match attempt {
-            1 => self.lookup::<StreamAnswer>(task, &body, &span),
-            _ => Ok(None),
-        };
-        let result = match lookup {
+        let result = match self.lookup::<StreamAnswer>(task, &body, attempt, &span) {
             Err(error) => Err(error),
             Ok(Some(Lookup::Hit(StreamAnswer(chunks)))) => {
                 Ok(ChunkStream::replay(chunks, span.clone()))
