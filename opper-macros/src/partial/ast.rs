@@ -4,36 +4,23 @@
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Data, DeriveInput, Fields, FieldsUnnamed, Ident, LitStr, Token, Variant};
 
+use super::symbol::{
+    ALIAS, ATOMIC, CRATE, DESERIALIZE, FLATTEN, OPPER, OTHER, PARTIAL, RENAME, RENAME_ALL,
+    REQUIRED, SERDE, SKIP, SKIP_DESERIALIZING,
+};
 use crate::ctxt::Ctxt;
 use crate::meta::skip_value;
 
-pub(super) const SERDE: &str = "serde";
-pub(super) const OPPER: &str = "opper";
-// serde keys the derive reads.
-const RENAME: &str = "rename";
-const RENAME_ALL: &str = "rename_all";
-const ALIAS: &str = "alias";
-const SKIP: &str = "skip";
-const SKIP_DESERIALIZING: &str = "skip_deserializing";
-const FLATTEN: &str = "flatten";
-const OTHER: &str = "other";
-const DESERIALIZE: &str = "deserialize";
-// opper keys: of the type, then of a field.
-pub(super) const CRATE: &str = "crate";
-pub(super) const PARTIAL: &str = "partial";
-pub(super) const ATOMIC: &str = "atomic";
-pub(super) const REQUIRED: &str = "required";
-
 /// The type deriving `Partial`.
-pub(super) struct Container<'a> {
-    pub(super) input: &'a DeriveInput,
-    pub(super) opper: OpperAttrs,
-    pub(super) serde: SerdeAttrs,
-    pub(super) data: Shape<'a>,
+pub(crate) struct Container<'a> {
+    pub(crate) input: &'a DeriveInput,
+    pub(crate) opper: OpperAttrs,
+    pub(crate) serde: SerdeAttrs,
+    pub(crate) data: Shape<'a>,
 }
 
 /// The type's shape.
-pub(super) enum Shape<'a> {
+pub(crate) enum Shape<'a> {
     /// A struct with named fields.
     Struct(Vec<Field<'a>>),
     Enum(Vec<EnumVariant<'a>>),
@@ -43,52 +30,52 @@ pub(super) enum Shape<'a> {
 }
 
 /// A named field of a struct.
-pub(super) struct Field<'a> {
-    pub(super) field: &'a syn::Field,
-    pub(super) ident: &'a Ident,
-    pub(super) serde: SerdeAttrs,
-    pub(super) opper: OpperAttrs,
+pub(crate) struct Field<'a> {
+    pub(crate) field: &'a syn::Field,
+    pub(crate) ident: &'a Ident,
+    pub(crate) serde: SerdeAttrs,
+    pub(crate) opper: OpperAttrs,
 }
 
 /// A variant of an enum.
-pub(super) struct EnumVariant<'a> {
-    pub(super) variant: &'a Variant,
-    pub(super) serde: SerdeAttrs,
-    pub(super) opper: OpperAttrs,
+pub(crate) struct EnumVariant<'a> {
+    pub(crate) variant: &'a Variant,
+    pub(crate) serde: SerdeAttrs,
+    pub(crate) opper: OpperAttrs,
 }
 
 /// What one item's `#[opper(...)]` attributes say, each key as written, wherever it is (the
 /// type's keys `crate = "path"` and `partial = "Name"`, a field's `atomic` and `required`):
 /// `valid.rs` checks that each is where it belongs, once.
 #[derive(Default)]
-pub(super) struct OpperAttrs {
-    pub(super) krate: Vec<(syn::Path, LitStr)>,
-    pub(super) partial: Vec<(syn::Path, LitStr)>,
-    pub(super) atomic: Vec<syn::Path>,
-    pub(super) required: Vec<syn::Path>,
+pub(crate) struct OpperAttrs {
+    pub(crate) krate: Vec<(syn::Path, LitStr)>,
+    pub(crate) partial: Vec<(syn::Path, LitStr)>,
+    pub(crate) atomic: Vec<syn::Path>,
+    pub(crate) required: Vec<syn::Path>,
     /// Keys the derive does not know.
-    pub(super) unknown: Vec<syn::Path>,
+    pub(crate) unknown: Vec<syn::Path>,
 }
 
 /// What one item's `#[serde(...)]` attributes say, as far as the partial form cares.
 #[derive(Default)]
-pub(super) struct SerdeAttrs {
+pub(crate) struct SerdeAttrs {
     /// `rename = "..."`, or the `deserialize` side of `rename(...)`.
-    pub(super) rename: Option<String>,
+    pub(crate) rename: Option<String>,
     /// `rename_all = "..."` (its `deserialize` side), not yet checked to be a rule.
-    pub(super) rename_all: Option<LitStr>,
-    pub(super) aliases: Vec<String>,
+    pub(crate) rename_all: Option<LitStr>,
+    pub(crate) aliases: Vec<String>,
     /// `skip` or `skip_deserializing`.
-    pub(super) skip: bool,
-    pub(super) flatten: bool,
-    pub(super) other: bool,
+    pub(crate) skip: bool,
+    pub(crate) flatten: bool,
+    pub(crate) other: bool,
     /// Every other key, skipped; `valid.rs` refuses those the partial form cannot follow.
-    pub(super) other_keys: Vec<syn::Path>,
+    pub(crate) other_keys: Vec<syn::Path>,
 }
 
 impl<'a> Container<'a> {
     /// Reads the input. Syntax errors in attributes are reported; what was read is kept.
-    pub(super) fn from_syn(input: &'a DeriveInput, cx: &Ctxt) -> Self {
+    pub(crate) fn from_syn(input: &'a DeriveInput, cx: &Ctxt) -> Self {
         let opper = opper_attrs(&input.attrs, cx);
         let serde = serde_attrs(&input.attrs, cx);
         let data = match &input.data {

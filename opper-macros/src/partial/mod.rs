@@ -11,6 +11,7 @@ mod ast;
 mod expand;
 mod fallback;
 mod spec;
+mod symbol;
 mod valid;
 
 pub(crate) fn derive(input: TokenStream) -> TokenStream {

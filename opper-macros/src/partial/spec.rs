@@ -3,34 +3,34 @@
 
 use syn::{Attribute, Generics, Ident, Type, Visibility};
 
-pub(super) struct Input<'a> {
-    pub(super) ident: &'a Ident,
-    pub(super) vis: &'a Visibility,
-    pub(super) generics: &'a Generics,
+pub(crate) struct Input<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) vis: &'a Visibility,
+    pub(crate) generics: &'a Generics,
     /// The path of the `opper` crate.
-    pub(super) krate: syn::Path,
+    pub(crate) krate: syn::Path,
     /// The name of the generated partial struct.
-    pub(super) partial_ident: Ident,
-    pub(super) body: Body<'a>,
+    pub(crate) partial_ident: Ident,
+    pub(crate) body: Body<'a>,
 }
 
-pub(super) enum Body<'a> {
+pub(crate) enum Body<'a> {
     /// A struct with named fields: those that are deserialized.
     Struct(Vec<Field<'a>>),
     /// A unit-only enum: its variants' names (with aliases), and whether one is `#[serde(other)]`.
     Enum { names: Vec<String>, open: bool },
 }
 
-pub(super) struct Field<'a> {
-    pub(super) ident: &'a Ident,
-    pub(super) vis: &'a Visibility,
-    pub(super) ty: &'a Type,
+pub(crate) struct Field<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) vis: &'a Visibility,
+    pub(crate) ty: &'a Type,
     /// The key in the JSON, then its aliases.
-    pub(super) keys: Vec<String>,
-    pub(super) flatten: bool,
+    pub(crate) keys: Vec<String>,
+    pub(crate) flatten: bool,
     /// `#[opper(atomic)]`: shown only whole.
-    pub(super) atomic: bool,
+    pub(crate) atomic: bool,
     /// `#[opper(required)]`: the struct is not shown in its parent until this has a value.
-    pub(super) required: bool,
-    pub(super) docs: Vec<&'a Attribute>,
+    pub(crate) required: bool,
+    pub(crate) docs: Vec<&'a Attribute>,
 }

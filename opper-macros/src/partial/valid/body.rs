@@ -1,0 +1,84 @@
+//! What the partial form streams: a struct's deserialized fields with their JSON keys, a
+//! unit-only enum's variant names.
+
+use syn::ext::IdentExt;
+
+use super::super::ast::{EnumVariant, Field as RawField};
+use super::super::spec::{Body, Field};
+use super::super::symbol::DOC;
+use super::opper;
+use super::serde::{Place, check_serde};
+use crate::case::RenameRule;
+use crate::ctxt::Ctxt;
+
+/// A field, unless it is skipped.
+pub(super) fn field<'a>(field: &RawField<'a>, rule: RenameRule, cx: &Ctxt) -> Option<Field<'a>> {
+    check_serde(&field.serde, Place::Field, cx);
+    let (atomic, required) = opper::field(field, cx);
+    if field.serde.skip {
+        return None;
+    }
+    let name = field
+        .serde
+        .rename
+        .clone()
+        .unwrap_or_else(|| rule.apply_to_field(&field.ident.unraw().to_string()));
+    let mut keys = vec![name];
+    keys.extend(field.serde.aliases.iter().cloned());
+    Some(Field {
+        ident: field.ident,
+        vis: &field.field.vis,
+        ty: &field.field.ty,
+        keys,
+        flatten: field.serde.flatten,
+        atomic,
+        required,
+        docs: field
+            .field
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident(DOC))
+            .collect(),
+    })
+}
+
+/// A unit-only enum: its variants' names.
+pub(super) fn enum_body(
+    variants: &[EnumVariant<'_>],
+    rule: RenameRule,
+    cx: &Ctxt,
+) -> Body<'static> {
+    let mut names = Vec::new();
+    let mut open = false;
+    for EnumVariant {
+        variant,
+        serde,
+        opper,
+    } in variants
+    {
+        opper::variant(opper, cx);
+        if !matches!(variant.fields, syn::Fields::Unit) {
+            cx.error_spanned_by(
+                &variant.fields,
+                "Partial can be derived only for enums whose variants are all units \
+                 (streamed as a string); make this a unit variant or use a struct",
+            );
+            continue;
+        }
+        check_serde(serde, Place::Variant, cx);
+        if serde.other {
+            open = true;
+        }
+        if serde.skip {
+            continue;
+        }
+        names.push(
+            serde
+                .rename
+                .clone()
+                .unwrap_or_else(|| rule.apply_to_variant(&variant.ident.unraw().to_string())),
+        );
+        names.extend(serde.aliases.iter().cloned());
+    }
+    Body::Enum { names, open }
+}
