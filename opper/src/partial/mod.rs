@@ -71,14 +71,15 @@ use serde_json::Value;
 
 use crate::Error;
 
-mod complete;
-mod cx;
-pub(crate) mod derive;
-mod impls;
-mod kind;
+// Leaves first: a part uses only the parts above it.
 mod limits;
+mod kind;
 pub(crate) mod path;
+mod cx;
 mod scalar;
+mod impls;
+pub(crate) mod derive;
+mod complete;
 #[cfg(test)]
 mod tests;
 
