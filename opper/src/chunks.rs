@@ -70,8 +70,8 @@ impl std::fmt::Debug for ChunkStream {
 struct Recording {
     store: Store<StreamAnswer>,
     chunks: Vec<StreamingChunk>,
-    /// What `chunks` hold in memory (see [`footprint`]), at most the stream's `max_bytes`.
-    bytes: usize,
+    /// What the chunks hold on the heap besides `chunks` itself (see [`heap_of`]).
+    heap: usize,
     /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
     held: bool,
     /// Whether the stream ended cleanly.
@@ -155,7 +155,7 @@ impl ChunkStream {
         self.recording = Some(Recording {
             store,
             chunks: Vec::new(),
-            bytes: 0,
+            heap: 0,
             held: false,
             ended: false,
         });
@@ -385,26 +385,35 @@ impl ChunkStream {
         }
     }
 
-    /// Adds a chunk to the recording; a recording that would hold more than the stream's
-    /// `max_bytes` is given up (the answer is not stored), so recording never holds more than
-    /// the limit, whatever the chunks.
+    /// Adds a chunk to the recording. A recording that would hold more than the stream's
+    /// `max_bytes` (its `Vec`'s capacity and what the chunks hold) is given up: the answer is
+    /// not stored, and recording never holds more than the limit, whatever the chunks.
     fn record(&mut self, chunk: &StreamingChunk) {
         let Some(recording) = &mut self.recording else {
             return;
         };
-        match recording.bytes.checked_add(footprint(chunk)) {
-            Some(bytes) if bytes <= self.max_bytes => {
-                recording.bytes = bytes;
-                recording.chunks.push(chunk.clone());
-            }
-            _ => {
-                self.recording = None;
-                tracing::debug!(
-                    parent: &self.span,
-                    limit = self.max_bytes,
-                    "the stream is too large to be cached"
-                );
-            }
+        let chunks = &mut recording.chunks;
+        // Grown here, by doubling, so that its capacity is known.
+        let capacity = if chunks.len() < chunks.capacity() {
+            chunks.capacity()
+        } else {
+            chunks.capacity().saturating_mul(2).max(4)
+        };
+        let heap = recording.heap.saturating_add(heap_of(chunk));
+        let total = capacity
+            .saturating_mul(std::mem::size_of::<StreamingChunk>())
+            .saturating_add(heap);
+        if total <= self.max_bytes {
+            chunks.reserve_exact(capacity.saturating_sub(chunks.len()));
+            chunks.push(chunk.clone());
+            recording.heap = heap;
+        } else {
+            self.recording = None;
+            tracing::debug!(
+                parent: &self.span,
+                limit = self.max_bytes,
+                "the stream is too large to be cached"
+            );
         }
     }
 
@@ -452,9 +461,9 @@ fn decode_error(error: DecodeError) -> Error {
     }
 }
 
-/// About what a recorded chunk holds in memory: the chunk, its strings, and its delta's values.
+/// About what a recorded chunk holds on the heap: its strings, and its delta's values.
 /// Iterative, so any delta is measured safely.
-fn footprint(chunk: &StreamingChunk) -> usize {
+fn heap_of(chunk: &StreamingChunk) -> usize {
     let strings = [
         &chunk.span_id,
         &chunk.json_path,
@@ -464,7 +473,7 @@ fn footprint(chunk: &StreamingChunk) -> usize {
     let mut bytes = strings
         .iter()
         .filter_map(|text| text.as_ref().map(String::len))
-        .fold(std::mem::size_of::<StreamingChunk>(), usize::saturating_add);
+        .fold(0, usize::saturating_add);
     let mut stack: Vec<&Value> = chunk.delta.iter().collect();
     while let Some(value) = stack.pop() {
         bytes = bytes.saturating_add(std::mem::size_of::<Value>());
