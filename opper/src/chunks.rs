@@ -10,21 +10,25 @@ use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
 use crate::cache::{Store, StreamAnswer};
-use crate::error::{TransportError, truncate};
+use crate::error::{ApiError, TransportError, truncate};
 use crate::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::timeouts::Timeouts;
 use crate::trace::record_outcome;
 use crate::wire::StreamingChunk;
 use crate::{Error, Result};
 
+/// How many body bytes are decoded at a time (see `ChunkStream::unfed`).
+const FEED_BYTES: usize = 16 * 1024;
+
 type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 
 /// The raw chunks of a `/v2/call/stream` response, in order.
 ///
 /// Yields every [`StreamingChunk`] (the first often carries only the `span_id`). An `error`
-/// chunk, an event that is not JSON, an oversized event, a broken connection or a timeout (the
-/// request timeout, which bounds the whole stream, or the idle timeout between data events) ends
-/// it with an [`Error`]. Dropping it closes the connection.
+/// chunk, an event that is not JSON, an oversized event, a body longer than the response limit,
+/// a broken connection or a timeout (the request timeout, which bounds the whole stream, or the
+/// idle timeout between data events) ends it with an [`Error`]. Dropping it closes the
+/// connection.
 pub struct ChunkStream {
     body: Option<Body>,
     timeouts: Timeouts,
@@ -33,6 +37,14 @@ pub struct ChunkStream {
     /// The chunks so far of a stream the cache is to store once it ends cleanly.
     recording: Option<Recording>,
     decoder: Decoder,
+    /// The most body bytes read (`OpperBuilder::max_response_bytes`); also the most a
+    /// recording may hold.
+    max_bytes: usize,
+    /// Body bytes read so far.
+    received: usize,
+    /// Body bytes read but not yet decoded: a piece is decoded [`FEED_BYTES`] at a time, as
+    /// the queue empties, so the queue holds the events of at most that many bytes.
+    unfed: Bytes,
     queue: EventQueue,
     span_id: Option<String>,
     chunks: u64,
@@ -58,6 +70,8 @@ impl std::fmt::Debug for ChunkStream {
 struct Recording {
     store: Store<StreamAnswer>,
     chunks: Vec<StreamingChunk>,
+    /// What the chunks hold on the heap besides `chunks` itself (see [`heap_of`]).
+    heap: usize,
     /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
     held: bool,
     /// Whether the stream ended cleanly.
@@ -70,14 +84,19 @@ enum Next {
 }
 
 impl ChunkStream {
+    /// A live stream: at most `max_bytes` of body are read (and recorded), in events of at most
+    /// `max_event_bytes`.
     pub(crate) fn new(
         response: reqwest::Response,
         max_event_bytes: usize,
+        max_bytes: usize,
         timeouts: Timeouts,
         span: tracing::Span,
     ) -> Self {
         let body: Body = Box::pin(response.bytes_stream());
-        Self::from_source(Some(body), None, max_event_bytes, timeouts, span)
+        let mut stream = Self::from_source(Some(body), None, max_event_bytes, timeouts, span);
+        stream.max_bytes = max_bytes;
+        stream
     }
 
     /// A stream that serves cached chunks as the live one served them: the span id known from
@@ -108,6 +127,9 @@ impl ChunkStream {
             replay,
             recording: None,
             decoder: Decoder::with_limit(max_event_bytes),
+            max_bytes: usize::MAX,
+            received: 0,
+            unfed: Bytes::new(),
             queue: EventQueue::new(),
             span_id: None,
             chunks: 0,
@@ -133,6 +155,7 @@ impl ChunkStream {
         self.recording = Some(Recording {
             store,
             chunks: Vec::new(),
+            heap: 0,
             held: false,
             ended: false,
         });
@@ -219,6 +242,9 @@ impl ChunkStream {
     /// Reads one piece of the body into the decoder. `Ok(true)`: more may come; `Ok(false)`: the
     /// body ended.
     fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool>> {
+        if !self.unfed.is_empty() {
+            return Poll::Ready(self.feed());
+        }
         let Some(body) = self.body.as_mut() else {
             return Poll::Ready(Ok(false));
         };
@@ -235,20 +261,18 @@ impl ChunkStream {
         match body.as_mut().poll_next(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(bytes))) => {
-                let queued = self.queue.len();
-                let fed = self.decoder.feed(&bytes, &mut self.queue);
-                // Comments are never queued; events with no data (keep-alives) do not count.
-                if self.queue.range(queued..).any(carries_data) {
-                    self.timeouts.data_arrived();
-                }
-                match fed {
-                    Ok(()) => Poll::Ready(Ok(true)),
-                    Err(error) => {
-                        // Stop reading: what is decoded so far stays queued.
+                match self.received.checked_add(bytes.len()) {
+                    Some(received) if received <= self.max_bytes => self.received = received,
+                    _ => {
+                        // Nothing of the piece past the limit is decoded.
                         self.body = None;
-                        Poll::Ready(Err(decode_error(error)))
+                        return Poll::Ready(Err(Error::ResponseTooLarge {
+                            limit: self.max_bytes,
+                        }));
                     }
                 }
+                self.unfed = bytes;
+                Poll::Ready(self.feed())
             }
             Poll::Ready(Some(Err(error))) => {
                 self.body = None;
@@ -273,6 +297,26 @@ impl ChunkStream {
                     })),
                     Err(error) => Poll::Ready(Err(decode_error(error))),
                 }
+            }
+        }
+    }
+
+    /// Decodes the next [`FEED_BYTES`] of the bytes read. `Ok(true)`: more may come.
+    fn feed(&mut self) -> Result<bool> {
+        let piece = self.unfed.split_to(self.unfed.len().min(FEED_BYTES));
+        let queued = self.queue.len();
+        let fed = self.decoder.feed(&piece, &mut self.queue);
+        // Comments are never queued; events with no data (keep-alives) do not count.
+        if self.queue.range(queued..).any(carries_data) {
+            self.timeouts.data_arrived();
+        }
+        match fed {
+            Ok(()) => Ok(true),
+            Err(error) => {
+                // Stop reading: what is decoded so far stays queued.
+                self.body = None;
+                self.unfed = Bytes::new();
+                Err(decode_error(error))
             }
         }
     }
@@ -327,9 +371,7 @@ impl ChunkStream {
         };
         match step {
             Ok(Next::Chunk(chunk)) => {
-                if let Some(recording) = &mut self.recording {
-                    recording.chunks.push(chunk.clone());
-                }
+                self.record(&chunk);
                 Poll::Ready(Some(Ok(chunk)))
             }
             Ok(Next::End) => {
@@ -340,6 +382,38 @@ impl ChunkStream {
                 self.end(Some(&error));
                 Poll::Ready(Some(Err(error)))
             }
+        }
+    }
+
+    /// Adds a chunk to the recording. A recording that would hold more than the stream's
+    /// `max_bytes` (its `Vec`'s capacity and what the chunks hold) is given up: the answer is
+    /// not stored, and recording never holds more than the limit, whatever the chunks.
+    fn record(&mut self, chunk: &StreamingChunk) {
+        let Some(recording) = &mut self.recording else {
+            return;
+        };
+        let chunks = &mut recording.chunks;
+        // Grown here, by doubling, so that its capacity is known.
+        let capacity = if chunks.len() < chunks.capacity() {
+            chunks.capacity()
+        } else {
+            chunks.capacity().saturating_mul(2).max(4)
+        };
+        let heap = recording.heap.saturating_add(heap_of(chunk));
+        let total = capacity
+            .saturating_mul(std::mem::size_of::<StreamingChunk>())
+            .saturating_add(heap);
+        if total <= self.max_bytes {
+            chunks.reserve_exact(capacity.saturating_sub(chunks.len()));
+            chunks.push(chunk.clone());
+            recording.heap = heap;
+        } else {
+            self.recording = None;
+            tracing::debug!(
+                parent: &self.span,
+                limit = self.max_bytes,
+                "the stream is too large to be cached"
+            );
         }
     }
 
@@ -359,6 +433,7 @@ impl ChunkStream {
             (Some(_), _) | (None, None) => {}
         }
         self.queue.clear();
+        self.unfed = Bytes::new();
         self.span.record("chunks", self.chunks);
         record_outcome(&self.span, self.started, error);
     }
@@ -386,6 +461,37 @@ fn decode_error(error: DecodeError) -> Error {
     }
 }
 
+/// About what a recorded chunk holds on the heap: its strings, and its delta's values.
+/// Iterative, so any delta is measured safely.
+fn heap_of(chunk: &StreamingChunk) -> usize {
+    let strings = [
+        &chunk.span_id,
+        &chunk.json_path,
+        &chunk.error_type,
+        &chunk.error_message,
+    ];
+    let mut bytes = strings
+        .iter()
+        .filter_map(|text| text.as_ref().map(String::len))
+        .fold(0, usize::saturating_add);
+    let mut stack: Vec<&Value> = chunk.delta.iter().collect();
+    while let Some(value) = stack.pop() {
+        bytes = bytes.saturating_add(std::mem::size_of::<Value>());
+        match value {
+            Value::String(text) => bytes = bytes.saturating_add(text.len()),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                for (key, item) in map {
+                    bytes = bytes.saturating_add(key.len());
+                    stack.push(item);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    bytes
+}
+
 /// Whether an event carries a chunk: not empty, not a `[DONE]` marker.
 fn carries_data(event: &Event) -> bool {
     let data = event.data.trim();
@@ -399,11 +505,19 @@ fn parse_event(event: Event) -> Result<Option<StreamingChunk>> {
     }
     let data = event.data.trim();
     match serde_json::from_str::<StreamingChunk>(data) {
-        Ok(chunk) if chunk.is_error() => Err(Error::StreamChunk {
-            error_type: chunk.error_type,
-            error_message: chunk.error_message,
-            partial: Value::Null,
-        }),
+        Ok(chunk) if chunk.is_error() => {
+            let cut = |text: Option<String>| {
+                text.map(|mut text| {
+                    text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
+                    text
+                })
+            };
+            Err(Error::StreamChunk {
+                error_type: cut(chunk.error_type),
+                error_message: cut(chunk.error_message),
+                partial: Value::Null,
+            })
+        }
         Ok(chunk) => Ok(Some(chunk)),
         Err(_) if event.at_eof => Err(Error::Incomplete {
             reason: "the stream was cut inside an event".into(),

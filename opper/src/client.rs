@@ -315,7 +315,9 @@ impl Opper {
             .map_err(Error::from_reqwest)?;
         let response = self.check_status(response, started + timeout).await?;
         let timeouts = Timeouts::new(started, timeout, self.inner.stream_idle_timeout);
-        let mut stream = ChunkStream::new(response, self.inner.max_event_bytes, timeouts, span);
+        let inner = &self.inner;
+        let (event_limit, limit) = (inner.max_event_bytes, inner.max_response_bytes);
+        let mut stream = ChunkStream::new(response, event_limit, limit, timeouts, span);
         // Wait for the first event inside the retry loop: until then, nothing reached the caller.
         // The stream's own clocks bound the wait.
         stream.prefetch().await?;
@@ -571,7 +573,9 @@ impl OpperBuilder {
 
     /// The largest `/v2/call` response body accepted, in bytes (default 64 MiB). The body is
     /// read as it arrives and never kept past the limit: a longer one (or a `Content-Length`
-    /// over it) fails with [`Error::ResponseTooLarge`], not retried. Error bodies are read only
+    /// over it) fails with [`Error::ResponseTooLarge`], not retried. A stream is bounded the
+    /// same way, over all the body bytes it receives, and its recording for a cache holds no
+    /// more than the limit (a stream too large to record is not stored). Error bodies are read only
     /// up to [`ApiError::MAX_BODY_BYTES`] (8 KiB), or this limit if it is lower.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = Some(limit);

@@ -1,6 +1,6 @@
 //! The one error type of the crate.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -73,13 +73,16 @@ impl ApiError {
 }
 
 impl fmt::Display for ApiError {
+    /// The status, the error's type and message (or the start of the body), with control
+    /// characters escaped (see [`Error`]'s `Display`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let f = &mut Escaping(f);
         write!(f, "HTTP {}", self.status)?;
         if let Some(kind) = &self.error_type {
             write!(f, " {kind}")?;
         }
         match (&self.message, self.body.is_empty()) {
-            (Some(message), _) => write!(f, ": {message}")?,
+            (Some(message), _) => write!(f, ": {}", truncate(message, ApiError::MAX_BODY_BYTES))?,
             (None, false) => write!(f, ": {}", truncate(&self.body, 300))?,
             (None, true) => {}
         }
@@ -176,23 +179,94 @@ impl std::error::Error for TransportError {
 
 /// One output that a task rejected: it did not fit the output type, or its validator said why
 /// it is wrong. Kept, in order, by [`Error::Rejected`].
+///
+/// What it keeps is bounded, however large the rejected output: an output whose compact JSON
+/// is longer than [`MAX_OUTPUT_BYTES`](Self::MAX_OUTPUT_BYTES) is kept as a JSON string holding
+/// the start of that JSON ([`cut`](Self::cut) says so), and a reason is cut at
+/// [`MAX_REASON_BYTES`](Self::MAX_REASON_BYTES).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Rejection {
-    /// The rejected output as JSON (a JSON string in text mode).
+    /// The rejected output as JSON (a JSON string in text mode). When [`cut`](Self::cut): a
+    /// JSON string holding the first [`MAX_OUTPUT_BYTES`](Self::MAX_OUTPUT_BYTES) (or a few
+    /// less, at a character boundary) of the output's compact JSON.
     pub output: Value,
-    /// Why it was rejected: the validator's message, or where and why it did not fit the type.
+    /// Why it was rejected: the validator's message, or where and why it did not fit the type;
+    /// at most [`MAX_REASON_BYTES`](Self::MAX_REASON_BYTES).
     pub reason: String,
+    /// Whether the output was longer than [`MAX_OUTPUT_BYTES`](Self::MAX_OUTPUT_BYTES) and
+    /// [`output`](Self::output) holds only the start of its JSON.
+    pub cut: bool,
 }
 
 impl Rejection {
-    /// A rejected output and the reason.
+    /// How much of a rejected output is kept: 64 KiB of its compact JSON.
+    pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
+    /// How much of a reason is kept: 4 KiB.
+    pub const MAX_REASON_BYTES: usize = 4 * 1024;
+
+    /// A rejected output and the reason, each kept within its bound. The output is serialized
+    /// into a bounded buffer, so a large one is never copied whole.
     pub fn new(output: Value, reason: impl Into<String>) -> Self {
-        Self {
-            output,
-            reason: reason.into(),
+        let mut reason = reason.into();
+        reason.truncate(truncate(&reason, Self::MAX_REASON_BYTES).len());
+        match bounded_json(&output, Self::MAX_OUTPUT_BYTES) {
+            Ok(_) => Self {
+                output,
+                reason,
+                cut: false,
+            },
+            Err(start) => Self {
+                output: Value::String(start),
+                reason,
+                cut: true,
+            },
         }
     }
+}
+
+/// A writer keeping at most `limit` bytes: a write past it keeps what fits and fails, which
+/// stops a serializer there.
+struct Bounded {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let room = self.limit.saturating_sub(self.bytes.len());
+        if room == 0 && !buf.is_empty() {
+            return Err(std::io::Error::other("the limit is reached"));
+        }
+        let take = buf.len().min(room);
+        self.bytes
+            .extend_from_slice(buf.get(..take).unwrap_or_default());
+        Ok(take)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `value`'s compact JSON, serialized into a buffer of at most `limit` bytes: `Ok` with the
+/// whole JSON when it fits, else `Err` with its start (cut at a character boundary). Never
+/// holds more than `limit` bytes of it.
+pub(crate) fn bounded_json(value: &Value, limit: usize) -> Result<String, String> {
+    let mut out = Bounded {
+        bytes: Vec::new(),
+        limit,
+    };
+    let whole = serde_json::to_writer(&mut out, value).is_ok();
+    let mut bytes = out.bytes;
+    // serde_json writes UTF-8; a cut may fall inside a character.
+    let valid = match std::str::from_utf8(&bytes) {
+        Ok(_) => bytes.len(),
+        Err(error) => error.valid_up_to(),
+    };
+    bytes.truncate(valid);
+    let text = String::from_utf8(bytes).unwrap_or_default();
+    if whole { Ok(text) } else { Err(text) }
 }
 
 /// Everything that can go wrong when calling an Opper task.
@@ -230,9 +304,9 @@ pub enum Error {
     Transport(TransportError),
     /// The service sent an `error` chunk on the stream.
     StreamChunk {
-        /// The chunk's `error_type`.
+        /// The chunk's `error_type`, cut at [`ApiError::MAX_BODY_BYTES`].
         error_type: Option<String>,
-        /// The chunk's `error_message`.
+        /// The chunk's `error_message`, cut at [`ApiError::MAX_BODY_BYTES`].
         error_message: Option<String>,
         /// What the stream had assembled before the error.
         partial: Value,
@@ -279,7 +353,7 @@ pub enum Error {
         /// Each rejected output with its reason, the first attempt first.
         attempts: Vec<Rejection>,
     },
-    /// A `/v2/call` response body longer than
+    /// A `/v2/call` response body, or the whole body of a `/v2/call/stream` stream, longer than
     /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes): reading
     /// stopped at the limit and the connection was dropped. Not retried.
     ResponseTooLarge {
@@ -348,8 +422,11 @@ impl Error {
         }
     }
 
-    /// The message of [`Error::Output`], also the reason a re-ask gives for it.
+    /// The message of [`Error::Output`], also the reason a re-ask gives for it; the path and
+    /// the message (which may quote the output) cut at [`ApiError::MAX_BODY_BYTES`].
     pub(crate) fn output_reason(path: &str, message: &str) -> String {
+        let path = truncate(path, ApiError::MAX_BODY_BYTES);
+        let message = truncate(message, ApiError::MAX_BODY_BYTES);
         format!("the output does not fit the expected type at `{path}`: {message}")
     }
 
@@ -405,7 +482,11 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// This layer's message. Text from the server (error types and messages, bodies, event
+    /// data, locations, reasons that quote an output) is cut, and control characters in the
+    /// whole message are escaped (`\n`, `\u{1b}`): a message is one line, safe to log.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let f = &mut Escaping(f);
         match self {
             Error::MissingApiKey => f.write_str(
                 "no Opper API key: set OPPER_API_KEY (or OPPER_HTTP_BEARER), or pass one to Opper::builder().api_key(..)",
@@ -433,8 +514,14 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "the stream reported an error: {}: {}",
-                error_type.as_deref().unwrap_or("error"),
-                error_message.as_deref().unwrap_or("(no message)")
+                truncate(
+                    error_type.as_deref().unwrap_or("error"),
+                    ApiError::MAX_BODY_BYTES
+                ),
+                truncate(
+                    error_message.as_deref().unwrap_or("(no message)"),
+                    ApiError::MAX_BODY_BYTES
+                )
             ),
             Error::InvalidChunk { data, reason, .. } => {
                 write!(f, "invalid stream event ({reason}): {data}")
@@ -451,7 +538,9 @@ impl fmt::Display for Error {
             }
             Error::Output { path, message, .. } => f.write_str(&Error::output_reason(path, message)),
             Error::Rejected { attempts } => {
-                let reason = attempts.last().map_or("", |last| last.reason.as_str());
+                let reason = attempts.last().map_or("", |last| {
+                    truncate(&last.reason, Rejection::MAX_REASON_BYTES)
+                });
                 let n = attempts.len();
                 let s = if n == 1 { "" } else { "s" };
                 write!(f, "the output was rejected after {n} attempt{s}: {reason}")
@@ -501,4 +590,115 @@ pub(crate) fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// Whether `c` is escaped where server text reaches a message or a log line: C0 and C1 control
+/// characters (newline, carriage return, escape, ...), DEL, and the Unicode line and paragraph
+/// separators.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Writes `text` with every character [`needs_escape`] picks escaped as Rust does (`\n`,
+/// `\r`, `\t`, `\u{1b}`), so the text stays on one line and cannot forge another.
+fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
+    let mut rest = text;
+    while let Some(at) = rest.find(needs_escape) {
+        let (plain, tail) = rest.split_at(at);
+        out.write_str(plain)?;
+        let mut chars = tail.chars();
+        if let Some(c) = chars.next() {
+            for e in c.escape_default() {
+                out.write_char(e)?;
+            }
+        }
+        rest = chars.as_str();
+    }
+    out.write_str(rest)
+}
+
+/// `text` to show in a message or a log line: control characters escaped (see
+/// [`needs_escape`]).
+pub(crate) fn escape(text: &str) -> Escaped<'_> {
+    Escaped(text)
+}
+
+/// See [`escape`].
+pub(crate) struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_escaped(f, self.0)
+    }
+}
+
+/// A formatter that escapes what is written through it (see [`escape`]).
+struct Escaping<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl fmt::Write for Escaping<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        write_escaped(self.0, text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn escape_keeps_text_on_one_line() {
+        let text = "a\nb\rc\u{1b}[31md\u{7f}e\u{85}f\u{2028}g\u{2029}h\ti é";
+        assert_eq!(
+            escape(text).to_string(),
+            "a\\nb\\rc\\u{1b}[31md\\u{7f}e\\u{85}f\\u{2028}g\\u{2029}h\\ti é"
+        );
+        assert_eq!(escape("plain").to_string(), "plain");
+    }
+
+    #[test]
+    fn bounded_json_stops_at_the_limit_on_a_character_boundary() {
+        assert_eq!(
+            bounded_json(&json!({"a": 1}), 7),
+            Ok("{\"a\":1}".to_owned())
+        );
+        assert_eq!(
+            bounded_json(&json!({"a": 1}), 6),
+            Err("{\"a\":1".to_owned())
+        );
+        // `"é` is 3 bytes: a limit of 2 falls inside the `é`.
+        assert_eq!(bounded_json(&json!("é"), 2), Err("\"".to_owned()));
+    }
+
+    #[test]
+    fn a_rejection_keeps_bounded_copies() {
+        let big = json!({ "text": "x".repeat(Rejection::MAX_OUTPUT_BYTES) });
+        let rejection = Rejection::new(big, "r".repeat(2 * Rejection::MAX_REASON_BYTES));
+        assert!(rejection.cut);
+        let kept = rejection.output.as_str().map(str::len);
+        assert_eq!(kept, Some(Rejection::MAX_OUTPUT_BYTES));
+        assert_eq!(rejection.reason.len(), Rejection::MAX_REASON_BYTES);
+        let small = Rejection::new(json!({"a": 1}), "why");
+        assert_eq!((small.output, small.cut), (json!({"a": 1}), false));
+    }
+
+    #[test]
+    fn server_text_in_a_message_is_cut_and_escaped() {
+        let error = Error::StreamChunk {
+            error_type: Some("Bad\nType".into()),
+            error_message: Some("line\n".repeat(ApiError::MAX_BODY_BYTES)),
+            partial: Value::Null,
+        };
+        let shown = error.to_string();
+        assert!(shown.starts_with("the stream reported an error: Bad\\nType: line\\nline"));
+        assert!(!shown.contains('\n'));
+        assert!(
+            shown.len() < 2 * ApiError::MAX_BODY_BYTES,
+            "{}",
+            shown.len()
+        );
+        let api = ApiError::from_body(400, r#"{"message": "a\nb\u001b"}"#.into(), false, None);
+        assert_eq!(api.to_string(), "HTTP 400: a\\nb\\u{1b}");
+    }
 }

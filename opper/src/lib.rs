@@ -225,8 +225,8 @@ pub use opper_macros::function;
 /// another path arrives (the stream moves past it) or when the stream ends cleanly. Then:
 ///
 /// - a `String` appears at its first chunk and grows by prefix;
-/// - a number, boolean or unit-enum variant appears only whole: a typed delta (a JSON number
-///   or boolean) at once, text (`"4"`, `"2"`; `"Wri"`, `"ter"`) once the field completes, so
+/// - a number, boolean or unit-enum variant appears only whole, once the field completes,
+///   whether its deltas are typed (`4`, `2`) or text (`"4"`, `"2"`; `"Wri"`, `"ter"`), so
 ///   never `4` on the way to `42` nor `"Wri"` on the way to `"Writer"`;
 /// - an `#[opper(atomic)]` field appears only whole, once it completes, whatever its type (a
 ///   `String` id or URL, a nested struct, a `Vec`): use it for values that mean nothing in part;
@@ -285,9 +285,9 @@ pub use opper_macros::function;
 /// assert_eq!(shown[6][0]["age"], 42);                             // whole, once complete
 /// assert_eq!(shown[6].as_array().unwrap().len(), 1);              // member 1 has no name yet
 /// assert_eq!(shown[7][1], json!({"name": "Bo", "homepage": "https://bo.dev"}));
-/// assert_eq!(shown[8][1]["age"], 30);                             // typed: whole at once
+/// assert_eq!(shown[8][1].get("age"), None);                     // typed: also when complete
 /// let team = stream.finish().await?;
-/// assert_eq!(team.members[1].name, "Bo");
+/// assert_eq!((team.members[1].name.as_str(), team.members[1].age), ("Bo", 30));
 /// # Ok(()) }
 /// # #[cfg(not(feature = "testing"))]
 /// # fn main() {}

@@ -8,7 +8,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::Rejection;
+use crate::error::{Rejection, bounded_json, truncate};
 use crate::validate::Validator;
 use crate::{Cost, Error, Response, Result, Usage};
 
@@ -16,6 +16,13 @@ use crate::{Cost, Error, Response, Result, Usage};
 const REJECTED: &str = "The previous answer was rejected.";
 /// The last line: what to do.
 const ASK: &str = "Give a corrected answer.";
+
+/// How much of a rejected answer a re-ask quotes: the first 16 KiB of its compact JSON.
+pub(crate) const MAX_QUOTED_BYTES: usize = 16 * 1024;
+/// How much of a reason a re-ask quotes.
+const MAX_REASON_BYTES: usize = Rejection::MAX_REASON_BYTES;
+/// What follows a rejected answer cut at [`MAX_QUOTED_BYTES`].
+const CUT: &str = " [cut: only the start of the answer is quoted]";
 
 /// The instructions of a re-ask: the original instructions, a blank line, then a section with
 /// the rejected output (as compact JSON) and the reason:
@@ -29,9 +36,18 @@ const ASK: &str = "Give a corrected answer.";
 /// Give a corrected answer.
 /// ```
 ///
-/// Without original instructions (or with empty ones) the section stands alone.
+/// Without original instructions (or with empty ones) the section stands alone. Only the first
+/// 16 KiB (`MAX_QUOTED_BYTES`) of the output's JSON are quoted, followed by
+/// `" [cut: only the start of the answer is quoted]"` when it is longer; the JSON is written
+/// into a bounded buffer, so a large output is never copied whole. The reason is cut at
+/// [`Rejection::MAX_REASON_BYTES`] (4 KiB).
 pub fn instructions(original: Option<&str>, rejected: &Value, reason: &str) -> String {
-    let section = format!("{REJECTED}\nRejected answer: {rejected}\nReason: {reason}\n{ASK}");
+    let quoted = match bounded_json(rejected, MAX_QUOTED_BYTES) {
+        Ok(whole) => whole,
+        Err(start) => start + CUT,
+    };
+    let reason = truncate(reason, MAX_REASON_BYTES);
+    let section = format!("{REJECTED}\nRejected answer: {quoted}\nReason: {reason}\n{ASK}");
     match original {
         Some(original) if !original.is_empty() => format!("{original}\n\n{section}"),
         _ => section,
@@ -91,7 +107,7 @@ impl<T> Policy<T> {
     fn verdict(&self, output: Result<T>, json: impl FnOnce() -> Value) -> Result<Verdict<T>> {
         match output {
             Ok(value) => match self.validator.as_ref().map(|v| v.check(&value)) {
-                Some(Err(reason)) => Ok(Verdict::Reject(Rejection::new(json(), reason))),
+                Some(Err(reason)) => Ok(Verdict::Reject(json(), reason)),
                 _ => Ok(Verdict::Accept(value)),
             },
             Err(Error::Output {
@@ -100,7 +116,7 @@ impl<T> Policy<T> {
                 message,
             }) if self.reasks > 0 => {
                 let reason = Error::output_reason(&path, &message);
-                Ok(Verdict::Reject(Rejection::new(json, reason)))
+                Ok(Verdict::Reject(json, reason))
             }
             Err(error) => Err(error),
         }
@@ -109,7 +125,8 @@ impl<T> Policy<T> {
 
 enum Verdict<T> {
     Accept(T),
-    Reject(Rejection),
+    /// The whole output, and why.
+    Reject(Value, String),
 }
 
 /// What to do after an attempt.
@@ -154,16 +171,16 @@ impl Reasker {
         json: impl FnOnce() -> Value,
         span: &tracing::Span,
     ) -> Result<Step<T>> {
-        let rejection = match policy.verdict(output, json)? {
+        let (output, reason) = match policy.verdict(output, json)? {
             Verdict::Accept(value) => return Ok(Step::Done(value)),
-            Verdict::Reject(rejection) => rejection,
+            Verdict::Reject(output, reason) => (output, reason),
         };
         let attempt = self.attempt();
         let left = policy.reasks.saturating_sub(attempt - 1);
-        crate::trace::log_rejection(span, attempt, left, &rejection.reason);
-        let again =
-            (left > 0).then(|| instructions(original, &rejection.output, &rejection.reason));
-        self.rejected.push(rejection);
+        crate::trace::log_rejection(span, attempt, left, &reason);
+        // Worded from the whole output, then kept bounded.
+        let again = (left > 0).then(|| instructions(original, &output, &reason));
+        self.rejected.push(Rejection::new(output, reason));
         match again {
             Some(instructions) => Ok(Step::Again(instructions)),
             None => Err(Error::Rejected {
@@ -258,6 +275,28 @@ mod tests {
             instructions(Some(""), &json!("a text"), "too short"),
             expected
         );
+    }
+
+    #[test]
+    fn a_long_rejected_answer_is_quoted_up_to_the_bound_and_marked() {
+        let long = json!("z".repeat(2 * MAX_QUOTED_BYTES));
+        let text = instructions(None, &long, &"why".repeat(MAX_REASON_BYTES));
+        let quoted = text
+            .lines()
+            .find_map(|line| line.strip_prefix("Rejected answer: "))
+            .unwrap();
+        assert_eq!(quoted.len(), MAX_QUOTED_BYTES + CUT.len());
+        assert!(
+            quoted.starts_with("\"zzz") && quoted.ends_with(CUT),
+            "{}",
+            &quoted[..10]
+        );
+        let reason = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Reason: "))
+            .unwrap();
+        assert_eq!(reason.len(), MAX_REASON_BYTES);
+        assert!(text.ends_with(ASK));
     }
 
     #[derive(Debug, Deserialize, PartialEq)]

@@ -114,7 +114,10 @@ impl<T> Again<T> {
 /// What a stream builds is bounded by what the server sent: a chunk deeper than
 /// [`partial::MAX_DEPTH`](crate::partial::MAX_DEPTH), or one creating more array items than
 /// the stream has paid for ([`partial::FREE_ITEMS`](crate::partial::FREE_ITEMS) plus one per
-/// byte of `json_path`), ends it with [`Error::InvalidChunk`].
+/// byte of `json_path`), ends it with [`Error::InvalidChunk`]. The whole body of a stream is
+/// bounded like a call's, by
+/// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes): past it,
+/// the stream ends with [`Error::ResponseTooLarge`] (which keeps no partial).
 ///
 /// ```no_run
 /// # #[derive(serde::Deserialize, schemars::JsonSchema, opper::Partial, Debug)]

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use crate::error::Rejection;
 use crate::{Error, Response};
 
 /// What a span traces.
@@ -85,13 +86,15 @@ pub(crate) fn record_rejected(span: &tracing::Span, started: Instant) {
 }
 
 /// Logs a rejected output at `warn` on its attempt's span: the attempt, the re-asks left and the
-/// reason; never the output or the input.
+/// reason (cut, its control characters escaped: it may quote the output); never the output or
+/// the input.
 pub(crate) fn log_rejection(span: &tracing::Span, attempt: u32, reasks_left: u32, reason: &str) {
+    let reason = crate::error::escape(crate::error::truncate(reason, Rejection::MAX_REASON_BYTES));
     tracing::warn!(
         parent: span,
         attempt,
         reasks_left,
-        reason,
+        reason = %reason,
         "opper output rejected"
     );
 }

@@ -1,6 +1,6 @@
 //! Partials never lie (issue 10): random values of a nested type with every kind of field,
 //! chunked by the built-in server in random ways (numbers and booleans typed or split as text,
-//! strings and variant names split anywhere), streamed over loopback. Every partial on the way
+//! integers split into typed digits, strings and variant names split anywhere), streamed over loopback. Every partial on the way
 //! is honest: each value present equals the final one, except non-atomic strings, which are
 //! prefixes; no member or guest lacks a required field; `finish()` is exact.
 //!
@@ -9,7 +9,8 @@
 //! field holds its parent back.
 
 use futures::StreamExt;
-use opper::testing::{ChunkOptions, MockServer, Reply};
+use opper::StreamingChunk;
+use opper::testing::{ChunkOptions, MockServer, Reply, chunks_for};
 use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -196,6 +197,29 @@ fn honest(partial: &Value, last: &Value, whole: bool, at: &str) -> Result<(), St
     }
 }
 
+/// Splits every typed integer of two digits or more into typed digits on its path (`42` as `4`,
+/// then `2`), as a service may: a partial must still never show the `4`.
+fn typed_digits(chunks: Vec<StreamingChunk>) -> Vec<StreamingChunk> {
+    chunks
+        .into_iter()
+        .flat_map(|chunk| {
+            let digits = match &chunk.delta {
+                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 10) => n.to_string(),
+                _ => return vec![chunk],
+            };
+            digits
+                .chars()
+                .filter_map(|digit| digit.to_digit(10))
+                .map(|digit| {
+                    let mut piece = chunk.clone();
+                    piece.delta = Some(json!(digit));
+                    piece
+                })
+                .collect()
+        })
+        .collect()
+}
+
 #[test]
 fn every_partial_is_honest_and_the_final_value_exact() {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -212,12 +236,13 @@ fn every_partial_is_honest_and_the_final_value_exact() {
         any::<bool>(),
         any::<bool>(),
         1usize..6,
+        any::<bool>(),
     );
     let case = std::sync::atomic::AtomicU64::new(0);
     runner
         .run(
             &strategy,
-            |(team, seed, prefix, numbers_as_text, booleans_as_text, piece)| {
+            |(team, seed, prefix, numbers_as_text, booleans_as_text, piece, split_typed)| {
                 let task = format!(
                     "team-{}",
                     case.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -229,7 +254,12 @@ fn every_partial_is_honest_and_the_final_value_exact() {
                     .booleans_as_text(booleans_as_text)
                     .random_splits(seed)
                     .max_piece(piece);
-                server.reply(&task, Reply::json(expected.clone()).chunking(options));
+                let reply = if split_typed {
+                    Reply::chunks(typed_digits(chunks_for(&expected, &options)))
+                } else {
+                    Reply::json(expected.clone()).chunking(options)
+                };
+                server.reply(&task, reply);
                 let result: Result<Team, String> = runtime.block_on(async {
                     let mut stream = opper
                         .call(&task)
@@ -295,18 +325,18 @@ fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
             let partial = serde_json::to_value(&*update.partial).expect("JSON");
             seen.push((partial, update.completed));
         }
-        // Member 0 is held back until its required `id`, so nothing shows for eight chunks.
-        for (partial, _) in &seen[..8] {
+        // Member 0 is held back until its required `id` is whole: the typed `7` could still
+        // be followed by more digits, so nothing shows for nine chunks.
+        for (partial, _) in &seen[..9] {
             assert_eq!(partial, &json!({"members": []}), "{partial}");
         }
-        // The typed `id` is whole at once: the member appears, its number and variant whole.
+        assert_eq!(seen[6].1, ["response.members[0].age"]);
+        // The path leaves member 0: it appears, its number, variant and id whole; member 1
+        // (no id yet) is not shown.
         assert_eq!(
-            seen[8].0,
+            seen[9].0,
             json!({"members": [{"name": "Ann", "homepage": "https://ann.dev", "age": 42, "role": "Writer", "id": 7}]})
         );
-        assert_eq!(seen[6].1, ["response.members[0].age"]);
-        // Member 1 (no id yet) is not shown; member 0 completes.
-        assert_eq!(seen[9].0["members"].as_array().map(Vec::len), Some(1));
         assert_eq!(seen[9].1, ["response.members[0].id", "response.members[0]"]);
         // Atomic tags show only once the path leaves them.
         assert_eq!(seen[10].0.get("tags"), None);
@@ -319,6 +349,50 @@ fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
         );
         let error = stream.finish().await.expect_err("the members lack fields");
         assert!(matches!(error, opper::Error::Incomplete { .. }), "{error}");
+    });
+}
+
+/// A typed number continued on its path (`1`, then `2`) is `12`: it shows only once whole,
+/// never as `1`; a typed boolean waits the same way.
+#[test]
+fn a_typed_number_continued_on_its_path_shows_only_whole() {
+    #[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
+    struct Tally {
+        n: i64,
+        done: bool,
+        label: String,
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        server.reply(
+            "tally",
+            Reply::events([
+                chunk("response.n", json!(1)),
+                chunk("response.n", json!(2)),
+                chunk("response.done", json!(true)),
+                chunk("response.label", json!("x")),
+            ]),
+        );
+        let mut stream = server
+            .client()
+            .call("tally")
+            .output_type::<Tally>()
+            .stream::<Tally>()
+            .await
+            .expect("a stream");
+        let mut seen = Vec::new();
+        while let Some(update) = stream.next().await {
+            let update = update.expect("an update");
+            seen.push((update.partial.n, update.partial.done));
+        }
+        assert_eq!(seen, [(None, None), (None, None), (Some(12), None), (Some(12), Some(true))]);
+        let tally = stream.finish().await.expect("a tally");
+        assert_eq!(tally, Tally { n: 12, done: true, label: "x".into() });
     });
 }
 

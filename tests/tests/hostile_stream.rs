@@ -59,6 +59,19 @@ where
     (output, allocated)
 }
 
+/// The heap bytes `value` holds: what dropping it frees.
+fn held_by<V>(value: V) -> usize {
+    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    freed_by_dropping(value)
+}
+
+/// What dropping `value` frees; in a test's turn.
+fn freed_by_dropping<V>(value: V) -> usize {
+    let region = Region::new(GLOBAL);
+    drop(value);
+    region.change().bytes_deallocated
+}
+
 /// Runs `task` on a `std::thread` with a 2 MiB stack, on a current-thread runtime (the server
 /// runs on that thread too).
 fn on_small_thread<F>(task: impl FnOnce() -> F + Send + 'static) -> F::Output
@@ -425,4 +438,240 @@ fn row1_alternating_deep_paths_cost_in_proportion_to_what_was_sent() {
         "{allocated} bytes allocated for {sent} sent"
     );
     println!("alternating deep paths ({sent} bytes sent): {allocated} bytes allocated");
+}
+
+/// A struct with one string field.
+#[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
+struct Text {
+    text: String,
+}
+
+/// Issue 17, row 8: a stream is bounded like a call, over all the body bytes it receives: 32 MiB
+/// of string deltas against a limit of 1 MiB end with `ResponseTooLarge`, having built little.
+#[test]
+fn row8_a_stream_longer_than_the_response_limit_is_refused() {
+    // One piece of 64 KiB, sent 512 times (shared, so that building the body allocates little).
+    let piece = bytes::Bytes::from(event("response.text", json!("x".repeat(64 * 1024))));
+    let sent = 512 * piece.len();
+    let (result, allocated) = in_spawned_task(async move {
+        let body = vec![piece; 512];
+        let server = MockServer::start().await;
+        server.reply("task", Reply::raw_sse(body));
+        let opper = opper_tests::builder(&server.url())
+            .max_response_bytes(MIB)
+            .build()
+            .expect("a client");
+        read::<Text>(&opper).await.map(|text| text.text.len())
+    });
+    let error = result.expect_err("the stream is over the limit");
+    assert!(
+        matches!(error, Error::ResponseTooLarge { limit } if limit == MIB),
+        "{error:?}"
+    );
+    assert!(
+        allocated < 16 * MIB,
+        "{allocated} bytes allocated for {sent} sent"
+    );
+    println!("a stream of {sent} bytes against a 1 MiB limit: {allocated} bytes allocated");
+}
+
+/// Issue 17, row 8: the recording a cache keeps of a stream holds no more than the response
+/// limit: 190 000 empty chunks (1.9 MB of body, under the 2 MiB limit) would cost ~36 MB as
+/// recorded chunks; the stream goes on, and nothing is stored. Measured: what the stream holds
+/// when its last chunk arrives (what dropping it then frees).
+#[test]
+fn row8_a_stream_too_large_to_record_is_not_cached() {
+    // Pieces of 1,000 events: each piece is decoded as its chunks are read.
+    let mut body = vec!["data: {}\n\n".repeat(1_000); 190];
+    body.push(event("response.text", json!("done")));
+    let sent: usize = body.iter().map(String::len).sum();
+    let dir = opper_tests::TempDir::new("row8-recording");
+    let cache_dir = dir.path().to_owned();
+    let ((text, held), _) = in_spawned_task(async move {
+        let server = MockServer::start().await;
+        server.reply("task", Reply::raw_sse(body));
+        let opper = opper_tests::builder(&server.url())
+            .max_response_bytes(2 * MIB)
+            .cache(opper::Cache::dir(cache_dir))
+            .build()
+            .expect("a client");
+        let open = || opper.call("task").output_type::<Text>().stream::<Text>();
+        let text = open().await.expect("a stream").finish().await;
+        let mut stream = open().await.expect("a stream");
+        let update = futures::StreamExt::next(&mut stream).await;
+        assert!(update.is_some_and(|update| update.is_ok()));
+        (text.map(|text| text.text), freed_by_dropping(stream))
+    });
+    assert_eq!(text.expect("the stream is within the limit"), "done");
+    assert_eq!(dir.files(), Vec::<String>::new(), "nothing is cached");
+    // The recording was given up at 2 MiB; what is left is the decoder's and the body's
+    // buffers. Recording every chunk, it held over 35 MB.
+    assert!(
+        held < 4 * MIB,
+        "the stream holds {held} bytes for {sent} sent"
+    );
+    println!(
+        "190 000 empty chunks, cache on, 2 MiB limit: the stream holds {held} bytes at the last chunk"
+    );
+}
+
+/// The text of a task's rejection: always rejected, with a reason quoting server text.
+fn always_rejected(text: &Text) -> Result<(), String> {
+    Err(format!(
+        "rejected\nFORGED: {}",
+        opper_tests_prefix(&text.text)
+    ))
+}
+
+fn opper_tests_prefix(text: &str) -> &str {
+    text.get(..text.len().min(32)).unwrap_or("")
+}
+
+/// Issue 17, row 9: a re-ask quotes only the first 16 KiB of a rejected 8 MiB output, and
+/// `Error::Rejected` keeps bounded copies; the JSON is never built whole (the allocations stay
+/// near the output's own size, not a multiple of it).
+#[test]
+fn row9_a_huge_rejected_output_is_quoted_and_kept_bounded() {
+    let ((error, requests), allocated) = in_spawned_task(async move {
+        let server = MockServer::start().await;
+        server.max_body_bytes(64 * MIB);
+        server.reply("task", Reply::json(json!({ "text": "y".repeat(8 * MIB) })));
+        let opper = opper_tests::client(&server.url());
+        let error = opper
+            .call("task")
+            .output_type::<Text>()
+            .validate(always_rejected)
+            .reasks(1)
+            .send::<Text>()
+            .await
+            .expect_err("always rejected");
+        let requests: Vec<usize> = server
+            .requests_for("task")
+            .iter()
+            .map(|request| {
+                request
+                    .body
+                    .as_ref()
+                    .map_or(0, |body| body.to_string().len())
+            })
+            .collect();
+        let reask = server
+            .requests_for("task")
+            .get(1)
+            .and_then(|request| request.body.clone())
+            .and_then(|body| body["instructions"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        (error, (requests, reask))
+    });
+    let (sizes, reask) = requests;
+    assert_eq!(sizes.len(), 2, "{sizes:?}");
+    assert!(
+        sizes[1] < 32 * 1024,
+        "the re-ask request is {} bytes",
+        sizes[1]
+    );
+    assert!(
+        reask.contains("[cut: only the start of the answer is quoted]"),
+        "{}",
+        &reask[..reask.len().min(300)]
+    );
+    let Error::Rejected { attempts } = &error else {
+        panic!("expected Error::Rejected, got {error:?}")
+    };
+    assert_eq!(attempts.len(), 2);
+    for attempt in attempts {
+        assert!(attempt.cut);
+        let kept = attempt.output.as_str().map_or(usize::MAX, str::len);
+        assert!(kept <= opper::Rejection::MAX_OUTPUT_BYTES, "{kept}");
+        assert!(
+            attempt
+                .output
+                .as_str()
+                .unwrap_or("")
+                .starts_with("{\"text\":\"yyy")
+        );
+    }
+    // What the error keeps: two bounded rejections, not two 8 MiB outputs.
+    let kept = held_by(error);
+    let bound = 2 * (opper::Rejection::MAX_OUTPUT_BYTES + opper::Rejection::MAX_REASON_BYTES);
+    assert!(kept < bound + 64 * 1024, "the error keeps {kept} bytes");
+    println!(
+        "two rejected 8 MiB outputs: re-ask request of {} bytes, error keeps {kept} bytes, \
+         {allocated} bytes allocated in all",
+        sizes[1]
+    );
+}
+
+/// Issue 17, row 10: server text reaching `Display` and the logs is cut and escaped: an 8 MB
+/// `error_message` full of newlines, an API error whose message forges a line, and a
+/// rejection reason quoting the output.
+#[test]
+fn row10_server_text_is_cut_and_escaped_in_messages_and_logs() {
+    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (logs, _guard) = opper_tests::capture_logs();
+    let forged = "\nFORGED line\r\u{1b}[31m\u{2028}\u{85}".repeat(8 * MIB / 32);
+    let error_event = format!(
+        "data: {}\n\n",
+        json!({"chunk_type": "error", "error_type": "Bad\nFORGED type", "error_message": forged})
+    );
+    let (stream_error, api_error, rejected) = runtime.block_on(async move {
+        let server = MockServer::start().await;
+        server.reply("task", Reply::raw_sse([error_event]));
+        server.reply(
+            "api",
+            Reply::api_error(400, "Bad\nFORGED", "one\nFORGED two\u{1b}[0m"),
+        );
+        server.reply(
+            "rejected",
+            Reply::json(json!({"text": "\nFORGED\u{2029}out"})),
+        );
+        let opper = opper_tests::client(&server.url());
+        let stream_error = read::<Text>(&opper).await.expect_err("an error chunk");
+        let api_error = opper.call("api").send::<Value>().await.expect_err("a 400");
+        let rejected = opper
+            .call("rejected")
+            .output_type::<Text>()
+            .validate(always_rejected)
+            .send::<Text>()
+            .await
+            .expect_err("rejected");
+        (stream_error, api_error, rejected)
+    });
+    let Error::StreamChunk { error_message, .. } = &stream_error else {
+        panic!("expected StreamChunk, got {stream_error:?}")
+    };
+    let kept = error_message.as_deref().map_or(0, str::len);
+    assert!(kept <= opper::ApiError::MAX_BODY_BYTES, "{kept} bytes kept");
+    let control = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
+    for error in [&stream_error, &api_error, &rejected] {
+        let shown = error.to_string();
+        assert!(!shown.contains(control), "{shown:?}");
+        assert!(
+            shown.len() < 4 * opper::ApiError::MAX_BODY_BYTES,
+            "{} bytes",
+            shown.len()
+        );
+        assert!(shown.contains("FORGED"), "{shown:?}");
+    }
+    let logs = logs.text();
+    assert!(
+        logs.contains("FORGED"),
+        "the server text is logged, escaped"
+    );
+    for line in logs.lines() {
+        assert!(
+            !line.trim_start().starts_with("FORGED"),
+            "a forged log line: {line:?}"
+        );
+        assert!(!line.contains(control), "{line:?}");
+        assert!(
+            line.len() < 8 * opper::ApiError::MAX_BODY_BYTES,
+            "a log line of {} bytes",
+            line.len()
+        );
+    }
 }

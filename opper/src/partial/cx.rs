@@ -5,8 +5,8 @@
 //! *commit walk* goes down the previous path once more (with no delta) so each completing level
 //! can show what it held back:
 //!
-//! - a number, boolean or unit-enum variant received as text waits in [`Cx`]'s text buffer and
-//!   enters its slot only then (a typed number or boolean is whole at once);
+//! - a number or boolean (typed or as text) or a unit-enum variant waits in [`Cx`]'s text
+//!   buffer and enters its slot only then (a typed `1` may be followed by `2`);
 //! - an `atomic` field is built aside, in the held stack, and enters its slot only then;
 //! - a struct with `required` fields is built aside until they all have a value (or it
 //!   completes), so its parent never shows it without them.

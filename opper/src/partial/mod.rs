@@ -7,8 +7,8 @@
 //!
 //! - string deltas concatenate; a number or boolean field takes a typed delta or its text,
 //!   possibly split over consecutive chunks of the same path (`"1"`, `"2.5"` is `12.5`);
-//! - partials never lie: a number, boolean or enum variant sent as text shows only whole, once
-//!   its field is complete; see [what a partial shows](Partial#what-a-partial-shows);
+//! - partials never lie: a number, boolean or enum variant shows only whole, once its field is
+//!   complete (a typed `1` may still be followed by `2` on the same path); see [what a partial shows](Partial#what-a-partial-shows);
 //! - `[i]` creates the items of an array in order and fills them;
 //! - the `response.` prefix of a path is optional, and a field literally named `response` still
 //!   works;
@@ -108,8 +108,7 @@ pub use limits::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 /// | field | appears in the partial |
 /// | --- | --- |
 /// | `String` | at its first chunk, then grows by prefix |
-/// | number, `bool` sent typed (a JSON number or boolean) | at once, whole |
-/// | number, `bool` sent as text (`"4"`, `"2"`) | whole, when the field completes |
+/// | number, `bool`, sent typed (`4`, `2`) or as text (`"4"`, `"2"`) | whole, when the field completes |
 /// | unit-enum variant | whole (a real variant name), when the field completes |
 /// | `Option<T>` | as `T`; a `null` delta leaves it `None` |
 /// | `Vec<T>` | at its first item; an item appears when its own content would |

@@ -121,10 +121,10 @@ impl Scalar for bool {
     }
 }
 
-/// Applies a delta to a number or boolean leaf. A typed delta (a JSON number or boolean) that
-/// starts the field is whole and shows at once. Text joins the text of the previous chunks of
-/// the same path and is held back: the value enters the slot when the field completes (the
-/// commit walk), so a partial never shows `4` on the way to `42`.
+/// Applies a delta to a number or boolean leaf. Every delta, typed (a JSON number or boolean)
+/// or text, joins the text of the previous chunks of the same path and is held back: the value
+/// enters the slot when the field completes (the commit walk), so a partial never shows `4` on
+/// the way to `42`, whether `42` came as `"4"`, `"2"` or as `4`, `2`.
 pub(crate) fn apply<N: Scalar>(
     slot: &mut Option<N>,
     path: &[Seg<'_>],
@@ -146,7 +146,6 @@ pub(crate) fn apply<N: Scalar>(
         }
         return Ok(());
     }
-    let typed = !cx.continued && matches!(delta, Value::Number(_) | Value::Bool(_));
     if !cx.continued {
         cx.text.clear();
     }
@@ -170,12 +169,9 @@ pub(crate) fn apply<N: Scalar>(
         }
         Progress::Complete => {
             cx.pending = None;
-            let value = parse_whole::<N>(cx)?;
-            if typed {
-                *slot = Some(value);
-            } else {
-                cx.held_text = true;
-            }
+            // Checked now, so an out-of-range value fails at its chunk.
+            parse_whole::<N>(cx)?;
+            cx.held_text = true;
             Ok(())
         }
     }

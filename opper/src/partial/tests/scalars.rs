@@ -66,14 +66,17 @@ fn numbers_and_booleans_split_over_chunks() {
     assert_eq!(asm.partial().real, None, "an incomplete text shows nothing");
     feed(
         &mut asm,
-        &[
-            ("response.real", json!("1")),
-            ("int", json!(1)),
-            ("int", json!(2)),
-            ("flag", json!("tr")),
-        ],
+        &[("response.real", json!("1")), ("int", json!(1))],
     );
     assert_eq!(asm.partial().real, Some(1.25));
+    assert_eq!(
+        asm.partial().int,
+        None,
+        "a typed delta waits too: another may follow on the same path"
+    );
+    feed(&mut asm, &[("int", json!(2))]);
+    assert_eq!(asm.partial().int, None, "never `1` on the way to `12`");
+    feed(&mut asm, &[("flag", json!("tr"))]);
     assert_eq!(
         asm.partial().int,
         Some(12),
