@@ -32,7 +32,9 @@ pub struct ApiError {
     /// start is in [`body`](Self::body) (then `error_type`, `message` and `detail` are usually
     /// missing: a cut body is not JSON).
     pub truncated: bool,
-    /// The wait the server asked for in `Retry-After`, if it sent one.
+    /// The wait the server asked for in `Retry-After`, if it sent one (delay-seconds or a date),
+    /// at most [`MAX_RETRY_AFTER`](Self::MAX_RETRY_AFTER): a longer one, however large, reads
+    /// as that cap. A negative or unreadable value counts as none.
     pub retry_after: Option<Duration>,
 }
 
@@ -40,6 +42,10 @@ impl ApiError {
     /// How much of an error body is read and kept: 8 KiB (or less, when
     /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes) is lower).
     pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+    /// The longest [`retry_after`](Self::retry_after) kept: one day. A retry policy waits out
+    /// a `Retry-After` only up to its own `max_delay`, so a wait this long returns the error.
+    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
     pub(crate) fn from_body(
         status: u16,
