@@ -105,17 +105,17 @@ impl Opper {
 
     /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
     /// Only a first attempt looks: a re-ask is a request the caller never made.
-    fn lookup<A: Answer>(
+    async fn lookup<A: Answer + Send + 'static>(
         &self,
         task: &Task,
-        body: &[u8],
+        body: &Bytes,
         attempt: u32,
         span: &tracing::Span,
     ) -> Result<Option<Lookup<A>>> {
         let Some(cache) = self.inner.cache.as_ref().filter(|_| attempt == 1) else {
             return Ok(None);
         };
-        let lookup = cache.lookup::<A>(task.name(), body);
+        let lookup = cache.lookup::<A>(task.name(), body.clone()).await;
         let hit = matches!(lookup, Ok(Lookup::Hit(_)));
         span.record("cache", if hit { "hit" } else { "miss" });
         lookup.map(Some)
@@ -155,7 +155,7 @@ impl Opper {
             match reasker.judge_response(policy, original, response, &span) {
                 Ok(Step::Done(response)) => {
                     if let (Some(store), Some(bytes)) = (store.take(), live) {
-                        store.call(&bytes);
+                        store.call(bytes).await;
                     }
                     trace::record_accepted(&span, started);
                     return Ok(response);
@@ -184,7 +184,7 @@ impl Opper {
         let body = Bytes::from(task.encode(input, parent)?);
         let span = Self::span(Kind::Call, task, attempt);
         let started = Instant::now();
-        let decoded = match self.lookup::<CallAnswer>(task, &body, attempt, &span) {
+        let decoded = match self.lookup::<CallAnswer>(task, &body, attempt, &span).await {
             Err(error) => Err(error),
             Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
                 decode_body(raw.get().as_bytes()).map(|raw| (raw, None, None))
@@ -242,7 +242,10 @@ impl Opper {
         let body = Bytes::from(task.encode(input, parent::resolve(parent).as_deref())?);
         let span = Self::span(Kind::Stream, task, attempt);
         let started = Instant::now();
-        let result = match self.lookup::<StreamAnswer>(task, &body, attempt, &span) {
+        let result = match self
+            .lookup::<StreamAnswer>(task, &body, attempt, &span)
+            .await
+        {
             Err(error) => Err(error),
             Ok(Some(Lookup::Hit(StreamAnswer(chunks)))) => {
                 Ok(ChunkStream::replay(chunks, span.clone()))
