@@ -103,8 +103,15 @@ impl Opper {
         trace::call_span(kind, task.name(), model, attempt)
     }
 
+    /// Whether the client's cache is replay-only: it never sends a request.
+    pub(crate) fn replays_only(&self) -> bool {
+        self.inner.cache.as_ref().is_some_and(Cache::is_replay_only)
+    }
+
     /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
-    /// Only a first attempt looks: a re-ask is a request the caller never made.
+    /// In read-write mode only a first attempt looks: a re-ask is a request the caller never
+    /// made. A replay-only cache is asked every time, so a re-ask there is a miss, never a
+    /// request (the re-ask policy stops before one: [`Policy::replaying`]).
     async fn lookup<A: Answer + Send + 'static>(
         &self,
         task: &Task,
@@ -112,7 +119,8 @@ impl Opper {
         attempt: u32,
         span: &tracing::Span,
     ) -> Result<Option<Lookup<A>>> {
-        let Some(cache) = self.inner.cache.as_ref().filter(|_| attempt == 1) else {
+        let cache = self.inner.cache.as_ref();
+        let Some(cache) = cache.filter(|cache| attempt == 1 || cache.is_replay_only()) else {
             return Ok(None);
         };
         let lookup = cache.lookup::<A>(task.name(), body.clone()).await;
@@ -130,6 +138,15 @@ impl Opper {
         parent: Option<&str>,
         policy: &Policy<T>,
     ) -> Result<Response<T>> {
+        // A replayed answer that is rejected cannot be asked again: that would be a request.
+        let replaying;
+        let policy = match self.replays_only() {
+            true => {
+                replaying = policy.clone().replaying(task.name());
+                &replaying
+            }
+            false => policy,
+        };
         // Resolved once: every re-ask has the parent of the first attempt.
         let parent = parent::resolve(parent);
         let parent = parent.as_deref();

@@ -307,6 +307,15 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A replay-only [`Cache`](crate::Cache) served an answer that the task rejected (its
+    /// validator, or the output type) while it had re-asks left. A re-ask would be a request,
+    /// which replay-only mode never makes: record the entry again with a read-write cache.
+    ReplayRejected {
+        /// The task's name.
+        task: String,
+        /// The replayed output and why it was rejected.
+        rejection: Rejection,
+    },
     /// A replay-only [`Cache`](crate::Cache) has no valid entry for the call; no request was
     /// made.
     CacheMiss {
@@ -341,7 +350,8 @@ impl Error {
 
     /// What a stream had assembled before it failed: the JSON of the output so far in
     /// structured mode, a JSON string in text mode. For [`Error::Output`] the output that did
-    /// not fit, for [`Error::Rejected`] the last rejected output.
+    /// not fit, for [`Error::Rejected`] the last rejected output, for [`Error::ReplayRejected`]
+    /// the replayed one.
     pub fn partial(&self) -> Option<&Value> {
         match self {
             Error::StreamChunk { partial, .. }
@@ -350,6 +360,7 @@ impl Error {
             | Error::Incomplete { partial, .. } => Some(partial),
             Error::Output { json, .. } => Some(json),
             Error::Rejected { attempts } => attempts.last().map(|last| &last.output),
+            Error::ReplayRejected { rejection, .. } => Some(&rejection.output),
             _ => None,
         }
     }
@@ -476,6 +487,11 @@ impl fmt::Display for Error {
             Error::InvalidResponse { reason, body } => {
                 write!(f, "invalid response ({reason}): {}", truncate(body, 300))
             }
+            Error::ReplayRejected { task, rejection } => write!(
+                f,
+                "the replay-only cache's answer for task `{task}` was rejected: {}; asking again would need a request, which a replay-only cache never makes (record the entry again with a read-write cache)",
+                rejection.reason
+            ),
             Error::CacheMiss { task, path } => write!(
                 f,
                 "the replay-only cache has no answer for task `{task}`: {} is missing or damaged (record it with a read-write cache)",

@@ -1,6 +1,7 @@
-//! The cache against hostile cassettes and callers (issue 17, rows 7 and 11): an entry that is a
-//! link, a FIFO, a device or a huge file is a miss, read without following, blocking or reading
-//! it whole; a model's extra header values never reach an entry or a `Debug`.
+//! The cache against hostile cassettes and callers (issue 17, rows 2, 7 and 11): a replay-only
+//! cache never makes a request, re-asks included; an entry that is a link, a FIFO, a device or
+//! a huge file is a miss, read without following, blocking or reading it whole; a model's
+//! extra header values never reach an entry or a `Debug`.
 //!
 //! Each test asserts the error and a bound: requests made, bytes allocated while it ran
 //! (counted by this binary's allocator; the tests take turns, so each count is its own), or
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
 use opper::{Cache, Error, Model, Opper, RetryPolicy};
 use opper_tests::{KEY, Team, TempDir};
@@ -55,6 +57,11 @@ async fn bounded<F: Future>(future: F) -> F::Output {
         .expect("the call should end on its own")
 }
 
+/// A team of one: what the validators here reject.
+fn one() -> Value {
+    json!({"people": [{"name": "Ann", "role": "CTO"}], "summary": "Ann."})
+}
+
 fn two() -> Value {
     json!({
         "people": [{"name": "Ann", "role": "CTO"}, {"name": "Bo", "role": "docs"}],
@@ -96,6 +103,14 @@ async fn stream(opper: &Opper) -> opper::Result<Team> {
     bounded(async { call(opper).stream::<Team>().await?.finish().await }).await
 }
 
+/// Accepts only teams of two.
+fn two_people(team: &Team) -> Result<(), String> {
+    match team.people.len() {
+        2 => Ok(()),
+        n => Err(format!("expected 2 people, got {n}")),
+    }
+}
+
 /// The one file in `dir`.
 fn only_entry(dir: &Path) -> PathBuf {
     let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -104,6 +119,70 @@ fn only_entry(dir: &Path) -> PathBuf {
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     names.remove(0)
+}
+
+// Row 2: a replay-only cache never goes live on a re-ask.
+
+#[test]
+fn a_rejected_replay_is_an_error_and_never_a_request() {
+    in_turn(async {
+        let dir = TempDir::new("hostile-cache-replay-reask");
+        let server = server(one()).await;
+        // Recorded without a validator: the cassette holds a team of one.
+        let recorder = client(&server, Cache::dir(dir.path()));
+        send(&recorder).await.unwrap();
+        stream(&recorder).await.unwrap();
+        assert_eq!(server.request_count(), 2);
+        // The server is still there and would answer (with the key): nothing may reach it.
+        server.reply(TASK, Reply::json(two()));
+        let replay = client(&server, Cache::dir(dir.path()).replay_only());
+
+        let error = bounded(call(&replay).validate(two_people).send())
+            .await
+            .unwrap_err();
+        let Error::ReplayRejected { task, rejection } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(task, TASK);
+        assert_eq!(rejection.reason, "expected 2 people, got 1");
+        assert_eq!(error.partial().unwrap()["people"][0]["name"], "Ann");
+        let shown = error.to_string();
+        assert!(
+            shown.contains("replay-only") && shown.contains("expected 2 people"),
+            "{shown}"
+        );
+
+        let mut typed = bounded(call(&replay).validate(two_people).stream())
+            .await
+            .unwrap();
+        let mut last = None;
+        while let Some(update) = bounded(typed.next()).await {
+            match update {
+                Ok(update) => assert_eq!(update.attempt, 1),
+                Err(error) => last = Some(error),
+            }
+        }
+        let error = last.expect("the stream should end with the rejection");
+        assert!(
+            matches!(&error, Error::ReplayRejected { task, .. } if task == TASK),
+            "{error:?}"
+        );
+        assert_eq!(
+            server.request_count(),
+            2,
+            "the replay-only client sent a re-ask"
+        );
+
+        // Without re-asks, a rejection is the usual one.
+        let error = bounded(call(&replay).validate(two_people).reasks(0).send())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Rejected { attempts } if attempts.len() == 1),
+            "{error:?}"
+        );
+        assert_eq!(server.request_count(), 2);
+    });
 }
 
 // Row 7: entries that are not regular files, or too large.

@@ -71,7 +71,11 @@ use crate::{Error, Result};
 /// device is not opened to read) or is larger than 64 MiB; an answer whose entry would be
 /// larger is not stored. Entries are read and written on tokio's blocking threads, never on
 /// the task that makes the call.
-
+///
+/// # Re-asks
+/// A replay-only cache never sends a request, re-asks included: a replayed answer that the
+/// task's validator (or output type) rejects is [`Error::ReplayRejected`] when a re-ask is left,
+/// and [`Error::Rejected`] when none is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cache {
     dir: PathBuf,
