@@ -254,6 +254,11 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     if !policy.is_active() {
         return Ok(Stream::new(chunks, schema, None));
     }
+    // A replayed answer that is rejected cannot be asked again: that would be a request.
+    let policy = match client.replays_only() {
+        true => policy.replaying(task.name()),
+        false => policy,
+    };
     // Stored only once the output is accepted, under this first request whichever attempt passes.
     chunks.hold_recording();
     let original = task.get_instructions().map(str::to_owned);

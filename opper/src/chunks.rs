@@ -1,6 +1,7 @@
 //! The raw chunks of `/v2/call/stream`: SSE decoded into [`StreamingChunk`]s, under the stream's
 //! timeouts, recorded for the cache or replayed from it.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -9,7 +10,7 @@ use bytes::Bytes;
 use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
-use crate::cache::{Store, StreamAnswer};
+use crate::cache::{Store, StreamAnswer, Writing};
 use crate::error::{ApiError, TransportError, truncate};
 use crate::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::timeouts::Timeouts;
@@ -36,6 +37,8 @@ pub struct ChunkStream {
     replay: Option<std::vec::IntoIter<StreamingChunk>>,
     /// The chunks so far of a stream the cache is to store once it ends cleanly.
     recording: Option<Recording>,
+    /// The cache entry being written, once the stream ended: the stream's end waits for it.
+    writing: Option<Writing>,
     decoder: Decoder,
     /// The most body bytes read (`OpperBuilder::max_response_bytes`); also the most a
     /// recording may hold.
@@ -126,6 +129,7 @@ impl ChunkStream {
             timeouts,
             replay,
             recording: None,
+            writing: None,
             decoder: Decoder::with_limit(max_event_bytes),
             max_bytes: usize::MAX,
             received: 0,
@@ -182,8 +186,20 @@ impl ChunkStream {
         if self.recording.as_ref().is_some_and(|r| r.ended)
             && let Some(recording) = self.recording.take()
         {
-            recording.store.stream(&recording.chunks);
+            self.writing = Some(recording.store.stream(recording.chunks));
         }
+    }
+
+    /// Ready once the cache entry this stream stores, if any, is written (on a blocking
+    /// thread): so an entry is on disk when the stream's end is seen.
+    pub(crate) fn poll_written(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(writing) = &mut self.writing {
+            if Pin::new(writing).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.writing = None;
+        }
+        Poll::Ready(())
     }
 
     /// The `opper.stream` tracing span of this attempt.
@@ -363,7 +379,7 @@ impl ChunkStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<StreamingChunk>>> {
         if self.finished {
-            return Poll::Ready(None);
+            return self.poll_written(cx).map(|()| None);
         }
         let step = match self.poll_chunk(cx) {
             Poll::Pending => return Poll::Pending,
@@ -376,7 +392,7 @@ impl ChunkStream {
             }
             Ok(Next::End) => {
                 self.end(None);
-                Poll::Ready(None)
+                self.poll_written(cx).map(|()| None)
             }
             Err(error) => {
                 self.end(Some(&error));
@@ -423,7 +439,7 @@ impl ChunkStream {
         self.replay = None;
         match (error, self.recording.take()) {
             (None, Some(recording)) if !recording.held => {
-                recording.store.stream(&recording.chunks);
+                self.writing = Some(recording.store.stream(recording.chunks));
             }
             (None, Some(mut recording)) => {
                 recording.ended = true;

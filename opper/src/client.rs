@@ -20,7 +20,7 @@ use crate::reask::{Policy, Reasker, Step};
 use crate::response::RawResponse;
 use crate::retry::parse_retry_after;
 use crate::sse::DEFAULT_MAX_EVENT_BYTES;
-use crate::timeouts::Timeouts;
+use crate::timeouts::{NO_LIMIT, Timeouts, deadline_after};
 use crate::trace::{self, Kind};
 use crate::{ApiError, Cache, ChunkStream, Error, Response, Result, RetryPolicy, Task};
 
@@ -103,19 +103,27 @@ impl Opper {
         trace::call_span(kind, task.name(), model, attempt)
     }
 
+    /// Whether the client's cache is replay-only: it never sends a request.
+    pub(crate) fn replays_only(&self) -> bool {
+        self.inner.cache.as_ref().is_some_and(Cache::is_replay_only)
+    }
+
     /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
-    /// Only a first attempt looks: a re-ask is a request the caller never made.
-    fn lookup<A: Answer>(
+    /// In read-write mode only a first attempt looks: a re-ask is a request the caller never
+    /// made. A replay-only cache is asked every time, so a re-ask there is a miss, never a
+    /// request (the re-ask policy stops before one: [`Policy::replaying`]).
+    async fn lookup<A: Answer + Send + 'static>(
         &self,
         task: &Task,
-        body: &[u8],
+        body: &Bytes,
         attempt: u32,
         span: &tracing::Span,
     ) -> Result<Option<Lookup<A>>> {
-        let Some(cache) = self.inner.cache.as_ref().filter(|_| attempt == 1) else {
+        let cache = self.inner.cache.as_ref();
+        let Some(cache) = cache.filter(|cache| attempt == 1 || cache.is_replay_only()) else {
             return Ok(None);
         };
-        let lookup = cache.lookup::<A>(task.name(), body);
+        let lookup = cache.lookup::<A>(task.name(), body.clone()).await;
         let hit = matches!(lookup, Ok(Lookup::Hit(_)));
         span.record("cache", if hit { "hit" } else { "miss" });
         lookup.map(Some)
@@ -130,6 +138,15 @@ impl Opper {
         parent: Option<&str>,
         policy: &Policy<T>,
     ) -> Result<Response<T>> {
+        // A replayed answer that is rejected cannot be asked again: that would be a request.
+        let replaying;
+        let policy = match self.replays_only() {
+            true => {
+                replaying = policy.clone().replaying(task.name());
+                &replaying
+            }
+            false => policy,
+        };
         // Resolved once: every re-ask has the parent of the first attempt.
         let parent = parent::resolve(parent);
         let parent = parent.as_deref();
@@ -155,7 +172,7 @@ impl Opper {
             match reasker.judge_response(policy, original, response, &span) {
                 Ok(Step::Done(response)) => {
                     if let (Some(store), Some(bytes)) = (store.take(), live) {
-                        store.call(&bytes);
+                        store.call(bytes).await;
                     }
                     trace::record_accepted(&span, started);
                     return Ok(response);
@@ -184,7 +201,7 @@ impl Opper {
         let body = Bytes::from(task.encode(input, parent)?);
         let span = Self::span(Kind::Call, task, attempt);
         let started = Instant::now();
-        let decoded = match self.lookup::<CallAnswer>(task, &body, attempt, &span) {
+        let decoded = match self.lookup::<CallAnswer>(task, &body, attempt, &span).await {
             Err(error) => Err(error),
             Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
                 decode_body(raw.get().as_bytes()).map(|raw| (raw, None, None))
@@ -242,7 +259,10 @@ impl Opper {
         let body = Bytes::from(task.encode(input, parent::resolve(parent).as_deref())?);
         let span = Self::span(Kind::Stream, task, attempt);
         let started = Instant::now();
-        let result = match self.lookup::<StreamAnswer>(task, &body, attempt, &span) {
+        let result = match self
+            .lookup::<StreamAnswer>(task, &body, attempt, &span)
+            .await
+        {
             Err(error) => Err(error),
             Ok(Some(Lookup::Hit(StreamAnswer(chunks)))) => {
                 Ok(ChunkStream::replay(chunks, span.clone()))
@@ -281,7 +301,7 @@ impl Opper {
     async fn call_once(&self, body: Bytes) -> Result<Bytes> {
         let request = self.post(&self.inner.call_url, "application/json", body);
         let timeout = self.inner.request_timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(tokio::time::Instant::now(), timeout);
         let response = tokio::time::timeout_at(deadline, request.send())
             .await
             .map_err(|_| request_timeout(timeout, "no response"))?
@@ -309,11 +329,12 @@ impl Opper {
         let request = self.post(&self.inner.stream_url, "text/event-stream", body);
         let started = tokio::time::Instant::now();
         let timeout = self.inner.request_timeout;
-        let response = tokio::time::timeout_at(started + timeout, request.send())
+        let deadline = deadline_after(started, timeout);
+        let response = tokio::time::timeout_at(deadline, request.send())
             .await
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
-        let response = self.check_status(response, started + timeout).await?;
+        let response = self.check_status(response, deadline).await?;
         let timeouts = Timeouts::new(started, timeout, self.inner.stream_idle_timeout);
         let inner = &self.inner;
         let (event_limit, limit) = (inner.max_event_bytes, inner.max_response_bytes);
@@ -502,13 +523,17 @@ impl OpperBuilder {
     }
 
     /// The base URL (default `https://api.opper.ai`); `/v2/call` is added to it, and a base that
-    /// already ends in `/v2` is accepted as it is.
+    /// already ends in `/v2` is accepted as it is. A base with a query or a fragment (`?`, `#`) is
+    /// refused by [`build`](Self::build).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
     }
 
     /// How long to wait for a connection (default 10 s).
+    ///
+    /// Every timeout of the builder takes any `Duration`: one of about 30 years or more
+    /// (`Duration::MAX` among them) means no limit.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
@@ -621,6 +646,14 @@ impl OpperBuilder {
             }
             scheme => return Err(Error::Config(format!("unsupported URL scheme {scheme:?}"))),
         }
+        // The endpoints' paths are appended to the base: a query or a fragment would end up
+        // before them (`/?a=1/v2/call`).
+        if url.query().is_some() || url.fragment().is_some() {
+            let base = redact_userinfo(&base);
+            return Err(Error::Config(format!(
+                "the base URL {base:?} has a query or a fragment; give the scheme, host and path only"
+            )));
+        }
         let root = base.strip_suffix("/v2").unwrap_or(&base).to_owned();
 
         let mut headers = HeaderMap::new();
@@ -637,8 +670,18 @@ impl OpperBuilder {
         let http = reqwest::Client::builder()
             .user_agent(user_agent)
             .default_headers(headers)
-            .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            .read_timeout(self.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT))
+            // reqwest adds these to an `Instant` unchecked: a larger one (`Duration::MAX`)
+            // is cut to about 30 years, no limit in practice.
+            .connect_timeout(
+                self.connect_timeout
+                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+                    .min(NO_LIMIT),
+            )
+            .read_timeout(
+                self.read_timeout
+                    .unwrap_or(DEFAULT_READ_TIMEOUT)
+                    .min(NO_LIMIT),
+            )
             // The API never redirects; a redirect is an error, and nothing goes to its target.
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(60))
@@ -710,6 +753,28 @@ mod tests {
                 client.inner.stream_url,
                 "https://example.com/v2/call/stream"
             );
+        }
+    }
+
+    #[test]
+    fn a_base_url_with_a_query_or_fragment_is_refused() {
+        for base in [
+            "https://example.com/?a=1",
+            "https://example.com?a=1",
+            "https://example.com/v2?",
+            "https://example.com/#top",
+            "https://user:pass@example.com/?k=v",
+        ] {
+            let built = OpperBuilder {
+                base_url: Some(base.into()),
+                ..Opper::builder().api_key("k")
+            }
+            .build();
+            let Err(Error::Config(message)) = built else {
+                panic!("{base}: {built:?}")
+            };
+            assert!(message.contains("query or a fragment"), "{message}");
+            assert!(!message.contains("pass"), "{message}");
         }
     }
 

@@ -32,7 +32,9 @@ pub struct ApiError {
     /// start is in [`body`](Self::body) (then `error_type`, `message` and `detail` are usually
     /// missing: a cut body is not JSON).
     pub truncated: bool,
-    /// The wait the server asked for in `Retry-After`, if it sent one.
+    /// The wait the server asked for in `Retry-After`, if it sent one (delay-seconds or a date),
+    /// at most [`MAX_RETRY_AFTER`](Self::MAX_RETRY_AFTER): a longer one, however large, reads
+    /// as that cap. A negative or unreadable value counts as none.
     pub retry_after: Option<Duration>,
 }
 
@@ -40,6 +42,10 @@ impl ApiError {
     /// How much of an error body is read and kept: 8 KiB (or less, when
     /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes) is lower).
     pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+    /// The longest [`retry_after`](Self::retry_after) kept: one day. A retry policy waits out
+    /// a `Retry-After` only up to its own `max_delay`, so a wait this long returns the error.
+    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
     pub(crate) fn from_body(
         status: u16,
@@ -375,6 +381,15 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A replay-only [`Cache`](crate::Cache) served an answer that the task rejected (its
+    /// validator, or the output type) while it had re-asks left. A re-ask would be a request,
+    /// which replay-only mode never makes: record the entry again with a read-write cache.
+    ReplayRejected {
+        /// The task's name.
+        task: String,
+        /// The replayed output and why it was rejected.
+        rejection: Rejection,
+    },
     /// A replay-only [`Cache`](crate::Cache) has no valid entry for the call; no request was
     /// made.
     CacheMiss {
@@ -409,7 +424,8 @@ impl Error {
 
     /// What a stream had assembled before it failed: the JSON of the output so far in
     /// structured mode, a JSON string in text mode. For [`Error::Output`] the output that did
-    /// not fit, for [`Error::Rejected`] the last rejected output.
+    /// not fit, for [`Error::Rejected`] the last rejected output, for [`Error::ReplayRejected`]
+    /// the replayed one.
     pub fn partial(&self) -> Option<&Value> {
         match self {
             Error::StreamChunk { partial, .. }
@@ -418,6 +434,7 @@ impl Error {
             | Error::Incomplete { partial, .. } => Some(partial),
             Error::Output { json, .. } => Some(json),
             Error::Rejected { attempts } => attempts.last().map(|last| &last.output),
+            Error::ReplayRejected { rejection, .. } => Some(&rejection.output),
             _ => None,
         }
     }
@@ -559,6 +576,11 @@ impl fmt::Display for Error {
             Error::InvalidResponse { reason, body } => {
                 write!(f, "invalid response ({reason}): {}", truncate(body, 300))
             }
+            Error::ReplayRejected { task, rejection } => write!(
+                f,
+                "the replay-only cache's answer for task `{task}` was rejected: {}; asking again would need a request, which a replay-only cache never makes (record the entry again with a read-write cache)",
+                rejection.reason
+            ),
             Error::CacheMiss { task, path } => write!(
                 f,
                 "the replay-only cache has no answer for task `{task}`: {} is missing or damaged (record it with a read-write cache)",

@@ -1,5 +1,7 @@
 //! [`Model`]: which model runs a task, with its options, or a fallback chain.
 
+use std::fmt;
+
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -23,10 +25,12 @@ use crate::json::Pairs;
 ///     ])
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows the names of extra headers, never their values (one may hold a provider's key).
+#[derive(Clone, PartialEq)]
 pub struct Model(ModelKind);
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 enum ModelKind {
     Name(String),
     Spec {
@@ -116,6 +120,36 @@ impl Model {
     }
 }
 
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            ModelKind::Name(name) => f.debug_tuple("Model").field(name).finish(),
+            ModelKind::Spec {
+                name,
+                options,
+                extra_headers,
+            } => f
+                .debug_struct("Model")
+                .field("name", name)
+                .field("options", options)
+                .field("extra_headers", &RedactedHeaders(extra_headers))
+                .finish(),
+            ModelKind::Fallback(chain) => f.debug_tuple("Model::fallback").field(chain).finish(),
+        }
+    }
+}
+
+/// Header names, each with `<redacted>` for its value.
+struct RedactedHeaders<'a>(&'a [(String, String)]);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, _)| (name, "<redacted>")))
+            .finish()
+    }
+}
+
 /// Edits a model's options and extra headers.
 type EditSpec<'a> = dyn Fn(&mut Map<String, Value>, &mut Vec<(String, String)>) + 'a;
 
@@ -166,5 +200,28 @@ impl Serialize for Model {
             }
             ModelKind::Fallback(chain) => chain.serialize(serializer),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_a_header_value() {
+        let model = Model::new("openai/gpt-4o")
+            .option("temperature", 0.2)
+            .extra_header("x-provider-key", "sk-provider-secret");
+        let chain = Model::fallback([model.clone(), "b".into()]);
+        for shown in [
+            format!("{model:?}"),
+            format!("{chain:?}"),
+            format!("{chain:#?}"),
+        ] {
+            assert!(!shown.contains("sk-provider-secret"), "{shown}");
+            assert!(shown.contains("x-provider-key"), "{shown}");
+            assert!(shown.contains("temperature"), "{shown}");
+        }
+        assert_eq!(format!("{:?}", Model::new("m")), r#"Model("m")"#);
     }
 }

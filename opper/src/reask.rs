@@ -59,6 +59,9 @@ pub fn instructions(original: Option<&str>, rejected: &Value, reason: &str) -> S
 pub struct Policy<T> {
     validator: Option<Validator<T>>,
     reasks: u32,
+    /// The task's name, when its answers come from a replay-only cache: a re-ask would be a
+    /// request, so a rejection there ends the call.
+    replaying: Option<String>,
 }
 
 impl<T> std::fmt::Debug for Policy<T> {
@@ -66,6 +69,7 @@ impl<T> std::fmt::Debug for Policy<T> {
         f.debug_struct("Policy")
             .field("validator", &self.validator)
             .field("reasks", &self.reasks)
+            .field("replaying", &self.replaying)
             .finish()
     }
 }
@@ -75,6 +79,7 @@ impl<T> Clone for Policy<T> {
         Self {
             validator: self.validator.clone(),
             reasks: self.reasks,
+            replaying: self.replaying.clone(),
         }
     }
 }
@@ -84,6 +89,7 @@ impl<T> Default for Policy<T> {
         Self {
             validator: None,
             reasks: 0,
+            replaying: None,
         }
     }
 }
@@ -93,7 +99,19 @@ impl<T> Policy<T> {
     /// 0 without.
     pub fn new(validator: Option<Validator<T>>, reasks: Option<u32>) -> Self {
         let reasks = reasks.unwrap_or(if validator.is_some() { 2 } else { 0 });
-        Self { validator, reasks }
+        Self {
+            validator,
+            reasks,
+            replaying: None,
+        }
+    }
+
+    /// The policy for answers replayed by a replay-only cache (of task `task`): a rejection
+    /// that would be asked again is [`Error::ReplayRejected`] instead, since a re-ask would
+    /// be a request, which replay-only mode never makes.
+    pub(crate) fn replaying(mut self, task: &str) -> Self {
+        self.replaying = Some(task.to_owned());
+        self
     }
 
     /// Whether outputs can be rejected at all (else a call is one attempt, as without re-asks).
@@ -176,7 +194,14 @@ impl Reasker {
             Verdict::Reject(output, reason) => (output, reason),
         };
         let attempt = self.attempt();
-        let left = policy.reasks.saturating_sub(attempt - 1);
+        let left = policy.reasks.saturating_sub(attempt.saturating_sub(1));
+        if let (Some(task), true) = (&policy.replaying, left > 0) {
+            crate::trace::log_rejection(span, attempt, 0, &reason);
+            return Err(Error::ReplayRejected {
+                task: task.clone(),
+                rejection: Rejection::new(output, reason),
+            });
+        }
         crate::trace::log_rejection(span, attempt, left, &reason);
         // Worded from the whole output, then kept bounded.
         let again = (left > 0).then(|| instructions(original, &output, &reason));

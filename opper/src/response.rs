@@ -88,14 +88,16 @@ pub struct Usage {
     pub reasoning_tokens: Option<u64>,
 }
 
-/// Adds another call's usage to this one: `total += &usage`.
+/// Adds another call's usage to this one: `total += &usage`. Each count saturates at
+/// `u64::MAX` rather than overflow.
 impl std::ops::AddAssign<&Usage> for Usage {
     fn add_assign(&mut self, other: &Usage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.total_tokens += other.total_tokens;
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
         if let Some(reasoning) = other.reasoning_tokens {
-            *self.reasoning_tokens.get_or_insert(0) += reasoning;
+            let sum = self.reasoning_tokens.get_or_insert(0);
+            *sum = sum.saturating_add(reasoning);
         }
     }
 }
@@ -116,12 +118,24 @@ pub struct Cost {
     pub total: f64,
 }
 
+/// Adds another call's cost to this one: `total += &cost`. Each sum stays a finite number: it
+/// saturates at `±f64::MAX`, and an addend that is not a number counts as zero.
 impl std::ops::AddAssign<&Cost> for Cost {
     fn add_assign(&mut self, other: &Cost) {
-        self.generation += other.generation;
-        self.platform += other.platform;
-        self.total += other.total;
+        self.generation = finite_sum(self.generation, other.generation);
+        self.platform = finite_sum(self.platform, other.platform);
+        self.total = finite_sum(self.total, other.total);
     }
+}
+
+/// `a + b`, each first made finite (NaN as 0, an infinity as `±f64::MAX`), the sum clamped to
+/// `±f64::MAX`: never an infinity, never NaN.
+fn finite_sum(a: f64, b: f64) -> f64 {
+    let finite = |x: f64| match x.is_nan() {
+        true => 0.0,
+        false => x.clamp(-f64::MAX, f64::MAX),
+    };
+    (finite(a) + finite(b)).clamp(-f64::MAX, f64::MAX)
 }
 
 fn null_as_zero<'de, D, N>(deserializer: D) -> Result<N, D::Error>
@@ -172,5 +186,49 @@ impl RawUsage {
             usage.reasoning_tokens = self.output_tokens_details.and_then(|d| d.reasoning_tokens);
         }
         usage
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_sums_saturate() {
+        let huge = Usage {
+            input_tokens: u64::MAX,
+            output_tokens: u64::MAX - 1,
+            total_tokens: u64::MAX,
+            reasoning_tokens: Some(u64::MAX),
+        };
+        let mut sum = huge;
+        sum += &huge;
+        let max = Usage {
+            output_tokens: u64::MAX,
+            ..huge
+        };
+        assert_eq!(sum, max);
+    }
+
+    #[test]
+    fn cost_sums_stay_finite() {
+        let cost = |x: f64| Cost {
+            generation: x,
+            platform: x,
+            total: x,
+        };
+        let mut sum = cost(f64::MAX);
+        sum += &cost(f64::MAX);
+        assert_eq!(sum, cost(f64::MAX));
+        sum += &cost(f64::NEG_INFINITY);
+        assert_eq!(sum, cost(0.0));
+        sum += &cost(f64::NAN);
+        assert_eq!(sum, cost(0.0));
+        let mut sum = cost(f64::INFINITY);
+        sum += &cost(f64::NEG_INFINITY);
+        assert_eq!(sum, cost(0.0));
+        let mut sum = cost(0.25);
+        sum += &cost(0.5);
+        assert_eq!(sum, cost(0.75));
     }
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use crate::Result;
+use crate::{ApiError, Result};
 
 /// When and how often a failed request is tried again.
 ///
@@ -107,13 +107,22 @@ impl RetryPolicy {
         }
         let exponent = i32::try_from(retry - 1).unwrap_or(i32::MAX);
         let nominal = self.initial_delay.as_secs_f64() * self.multiplier.powi(exponent);
-        let nominal = nominal.min(self.max_delay.as_secs_f64());
+        // Not a number only as zero times an infinite growth: zero.
+        let nominal = match nominal.is_nan() {
+            true => 0.0,
+            false => nominal.min(self.max_delay.as_secs_f64()),
+        };
         let wait = if self.jitter {
             nominal * (0.5 + fastrand::f64() * 0.5)
         } else {
             nominal
         };
-        Some(Duration::from_secs_f64(wait))
+        // A wait too long for a `Duration` is the longest wait the policy allows.
+        Some(
+            Duration::try_from_secs_f64(wait)
+                .unwrap_or(self.max_delay)
+                .min(self.max_delay),
+        )
     }
 
     /// Runs `attempt` until it succeeds, fails in a way that is not retried, or the budget is
@@ -125,7 +134,7 @@ impl RetryPolicy {
     {
         let mut attempts = 0u32;
         loop {
-            attempts += 1;
+            attempts = attempts.saturating_add(1);
             span.record("attempts", attempts);
             let error = match attempt().await {
                 Ok(value) => return Ok(value),
@@ -139,7 +148,7 @@ impl RetryPolicy {
             };
             match wait {
                 Some(wait) => {
-                    tracing::warn!(attempt = attempts, wait_ms = wait.as_millis() as u64, error = %error, "retrying opper request");
+                    tracing::warn!(attempt = attempts, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), error = %error, "retrying opper request");
                     tokio::time::sleep(wait).await;
                 }
                 None => return Err(error),
@@ -148,20 +157,25 @@ impl RetryPolicy {
     }
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date.
+/// `Retry-After`: delay-seconds or an HTTP date, capped at [`ApiError::MAX_RETRY_AFTER`]
+/// (a longer wait, however long, even past what a `Duration` holds, reads as the cap). A
+/// negative or not-a-number value is ignored, as any other unreadable one.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else if let Ok(seconds) = value.parse::<f64>() {
+        if seconds.is_nan() || seconds < 0.0 {
+            return None;
+        }
+        // Too long for a `Duration` (an infinity among them): the cap.
+        Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
         at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+            .unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(ApiError::MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -181,6 +195,50 @@ mod tests {
         let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn a_retry_after_past_what_a_duration_holds_is_capped() {
+        for huge in [
+            "1e20",
+            "18446744073709551616",
+            "1e308",
+            "inf",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                parse_retry_after(huge),
+                Some(ApiError::MAX_RETRY_AFTER),
+                "{huge}"
+            );
+        }
+        assert_eq!(parse_retry_after("2.5"), Some(Duration::from_millis(2500)));
+        for unreadable in ["-1", "-0.5", "NaN", "-inf"] {
+            assert_eq!(parse_retry_after(unreadable), None, "{unreadable}");
+        }
+        // The cap is more than the default policy waits: the error is returned, not waited out.
+        assert_eq!(
+            RetryPolicy::default().delay_for(1, parse_retry_after("1e20")),
+            None
+        );
+    }
+
+    #[test]
+    fn delays_of_any_size_never_panic() {
+        let huge = RetryPolicy::default()
+            .max_retries(u32::MAX)
+            .initial_delay(Duration::MAX)
+            .multiplier(f64::MAX)
+            .max_delay(Duration::MAX);
+        for retry in [1, 2, 64, u32::MAX] {
+            assert!(huge.delay_for(retry, None).is_some());
+            assert!(huge.jitter(false).delay_for(retry, None).is_some());
+        }
+        let zero = huge.initial_delay(Duration::ZERO);
+        assert_eq!(
+            zero.jitter(false).delay_for(2000, None),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]

@@ -256,7 +256,8 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
         let this = self.get_mut();
         loop {
             if this.judged || (this.again.is_some() && this.failure.is_some()) {
-                return Poll::Ready(None);
+                // An accepted answer's cache entry is written before the end is seen.
+                return this.chunks.poll_written(cx).map(|()| None);
             }
             if let Some(opening) = this.again.as_mut().and_then(|again| again.opening.as_mut()) {
                 let opened = match opening.as_mut().poll(cx) {
@@ -284,7 +285,7 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
             let chunk = match this.chunks.poll_step(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => match this.judge() {
-                    None => return Poll::Ready(None),
+                    None => return this.chunks.poll_written(cx).map(|()| None),
                     Some(Ok(())) => continue,
                     Some(Err(error)) => return Poll::Ready(Some(Err(this.fail(error)))),
                 },

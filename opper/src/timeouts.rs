@@ -25,8 +25,8 @@ impl Timeouts {
     /// Clocks for a request that started at `started`; the idle clock starts now.
     pub(crate) fn new(started: Instant, request_timeout: Duration, idle_timeout: Duration) -> Self {
         let now = Instant::now();
-        let deadline = started.checked_add(request_timeout).unwrap_or(far_future());
-        let idle_at = now.checked_add(idle_timeout).unwrap_or(far_future());
+        let deadline = deadline_after(started, request_timeout);
+        let idle_at = deadline_after(now, idle_timeout);
         Self {
             request_timeout,
             deadline,
@@ -57,10 +57,7 @@ impl Timeouts {
                     self.request_timeout
                 )));
             }
-            let idle_at = self
-                .last_data
-                .checked_add(self.idle_timeout)
-                .unwrap_or(far_future());
+            let idle_at = deadline_after(self.last_data, self.idle_timeout);
             if now >= idle_at {
                 return Some(TransportError::timeout(format!(
                     "no data event within the stream idle timeout ({:?})",
@@ -79,7 +76,18 @@ impl Timeouts {
     }
 }
 
-/// About 30 years from now: what "no timeout" comes to.
+/// `timeout` after `start`, or about 30 years from now if that is later than an `Instant`
+/// holds: a timeout that large (`Duration::MAX`) means no limit.
+pub(crate) fn deadline_after(start: Instant, timeout: Duration) -> Instant {
+    start.checked_add(timeout).unwrap_or_else(far_future)
+}
+
+/// About 30 years: what "no timeout" comes to. Longer timeouts are cut to it before they reach
+/// code that adds them to an `Instant` unchecked (reqwest's connect and read timeouts).
+pub(crate) const NO_LIMIT: Duration = Duration::from_secs(86400 * 365 * 30);
+
+/// [`NO_LIMIT`] from now.
 fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+    let now = Instant::now();
+    now.checked_add(NO_LIMIT).unwrap_or(now)
 }

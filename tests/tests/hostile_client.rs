@@ -528,3 +528,155 @@ async fn userinfo_in_the_base_url_is_redacted() {
         "{error:?}"
     );
 }
+
+// Issue 17, row 13: a base URL with a query or a fragment.
+
+/// Set in the child process of [`a_base_url_with_a_query_is_refused`].
+const CHILD: &str = "OPPER_HOSTILE_CLIENT_CHILD";
+
+#[test]
+fn a_base_url_with_a_query_is_refused() {
+    for base in [
+        "http://127.0.0.1:1/?a=1",
+        "http://127.0.0.1:1?a=1",
+        "http://127.0.0.1:1/v2#top",
+        "http://127.0.0.1:1/?",
+    ] {
+        let built = builder(base).build();
+        assert!(
+            matches!(&built, Err(Error::Config(message)) if message.contains("query or a fragment")),
+            "{base}: {built:?}"
+        );
+    }
+    assert!(builder("http://127.0.0.1:1/v2/").build().is_ok());
+    // From the environment, in a child process (the environment is the process's).
+    if std::env::var_os(CHILD).is_some() {
+        let built = opper::Opper::from_env();
+        assert!(matches!(built, Err(Error::Config(_))), "{built:?}");
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_base_url_with_a_query_is_refused",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("OPPER_API_KEY", "k")
+        .env("OPPER_BASE_URL", "https://example.com/?a=1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+// Issue 17, row 4: a `Retry-After` too large for a `Duration`.
+
+#[tokio::test]
+async fn a_retry_after_past_any_duration_is_capped_and_not_waited_out() {
+    for huge in ["1e20", "18446744073709551616", "1e308", "inf"] {
+        let server = RawServer::start().await;
+        server.fallback(Script::response(
+            429,
+            &[("retry-after", huge)],
+            b"{\"message\": \"slow down\"}",
+        ));
+        let error = call(&client(&server.url())).await;
+        let Error::RateLimited(api) = &error else {
+            panic!("{huge}: {error:?}")
+        };
+        assert_eq!(api.retry_after, Some(ApiError::MAX_RETRY_AFTER), "{huge}");
+        assert_eq!(server.received().len(), 1, "{huge}: longer than max_delay");
+    }
+    // Unreadable waits are ignored: the policy's own backoff applies.
+    for unreadable in ["-1", "NaN", "-inf"] {
+        let server = RawServer::start().await;
+        server.fallback(Script::response(429, &[("retry-after", unreadable)], b"{}"));
+        let opper = builder(&server.url())
+            .retry(
+                RetryPolicy::default()
+                    .max_retries(1)
+                    .initial_delay(Duration::from_millis(1)),
+            )
+            .build()
+            .unwrap();
+        let error = call(&opper).await;
+        assert_eq!(error.api_error().unwrap().retry_after, None, "{unreadable}");
+        assert_eq!(server.received().len(), 2, "{unreadable}: retried");
+    }
+}
+
+// Issue 17, row 5: timeouts too large for an `Instant`.
+
+#[tokio::test]
+async fn timeouts_of_duration_max_mean_no_limit() {
+    use futures::StreamExt;
+    use opper::testing::{MockServer, Reply};
+
+    let server = MockServer::start().await;
+    server.reply("task", Reply::json(json!({"n": 1})));
+    let opper = server
+        .client_builder()
+        .connect_timeout(Duration::MAX)
+        .request_timeout(Duration::MAX)
+        .read_timeout(Duration::MAX)
+        .stream_idle_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    let reply = bounded(opper.call("task").send::<Value>()).await.unwrap();
+    assert_eq!(reply.output, json!({"n": 1}));
+    let mut chunks = bounded(opper.call("task").stream_raw()).await.unwrap();
+    let mut count = 0;
+    while let Some(chunk) = bounded(chunks.next()).await {
+        chunk.unwrap();
+        count += 1;
+    }
+    assert!(count > 0);
+    assert_eq!(server.request_count(), 2);
+}
+
+// Issue 17, row 6: usage and cost sums over re-asks.
+
+#[tokio::test]
+async fn usage_and_cost_sums_saturate() {
+    use opper::testing::{MockServer, Reply};
+
+    let server = MockServer::start().await;
+    let huge = |n: u64| {
+        Reply::json(json!({"n": n}))
+            .usage(json!({
+                "input_tokens": u64::MAX,
+                "output_tokens": 1,
+                "total_tokens": u64::MAX,
+                "output_tokens_details": {"reasoning_tokens": u64::MAX},
+            }))
+            .cost(json!({"generation": 1e308, "platform": -1e308, "total": 1.7e308}))
+    };
+    server.enqueue("task", huge(1)).enqueue("task", huge(2));
+    let reply = bounded(
+        server
+            .client()
+            .call("task")
+            .validate(|output: &Value| match output["n"] == 2 {
+                true => Ok(()),
+                false => Err("not 2"),
+            })
+            .send(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.reasks, 1);
+    let usage = reply.usage.unwrap();
+    assert_eq!(usage.input_tokens, u64::MAX);
+    assert_eq!(usage.output_tokens, 2);
+    assert_eq!(usage.total_tokens, u64::MAX);
+    assert_eq!(usage.reasoning_tokens, Some(u64::MAX));
+    let cost = reply.cost.unwrap();
+    assert_eq!(cost.generation, f64::MAX);
+    assert_eq!(cost.platform, -f64::MAX);
+    assert_eq!(cost.total, f64::MAX);
+}

@@ -9,10 +9,11 @@
 //! }
 //! ```
 //! A stream's entry holds `"chunks": [...]` instead of `"response"`: its `StreamingChunk`s in
-//! order, one per line. The request is the body as sent: no header, so no API key, is ever written.
+//! order, one per line. The request is the body as sent, but for the values of the model's extra
+//! headers, hashed (`key::redact_headers`): no header value, and no API key, is ever written.
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -99,15 +100,18 @@ pub(crate) enum AnswerRef<'a> {
     Chunks(&'a [StreamingChunk]),
 }
 
+/// The largest entry read or written: 64 MiB. A larger file is a miss (logged); a larger
+/// answer is not stored.
+pub(crate) const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads the entry at `path`, which must answer `key` with an `A`.
 ///
 /// `Ok(None)` when there is no file; `Err(reason)` when there is one that is not a valid entry
-/// for this key (damaged, truncated, of another format or another request).
+/// for this key (damaged, truncated, of another format or another request), or that is not a
+/// regular file of at most [`MAX_ENTRY_BYTES`] (a link, a FIFO, a device, a directory).
 pub(crate) fn read<A: Answer>(path: &Path, key: Key) -> Result<Option<A>, String> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(format!("it could not be read: {error}")),
+    let Some(bytes) = read_regular(path, MAX_ENTRY_BYTES)? else {
+        return Ok(None);
     };
     let stored: OnDisk =
         serde_json::from_slice(&bytes).map_err(|e| format!("it is not a cache entry: {e}"))?;
@@ -127,6 +131,71 @@ pub(crate) fn read<A: Answer>(path: &Path, key: Key) -> Result<Option<A>, String
     A::take(stored.response, stored.chunks).map(Some)
 }
 
+/// The bytes of the regular file at `path`, at most `limit` of them: `None` when there is no
+/// file. A link is not followed (a committed directory could hold one to anything), and
+/// nothing but a regular file is read: a FIFO would block, a device never end.
+fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+    let unreadable = |error: io::Error| format!("it could not be read: {error}");
+    let found = match fs::symlink_metadata(path) {
+        Ok(found) => found,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(unreadable(error)),
+    };
+    check_regular(&found, limit)?;
+    let file = match open_no_follow(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(unreadable(error)),
+    };
+    // What was opened, in case the entry was replaced since it was looked at.
+    check_regular(&file.metadata().map_err(unreadable)?, limit)?;
+    let mut bytes = Vec::new();
+    // One byte past the limit tells a file that grew since from one that fits.
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
+        return Err(format!("it is larger than {limit} bytes"));
+    }
+    Ok(Some(bytes))
+}
+
+/// A regular file of at most `limit` bytes, else why not.
+fn check_regular(metadata: &fs::Metadata, limit: u64) -> Result<(), String> {
+    let kind = metadata.file_type();
+    if kind.is_symlink() {
+        return Err("it is a symbolic link, which is not followed".into());
+    }
+    if !kind.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if metadata.len() > limit {
+        return Err(format!(
+            "it is {} bytes, more than the {limit} an entry may have",
+            metadata.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Opens `path` to read, failing on a link rather than following it, and never blocking (a
+/// FIFO put there after it was looked at opens at once; it is then refused as not a regular
+/// file).
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Opens `path` to read; the metadata of what was opened is checked after.
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    OpenOptions::new().read(true).open(path)
+}
+
 /// Writes an entry at `path`: into a new temporary file beside it, flushed to disk, then
 /// renamed over `path`. Readers see the old entry or the new one, never a part; of concurrent
 /// writers of one key, the last rename wins and every one leaves a whole entry.
@@ -137,6 +206,12 @@ pub(crate) fn write(
     answer: AnswerRef<'_>,
 ) -> io::Result<()> {
     let text = render(endpoint, request, answer)?;
+    if u64::try_from(text.len()).map_or(true, |len| len > MAX_ENTRY_BYTES) {
+        return Err(io::Error::other(format!(
+            "the entry would be {} bytes, more than the {MAX_ENTRY_BYTES} an entry may have",
+            text.len()
+        )));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let temp = temp_path(path);

@@ -75,6 +75,43 @@ impl fmt::Debug for Key {
     }
 }
 
+/// What an extra header's value is replaced with in an entry (and keyed as): this, the
+/// SHA-256 of the value in hex, and `>`.
+const REDACTED: &str = "<redacted sha256:";
+
+/// Replaces the value of every extra header of the request's `model` (a model, or each model
+/// of a fallback chain) with `<redacted sha256:HEX>`: HEX is the SHA-256 of
+/// `opper-cache-v1 header\n` and the value (a JSON string's text, any other JSON as written).
+/// So no value is ever written to an entry, and two values still key apart.
+pub(crate) fn redact_headers(body: &mut Value) {
+    let Some(model) = body.get_mut("model") else {
+        return;
+    };
+    let models = match model {
+        Value::Array(chain) => chain.iter_mut().collect(),
+        model => vec![model],
+    };
+    for model in models {
+        let Some(Value::Object(headers)) = model.get_mut("extra_headers") else {
+            continue;
+        };
+        for value in headers.values_mut() {
+            let mut hasher = Sha256::new();
+            hasher.update(b"opper-cache-v1 header\n");
+            match &*value {
+                Value::String(text) => hasher.update(text.as_bytes()),
+                other => hasher.update(other.to_string().as_bytes()),
+            }
+            let mut redacted = String::from(REDACTED);
+            for byte in hasher.finalize() {
+                redacted.push_str(&format!("{byte:02x}"));
+            }
+            redacted.push('>');
+            *value = Value::String(redacted);
+        }
+    }
+}
+
 struct HashWriter(Sha256);
 
 impl Write for HashWriter {
@@ -233,6 +270,44 @@ mod tests {
             json!({"name": "t", "input": [{"x": 1}]}),
         ] {
             assert_ne!(Key::of(Endpoint::Call, &changed), key, "{changed}");
+        }
+    }
+
+    #[test]
+    fn header_values_are_hashed_and_still_key_apart() {
+        let with = |value: &str| {
+            let mut body = json!({"name": "t", "model": [
+                {"name": "a", "extra_headers": {"x-key": value}},
+                "b",
+                {"name": "c", "options": {"t": 1}, "extra_headers": {"x-key": value, "x-n": 1}},
+            ]});
+            redact_headers(&mut body);
+            body
+        };
+        let one = with("sk-one");
+        let text = one.to_string();
+        assert!(!text.contains("sk-one"), "{text}");
+        let marker = one["model"][0]["extra_headers"]["x-key"].as_str().unwrap();
+        assert!(
+            marker.starts_with(REDACTED) && marker.ends_with('>') && marker.len() == 17 + 64 + 1,
+            "{marker}"
+        );
+        assert_eq!(one["model"][2]["extra_headers"]["x-key"], marker);
+        assert_eq!(one["model"][1], "b");
+        assert_eq!(one["model"][2]["options"]["t"], 1);
+        assert_eq!(with("sk-one"), one);
+        assert_ne!(
+            Key::of(Endpoint::Call, &with("sk-two")),
+            Key::of(Endpoint::Call, &one)
+        );
+        // A single model, and bodies without headers, are left as they are but for the values.
+        let mut single = json!({"model": {"name": "a", "extra_headers": {"h": "v"}}});
+        redact_headers(&mut single);
+        assert_ne!(single["model"]["extra_headers"]["h"], "v");
+        for plain in [json!({"model": "m"}), json!({"name": "t"}), json!([1])] {
+            let mut body = plain.clone();
+            redact_headers(&mut body);
+            assert_eq!(body, plain);
         }
     }
 

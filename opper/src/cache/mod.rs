@@ -3,8 +3,13 @@
 mod key;
 mod entry;
 
+use std::future::Future;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
 
 use serde_json::Value;
 
@@ -33,8 +38,12 @@ use crate::{Error, Result};
 /// (`/v2/call` or `/v2/call/stream`), a newline, and the request body as canonical JSON:
 /// without the top-level `parent_span_id` and `tags` (they label a call, they do not change
 /// its answer), object keys sorted by their UTF-8 bytes at every depth, no whitespace, strings
-/// and numbers as `serde_json` writes them. It depends on nothing else: not the base URL, the
-/// API key, headers, the process, the machine or the release of this crate. So the same task
+/// and numbers as `serde_json` writes them; in it, the value of each of the model's extra
+/// headers ([`Model::extra_header`](crate::Model::extra_header), which may hold a provider's
+/// key) is replaced by `<redacted sha256:HEX>`, HEX the SHA-256 of `opper-cache-v1 header`, a
+/// newline and the value. So two header values key apart, and no value is ever stored. It
+/// depends on nothing else: not the base URL, the API key, the client's headers, the process,
+/// the machine or the release of this crate. So the same task
 /// (name, instructions, schemas, model, examples, configuration) with the same input hits,
 /// and any change to them misses. A body nested deeper than 128 levels has no key: it is sent
 /// without the cache (and is a miss in replay-only mode).
@@ -47,15 +56,26 @@ use crate::{Error, Result};
 ///
 /// # The entries
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
-/// review: the format version, the endpoint, the request body as sent (no header, so never the
-/// API key), then the `/v2/call` response body or the stream's chunks in order, one per line.
+/// review: the format version, the endpoint, the request body as sent (no HTTP header, so never
+/// the API key; extra headers of the model with their values hashed, as in the key), then the
+/// `/v2/call` response body or the stream's chunks in order, one per line. (A header value's
+/// hash cannot be undone, but a short or guessable value can be found by trying candidates:
+/// pass provider keys as headers of the client rather than of the model where you can.)
 /// Only successes are stored: never an error status, and a stream only once it ended cleanly.
 /// A task with a validator stores only the answer it accepted, under the request as first made
 /// (a re-ask's instructions are not part of the key), so its replay is accepted at once. A file is
 /// written to a temporary file beside it and renamed into place, so concurrent writers and a
 /// crash never leave a torn entry. A file that is damaged, truncated, of another format or for
 /// another request is a miss, logged at `warn`: never a panic, and never an error in read-write
-/// mode.
+/// mode. So is one that is not a regular file (a symbolic link is not followed; a FIFO or a
+/// device is not opened to read) or is larger than 64 MiB; an answer whose entry would be
+/// larger is not stored. Entries are read and written on tokio's blocking threads, never on
+/// the task that makes the call.
+///
+/// # Re-asks
+/// A replay-only cache never sends a request, re-asks included: a replayed answer that the
+/// task's validator (or output type) rejects is [`Error::ReplayRejected`] when a re-ask is left,
+/// and [`Error::Rejected`] when none is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cache {
     dir: PathBuf,
@@ -124,8 +144,30 @@ impl Cache {
     /// A hit is [`Lookup::Hit`]. A miss is [`Lookup::Miss`] in read-write mode (with how to
     /// store the answer, unless the body has no key) and [`Error::CacheMiss`] in replay-only
     /// mode. Damaged entries are logged and count as misses.
-    pub(crate) fn lookup<A: Answer>(&self, task: &str, body: &[u8]) -> Result<Lookup<A>> {
-        let Ok(request) = serde_json::from_slice::<Value>(body) else {
+    ///
+    /// The entry is read (and the body parsed) on a blocking thread, off the async ones.
+    pub(crate) async fn lookup<A: Answer + Send + 'static>(
+        &self,
+        task: &str,
+        body: Bytes,
+    ) -> Result<Lookup<A>> {
+        let (cache, name) = (self.clone(), task.to_owned());
+        match blocking(move || cache.lookup_now::<A>(&name, &body)).await {
+            Ok(lookup) => lookup,
+            // The read panicked or its runtime is shutting down: no answer from the cache.
+            Err(error) => {
+                tracing::warn!(error = %error, "the opper cache could not be read");
+                match self.replay_only {
+                    true => Err(cache_miss(task, &self.dir)),
+                    false => Ok(Lookup::Miss(None)),
+                }
+            }
+        }
+    }
+
+    /// [`lookup`](Self::lookup), on the calling thread.
+    pub(crate) fn lookup_now<A: Answer>(&self, task: &str, body: &[u8]) -> Result<Lookup<A>> {
+        let Ok(mut request) = serde_json::from_slice::<Value>(body) else {
             tracing::warn!(
                 task,
                 "the request body cannot be keyed (nested too deep); the opper cache is bypassed"
@@ -135,6 +177,8 @@ impl Cache {
                 false => Ok(Lookup::Miss(None)),
             };
         };
+        // The entry holds (and the key is of) the request with its header values hashed.
+        key::redact_headers(&mut request);
         let key = Key::of(A::ENDPOINT, &request);
         let path = self.dir.join(file_name(task, A::ENDPOINT, key));
         match entry::read::<A>(&path, key) {
@@ -212,7 +256,8 @@ impl<A: Answer> Store<A> {
         &self.path
     }
 
-    fn write(self, answer: AnswerRef<'_>) {
+    /// Writes the entry on the calling thread; a failure is logged.
+    fn write_now(self, answer: AnswerRef<'_>) {
         match entry::write(&self.path, A::ENDPOINT, &self.request, answer) {
             Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
             Err(error) => tracing::warn!(
@@ -225,11 +270,17 @@ impl<A: Answer> Store<A> {
 }
 
 impl Store<CallAnswer> {
-    /// Stores a `/v2/call` response body (as received). A body that is not a JSON object, or a
-    /// failure to write, is logged and stores nothing: the call itself succeeded.
-    pub(crate) fn call(self, body: &[u8]) {
+    /// Stores a `/v2/call` response body (as received), on a blocking thread; the future ends
+    /// when the entry is written. A body that is not a JSON object, or a failure to write, is
+    /// logged and stores nothing: the call itself succeeded.
+    pub(crate) fn call(self, body: Bytes) -> Writing {
+        Writing(blocking(move || self.call_now(&body)))
+    }
+
+    /// [`call`](Self::call), on the calling thread.
+    pub(crate) fn call_now(self, body: &[u8]) {
         match serde_json::from_slice::<Value>(body) {
-            Ok(response) if response.is_object() => self.write(AnswerRef::Response(&response)),
+            Ok(response) if response.is_object() => self.write_now(AnswerRef::Response(&response)),
             _ => tracing::warn!(
                 path = %self.path.display(),
                 "the response is not a JSON object; not stored in the opper cache"
@@ -239,8 +290,14 @@ impl Store<CallAnswer> {
 }
 
 impl Store<StreamAnswer> {
-    /// Stores a stream's chunks, in order; call it only for a stream that ended cleanly.
-    pub(crate) fn stream(self, chunks: &[StreamingChunk]) {
+    /// Stores a stream's chunks, in order, on a blocking thread; call it only for a stream that
+    /// ended cleanly. The future ends when the entry is written.
+    pub(crate) fn stream(self, chunks: Vec<StreamingChunk>) -> Writing {
+        Writing(blocking(move || self.stream_now(&chunks)))
+    }
+
+    /// [`stream`](Self::stream), on the calling thread.
+    pub(crate) fn stream_now(self, chunks: &[StreamingChunk]) {
         if chunks.is_empty() || chunks.iter().any(StreamingChunk::is_error) {
             tracing::warn!(
                 path = %self.path.display(),
@@ -248,8 +305,38 @@ impl Store<StreamAnswer> {
             );
             return;
         }
-        self.write(AnswerRef::Chunks(chunks));
+        self.write_now(AnswerRef::Chunks(chunks));
     }
+}
+
+/// An entry being written on a blocking thread. Awaiting it waits until the entry is written
+/// (or the write failed, which is logged); dropping it leaves the write to finish on its own.
+#[derive(Debug)]
+#[must_use = "dropping it does not wait for the entry to be written"]
+pub(crate) struct Writing(tokio::task::JoinHandle<()>);
+
+impl Future for Writing {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|done| {
+            if let Err(error) = done {
+                tracing::warn!(error = %error, "the opper cache entry could not be written");
+            }
+        })
+    }
+}
+
+/// Runs `work` on tokio's blocking threads (file I/O never runs on an async one), with the
+/// caller's tracing subscriber and span, so what it logs goes where the caller's logs go.
+fn blocking<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> tokio::task::JoinHandle<R> {
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        tracing::dispatcher::with_default(&dispatch, || span.in_scope(work))
+    })
 }
 
 #[cfg(test)]

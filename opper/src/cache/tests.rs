@@ -39,14 +39,20 @@ fn chunks() -> Vec<StreamingChunk> {
 }
 
 fn miss<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> Store<A> {
-    match cache.lookup::<A>("add_numbers", body.as_bytes()).unwrap() {
+    match cache
+        .lookup_now::<A>("add_numbers", body.as_bytes())
+        .unwrap()
+    {
         Lookup::Miss(Some(store)) => store,
         other => panic!("expected a storable miss, got {other:?}"),
     }
 }
 
 fn hit<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> A {
-    match cache.lookup::<A>("add_numbers", body.as_bytes()).unwrap() {
+    match cache
+        .lookup_now::<A>("add_numbers", body.as_bytes())
+        .unwrap()
+    {
         Lookup::Hit(hit) => hit,
         other => panic!("expected a hit, got {other:?}"),
     }
@@ -55,7 +61,7 @@ fn hit<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> A {
 /// Whether `body` misses (storably) in `cache` on the endpoint of `A`.
 fn misses<A: Answer>(cache: &Cache, body: &str) -> bool {
     matches!(
-        cache.lookup::<A>("add_numbers", body.as_bytes()),
+        cache.lookup_now::<A>("add_numbers", body.as_bytes()),
         Ok(Lookup::Miss(Some(_)))
     )
 }
@@ -73,7 +79,7 @@ fn files(dir: &Path) -> Vec<String> {
 fn a_call_entry_round_trips() {
     let dir = TempDir::new("call");
     let cache = Cache::dir(&dir.0);
-    miss::<CallAnswer>(&cache, BODY).call(RESPONSE.as_bytes());
+    miss::<CallAnswer>(&cache, BODY).call_now(RESPONSE.as_bytes());
     let CallAnswer(response) = hit(&cache, BODY);
     assert_eq!(
         serde_json::from_str::<Value>(response.get()).unwrap(),
@@ -96,7 +102,7 @@ fn a_call_entry_round_trips() {
 fn a_stream_entry_round_trips_chunk_by_chunk() {
     let dir = TempDir::new("stream");
     let cache = Cache::dir(&dir.0);
-    miss::<StreamAnswer>(&cache, BODY).stream(&chunks());
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&chunks());
     let StreamAnswer(replayed) = hit(&cache, BODY);
     assert_eq!(replayed, chunks());
     assert!(misses::<CallAnswer>(&cache, BODY));
@@ -124,7 +130,7 @@ fn the_entry_is_readable_json_with_the_request_as_sent() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<CallAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.call(RESPONSE.as_bytes());
+    store.call_now(RESPONSE.as_bytes());
     let name = path.file_name().unwrap().to_str().unwrap();
     assert!(name.starts_with("add_numbers.call."), "{name}");
     assert!(name.ends_with(".json") && name.len() == "add_numbers.call..json".len() + 64);
@@ -150,13 +156,13 @@ fn damaged_truncated_and_foreign_entries_are_misses() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<CallAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.call(RESPONSE.as_bytes());
+    store.call_now(RESPONSE.as_bytes());
     let good = fs::read_to_string(&path).unwrap();
     let other_request = {
         let other = Cache::dir(dir.0.join("other"));
         let store = miss::<CallAnswer>(&other, &BODY.replace("\"x\":4", "\"x\":3"));
         let path = store.path().to_owned();
-        store.call(RESPONSE.as_bytes());
+        store.call_now(RESPONSE.as_bytes());
         fs::read_to_string(path).unwrap()
     };
     let damaged: Vec<(&str, Vec<u8>)> = vec![
@@ -197,7 +203,7 @@ fn damaged_truncated_and_foreign_entries_are_misses() {
         assert!(misses::<CallAnswer>(&cache, BODY), "{what}");
         assert!(
             matches!(
-                cache.clone().replay_only().lookup::<CallAnswer>("add_numbers", BODY.as_bytes()),
+                cache.clone().replay_only().lookup_now::<CallAnswer>("add_numbers", BODY.as_bytes()),
                 Err(Error::CacheMiss { ref path, .. }) if path == &path_of(&cache)
             ),
             "{what}"
@@ -220,7 +226,7 @@ fn damaged_stream_entries_are_misses() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream(&chunks());
+    store.stream_now(&chunks());
     let request = serde_json::from_str::<Value>(BODY).unwrap();
     for (what, chunks) in [
         ("no chunks", json!([])),
@@ -242,12 +248,12 @@ fn damaged_stream_entries_are_misses() {
 fn failures_are_not_stored() {
     let dir = TempDir::new("failures");
     let cache = Cache::dir(&dir.0);
-    miss::<CallAnswer>(&cache, BODY).call(b"not json");
-    miss::<CallAnswer>(&cache, BODY).call(b"[1]");
-    miss::<StreamAnswer>(&cache, BODY).stream(&[]);
+    miss::<CallAnswer>(&cache, BODY).call_now(b"not json");
+    miss::<CallAnswer>(&cache, BODY).call_now(b"[1]");
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&[]);
     let mut with_error = chunks();
     with_error.push(serde_json::from_value(json!({"chunk_type": "error"})).unwrap());
-    miss::<StreamAnswer>(&cache, BODY).stream(&with_error);
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&with_error);
     assert!(!dir.0.exists() || files(&dir.0).is_empty());
 }
 
@@ -255,7 +261,7 @@ fn failures_are_not_stored() {
 fn a_replay_only_miss_names_the_task_and_the_entry() {
     let dir = TempDir::new("replay");
     let cache = Cache::dir(&dir.0).replay_only();
-    let error = match cache.lookup::<CallAnswer>("add_numbers", BODY.as_bytes()) {
+    let error = match cache.lookup_now::<CallAnswer>("add_numbers", BODY.as_bytes()) {
         Err(error) => error,
         Ok(other) => panic!("expected a miss, got {other:?}"),
     };
@@ -275,13 +281,13 @@ fn a_body_too_deep_to_key_bypasses_the_cache() {
     let dir = TempDir::new("deep");
     let cache = Cache::dir(&dir.0);
     assert!(matches!(
-        cache.lookup::<CallAnswer>("t", body.as_bytes()),
+        cache.lookup_now::<CallAnswer>("t", body.as_bytes()),
         Ok(Lookup::Miss(None))
     ));
     assert!(matches!(
         cache
             .replay_only()
-            .lookup::<StreamAnswer>("t", body.as_bytes()),
+            .lookup_now::<StreamAnswer>("t", body.as_bytes()),
         Err(Error::CacheMiss { .. })
     ));
 }
