@@ -258,4 +258,38 @@ mod tests {
         }
         assert_eq!(BUILDS.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
+
+    static RACED: TaskCell = TaskCell::new();
+    static RACED_BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn raced<T>() -> &'static Task {
+        RACED.get_or_init(|| {
+            RACED_BUILDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::yield_now();
+            Task::new(std::any::type_name::<T>())
+        })
+    }
+
+    #[test]
+    fn threads_that_race_build_each_instantiation_once() {
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    for _ in 0..10 {
+                        let (task, name) = match thread % 4 {
+                            0 => (raced::<u8>(), "u8"),
+                            1 => (raced::<u16>(), "u16"),
+                            2 => (raced::<u32>(), "u32"),
+                            _ => (raced::<u64>(), "u64"),
+                        };
+                        assert_eq!(task.name(), name);
+                    }
+                });
+            }
+        });
+        assert_eq!(RACED_BUILDS.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
 }
