@@ -14,6 +14,10 @@ pub use crate::reask::{Policy, instructions as reask_instructions};
 pub use crate::schema::schema_for;
 pub use crate::{Configuration, Model, Opper, Task, Validator, ValidatorFn};
 
+use std::any::TypeId;
+use std::collections::BTreeMap;
+use std::sync::{OnceLock, PoisonError, RwLock};
+
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,12 +32,85 @@ pub fn validator<T, E: std::fmt::Display, F: ValidatorFn<T, E>>(f: F) -> Validat
     Validator::new(f)
 }
 
+/// The task of one generated function, built on its first call: once per instantiation of the
+/// function. A task in a generic `impl` (`impl<T: ...> Repo<T>`) is one function with one
+/// `static` for every `T`, yet `Repo::<A>::get` and `Repo::<B>::get` have schemas of their own.
+///
+/// The key of an instantiation is the type of the closure that builds its task: a closure's type
+/// carries every generic parameter of the function it is written in, the `impl`'s included,
+/// which the attribute cannot see. [`typeid::of`] gives its id even when it is not `'static`
+/// (an `impl<'a>`, a borrowed parameter); lifetimes are erased, and no schema depends on one.
+#[derive(Debug)]
+pub struct TaskCell {
+    /// The instantiation that called first: the common case of one, without a lock.
+    first: OnceLock<Slot>,
+    /// The others. An entry is never removed and lives as long as the `static`, the cell.
+    others: RwLock<BTreeMap<TypeId, &'static OnceLock<Task>>>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    key: TypeId,
+    task: OnceLock<Task>,
+}
+
+impl TaskCell {
+    /// An empty cell, for a `static`.
+    pub const fn new() -> Self {
+        TaskCell {
+            first: OnceLock::new(),
+            others: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// The task of the instantiation `build` is written in, built by `build` on its first call.
+    pub fn get_or_init<F: FnOnce() -> Task>(&'static self, build: F) -> &'static Task {
+        let key = typeid::of::<F>();
+        let first = self.first.get_or_init(|| Slot {
+            key,
+            task: OnceLock::new(),
+        });
+        let cell = if first.key == key {
+            &first.task
+        } else {
+            self.other(key)
+        };
+        cell.get_or_init(build)
+    }
+
+    /// The cell of an instantiation that did not call first. The lock is held to find or insert
+    /// the cell, not while the task is built. A panic while it was held left the map whole.
+    fn other(&'static self, key: TypeId) -> &'static OnceLock<Task> {
+        let found = self
+            .others
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .copied();
+        if let Some(cell) = found {
+            return cell;
+        }
+        let mut others = self.others.write().unwrap_or_else(PoisonError::into_inner);
+        let cell: &'static OnceLock<Task> = others
+            .entry(key)
+            .or_insert_with(|| Box::leak(Box::default()));
+        cell
+    }
+}
+
+impl Default for TaskCell {
+    fn default() -> Self {
+        TaskCell::new()
+    }
+}
+
 /// Adds an example from typed values; a value that cannot be serialized makes every call of
-/// the task fail with [`Error::Input`](crate::Error::Input).
-pub fn example(
+/// the task fail with [`Error::Input`](crate::Error::Input). The macro places this call on the
+/// example's output: an output type that cannot be sent gets [`ExampleOutput`]'s message.
+pub fn example<I: Serialize, O: ExampleOutput>(
     task: Task,
-    input: &impl Serialize,
-    output: &impl Serialize,
+    input: &I,
+    output: &O,
     comment: Option<&str>,
 ) -> Task {
     let example = Example::from_values(input, output).map(|example| match comment {
@@ -128,6 +205,13 @@ impl<T: Serialize> ExampleOutput for T {}
 /// Asserts `T: Input` where the macro places it, so the error points at the user's type.
 pub const fn assert_input<T: Input + ?Sized>() {}
 
+/// Asserts `T: Output` where the macro places it: before the call, whose own bounds would
+/// otherwise be reported first, in the compiler's words.
+pub const fn assert_output<T: Output>() {}
+
+/// [`assert_output`] for a streamed output.
+pub const fn assert_streamable<T: Streamable>() {}
+
 /// The client of an `&self` task method: what `self` gives through `AsRef<Opper>`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not provide the `opper::Opper` client its `&self` task methods call with",
@@ -141,5 +225,71 @@ pub trait ClientSource {
 impl<T: AsRef<Opper> + ?Sized> ClientSource for T {
     fn opper_client(&self) -> &Opper {
         self.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Task, TaskCell};
+
+    static CELL: TaskCell = TaskCell::new();
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// One function, one `static`, as in a generic `impl`: each `T` gets the task its own
+    /// closure builds, once.
+    fn task<T>() -> &'static Task {
+        CELL.get_or_init(|| {
+            BUILDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Task::new(std::any::type_name::<T>())
+        })
+    }
+
+    #[test]
+    fn each_instantiation_has_its_own_task_built_once() {
+        let names: Vec<&str> = [task::<u8>(), task::<String>(), task::<&str>()]
+            .iter()
+            .map(|task| task.name())
+            .collect();
+        assert_eq!(names, ["u8", "alloc::string::String", "&str"]);
+        for _ in 0..3 {
+            assert!(std::ptr::eq(task::<u8>(), task::<u8>()));
+            assert!(std::ptr::eq(task::<String>(), task::<String>()));
+            assert_eq!(task::<&str>().name(), "&str");
+        }
+        assert_eq!(BUILDS.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    static RACED: TaskCell = TaskCell::new();
+    static RACED_BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn raced<T>() -> &'static Task {
+        RACED.get_or_init(|| {
+            RACED_BUILDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::yield_now();
+            Task::new(std::any::type_name::<T>())
+        })
+    }
+
+    #[test]
+    fn threads_that_race_build_each_instantiation_once() {
+        let barrier = std::sync::Barrier::new(8);
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    for _ in 0..10 {
+                        let (task, name) = match thread % 4 {
+                            0 => (raced::<u8>(), "u8"),
+                            1 => (raced::<u16>(), "u16"),
+                            2 => (raced::<u32>(), "u32"),
+                            _ => (raced::<u64>(), "u64"),
+                        };
+                        assert_eq!(task.name(), name);
+                    }
+                });
+            }
+        });
+        assert_eq!(RACED_BUILDS.load(std::sync::atomic::Ordering::SeqCst), 4);
     }
 }

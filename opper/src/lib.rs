@@ -121,7 +121,9 @@ pub use wire::{ChunkType, StreamingChunk};
 /// The function's name is the task's `name` and its doc comment the `instructions`. Its
 /// parameters are the fields of the input object, each `///` comment the description of its
 /// property in `input_schema`; mark a single parameter `#[input]` to send that value (any
-/// `Serialize + JsonSchema` type) as the whole input. Schemas are built once per function.
+/// `Serialize + JsonSchema` type) as the whole input. Schemas are built once per function, and
+/// in a generic `impl` once per instantiation (`Repo::<A>::get` and `Repo::<B>::get` each send
+/// their own).
 ///
 /// # Return types
 /// | declared | endpoint | `output_schema` | result |

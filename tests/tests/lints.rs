@@ -111,6 +111,36 @@ impl Service {
     async fn private_method(&self, text: String) -> opper::Result<String>;
 }
 
+/// A repository over `T`: tasks in a generic `impl`.
+#[derive(Debug)]
+pub struct Repo<T> {
+    opper: opper::Opper,
+    items: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> AsRef<opper::Opper> for Repo<T> {
+    fn as_ref(&self) -> &opper::Opper {
+        &self.opper
+    }
+}
+
+impl<T> Repo<T>
+where
+    T: Serialize + serde::de::DeserializeOwned + JsonSchema + opper::Partial + 'static,
+{
+    /// An associated task.
+    #[opper::function]
+    pub async fn get(id: u32) -> opper::Result<T>;
+
+    /// A method task.
+    #[opper::function]
+    pub async fn repair(&self, item: &T) -> opper::Result<opper::Response<T>>;
+
+    /// A streamed method task.
+    #[opper::function]
+    pub async fn live(&self, id: u32) -> opper::Result<opper::Stream<T>>;
+}
+
 #[test]
 fn generated_code_is_lint_clean() {
     let _ = private_task;

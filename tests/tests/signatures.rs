@@ -507,3 +507,233 @@ async fn a_self_method_with_a_borrowed_input_is_validated_and_reasked() {
         "{instructions}"
     );
 }
+
+static APPLE_SCHEMAS: AtomicUsize = AtomicUsize::new(0);
+
+/// One type of a generic repository's; its schema counts how often it is built.
+#[derive(Debug, PartialEq, Serialize, Deserialize, opper::Partial)]
+struct Apple {
+    seeds: u32,
+}
+
+impl JsonSchema for Apple {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Apple".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        APPLE_SCHEMAS.fetch_add(1, Ordering::SeqCst);
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {"seeds": {"type": "integer"}},
+            "required": ["seeds"]
+        })
+    }
+}
+
+/// The other.
+#[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Pear {
+    variety: String,
+}
+
+/// A typed repository over `T`: one generic `impl`, whose tasks are one function each for every
+/// `T`, and one `static` inside each.
+struct Repo<T> {
+    opper: opper::Opper,
+    items: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> AsRef<opper::Opper> for Repo<T> {
+    fn as_ref(&self) -> &opper::Opper {
+        &self.opper
+    }
+}
+
+impl<T> Repo<T>
+where
+    T: Serialize + serde::de::DeserializeOwned + JsonSchema + opper::Partial + 'static,
+{
+    /// Fetch the item.
+    #[opper::function(name = "repo_get")]
+    async fn get(id: u32) -> opper::Result<T>;
+
+    /// Repair the item.
+    #[opper::function(name = "repo_repair")]
+    async fn repair(&self, item: &T) -> opper::Result<opper::Response<T>>;
+
+    /// Fetch the item, streamed.
+    #[opper::function(name = "repo_live")]
+    async fn live(&self, id: u32) -> opper::Result<opper::Stream<T>>;
+}
+
+/// A service over a borrowed prefix: its `Self` is not `'static`.
+struct Scoped<'a, T> {
+    opper: &'a opper::Opper,
+    items: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> AsRef<opper::Opper> for Scoped<'_, T> {
+    fn as_ref(&self) -> &opper::Opper {
+        self.opper
+    }
+}
+
+impl<'a, T: serde::de::DeserializeOwned + JsonSchema> Scoped<'a, T> {
+    /// Find the item.
+    #[opper::function(name = "scoped_find")]
+    async fn find(&self, name: &str) -> opper::Result<T>;
+}
+
+fn apple_schema() -> Value {
+    json!({"type": "object", "properties": {"seeds": {"type": "integer"}}, "required": ["seeds"]})
+}
+
+/// The output schema a request carries, without the title schemars may add.
+fn output_schema(request: &opper::testing::RecordedRequest) -> Value {
+    let mut schema = body(request)["output_schema"].clone();
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("title");
+        object.remove("$schema");
+    }
+    schema
+}
+
+#[tokio::test]
+async fn each_instantiation_of_a_generic_impl_sends_its_own_schemas() {
+    let server = MockServer::start().await;
+    let client = client(&server, "k");
+    server
+        .enqueue("repo_get", Reply::json(json!({"seeds": 3})))
+        .enqueue("repo_get", Reply::json(json!({"variety": "Conference"})))
+        .enqueue("repo_get", Reply::json(json!({"seeds": 4})))
+        .enqueue("repo_get", Reply::json(json!({"variety": "Comice"})));
+
+    let apple = Repo::<Apple>::get_with(&client, 1).await.expect("apple");
+    assert_eq!(apple, Apple { seeds: 3 });
+    let builds = APPLE_SCHEMAS.load(Ordering::SeqCst);
+    assert!(builds >= 1, "the apple's schema was built");
+    let pear = Repo::<Pear>::get_with(&client, 2).await.expect("pear");
+    assert_eq!(
+        pear,
+        Pear {
+            variety: "Conference".into()
+        }
+    );
+    let apple = Repo::<Apple>::get_with(&client, 3).await.expect("apple");
+    assert_eq!(apple, Apple { seeds: 4 });
+    let pear = Repo::<Pear>::get_with(&client, 4).await.expect("pear");
+    assert_eq!(pear.variety, "Comice");
+    assert_eq!(
+        APPLE_SCHEMAS.load(Ordering::SeqCst),
+        builds,
+        "each instantiation's task is built once"
+    );
+
+    let requests = server.requests_for("repo_get");
+    assert_eq!(requests.len(), 4);
+    assert_eq!(output_schema(&requests[0]), apple_schema());
+    assert_eq!(
+        body(&requests[1])["output_schema"]["properties"]["variety"]["type"],
+        "string",
+        "the pear's request carries the pear's schema: {:#}",
+        body(&requests[1])["output_schema"]
+    );
+    assert!(body(&requests[1])["output_schema"]["properties"]["seeds"].is_null());
+    for (a, b) in [(0, 2), (1, 3)] {
+        let (mut first, mut again) = (body(&requests[a]), body(&requests[b]));
+        first["input"] = Value::Null;
+        again["input"] = Value::Null;
+        assert_eq!(
+            first, again,
+            "an instantiation sends the same task each time"
+        );
+    }
+}
+
+#[tokio::test]
+async fn self_methods_of_a_generic_impl_send_their_instantiation_s_schemas() {
+    let server = MockServer::start().await;
+    server
+        .enqueue("repo_repair", Reply::json(json!({"seeds": 0})))
+        .enqueue("repo_repair", Reply::json(json!({"variety": "Bosc"})))
+        .reply("repo_live", Reply::json(json!({"variety": "Anjou"})));
+    let apples = Repo::<Apple> {
+        opper: client(&server, "k"),
+        items: std::marker::PhantomData,
+    };
+    let pears = Repo::<Pear> {
+        opper: client(&server, "k"),
+        items: std::marker::PhantomData,
+    };
+
+    let repaired = apples.repair(&Apple { seeds: 9 }).await.expect("apple");
+    assert_eq!(repaired.output, Apple { seeds: 0 });
+    let repaired = pears
+        .repair(&Pear {
+            variety: "?".into(),
+        })
+        .await
+        .expect("pear");
+    assert_eq!(repaired.output.variety, "Bosc");
+    let stream = pears.live(5).await.expect("stream");
+    assert_eq!(stream.finish().await.expect("pear").variety, "Anjou");
+
+    let requests = server.requests();
+    let (apple, pear, live) = (body(&requests[0]), body(&requests[1]), &requests[2]);
+    assert_eq!(output_schema(&requests[0]), apple_schema());
+    assert_eq!(
+        apple["input_schema"]["$defs"]["Apple"]["properties"]["seeds"]["type"], "integer",
+        "{:#}",
+        apple["input_schema"]
+    );
+    assert_eq!(
+        pear["output_schema"]["properties"]["variety"]["type"],
+        "string"
+    );
+    assert!(
+        pear["input_schema"].to_string().contains("variety")
+            && !pear["input_schema"].to_string().contains("seeds"),
+        "{:#}",
+        pear["input_schema"]
+    );
+    assert_eq!(live.path, "/v2/call/stream");
+    assert_eq!(
+        body(live)["output_schema"]["properties"]["variety"]["type"],
+        "string"
+    );
+}
+
+#[tokio::test]
+async fn an_impl_over_a_lifetime_keys_its_tasks_by_type_alone() {
+    let server = MockServer::start().await;
+    let client = client(&server, "k");
+    server
+        .enqueue("scoped_find", Reply::json(json!({"seeds": 1})))
+        .enqueue("scoped_find", Reply::json(json!({"variety": "Forelle"})))
+        .enqueue("scoped_find", Reply::json(json!({"seeds": 2})));
+    for round in 0..2 {
+        // A new borrow each round: the same instantiation, whatever the lifetime.
+        let opper = client.clone();
+        let apples = Scoped::<Apple> {
+            opper: &opper,
+            items: std::marker::PhantomData,
+        };
+        let name = format!("apple {round}");
+        assert_eq!(apples.find(&name).await.expect("apple").seeds, round + 1);
+        if round == 0 {
+            let pears = Scoped::<Pear> {
+                opper: &opper,
+                items: std::marker::PhantomData,
+            };
+            assert_eq!(pears.find("pear").await.expect("pear").variety, "Forelle");
+        }
+    }
+    let requests = server.requests();
+    assert_eq!(output_schema(&requests[0]), apple_schema());
+    assert_eq!(
+        body(&requests[1])["output_schema"]["properties"]["variety"]["type"],
+        "string"
+    );
+    assert_eq!(output_schema(&requests[2]), apple_schema());
+}

@@ -1,7 +1,13 @@
 //! The generated code: the function and, unless it is an `&self` method, its `_with` twin
-//! taking a client. Every item they need (the input struct, the checks, the task cell) is
-//! inside their bodies, so the same code works in a module and in an `impl` block. Each piece
-//! is written by a function of its own, from a [`Task`] that has been checked.
+//! taking a client. Every item they need (the input struct, the task cell) is inside their
+//! bodies, so the same code works in a module and in an `impl` block. Each piece is written by
+//! a function of its own, from a [`Task`] that has been checked.
+//!
+//! Hygiene: the user's parameters and the items of their module share the body's scope, so the
+//! generated code binds as few names as it can. Its locals are `Span::mixed_site()`, which no
+//! parameter shadows, and named `__opper_*`, which no unit struct or constant in scope is (a
+//! pattern naming one of those would match it instead of binding). Its items are in blocks of
+//! their own or under names no parameter type mentions; its helpers are `__private` functions.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -19,12 +25,13 @@ struct Names {
     private: TokenStream,
     /// The generated input struct (unused with an `#[input]` parameter).
     input_struct: Ident,
-    /// Local functions whose bounds check the output type and the examples' outputs.
-    schema_fn: Ident,
-    example_fn: Ident,
-    /// Locals of the generated code, hygienic so that parameters cannot shadow them.
+    /// The `static` task cell, alone in a block of its own.
+    cell: Ident,
+    /// The `_with` twin's client parameter: hygienic, so a user parameter of the same name is
+    /// another binding.
+    client: Ident,
+    /// An example's locals.
     input: Ident,
-    task: Ident,
     output: Ident,
 }
 
@@ -34,11 +41,10 @@ impl Names {
         Names {
             private: quote!(#krate::__private),
             input_struct: input_struct_name(task.function.ident, task.function.input.params()),
-            schema_fn: Ident::new("__opper_output_schema", Span::mixed_site()),
-            example_fn: Ident::new("__opper_example", Span::mixed_site()),
-            input: Ident::new("__input", Span::mixed_site()),
-            task: Ident::new("__task", Span::mixed_site()),
-            output: Ident::new("__output", Span::mixed_site()),
+            cell: Ident::new("__OPPER_TASK", Span::mixed_site()),
+            client: Ident::new("client", Span::mixed_site()),
+            input: Ident::new("__opper_input", Span::mixed_site()),
+            output: Ident::new("__opper_output", Span::mixed_site()),
         }
     }
 }
@@ -112,16 +118,7 @@ fn with_client(task: &Task<'_>, names: &Names) -> TokenStream {
         .iter()
         .filter(|attr| !attr.path().is_ident("doc"));
     let with_doc = format!("Like [`{ident}`], with an explicit client.");
-    let taken = function
-        .input
-        .params()
-        .iter()
-        .any(|param| param.ident == "client");
-    let client = if taken {
-        format_ident!("opper_client")
-    } else {
-        format_ident!("client")
-    };
+    let client = &names.client;
     let body = body(task, names, &quote!(::core::option::Option::Some(#client)));
     quote! {
         #[doc = #with_doc]
@@ -152,28 +149,33 @@ fn trait_impl_guard(task: &Task<'_>) -> TokenStream {
     }
 }
 
-/// The body of either function: the items it needs, then the checks, the task (built once,
-/// on first use) and the call with `client`, an `Option<&Opper>`.
+/// The body of either function: the input struct, the checks, then the call with `client`, an
+/// `Option<&Opper>`, of the task (built on first use, once per instantiation of the function:
+/// see `TaskCell`). It binds no name: the task cell is a `static` alone in its block.
 fn body(task: &Task<'_>, names: &Names, client: &TokenStream) -> TokenStream {
     let private = &names.private;
-    let input = &names.input;
-    let task_local = &names.task;
+    let cell = &names.cell;
     let input_struct = input_struct(task, names);
-    let output_checks = output_checks(task, names);
-    let input_checks = input_checks(task, names);
+    let checks = checks(task, names);
     let build = build_task(task, names);
     let input_value = input_value(task, names);
     let call = call(task, names);
     let policy = policy(task, names);
     quote!({
         #input_struct
-        #output_checks
-        static __TASK: ::std::sync::OnceLock<#private::Task> = ::std::sync::OnceLock::new();
-        #input_checks
-        #policy
-        let #task_local = __TASK.get_or_init(|| #build);
-        let #input = #input_value;
-        ::core::result::Result::Ok(#call(#client, #task_local, #input, &__policy).await?)
+        #checks
+        ::core::result::Result::Ok(#call(
+            #client,
+            #private::TaskCell::get_or_init(
+                {
+                    static #cell: #private::TaskCell = #private::TaskCell::new();
+                    &#cell
+                },
+                || #build,
+            ),
+            #input_value,
+            &#policy,
+        ).await?)
     })
 }
 
@@ -213,7 +215,7 @@ fn input_struct(task: &Task<'_>, names: &Names) -> TokenStream {
                 generic,
             } = param;
             let ty = if *generic {
-                let type_param = format_ident!("__T{}", type_params.len());
+                let type_param = type_param_name(type_params.len(), params);
                 type_params.push(type_param.clone());
                 type_param.into_token_stream()
             } else {
@@ -269,54 +271,32 @@ fn input_value(task: &Task<'_>, names: &Names) -> TokenStream {
     }
 }
 
-/// `assert_input::<T>()` per parameter, spanned on its type: a type that cannot be an input gets
-/// `opper`'s message there.
-fn input_checks(task: &Task<'_>, names: &Names) -> TokenStream {
+/// `assert_input::<T>()` per parameter and `assert_output::<T>()` (`assert_streamable`), spanned
+/// on the types: a type that does not fit gets `opper`'s message there. They come before the
+/// call, so that the call's own bounds, on the same types, are not reported first.
+fn checks(task: &Task<'_>, names: &Names) -> TokenStream {
     let private = &names.private;
-    let checks = task
+    let inputs = task
         .function
         .input
         .params()
         .iter()
         .map(|Param { ty, .. }| quote_spanned!(ty.span()=> #private::assert_input::<#ty>();));
-    quote!(#(#checks)*)
-}
-
-/// The local functions the output schema and the examples go through. Their bounds are the
-/// diagnostic traits: a type that does not fit gets `opper`'s message, on the user's type.
-fn output_checks(task: &Task<'_>, names: &Names) -> TokenStream {
-    let private = &names.private;
-    let schema_fn = &names.schema_fn;
-    let example_fn = &names.example_fn;
-    let out_bound = match task.function.output.mode {
-        Mode::Stream => quote!(#private::Streamable),
-        _ => quote!(#private::Output),
+    let out_ty = &task.function.output.ty;
+    let assert_output = match task.function.output.mode {
+        Mode::Stream => quote!(assert_streamable),
+        _ => quote!(assert_output),
     };
-    let out_param = Ident::new("O", Span::mixed_site());
-    quote! {
-        #[allow(dead_code)]
-        fn #schema_fn<#out_param: #out_bound>() -> #private::serde_json::Value {
-            #private::schema_for::<#out_param>()
-        }
-        #[allow(dead_code)]
-        fn #example_fn<I: #private::serde::Serialize, #out_param: #private::ExampleOutput>(
-            task: #private::Task,
-            input: &I,
-            output: &#out_param,
-            comment: ::core::option::Option<&str>,
-        ) -> #private::Task {
-            #private::example(task, input, output, comment)
-        }
-    }
+    let output = quote_spanned!(out_ty.span()=> #private::#assert_output::<#out_ty>(););
+    quote!(#(#inputs)* #output)
 }
 
-/// The block that builds the task: name, instructions, schemas, model, tags, configuration
-/// and examples. It runs once, on the first call.
+/// The expression that builds the task: name, instructions, schemas, model, tags,
+/// configuration and examples. It runs once per instantiation, on the first call.
 fn build_task(task: &Task<'_>, names: &Names) -> TokenStream {
     let private = &names.private;
     let output = &task.function.output;
     let out_ty = &output.ty;
-    let schema_fn = &names.schema_fn;
     let name = LitStr::new(&task.name, Span::call_site());
     let mut builder = quote!(#private::Task::new(#name));
     if let Some(instructions) = &task.instructions {
@@ -325,7 +305,7 @@ fn build_task(task: &Task<'_>, names: &Names) -> TokenStream {
     let input_ty = input_ty(task, names);
     builder = quote!(#builder.input_schema(#private::schema_for::<#input_ty>()));
     if !output.text {
-        let schema = quote_spanned!(out_ty.span()=> #schema_fn::<#out_ty>());
+        let schema = quote_spanned!(out_ty.span()=> #private::schema_for::<#out_ty>());
         builder = quote!(#builder.output_schema(#schema));
     }
     if let Some(model) = &task.model {
@@ -342,21 +322,15 @@ fn build_task(task: &Task<'_>, names: &Names) -> TokenStream {
             .map(|(method, value)| quote!(.#method(#value)));
         builder = quote!(#builder.configuration(#private::Configuration::new() #(#settings)*));
     }
-    let task_local = &names.task;
-    let examples = task
-        .examples
-        .iter()
-        .map(|example| self::example(task, names, example));
-    quote!({
-        let #task_local = #builder;
-        #(#examples)*
-        #task_local
+    task.examples.iter().fold(builder, |built, example| {
+        self::example(task, names, example, built)
     })
 }
 
-/// `__policy`: the validator and the re-asks, a local of the call (a `static` could not name an
-/// output type that mentions `Self`). `validate = EXPR` goes through `validator::<Output, _, _>`,
-/// spanned on EXPR: a wrong signature is reported there, in the words of `opper::ValidatorFn`.
+/// The policy: the validator and the re-asks, a temporary of the call (a `static` could not name
+/// an output type that mentions `Self`). `validate = EXPR` goes through
+/// `validator::<Output, _, _>`, spanned on EXPR: a wrong signature is reported there, in the
+/// words of `opper::ValidatorFn`.
 fn policy(task: &Task<'_>, names: &Names) -> TokenStream {
     let private = &names.private;
     let out_ty = &task.function.output.ty;
@@ -371,13 +345,14 @@ fn policy(task: &Task<'_>, names: &Names) -> TokenStream {
         Some(reasks) => quote!(::core::option::Option::Some(#reasks)),
         None => quote!(::core::option::Option::None),
     };
-    quote! {
-        let __policy = #private::Policy::<#out_ty>::new(#validator, #reasks);
-    }
+    quote!(#private::Policy::<#out_ty>::new(#validator, #reasks))
 }
 
-/// One example added to the task, its input and output type-checked against the signature.
-fn example(task: &Task<'_>, names: &Names, example: &Example) -> TokenStream {
+/// `built` with one example added, its input and output type-checked against the signature by
+/// the types of two locals (a mismatch points at the signature's type too). `example` is
+/// spanned on the output: an output that cannot be sent gets `ExampleOutput`'s message there.
+fn example(task: &Task<'_>, names: &Names, example: &Example, built: TokenStream) -> TokenStream {
+    let private = &names.private;
     let output = &task.function.output;
     let out_ty = &output.ty;
     let input_ty = input_ty(task, names);
@@ -406,22 +381,18 @@ fn example(task: &Task<'_>, names: &Names, example: &Example) -> TokenStream {
     } else {
         expr.to_token_stream()
     };
-    let example_fn = &names.example_fn;
-    let add = quote_spanned!(expr.span()=> #example_fn::<_, #out_ty>);
+    let add = quote_spanned!(expr.span()=> #private::example::<_, #out_ty>);
     let comment = match &example.comment {
         Some(comment) => quote!(::core::option::Option::Some(#comment)),
         None => quote!(::core::option::Option::None),
     };
-    let task_local = &names.task;
     let input_local = &names.input;
     let output_local = &names.output;
-    quote! {
-        let #task_local = {
-            let #input_local: #input_ty = #input;
-            let #output_local: #out_ty = #out;
-            #add(#task_local, &#input_local, &#output_local, #comment)
-        };
-    }
+    quote!({
+        let #input_local: #input_ty = #input;
+        let #output_local: #out_ty = #out;
+        #add(#built, &#input_local, &#output_local, #comment)
+    })
 }
 
 /// An example's value for a parameter of type `ty`: borrowed for a reference (so that `"Ann"`,
@@ -484,6 +455,19 @@ fn input_struct_name(ident: &Ident, params: &[Param]) -> Ident {
     } else {
         Ident::new(&name, Span::call_site())
     }
+}
+
+/// The input struct's `index`th type parameter: `__T0`, or with `_`s appended until no
+/// parameter's type mentions it (inside the struct, it would shadow the user's type).
+fn type_param_name(index: usize, params: &[Param]) -> Ident {
+    let mut name = format!("__T{index}");
+    while params
+        .iter()
+        .any(|param| mentions(param.ty.to_token_stream(), &name))
+    {
+        name.push('_');
+    }
+    Ident::new(&name, Span::call_site())
 }
 
 fn mentions(tokens: TokenStream, name: &str) -> bool {
