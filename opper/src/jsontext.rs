@@ -275,8 +275,8 @@ impl TextReader {
         Ok(())
     }
 
-    /// Ends the text: emits a root number that ran to the end (`42`), and says whether a whole
-    /// document was read.
+    /// Ends the text: emits a root number or literal that ran to the end (`42`), and says
+    /// whether a whole document was read (`false` for a cut, silent or empty text).
     pub(crate) fn finish<F: FnMut(&str, Value)>(&mut self, mut event: F) -> bool {
         if self.frames.is_empty() {
             match self.mode {
@@ -394,13 +394,11 @@ impl TextReader {
             Mode::Next => {
                 let top = self.frames.last_mut().map(|frame| &mut frame.index);
                 match (b, top) {
-                    (b',', Some(Some(index))) => match index.checked_add(1) {
-                        Some(next) => {
-                            *index = next;
-                            self.mode = Mode::Value;
-                        }
-                        None => self.silence(Status::TooLarge),
-                    },
+                    (b',', Some(Some(index))) => {
+                        // Never reached in practice: the index is the count of items read.
+                        *index = index.checked_add(1).ok_or(ReadError::PathTooLong)?;
+                        self.mode = Mode::Value;
+                    }
                     (b',', Some(None)) => self.mode = Mode::Key,
                     (b']', Some(Some(_))) | (b'}', Some(None)) => self.close(),
                     _ if is_space(b) => {}
