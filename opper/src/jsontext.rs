@@ -34,8 +34,10 @@
 //!   [`Status::Invalid`]. A high surrogate waits (unemitted) for its pair across pushes.
 //! - Duplicate keys are not tracked (that would need memory for every key seen): a repeated
 //!   key's events go to the same path again.
-//! - A root number or literal ends the document; it is emitted at the whitespace (or closing
-//!   fence) after it, or by [`TextReader::finish`] at the end of the text (`42`).
+//! - A root number or literal is emitted only once the text shows it is the document: at a
+//!   closing fence after it, or by [`TextReader::finish`] when only whitespace followed it
+//!   (`42`, `42\n`); `1 apple` is a sentence ([`Status::NotJson`]). A root string streams
+//!   like any string, and what follows it is ignored like what follows an object.
 //!
 //! # Bounds
 //!
@@ -177,6 +179,9 @@ enum Mode {
     /// `true`, `false` or `null`: this many bytes of the word read (all of them: waiting for
     /// the byte that ends it).
     Literal(&'static [u8], usize),
+    /// After a root number or literal: whitespace so far (0), or this many backticks of a
+    /// closing fence.
+    Trailer(u8),
     /// After the document.
     Done,
     /// Not reading any more.
@@ -213,6 +218,8 @@ pub(crate) struct TextReader {
     piece: String,
     /// The number token being read.
     number: String,
+    /// A root number or literal, held until the text after it shows it is the document.
+    root_scalar: Option<Value>,
 }
 
 impl Default for TextReader {
@@ -239,6 +246,7 @@ impl TextReader {
             key: String::new(),
             piece: String::new(),
             number: String::new(),
+            root_scalar: None,
         }
     }
 
@@ -275,14 +283,18 @@ impl TextReader {
         Ok(())
     }
 
-    /// Ends the text: emits a root number or literal that ran to the end (`42`), and says
-    /// whether a whole document was read (`false` for a cut, silent or empty text).
+    /// Ends the text: emits a root number or literal that was the whole document (`42`), and
+    /// says whether a whole document was read (`false` for a cut, silent or empty text).
     pub(crate) fn finish<F: FnMut(&str, Value)>(&mut self, mut event: F) -> bool {
         if self.frames.is_empty() {
             match self.mode {
-                Mode::Number(num) if num.whole() => self.end_number(&mut event),
-                Mode::Literal(word, at) if at == word.len() => self.end_literal(word, &mut event),
+                Mode::Number(num) if num.whole() => self.end_number(&mut event, true),
+                Mode::Literal(word, at) if at == word.len() => {
+                    self.end_literal(word, &mut event, true);
+                }
                 Mode::Number(_) | Mode::Literal(..) => self.silence(Status::Invalid),
+                Mode::Trailer(0) => self.end_root_scalar(&mut event),
+                Mode::Trailer(_) => self.silence(Status::NotJson),
                 _ => {}
             }
         }
@@ -295,6 +307,7 @@ impl TextReader {
         self.key = String::new();
         self.number = String::new();
         self.high = None;
+        self.root_scalar = None;
     }
 
     fn read<F: FnMut(&str, Value)>(&mut self, text: &str, event: &mut F) -> Result<(), ReadError> {
@@ -461,7 +474,7 @@ impl TextReader {
                     self.mode = Mode::Number(next);
                 }
                 None if num.whole() && self.ends_scalar(b) => {
-                    self.end_number(event);
+                    self.end_number(event, false);
                     // The byte after the number is read in the state after it (once: that
                     // state is not a number).
                     self.byte(b, event)?;
@@ -472,13 +485,20 @@ impl TextReader {
                 if word.get(at) == Some(&b) {
                     self.mode = Mode::Literal(word, at.saturating_add(1));
                 } else if at == word.len() && self.ends_scalar(b) {
-                    self.end_literal(word, event);
+                    self.end_literal(word, event, false);
                     // As after a number.
                     self.byte(b, event)?;
                 } else {
                     self.silence(Status::Invalid);
                 }
             }
+            Mode::Trailer(n) => match b {
+                b'`' if n == 2 => self.end_root_scalar(event),
+                b'`' => self.mode = Mode::Trailer(n.saturating_add(1)),
+                _ if is_space(b) && n == 0 => {}
+                // `1 apple`: the number was the start of a sentence.
+                _ => self.silence(Status::NotJson),
+            },
             Mode::Done | Mode::Silent(_) => {}
         }
         Ok(())
@@ -580,26 +600,44 @@ impl TextReader {
             }
     }
 
-    fn end_literal<F: FnMut(&str, Value)>(&mut self, word: &[u8], event: &mut F) {
+    fn end_literal<F: FnMut(&str, Value)>(&mut self, word: &[u8], event: &mut F, at_end: bool) {
         let value = match word {
             b"true" => Value::Bool(true),
             b"false" => Value::Bool(false),
             _ => Value::Null,
         };
-        event(&self.path, value);
-        self.after_value();
+        self.end_scalar(value, event, at_end);
     }
 
-    fn end_number<F: FnMut(&str, Value)>(&mut self, event: &mut F) {
+    fn end_number<F: FnMut(&str, Value)>(&mut self, event: &mut F, at_end: bool) {
         match self.number.parse::<Number>() {
             Ok(number) => {
-                event(&self.path, Value::Number(number));
                 self.number.clear();
-                self.after_value();
+                self.end_scalar(Value::Number(number), event, at_end);
             }
             // Out of `f64`'s range (`1e400`): `serde_json` refuses the document too.
             Err(_) => self.silence(Status::Invalid),
         }
+    }
+
+    /// A whole number or literal: emitted, unless it is the root and the text goes on (then
+    /// held until the text after it is whitespace to the end or a closing fence).
+    fn end_scalar<F: FnMut(&str, Value)>(&mut self, value: Value, event: &mut F, at_end: bool) {
+        if self.frames.is_empty() && !at_end {
+            self.root_scalar = Some(value);
+            self.mode = Mode::Trailer(0);
+        } else {
+            event(&self.path, value);
+            self.after_value();
+        }
+    }
+
+    /// The root number or literal is the document.
+    fn end_root_scalar<F: FnMut(&str, Value)>(&mut self, event: &mut F) {
+        if let Some(value) = self.root_scalar.take() {
+            event(&self.path, value);
+        }
+        self.mode = Mode::Done;
     }
 
     fn end_string<F: FnMut(&str, Value)>(&mut self, event: &mut F) -> Result<(), ReadError> {

@@ -117,14 +117,43 @@ fn root_scalars_strings_and_arrays() {
     assert_eq!(events, [("response".to_owned(), json!(42))]);
     assert_eq!(read(&["-"]).1, Status::Invalid);
     assert_eq!(read(&["tru"]).1, Status::Invalid);
-    // A root literal waits for the byte after it too.
+    // A root literal or number is held until the text shows it is the whole document: only
+    // whitespace to the end, or a closing fence.
     let mut reader = TextReader::new();
     reader.push("true", |_, _| panic!("not yet")).unwrap();
+    reader.push(" \n", |_, _| panic!("not yet")).unwrap();
     let mut events = Vec::new();
-    reader
-        .push(" ", |path, value| events.push((path.to_owned(), value)))
-        .unwrap();
+    assert!(reader.finish(|path, value| events.push((path.to_owned(), value))));
     assert_eq!(events, [("response".to_owned(), json!(true))]);
+    every_cut(
+        "```json\n-1.5e3\n```\nDone.",
+        &[("response", json!(-1500.0))],
+    );
+    let mut reader = TextReader::new();
+    let mut events = Vec::new();
+    for delta in ["7\n`", "`", "`", "\nmore"] {
+        reader
+            .push(delta, |path, value| events.push((path.to_owned(), value)))
+            .unwrap();
+    }
+    assert_eq!(events, [("response".to_owned(), json!(7))]);
+    assert_eq!(reader.status(), Status::Complete);
+    // A number or literal that begins a sentence is not the document.
+    for sentence in [
+        "1 apple",
+        "3. Ann",
+        "42\n``",
+        "null is the answer",
+        "2\n`x`",
+    ] {
+        let (events, status, whole) = read(&chars(sentence));
+        assert!(events.is_empty(), "{sentence}: {events:?}");
+        assert!(!whole);
+        assert!(
+            matches!(status, Status::NotJson | Status::Invalid),
+            "{sentence}: {status:?}"
+        );
+    }
     assert!(!read(&["1e"]).2);
 }
 
