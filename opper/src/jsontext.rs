@@ -41,8 +41,9 @@
 //!
 //! # Bounds
 //!
-//! One pass, constant work per byte (string bodies are copied in runs found with `memchr`), no
-//! byte read twice. Memory: the path (at most [`MAX_PATH_BYTES`]), one frame per open
+//! One pass, constant work per byte: nothing read is read again, but for string runs (found
+//! with `memchr`, checked for control characters, then copied whole) and the one byte after a
+//! number or literal (looked at to end the token, then read in the state after it). Memory: the path (at most [`MAX_PATH_BYTES`]), one frame per open
 //! container (at most [`MAX_DEPTH`]), the key being read (its path must fit in
 //! [`MAX_PATH_BYTES`]), a number token (at most [`MAX_NUMBER_BYTES`]), and the piece of string
 //! of the current push. Going over a bound is a [`ReadError`] and silences the reader

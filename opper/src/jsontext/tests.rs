@@ -647,10 +647,6 @@ fn check_paths(events: &[(String, Value)]) -> Result<(), String> {
     Ok(())
 }
 
-fn events_of(pieces: &[&str]) -> (Vec<(String, Value)>, Status, bool) {
-    read(pieces)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -669,7 +665,7 @@ proptest! {
         };
         let text = if fence { format!(" \n```json\n{json}\n```\n") } else { json.clone() };
         let pieces = cut(&text, seed, max);
-        let (events, status, whole) = events_of(&pieces);
+        let (events, status, whole) = read(&pieces);
         prop_assert_eq!(status, Status::Complete);
         prop_assert!(whole);
         check_paths(&events).map_err(TestCaseError::fail)?;
@@ -680,7 +676,7 @@ proptest! {
         // The writer of the testing server: its deltas read the same.
         let deltas = text_deltas(&value, seed);
         let pieces: Vec<&str> = deltas.iter().map(String::as_str).collect();
-        let (again, status, _) = events_of(&pieces);
+        let (again, status, _) = read(&pieces);
         prop_assert_eq!(status, Status::Complete);
         check_paths(&again).map_err(TestCaseError::fail)?;
         let rebuilt = rebuild(&again).map_err(TestCaseError::fail)?;
