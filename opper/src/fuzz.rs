@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::jsontext::TextReader;
 use crate::partial::Assembler;
 
 /// Feeds `data` to the SSE decoder in pieces cut where the input says (its first byte picks
@@ -51,6 +52,43 @@ pub fn assemble(data: &[u8]) {
     run::<Value>(&chunks);
     run::<Vec<String>>(&chunks);
     run::<String>(&chunks);
+}
+
+/// Reads `data` (as text, lossily) with the JSON text reader of v3 streams, in pieces of 1 to
+/// 8 characters (its first byte picks the length), its events pushed into assemblers of a
+/// nested std type and of `serde_json::Value`. Must never panic.
+pub fn json_text(data: &[u8]) {
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
+    let piece = usize::from(first % 8) + 1;
+    let text = String::from_utf8_lossy(rest);
+    let mut reader = TextReader::new();
+    let mut typed = Assembler::<BTreeMap<String, Vec<Option<BTreeMap<String, f64>>>>>::new(None);
+    let mut any = Assembler::<Value>::new(None);
+    let mut rest: &str = &text;
+    while !rest.is_empty() {
+        let end = rest
+            .char_indices()
+            .nth(piece)
+            .map_or(rest.len(), |(i, _)| i);
+        let (head, tail) = rest.split_at(end);
+        let pushed = reader.push(head, |path, delta| {
+            let _ = typed.push(Some(path), &delta);
+            let _ = any.push(Some(path), &delta);
+        });
+        if pushed.is_err() {
+            break;
+        }
+        rest = tail;
+    }
+    let _ = reader.finish(|path, delta| {
+        let _ = typed.push(Some(path), &delta);
+        let _ = any.push(Some(path), &delta);
+    });
+    let _ = reader.status();
+    let _ = typed.finish();
+    let _ = any.finish();
 }
 
 fn run<T: crate::Partial + serde::de::DeserializeOwned>(chunks: &[(Option<&str>, Value)]) {

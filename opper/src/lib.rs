@@ -28,6 +28,9 @@ mod cache;
 // 6. Reading a response: bounded bodies, SSE, the stream's clocks, reassembly.
 mod body;
 pub mod partial;
+// The JSON text of a v3 stream, read into `partial`'s chunks as it arrives (not wired yet).
+#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+mod jsontext;
 // Private; its `pub` items are for the fuzz targets (`__fuzz`).
 #[allow(unreachable_pub)]
 mod sse;
@@ -60,7 +63,7 @@ mod fuzz;
 #[doc(hidden)]
 pub mod __fuzz {
     //! Fuzzing entry points (the `fuzzing` feature); not a public API.
-    pub use crate::fuzz::{assemble, json_path, sse};
+    pub use crate::fuzz::{assemble, json_path, json_text, sse};
     pub use crate::sse::{DecodeError, Decoder, Event};
 }
 #[cfg(feature = "testing")]

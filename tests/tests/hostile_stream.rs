@@ -375,6 +375,8 @@ fn the_fuzz_seeds_for_deep_paths_and_huge_ids_run_on_a_2_mib_thread() {
         ("sse_decoder", "seed-deep-path"),
         ("sse_decoder", "seed-huge-id"),
         ("sse_decoder", "seed-small-id-many-events"),
+        ("json_text", "seed-deep"),
+        ("json_text", "seed-fenced-doc"),
     ]
     .map(|(target, seed)| (target, read(target, seed)));
     on_small_thread(move || async move {
@@ -382,6 +384,7 @@ fn the_fuzz_seeds_for_deep_paths_and_huge_ids_run_on_a_2_mib_thread() {
             match *target {
                 "json_path" => opper::__fuzz::json_path(std::str::from_utf8(data).expect("text")),
                 "reassembler" => opper::__fuzz::assemble(data),
+                "json_text" => opper::__fuzz::json_text(data),
                 _ => opper::__fuzz::sse(data),
             }
         }

@@ -113,10 +113,13 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..400),
         text in "\\PC{0,40}",
         lines in proptest::collection::vec(chunk_line(), 0..30),
+        json in "[0-9a-z]?(```json\n)?[\\[\\]{}\"\\\\:, 0-9.eE+\\-tfrualsnu`\n]{0,60}",
     ) {
         opper::__fuzz::sse(&bytes);
         opper::__fuzz::json_path(&text);
         opper::__fuzz::assemble(&bytes);
         opper::__fuzz::assemble(lines.join("\n").as_bytes());
+        opper::__fuzz::json_text(&bytes);
+        opper::__fuzz::json_text(json.as_bytes());
     }
 }

@@ -2,6 +2,9 @@
 //! does: the crate's one chunker, for the testing server and for the reassembly unit tests.
 
 mod frame;
+// The JSON text deltas of a v3 stream; the v3 testing server will use it (not wired yet).
+#[cfg_attr(not(test), allow(dead_code))]
+mod text;
 
 use serde_json::Value;
 
@@ -10,6 +13,8 @@ use crate::rng::Rng;
 
 #[cfg(feature = "testing")]
 pub(crate) use frame::python_json;
+#[cfg_attr(not(test), allow(unused_imports))]
+pub(crate) use text::text_deltas;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Split {
