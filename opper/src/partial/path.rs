@@ -86,10 +86,10 @@ pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), 
     };
     let mut expect_key = !rest.is_empty();
     while let Some(&first) = rest.as_bytes().first() {
-        if let Some(inner) = rest.strip_prefix('[') {
-            rest = inner;
-            if let Some(quote) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) {
-                let (key, after) = quoted_key(rest.get(1..).unwrap_or(""), quote)
+        if first == b'[' {
+            rest = rest.get(1..).unwrap_or("");
+            if let Some(&quote @ (b'"' | b'\'')) = rest.as_bytes().first() {
+                let (key, after) = quoted_key(rest.get(1..).unwrap_or(""), char::from(quote))
                     .map_err(|rest| bad(at(rest), "unterminated quoted key"))?;
                 rest = after
                     .strip_prefix(']')
@@ -124,7 +124,11 @@ pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), 
             if !expect_key {
                 return Err(bad(at(rest), "expected `.` or `[`"));
             }
-            let end = memchr::memchr2(b'.', b'[', rest.as_bytes()).unwrap_or(rest.len());
+            // Keys are short: a plain scan beats memchr's setup.
+            let end = rest
+                .bytes()
+                .position(|b| b == b'.' || b == b'[')
+                .unwrap_or(rest.len());
             // `.` and `[` are ASCII: `end` is a character boundary.
             let (key, after) = rest.split_at_checked(end).unwrap_or((rest, ""));
             segs.push(Seg::Key(Cow::Borrowed(key)));
