@@ -15,11 +15,13 @@ pub(crate) async fn read(
     into.reserve(expected.min(limit).min(1 << 20));
     while let Some(chunk) = response.chunk().await? {
         let room = limit.saturating_sub(into.len());
-        if chunk.len() > room {
-            into.extend_from_slice(&chunk[..room]);
-            return Ok(true);
+        match chunk.split_at_checked(room) {
+            Some((head, rest)) if !rest.is_empty() => {
+                into.extend_from_slice(head);
+                return Ok(true);
+            }
+            _ => into.extend_from_slice(&chunk),
         }
-        into.extend_from_slice(&chunk);
     }
     Ok(false)
 }

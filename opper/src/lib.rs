@@ -2,6 +2,20 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Numbers and text from a server, a file or a user are never trusted: arithmetic on them is
+// checked, saturating or `try_`, and nothing on them may panic (no `unwrap`, `expect`, indexing,
+// truncating casts). These lints find every such site in the library (tests excepted); a site
+// that cannot fail says why in an `allow` on the smallest item around it.
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::arithmetic_side_effects,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::cast_possible_truncation
+    )
+)]
 
 // Layers, leaves first: a module uses only modules listed above it (no cycles: checked by
 // `scripts/check-layers`).

@@ -107,37 +107,41 @@ impl Decoder {
     ) -> Result<(), DecodeError> {
         if self.after_cr && !bytes.is_empty() {
             self.after_cr = false;
-            if bytes[0] == b'\n' {
-                bytes = &bytes[1..];
+            if let Some(rest) = bytes.strip_prefix(b"\n") {
+                bytes = rest;
             }
         }
         while !bytes.is_empty() {
-            match memchr::memchr2(b'\n', b'\r', bytes) {
-                Some(end) => {
-                    let is_cr = bytes[end] == b'\r';
+            // The line up to the first `\n` or `\r`, that byte, and what follows it.
+            let split =
+                memchr::memchr2(b'\n', b'\r', bytes).and_then(|end| bytes.split_at_checked(end));
+            match split {
+                Some((head, [terminator, rest @ ..])) => {
                     if self.line.is_empty() {
-                        self.check_size(end)?;
-                        self.line_done(&bytes[..end], out)?;
+                        self.check_size(head.len())?;
+                        self.line_done(head, out)?;
                     } else {
-                        self.check_size(self.line.len() + end)?;
-                        self.line.extend_from_slice(&bytes[..end]);
+                        self.check_size(self.line.len().saturating_add(head.len()))?;
+                        self.line.extend_from_slice(head);
                         let line = std::mem::take(&mut self.line);
                         let result = self.line_done(&line, out);
                         self.line = line;
                         self.line.clear();
                         result?;
                     }
-                    bytes = &bytes[end + 1..];
-                    if is_cr {
-                        match bytes.first() {
-                            Some(b'\n') => bytes = &bytes[1..],
-                            Some(_) => {}
-                            None => self.after_cr = true,
+                    bytes = rest;
+                    if *terminator == b'\r' {
+                        match bytes.strip_prefix(b"\n") {
+                            Some(rest) => bytes = rest,
+                            None if bytes.is_empty() => self.after_cr = true,
+                            None => {}
                         }
                     }
                 }
-                None => {
-                    self.check_size(self.line.len() + bytes.len())?;
+                // No line end yet (memchr's index is always inside `bytes`, so this is the
+                // only other case).
+                _ => {
+                    self.check_size(self.line.len().saturating_add(bytes.len()))?;
                     self.line.extend_from_slice(bytes);
                     break;
                 }
@@ -163,7 +167,12 @@ impl Decoder {
     }
 
     fn check_size(&self, line_len: usize) -> Result<(), DecodeError> {
-        if self.data.len() + self.event.len() + line_len > self.max_event_bytes {
+        let size = self
+            .data
+            .len()
+            .saturating_add(self.event.len())
+            .saturating_add(line_len);
+        if size > self.max_event_bytes {
             return Err(DecodeError::TooLarge {
                 limit: self.max_event_bytes,
             });
@@ -190,15 +199,16 @@ impl Decoder {
             }
             return Ok(());
         }
-        if line[0] == b':' {
+        if line.starts_with(b":") {
             return Ok(());
         }
-        let (field, value) = match memchr::memchr(b':', line) {
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+        // The field name up to the first colon, the value after it (less one leading space).
+        let colon = memchr::memchr(b':', line).and_then(|colon| line.split_at_checked(colon));
+        let (field, value) = match colon {
+            Some((field, [_colon, value @ ..])) => {
+                (field, value.strip_prefix(b" ").unwrap_or(value))
             }
-            None => (line, &b""[..]),
+            _ => (line, &b""[..]),
         };
         fn text<'b>(bytes: &'b [u8], line: &[u8]) -> Result<&'b str, DecodeError> {
             std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 {

@@ -196,7 +196,14 @@ impl Task {
         };
         let raw_len = |raw: Option<&RawValue>| raw.map_or(0, |raw| raw.get().len());
         let mut bytes = Vec::with_capacity(
-            raw_len(body.input_schema) + raw_len(body.output_schema) + raw_len(input) + 256,
+            [
+                raw_len(body.input_schema),
+                raw_len(body.output_schema),
+                raw_len(input),
+                256,
+            ]
+            .into_iter()
+            .fold(0, usize::saturating_add),
         );
         serde_json::to_writer(&mut bytes, &body).map_err(Error::Input)?;
         Ok(bytes)

@@ -504,3 +504,22 @@ async fn the_crate_client_works_against_it() {
     let request = server.requests_for("slow").pop().unwrap();
     assert!(request.wait_disconnected(Duration::from_secs(5)).await);
 }
+
+#[tokio::test]
+async fn the_waits_take_any_timeout_even_duration_max() {
+    let server = MockServer::start().await;
+    server.reply("t", Reply::text("one two three").stall_after(1));
+    let waits = async {
+        let mut response = post(&server, "/v2/call/stream", body("t", false)).await;
+        response.chunk().await.unwrap();
+        assert!(server.wait_for_requests(1, Duration::MAX).await);
+        drop(response);
+        assert!(server.wait_for_closed_connections(1, Duration::MAX).await);
+        let request = server.requests_for("t").pop().unwrap();
+        assert!(request.wait_disconnected(Duration::MAX).await);
+    };
+    // `Duration::MAX` is no deadline; the conditions come true within this one.
+    tokio::time::timeout(Duration::from_secs(10), waits)
+        .await
+        .unwrap();
+}

@@ -253,10 +253,13 @@ impl Chunker<'_> {
             Split::Random(_) => {
                 let mut rest = text;
                 while !rest.is_empty() {
-                    let len = 1 + self.rng.below(max_piece as u64) as usize;
+                    // At most `max_piece`, itself a `usize`: the sum cannot saturate.
+                    let len = self.rng.below_usize(max_piece).saturating_add(1);
                     let end = rest.char_indices().nth(len).map_or(rest.len(), |(i, _)| i);
-                    pieces.push(rest[..end].to_owned());
-                    rest = &rest[end..];
+                    // `end` is a character boundary of `rest` (or its length).
+                    let (piece, tail) = rest.split_at_checked(end).unwrap_or((rest, ""));
+                    pieces.push(piece.to_owned());
+                    rest = tail;
                 }
             }
             Split::Words => {
@@ -274,7 +277,7 @@ impl Chunker<'_> {
                     current.push(c);
                     if !space {
                         in_word = true;
-                        word_len += 1;
+                        word_len = word_len.saturating_add(1);
                     }
                 }
                 if !current.is_empty() {

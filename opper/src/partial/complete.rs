@@ -61,7 +61,7 @@ fn is_nullable(schema: &Value, root: &Value, depth: usize) -> bool {
     types(schema).any(|t| t == "null")
         || schema.get("nullable") == Some(&Value::Bool(true))
         || schema.get("const") == Some(&Value::Null)
-        || branches(schema).any(|b| is_nullable(b, root, depth + 1))
+        || branches(schema).any(|b| is_nullable(b, root, depth.saturating_add(1)))
 }
 
 fn is_kind(schema: &Value, root: &Value, kind: &str) -> bool {
@@ -127,11 +127,11 @@ fn walk(
     };
     if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
         for sub in all {
-            walk(value, sub, root, at, missing, depth + 1);
+            walk(value, sub, root, at, missing, depth.saturating_add(1));
         }
     }
     if let Some(branch) = branches(schema).find(|b| is_kind(b, root, kind)) {
-        walk(value, branch, root, at, missing, depth + 1);
+        walk(value, branch, root, at, missing, depth.saturating_add(1));
     }
     match value {
         Value::Object(map) => {
@@ -158,7 +158,14 @@ fn walk(
                 if let Some(child_schema) = child_schema {
                     let len = at.len();
                     push_key(at, key);
-                    walk(child, child_schema, root, at, missing, depth + 1);
+                    walk(
+                        child,
+                        child_schema,
+                        root,
+                        at,
+                        missing,
+                        depth.saturating_add(1),
+                    );
                     at.truncate(len);
                 }
             }
@@ -171,7 +178,14 @@ fn walk(
                 if let Some(child_schema) = child_schema {
                     let len = at.len();
                     at.push_str(&format!("[{i}]"));
-                    walk(child, child_schema, root, at, missing, depth + 1);
+                    walk(
+                        child,
+                        child_schema,
+                        root,
+                        at,
+                        missing,
+                        depth.saturating_add(1),
+                    );
                     at.truncate(len);
                 }
             }

@@ -104,9 +104,12 @@ impl Cx {
     /// Holds `value` back at `depth`.
     pub(crate) fn put_held<P: Send + Sync + 'static>(&mut self, depth: usize, value: P) {
         if self.held.len() <= depth {
-            self.held.resize_with(depth + 1, || None);
+            self.held.resize_with(depth.saturating_add(1), || None);
         }
-        self.held[depth] = Some(Box::new(value));
+        // There since the resize (a depth is at most `MAX_DEPTH`).
+        if let Some(slot) = self.held.get_mut(depth) {
+            *slot = Some(Box::new(value));
+        }
     }
 
     /// Drops what is held at `depth` and deeper (after a commit walk from `depth`, nothing

@@ -86,9 +86,9 @@ pub fn atomic<F: Partial>(
     if inner.is_none() && cx.committing() {
         return Ok(());
     }
-    cx.hidden += 1;
+    cx.hidden = cx.hidden.saturating_add(1);
     let result = F::__apply(&mut inner, path, delta, cx);
-    cx.hidden -= 1;
+    cx.hidden = cx.hidden.saturating_sub(1);
     if cx.completes(depth) {
         *slot = inner;
     } else if let Some(inner) = inner {

@@ -182,8 +182,8 @@ impl<T: Partial> Partial for Vec<T> {
         }
         let items = slot.get_or_insert_with(Vec::new);
         let len = items.len();
-        if index < len {
-            return apply_in_place::<T>(&mut items[index], rest, delta, cx);
+        if let Some(item) = items.get_mut(index) {
+            return apply_in_place::<T>(item, rest, delta, cx);
         }
         if cx.committing() {
             // The item at `len` may be held back (not yet whole, or not yet ready): it is
@@ -202,7 +202,10 @@ impl<T: Partial> Partial for Vec<T> {
         // The service announces no chunk for an item that is an empty array, an empty
         // object or null: the items it skipped (`index > len`) are filled with their empty
         // value.
-        cx.create_items(index - len + 1).map_err(|reason| {
+        // `index >= len`: the skipped items and this one (saturating for the largest index,
+        // which no budget pays for).
+        let count = index.saturating_sub(len).saturating_add(1);
+        cx.create_items(count).map_err(|reason| {
             format!("item [{index}] arrived while the array has {len} items: {reason}")
         })?;
         let mut item = None;
@@ -213,7 +216,7 @@ impl<T: Partial> Partial for Vec<T> {
             // `[i]: null` itself: the item is null (an `Option`'s empty value).
             None if rest.is_empty() && delta.is_null() => items.push(Default::default()),
             // Held back: it is pushed when it comes out. Its place was paid for.
-            None => cx.items_left += 1,
+            None => cx.items_left = cx.items_left.saturating_add(1),
         }
         result
     }
@@ -356,15 +359,16 @@ fn apply_value(
                 return Err(format!("index [{index}] in JSON that is not an array"));
             };
             let len = items.len();
-            if *index < len {
-                let child = &mut items[*index];
+            if let Some(child) = items.get_mut(*index) {
                 let mut child_slot = Some(std::mem::take(child));
                 let result = apply_value(&mut child_slot, rest, delta, cx);
                 *child = child_slot.unwrap_or_default();
                 result
             } else {
                 // Unannounced items (null, [] or {}) before this one: null stands for them.
-                cx.create_items(*index - len + 1).map_err(|reason| {
+                // `index >= len`: as for a `Vec` above.
+                let count = index.saturating_sub(len).saturating_add(1);
+                cx.create_items(count).map_err(|reason| {
                     format!("item [{index}] arrived while the array has {len} items: {reason}")
                 })?;
                 let mut child = None;

@@ -163,15 +163,16 @@ fn nesting(delta: &Value) -> usize {
         return 0;
     }
     let mut deepest = 0;
-    let mut stack = vec![(delta, 0)];
+    let mut stack = vec![(delta, 0usize)];
     while let Some((value, depth)) = stack.pop() {
         let children: Box<dyn Iterator<Item = &Value>> = match value {
             Value::Array(items) => Box::new(items.iter()),
             Value::Object(map) => Box::new(map.values()),
             _ => continue,
         };
-        deepest = deepest.max(depth + 1);
-        stack.extend(children.map(|child| (child, depth + 1)));
+        let below = depth.saturating_add(1);
+        deepest = deepest.max(below);
+        stack.extend(children.map(|child| (child, below)));
     }
     deepest
 }
@@ -233,7 +234,7 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         let mut completed = Vec::new();
         if !continued {
             let next = Last::parse::<T>(text)?;
-            let depth = next.segs.len() + nesting(delta);
+            let depth = next.segs.len().saturating_add(nesting(delta));
             if depth > MAX_DEPTH {
                 return Err(format!(
                     "json_path `{}`: the chunk reaches {depth} levels deep, more than the \
@@ -249,11 +250,14 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                     self.apply(true, delta, json_path)?;
                     return Ok(Vec::new());
                 }
-                self.close(&last, shared + 1)?;
-                completed = last.completed_from(shared + 1);
+                let deeper = shared.saturating_add(1);
+                self.close(&last, deeper)?;
+                completed = last.completed_from(deeper);
             }
             self.last = Some(next);
-        } else if nesting(delta) + self.last.as_ref().map_or(0, |l| l.segs.len()) > MAX_DEPTH {
+        } else if nesting(delta).saturating_add(self.last.as_ref().map_or(0, |l| l.segs.len()))
+            > MAX_DEPTH
+        {
             return Err(format!(
                 "json_path `{}`: the chunk reaches more than {MAX_DEPTH} levels deep",
                 path::shorten(text)
@@ -355,7 +359,7 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                     reason.push_str(&format!("`{path}`"));
                 }
                 if missing.len() > 3 {
-                    reason.push_str(&format!(" and {} more", missing.len() - 3));
+                    reason.push_str(&format!(" and {} more", missing.len().saturating_sub(3)));
                 }
                 return Err(Error::Incomplete {
                     reason,
@@ -435,9 +439,13 @@ impl Last {
 
     /// The paths of the levels at depth `from` and deeper, innermost first (never the root).
     fn completed_from(&self, from: usize) -> Vec<String> {
-        (from.max(1)..=self.segs.len())
+        // Level `depth` ends at `ends[depth - 1]`, a character boundary of `text`.
+        let ends = self.ends.get(from.max(1).saturating_sub(1)..);
+        ends.unwrap_or_default()
+            .iter()
             .rev()
-            .map(|depth| self.text[..self.ends[depth - 1]].to_owned())
+            .filter_map(|&end| self.text.get(..end))
+            .map(str::to_owned)
             .collect()
     }
 }

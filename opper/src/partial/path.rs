@@ -70,121 +70,115 @@ pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
 /// [`MAX_DEPTH`] + 1 segments (the `+ 1` for a `response` prefix) is refused as soon as it is
 /// seen, so a long path costs no more than that.
 pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), String> {
-    let bytes = path.as_bytes();
     let mut segs = Vec::with_capacity(4);
     let mut ends = Vec::with_capacity(4);
-    let mut i = 0;
     if path == "$" {
         return Ok((segs, ends));
     }
-    if path.starts_with("$.") || path.starts_with("$[") {
-        i = 1;
-        if bytes[1] == b'.' {
-            i = 2;
-        }
-    }
+    // What is left to parse, always a suffix of `path`; `at` is where it starts in `path`.
+    let mut rest = path
+        .strip_prefix("$.")
+        .or_else(|| path.strip_prefix('$').filter(|rest| rest.starts_with('[')))
+        .unwrap_or(path);
+    let at = |rest: &str| path.len().saturating_sub(rest.len());
     let bad = |at: usize, what: &str| {
         format!("invalid json_path `{}` at byte {at}: {what}", shorten(path))
     };
-    let mut expect_key = i < bytes.len();
-    while i < bytes.len() {
-        match bytes[i] {
-            b'[' => {
-                i += 1;
-                match bytes.get(i) {
-                    Some(&quote @ (b'"' | b'\'')) => {
-                        i += 1;
-                        let start = i;
-                        let mut owned: Option<String> = None;
-                        loop {
-                            match bytes.get(i) {
-                                None => return Err(bad(i, "unterminated quoted key")),
-                                Some(b'\\') => {
-                                    let buf =
-                                        owned.get_or_insert_with(|| path[start..i].to_owned());
-                                    match path[i + 1..].chars().next() {
-                                        None => return Err(bad(i, "unterminated quoted key")),
-                                        Some(c) => {
-                                            buf.push(c);
-                                            i += 1 + c.len_utf8();
-                                        }
-                                    }
-                                }
-                                Some(&b) if b == quote => break,
-                                Some(_) => {
-                                    let c = path[i..].chars().next().unwrap_or_default();
-                                    if let Some(buf) = owned.as_mut() {
-                                        buf.push(c);
-                                    }
-                                    i += c.len_utf8();
-                                }
-                            }
-                        }
-                        let key = match owned {
-                            Some(key) => Cow::Owned(key),
-                            None => Cow::Borrowed(&path[start..i]),
-                        };
-                        i += 1;
-                        if bytes.get(i) != Some(&b']') {
-                            return Err(bad(i, "expected `]` after a quoted key"));
-                        }
-                        i += 1;
-                        segs.push(Seg::Key(key));
-                    }
-                    _ => {
-                        let start = i;
-                        while i < bytes.len() && bytes[i].is_ascii_digit() {
-                            i += 1;
-                        }
-                        if start == i || bytes.get(i) != Some(&b']') {
-                            return Err(bad(start, "expected an index `[digits]`"));
-                        }
-                        let index = path[start..i]
-                            .parse::<usize>()
-                            .map_err(|_| bad(start, "index out of range"))?;
-                        i += 1;
-                        segs.push(Seg::Index(index));
-                    }
-                }
-                expect_key = false;
+    let mut expect_key = !rest.is_empty();
+    while let Some(&first) = rest.as_bytes().first() {
+        if first == b'[' {
+            rest = rest.get(1..).unwrap_or("");
+            if let Some(&quote @ (b'"' | b'\'')) = rest.as_bytes().first() {
+                let (key, after) = quoted_key(rest.get(1..).unwrap_or(""), char::from(quote))
+                    .map_err(|rest| bad(at(rest), "unterminated quoted key"))?;
+                rest = after
+                    .strip_prefix(']')
+                    .ok_or_else(|| bad(at(after), "expected `]` after a quoted key"))?;
+                segs.push(Seg::Key(key));
+            } else {
+                let start = at(rest);
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                // ASCII digits end on a character boundary.
+                let (digits, after) = rest.split_at_checked(digits).unwrap_or(("", rest));
+                let after = after
+                    .strip_prefix(']')
+                    .filter(|_| !digits.is_empty())
+                    .ok_or_else(|| bad(start, "expected an index `[digits]`"))?;
+                let index = digits
+                    .parse::<usize>()
+                    .map_err(|_| bad(start, "index out of range"))?;
+                rest = after;
+                segs.push(Seg::Index(index));
             }
-            b'.' => {
-                if expect_key {
-                    return Err(bad(i, "empty key"));
-                }
-                i += 1;
-                expect_key = true;
-                if i == bytes.len() {
-                    return Err(bad(i, "empty key at the end"));
-                }
+            expect_key = false;
+        } else if first == b'.' {
+            if expect_key {
+                return Err(bad(at(rest), "empty key"));
             }
-            _ => {
-                if !expect_key {
-                    return Err(bad(i, "expected `.` or `[`"));
-                }
-                let start = i;
-                while i < bytes.len() && bytes[i] != b'.' && bytes[i] != b'[' {
-                    i += 1;
-                }
-                segs.push(Seg::Key(Cow::Borrowed(&path[start..i])));
-                expect_key = false;
+            rest = rest.get(1..).unwrap_or("");
+            expect_key = true;
+            if rest.is_empty() {
+                return Err(bad(path.len(), "empty key at the end"));
             }
+        } else {
+            if !expect_key {
+                return Err(bad(at(rest), "expected `.` or `[`"));
+            }
+            // Keys are short: a plain scan beats memchr's setup.
+            let end = rest
+                .bytes()
+                .position(|b| b == b'.' || b == b'[')
+                .unwrap_or(rest.len());
+            // `.` and `[` are ASCII: `end` is a character boundary.
+            let (key, after) = rest.split_at_checked(end).unwrap_or((rest, ""));
+            segs.push(Seg::Key(Cow::Borrowed(key)));
+            rest = after;
+            expect_key = false;
         }
         if ends.len() < segs.len() {
-            ends.push(i);
+            ends.push(at(rest));
         }
-        if segs.len() > MAX_DEPTH + 1 {
+        if segs.len() > MAX_DEPTH.saturating_add(1) {
             return Err(format!(
                 "json_path `{}` has more than {MAX_DEPTH} segments, the maximum depth",
                 shorten(path)
             ));
         }
-        if expect_key && i < bytes.len() && bytes[i] == b'[' {
+        if expect_key && rest.starts_with('[') {
             // `a.[0]` is not a path.
-            return Err(bad(i, "empty key"));
+            return Err(bad(at(rest), "empty key"));
         }
     }
     Ok((segs, ends))
+}
+
+/// The key of a quoted segment, `body` being what follows its opening `quote`: `\` takes the
+/// next character as it is. Returns the key and what follows the closing quote, or, when the
+/// key is not closed, the rest of `body` where that was found (to say where).
+fn quoted_key(body: &str, quote: char) -> Result<(Cow<'_, str>, &str), &str> {
+    // The key with its escapes undone, once there is one.
+    let mut owned: Option<String> = None;
+    let mut chars = body.char_indices();
+    while let Some((at, c)) = chars.next() {
+        if c == quote {
+            let key = match owned {
+                Some(key) => Cow::Owned(key),
+                // `at` is where a character starts: a boundary.
+                None => Cow::Borrowed(body.get(..at).unwrap_or(body)),
+            };
+            return Ok((key, chars.as_str()));
+        }
+        if c == '\\' {
+            let buf = owned.get_or_insert_with(|| body.get(..at).unwrap_or(body).to_owned());
+            match chars.next() {
+                Some((_, escaped)) => buf.push(escaped),
+                None => return Err(body.get(at..).unwrap_or("")),
+            }
+        } else if let Some(buf) = owned.as_mut() {
+            buf.push(c);
+        }
+    }
+    Err("")
 }
 
 #[cfg(test)]

@@ -106,7 +106,11 @@ impl Scalar for f32 {
     fn parse(text: &str) -> Option<Self> {
         // Like serde_json: read as f64, then narrow.
         let wide = text.parse::<f64>().ok().filter(|v| v.is_finite())?;
-        Some(wide as f32).filter(|v| v.is_finite())
+        // Narrowing is the point (to the nearest `f32`); out of its range it is infinite, and
+        // refused just below. `as` between floats never panics.
+        #[allow(clippy::cast_possible_truncation)]
+        let narrow = wide as f32;
+        Some(narrow).filter(|v| v.is_finite())
     }
 }
 
@@ -189,7 +193,7 @@ fn parse_whole<N: Scalar>(cx: &Cx) -> Result<N, String> {
 }
 
 fn push_text(cx: &mut Cx, text: &str) -> Result<(), String> {
-    if cx.text.len() + text.len() > MAX_SCALAR_TEXT {
+    if cx.text.len().saturating_add(text.len()) > MAX_SCALAR_TEXT {
         return Err(format!(
             "a number or boolean longer than {MAX_SCALAR_TEXT} characters"
         ));

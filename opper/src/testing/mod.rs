@@ -416,12 +416,13 @@ impl Drop for MockServer {
 }
 
 async fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = tokio::time::Instant::now() + timeout;
+    // No deadline when it is past the clock's range (`Duration::MAX`): wait for good.
+    let deadline = tokio::time::Instant::now().checked_add(timeout);
     loop {
         if done() {
             return true;
         }
-        if tokio::time::Instant::now() >= deadline {
+        if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
             return false;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;

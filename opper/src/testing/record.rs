@@ -88,12 +88,13 @@ impl RecordedRequest {
     /// Waits up to `timeout` for [`client_disconnected`](Self::client_disconnected) to become
     /// `true`, and returns it.
     pub async fn wait_disconnected(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // No deadline when it is past the clock's range (`Duration::MAX`): wait for good.
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
         loop {
             if self.client_disconnected() {
                 return true;
             }
-            if tokio::time::Instant::now() >= deadline {
+            if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
                 return false;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -130,8 +131,8 @@ impl Default for Recording {
 
 impl Recording {
     pub(crate) fn push(&mut self, request: RecordedRequest) {
-        self.received += 1;
-        self.bytes += request.raw_body.len();
+        self.received = self.received.saturating_add(1);
+        self.bytes = self.bytes.saturating_add(request.raw_body.len());
         self.kept.push_back(request);
         self.trim();
     }
@@ -155,7 +156,7 @@ impl Recording {
     fn trim(&mut self) {
         while self.kept.len() > self.limit || self.bytes > MAX_RECORDED_BYTES {
             match self.kept.pop_front() {
-                Some(old) => self.bytes -= old.raw_body.len(),
+                Some(old) => self.bytes = self.bytes.saturating_sub(old.raw_body.len()),
                 None => break,
             }
         }

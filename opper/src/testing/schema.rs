@@ -166,9 +166,14 @@ pub(crate) fn words(rng: &mut Rng, count: usize) -> String {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+        out.push_str(word(rng));
     }
     out
+}
+
+/// One of [`WORDS`], at random.
+fn word(rng: &mut Rng) -> &'static str {
+    rng.pick(WORDS).copied().unwrap_or("word")
 }
 
 struct Run<'a> {
@@ -236,7 +241,12 @@ impl<'a> Run<'a> {
 
     /// A copy of `value` for the output, counted; `null` if it would pass the output limit.
     fn copy_out(&mut self, value: &Value) -> Value {
-        let size = weigh(value, MAX_OUTPUT_BYTES.saturating_sub(self.output) + 1);
+        let size = weigh(
+            value,
+            MAX_OUTPUT_BYTES
+                .saturating_sub(self.output)
+                .saturating_add(1),
+        );
         if self.emit(size) {
             value.clone()
         } else {
@@ -278,15 +288,15 @@ impl<'a> Run<'a> {
     }
 
     fn value(&mut self, schema: &Value, depth: usize, hint: &str) -> Value {
-        if depth > self.config.max_depth + HARD_LIMIT
+        if depth > self.config.max_depth.saturating_add(HARD_LIMIT)
             || self.nesting >= MAX_NESTING
             || self.stopped()
         {
             return Value::Null;
         }
-        self.nesting += 1;
+        self.nesting = self.nesting.saturating_add(1);
         let value = self.value_of(schema, depth, hint);
-        self.nesting -= 1;
+        self.nesting = self.nesting.saturating_sub(1);
         value
     }
 
@@ -297,7 +307,7 @@ impl<'a> Run<'a> {
             Value::Object(object) => object,
             _ => return Value::Null,
         };
-        self.work(1 + object.len());
+        self.work(object.len().saturating_add(1));
         if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
             if let Some(target) = self.resolve(reference) {
                 // Sibling keywords next to `$ref` (allowed since 2019-09) are merged in.
@@ -305,9 +315,9 @@ impl<'a> Run<'a> {
                     let mut merged = self.copy_schema(object);
                     merged.remove("$ref");
                     let merged = self.merge(Value::Object(merged), target);
-                    return self.value(&merged, depth + 1, hint);
+                    return self.value(&merged, depth.saturating_add(1), hint);
                 }
-                return self.value(target, depth + 1, hint);
+                return self.value(target, depth.saturating_add(1), hint);
             }
             return Value::Null;
         }
@@ -317,11 +327,8 @@ impl<'a> Run<'a> {
         if let Some(Value::Array(options)) = object.get("enum") {
             self.work(options.len());
             let non_null: Vec<&Value> = options.iter().filter(|v| !v.is_null()).collect();
-            let chosen = if non_null.is_empty() {
-                options.first()
-            } else {
-                Some(non_null[self.rng.below(non_null.len() as u64) as usize])
-            };
+            // No draw when every option is null: the first one is it.
+            let chosen = self.rng.pick(&non_null).copied().or(options.first());
             return chosen.map_or(Value::Null, |value| self.copy_out(value));
         }
         if let Some(Value::Array(branches)) = object.get("allOf") {
@@ -389,7 +396,7 @@ impl<'a> Run<'a> {
             _ => Value::Null,
         };
         let size = match &value {
-            Value::String(text) => text.len() + 2,
+            Value::String(text) => text.len().saturating_add(2),
             _ => 8,
         };
         if self.emit(size) { value } else { Value::Null }
@@ -398,7 +405,7 @@ impl<'a> Run<'a> {
     /// A few words of text, counted.
     fn text(&mut self, count: usize) -> Value {
         let text = words(&mut self.rng, count);
-        if self.emit(text.len() + 2) {
+        if self.emit(text.len().saturating_add(2)) {
             Value::String(text)
         } else {
             Value::Null
@@ -446,21 +453,23 @@ impl<'a> Run<'a> {
                 if self.limited(depth) && !is_required.contains(name.as_str()) {
                     continue;
                 }
-                if self.stopped() || !self.emit(name.len() + 4) {
+                if self.stopped() || !self.emit(name.len().saturating_add(4)) {
                     break;
                 }
-                let value = self.value(schema, depth + 1, name);
+                let value = self.value(schema, depth.saturating_add(1), name);
                 out.insert(name.clone(), value);
             }
         }
         // Required names without a property schema still need a value.
         for name in &required {
             if !out.contains_key(*name) {
-                if self.stopped() || !self.emit(name.len() + 4) {
+                if self.stopped() || !self.emit(name.len().saturating_add(4)) {
                     break;
                 }
                 let extra = match object.get("additionalProperties") {
-                    Some(schema @ Value::Object(_)) => self.value(schema, depth + 1, name),
+                    Some(schema @ Value::Object(_)) => {
+                        self.value(schema, depth.saturating_add(1), name)
+                    }
                     _ => self.text(2),
                 };
                 out.insert((*name).to_owned(), extra);
@@ -500,12 +509,8 @@ impl<'a> Run<'a> {
                     if self.stopped() || !self.emit(12) {
                         break;
                     }
-                    let key = format!(
-                        "{}_{}",
-                        WORDS[self.rng.below(WORDS.len() as u64) as usize],
-                        i + 1
-                    );
-                    let value = self.value(&value_schema, depth + 1, hint);
+                    let key = format!("{}_{}", word(&mut self.rng), i.saturating_add(1));
+                    let value = self.value(&value_schema, depth.saturating_add(1), hint);
                     out.insert(key, value);
                 }
             }
@@ -543,7 +548,7 @@ impl<'a> Run<'a> {
                 if i >= max || self.stopped() || !self.emit(1) {
                     break;
                 }
-                out.push(self.value(schema, depth + 1, hint));
+                out.push(self.value(schema, depth.saturating_add(1), hint));
             }
         }
         let wanted = if self.limited(depth) {
@@ -556,12 +561,13 @@ impl<'a> Run<'a> {
             // The JSON of the items so far, to keep them unique in linear time.
             let mut seen = HashSet::new();
             let mut attempts = 0;
-            while out.len() < wanted && attempts < wanted * 16 + 16 {
-                attempts += 1;
+            let most = wanted.saturating_mul(16).saturating_add(16);
+            while out.len() < wanted && attempts < most {
+                attempts = attempts.saturating_add(1);
                 if self.stopped() || !self.emit(1) {
                     break;
                 }
-                let item = self.value(item_schema, depth + 1, hint);
+                let item = self.value(item_schema, depth.saturating_add(1), hint);
                 if unique && !seen.insert(item.to_string()) {
                     continue;
                 }
@@ -595,21 +601,15 @@ impl<'a> Run<'a> {
             "uuid" => uuid_like(rng.next_u64(), rng.next_u64()),
             "email" | "idn-email" => format!(
                 "{}.{}@example.com",
-                FIRST_NAMES[rng.below(FIRST_NAMES.len() as u64) as usize],
-                WORDS[rng.below(WORDS.len() as u64) as usize]
+                rng.pick(FIRST_NAMES).copied().unwrap_or("ann"),
+                word(rng)
             ),
-            "uri" | "url" | "iri" => format!(
-                "https://example.com/{}",
-                WORDS[rng.below(WORDS.len() as u64) as usize]
-            ),
-            "hostname" | "idn-hostname" => format!(
-                "{}.example.com",
-                WORDS[rng.below(WORDS.len() as u64) as usize]
-            ),
+            "uri" | "url" | "iri" => format!("https://example.com/{}", word(rng)),
+            "hostname" | "idn-hostname" => format!("{}.example.com", word(rng)),
             "ipv4" => format!("192.0.2.{}", rng.range(1, 254)),
             "ipv6" => format!("2001:db8::{:x}", rng.range(1, 0xffff)),
             _ => {
-                let count = 3 + rng.below(3) as usize;
+                let count = rng.below_usize(3).saturating_add(3);
                 words(rng, count)
             }
         };
@@ -617,10 +617,10 @@ impl<'a> Run<'a> {
         // Counted as it grows: counting the whole text per word would be quadratic.
         let mut chars = text.chars().count();
         while chars < min {
-            let word = WORDS[rng.below(WORDS.len() as u64) as usize];
+            let word = word(rng);
             text.push(' ');
             text.push_str(word);
-            chars += 1 + word.chars().count();
+            chars = chars.saturating_add(word.chars().count()).saturating_add(1);
         }
         if chars > max {
             text = text.chars().take(max).collect();
@@ -668,17 +668,17 @@ impl<'a> Run<'a> {
         let lo = lo.map(|l| {
             let l = clamp(l);
             if lo_ex {
-                l.floor() as i64 + 1
+                saturating_i64(l.floor()).saturating_add(1)
             } else {
-                l.ceil() as i64
+                saturating_i64(l.ceil())
             }
         });
         let hi = hi.map(|h| {
             let h = clamp(h);
             if hi_ex {
-                h.ceil() as i64 - 1
+                saturating_i64(h.ceil()).saturating_sub(1)
             } else {
-                h.floor() as i64
+                saturating_i64(h.floor())
             }
         });
         let (lo, hi) = match (lo, hi) {
@@ -699,10 +699,15 @@ impl<'a> Run<'a> {
             .and_then(Value::as_i64)
             .filter(|s| *s > 0)
         {
-            let up =
-                value.div_euclid(step) * step + if value.rem_euclid(step) == 0 { 0 } else { step };
-            let down = value.div_euclid(step) * step;
-            value = if up <= hi { up } else { down };
+            // The multiples of `step` around `value`; `value` itself when one overflows.
+            let down = value.div_euclid(step).checked_mul(step);
+            let up = down.and_then(|down| {
+                down.checked_add(if value.rem_euclid(step) == 0 { 0 } else { step })
+            });
+            value = match (up, down) {
+                (Some(up), _) if up <= hi => up,
+                (_, down) => down.unwrap_or(value),
+            };
         }
         Value::Number(Number::from(value))
     }
@@ -722,7 +727,8 @@ impl<'a> Run<'a> {
                 let k = (h / step).floor();
                 if hi_ex && k * step >= h { k - 1.0 } else { k }
             });
-            let k = self.rng.range(lo_k as i64, (hi_k as i64).max(lo_k as i64));
+            let (lo_k, hi_k) = (saturating_i64(lo_k), saturating_i64(hi_k));
+            let k = self.rng.range(lo_k, hi_k.max(lo_k));
             return float(k as f64 * step);
         }
         let value = match (lo, hi) {
@@ -747,6 +753,14 @@ impl<'a> Run<'a> {
     }
 }
 
+/// `value` as an `i64`: rounded toward zero, saturating at the ends, 0 for NaN.
+// `as` from a float to an integer saturates (and maps NaN to 0); it never wraps nor panics,
+// and the rounding toward zero is the one wanted (callers round first where it matters).
+#[allow(clippy::cast_possible_truncation)]
+fn saturating_i64(value: f64) -> i64 {
+    value as i64
+}
+
 fn float(value: f64) -> Value {
     Number::from_f64(value).map_or(Value::Null, Value::Number)
 }
@@ -757,21 +771,22 @@ fn weigh(value: &Value, limit: usize) -> usize {
     let mut size = 0usize;
     let mut stack = vec![value];
     while let Some(value) = stack.pop() {
-        size += match value {
-            Value::String(text) => text.len() + 2,
+        let node = match value {
+            Value::String(text) => text.len().saturating_add(2),
             Value::Array(items) => {
                 stack.extend(items);
-                1 + items.len()
+                items.len().saturating_add(1)
             }
             Value::Object(map) => {
                 for (key, item) in map {
-                    size += key.len() + 4;
+                    size = size.saturating_add(key.len()).saturating_add(4);
                     stack.push(item);
                 }
                 2
             }
             _ => 5,
         };
+        size = size.saturating_add(node);
         if size > limit {
             break;
         }
@@ -863,20 +878,20 @@ fn percent_decode(text: &str) -> String {
     if !text.contains('%') {
         return text.to_owned();
     }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(byte) = u8::from_str_radix(hex, 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+    let mut rest = text.as_bytes();
+    let mut out = Vec::with_capacity(rest.len());
+    while let Some((&byte, tail)) = rest.split_first() {
+        // `%` and two hex digits: the byte they spell. Anything else: itself.
+        if byte == b'%'
+            && let Some((hex, after)) = tail.split_at_checked(2)
+            && let Ok(byte) = u8::from_str_radix(std::str::from_utf8(hex).unwrap_or(""), 16)
+        {
+            out.push(byte);
+            rest = after;
+            continue;
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(byte);
+        rest = tail;
     }
     String::from_utf8_lossy(&out).into_owned()
 }

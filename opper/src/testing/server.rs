@@ -80,7 +80,8 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 fn pop(queue: &mut VecDeque<(Reply, usize)>) -> Option<Reply> {
     let (reply, remaining) = queue.front_mut()?;
     let reply = reply.clone();
-    *remaining -= 1;
+    // Queued only when more than 0, and popped at 0: never below 1 here.
+    *remaining = remaining.saturating_sub(1);
     if *remaining == 0 {
         queue.pop_front();
     }
@@ -227,19 +228,23 @@ fn quote(input: &Value) -> Value {
             Cow::Owned(json)
         }
     };
-    let mut end = QUOTE_LIMIT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    cut(&text[..end], text.len())
+    // The last character boundary at or before the limit (0 is one).
+    let end = (0..=QUOTE_LIMIT)
+        .rev()
+        .find(|&end| text.is_char_boundary(end))
+        .unwrap_or(0);
+    cut(text.get(..end).unwrap_or(""), text.len())
 }
 
 /// A body that is not JSON as a 422 quotes it: its text, at most `QUOTE_LIMIT` bytes of it.
 fn quote_bytes(raw: &[u8]) -> Value {
-    if raw.len() <= QUOTE_LIMIT {
+    let Some((start, _)) = raw
+        .split_at_checked(QUOTE_LIMIT)
+        .filter(|(_, rest)| !rest.is_empty())
+    else {
         return Value::String(String::from_utf8_lossy(raw).into_owned());
-    }
-    let start = String::from_utf8_lossy(&raw[..QUOTE_LIMIT]);
+    };
+    let start = String::from_utf8_lossy(start);
     // A character cut in two at the end is left out rather than shown as U+FFFD.
     cut(
         start.trim_end_matches(char::REPLACEMENT_CHARACTER),
@@ -276,13 +281,13 @@ async fn read_body(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(BodyError::TooLarge);
     }
-    let capacity = declared.map_or(0, |len| len as usize);
+    let capacity = declared.map_or(0, |len| usize::try_from(len).unwrap_or(0));
     let read = async move {
         let mut body = Vec::with_capacity(capacity);
         while let Some(frame) = incoming.frame().await {
             let frame = frame.map_err(|_| BodyError::Gone)?;
             if let Ok(data) = frame.into_data() {
-                if body.len() + data.len() > limit {
+                if body.len().saturating_add(data.len()) > limit {
                     return Err(BodyError::TooLarge);
                 }
                 body.extend_from_slice(&data);
@@ -687,7 +692,7 @@ fn call_body(output: &Output, reply: &Reply, span_id: &str, request_len: usize) 
         json!({
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "total_tokens": input_tokens + output_tokens,
+            "total_tokens": input_tokens.saturating_add(output_tokens),
         })
     });
     let cost = reply.cost.clone().unwrap_or_else(|| {

@@ -147,3 +147,22 @@ fn items_the_service_skipped_as_empty_are_filled_with_their_empty_value() {
     let values = assemble::<Value>(&[("response.a[1]", json!(2))]).unwrap();
     assert_eq!(values, json!({"a": [null, 2]}));
 }
+
+#[test]
+fn the_largest_index_is_refused_not_a_panic() {
+    // `index - len + 1` items to create overflowed for the largest index.
+    let last = usize::MAX;
+    let mut asm = Assembler::<Containers>::new(None);
+    assert_err(
+        &mut asm,
+        &format!("list[{last}]"),
+        json!([1]),
+        &format!("item [{last}] arrived while the array has 0 items"),
+    );
+    assert_err(
+        &mut asm,
+        &format!("any[{last}]"),
+        json!(1),
+        &format!("item [{last}] arrived while the array has 0 items"),
+    );
+}
