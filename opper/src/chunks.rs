@@ -342,7 +342,7 @@ impl ChunkStream {
             let Some(chunk) = replay.next() else {
                 return Poll::Ready(Ok(Next::End));
             };
-            self.chunks += 1;
+            self.chunks = self.chunks.saturating_add(1);
             self.note_span_id(&chunk);
             return Poll::Ready(Ok(Next::Chunk(chunk)));
         }
@@ -350,7 +350,7 @@ impl ChunkStream {
             if let Some(event) = self.queue.pop_front() {
                 match parse_event(event) {
                     Ok(Some(chunk)) => {
-                        self.chunks += 1;
+                        self.chunks = self.chunks.saturating_add(1);
                         self.note_span_id(&chunk);
                         return Poll::Ready(Ok(Next::Chunk(chunk)));
                     }

@@ -712,12 +712,19 @@ impl OpperBuilder {
 /// A URL with its userinfo (`user:password@`), if any, replaced by `<redacted>`, for `Debug`
 /// and errors. Works on text that does not parse as a URL too.
 fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
-    let start = url.find("://").map_or(0, |scheme| scheme + 3);
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |end| start + end);
-    match url[start..authority_end].rfind('@') {
-        Some(at) => format!("{}<redacted>{}", &url[..start], &url[start + at..]).into(),
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    match authority.rsplit_once('@') {
+        Some((_, host)) => {
+            let after = rest.get(authority.len()..).unwrap_or_default();
+            let scheme = scheme
+                .map(|scheme| format!("{scheme}://"))
+                .unwrap_or_default();
+            format!("{scheme}<redacted>@{host}{after}").into()
+        }
         None => url.into(),
     }
 }

@@ -607,11 +607,12 @@ pub(crate) fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    // The first character boundary at or below `max` (0 is one): at most 3 steps back.
+    let end = (0..=max)
+        .rev()
+        .find(|&end| text.is_char_boundary(end))
+        .unwrap_or_default();
+    text.get(..end).unwrap_or_default()
 }
 
 /// Whether `c` is escaped where server text reaches a message or a log line: C0 and C1 control

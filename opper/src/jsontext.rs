@@ -458,7 +458,7 @@ impl TextReader {
                     return Ok(());
                 };
                 // Four digits: at most 0xFFFF, no overflow.
-                self.hex = self.hex.wrapping_shl(4) | digit as u16;
+                self.hex = self.hex.wrapping_shl(4) | u16::try_from(digit).unwrap_or_default();
                 if n < 3 {
                     self.mode = Mode::Hex(n.saturating_add(1));
                 } else {
@@ -682,6 +682,9 @@ impl TextReader {
     fn unicode(&mut self) -> Result<(), ReadError> {
         let unit = u32::from(self.hex);
         let code = match (self.high.take(), unit) {
+            // Both halves are in their ranges (matched here and where `high` was kept), so
+            // neither subtraction wraps and the sum is at most 0x10FFFF.
+            #[allow(clippy::arithmetic_side_effects)]
             (Some(high), 0xDC00..=0xDFFF) => {
                 0x1_0000 + ((u32::from(high) - 0xD800) << 10) + (unit - 0xDC00)
             }

@@ -186,8 +186,10 @@ impl Serialize for Model {
                 options,
                 extra_headers,
             } => {
-                let len =
-                    1 + usize::from(!options.is_empty()) + usize::from(!extra_headers.is_empty());
+                let len = [true, !options.is_empty(), !extra_headers.is_empty()]
+                    .into_iter()
+                    .filter(|&present| present)
+                    .count();
                 let mut map = serializer.serialize_map(Some(len))?;
                 map.serialize_entry("name", name)?;
                 if !options.is_empty() {

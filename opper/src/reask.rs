@@ -248,7 +248,7 @@ impl Reasker {
                     cost: self.cost,
                     cached,
                     images,
-                    reasks: self.attempt() - 1,
+                    reasks: self.attempt().saturating_sub(1),
                 }),
             },
         )
@@ -261,7 +261,11 @@ fn add<N: Copy + Default + for<'a> std::ops::AddAssign<&'a N>>(
     more: Option<&N>,
 ) {
     if let Some(more) = more {
-        *sum.get_or_insert_with(N::default) += more;
+        // `N` is `Usage` or `Cost`, whose `+=` saturates (see `response.rs`).
+        #[allow(clippy::arithmetic_side_effects)]
+        {
+            *sum.get_or_insert_with(N::default) += more;
+        }
     }
 }
 

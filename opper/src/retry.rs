@@ -105,7 +105,7 @@ impl RetryPolicy {
         if let Some(wait) = retry_after {
             return (wait <= self.max_delay).then_some(wait);
         }
-        let exponent = i32::try_from(retry - 1).unwrap_or(i32::MAX);
+        let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
         let nominal = self.initial_delay.as_secs_f64() * self.multiplier.powi(exponent);
         // Not a number only as zero times an infinite growth: zero.
         let nominal = match nominal.is_nan() {

@@ -51,7 +51,7 @@ pub(crate) fn call_span(
 
 /// Records how a call or stream ended, and logs a failure.
 pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Option<&Error>) {
-    span.record("latency_ms", started.elapsed().as_millis() as u64);
+    span.record("latency_ms", millis_since(started));
     match error {
         None => {
             span.record("outcome", "ok");
@@ -81,7 +81,7 @@ pub(crate) fn record_accepted(span: &tracing::Span, started: Instant) {
 
 /// Records that a call's output was rejected (the call will be asked again).
 pub(crate) fn record_rejected(span: &tracing::Span, started: Instant) {
-    span.record("latency_ms", started.elapsed().as_millis() as u64);
+    span.record("latency_ms", millis_since(started));
     span.record("outcome", "rejected");
 }
 
@@ -97,4 +97,9 @@ pub(crate) fn log_rejection(span: &tracing::Span, attempt: u32, reasks_left: u32
         reason = %reason,
         "opper output rejected"
     );
+}
+
+/// Milliseconds since `started`, saturating (a span would need 584 million years to overflow).
+fn millis_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

@@ -1,7 +1,7 @@
 //! A response cache on disk that doubles as test cassettes: one readable JSON file per request.
 
-mod key;
 mod entry;
+mod key;
 
 use std::future::Future;
 use std::marker::PhantomData;

@@ -146,10 +146,10 @@ impl Writer {
                 .take_while(|&&at| at <= reach)
                 .count();
             let end = if candidates > 0 && self.rng.below(3) != 0 {
-                let pick = next_awkward.saturating_add(self.rng.below(candidates as u64) as usize);
+                let pick = next_awkward.saturating_add(self.rng.below_usize(candidates));
                 self.awkward.get(pick).copied().unwrap_or(reach)
             } else {
-                let chars = 1 + self.rng.below(MAX_DELTA as u64) as usize;
+                let chars = self.rng.below_usize(MAX_DELTA).saturating_add(1);
                 rest.char_indices()
                     .nth(chars)
                     .map_or(text.len(), |(i, _)| start.saturating_add(i))

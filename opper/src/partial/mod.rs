@@ -72,14 +72,14 @@ use serde_json::Value;
 use crate::Error;
 
 // Leaves first: a part uses only the parts above it.
-mod limits;
-mod kind;
-pub(crate) mod path;
-mod cx;
-mod scalar;
-mod impls;
-pub(crate) mod derive;
 mod complete;
+mod cx;
+pub(crate) mod derive;
+mod impls;
+mod kind;
+mod limits;
+pub(crate) mod path;
+mod scalar;
 #[cfg(test)]
 mod tests;
 
