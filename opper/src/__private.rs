@@ -11,7 +11,7 @@ pub use crate::partial::derive::{
 };
 pub use crate::partial::{Cx, Seg};
 pub use crate::reask::{Policy, instructions as reask_instructions};
-pub use crate::schema::schema_for;
+pub use crate::task::schema::schema_for;
 pub use crate::{Configuration, Model, Opper, Task, Validator, ValidatorFn};
 
 use std::any::TypeId;
@@ -22,8 +22,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::default_client::default_client;
-use crate::json::input;
+use crate::client::default::default_client;
+use crate::task::json::input;
 use crate::{Example, Partial, Response, Result, Stream};
 
 /// The validator of `validate = EXPR`: the macro places this call on `EXPR`, so a wrong

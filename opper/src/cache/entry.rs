@@ -21,7 +21,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::key::{Endpoint, Key};
-use crate::wire::StreamingChunk;
+use crate::protocol::v2::StreamingChunk;
 
 /// The version of the file format, written as `opper_cache`.
 const FORMAT: u32 = 1;

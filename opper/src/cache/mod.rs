@@ -17,7 +17,7 @@ use entry::AnswerRef;
 pub(crate) use entry::{Answer, CallAnswer, StreamAnswer};
 use key::{Endpoint, Key};
 
-use crate::wire::StreamingChunk;
+use crate::protocol::v2::StreamingChunk;
 use crate::{Error, Result};
 
 /// A directory of cached answers: calls answered from it make no request.

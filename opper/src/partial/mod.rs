@@ -72,6 +72,7 @@ use serde_json::Value;
 use crate::Error;
 
 // Leaves first: a part uses only the parts above it.
+// The parts, leaves first: a part uses only the parts above it.
 mod complete;
 mod cx;
 pub(crate) mod derive;
@@ -80,8 +81,11 @@ mod kind;
 mod limits;
 pub(crate) mod path;
 mod scalar;
+// The JSON text of a v3 stream, read into the same `(json_path, delta)` chunks as it arrives.
 #[cfg(test)]
 mod tests;
+#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+pub(crate) mod text;
 
 #[doc(hidden)]
 pub use path::Seg;

@@ -58,8 +58,12 @@
 //! - the last 1,000 requests are recorded, with at most 32 MiB of bodies
 //!   ([`record_last`](MockServer::record_last)).
 
+// Leaves first: the small RNG, the chunker that cuts answers into stream chunks, what the
+// server records, the scripted replies, the output generator, then the server.
+pub(crate) mod chunker;
 mod record;
 mod reply;
+pub(crate) mod rng;
 mod schema;
 mod server;
 
@@ -73,7 +77,7 @@ use tokio::net::{TcpSocket, ToSocketAddrs};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use crate::chunker::{ChunkOptions, chunks_for};
+pub use crate::testing::chunker::{ChunkOptions, chunks_for};
 pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use schema::{Generator, generate};

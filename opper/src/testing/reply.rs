@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::StreamingChunk;
-use crate::chunker::ChunkOptions;
+use crate::testing::chunker::ChunkOptions;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Body {

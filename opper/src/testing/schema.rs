@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Number, Value, json};
 
-use crate::rng::Rng;
+use crate::testing::rng::Rng;
 
 /// Generates JSON values that are valid against a JSON Schema, deterministically from a seed.
 ///

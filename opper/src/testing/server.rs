@@ -22,8 +22,8 @@ use super::record::{RecordedRequest, Recording};
 use super::reply::{Body, Reply, StreamFault};
 use super::schema::{Generator, hash_str, uuid_like, words};
 use crate::StreamingChunk;
-use crate::chunker::{chunks_for, python_json};
-use crate::rng::Rng;
+use crate::testing::chunker::{chunks_for, python_json};
+use crate::testing::rng::Rng;
 
 /// Scripted behaviour, behind one lock.
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::json::Pairs;
+use crate::task::json::Pairs;
 
 /// A model to run a task with: a name such as `"openai/gpt-4o-mini"`, optionally with options
 /// and extra headers, or a fallback chain tried in order.

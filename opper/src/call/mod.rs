@@ -9,12 +9,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::json;
-use crate::parent;
 use crate::reask::Policy;
-use crate::schema::schema_for;
-use crate::stream::{Again, Reopen};
-use crate::validate::{OutputCheck, Validator, ValidatorFn};
+use crate::reask::validate::{OutputCheck, Validator, ValidatorFn};
+use crate::stream::typed::{Again, Reopen};
+use crate::task::json;
+use crate::task::schema::schema_for;
+use crate::trace::parent;
 use crate::{
     ChunkStream, Configuration, Example, Model, Opper, Partial, Response, Result, Stream, Task,
 };

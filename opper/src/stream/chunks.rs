@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use crate::cache::{Store, StreamAnswer, Writing};
 use crate::error::{ApiError, TransportError, truncate};
-use crate::sse::{DecodeError, Decoder, Event, EventQueue};
-use crate::timeouts::Timeouts;
+use crate::protocol::v2::StreamingChunk;
+use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
+use crate::stream::timeouts::Timeouts;
 use crate::trace::record_outcome;
-use crate::wire::StreamingChunk;
 use crate::{Error, Result};
 
 /// How many body bytes are decoded at a time (see `ChunkStream::unfed`).
@@ -108,7 +108,7 @@ impl ChunkStream {
     pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
         let first = chunks.first().cloned();
         let replay = Some(chunks.into_iter());
-        let limit = crate::sse::DEFAULT_MAX_EVENT_BYTES;
+        let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
         let mut stream = Self::from_source(None, replay, limit, Timeouts::none(), span);
         if let Some(first) = &first {
             stream.note_span_id(first);

@@ -1,13 +1,20 @@
 //! [`Task`]: what a call of a task sends besides its input, and the request body built from it.
 
+// The parts of a task, leaves first.
+pub(crate) mod configuration;
+pub(crate) mod example;
+pub(crate) mod json;
+pub(crate) mod model;
+pub(crate) mod schema;
+
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use schemars::JsonSchema;
 
-use crate::json::Pairs;
-use crate::schema::{Schema, schema_for};
+use crate::task::json::Pairs;
+use crate::task::schema::{Schema, schema_for};
 use crate::{Configuration, Error, Example, Model, Result};
 
 /// A task definition independent of any client or input: name, instructions, schemas, model,

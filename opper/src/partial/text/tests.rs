@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{MAX_NUMBER_BYTES, ReadError, Status, TextReader};
-use crate::chunker::text_deltas;
 use crate::partial::path::{Seg, parse};
 use crate::partial::{Assembler, MAX_DEPTH, MAX_PATH_BYTES};
-use crate::rng::Rng;
+use crate::testing::chunker::text_deltas;
+use crate::testing::rng::Rng;
 
 /// The events of `deltas` (after `finish`), the status and whether the document was whole.
 fn read(deltas: &[&str]) -> (Vec<(String, Value)>, Status, bool) {

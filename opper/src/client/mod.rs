@@ -1,5 +1,11 @@
 //! [`Opper`], the client, and its [`OpperBuilder`]: configuration, HTTP, and the two endpoints.
 
+// The parts of the client, leaves first: bounded body reads, retries; the default client, which
+// is built from the handle defined here.
+pub(crate) mod body;
+pub(crate) mod default;
+pub(crate) mod retry;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,16 +17,15 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tracing::Instrument;
 
-use crate::body;
 use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
-use crate::decode::json_response;
+use crate::client::retry::parse_retry_after;
 use crate::error::TransportError;
-use crate::parent;
+use crate::reask::output::json_response;
 use crate::reask::{Policy, Reasker, Step};
 use crate::response::RawResponse;
-use crate::retry::parse_retry_after;
-use crate::sse::DEFAULT_MAX_EVENT_BYTES;
-use crate::timeouts::{NO_LIMIT, Timeouts, deadline_after};
+use crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
+use crate::stream::timeouts::{NO_LIMIT, Timeouts, deadline_after};
+use crate::trace::parent;
 use crate::trace::{self, Kind};
 use crate::{ApiError, Cache, ChunkStream, Error, Response, Result, RetryPolicy, Task};
 

@@ -1,5 +1,8 @@
 //! A call's tracing: its span, and what is recorded on it when the call (or stream) ends.
 
+// The parent-span scope, below the spans that read it.
+pub(crate) mod parent;
+
 use std::time::Instant;
 
 use crate::error::Rejection;

@@ -733,6 +733,7 @@ impl TextReader {
     }
 }
 
-#[cfg(test)]
+// The tests cut their texts with the testing server's writer (`testing::chunker`).
+#[cfg(all(test, feature = "testing"))]
 #[allow(clippy::unwrap_used)]
 mod tests;

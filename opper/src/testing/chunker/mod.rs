@@ -9,7 +9,7 @@ mod text;
 use serde_json::Value;
 
 use crate::StreamingChunk;
-use crate::rng::Rng;
+use crate::testing::rng::Rng;
 
 #[cfg(feature = "testing")]
 pub(crate) use frame::python_json;

@@ -3,7 +3,7 @@
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use crate::json::Pairs;
+use crate::task::json::Pairs;
 
 /// The `configuration` of a call: the API's dotted keys, set through named methods.
 ///

@@ -10,10 +10,10 @@ use futures_core::Stream as FuturesStream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::chunks::ChunkStream;
 use crate::error::truncate;
 use crate::partial::{Assembler, Partial};
 use crate::reask::{Policy, Reasker, Step};
+use crate::stream::chunks::ChunkStream;
 use crate::{Error, Result};
 
 /// Puts what a stream had assembled into an error that ended it.

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::rng::Rng;
+use crate::testing::rng::Rng;
 
 /// The longest delta, in characters.
 const MAX_DELTA: usize = 6;

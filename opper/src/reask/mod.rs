@@ -5,11 +5,15 @@
 //! says whether to accept it, ask again (with which instructions) or give up; the call and stream
 //! paths drive it, so both re-ask the same way.
 
+// What a re-ask judges with: the output's type, then the task's validator.
+pub(crate) mod output;
+pub(crate) mod validate;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Rejection, bounded_json, truncate};
-use crate::validate::Validator;
+use crate::reask::validate::Validator;
 use crate::{Cost, Error, Response, Result, Usage};
 
 /// The first line of the section a re-ask adds to the instructions.
@@ -237,7 +241,7 @@ impl Reasker {
         add(&mut self.cost, cost.as_ref());
         // The JSON is needed again only if a validator may reject the value made from it.
         let kept = policy.validator.is_some().then(|| output.clone());
-        let typed = crate::decode::deserialize_output::<T>(output);
+        let typed = crate::reask::output::deserialize_output::<T>(output);
         Ok(
             match self.judge(policy, original, typed, || kept.unwrap_or_default(), span)? {
                 Step::Again(instructions) => Step::Again(instructions),
