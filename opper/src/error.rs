@@ -46,36 +46,6 @@ impl ApiError {
     /// The longest [`retry_after`](Self::retry_after) kept: one day. A retry policy waits out
     /// a `Retry-After` only up to its own `max_delay`, so a wait this long returns the error.
     pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
-    pub(crate) fn from_body(
-        status: u16,
-        body: String,
-        truncated: bool,
-        retry_after: Option<Duration>,
-    ) -> Self {
-        let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_str(&body).ok();
-        let text = |key: &str| {
-            parsed
-                .as_ref()
-                .and_then(|map| map.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let detail = parsed
-            .as_ref()
-            .and_then(|map| map.get("detail"))
-            .filter(|detail| !detail.is_null())
-            .cloned();
-        Self {
-            status,
-            error_type: text("type"),
-            message: text("message"),
-            detail,
-            body,
-            truncated,
-            retry_after,
-        }
-    }
 }
 
 impl fmt::Display for ApiError {
@@ -471,13 +441,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_status(
-        status: u16,
-        body: String,
-        truncated: bool,
-        retry_after: Option<Duration>,
-    ) -> Self {
-        let error = Box::new(ApiError::from_body(status, body, truncated, retry_after));
+    /// The variant of an error answer's status.
+    pub(crate) fn from_api(error: ApiError) -> Self {
+        let status = error.status;
+        let error = Box::new(error);
         match status {
             400 => Error::BadRequest(error),
             401 => Error::Unauthorized(error),
@@ -721,7 +688,15 @@ mod tests {
             "{}",
             shown.len()
         );
-        let api = ApiError::from_body(400, r#"{"message": "a\nb\u001b"}"#.into(), false, None);
+        let api = ApiError {
+            status: 400,
+            error_type: None,
+            message: Some("a\nb\u{1b}".into()),
+            detail: None,
+            body: String::new(),
+            truncated: false,
+            retry_after: None,
+        };
         assert_eq!(api.to_string(), "HTTP 400: a\\nb\\u{1b}");
     }
 }

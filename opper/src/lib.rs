@@ -25,8 +25,8 @@ mod response;
 // 2. The task: what a call sends besides its input (schemas, model, examples, configuration).
 mod task;
 // 3. Tracing (spans, the parent-span scope), then re-asks (judging outputs, wording re-asks).
-mod reask;
 mod trace;
+mod reask;
 // 4. The wire: request bodies, answers, chunks and error bodies, one module per API version.
 mod protocol;
 // 5. The response cache on disk (keys, entries).

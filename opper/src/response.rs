@@ -1,7 +1,6 @@
 //! What `/v2/call` answers.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A typed output with the call's metadata.
 ///
@@ -144,49 +143,6 @@ where
     N: Deserialize<'de> + Default,
 {
     Ok(Option::<N>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-/// The raw body of `/v2/call`: only `span_id` is required; unknown fields are ignored.
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawResponse {
-    #[serde(default)]
-    pub(crate) span_id: Option<String>,
-    #[serde(default)]
-    pub(crate) message: Option<String>,
-    #[serde(default)]
-    pub(crate) json_payload: Option<Value>,
-    #[serde(default)]
-    pub(crate) cached: Option<bool>,
-    #[serde(default)]
-    pub(crate) images: Option<Vec<String>>,
-    #[serde(default)]
-    pub(crate) usage: Option<RawUsage>,
-    #[serde(default)]
-    pub(crate) cost: Option<Cost>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawUsage {
-    #[serde(flatten)]
-    usage: Usage,
-    #[serde(default)]
-    output_tokens_details: Option<OutputTokensDetails>,
-}
-
-#[derive(Debug, Deserialize)]
-struct OutputTokensDetails {
-    #[serde(default)]
-    reasoning_tokens: Option<u64>,
-}
-
-impl RawUsage {
-    pub(crate) fn into_usage(self) -> Usage {
-        let mut usage = self.usage;
-        if usage.reasoning_tokens.is_none() {
-            usage.reasoning_tokens = self.output_tokens_details.and_then(|d| d.reasoning_tokens);
-        }
-        usage
-    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use std::io::{self, Write};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Top-level request fields left out of the key.
-const UNKEYED: [&str; 2] = ["parent_span_id", "tags"];
+use crate::protocol;
 
 /// What the hash starts with: names the scheme, so a later scheme never collides with this one.
 const DOMAIN: &[u8] = b"opper-cache-v1\n";
@@ -26,8 +25,8 @@ impl Endpoint {
     /// The endpoint's path, as hashed and as written in an entry.
     pub(crate) fn path(self) -> &'static str {
         match self {
-            Endpoint::Call => "/v2/call",
-            Endpoint::Stream => "/v2/call/stream",
+            Endpoint::Call => protocol::v2::CALL,
+            Endpoint::Stream => protocol::v2::STREAM,
         }
     }
 
@@ -55,7 +54,7 @@ impl Key {
         hasher.0.update(endpoint.path().as_bytes());
         hasher.0.update(b"\n");
         // Writing into a hasher cannot fail.
-        let _ = write_canonical(body, &UNKEYED, &mut hasher);
+        let _ = write_canonical(body, &protocol::v2::UNKEYED, &mut hasher);
         Key(hasher.0.finalize().into())
     }
 }
@@ -84,7 +83,7 @@ const REDACTED: &str = "<redacted sha256:";
 /// `opper-cache-v1 header\n` and the value (a JSON string's text, any other JSON as written).
 /// So no value is ever written to an entry, and two values still key apart.
 pub(crate) fn redact_headers(body: &mut Value) {
-    let Some(model) = body.get_mut("model") else {
+    let Some(model) = body.get_mut(protocol::v2::MODEL) else {
         return;
     };
     let models = match model {
@@ -92,7 +91,7 @@ pub(crate) fn redact_headers(body: &mut Value) {
         model => vec![model],
     };
     for model in models {
-        let Some(Value::Object(headers)) = model.get_mut("extra_headers") else {
+        let Some(Value::Object(headers)) = model.get_mut(protocol::v2::EXTRA_HEADERS) else {
             continue;
         };
         for value in headers.values_mut() {
@@ -203,7 +202,7 @@ mod tests {
 
     fn canonical(value: &Value) -> String {
         let mut out = Vec::new();
-        write_canonical(value, &UNKEYED, &mut out).unwrap();
+        write_canonical(value, &protocol::v2::UNKEYED, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

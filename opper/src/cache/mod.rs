@@ -1,7 +1,7 @@
 //! A response cache on disk that doubles as test cassettes: one readable JSON file per request.
 
-mod entry;
 mod key;
+mod entry;
 
 use std::future::Future;
 use std::marker::PhantomData;

@@ -3,8 +3,8 @@
 // The parts of the client, leaves first: bounded body reads, retries; the default client, which
 // is built from the handle defined here.
 pub(crate) mod body;
-pub(crate) mod default;
 pub(crate) mod retry;
+pub(crate) mod default;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,9 +20,8 @@ use tracing::Instrument;
 use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
 use crate::client::retry::parse_retry_after;
 use crate::error::TransportError;
-use crate::reask::output::json_response;
+use crate::protocol;
 use crate::reask::{Policy, Reasker, Step};
-use crate::response::RawResponse;
 use crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::stream::timeouts::{NO_LIMIT, Timeouts, deadline_after};
 use crate::trace::parent;
@@ -203,13 +202,13 @@ impl Opper {
         attempt: u32,
     ) -> Result<CallAttempt> {
         // Shared by every retry without a copy.
-        let body = Bytes::from(task.encode(input, parent)?);
+        let body = Bytes::from(protocol::v2::encode(task, input, parent)?);
         let span = Self::span(Kind::Call, task, attempt);
         let started = Instant::now();
         let decoded = match self.lookup::<CallAnswer>(task, &body, attempt, &span).await {
             Err(error) => Err(error),
             Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
-                decode_body(raw.get().as_bytes()).map(|raw| (raw, None, None))
+                protocol::v2::answer(raw.get().as_bytes()).map(|response| (response, None, None))
             }
             Ok(lookup) => {
                 let missed = match lookup {
@@ -217,14 +216,15 @@ impl Opper {
                     _ => None,
                 };
                 match self.send_call(&span, body).await {
-                    Ok(bytes) => decode_body(&bytes).map(|raw| (raw, Some(bytes), missed)),
+                    Ok(bytes) => {
+                        protocol::v2::answer(&bytes).map(|response| (response, Some(bytes), missed))
+                    }
                     Err(error) => Err(error),
                 }
             }
         };
         match decoded {
-            Ok((raw, live, missed)) => {
-                let response = json_response(raw);
+            Ok((response, live, missed)) => {
                 trace::record_response(&span, &response);
                 Ok(CallAttempt {
                     response,
@@ -261,7 +261,11 @@ impl Opper {
         attempt: u32,
     ) -> Result<ChunkStream> {
         // Shared by every attempt without a copy.
-        let body = Bytes::from(task.encode(input, parent::resolve(parent).as_deref())?);
+        let body = Bytes::from(protocol::v2::encode(
+            task,
+            input,
+            parent::resolve(parent).as_deref(),
+        )?);
         let span = Self::span(Kind::Stream, task, attempt);
         let started = Instant::now();
         let result = match self
@@ -384,12 +388,12 @@ impl Opper {
         let read = tokio::time::timeout_at(deadline, body::read(&mut response, limit, &mut body));
         let truncated = matches!(read.await, Ok(Ok(true)));
         let body = String::from_utf8_lossy(&body).into_owned();
-        Err(Error::from_status(
+        Err(Error::from_api(protocol::v2::api_error(
             status.as_u16(),
             body,
             truncated,
             retry_after,
-        ))
+        )))
     }
 }
 
@@ -409,20 +413,6 @@ fn request_timeout(timeout: Duration, what: &str) -> Error {
     Error::Timeout(TransportError::timeout(format!(
         "{what} before the request timeout ({timeout:?})"
     )))
-}
-
-/// The body of a `/v2/call` success, live or cached.
-fn decode_body(bytes: &[u8]) -> Result<RawResponse> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::InvalidResponse {
-            body: String::new(),
-            reason: "the response body is empty".into(),
-        });
-    }
-    serde_json::from_slice(bytes).map_err(|e| Error::InvalidResponse {
-        body: crate::error::truncate(&String::from_utf8_lossy(bytes), 2000).to_owned(),
-        reason: e.to_string(),
-    })
 }
 
 /// Builds an [`Opper`] client.
@@ -659,7 +649,10 @@ impl OpperBuilder {
                 "the base URL {base:?} has a query or a fragment; give the scheme, host and path only"
             )));
         }
-        let root = base.strip_suffix("/v2").unwrap_or(&base).to_owned();
+        let root = base
+            .strip_suffix(protocol::v2::PREFIX)
+            .unwrap_or(&base)
+            .to_owned();
 
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
@@ -695,8 +688,8 @@ impl OpperBuilder {
         Ok(Opper {
             inner: Arc::new(Inner {
                 http,
-                call_url: format!("{root}/v2/call"),
-                stream_url: format!("{root}/v2/call/stream"),
+                call_url: format!("{root}{}", protocol::v2::CALL),
+                stream_url: format!("{root}{}", protocol::v2::STREAM),
                 base_url: root,
                 authorization,
                 cache: self.cache,

@@ -11,7 +11,8 @@ use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
 use crate::cache::{Store, StreamAnswer, Writing};
-use crate::error::{ApiError, TransportError, truncate};
+use crate::error::TransportError;
+use crate::protocol;
 use crate::protocol::v2::StreamingChunk;
 use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::stream::timeouts::Timeouts;
@@ -348,7 +349,7 @@ impl ChunkStream {
         }
         loop {
             if let Some(event) = self.queue.pop_front() {
-                match parse_event(event) {
+                match protocol::v2::chunk(&event.data, event.at_eof) {
                     Ok(Some(chunk)) => {
                         self.chunks = self.chunks.saturating_add(1);
                         self.note_span_id(&chunk);
@@ -508,42 +509,7 @@ fn heap_of(chunk: &StreamingChunk) -> usize {
     bytes
 }
 
-/// Whether an event carries a chunk: not empty, not a `[DONE]` marker.
+/// Whether an event carries a chunk (keep-alives do not).
 fn carries_data(event: &Event) -> bool {
-    let data = event.data.trim();
-    !data.is_empty() && data != "[DONE]"
-}
-
-/// An event's chunk; `Ok(None)` for events that carry nothing (empty data, keep-alives).
-fn parse_event(event: Event) -> Result<Option<StreamingChunk>> {
-    if !carries_data(&event) {
-        return Ok(None);
-    }
-    let data = event.data.trim();
-    match serde_json::from_str::<StreamingChunk>(data) {
-        Ok(chunk) if chunk.is_error() => {
-            let cut = |text: Option<String>| {
-                text.map(|mut text| {
-                    text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
-                    text
-                })
-            };
-            Err(Error::StreamChunk {
-                error_type: cut(chunk.error_type),
-                error_message: cut(chunk.error_message),
-                partial: Value::Null,
-            })
-        }
-        Ok(chunk) => Ok(Some(chunk)),
-        Err(_) if event.at_eof => Err(Error::Incomplete {
-            reason: "the stream was cut inside an event".into(),
-            source: None,
-            partial: Value::Null,
-        }),
-        Err(error) => Err(Error::InvalidChunk {
-            data: truncate(data, 500).to_owned(),
-            reason: format!("not a JSON chunk: {error}"),
-            partial: Value::Null,
-        }),
-    }
+    protocol::v2::carries_chunk(&event.data)
 }

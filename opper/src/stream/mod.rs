@@ -2,11 +2,11 @@
 //! raw chunks of a [`ChunkStream`] (`chunks`: recorded for the cache or replayed from it), which
 //! the typed [`Stream`] reassembles into partial updates and the output (`typed`).
 
-// Its `pub` items are for the fuzz targets (`__fuzz`).
-pub(crate) mod chunks;
+// `sse`'s `pub` items are for the fuzz targets (`__fuzz`).
 #[allow(unreachable_pub)]
 pub(crate) mod sse;
 pub(crate) mod timeouts;
+pub(crate) mod chunks;
 pub(crate) mod typed;
 
 pub use chunks::ChunkStream;

@@ -1,21 +1,18 @@
 //! [`Task`]: what a call of a task sends besides its input, and the request body built from it.
 
 // The parts of a task, leaves first.
+pub(crate) mod json;
+pub(crate) mod schema;
 pub(crate) mod configuration;
 pub(crate) mod example;
-pub(crate) mod json;
 pub(crate) mod model;
-pub(crate) mod schema;
 
-use serde::Serialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use schemars::JsonSchema;
 
-use crate::task::json::Pairs;
 use crate::task::schema::{Schema, schema_for};
-use crate::{Configuration, Error, Example, Model, Result};
+use crate::{Configuration, Example, Model, Result};
 
 /// A task definition independent of any client or input: name, instructions, schemas, model,
 /// examples, tags and configuration.
@@ -37,16 +34,16 @@ use crate::{Configuration, Error, Example, Model, Result};
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
-    name: String,
-    instructions: Option<String>,
-    input_schema: Option<Schema>,
-    output_schema: Option<Schema>,
-    model: Option<Model>,
-    examples: Vec<Example>,
-    tags: Vec<(String, String)>,
-    configuration: Configuration,
+    pub(crate) name: String,
+    pub(crate) instructions: Option<String>,
+    pub(crate) input_schema: Option<Schema>,
+    pub(crate) output_schema: Option<Schema>,
+    pub(crate) model: Option<Model>,
+    pub(crate) examples: Vec<Example>,
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) configuration: Configuration,
     /// An error found while building (an example that failed to serialize), reported on call.
-    invalid: Option<String>,
+    pub(crate) invalid: Option<String>,
 }
 
 impl Task {
@@ -177,68 +174,6 @@ impl Task {
             .as_ref()
             .map(|schema| schema.value().clone())
     }
-
-    /// The body of `POST /v2/call` and `/v2/call/stream`: keys in the order the official
-    /// clients send them, unset fields omitted. Schemas are copied in as the JSON they were
-    /// serialized to when set.
-    pub(crate) fn encode(
-        &self,
-        input: Option<&RawValue>,
-        parent_span_id: Option<&str>,
-    ) -> Result<Vec<u8>> {
-        if let Some(message) = &self.invalid {
-            return Err(Error::Input(serde::ser::Error::custom(message)));
-        }
-        let body = Body {
-            name: &self.name,
-            instructions: self.instructions.as_deref(),
-            input_schema: self.input_schema.as_ref().map(Schema::json),
-            output_schema: self.output_schema.as_ref().map(Schema::json),
-            input,
-            model: self.model.as_ref(),
-            examples: (!self.examples.is_empty()).then_some(&self.examples),
-            parent_span_id,
-            tags: (!self.tags.is_empty()).then_some(Pairs(&self.tags)),
-            configuration: (!self.configuration.is_empty()).then_some(&self.configuration),
-        };
-        let raw_len = |raw: Option<&RawValue>| raw.map_or(0, |raw| raw.get().len());
-        let mut bytes = Vec::with_capacity(
-            [
-                raw_len(body.input_schema),
-                raw_len(body.output_schema),
-                raw_len(input),
-                256,
-            ]
-            .into_iter()
-            .fold(0, usize::saturating_add),
-        );
-        serde_json::to_writer(&mut bytes, &body).map_err(Error::Input)?;
-        Ok(bytes)
-    }
-}
-
-/// The request body, borrowed from the task and the call; fields in the wire order.
-#[derive(Serialize)]
-struct Body<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    instructions: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    input_schema: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output_schema: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    input: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    model: Option<&'a Model>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    examples: Option<&'a Vec<Example>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent_span_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<Pairs<'a, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    configuration: Option<&'a Configuration>,
 }
 
 #[cfg(test)]
@@ -246,67 +181,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn encoded(task: &Task, input: Option<&Value>, parent: Option<&str>) -> String {
-        let input = input.map(|input| serde_json::value::to_raw_value(input).unwrap());
-        String::from_utf8(task.encode(input.as_deref(), parent).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn the_body_has_the_official_key_order_and_omits_what_is_unset() {
-        assert_eq!(encoded(&Task::new("t"), None, None), r#"{"name":"t"}"#);
-        let task = Task::new("t")
-            .instructions("i")
-            .input_schema(json!({"type": "object"}))
-            .output_schema(json!({"type": "string"}))
-            .model("m")
-            .example(Example::new(json!(1), json!(2)))
-            .tag("k", "v")
-            .configuration(Configuration::new().cache_ttl(0));
-        assert_eq!(
-            encoded(&task, Some(&json!({"x": 1})), Some("p\"1")),
-            concat!(
-                r#"{"name":"t","instructions":"i","input_schema":{"type":"object"},"#,
-                r#""output_schema":{"type":"string"},"input":{"x":1},"model":"m","#,
-                r#""examples":[{"input":1,"output":2}],"parent_span_id":"p\"1","#,
-                r#""tags":{"k":"v"},"configuration":{"invocation.cache.ttl":0}}"#
-            )
-        );
-        assert_eq!(
-            encoded(&Task::new("t").tag("k", "v"), None, Some("p")),
-            r#"{"name":"t","parent_span_id":"p","tags":{"k":"v"}}"#
-        );
-    }
-
-    #[test]
-    fn the_body_follows_every_change() {
-        let task = Task::new("t")
-            .model("a")
-            .output_schema(json!({"type": "string"}));
-        assert_eq!(
-            encoded(&task, None, None),
-            r#"{"name":"t","output_schema":{"type":"string"},"model":"a"}"#
-        );
-        let changed = task
-            .clone()
-            .model("b")
-            .tag("k", "v")
-            .output_schema(json!({"type": "integer"}));
-        assert_eq!(
-            encoded(&changed, None, None),
-            r#"{"name":"t","output_schema":{"type":"integer"},"model":"b","tags":{"k":"v"}}"#
-        );
-        assert_eq!(
-            encoded(&task, None, None),
-            r#"{"name":"t","output_schema":{"type":"string"},"model":"a"}"#
-        );
-        assert_eq!(
-            task,
-            Task::new("t")
-                .model("a")
-                .output_schema(json!({"type": "string"}))
-        );
-    }
 
     #[test]
     fn schemas_are_serialized_when_set_and_shared_by_clones() {

@@ -60,10 +60,10 @@
 
 // Leaves first: the small RNG, the chunker that cuts answers into stream chunks, what the
 // server records, the scripted replies, the output generator, then the server.
+pub(crate) mod rng;
 pub(crate) mod chunker;
 mod record;
 mod reply;
-pub(crate) mod rng;
 mod schema;
 mod server;
 
