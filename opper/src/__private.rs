@@ -148,9 +148,8 @@ pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
     policy: &Policy<O>,
 ) -> Result<Response<O>> {
     let input_ = input(input_)?;
-    client(client_)?
-        .execute(task, Some(&input_), None, policy)
-        .await
+    let client_ = client(client_)?;
+    crate::call::attempts::execute(&client_, task, Some(&input_), None, policy).await
 }
 
 /// `POST /v2/call/stream`: typed updates, then the output.

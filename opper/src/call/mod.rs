@@ -1,6 +1,9 @@
 //! [`CallBuilder`]: one call, built field by field and sent; and the [`Opper`] methods that
 //! start one.
 
+// The attempts of a call or a stream, below the builder that starts them.
+pub(crate) mod attempts;
+
 use std::borrow::Cow;
 
 use schemars::JsonSchema;
@@ -99,9 +102,7 @@ impl<'a> CallBuilder<'a> {
     /// Sends `POST /v2/call/stream` and hands back the raw chunks (never re-asked).
     pub async fn stream_raw(self) -> Result<ChunkStream> {
         let ((client, task, input, parent), (), _) = self.parts()?;
-        client
-            .open_stream(&task, input.as_deref(), parent.as_deref(), 1)
-            .await
+        attempts::open_stream(client, &task, input.as_deref(), parent.as_deref(), 1).await
     }
 }
 
@@ -220,9 +221,7 @@ impl<'a, V> CallBuilder<'a, V> {
         V: OutputCheck<T>,
     {
         let ((client, task, input, parent), policy) = self.split()?;
-        client
-            .execute(&task, input.as_deref(), parent.as_deref(), &policy)
-            .await
+        attempts::execute(client, &task, input.as_deref(), parent.as_deref(), &policy).await
     }
 
     /// Sends `POST /v2/call/stream` and reassembles the chunks into `T`. With a validator or
@@ -247,9 +246,8 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     policy: Policy<T>,
 ) -> Result<Stream<T>> {
     let parent = parent::resolve(parent.as_deref()).map(|parent| parent.to_string());
-    let mut chunks = client
-        .open_stream(&task, input.as_deref(), parent.as_deref(), 1)
-        .await?;
+    let mut chunks =
+        attempts::open_stream(client, &task, input.as_deref(), parent.as_deref(), 1).await?;
     let schema = task.output_schema_value();
     if !policy.is_active() {
         return Ok(Stream::new(chunks, schema, None));
@@ -269,8 +267,7 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
         let input = input.clone();
         let parent = parent.clone();
         Box::pin(async move {
-            client
-                .open_stream(&task, input.as_deref(), parent.as_deref(), attempt)
+            attempts::open_stream(&client, &task, input.as_deref(), parent.as_deref(), attempt)
                 .await
         })
     });
