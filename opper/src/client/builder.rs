@@ -341,10 +341,7 @@ mod tests {
                 .base_url(base)
                 .build()
                 .unwrap();
-            assert_eq!(
-                client.transport().call_url,
-                "https://example.com/v2/call"
-            );
+            assert_eq!(client.transport().call_url, "https://example.com/v2/call");
             assert_eq!(
                 client.transport().stream_url,
                 "https://example.com/v2/call/stream"
