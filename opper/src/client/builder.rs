@@ -216,7 +216,7 @@ impl OpperBuilder {
     /// over it) fails with [`Error::ResponseTooLarge`], not retried. A stream is bounded the
     /// same way, over all the body bytes it receives, and its recording for a cache holds no
     /// more than the limit (a stream too large to record is not stored). Error bodies are read only
-    /// up to [`ApiError::MAX_BODY_BYTES`] (8 KiB), or this limit if it is lower.
+    /// up to [`ApiError::MAX_BODY_BYTES`](crate::ApiError::MAX_BODY_BYTES) (8 KiB), or this limit if it is lower.
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.max_response_bytes = Some(limit);
         self

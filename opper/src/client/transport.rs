@@ -105,7 +105,7 @@ impl Transport {
     }
 
     /// The response if its status is a success; else the error it stands for, with at most
-    /// [`ApiError::MAX_BODY_BYTES`] of its body read (the connection is dropped after).
+    /// [`ApiError::MAX_BODY_BYTES`](crate::ApiError::MAX_BODY_BYTES) of its body read (the connection is dropped after).
     async fn check_status(
         &self,
         mut response: reqwest::Response,
