@@ -1,4 +1,4 @@
-//! Partials never lie (issue 10): random values of a nested type with every kind of field,
+//! Partials never lie: random values of a nested type with every kind of field,
 //! chunked by the built-in server in random ways (numbers and booleans typed or split as text,
 //! integers split into typed digits, strings and variant names split anywhere), streamed over loopback. Every partial on the way
 //! is honest: each value present equals the final one, except non-atomic strings, which are
