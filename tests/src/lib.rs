@@ -10,9 +10,9 @@
 //! - [`logs`]: [`capture_logs`], what `tracing` wrote, as text.
 //! - [`chunked`]: the chunked property-test scaffold (random values, random chunkings, every
 //!   partial checked) and [`proptest_runner`].
-//! - [`bench`]: helpers of the bench binaries.
+//! - [`bench`](mod@bench): helpers of the bench binaries.
 //!
-//! Everything but [`bench`] and [`chunked`] is re-exported at the root: tests write
+//! Everything but [`bench`](mod@bench) and [`chunked`] is re-exported at the root: tests write
 //! `opper_tests::client`, `opper_tests::RawServer`.
 
 pub mod bench;
