@@ -1,7 +1,9 @@
 //! The official clients against the built-in server: the Python client (`opperai` 1.7.2, from
 //! PyPI) and the TypeScript one (`opperai` 3.x, from npm) must not tell it from the real service.
-//! Each is installed into the target directory when it is missing; a test skips, saying so, only
-//! when its runtime or its registry cannot be reached.
+//! Each is installed into the target directory when it is missing. When its runtime or its
+//! registry cannot be reached, a test skips, saying so; under CI (the `CI` environment variable
+//! set, as CI services do, and not `false` or `0`) it fails instead, so that CI never passes
+//! without having run them.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,6 +11,22 @@ use std::process::Command;
 use opper::testing::{MockServer, Reply};
 use serde_json::{Value, json};
 
+/// Whether the tests run under CI: `CI` set, and not empty, `false` or `0`.
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| !matches!(ci.trim(), "" | "0" | "false" | "FALSE"))
+}
+
+/// A client that could not be installed: the test skips, saying why, or fails under CI.
+fn unavailable(why: &str) {
+    assert!(
+        !under_ci(),
+        "{why}; CI is set, so the interop test fails instead of skipping"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
+/// Python with the `opperai` package, installed with pip into `target/pydeps` when missing,
+/// and the `PYTHONPATH` it needs.
 fn python_with_opperai() -> Option<(String, Option<PathBuf>)> {
     let python = ["python3", "python"].into_iter().find(|p| {
         Command::new(p)
@@ -149,9 +167,7 @@ fn check(server: &MockServer, results: &[Value]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_client_works_against_the_built_in_server() {
     let Some((python, path)) = python_with_opperai() else {
-        eprintln!(
-            "SKIPPED: python3 with opperai 1.7.2 is not available and could not be installed"
-        );
+        unavailable("python3 with opperai 1.7.2 is not available and could not be installed");
         return;
     };
     let server = scripted_server().await;
@@ -169,7 +185,7 @@ async fn the_official_python_client_works_against_the_built_in_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_typescript_client_works_against_the_built_in_server() {
     let Some(dir) = node_with_opperai() else {
-        eprintln!("SKIPPED: node with npm opperai 3.x is not available and could not be installed");
+        unavailable("node with npm opperai 3.x is not available and could not be installed");
         return;
     };
     let server = scripted_server().await;

@@ -474,7 +474,7 @@ impl Checker {
     async fn summarize(&self, text: &str) -> opper::Result<opper::Response<Summary>>;
 }
 
-/// The forms of this file and the re-ask of issue 11 work together: the rejected first answer
+/// The forms of this file and validation with re-ask work together: the rejected first answer
 /// is asked again with the same borrowed input, through the client `self` gives.
 #[tokio::test]
 async fn a_self_method_with_a_borrowed_input_is_validated_and_reasked() {
