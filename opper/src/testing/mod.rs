@@ -62,6 +62,7 @@ mod record;
 mod reply;
 mod schema;
 mod server;
+mod v3;
 
 use std::io;
 use std::net::SocketAddr;
