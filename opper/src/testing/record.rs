@@ -10,8 +10,8 @@ use serde_json::Value;
 
 /// One request received by the [`MockServer`](super::MockServer), kept for assertions.
 ///
-/// Every request is recorded, including those answered 400, 401, 404 or 422 (and 408 or 413, without
-/// their body). The server keeps the last 1,000 and at most 32 MiB of bodies; see
+/// Every request is recorded, including those answered 400, 401, 404 or 422 (and 408 or 413,
+/// without their body). The server keeps the last 1,000 and at most 32 MiB of bodies; see
 /// [`MockServer::record_last`](super::MockServer::record_last).
 ///
 /// ```
