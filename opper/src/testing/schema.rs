@@ -874,7 +874,7 @@ fn merge_into(base: Value, extra: &Value) -> Value {
     Value::Object(base)
 }
 
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     if !text.contains('%') {
         return text.to_owned();
     }

@@ -2,8 +2,7 @@
 //! does: the crate's one chunker, for the testing server and for the reassembly unit tests.
 
 mod frame;
-// The JSON text deltas of a v3 stream; the v3 testing server will use it (not wired yet).
-#[cfg_attr(not(test), allow(dead_code))]
+// The JSON text deltas of a v3 stream.
 mod text;
 
 use serde_json::Value;
@@ -13,7 +12,7 @@ use crate::testing::rng::Rng;
 
 #[cfg(feature = "testing")]
 pub(crate) use frame::python_json;
-#[cfg_attr(not(test), allow(unused_imports))]
+#[cfg(feature = "testing")]
 pub(crate) use text::text_deltas;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
