@@ -254,7 +254,7 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     }
     // A replayed answer that is rejected cannot be asked again: that would be a request.
     let policy = match client.replays_only() {
-        true => policy.replaying(task.name()),
+        true => policy.replaying(task.get_name()),
         false => policy,
     };
     // Stored only once the output is accepted, under this first request whichever attempt passes.
