@@ -174,7 +174,7 @@ impl<'a, V> CallBuilder<'a, V> {
     ///     .validate(|s: &Sum| if s.sum > 0 { Ok(()) } else { Err("the sum must be positive") })
     ///     .send()
     ///     .await?;
-    /// println!("{} after {} re-asks", reply.sum, reply.reasks);
+    /// println!("{} after {} re-asks", reply.output.sum, reply.reasks);
     /// # Ok(()) }
     /// ```
     pub fn validate<T, E: std::fmt::Display>(
