@@ -44,7 +44,7 @@ async fn main() -> opper::Result<()> {
     let outline = plan(topic.clone()).await?;
     println!("plan   span {}", outline.span_id);
     let (article, verdict) = opper::with_parent_span(&outline, async {
-        let article = draft(topic, outline.sections.clone()).await?;
+        let article = draft(topic, outline.output.sections.clone()).await?;
         let verdict = review(article.output.clone()).await?;
         opper::Result::Ok((article, verdict))
     })
@@ -57,7 +57,10 @@ async fn main() -> opper::Result<()> {
         "review span {} (parent {})",
         verdict.span_id, outline.span_id
     );
-    println!("review: {}/5, {}", verdict.score, verdict.comment);
+    println!(
+        "review: {}/5, {}",
+        verdict.output.score, verdict.output.comment
+    );
     if let Some(server) = backend.server() {
         for request in server.requests() {
             let body = request.body.unwrap_or_default();

@@ -247,13 +247,13 @@ mod tests {
     fn each_instantiation_has_its_own_task_built_once() {
         let names: Vec<&str> = [task::<u8>(), task::<String>(), task::<&str>()]
             .iter()
-            .map(|task| task.name())
+            .map(|task| task.get_name())
             .collect();
         assert_eq!(names, ["u8", "alloc::string::String", "&str"]);
         for _ in 0..3 {
             assert!(std::ptr::eq(task::<u8>(), task::<u8>()));
             assert!(std::ptr::eq(task::<String>(), task::<String>()));
-            assert_eq!(task::<&str>().name(), "&str");
+            assert_eq!(task::<&str>().get_name(), "&str");
         }
         assert_eq!(BUILDS.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
@@ -284,7 +284,7 @@ mod tests {
                             2 => (raced::<u32>(), "u32"),
                             _ => (raced::<u64>(), "u64"),
                         };
-                        assert_eq!(task.name(), name);
+                        assert_eq!(task.get_name(), name);
                     }
                 });
             }

@@ -7,15 +7,15 @@ use serde::{Deserialize, Serialize};
 /// Returned by `#[opper::function]`s declared `-> opper::Result<opper::Response<T>>` and by
 /// [`CallBuilder::send`](crate::CallBuilder::send).
 ///
-/// A `Response<T>` is a wrapper whose point is its output, like axum's `Json<T>`: it
-/// dereferences to `T` (`reply.sum` reads `reply.output.sum`), read-only. Take the output out
-/// with [`into_output`](Self::into_output); the metadata are its other fields.
+/// The output is the field [`output`](Self::output); the metadata are the other fields. It
+/// does not dereference to `T` (only smart pointers do): `reply.output.cost` is the output's
+/// `cost`, `reply.cost` the call's.
 ///
 /// ```
 /// # #[derive(serde::Deserialize)] struct Sum { sum: i64 }
 /// # fn run(reply: opper::Response<Sum>) {
-/// let sum: i64 = reply.sum; // through `Deref`, the same as `reply.output.sum`
-/// println!("{sum} (span {})", reply.span_id);
+/// let sum: i64 = reply.output.sum;
+/// println!("{sum} (span {}, {} re-asks)", reply.span_id, reply.reasks);
 /// let output: Sum = reply.into_output();
 /// # }
 /// ```
@@ -56,15 +56,6 @@ impl<T> Response<T> {
             images: self.images,
             reasks: self.reasks,
         }
-    }
-}
-
-/// Reads the output: `response.field` is `response.output.field`.
-impl<T> std::ops::Deref for Response<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.output
     }
 }
 

@@ -23,7 +23,8 @@ pub mod raw;
 
 pub use chunked::proptest_runner;
 pub use fixtures::{
-    KEY, Person, Team, TempDir, builder, client, retrying, text_stream_error, typed_stream_error,
+    KEY, Person, Team, TempDir, builder, chain, client, retrying, text_stream_error,
+    typed_stream_error,
 };
 pub use logs::{Captured, capture_logs};
 pub use raw::{RawServer, Received, Script, Step};

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use opper::{ApiError, Error, RetryPolicy};
-use opper_tests::{RawServer, Script, builder, client};
+use opper_tests::{RawServer, Script, builder, chain, client};
 use serde_json::{Value, json};
 
 const MIB: usize = 1024 * 1024;
@@ -328,7 +328,7 @@ async fn a_stream_that_only_keeps_alive_hits_the_idle_timeout() {
         .expect_err("the stream should time out");
     assert!(matches!(error, Error::Incomplete { .. }), "{error:?}");
     assert!(error.is_timeout(), "{error:?}");
-    assert!(error.to_string().contains("idle timeout"), "{error}");
+    assert!(chain(&error).contains("idle timeout"), "{error}");
     assert_eq!(
         error.partial(),
         Some(&json!("Hello")),
@@ -353,7 +353,7 @@ async fn keepalives_before_the_first_event_hit_the_idle_timeout() {
         .await
         .expect_err("the stream should not open");
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");
-    assert!(error.to_string().contains("idle timeout"), "{error}");
+    assert!(chain(&error).contains("idle timeout"), "{error}");
     assert_eq!(
         server.received().len(),
         1,
@@ -383,7 +383,7 @@ async fn the_request_timeout_bounds_a_whole_stream() {
         .await
         .expect_err("the stream should time out");
     assert!(error.is_timeout(), "{error:?}");
-    assert!(error.to_string().contains("request timeout"), "{error}");
+    assert!(chain(&error).contains("request timeout"), "{error}");
     let text = error.partial().and_then(Value::as_str).unwrap_or_default();
     assert!(text.starts_with("Hello again"), "{text:?}");
     assert_eq!(server.received().len(), 1);
@@ -403,7 +403,7 @@ async fn comments_sent_without_pause_still_time_out() {
     let error = bounded(stream.finish())
         .await
         .expect_err("the stream should time out");
-    assert!(error.to_string().contains("idle timeout"), "{error}");
+    assert!(chain(&error).contains("idle timeout"), "{error}");
 }
 
 #[tokio::test]
@@ -419,7 +419,7 @@ async fn the_request_timeout_bounds_a_dribbled_call_body() {
         .unwrap();
     let error = call(&opper).await;
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");
-    assert!(error.to_string().contains("request timeout"), "{error}");
+    assert!(chain(&error).contains("request timeout"), "{error}");
     assert_eq!(server.received().len(), 1);
 }
 
@@ -464,7 +464,7 @@ async fn nan_and_infinities_in_an_input_are_refused_before_any_request() {
             .await
             .expect_err("the input cannot be sent");
         assert!(matches!(error, Error::Input(_)), "{error:?}");
-        assert!(error.to_string().contains("NaN or infinities"), "{error}");
+        assert!(chain(&error).contains("NaN or infinities"), "{error}");
         let error = bounded(opper.call("task").input(&reading).stream::<String>())
             .await
             .expect_err("the input cannot be sent");

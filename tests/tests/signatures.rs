@@ -488,7 +488,10 @@ async fn a_self_method_with_a_borrowed_input_is_validated_and_reasked() {
     };
     let text = String::from("a long text");
     let response = checker.summarize(&text).await.expect("accepted");
-    assert_eq!((response.text.as_str(), response.reasks), ("short", 1));
+    assert_eq!(
+        (response.output.text.as_str(), response.reasks),
+        ("short", 1)
+    );
     let requests = server.requests_for("checked_summary");
     assert_eq!(requests.len(), 2);
     for request in &requests {

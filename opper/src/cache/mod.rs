@@ -100,7 +100,7 @@ impl Cache {
     }
 
     /// The directory of the entries.
-    pub fn path(&self) -> &Path {
+    pub fn get_path(&self) -> &Path {
         &self.dir
     }
 

@@ -17,8 +17,8 @@ use crate::trace::{self, Kind};
 use crate::{ChunkStream, Opper, Response, Result, Task};
 
 fn span(kind: Kind, task: &Task, attempt: u32) -> tracing::Span {
-    let model = task.get_model().and_then(|model| model.name());
-    trace::call_span(kind, task.name(), model, attempt)
+    let model = task.get_model().and_then(|model| model.get_name());
+    trace::call_span(kind, task.get_name(), model, attempt)
 }
 
 /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
@@ -36,7 +36,7 @@ async fn lookup<A: Answer + Send + 'static>(
     let Some(cache) = cache.filter(|cache| attempt == 1 || cache.is_replay_only()) else {
         return Ok(None);
     };
-    let lookup = cache.lookup::<A>(task.name(), body.clone()).await;
+    let lookup = cache.lookup::<A>(task.get_name(), body.clone()).await;
     let hit = matches!(lookup, Ok(Lookup::Hit(_)));
     span.record("cache", if hit { "hit" } else { "miss" });
     lookup.map(Some)
@@ -55,7 +55,7 @@ pub(crate) async fn execute<T: DeserializeOwned>(
     let replaying;
     let policy = match client.replays_only() {
         true => {
-            replaying = policy.clone().replaying(task.name());
+            replaying = policy.clone().replaying(task.get_name());
             &replaying
         }
         false => policy,

@@ -174,7 +174,7 @@ impl<'a, V> CallBuilder<'a, V> {
     ///     .validate(|s: &Sum| if s.sum > 0 { Ok(()) } else { Err("the sum must be positive") })
     ///     .send()
     ///     .await?;
-    /// println!("{} after {} re-asks", reply.sum, reply.reasks);
+    /// println!("{} after {} re-asks", reply.output.sum, reply.reasks);
     /// # Ok(()) }
     /// ```
     pub fn validate<T, E: std::fmt::Display>(
@@ -254,7 +254,7 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     }
     // A replayed answer that is rejected cannot be asked again: that would be a request.
     let policy = match client.replays_only() {
-        true => policy.replaying(task.name()),
+        true => policy.replaying(task.get_name()),
         false => policy,
     };
     // Stored only once the output is accepted, under this first request whichever attempt passes.

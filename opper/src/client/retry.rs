@@ -90,12 +90,6 @@ impl RetryPolicy {
         self
     }
 
-    /// How many times a request may be retried after its first attempt, as set with
-    /// [`max_retries`](Self::max_retries).
-    pub fn get_max_retries(&self) -> u32 {
-        self.max_retries
-    }
-
     /// The wait before retry number `retry` (1 for the first), or `None` when the budget is
     /// spent or the server's `Retry-After` asks for longer than `max_delay`.
     pub fn delay_for(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {

@@ -34,9 +34,7 @@ pub(crate) fn encode(
     input: Option<&RawValue>,
     parent_span_id: Option<&str>,
 ) -> Result<Vec<u8>> {
-    if let Some(message) = &task.invalid {
-        return Err(Error::Input(serde::ser::Error::custom(message)));
-    }
+    task.check()?;
     let body = Body {
         name: &task.name,
         instructions: task.instructions.as_deref(),

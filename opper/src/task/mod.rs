@@ -12,7 +12,7 @@ use serde_json::Value;
 use schemars::JsonSchema;
 
 use crate::task::schema::{Schema, schema_for};
-use crate::{Configuration, Example, Model, Result};
+use crate::{Configuration, Error, Example, Model, Result};
 
 /// A task definition independent of any client or input: name, instructions, schemas, model,
 /// examples, tags and configuration.
@@ -29,8 +29,8 @@ use crate::{Configuration, Example, Model, Result};
 ///     .model("openai/gpt-4o-mini")
 ///     .tag("project", "project_456")
 ///     .configuration(Configuration::new().max_attempts(3));
-/// assert_eq!(task.name(), "add_numbers");
-/// assert_eq!(task.get_model().and_then(|model| model.name()), Some("openai/gpt-4o-mini"));
+/// assert_eq!(task.get_name(), "add_numbers");
+/// assert_eq!(task.get_model().and_then(|model| model.get_name()), Some("openai/gpt-4o-mini"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
@@ -43,7 +43,7 @@ pub struct Task {
     pub(crate) tags: Vec<(String, String)>,
     pub(crate) configuration: Configuration,
     /// An error found while building (an example that failed to serialize), reported on call.
-    pub(crate) invalid: Option<String>,
+    invalid: Option<String>,
 }
 
 impl Task {
@@ -63,7 +63,7 @@ impl Task {
     }
 
     /// The task's name.
-    pub fn name(&self) -> &str {
+    pub fn get_name(&self) -> &str {
         &self.name
     }
 
@@ -130,13 +130,30 @@ impl Task {
     }
 
     /// Adds an example, or keeps why it could not be made: every call of the task then fails
-    /// with [`Error::Input`].
+    /// with [`Error::InvalidTask`].
     pub(crate) fn try_example(mut self, example: Result<Example>) -> Self {
         match example {
             Ok(example) => self.examples.push(example),
-            Err(error) => self.invalid = Some(format!("an example of `{}`: {error}", self.name)),
+            Err(error) => {
+                self.invalid = Some(format!(
+                    "an example could not be serialized: {}",
+                    chain(&error)
+                ));
+            }
         }
         self
+    }
+
+    /// `Ok` when every part of the task could be built; else [`Error::InvalidTask`], before any
+    /// request is made.
+    pub(crate) fn check(&self) -> Result<()> {
+        match &self.invalid {
+            None => Ok(()),
+            Some(reason) => Err(Error::InvalidTask {
+                task: self.name.clone(),
+                reason: reason.clone(),
+            }),
+        }
     }
 
     /// Adds a tag, replacing an earlier tag of the same key.
@@ -162,7 +179,7 @@ impl Task {
         match Schema::new(schema) {
             Ok(schema) => Some(schema),
             Err(error) => {
-                self.invalid = Some(format!("a schema of `{}`: {error}", self.name));
+                self.invalid = Some(format!("a schema could not be serialized: {error}"));
                 None
             }
         }
@@ -174,6 +191,17 @@ impl Task {
             .as_ref()
             .map(|schema| schema.value().clone())
     }
+}
+
+/// An error's message and its sources', joined by `: `.
+fn chain(error: &Error) -> String {
+    let mut messages = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(error) = source {
+        messages.push(error.to_string());
+        source = error.source();
+    }
+    messages.join(": ")
 }
 
 #[cfg(test)]

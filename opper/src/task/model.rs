@@ -83,10 +83,10 @@ impl Model {
     }
 
     /// The model's name, or the first model's name of a fallback chain.
-    pub fn name(&self) -> Option<&str> {
+    pub fn get_name(&self) -> Option<&str> {
         match &self.0 {
             ModelKind::Name(name) | ModelKind::Spec { name, .. } => Some(name),
-            ModelKind::Fallback(chain) => chain.first().and_then(Model::name),
+            ModelKind::Fallback(chain) => chain.first().and_then(Model::get_name),
         }
     }
 
