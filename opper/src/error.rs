@@ -69,6 +69,19 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// An operation the API is still working on, from a v3 `202 Accepted` answer
+/// ([`Error::Pending`]); `GET /v3/artifacts/{id}/status` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingOperation {
+    /// The operation's id.
+    pub id: Option<String>,
+    /// Where its status can be read.
+    pub status_url: Option<String>,
+    /// What it is (its `type`, such as `image`).
+    pub kind: Option<String>,
+}
+
 /// A failure of the transport: connecting, sending, reading, or a timeout.
 #[derive(Debug)]
 pub struct TransportError {
@@ -360,6 +373,22 @@ pub enum Error {
         /// The replayed output and why it was rejected.
         rejection: Rejection,
     },
+    /// The task sets a field that the client's API version does not have (on v3: `examples`,
+    /// which v3 keeps on the function, server-side). Reported before any request.
+    Unsupported {
+        /// The task's name.
+        task: String,
+        /// The request field, such as `examples`.
+        field: &'static str,
+        /// The API version, such as `v3`.
+        api: &'static str,
+    },
+    /// The API accepted the call but its work is not done (v3's `202 Accepted`, for media
+    /// generation): there is no output yet, only the operations still pending.
+    Pending {
+        /// The pending operations, as the API listed them.
+        operations: Vec<PendingOperation>,
+    },
     /// A replay-only [`Cache`](crate::Cache) has no valid entry for the call; no request was
     /// made.
     CacheMiss {
@@ -548,6 +577,28 @@ impl fmt::Display for Error {
                 "the replay-only cache's answer for task `{task}` was rejected: {}; asking again would need a request, which a replay-only cache never makes (record the entry again with a read-write cache)",
                 rejection.reason
             ),
+            Error::Unsupported { task, field, api } => write!(
+                f,
+                "the task `{task}` sets `{field}`, which Opper API {api} does not have; remove it or use another API version"
+            ),
+            Error::Pending { operations } => {
+                let n = operations.len();
+                write!(
+                    f,
+                    "the API accepted the call but its work is not done yet (HTTP 202, {n} pending operation{})",
+                    if n == 1 { "" } else { "s" }
+                )?;
+                for operation in operations.iter().take(3) {
+                    write!(
+                        f,
+                        "; {} ({}) at {}",
+                        truncate(operation.id.as_deref().unwrap_or("?"), 200),
+                        truncate(operation.kind.as_deref().unwrap_or("?"), 100),
+                        truncate(operation.status_url.as_deref().unwrap_or("?"), 500)
+                    )?;
+                }
+                Ok(())
+            }
             Error::CacheMiss { task, path } => write!(
                 f,
                 "the replay-only cache has no answer for task `{task}`: {} is missing or damaged (record it with a read-write cache)",

@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use entry::AnswerRef;
 pub(crate) use entry::{Answer, CallAnswer, StreamAnswer};
-use key::{Endpoint, Key};
+use key::{Key, Route};
 
-use crate::protocol::v2::StreamingChunk;
+use crate::protocol::{Api, Endpoint};
 use crate::{Error, Result};
 
 /// A directory of cached answers: calls answered from it make no request.
@@ -148,11 +148,12 @@ impl Cache {
     /// The entry is read (and the body parsed) on a blocking thread, off the async ones.
     pub(crate) async fn lookup<A: Answer + Send + 'static>(
         &self,
+        api: Api,
         task: &str,
         body: Bytes,
     ) -> Result<Lookup<A>> {
         let (cache, name) = (self.clone(), task.to_owned());
-        match blocking(move || cache.lookup_now::<A>(&name, &body)).await {
+        match blocking(move || cache.lookup_now::<A>(api, &name, &body)).await {
             Ok(lookup) => lookup,
             // The read panicked or its runtime is shutting down: no answer from the cache.
             Err(error) => {
@@ -166,7 +167,12 @@ impl Cache {
     }
 
     /// [`lookup`](Self::lookup), on the calling thread.
-    pub(crate) fn lookup_now<A: Answer>(&self, task: &str, body: &[u8]) -> Result<Lookup<A>> {
+    pub(crate) fn lookup_now<A: Answer>(
+        &self,
+        api: Api,
+        task: &str,
+        body: &[u8],
+    ) -> Result<Lookup<A>> {
         let Ok(mut request) = serde_json::from_slice::<Value>(body) else {
             tracing::warn!(
                 task,
@@ -178,10 +184,11 @@ impl Cache {
             };
         };
         // The entry holds (and the key is of) the request with its header values hashed.
-        key::redact_headers(&mut request);
-        let key = Key::of(A::ENDPOINT, &request);
+        let route = Route::of(api, A::ENDPOINT, task);
+        key::redact_headers(&route, &mut request);
+        let key = Key::of(&route, &request);
         let path = self.dir.join(file_name(task, A::ENDPOINT, key));
-        match entry::read::<A>(&path, key) {
+        match entry::read::<A>(&path, &route, key) {
             Ok(Some(answer)) => {
                 tracing::debug!(task, path = %path.display(), "opper cache hit");
                 return Ok(Lookup::Hit(answer));
@@ -199,6 +206,7 @@ impl Cache {
         }
         Ok(Lookup::Miss(Some(Store {
             path,
+            route,
             request,
             answer: PhantomData,
         })))
@@ -227,7 +235,7 @@ fn file_name(task: &str, endpoint: Endpoint, key: Key) -> String {
         })
         .take(64)
         .collect();
-    format!("{task}.{}.{key}.json", endpoint.label())
+    format!("{task}.{}.{key}.json", key::label(endpoint))
 }
 
 /// The outcome of [`Cache::lookup`].
@@ -245,6 +253,7 @@ pub(crate) enum Lookup<A> {
 #[derive(Debug)]
 pub(crate) struct Store<A> {
     path: PathBuf,
+    route: Route,
     request: Value,
     answer: PhantomData<A>,
 }
@@ -258,7 +267,7 @@ impl<A: Answer> Store<A> {
 
     /// Writes the entry on the calling thread; a failure is logged.
     fn write_now(self, answer: AnswerRef<'_>) {
-        match entry::write(&self.path, A::ENDPOINT, &self.request, answer) {
+        match entry::write(&self.path, &self.route, &self.request, answer) {
             Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
             Err(error) => tracing::warn!(
                 path = %self.path.display(),
@@ -290,22 +299,25 @@ impl Store<CallAnswer> {
 }
 
 impl Store<StreamAnswer> {
-    /// Stores a stream's chunks, in order, on a blocking thread; call it only for a stream that
-    /// ended cleanly. The future ends when the entry is written.
-    pub(crate) fn stream(self, chunks: Vec<StreamingChunk>) -> Writing {
-        Writing(blocking(move || self.stream_now(&chunks)))
+    /// Stores a stream's chunks (v2) or frames (v3), in order, on a blocking thread; call it
+    /// only for a stream that ended cleanly. The future ends when the entry is written.
+    pub(crate) fn stream(self, answer: StreamAnswer) -> Writing {
+        Writing(blocking(move || self.stream_now(&answer)))
     }
 
     /// [`stream`](Self::stream), on the calling thread.
-    pub(crate) fn stream_now(self, chunks: &[StreamingChunk]) {
-        if chunks.is_empty() || chunks.iter().any(StreamingChunk::is_error) {
+    pub(crate) fn stream_now(self, answer: &StreamAnswer) {
+        if answer.is_empty() || answer.has_error() {
             tracing::warn!(
                 path = %self.path.display(),
                 "a stream without chunks or with an error chunk is not stored in the opper cache"
             );
             return;
         }
-        self.write_now(AnswerRef::Chunks(chunks));
+        self.write_now(match answer {
+            StreamAnswer::Chunks(chunks) => AnswerRef::Chunks(chunks),
+            StreamAnswer::Frames(frames) => AnswerRef::Frames(frames),
+        });
     }
 }
 
