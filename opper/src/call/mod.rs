@@ -63,7 +63,7 @@ type CallParts<'a> = (
 ///     .model("openai/gpt-4o-mini")
 ///     .send()
 ///     .await?;
-/// println!("{} (span {})", reply.output, reply.span_id);
+/// println!("{} (span {:?})", reply.output, reply.span_id);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
