@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{PendingOperation, truncate};
-use crate::protocol::{Decoded, Endpoint, Frame};
+use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::task::schema::Schema;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
 
