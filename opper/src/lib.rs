@@ -122,6 +122,10 @@ pub use trace::parent::{ParentSpan, WithParentSpan, current_parent_span, with_pa
 /// | `opper::Result<opper::Stream<T>>` | `/v2/call/stream` | schema of `T` (`T: opper::Partial`) | typed updates, then `T` |
 /// | `opper::Result<opper::Stream<String>>` | `/v2/call/stream` | none | text deltas, then the text |
 ///
+/// On an [`Api::V3`] client the endpoints are `/v3/functions/{name}/call` and `/stream`, the
+/// output is the answer's `data` (a stream's `complete` event), and a task with `example`s is
+/// [`Error::Unsupported`].
+///
 /// # Keys
 /// - `name = "..."`, `instructions = "..."`: override the function's name and doc comment.
 /// - `model = "provider/model"`; with options and headers for the provider

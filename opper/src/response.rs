@@ -90,7 +90,7 @@ pub struct Usage {
     /// Tokens generated.
     #[serde(deserialize_with = "null_as_zero")]
     pub output_tokens: u64,
-    /// Both together.
+    /// Both together (on v3, which does not send it: their sum).
     #[serde(deserialize_with = "null_as_zero")]
     pub total_tokens: u64,
     /// Reasoning tokens among the output tokens, for models that report them.

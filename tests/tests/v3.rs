@@ -518,6 +518,51 @@ async fn text_that_does_not_fit_the_type_silences_partials_without_failing() {
 }
 
 #[tokio::test]
+async fn the_bounds_hold_on_v3_too() {
+    let server = RawServer::start().await;
+    // Nested far deeper than any partial may go, in one delta: the updates stop there, the
+    // stream goes on, and the output is `complete`'s.
+    let deep = format!(r#"{{"summary": "a", "x": {}"#, "[".repeat(100_000));
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content(&deep))
+            .write(complete(&team_json()))
+            .write(DONE),
+    );
+    // An event over the limit ends the stream, as on v2.
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content(&"a".repeat(4096)))
+            .write(complete(&team_json())),
+    );
+    let opper = builder(&server.url())
+        .api(Api::V3)
+        .retry(RetryPolicy::none())
+        .max_event_bytes(2048)
+        .build()
+        .unwrap();
+    let (updates, team) = read(team_stream(&v3(&server.url())).await).await;
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0].0, "response.summary");
+    assert_eq!(team.unwrap().summary, "Ann leads.");
+    let error = match opper
+        .call("extract_team")
+        .output_type::<Team>()
+        .stream::<Team>()
+        .await
+    {
+        Ok(stream) => read(stream).await.1.unwrap_err(),
+        Err(error) => error,
+    };
+    assert!(
+        matches!(error, Error::EventTooLarge { limit: 2048, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_error_frame_ends_the_stream_with_its_message_and_the_partial() {
     let server = RawServer::start().await;
     let long = "x\n".repeat(opper::ApiError::MAX_BODY_BYTES);

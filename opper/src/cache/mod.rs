@@ -35,9 +35,10 @@ use crate::{Error, Result};
 ///
 /// # The key
 /// A request's key is the SHA-256 of `opper-cache-v1`, a newline, the endpoint's path
-/// (`/v2/call` or `/v2/call/stream`), a newline, and the request body as canonical JSON:
-/// without the top-level `parent_span_id` and `tags` (they label a call, they do not change
-/// its answer), object keys sorted by their UTF-8 bytes at every depth, no whitespace, strings
+/// (`/v2/call` or `/v2/call/stream`; on [`Api::V3`](crate::Api::V3)
+/// `/v3/functions/{name}/call` or `/stream`, the name as sent), a newline, and the request body
+/// as canonical JSON: without the top-level `parent_span_id` and (v2) `tags` (they label a
+/// call, they do not change its answer), object keys sorted by their UTF-8 bytes at every depth, no whitespace, strings
 /// and numbers as `serde_json` writes them; in it, the value of each of the model's extra
 /// headers ([`Model::extra_header`](crate::Model::extra_header), which may hold a provider's
 /// key) is replaced by `<redacted sha256:HEX>`, HEX the SHA-256 of `opper-cache-v1 header`, a
@@ -49,7 +50,7 @@ use crate::{Error, Result};
 /// without the cache (and is a miss in replay-only mode).
 ///
 /// # Hits
-/// A hit goes through the same decoding as the live answer did: a `/v2/call` hit is the same
+/// A hit goes through the same decoding as the live answer did: a call's hit is the same
 /// [`Response`](crate::Response) (its `span_id`, `usage`, `cost` and `cached` as recorded), a
 /// stream hit replays the same chunks, so the same [`Update`](crate::Update)s and the same
 /// `finish()`. Tracing records `cache = "hit"` or `"miss"` on the call's span.
@@ -58,7 +59,10 @@ use crate::{Error, Result};
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
 /// review: the format version, the endpoint, the request body as sent (no HTTP header, so never
 /// the API key; extra headers of the model with their values hashed, as in the key), then the
-/// `/v2/call` response body or the stream's chunks in order, one per line. (A header value's
+/// call's response body or the stream's chunks in order, one per line: on v3, `"frames"`, the
+/// stream's events as they came (each `content` event's data, then
+/// `{"event": "complete", "data": ...}`), replayed through the same decoding as a live
+/// stream. (A header value's
 /// hash cannot be undone, but a short or guessable value can be found by trying candidates:
 /// pass provider keys as headers of the client rather than of the model where you can.)
 /// Only successes are stored: never an error status, and a stream only once it ended cleanly.

@@ -301,7 +301,13 @@ impl OpperBuilder {
                 "the base URL {base:?} has a query or a fragment; give the scheme, host and path only"
             )));
         }
-        let root = base.strip_suffix(api.prefix()).unwrap_or(&base).to_owned();
+        // A base that ends in a version's prefix names the API's root: the client's version
+        // is added back (so `OPPER_BASE_URL=.../v2` still works with `OPPER_API_VERSION=v3`).
+        let root = [Api::V2, Api::V3]
+            .into_iter()
+            .find_map(|version| base.strip_suffix(version.prefix()))
+            .unwrap_or(&base)
+            .to_owned();
 
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
@@ -376,7 +382,11 @@ mod tests {
             assert_eq!(url(Endpoint::Call), "https://example.com/v2/call");
             assert_eq!(url(Endpoint::Stream), "https://example.com/v2/call/stream");
         }
-        for base in ["https://example.com", "https://example.com/v3/"] {
+        for base in [
+            "https://example.com",
+            "https://example.com/v3/",
+            "https://example.com/v2",
+        ] {
             let client = Opper::builder()
                 .api_key("k")
                 .api(Api::V3)

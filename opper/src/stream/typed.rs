@@ -393,7 +393,13 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                             events.push_back((path.to_owned(), delta));
                         });
                         if let Err(error) = read {
-                            this.silence(&error.to_string());
+                            // What the text said before the bound is handed out; nothing after.
+                            tracing::debug!(
+                                parent: this.chunks.tracing_span(),
+                                error = %error,
+                                "the streamed text went over a bound; no more partial updates"
+                            );
+                            this.silent = true;
                         }
                     }
                     continue;
