@@ -895,3 +895,46 @@ fn opper_api_version_is_read_from_the_environment() {
         assert!(out.contains("1 passed"), "{value}: {out}");
     }
 }
+
+#[tokio::test]
+async fn spans_record_the_api_and_the_trace() {
+    let server = RawServer::start().await;
+    let answer = json!({"data": {"sum": 9}, "meta": {"trace_uuid": "trace-call"}});
+    server.push(Script::json(200, &answer));
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content("{\"sum\": 9}"))
+            .write(format!(
+                "event: complete\ndata: {}\n\n",
+                json!({"data": {"sum": 9}, "meta": {"trace_uuid": "trace-stream"}})
+            )),
+    );
+    let opper = v3(&server.url());
+    let (logs, _guard) = capture_logs();
+    opper.call("add").send::<Sum>().await.unwrap();
+    let stream = opper
+        .call("add")
+        .output_type::<Sum>()
+        .stream::<Sum>()
+        .await
+        .unwrap();
+    read(stream).await.1.unwrap();
+    let logs = logs.text();
+    let call = logs
+        .lines()
+        .find(|l| l.contains("opper.call") && l.contains("close"))
+        .unwrap();
+    assert!(
+        call.contains("api=\"v3\"") && call.contains("trace_uuid=\"trace-call\""),
+        "{logs}"
+    );
+    let stream = logs
+        .lines()
+        .find(|l| l.contains("opper.stream") && l.contains("close"))
+        .unwrap();
+    assert!(
+        stream.contains("api=\"v3\"") && stream.contains("trace_uuid=\"trace-stream\""),
+        "{logs}"
+    );
+}

@@ -239,7 +239,7 @@ impl OpperBuilder {
         self
     }
 
-    /// The largest `/v2/call` response body accepted, in bytes (default 64 MiB). The body is
+    /// The largest call response body accepted, in bytes (default 64 MiB). The body is
     /// read as it arrives and never kept past the limit: a longer one (or a `Content-Length`
     /// over it) fails with [`Error::ResponseTooLarge`], not retried. A stream is bounded the
     /// same way, over all the body bytes it receives, and its recording for a cache holds no

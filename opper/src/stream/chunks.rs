@@ -450,6 +450,9 @@ impl ChunkStream {
                 }
                 if let Frame::Complete(answer) = &frame {
                     self.completed = true;
+                    if let Some(trace_uuid) = &answer.trace_uuid {
+                        self.span.record("trace_uuid", trace_uuid.as_str());
+                    }
                     if self.output.is_none() {
                         self.output = Some(answer.output.clone());
                     }

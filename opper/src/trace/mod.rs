@@ -11,9 +11,9 @@ use crate::{Error, Response};
 /// What a span traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// `POST /v2/call`.
+    /// A call (`POST /v2/call`, `/v3/functions/{name}/call`).
     Call,
-    /// `POST /v2/call/stream`.
+    /// A stream (`POST /v2/call/stream`, `/v3/functions/{name}/stream`).
     Stream,
 }
 
