@@ -938,3 +938,30 @@ async fn spans_record_the_api_and_the_trace() {
         "{logs}"
     );
 }
+
+#[tokio::test]
+async fn a_long_text_frame_is_read_piece_by_piece_across_characters() {
+    let server = RawServer::start().await;
+    let summary = "é".repeat(5000);
+    let text = format!(r#"{{"people": [], "summary": "{summary}"}}"#);
+    let data = json!({"people": [], "summary": summary});
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content(&text))
+            .write(complete(&data))
+            .write(DONE),
+    );
+    let opper = v3(&server.url());
+    let (updates, team) = read(team_stream(&opper).await).await;
+    assert_eq!(team.unwrap().summary, summary);
+    // One frame, read in pieces: the string grows by prefix, piece by piece, to the whole.
+    assert!(updates.len() > 1, "{}", updates.len());
+    let mut shown = String::new();
+    for (path, delta, partial) in &updates {
+        assert_eq!(path, "response.summary");
+        shown.push_str(delta.as_str().unwrap());
+        assert_eq!(partial["summary"], shown.as_str());
+    }
+    assert_eq!(shown, summary);
+}

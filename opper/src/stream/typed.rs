@@ -20,6 +20,9 @@ use crate::reask::{Policy, Reasker, Step};
 use crate::stream::chunks::ChunkStream;
 use crate::{Error, Result};
 
+/// How much of a v3 text frame is read at a time: its events wait in memory until handed out.
+const TEXT_PIECE: usize = 4096;
+
 /// Puts what a stream had assembled into an error that ended it.
 fn with_partial(mut error: Error, so_far: Value) -> Error {
     match &mut error {
@@ -155,6 +158,11 @@ pub struct Stream<T> {
     schema: Option<Arc<Value>>,
     /// Reads v3's JSON text into `(json_path, delta)` events.
     reader: TextReader,
+    /// The text of the last frame, read [`TEXT_PIECE`] bytes at a time as the events of the
+    /// previous piece are handed out (so the events waiting stay few, however long the frame),
+    /// and how far it was read.
+    text: String,
+    text_at: usize,
     /// Events the reader produced, not yet handed out.
     events: VecDeque<(String, Value)>,
     /// The text stopped making updates (it was not JSON, or not the output type's).
@@ -193,6 +201,8 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
             failure: None,
             schema,
             reader: TextReader::new(),
+            text: String::new(),
+            text_at: 0,
             events: VecDeque::new(),
             silent: false,
             complete: None,
@@ -237,6 +247,8 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
     /// Starts the next attempt's reading afresh.
     fn reset(&mut self) -> Box<dyn Reassemble<T> + Send> {
         self.reader = TextReader::new();
+        self.text = String::new();
+        self.text_at = 0;
         self.events.clear();
         self.silent = false;
         let fresh = Box::new(Assembler::<T>::new(self.schema.clone()));
@@ -252,6 +264,39 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         );
         self.silent = true;
         self.events.clear();
+    }
+
+    /// Reads the next piece of the text at hand into events; `false` when none is left.
+    fn feed_text(&mut self) -> bool {
+        if self.text_at >= self.text.len() {
+            return false;
+        }
+        if self.silent {
+            self.text = String::new();
+            self.text_at = 0;
+            return false;
+        }
+        let mut end = self.text_at.saturating_add(TEXT_PIECE).min(self.text.len());
+        // `text_at` is a boundary and a piece is longer than any character: this stops past it.
+        while !self.text.is_char_boundary(end) {
+            end = end.saturating_sub(1);
+        }
+        let piece = self.text.get(self.text_at..end).unwrap_or_default();
+        let events = &mut self.events;
+        let read = self.reader.push(piece, |path, delta| {
+            events.push_back((path.to_owned(), delta));
+        });
+        self.text_at = end;
+        if let Err(error) = read {
+            // What the text said before the bound is handed out; nothing after.
+            tracing::debug!(
+                parent: self.chunks.tracing_span(),
+                error = %error,
+                "the streamed text went over a bound; no more partial updates"
+            );
+            self.silent = true;
+        }
+        true
     }
 
     /// Applies a v3 text event; `None` when it silenced the updates.
@@ -355,6 +400,9 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     None => continue,
                 }
             }
+            if this.feed_text() {
+                continue;
+            }
             let frame = match this.chunks.poll_step(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => match this.judge() {
@@ -388,24 +436,13 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                 }
                 Frame::Text(text) => {
                     if !this.silent {
-                        let events = &mut this.events;
-                        let read = this.reader.push(&text, |path, delta| {
-                            events.push_back((path.to_owned(), delta));
-                        });
-                        if let Err(error) = read {
-                            // What the text said before the bound is handed out; nothing after.
-                            tracing::debug!(
-                                parent: this.chunks.tracing_span(),
-                                error = %error,
-                                "the streamed text went over a bound; no more partial updates"
-                            );
-                            this.silent = true;
-                        }
+                        (this.text, this.text_at) = (text, 0);
                     }
                     continue;
                 }
                 Frame::Complete(answer) => {
-                    this.complete = Some(answer.output);
+                    // The first is the answer (as for the raw stream's `output`).
+                    this.complete.get_or_insert(answer.output);
                     continue;
                 }
                 Frame::Done => continue,
