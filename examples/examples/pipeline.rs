@@ -42,7 +42,7 @@ async fn main() -> opper::Result<()> {
 
     let topic = "Typed LLM calls in Rust".to_owned();
     let outline = plan(topic.clone()).await?;
-    println!("plan   span {}", outline.span_id);
+    println!("plan   span {:?}", outline.span_id);
     let (article, verdict) = opper::with_parent_span(&outline, async {
         let article = draft(topic, outline.output.sections.clone()).await?;
         let verdict = review(article.output.clone()).await?;
@@ -50,11 +50,11 @@ async fn main() -> opper::Result<()> {
     })
     .await?;
     println!(
-        "draft  span {} (parent {})",
+        "draft  span {:?} (parent {:?})",
         article.span_id, outline.span_id
     );
     println!(
-        "review span {} (parent {})",
+        "review span {:?} (parent {:?})",
         verdict.span_id, outline.span_id
     );
     println!(

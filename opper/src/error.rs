@@ -69,6 +69,19 @@ impl fmt::Display for ApiError {
     }
 }
 
+/// An operation the API is still working on, from a v3 `202 Accepted` answer
+/// ([`Error::Pending`]); `GET /v3/artifacts/{id}/status` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingOperation {
+    /// The operation's id.
+    pub id: Option<String>,
+    /// Where its status can be read.
+    pub status_url: Option<String>,
+    /// What it is (its `type`, such as `image`).
+    pub kind: Option<String>,
+}
+
 /// A failure of the transport: connecting, sending, reading, or a timeout. Its message says
 /// what failed; the HTTP client's error, when there is one, is its [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
@@ -391,6 +404,24 @@ pub enum Error {
         /// The replayed output and why it was rejected.
         rejection: Rejection,
     },
+    /// The task sets a field that the client's API version does not have (on v3: `examples`,
+    /// which v3 keeps on the function, server-side). Reported before any request.
+    #[error("the task `{}` sets `{field}`, which Opper API {api} does not have; remove it or use another API version", escape(.task))]
+    Unsupported {
+        /// The task's name.
+        task: String,
+        /// The request field, such as `examples`.
+        field: &'static str,
+        /// The API version, such as `v3`.
+        api: &'static str,
+    },
+    /// The API accepted the call but its work is not done (v3's `202 Accepted`, for media
+    /// generation): there is no output yet, only the operations still pending.
+    #[error("the API accepted the call but its work is not done yet (HTTP 202, {}){}", count(.operations.len(), "pending operation"), pending(.operations))]
+    Pending {
+        /// The pending operations, as the API listed them.
+        operations: Vec<PendingOperation>,
+    },
     /// A replay-only [`Cache`](crate::Cache) has no valid entry for the call; no request was
     /// made.
     #[error("the replay-only cache has no answer for task `{}`: {} is missing or damaged (record it with a read-write cache)", escape(.task), escape(&.path.display().to_string()))]
@@ -506,10 +537,31 @@ fn detail(error: &ApiError) -> String {
 
 /// `1 attempt`, `3 attempts`.
 fn count_attempts(n: usize) -> String {
+    count(n, "attempt")
+}
+
+/// `1 thing`, `3 things`.
+fn count(n: usize, thing: &str) -> String {
     match n {
-        1 => "1 attempt".to_owned(),
-        n => format!("{n} attempts"),
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
     }
+}
+
+/// `; id (kind) at url` for each of the first three pending operations.
+fn pending(operations: &[PendingOperation]) -> String {
+    operations
+        .iter()
+        .take(3)
+        .map(|operation| {
+            format!(
+                "; {} ({}) at {}",
+                shown(operation.id.as_deref().unwrap_or("?"), 200),
+                shown(operation.kind.as_deref().unwrap_or("?"), 100),
+                shown(operation.status_url.as_deref().unwrap_or("?"), 500)
+            )
+        })
+        .collect()
 }
 
 /// `text` cut at `max` bytes and escaped (see [`escape`]).

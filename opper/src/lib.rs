@@ -59,8 +59,9 @@ pub use cache::Cache;
 pub use call::CallBuilder;
 pub use client::retry::RetryPolicy;
 pub use client::{Opper, OpperBuilder};
-pub use error::{ApiError, Error, Rejection, Result, TransportError};
+pub use error::{ApiError, Error, PendingOperation, Rejection, Result, TransportError};
 pub use partial::Partial;
+pub use protocol::Api;
 pub use protocol::v2::{ChunkType, StreamingChunk};
 pub use reask::validate::{OutputCheck, Validator, ValidatorFn};
 pub use response::{Cost, Response, Usage};
@@ -120,6 +121,10 @@ pub use trace::parent::{ParentSpan, WithParentSpan, current_parent_span, with_pa
 /// | `opper::Result<opper::Response<T>>` | `/v2/call` | as for `T` | `T` with `span_id`, `usage`, `cost`, `cached` |
 /// | `opper::Result<opper::Stream<T>>` | `/v2/call/stream` | schema of `T` (`T: opper::Partial`) | typed updates, then `T` |
 /// | `opper::Result<opper::Stream<String>>` | `/v2/call/stream` | none | text deltas, then the text |
+///
+/// On an [`Api::V3`] client the endpoints are `/v3/functions/{name}/call` and `/stream`, the
+/// output is the answer's `data` (a stream's `complete` event), and a task with `example`s is
+/// [`Error::Unsupported`].
 ///
 /// # Keys
 /// - `name = "..."`, `instructions = "..."`: override the function's name and doc comment.

@@ -10,15 +10,15 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
-use crate::protocol;
+use crate::protocol::Endpoint;
 use crate::reask::{Policy, Reasker, Step};
 use crate::trace::parent;
 use crate::trace::{self, Kind};
 use crate::{ChunkStream, Opper, Response, Result, Task};
 
-fn span(kind: Kind, task: &Task, attempt: u32) -> tracing::Span {
+fn span(client: &Opper, kind: Kind, task: &Task, attempt: u32) -> tracing::Span {
     let model = task.get_model().and_then(|model| model.get_name());
-    trace::call_span(kind, task.get_name(), model, attempt)
+    trace::call_span(client.api().label(), kind, task.get_name(), model, attempt)
 }
 
 /// Looks `body` up in the client's cache, if it has one, and records `cache` on `span`.
@@ -36,13 +36,16 @@ async fn lookup<A: Answer + Send + 'static>(
     let Some(cache) = cache.filter(|cache| attempt == 1 || cache.is_replay_only()) else {
         return Ok(None);
     };
-    let lookup = cache.lookup::<A>(task.get_name(), body.clone()).await;
+    let lookup = cache
+        .lookup::<A>(client.api(), task.get_name(), body.clone())
+        .await;
     let hit = matches!(lookup, Ok(Lookup::Hit(_)));
     span.record("cache", if hit { "hit" } else { "miss" });
     lookup.map(Some)
 }
 
-/// `POST /v2/call`, retried as the retry policy says; the output deserialized into `T` and
+/// A call (v2 `POST /v2/call`, v3 `POST /v3/functions/{name}/call`), retried as the retry
+/// policy says; the output deserialized into `T` and
 /// judged by `policy`, the task asked again while it rejects the output and re-asks remain.
 pub(crate) async fn execute<T: DeserializeOwned>(
     client: &Opper,
@@ -111,23 +114,25 @@ async fn call_attempt(
     attempt: u32,
 ) -> Result<CallAttempt> {
     // Shared by every retry without a copy.
-    let body = Bytes::from(protocol::v2::encode(task, input, parent)?);
-    let span = span(Kind::Call, task, attempt);
+    let api = client.api();
+    let body = Bytes::from(api.encode(task, input, parent)?);
+    let span = span(client, Kind::Call, task, attempt);
     let started = Instant::now();
     let decoded = match lookup::<CallAnswer>(client, task, &body, attempt, &span).await {
         Err(error) => Err(error),
-        Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
-            protocol::v2::answer(raw.get().as_bytes()).map(|response| (response, None, None))
-        }
+        Ok(Some(Lookup::Hit(CallAnswer(raw)))) => api
+            .answer(raw.get().as_bytes())
+            .map(|response| (response, None, None)),
         Ok(lookup) => {
             let missed = match lookup {
                 Some(Lookup::Miss(store)) => store,
                 _ => None,
             };
-            match client.transport().call(&span, body).await {
-                Ok(bytes) => {
-                    protocol::v2::answer(&bytes).map(|response| (response, Some(bytes), missed))
-                }
+            let path = api.path(Endpoint::Call, task.get_name());
+            match client.transport().call(&span, &path, body).await {
+                Ok(bytes) => api
+                    .answer(&bytes)
+                    .map(|response| (response, Some(bytes), missed)),
                 Err(error) => Err(error),
             }
         }
@@ -150,7 +155,8 @@ async fn call_attempt(
     }
 }
 
-/// `POST /v2/call/stream`, retried until its first event arrives. With a cache, a hit
+/// A stream (v2 `POST /v2/call/stream`, v3 `POST /v3/functions/{name}/stream`), retried until
+/// its first event arrives. With a cache, a hit
 /// replays the stored chunks (no request), and a miss is recorded, to be stored if the
 /// stream ends cleanly.
 pub(crate) async fn open_stream(
@@ -161,20 +167,16 @@ pub(crate) async fn open_stream(
     attempt: u32,
 ) -> Result<ChunkStream> {
     // Shared by every attempt without a copy.
-    let body = Bytes::from(protocol::v2::encode(
-        task,
-        input,
-        parent::resolve(parent).as_deref(),
-    )?);
-    let span = span(Kind::Stream, task, attempt);
+    let api = client.api();
+    let body = Bytes::from(api.encode(task, input, parent::resolve(parent).as_deref())?);
+    let span = span(client, Kind::Stream, task, attempt);
     let started = Instant::now();
     let result = match lookup::<StreamAnswer>(client, task, &body, attempt, &span).await {
         Err(error) => Err(error),
-        Ok(Some(Lookup::Hit(StreamAnswer(chunks)))) => {
-            Ok(ChunkStream::replay(chunks, span.clone()))
-        }
+        Ok(Some(Lookup::Hit(answer))) => Ok(ChunkStream::replay(api, answer, span.clone())),
         Ok(lookup) => {
-            let mut result = client.transport().stream(&span, body).await;
+            let path = api.path(Endpoint::Stream, task.get_name());
+            let mut result = client.transport().stream(&span, &path, body).await;
             if let (Ok(stream), Some(Lookup::Miss(Some(store)))) = (&mut result, lookup) {
                 stream.record_into(store);
             }

@@ -63,7 +63,7 @@ type CallParts<'a> = (
 ///     .model("openai/gpt-4o-mini")
 ///     .send()
 ///     .await?;
-/// println!("{} (span {})", reply.output, reply.span_id);
+/// println!("{} (span {:?})", reply.output, reply.span_id);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -99,7 +99,8 @@ impl<'a> CallBuilder<'a> {
         }
     }
 
-    /// Sends `POST /v2/call/stream` and hands back the raw chunks (never re-asked).
+    /// Opens the stream (`POST /v2/call/stream`; v3: `/v3/functions/{name}/stream`) and hands
+    /// back the raw chunks (never re-asked); see [`ChunkStream`] for what v3 yields.
     pub async fn stream_raw(self) -> Result<ChunkStream> {
         let ((client, task, input, parent), (), _) = self.parts()?;
         attempts::open_stream(client, &task, input.as_deref(), parent.as_deref(), 1).await
@@ -213,8 +214,9 @@ impl<'a, V> CallBuilder<'a, V> {
         Ok((parts, Policy::new(check.into_validator(), reasks)))
     }
 
-    /// Sends `POST /v2/call` and deserializes the output into `T`: `json_payload` when the
-    /// service returned one, else the text `message` (so `T = String` reads text mode). With a
+    /// Sends `POST /v2/call` (v3: `/v3/functions/{name}/call`) and deserializes the output into
+    /// `T`: `json_payload` when the service returned one, else the text `message` (so
+    /// `T = String` reads text mode); on v3 the answer's `data`. With a
     /// validator or re-asks, a rejected output is asked again.
     pub async fn send<T: DeserializeOwned>(self) -> Result<Response<T>>
     where
@@ -224,7 +226,8 @@ impl<'a, V> CallBuilder<'a, V> {
         attempts::execute(client, &task, input.as_deref(), parent.as_deref(), &policy).await
     }
 
-    /// Sends `POST /v2/call/stream` and reassembles the chunks into `T`. With a validator or
+    /// Sends `POST /v2/call/stream` (v3: `/v3/functions/{name}/stream`) and reassembles the
+    /// chunks (v3: the model's JSON text) into `T`. With a validator or
     /// re-asks, a rejected output is asked again on the same [`Stream`].
     pub async fn stream<T: Partial + DeserializeOwned + 'static>(self) -> Result<Stream<T>>
     where

@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::client::transport::Transport;
 use crate::client::url::{is_loopback, redact_userinfo};
-use crate::protocol;
+use crate::protocol::Api;
 use crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::stream::timeouts::NO_LIMIT;
 use crate::{Cache, Error, Opper, Result, RetryPolicy};
@@ -56,6 +56,9 @@ pub struct OpperBuilder {
     cache: Option<Cache>,
     /// A bad `OPPER_CACHE_*` variable, reported by `build`.
     cache_env_error: Option<String>,
+    api: Option<Api>,
+    /// A bad `OPPER_API_VERSION`, reported by `build`.
+    api_env_error: Option<String>,
 }
 
 impl fmt::Debug for OpperBuilder {
@@ -70,6 +73,7 @@ impl fmt::Debug for OpperBuilder {
             .field("max_response_bytes", &self.max_response_bytes)
             .field("retry", &self.retry)
             .field("cache", &self.cache)
+            .field("api", &self.api)
             .field(
                 "headers",
                 &self
@@ -86,8 +90,9 @@ impl OpperBuilder {
     /// A builder holding what the environment sets: `OPPER_API_KEY` (else
     /// `OPPER_HTTP_BEARER`), `OPPER_BASE_URL`, and a [`Cache`]: `OPPER_CACHE_DIR` turns it on
     /// (read-write), `OPPER_CACHE_MODE=replay` makes it replay-only (then no API key is needed),
-    /// `OPPER_CACHE_MODE=off` ignores the directory. Empty variables count as unset; another
-    /// mode, or `replay` without a directory, makes [`build`](Self::build) fail.
+    /// `OPPER_CACHE_MODE=off` ignores the directory; the [`Api`] version from
+    /// `OPPER_API_VERSION` (`v2` or `v3`, default v2). Empty variables count as unset; another
+    /// mode or version, or `replay` without a directory, makes [`build`](Self::build) fail.
     pub fn from_env() -> Self {
         let var = |name: &str| {
             std::env::var(name)
@@ -101,13 +106,35 @@ impl OpperBuilder {
             Ok(cache) => (cache, None),
             Err(error) => (None, Some(error.to_string())),
         };
+        let (api, api_env_error) = match var("OPPER_API_VERSION").map(|v| v.parse::<Api>()) {
+            None => (None, None),
+            Some(Ok(api)) => (Some(api), None),
+            Some(Err(error)) => (None, Some(error.to_string())),
+        };
         Self {
             api_key: var("OPPER_API_KEY").or_else(|| var("OPPER_HTTP_BEARER")),
             base_url: var("OPPER_BASE_URL"),
             cache,
             cache_env_error,
+            api,
+            api_env_error,
             ..Self::default()
         }
+    }
+
+    /// The version of the Opper API to speak (default [`Api::V2`]). Replaces what
+    /// `OPPER_API_VERSION` set.
+    ///
+    /// ```
+    /// # fn run() -> opper::Result<()> {
+    /// let opper = opper::Opper::builder().api_key("op-...").api(opper::Api::V3).build()?;
+    /// # Ok(()) }
+    /// # run().unwrap();
+    /// ```
+    pub fn api(mut self, api: Api) -> Self {
+        self.api = Some(api);
+        self.api_env_error = None;
+        self
     }
 
     /// Answers calls from a [`Cache`] of earlier answers, and stores new ones in it unless it
@@ -137,8 +164,9 @@ impl OpperBuilder {
         self
     }
 
-    /// The base URL (default `https://api.opper.ai`); `/v2/call` is added to it, and a base that
-    /// already ends in `/v2` is accepted as it is. A base with a query or a fragment (`?`, `#`) is
+    /// The base URL (default `https://api.opper.ai`); `/v2/call` (v3:
+    /// `/v3/functions/{name}/call`) is added to it, and a base that already ends in the
+    /// version's prefix (`/v2`, `/v3`) is accepted as it is. A base with a query or a fragment (`?`, `#`) is
     /// refused by [`build`](Self::build).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
@@ -211,7 +239,7 @@ impl OpperBuilder {
         self
     }
 
-    /// The largest `/v2/call` response body accepted, in bytes (default 64 MiB). The body is
+    /// The largest call response body accepted, in bytes (default 64 MiB). The body is
     /// read as it arrives and never kept past the limit: a longer one (or a `Content-Length`
     /// over it) fails with [`Error::ResponseTooLarge`], not retried. A stream is bounded the
     /// same way, over all the body bytes it receives, and its recording for a cache holds no
@@ -225,9 +253,13 @@ impl OpperBuilder {
     /// Builds the client. It needs an API key, unless its cache is replay-only (it never
     /// sends a request then).
     pub fn build(self) -> Result<Opper> {
+        if let Some(error) = self.api_env_error {
+            return Err(Error::Config(error));
+        }
         if let Some(error) = self.cache_env_error {
             return Err(Error::Config(error));
         }
+        let api = self.api.unwrap_or_default();
         let replay_only = self.cache.as_ref().is_some_and(Cache::is_replay_only);
         let authorization = match self.api_key.filter(|key| !key.trim().is_empty()) {
             Some(key) => {
@@ -269,8 +301,11 @@ impl OpperBuilder {
                 "the base URL {base:?} has a query or a fragment; give the scheme, host and path only"
             )));
         }
-        let root = base
-            .strip_suffix(protocol::v2::PREFIX)
+        // A base that ends in a version's prefix names the API's root: the client's version
+        // is added back (so `OPPER_BASE_URL=.../v2` still works with `OPPER_API_VERSION=v3`).
+        let root = [Api::V2, Api::V3]
+            .into_iter()
+            .find_map(|version| base.strip_suffix(version.prefix()))
             .unwrap_or(&base)
             .to_owned();
 
@@ -307,8 +342,8 @@ impl OpperBuilder {
             .map_err(|e| Error::Config(format!("the HTTP client could not be built: {e}")))?;
         let transport = Transport {
             http,
-            call_url: format!("{root}{}", protocol::v2::CALL),
-            stream_url: format!("{root}{}", protocol::v2::STREAM),
+            root: root.clone(),
+            api,
             authorization,
             retry: self.retry.unwrap_or_default(),
             request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
@@ -327,6 +362,7 @@ impl OpperBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Endpoint;
 
     #[test]
     fn base_urls_with_and_without_v2() {
@@ -341,10 +377,31 @@ mod tests {
                 .base_url(base)
                 .build()
                 .unwrap();
-            assert_eq!(client.transport().call_url, "https://example.com/v2/call");
+            let transport = client.transport();
+            let url = |endpoint| transport.url(&transport.api.path(endpoint, "t"));
+            assert_eq!(url(Endpoint::Call), "https://example.com/v2/call");
+            assert_eq!(url(Endpoint::Stream), "https://example.com/v2/call/stream");
+        }
+        for base in [
+            "https://example.com",
+            "https://example.com/v3/",
+            "https://example.com/v2",
+        ] {
+            let client = Opper::builder()
+                .api_key("k")
+                .api(Api::V3)
+                .base_url(base)
+                .build()
+                .unwrap();
+            let transport = client.transport();
+            let url = |endpoint| transport.url(&transport.api.path(endpoint, "a/b"));
             assert_eq!(
-                client.transport().stream_url,
-                "https://example.com/v2/call/stream"
+                url(Endpoint::Call),
+                "https://example.com/v3/functions/a%2Fb/call"
+            );
+            assert_eq!(
+                url(Endpoint::Stream),
+                "https://example.com/v3/functions/a%2Fb/stream"
             );
         }
     }

@@ -38,6 +38,7 @@ impl fmt::Debug for Opper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Opper")
             .field("base_url", &redact_userinfo(&self.inner.base_url))
+            .field("api", &self.inner.transport.api)
             .field("api_key", &"<redacted>")
             .field("retry", &self.inner.transport.retry)
             .field("request_timeout", &self.inner.transport.request_timeout)
@@ -62,6 +63,11 @@ impl Opper {
     /// is kept here (and redacted in `Debug`).
     pub fn base_url(&self) -> &str {
         &self.inner.base_url
+    }
+
+    /// The version of the Opper API this client speaks.
+    pub fn api(&self) -> crate::Api {
+        self.inner.transport.api
     }
 
     /// The client's cache, if it has one.

@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use crate::client::retry::parse_retry_after;
 use crate::error::TransportError;
-use crate::protocol;
+use crate::protocol::Api;
 use crate::stream::timeouts::{Timeouts, deadline_after};
 use crate::{ApiError, ChunkStream, Error, Result, RetryPolicy};
 
@@ -17,8 +17,10 @@ use crate::{ApiError, ChunkStream, Error, Result, RetryPolicy};
 /// the limits and clocks of an answer.
 pub(crate) struct Transport {
     pub(crate) http: reqwest::Client,
-    pub(crate) call_url: String,
-    pub(crate) stream_url: String,
+    /// The base URL without the version's prefix: an endpoint's path is appended to it.
+    pub(crate) root: String,
+    /// The API version the requests speak.
+    pub(crate) api: Api,
     /// `None` only for a replay-only client built without a key: it never sends a request.
     pub(crate) authorization: Option<HeaderValue>,
     pub(crate) retry: RetryPolicy,
@@ -29,19 +31,36 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Sends a call, with retries: the body of the success.
-    pub(crate) async fn call(&self, span: &tracing::Span, body: Bytes) -> Result<Bytes> {
+    /// The URL of an endpoint's `path` (from [`Api::path`]).
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.root)
+    }
+
+    /// Sends a call to `path`, with retries: the body of the success.
+    pub(crate) async fn call(
+        &self,
+        span: &tracing::Span,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Bytes> {
+        let url = self.url(path);
         self.retry
-            .run(span, || self.call_once(body.clone()))
+            .run(span, || self.call_once(&url, body.clone()))
             .instrument(span.clone())
             .await
     }
 
     /// Opens a stream, retried until its first event arrives (until then, nothing reached the
     /// caller).
-    pub(crate) async fn stream(&self, span: &tracing::Span, body: Bytes) -> Result<ChunkStream> {
+    pub(crate) async fn stream(
+        &self,
+        span: &tracing::Span,
+        path: &str,
+        body: Bytes,
+    ) -> Result<ChunkStream> {
+        let url = self.url(path);
         self.retry
-            .run(span, || self.stream_once(body.clone(), span.clone()))
+            .run(span, || self.stream_once(&url, body.clone(), span.clone()))
             .instrument(span.clone())
             .await
     }
@@ -57,9 +76,9 @@ impl Transport {
             .body(body)
     }
 
-    /// One `/v2/call` attempt: the body of a success, at most `max_response_bytes` of it.
-    async fn call_once(&self, body: Bytes) -> Result<Bytes> {
-        let request = self.post(&self.call_url, "application/json", body);
+    /// One call attempt: the body of a success, at most `max_response_bytes` of it.
+    async fn call_once(&self, url: &str, body: Bytes) -> Result<Bytes> {
+        let request = self.post(url, "application/json", body);
         let timeout = self.request_timeout;
         let deadline = deadline_after(tokio::time::Instant::now(), timeout);
         let response = tokio::time::timeout_at(deadline, request.send())
@@ -67,6 +86,7 @@ impl Transport {
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
         let mut response = self.check_status(response, deadline).await?;
+        let status = response.status().as_u16();
         let limit = self.max_response_bytes;
         if response
             .content_length()
@@ -82,11 +102,19 @@ impl Transport {
         if cut {
             return Err(Error::ResponseTooLarge { limit });
         }
+        if let Some(error) = self.api.not_an_answer(status, &bytes) {
+            return Err(error);
+        }
         Ok(Bytes::from(bytes))
     }
 
-    async fn stream_once(&self, body: Bytes, span: tracing::Span) -> Result<ChunkStream> {
-        let request = self.post(&self.stream_url, "text/event-stream", body);
+    async fn stream_once(
+        &self,
+        url: &str,
+        body: Bytes,
+        span: tracing::Span,
+    ) -> Result<ChunkStream> {
+        let request = self.post(url, "text/event-stream", body);
         let started = tokio::time::Instant::now();
         let timeout = self.request_timeout;
         let deadline = deadline_after(started, timeout);
@@ -97,7 +125,7 @@ impl Transport {
         let response = self.check_status(response, deadline).await?;
         let timeouts = Timeouts::new(started, timeout, self.stream_idle_timeout);
         let (event_limit, limit) = (self.max_event_bytes, self.max_response_bytes);
-        let mut stream = ChunkStream::new(response, event_limit, limit, timeouts, span);
+        let mut stream = ChunkStream::new(self.api, response, event_limit, limit, timeouts, span);
         // Wait for the first event inside the retry loop: until then, nothing reached the caller.
         // The stream's own clocks bound the wait.
         stream.prefetch().await?;
@@ -138,7 +166,7 @@ impl Transport {
         let read = tokio::time::timeout_at(deadline, read(&mut response, limit, &mut body));
         let truncated = matches!(read.await, Ok(Ok(true)));
         let body = String::from_utf8_lossy(&body).into_owned();
-        Err(Error::from_api(protocol::v2::api_error(
+        Err(Error::from_api(self.api.api_error(
             status.as_u16(),
             body,
             truncated,

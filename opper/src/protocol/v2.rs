@@ -105,9 +105,11 @@ pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
     };
     Ok(Response {
         output,
-        span_id: raw.span_id.unwrap_or_default(),
+        span_id: raw.span_id,
+        trace_uuid: None,
         usage: raw.usage.map(RawUsage::into_usage),
         cost: raw.cost,
+        meta: None,
         cached: raw.cached.unwrap_or(false),
         images: raw.images.unwrap_or_default(),
         reasks: 0,

@@ -231,8 +231,10 @@ impl Reasker {
         let Response {
             output,
             span_id,
+            trace_uuid,
             usage,
             cost,
+            meta,
             cached,
             images,
             reasks: _,
@@ -248,8 +250,10 @@ impl Reasker {
                 Step::Done(output) => Step::Done(Response {
                     output,
                     span_id,
+                    trace_uuid,
                     usage: self.usage,
                     cost: self.cost,
+                    meta,
                     cached,
                     images,
                     reasks: self.attempt().saturating_sub(1),
@@ -355,11 +359,13 @@ mod tests {
             input_tokens: usage,
             output_tokens: usage,
             total_tokens: 2 * usage,
-            reasoning_tokens: None,
+            ..Usage::default()
         };
         Response {
             output,
-            span_id: span_id.into(),
+            span_id: Some(span_id.into()),
+            trace_uuid: None,
+            meta: None,
             usage: Some(usage),
             cost: Some(Cost {
                 generation: 0.5,
@@ -420,7 +426,11 @@ mod tests {
         };
         assert_eq!(response.output, Sum { sum: 9 });
         assert_eq!(response.reasks, 1);
-        assert_eq!(response.span_id, "s2", "the accepted attempt's span");
+        assert_eq!(
+            response.span_id.as_deref(),
+            Some("s2"),
+            "the accepted attempt's span"
+        );
         let usage = response.usage.unwrap();
         assert_eq!(
             (usage.input_tokens, usage.output_tokens, usage.total_tokens),

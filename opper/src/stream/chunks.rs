@@ -1,5 +1,6 @@
-//! The raw chunks of `/v2/call/stream`: SSE decoded into [`StreamingChunk`]s, under the stream's
-//! timeouts, recorded for the cache or replayed from it.
+//! The raw frames of a stream: SSE decoded by the client's protocol module into frames (v2's
+//! [`StreamingChunk`]s, v3's text and final answer), under the stream's timeouts, recorded for
+//! the cache or replayed from it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,8 +13,8 @@ use serde_json::Value;
 
 use crate::cache::{Store, StreamAnswer, Writing};
 use crate::error::TransportError;
-use crate::protocol;
 use crate::protocol::v2::StreamingChunk;
+use crate::protocol::{self, Api, Decoded, Frame};
 use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::stream::timeouts::Timeouts;
 use crate::trace::record_outcome;
@@ -24,18 +25,28 @@ const FEED_BYTES: usize = 16 * 1024;
 
 type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 
-/// The raw chunks of a `/v2/call/stream` response, in order.
+/// The raw chunks of a stream, in order.
 ///
-/// Yields every [`StreamingChunk`] (the first often carries only the `span_id`). An `error`
+/// On [`Api::V2`] it yields every [`StreamingChunk`] (the first often carries only the
+/// `span_id`). On [`Api::V3`] it yields each `content` delta as a text chunk
+/// (`chunk_type` `text`, `delta` the text, no `json_path`: with an output schema, a piece of
+/// the model's JSON document), and keeps the `complete` event's output for
+/// [`output`](Self::output); a v3 stream that ends without `complete` ends with
+/// [`Error::Incomplete`]. An `error`
 /// chunk, an event that is not JSON, an oversized event, a body longer than the response limit,
 /// a broken connection or a timeout (the request timeout, which bounds the whole stream, or the
 /// idle timeout between data events) ends it with an [`Error`]. Dropping it closes the
 /// connection.
 pub struct ChunkStream {
+    api: Api,
     body: Option<Body>,
     timeouts: Timeouts,
-    /// A cached stream's chunks, served instead of a body.
-    replay: Option<std::vec::IntoIter<StreamingChunk>>,
+    /// A cached stream's chunks or frames, served instead of a body.
+    replay: Option<Replay>,
+    /// Whether the final answer (v3 `complete`) arrived.
+    completed: bool,
+    /// The output of the final answer, for the raw stream's [`output`](Self::output).
+    output: Option<Value>,
     /// The chunks so far of a stream the cache is to store once it ends cleanly.
     recording: Option<Recording>,
     /// The cache entry being written, once the stream ended: the stream's end waits for it.
@@ -74,6 +85,8 @@ impl std::fmt::Debug for ChunkStream {
 struct Recording {
     store: Store<StreamAnswer>,
     chunks: Vec<StreamingChunk>,
+    /// v3's frames, as recorded (see `StreamAnswer::Frames`).
+    frames: Vec<Value>,
     /// What the chunks hold on the heap besides `chunks` itself (see [`heap_of`]).
     heap: usize,
     /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
@@ -82,15 +95,24 @@ struct Recording {
     ended: bool,
 }
 
+// Moved once per event; boxing it would allocate once per v2 chunk.
+#[allow(clippy::large_enum_variant)]
 enum Next {
-    Chunk(StreamingChunk),
+    Frame(Decoded),
     End,
+}
+
+/// A cached stream being replayed.
+enum Replay {
+    Chunks(std::vec::IntoIter<StreamingChunk>),
+    Frames(std::vec::IntoIter<Value>),
 }
 
 impl ChunkStream {
     /// A live stream: at most `max_bytes` of body are read (and recorded), in events of at most
     /// `max_event_bytes`.
     pub(crate) fn new(
+        api: Api,
         response: reqwest::Response,
         max_event_bytes: usize,
         max_bytes: usize,
@@ -98,7 +120,7 @@ impl ChunkStream {
         span: tracing::Span,
     ) -> Self {
         let body: Body = Box::pin(response.bytes_stream());
-        let mut stream = Self::from_source(Some(body), None, max_event_bytes, timeouts, span);
+        let mut stream = Self::from_source(api, Some(body), None, max_event_bytes, timeouts, span);
         stream.max_bytes = max_bytes;
         stream
     }
@@ -106,11 +128,15 @@ impl ChunkStream {
     /// A stream that serves cached chunks as the live one served them: the span id known from
     /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
     /// else from the chunk that brings it.
-    pub(crate) fn replay(chunks: Vec<StreamingChunk>, span: tracing::Span) -> Self {
-        let first = chunks.first().cloned();
-        let replay = Some(chunks.into_iter());
+    pub(crate) fn replay(api: Api, answer: StreamAnswer, span: tracing::Span) -> Self {
+        let (first, replay) = match answer {
+            StreamAnswer::Chunks(chunks) => {
+                (chunks.first().cloned(), Replay::Chunks(chunks.into_iter()))
+            }
+            StreamAnswer::Frames(frames) => (None, Replay::Frames(frames.into_iter())),
+        };
         let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
-        let mut stream = Self::from_source(None, replay, limit, Timeouts::none(), span);
+        let mut stream = Self::from_source(api, None, Some(replay), limit, Timeouts::none(), span);
         if let Some(first) = &first {
             stream.note_span_id(first);
         }
@@ -119,16 +145,20 @@ impl ChunkStream {
 
     /// A stream reading `body` (live) or serving `replay` (cached).
     fn from_source(
+        api: Api,
         body: Option<Body>,
-        replay: Option<std::vec::IntoIter<StreamingChunk>>,
+        replay: Option<Replay>,
         max_event_bytes: usize,
         timeouts: Timeouts,
         span: tracing::Span,
     ) -> Self {
         Self {
+            api,
             body,
             timeouts,
             replay,
+            completed: false,
+            output: None,
             recording: None,
             writing: None,
             decoder: Decoder::with_limit(max_event_bytes),
@@ -160,6 +190,7 @@ impl ChunkStream {
         self.recording = Some(Recording {
             store,
             chunks: Vec::new(),
+            frames: Vec::new(),
             heap: 0,
             held: false,
             ended: false,
@@ -187,7 +218,7 @@ impl ChunkStream {
         if self.recording.as_ref().is_some_and(|r| r.ended)
             && let Some(recording) = self.recording.take()
         {
-            self.writing = Some(recording.store.stream(recording.chunks));
+            self.writing = Some(recording.store_answer());
         }
     }
 
@@ -208,9 +239,15 @@ impl ChunkStream {
         &self.span
     }
 
-    /// The call's span, once the service has sent it.
+    /// The call's span, once the service has sent it (never on v3, which has none).
     pub fn span_id(&self) -> Option<&str> {
         self.span_id.as_deref()
+    }
+
+    /// The final output of a v3 stream (its `complete` event's `data`), once it arrived; `None`
+    /// on v2, whose chunks are the output.
+    pub fn output(&self) -> Option<&Value> {
+        self.output.as_ref()
     }
 
     /// Reads until at least one event is decoded, without handing it out. A failure before
@@ -248,10 +285,14 @@ impl ChunkStream {
         })
         .await?;
         // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
-        if let Some(event) = self.queue.front()
-            && let Ok(chunk) = serde_json::from_str::<StreamingChunk>(&event.data)
+        if self.span_id.is_none()
+            && let Some(id) = self
+                .queue
+                .front()
+                .and_then(|e| self.api.span_id_of(&e.data))
         {
-            self.note_span_id(&chunk);
+            self.span.record("span_id", id.as_str());
+            self.span_id = Some(id);
         }
         Ok(())
     }
@@ -339,21 +380,35 @@ impl ChunkStream {
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
-        if let Some(replay) = &mut self.replay {
-            let Some(chunk) = replay.next() else {
+        while let Some(replay) = &mut self.replay {
+            let frame = match replay {
+                Replay::Chunks(chunks) => chunks.next().map(Frame::Chunk),
+                Replay::Frames(frames) => match frames.next().map(|f| self.api.replayed(f)) {
+                    Some(Ok(None)) => continue,
+                    Some(Ok(Some(frame))) => Some(frame),
+                    Some(Err(error)) => return Poll::Ready(Err(error)),
+                    None => None,
+                },
+            };
+            let Some(frame) = frame else {
                 return Poll::Ready(Ok(Next::End));
             };
             self.chunks = self.chunks.saturating_add(1);
-            self.note_span_id(&chunk);
-            return Poll::Ready(Ok(Next::Chunk(chunk)));
+            if let Frame::Chunk(chunk) = &frame {
+                self.note_span_id(chunk);
+            }
+            let record = None;
+            return Poll::Ready(Ok(Next::Frame(Decoded { frame, record })));
         }
         loop {
             if let Some(event) = self.queue.pop_front() {
-                match protocol::v2::chunk(&event.data, event.at_eof) {
-                    Ok(Some(chunk)) => {
+                match self.api.frame(&event.event, &event.data, event.at_eof) {
+                    Ok(Some(decoded)) => {
                         self.chunks = self.chunks.saturating_add(1);
-                        self.note_span_id(&chunk);
-                        return Poll::Ready(Ok(Next::Chunk(chunk)));
+                        if let Frame::Chunk(chunk) = &decoded.frame {
+                            self.note_span_id(chunk);
+                        }
+                        return Poll::Ready(Ok(Next::Frame(decoded)));
                     }
                     Ok(None) => continue,
                     Err(error) => return Poll::Ready(Err(error)),
@@ -374,11 +429,8 @@ impl ChunkStream {
         }
     }
 
-    /// The next chunk, `None` at the end; after an error, always `None`.
-    pub(crate) fn poll_step(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<StreamingChunk>>> {
+    /// The next frame, `None` at the end; after an error, always `None`.
+    pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
         if self.finished {
             return self.poll_written(cx).map(|()| None);
         }
@@ -387,14 +439,27 @@ impl ChunkStream {
             Poll::Ready(step) => step,
         };
         match step {
-            Ok(Next::Chunk(chunk)) => {
-                self.record(&chunk);
-                Poll::Ready(Some(Ok(chunk)))
+            Ok(Next::Frame(Decoded {
+                frame: Frame::Done, ..
+            })) => self.ended(cx),
+            Ok(Next::Frame(Decoded { frame, record })) => {
+                match (&frame, record) {
+                    (Frame::Chunk(chunk), _) => self.record(Recorded::Chunk(chunk)),
+                    (_, Some(record)) => self.record(Recorded::Frame(record)),
+                    (_, None) => {}
+                }
+                if let Frame::Complete(answer) = &frame {
+                    self.completed = true;
+                    if let Some(trace_uuid) = &answer.trace_uuid {
+                        self.span.record("trace_uuid", trace_uuid.as_str());
+                    }
+                    if self.output.is_none() {
+                        self.output = Some(answer.output.clone());
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
             }
-            Ok(Next::End) => {
-                self.end(None);
-                self.poll_written(cx).map(|()| None)
-            }
+            Ok(Next::End) => self.ended(cx),
             Err(error) => {
                 self.end(Some(&error));
                 Poll::Ready(Some(Err(error)))
@@ -402,27 +467,64 @@ impl ChunkStream {
         }
     }
 
-    /// Adds a chunk to the recording. A recording that would hold more than the stream's
-    /// `max_bytes` (its `Vec`'s capacity and what the chunks hold) is given up: the answer is
-    /// not stored, and recording never holds more than the limit, whatever the chunks.
-    fn record(&mut self, chunk: &StreamingChunk) {
+    /// The body ended (or v3's `[DONE]` came): a clean end, unless the protocol's final answer
+    /// never came (a cut v3 stream).
+    fn ended(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
+        if self.api.ends_with_complete() && !self.completed {
+            let error = Error::Incomplete {
+                reason: "the stream ended without its final answer (the `complete` event)".into(),
+                source: None,
+                partial: Value::Null,
+            };
+            self.end(Some(&error));
+            return Poll::Ready(Some(Err(error)));
+        }
+        self.end(None);
+        self.poll_written(cx).map(|()| None)
+    }
+
+    /// Adds a chunk or frame to the recording. A recording that would hold more than the
+    /// stream's `max_bytes` (its `Vec`'s capacity and what the chunks hold) is given up: the
+    /// answer is not stored, and recording never holds more than the limit, whatever the chunks.
+    fn record(&mut self, recorded: Recorded<'_>) {
         let Some(recording) = &mut self.recording else {
             return;
         };
-        let chunks = &mut recording.chunks;
         // Grown here, by doubling, so that its capacity is known.
-        let capacity = if chunks.len() < chunks.capacity() {
-            chunks.capacity()
-        } else {
-            chunks.capacity().saturating_mul(2).max(4)
+        fn grown<T>(items: &Vec<T>) -> usize {
+            if items.len() < items.capacity() {
+                items.capacity()
+            } else {
+                items.capacity().saturating_mul(2).max(4)
+            }
+        }
+        let (capacity, size, heap) = match &recorded {
+            Recorded::Chunk(chunk) => (
+                grown(&recording.chunks),
+                std::mem::size_of::<StreamingChunk>(),
+                heap_of(chunk),
+            ),
+            Recorded::Frame(frame) => (
+                grown(&recording.frames),
+                std::mem::size_of::<Value>(),
+                heap_of_value(frame),
+            ),
         };
-        let heap = recording.heap.saturating_add(heap_of(chunk));
-        let total = capacity
-            .saturating_mul(std::mem::size_of::<StreamingChunk>())
-            .saturating_add(heap);
+        let heap = recording.heap.saturating_add(heap);
+        let total = capacity.saturating_mul(size).saturating_add(heap);
         if total <= self.max_bytes {
-            chunks.reserve_exact(capacity.saturating_sub(chunks.len()));
-            chunks.push(chunk.clone());
+            match recorded {
+                Recorded::Chunk(chunk) => {
+                    let chunks = &mut recording.chunks;
+                    chunks.reserve_exact(capacity.saturating_sub(chunks.len()));
+                    chunks.push(chunk.clone());
+                }
+                Recorded::Frame(frame) => {
+                    let frames = &mut recording.frames;
+                    frames.reserve_exact(capacity.saturating_sub(frames.len()));
+                    frames.push(frame);
+                }
+            }
             recording.heap = heap;
         } else {
             self.recording = None;
@@ -440,7 +542,7 @@ impl ChunkStream {
         self.replay = None;
         match (error, self.recording.take()) {
             (None, Some(recording)) if !recording.held => {
-                self.writing = Some(recording.store.stream(recording.chunks));
+                self.writing = Some(recording.store_answer());
             }
             (None, Some(mut recording)) => {
                 recording.ended = true;
@@ -460,7 +562,44 @@ impl FuturesStream for ChunkStream {
     type Item = Result<StreamingChunk>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_step(cx)
+        let this = self.get_mut();
+        loop {
+            let frame = match this.poll_step(cx) {
+                Poll::Ready(Some(Ok(frame))) => frame,
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            };
+            match frame {
+                Frame::Chunk(chunk) => return Poll::Ready(Some(Ok(chunk))),
+                Frame::Text(text) => {
+                    return Poll::Ready(Some(Ok(StreamingChunk {
+                        delta: Some(Value::String(text)),
+                        chunk_type: Some(protocol::v2::ChunkType::Text),
+                        ..StreamingChunk::default()
+                    })));
+                }
+                // Kept for `output()`; the frame carries no chunk.
+                Frame::Complete(_) | Frame::Done => {}
+            }
+        }
+    }
+}
+
+/// What is added to a recording.
+enum Recorded<'a> {
+    Chunk(&'a StreamingChunk),
+    Frame(Value),
+}
+
+impl Recording {
+    /// Stores what was recorded: v2's chunks, or v3's frames.
+    fn store_answer(self) -> Writing {
+        let answer = match self.frames.is_empty() {
+            true => StreamAnswer::Chunks(self.chunks),
+            false => StreamAnswer::Frames(self.frames),
+        };
+        self.store.stream(answer)
     }
 }
 
@@ -487,11 +626,17 @@ fn heap_of(chunk: &StreamingChunk) -> usize {
         &chunk.error_type,
         &chunk.error_message,
     ];
-    let mut bytes = strings
+    let bytes = strings
         .iter()
         .filter_map(|text| text.as_ref().map(String::len))
         .fold(0, usize::saturating_add);
-    let mut stack: Vec<&Value> = chunk.delta.iter().collect();
+    bytes.saturating_add(chunk.delta.as_ref().map_or(0, heap_of_value))
+}
+
+/// About what a value holds on the heap (its nested values included). Iterative.
+fn heap_of_value(value: &Value) -> usize {
+    let mut bytes = 0usize;
+    let mut stack: Vec<&Value> = vec![value];
     while let Some(value) = stack.pop() {
         bytes = bytes.saturating_add(std::mem::size_of::<Value>());
         match value {
@@ -511,5 +656,5 @@ fn heap_of(chunk: &StreamingChunk) -> usize {
 
 /// Whether an event carries a chunk (keep-alives do not).
 fn carries_data(event: &Event) -> bool {
-    protocol::v2::carries_chunk(&event.data)
+    protocol::carries_data(&event.data)
 }

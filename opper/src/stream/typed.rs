@@ -1,6 +1,7 @@
 //! The typed [`Stream`]: chunks reassembled into partial updates, then the output, asked again
 //! while a validator rejects it.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,10 +12,16 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::truncate;
+use crate::partial::text::TextReader;
 use crate::partial::{Assembler, Partial};
+use crate::protocol::Frame;
+use crate::reask::output::deserialize_output;
 use crate::reask::{Policy, Reasker, Step};
 use crate::stream::chunks::ChunkStream;
 use crate::{Error, Result};
+
+/// How much of a v3 text frame is read at a time: its events wait in memory until handed out.
+const TEXT_PIECE: usize = 4096;
 
 /// Puts what a stream had assembled into an error that ended it.
 fn with_partial(mut error: Error, so_far: Value) -> Error {
@@ -61,6 +68,8 @@ impl<T: Partial + DeserializeOwned> Reassemble<T> for Assembler<T> {
 #[non_exhaustive]
 pub struct Update<T: Partial> {
     /// The chunk's `json_path` as sent (such as `response.people[0].name`); empty in text mode.
+    /// On v3, whose stream is the model's JSON text, the path of the value the text reached,
+    /// in v2's form (always with the `response.` prefix).
     pub json_path: String,
     /// The chunk's value: a string, number or boolean.
     pub delta: Value,
@@ -108,6 +117,14 @@ impl<T> Again<T> {
 
 /// A streamed call: typed partial [`Update`]s as chunks arrive, then the final output.
 ///
+/// On [`Api::V3`](crate::Api::V3) the stream carries the model's JSON text; it is read as it
+/// arrives into the same updates as v2's chunks (paths in v2's form, the same rules of what a
+/// partial shows). The text is not a contract: a model may write a sentence before the JSON,
+/// or JSON that does not fit the output type; the updates then stop (the stream goes on), and
+/// the final output is always the `complete` event's `data`. A text task's updates carry the
+/// text with an empty `json_path`. A v3 stream that ends without `complete` is cut
+/// ([`Error::Incomplete`], with what had arrived).
+///
 /// Returned by `#[opper::function]`s declared `-> opper::Result<opper::Stream<T>>` and by
 /// [`CallBuilder::stream`](crate::CallBuilder::stream).
 ///
@@ -139,6 +156,19 @@ pub struct Stream<T> {
     assembler: Box<dyn Reassemble<T> + Send>,
     failure: Option<String>,
     schema: Option<Arc<Value>>,
+    /// Reads v3's JSON text into `(json_path, delta)` events.
+    reader: TextReader,
+    /// The text of the last frame, read [`TEXT_PIECE`] bytes at a time as the events of the
+    /// previous piece are handed out (so the events waiting stay few, however long the frame),
+    /// and how far it was read.
+    text: String,
+    text_at: usize,
+    /// Events the reader produced, not yet handed out.
+    events: VecDeque<(String, Value)>,
+    /// The text stopped making updates (it was not JSON, or not the output type's).
+    silent: bool,
+    /// The final output, when the stream sends one (v3 `complete`).
+    complete: Option<Value>,
     attempt: u32,
     /// Set when the output is validated or re-asked: the stream then judges the output when
     /// its chunks end, and opens the re-ask itself.
@@ -170,6 +200,12 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
             assembler: Box::new(Assembler::<T>::new(schema.clone())),
             failure: None,
             schema,
+            reader: TextReader::new(),
+            text: String::new(),
+            text_at: 0,
+            events: VecDeque::new(),
+            silent: false,
+            complete: None,
             attempt: 1,
             again: again.map(Box::new),
             judged: false,
@@ -205,18 +241,94 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         if let Some(accepted) = self.again.as_mut().and_then(|again| again.accepted.take()) {
             return Ok(accepted);
         }
-        self.assembler.finish().map(|(output, _)| output)
+        final_output(self.assembler, self.complete.take())
+    }
+
+    /// Starts the next attempt's reading afresh.
+    fn reset(&mut self) -> Box<dyn Reassemble<T> + Send> {
+        self.reader = TextReader::new();
+        self.text = String::new();
+        self.text_at = 0;
+        self.events.clear();
+        self.silent = false;
+        let fresh = Box::new(Assembler::<T>::new(self.schema.clone()));
+        std::mem::replace(&mut self.assembler, fresh)
+    }
+
+    /// Silences the updates of the text: what it says is not the output type's JSON.
+    fn silence(&mut self, reason: &str) {
+        tracing::debug!(
+            parent: self.chunks.tracing_span(),
+            reason,
+            "the streamed text does not fit the output; no more partial updates"
+        );
+        self.silent = true;
+        self.events.clear();
+    }
+
+    /// Reads the next piece of the text at hand into events; `false` when none is left.
+    fn feed_text(&mut self) -> bool {
+        if self.text_at >= self.text.len() {
+            return false;
+        }
+        if self.silent {
+            self.text = String::new();
+            self.text_at = 0;
+            return false;
+        }
+        let mut end = self.text_at.saturating_add(TEXT_PIECE).min(self.text.len());
+        // `text_at` is a boundary and a piece is longer than any character: this stops past it.
+        while !self.text.is_char_boundary(end) {
+            end = end.saturating_sub(1);
+        }
+        let piece = self.text.get(self.text_at..end).unwrap_or_default();
+        let events = &mut self.events;
+        let read = self.reader.push(piece, |path, delta| {
+            events.push_back((path.to_owned(), delta));
+        });
+        self.text_at = end;
+        if let Err(error) = read {
+            // What the text said before the bound is handed out; nothing after.
+            tracing::debug!(
+                parent: self.chunks.tracing_span(),
+                error = %error,
+                "the streamed text went over a bound; no more partial updates"
+            );
+            self.silent = true;
+        }
+        true
+    }
+
+    /// Applies a v3 text event; `None` when it silenced the updates.
+    fn text_event(&mut self, path: String, delta: Value) -> Option<Update<T>> {
+        match self.assembler.push(Some(&path), &delta) {
+            Ok(completed) => Some(Update {
+                json_path: path,
+                delta,
+                partial: self.assembler.partial(),
+                completed,
+                attempt: self.attempt,
+            }),
+            Err(reason) => {
+                self.silence(&reason);
+                None
+            }
+        }
     }
 
     /// The chunks ended: judges the output. `None`: accepted (kept for `finish`); an error: the
     /// final rejection; else a re-ask is being opened.
     fn judge(&mut self) -> Option<Result<()>> {
-        let again = self.again.as_mut()?;
-        let fresh = Box::new(Assembler::<T>::new(self.schema.clone()));
-        let assembler = std::mem::replace(&mut self.assembler, fresh);
-        let json = assembler.so_far();
-        let output = assembler.finish().map(|(output, _)| output);
+        self.again.as_ref()?;
+        let assembler = self.reset();
+        let complete = self.complete.take();
+        let json = match &complete {
+            Some(output) => output.clone(),
+            None => assembler.so_far(),
+        };
+        let output = final_output(assembler, complete);
         let span = self.chunks.tracing_span().clone();
+        let again = self.again.as_mut()?;
         match again.reasker.judge(
             &again.policy,
             again.original.as_deref(),
@@ -282,7 +394,16 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     }
                 }
             }
-            let chunk = match this.chunks.poll_step(cx) {
+            if let Some((path, delta)) = this.events.pop_front() {
+                match this.text_event(path, delta) {
+                    Some(update) => return Poll::Ready(Some(Ok(update))),
+                    None => continue,
+                }
+            }
+            if this.feed_text() {
+                continue;
+            }
+            let frame = match this.chunks.poll_step(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => match this.judge() {
                     None => return this.chunks.poll_written(cx).map(|()| None),
@@ -290,7 +411,41 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     Some(Err(error)) => return Poll::Ready(Some(Err(this.fail(error)))),
                 },
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(this.fail(error)))),
-                Poll::Ready(Some(Ok(chunk))) => chunk,
+                Poll::Ready(Some(Ok(frame))) => frame,
+            };
+            let chunk = match frame {
+                Frame::Chunk(chunk) => chunk,
+                Frame::Text(text) if this.schema.is_none() => {
+                    // Text mode: the text is the output.
+                    let delta = Value::String(text);
+                    match this.assembler.push(None, &delta) {
+                        Ok(completed) => {
+                            return Poll::Ready(Some(Ok(Update {
+                                json_path: String::new(),
+                                delta,
+                                partial: this.assembler.partial(),
+                                completed,
+                                attempt: this.attempt,
+                            })));
+                        }
+                        Err(reason) => {
+                            this.silence(&reason);
+                            continue;
+                        }
+                    }
+                }
+                Frame::Text(text) => {
+                    if !this.silent {
+                        (this.text, this.text_at) = (text, 0);
+                    }
+                    continue;
+                }
+                Frame::Complete(answer) => {
+                    // The first is the answer (as for the raw stream's `output`).
+                    this.complete.get_or_insert(answer.output);
+                    continue;
+                }
+                Frame::Done => continue,
             };
             let Some(delta) = chunk.delta else { continue };
             let path = chunk.json_path.as_deref();
@@ -320,4 +475,22 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
             }
         }
     }
+}
+
+/// The final output: the stream's final answer when it sent one (v3 `complete`, which the
+/// service may have post-processed: what the text built is only logged when it differs), else
+/// what the chunks built.
+fn final_output<T: Partial + DeserializeOwned>(
+    assembler: Box<dyn Reassemble<T> + Send>,
+    complete: Option<Value>,
+) -> Result<T> {
+    let Some(output) = complete else {
+        return assembler.finish().map(|(output, _)| output);
+    };
+    if tracing::enabled!(tracing::Level::DEBUG) && assembler.so_far() != output {
+        tracing::debug!(
+            "the final output differs from what the streamed text built; the final output is used"
+        );
+    }
+    deserialize_output(output)
 }

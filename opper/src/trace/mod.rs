@@ -11,17 +11,19 @@ use crate::{Error, Response};
 /// What a span traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// `POST /v2/call`.
+    /// A call (`POST /v2/call`, `/v3/functions/{name}/call`).
     Call,
-    /// `POST /v2/call/stream`.
+    /// A stream (`POST /v2/call/stream`, `/v3/functions/{name}/stream`).
     Stream,
 }
 
-/// The span of one attempt of a call: `opper.call` or `opper.stream`, with the task, the first
+/// The span of one attempt of a call: `opper.call` or `opper.stream`, with the API version
+/// (`api`: `v2` or `v3`), the task, the first
 /// model's name and the attempt's number (1, then 2 for the first re-ask, ...); the other
 /// fields are recorded as the call goes (`cache`: `"hit"` or `"miss"`, when the client
 /// has a cache).
 pub(crate) fn call_span(
+    api: &'static str,
     kind: Kind,
     task: &str,
     model: Option<&str>,
@@ -34,10 +36,12 @@ pub(crate) fn call_span(
         ($name:literal $(, $own:ident)*) => {
             tracing::info_span!(
                 $name,
+                api,
                 task,
                 model,
                 attempt,
                 span_id = tracing::field::Empty,
+                trace_uuid = tracing::field::Empty,
                 cache = tracing::field::Empty,
                 attempts = tracing::field::Empty,
                 outcome = tracing::field::Empty,
@@ -68,7 +72,12 @@ pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Opti
 
 /// Records an answered call's span id and token usage (this attempt's own).
 pub(crate) fn record_response<T>(span: &tracing::Span, response: &Response<T>) {
-    span.record("span_id", response.span_id.as_str());
+    if let Some(span_id) = &response.span_id {
+        span.record("span_id", span_id.as_str());
+    }
+    if let Some(trace_uuid) = &response.trace_uuid {
+        span.record("trace_uuid", trace_uuid.as_str());
+    }
     if let Some(usage) = &response.usage {
         span.record("input_tokens", usage.input_tokens);
         span.record("output_tokens", usage.output_tokens);

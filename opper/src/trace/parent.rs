@@ -50,46 +50,47 @@ pub fn with_parent_span<F: Future>(span: impl ParentSpan, future: F) -> WithPare
 }
 
 /// What [`with_parent_span`] takes: a span id (`&str`, `String`, `Arc<str>`), or the
-/// [`Response`](crate::Response) of an earlier call, whose span becomes the parent.
+/// [`Response`](crate::Response) of an earlier call, whose span becomes the parent. A response
+/// without a span id (every v3 answer) sets none: calls inside keep the enclosing scope's.
 pub trait ParentSpan {
-    /// The span id.
-    fn parent_span_id(self) -> Arc<str>;
+    /// The span id, if there is one.
+    fn parent_span_id(self) -> Option<Arc<str>>;
 }
 
 impl ParentSpan for &str {
-    fn parent_span_id(self) -> Arc<str> {
-        Arc::from(self)
+    fn parent_span_id(self) -> Option<Arc<str>> {
+        Some(Arc::from(self))
     }
 }
 
 impl ParentSpan for String {
-    fn parent_span_id(self) -> Arc<str> {
-        Arc::from(self)
+    fn parent_span_id(self) -> Option<Arc<str>> {
+        Some(Arc::from(self))
     }
 }
 
 impl ParentSpan for &String {
-    fn parent_span_id(self) -> Arc<str> {
-        Arc::from(self.as_str())
+    fn parent_span_id(self) -> Option<Arc<str>> {
+        Some(Arc::from(self.as_str()))
     }
 }
 
 impl ParentSpan for Arc<str> {
-    fn parent_span_id(self) -> Arc<str> {
-        self
+    fn parent_span_id(self) -> Option<Arc<str>> {
+        Some(self)
     }
 }
 
 impl<T> ParentSpan for &Response<T> {
-    fn parent_span_id(self) -> Arc<str> {
-        Arc::from(self.span_id.as_str())
+    fn parent_span_id(self) -> Option<Arc<str>> {
+        self.span_id.as_deref().map(Arc::from)
     }
 }
 
 /// A future running inside a [`with_parent_span`] scope.
 #[must_use = "futures do nothing unless awaited"]
 pub struct WithParentSpan<F> {
-    span_id: Arc<str>,
+    span_id: Option<Arc<str>>,
     future: Pin<Box<F>>,
 }
 
@@ -106,6 +107,9 @@ impl<F: Future> Future for WithParentSpan<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
+        let Some(span_id) = &this.span_id else {
+            return this.future.as_mut().poll(cx);
+        };
         struct Restore(Option<Arc<str>>);
         impl Drop for Restore {
             fn drop(&mut self) {
@@ -113,8 +117,7 @@ impl<F: Future> Future for WithParentSpan<F> {
                 PARENT_SPAN.with(|slot| *slot.borrow_mut() = previous);
             }
         }
-        let previous =
-            PARENT_SPAN.with(|slot| slot.borrow_mut().replace(Arc::clone(&this.span_id)));
+        let previous = PARENT_SPAN.with(|slot| slot.borrow_mut().replace(Arc::clone(span_id)));
         let _restore = Restore(previous);
         this.future.as_mut().poll(cx)
     }
