@@ -24,6 +24,13 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Every test of this file runs alone, from its first allocation to its last: the counting
+/// allocator sees the whole process, so a test building its input on another thread while one
+/// measures would be counted in the measurement.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 const MIB: usize = 1024 * 1024;
 
 /// A recursive output type.
@@ -48,7 +55,6 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -63,7 +69,6 @@ where
 
 /// The heap bytes `value` holds: what dropping it frees.
 fn held_by<V>(value: V) -> usize {
-    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     freed_by_dropping(value)
 }
 
@@ -81,7 +86,6 @@ where
     F: Future,
     F::Output: Send + 'static,
 {
-    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     std::thread::Builder::new()
         .stack_size(2 * MIB)
         .spawn(move || {
@@ -161,6 +165,7 @@ fn value_depth(value: &Value) -> usize {
 
 #[test]
 fn a_path_of_10000_segments_is_an_error_in_a_spawned_task() {
+    let _turn = serial();
     // A 30 KB path is refused for its length; 1,000 segments (3 KB) for their depth.
     let path = value_path(10_000);
     assert!(path.len() > 30_000);
@@ -183,6 +188,7 @@ fn a_path_of_10000_segments_is_an_error_in_a_spawned_task() {
 
 #[test]
 fn the_deepest_allowed_path_works_and_one_more_fails_in_a_spawned_task() {
+    let _turn = serial();
     let body = vec![event(&value_path(MAX_DEPTH), json!("x"))];
     let (result, _) = in_spawned_task(stream::<Value>(body));
     assert_eq!(
@@ -210,6 +216,7 @@ fn the_deepest_allowed_path_works_and_one_more_fails_in_a_spawned_task() {
 
 #[test]
 fn deep_paths_and_the_deepest_allowed_run_on_a_2_mib_thread() {
+    let _turn = serial();
     let (deep, deepest, tree) = on_small_thread(|| async {
         let deep = stream::<Value>(vec![event(&value_path(1_000), json!("x"))]).await;
         let deepest = stream::<Value>(vec![event(&value_path(MAX_DEPTH), json!("x"))]).await;
@@ -228,6 +235,7 @@ fn deep_paths_and_the_deepest_allowed_run_on_a_2_mib_thread() {
 
 #[test]
 fn a_deep_delta_counts_towards_the_path_depth() {
+    let _turn = serial();
     // 100 levels of path and 100 of array in the delta: 200 > 128.
     let mut delta = json!("x");
     for _ in 0..100 {
@@ -240,6 +248,7 @@ fn a_deep_delta_counts_towards_the_path_depth() {
 
 #[test]
 fn a_4_mib_sse_id_is_kept_once_not_per_event() {
+    let _turn = serial();
     let id = "i".repeat(4 * MIB);
     let mut body = vec![format!("id: {id}\n")];
     body.extend(
@@ -264,6 +273,7 @@ fn a_4_mib_sse_id_is_kept_once_not_per_event() {
 
 #[test]
 fn an_sse_id_over_the_event_limit_is_refused() {
+    let _turn = serial();
     let mut body = vec!["data: {\"delta\": \"ok\", \"chunk_type\": \"text\"}\n\n".to_owned()];
     body.push(format!("id: {}\n", "i".repeat(4 * MIB)));
     body.extend(
@@ -311,6 +321,7 @@ fn items_in(value: &Value) -> usize {
 
 #[test]
 fn array_index_jumps_are_bounded_per_stream() {
+    let _turn = serial();
     type Shape = (&'static str, fn(usize) -> String);
     let shapes: [Shape; 2] = [
         ("flat", |k| format!("response[{}]", (k + 1) * 4_096)),
@@ -337,6 +348,7 @@ fn array_index_jumps_are_bounded_per_stream() {
 
 #[test]
 fn index_jumps_into_a_typed_vec_are_bounded_the_same_way() {
+    let _turn = serial();
     let body = jumps(4_000, |k| format!("response[{}].name", (k + 1) * 4_096));
     let (result, allocated) = in_spawned_task(stream::<Vec<opper_tests::Person>>(body));
     let error = result.expect_err("the jumps are refused");
@@ -352,6 +364,7 @@ fn index_jumps_into_a_typed_vec_are_bounded_the_same_way() {
 
 #[test]
 fn honest_streams_of_many_items_are_not_limited() {
+    let _turn = serial();
     // 20,000 items, one chunk each, after a first jump over 4,000 items the service skipped.
     let mut body = vec![event("response[4000]", json!("first"))];
     body.extend((4_001..24_000).map(|i| event(&format!("response[{i}]"), json!("x"))));
@@ -364,6 +377,7 @@ fn honest_streams_of_many_items_are_not_limited() {
 
 #[test]
 fn the_fuzz_seeds_for_deep_paths_and_huge_ids_run_on_a_2_mib_thread() {
+    let _turn = serial();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/corpus");
     let read = |target: &str, seed: &str| {
         std::fs::read(format!("{root}/{target}/{seed}")).expect("a seed file")
@@ -395,6 +409,7 @@ fn the_fuzz_seeds_for_deep_paths_and_huge_ids_run_on_a_2_mib_thread() {
 
 #[test]
 fn a_path_over_the_length_limit_is_an_error() {
+    let _turn = serial();
     let path = format!("response.{}", "k".repeat(MAX_PATH_BYTES));
     let (result, _) = in_spawned_task(stream::<Value>(vec![event(&path, json!("x"))]));
     match result.expect_err("a long path fails") {
@@ -408,6 +423,7 @@ fn a_path_over_the_length_limit_is_an_error() {
 
 #[test]
 fn alternating_deep_paths_cost_in_proportion_to_what_was_sent() {
+    let _turn = serial();
     // Two paths of 127 levels that part at the first: each chunk completes 127 levels of the
     // other, and `Update::completed` lists them all.
     let deep = |first: &str| format!("response.{first}{}", "[0]".repeat(MAX_DEPTH - 1));
@@ -455,6 +471,7 @@ struct Text {
 /// of string deltas against a limit of 1 MiB end with `ResponseTooLarge`, having built little.
 #[test]
 fn a_stream_longer_than_the_response_limit_is_refused() {
+    let _turn = serial();
     // One piece of 64 KiB, sent 512 times (shared, so that building the body allocates little).
     let piece = bytes::Bytes::from(event("response.text", json!("x".repeat(64 * 1024))));
     let sent = 512 * piece.len();
@@ -486,6 +503,7 @@ fn a_stream_longer_than_the_response_limit_is_refused() {
 /// when its last chunk arrives (what dropping it then frees).
 #[test]
 fn a_stream_too_large_to_record_is_not_cached() {
+    let _turn = serial();
     // Pieces of 1,000 events: each piece is decoded as its chunks are read.
     let mut body = vec!["data: {}\n\n".repeat(1_000); 190];
     body.push(event("response.text", json!("done")));
@@ -537,6 +555,7 @@ fn opper_tests_prefix(text: &str) -> &str {
 /// near the output's own size, not a multiple of it).
 #[test]
 fn a_huge_rejected_output_is_quoted_and_kept_bounded() {
+    let _turn = serial();
     let ((error, requests), allocated) = in_spawned_task(async move {
         let server = MockServer::start().await;
         server.max_body_bytes(64 * MIB);
@@ -612,7 +631,7 @@ fn a_huge_rejected_output_is_quoted_and_kept_bounded() {
 /// rejection reason quoting the output.
 #[test]
 fn server_text_is_cut_and_escaped_in_messages_and_logs() {
-    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    let _turn = serial();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

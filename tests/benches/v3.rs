@@ -1,0 +1,146 @@
+//! v2 against v3 streaming, side by side in one run: the same 20,000-item output, served by the
+//! built-in server over loopback, as v2 `json_path` chunks and as v3 `content` deltas of 1 to 6
+//! characters (the model's JSON text, read into the same typed updates). Reports each
+//! version's deltas per second (goal: v3 at least 0.8 of v2's) and, for v3, time(20,000 items)
+//! / time(2,000 items) (target: at most 11, linear).
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use opper::testing::{MockServer, Reply};
+use opper_tests::bench::median;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// One item: two short strings and a number.
+#[derive(Debug, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Entry {
+    name: String,
+    note: String,
+    n: i64,
+}
+
+/// The output streamed.
+#[derive(Debug, Serialize, Deserialize, JsonSchema, opper::Partial)]
+struct Entries {
+    items: Vec<Entry>,
+}
+
+fn output(items: usize) -> Value {
+    let items: Vec<Value> = (0..items)
+        .map(|i| json!({"name": format!("Person {i}"), "note": format!("writes \"docs\" #{i}"), "n": i}))
+        .collect();
+    json!({ "items": items })
+}
+
+/// Reads a typed stream of `task` to its end: the number of updates.
+async fn typed(opper: &opper::Opper, task: &str) -> usize {
+    let mut stream = opper
+        .call(task)
+        .output_type::<Entries>()
+        .stream::<Entries>()
+        .await
+        .expect("stream");
+    let mut updates = 0;
+    while let Some(update) = stream.next().await {
+        std::hint::black_box(update.expect("update"));
+        updates += 1;
+    }
+    let entries = stream.finish().await.expect("final");
+    assert!(!entries.items.is_empty());
+    updates
+}
+
+/// How many deltas a stream of `task` carries on `path` (counted once, outside the timing).
+async fn deltas(url: &str, task: &str, marker: &str) -> usize {
+    let body = reqwest::Client::new()
+        .post(url)
+        .bearer_auth("bench-key")
+        .header("accept", "text/event-stream")
+        .header("content-type", "application/json")
+        .body(
+            json!({"name": task, "input": {}, "output_schema": schemars::schema_for!(Entries)})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("raw stream")
+        .text()
+        .await
+        .expect("body");
+    body.lines()
+        .filter(|line| line.starts_with("data: ") && line.contains(marker))
+        .count()
+}
+
+async fn time(opper: &opper::Opper, task: &str) -> Duration {
+    let start = Instant::now();
+    std::hint::black_box(typed(opper, task).await);
+    start.elapsed()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let server = MockServer::start().await;
+    server.reply("big", Reply::json(output(20_000)));
+    server.reply("small", Reply::json(output(2_000)));
+    let client = |api| {
+        opper::Opper::builder()
+            .api_key("bench-key")
+            .base_url(server.url())
+            .api(api)
+            .build()
+            .expect("client")
+    };
+    let (v2, v3) = (client(opper::Api::V2), client(opper::Api::V3));
+    let v2_deltas = deltas(
+        &format!("{}/v2/call/stream", server.url()),
+        "big",
+        "json_path",
+    )
+    .await;
+    let v3_deltas = deltas(
+        &format!("{}/v3/functions/big/stream", server.url()),
+        "big",
+        "\"content\"",
+    )
+    .await;
+
+    let rounds = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    typed(&v2, "small").await;
+    typed(&v3, "small").await;
+    let (mut two, mut three, mut three_small) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        two.push(time(&v2, "big").await);
+        three.push(time(&v3, "big").await);
+        three_small.push(time(&v3, "small").await);
+    }
+    let (two, three, three_small) = (
+        median(&mut two),
+        median(&mut three),
+        median(&mut three_small),
+    );
+    let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+    println!("20,000 items: {v2_deltas} v2 chunks, {v3_deltas} v3 content deltas");
+    println!(
+        "v2 json_path chunks:   median {two:?} ({:.0} deltas/s)",
+        rate(v2_deltas, two)
+    );
+    println!(
+        "v3 JSON text deltas:   median {three:?} ({:.0} deltas/s)",
+        rate(v3_deltas, three)
+    );
+    println!(
+        "v3 / v2 deltas per second: {:.2} (goal >= 0.8)",
+        rate(v3_deltas, three) / rate(v2_deltas, two)
+    );
+    println!("v3, 2,000 items: median {three_small:?}");
+    println!(
+        "v3 time(20,000) / time(2,000): {:.2} (target <= 11)",
+        three.as_secs_f64() / three_small.as_secs_f64()
+    );
+}
