@@ -43,7 +43,7 @@ const TEXT: &str = "Ann Lee is our CTO; Bo Berg writes the docs.";
 /// Calls the task once and streams it once, printing what came back.
 async fn run(opper: &opper::Opper) -> opper::Result<()> {
     let team = extract_team_with(opper, TEXT.into()).await?;
-    println!("  call:   {:?} (span {})", team.output, team.span_id);
+    println!("  call:   {:?} (span {:?})", team.output, team.span_id);
     let mut stream = extract_team_live_with(opper, TEXT.into()).await?;
     let mut updates = 0;
     while let Some(update) = stream.next().await {

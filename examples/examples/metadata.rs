@@ -36,7 +36,7 @@ async fn main() -> opper::Result<()> {
     let response =
         sentiment("The battery lasts for days and the screen is gorgeous.".into()).await?;
     println!("output:  {:?}", response.output);
-    println!("span id: {}", response.span_id);
+    println!("span id: {:?}", response.span_id);
     match &response.usage {
         Some(usage) => println!(
             "usage:   {} in + {} out = {} tokens",

@@ -42,22 +42,25 @@ async fn main() -> opper::Result<()> {
 
     let topic = "Typed LLM calls in Rust".to_owned();
     let outline = plan(topic.clone()).await?;
-    println!("plan   span {}", outline.span_id);
+    println!("plan   span {:?}", outline.span_id);
     let (article, verdict) = opper::with_parent_span(&outline, async {
-        let article = draft(topic, outline.sections.clone()).await?;
+        let article = draft(topic, outline.output.sections.clone()).await?;
         let verdict = review(article.output.clone()).await?;
         opper::Result::Ok((article, verdict))
     })
     .await?;
     println!(
-        "draft  span {} (parent {})",
+        "draft  span {:?} (parent {:?})",
         article.span_id, outline.span_id
     );
     println!(
-        "review span {} (parent {})",
+        "review span {:?} (parent {:?})",
         verdict.span_id, outline.span_id
     );
-    println!("review: {}/5, {}", verdict.score, verdict.comment);
+    println!(
+        "review: {}/5, {}",
+        verdict.output.score, verdict.output.comment
+    );
     if let Some(server) = backend.server() {
         for request in server.requests() {
             let body = request.body.unwrap_or_default();

@@ -63,12 +63,12 @@ async fn main() -> opper::Result<()> {
     }
 
     let sum = add(4, 5).await?;
-    println!("sum: {} (after {} re-ask(s))", sum.sum, sum.reasks);
+    println!("sum: {} (after {} re-ask(s))", sum.output.sum, sum.reasks);
 
     let signup = extract_signup("Hi, I'm Ann, 27, and I'd like to join.".into()).await?;
     println!(
         "signup: {} aged {} (after {} re-ask(s))",
-        signup.name, signup.age, signup.reasks
+        signup.output.name, signup.output.age, signup.reasks
     );
 
     if let Some(server) = backend.server() {

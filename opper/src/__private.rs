@@ -11,7 +11,7 @@ pub use crate::partial::derive::{
 };
 pub use crate::partial::{Cx, Seg};
 pub use crate::reask::{Policy, instructions as reask_instructions};
-pub use crate::schema::schema_for;
+pub use crate::task::schema::schema_for;
 pub use crate::{Configuration, Model, Opper, Task, Validator, ValidatorFn};
 
 use std::any::TypeId;
@@ -22,8 +22,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::default_client::default_client;
-use crate::json::input;
+use crate::client::default::default_client;
+use crate::task::json::input;
 use crate::{Example, Partial, Response, Result, Stream};
 
 /// The validator of `validate = EXPR`: the macro places this call on `EXPR`, so a wrong
@@ -340,9 +340,8 @@ pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
     policy: &Policy<O>,
 ) -> Result<Response<O>> {
     let input_ = input(input_)?;
-    client(client_)?
-        .execute(task, Some(&input_), None, policy)
-        .await
+    let client_ = client(client_)?;
+    crate::call::attempts::execute(&client_, task, Some(&input_), None, policy).await
 }
 
 /// `POST /v2/call/stream`: typed updates, then the output.
@@ -446,13 +445,13 @@ mod tests {
     fn each_instantiation_has_its_own_task_built_once() {
         let names: Vec<&str> = [task::<u8>(), task::<String>(), task::<&str>()]
             .iter()
-            .map(|task| task.name())
+            .map(|task| task.get_name())
             .collect();
         assert_eq!(names, ["u8", "alloc::string::String", "&str"]);
         for _ in 0..3 {
             assert!(std::ptr::eq(task::<u8>(), task::<u8>()));
             assert!(std::ptr::eq(task::<String>(), task::<String>()));
-            assert_eq!(task::<&str>().name(), "&str");
+            assert_eq!(task::<&str>().get_name(), "&str");
         }
         assert_eq!(BUILDS.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
@@ -483,7 +482,7 @@ mod tests {
                             2 => (raced::<u32>(), "u32"),
                             _ => (raced::<u64>(), "u64"),
                         };
-                        assert_eq!(task.name(), name);
+                        assert_eq!(task.get_name(), name);
                     }
                 });
             }

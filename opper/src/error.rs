@@ -46,36 +46,6 @@ impl ApiError {
     /// The longest [`retry_after`](Self::retry_after) kept: one day. A retry policy waits out
     /// a `Retry-After` only up to its own `max_delay`, so a wait this long returns the error.
     pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-
-    pub(crate) fn from_body(
-        status: u16,
-        body: String,
-        truncated: bool,
-        retry_after: Option<Duration>,
-    ) -> Self {
-        let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_str(&body).ok();
-        let text = |key: &str| {
-            parsed
-                .as_ref()
-                .and_then(|map| map.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let detail = parsed
-            .as_ref()
-            .and_then(|map| map.get("detail"))
-            .filter(|detail| !detail.is_null())
-            .cloned();
-        Self {
-            status,
-            error_type: text("type"),
-            message: text("message"),
-            detail,
-            body,
-            truncated,
-            retry_after,
-        }
-    }
 }
 
 impl fmt::Display for ApiError {
@@ -99,11 +69,27 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// A failure of the transport: connecting, sending, reading, or a timeout.
-#[derive(Debug)]
+/// An operation the API is still working on, from a v3 `202 Accepted` answer
+/// ([`Error::Pending`]); `GET /v3/artifacts/{id}/status` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PendingOperation {
+    /// The operation's id.
+    pub id: Option<String>,
+    /// Where its status can be read.
+    pub status_url: Option<String>,
+    /// What it is (its `type`, such as `image`).
+    pub kind: Option<String>,
+}
+
+/// A failure of the transport: connecting, sending, reading, or a timeout. Its message says
+/// what failed; the HTTP client's error, when there is one, is its [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct TransportError {
     kind: TransportKind,
     message: String,
+    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -126,9 +112,16 @@ impl TransportError {
         } else {
             TransportKind::Other
         };
-        // reqwest's Display names the URL, never headers, so no secret can leak here.
+        // reqwest's error is the source (its Display names the URL, never headers, and the URL
+        // is dropped); the message is this layer's only.
         let error = error.without_url();
-        let message = error.to_string();
+        let message = match kind {
+            TransportKind::ConnectTimeout => "timed out while connecting",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Connect => "could not connect",
+            TransportKind::Other => "the request failed",
+        }
+        .to_owned();
         Self {
             kind,
             message,
@@ -139,7 +132,7 @@ impl TransportError {
     pub(crate) fn timeout(message: impl Into<String>) -> Self {
         Self {
             kind: TransportKind::Timeout,
-            message: message.into(),
+            message: format!("timed out: {}", message.into()),
             source: None,
         }
     }
@@ -166,20 +159,6 @@ impl TransportError {
             self.kind,
             TransportKind::Connect | TransportKind::ConnectTimeout
         )
-    }
-}
-
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for TransportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -279,36 +258,59 @@ pub(crate) fn bounded_json(value: &Value, limit: usize) -> Result<String, String
 ///
 /// Errors that end a stream keep what had arrived: [`Error::partial`] returns the JSON (or text)
 /// assembled before the failure.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// No API key: neither `OPPER_API_KEY` nor `OPPER_HTTP_BEARER` is set, and none was given.
+    #[error(
+        "no Opper API key: set OPPER_API_KEY (or OPPER_HTTP_BEARER), or pass one to Opper::builder().api_key(..)"
+    )]
     MissingApiKey,
     /// The client's configuration is not usable (a bad base URL, header, or an API key that
     /// would be sent over plain HTTP to a remote host).
+    #[error("invalid Opper client configuration: {}", escape(.0))]
     Config(String),
     /// The task's input could not be serialized to JSON (a NaN or an infinity among them: JSON
     /// cannot carry those), reported before any request.
-    Input(serde_json::Error),
+    #[error("the task's input could not be serialized to JSON")]
+    Input(#[source] serde_json::Error),
+    /// The task could not be built: its output or input schema, or one of its examples, could
+    /// not be serialized. Reported on each call of the task, before any request.
+    #[error("task `{}` could not be built: {}", escape(.task), escape(.reason))]
+    InvalidTask {
+        /// The task's name.
+        task: String,
+        /// What could not be built, and why.
+        reason: String,
+    },
     /// 400: the API rejected the request.
+    #[error("bad request: {0}")]
     BadRequest(Box<ApiError>),
     /// 401: the API key is missing or wrong.
+    #[error("unauthorized: {0}")]
     Unauthorized(Box<ApiError>),
     /// 404: the API does not know what was asked for.
+    #[error("not found: {0}")]
     NotFound(Box<ApiError>),
     /// 422: the request did not validate; [`ApiError::detail`] says where.
+    #[error("request validation failed: {}{}", .0, detail(.0))]
     RequestValidation(Box<ApiError>),
     /// 429: too many requests (retried by default, honouring `Retry-After`).
+    #[error("rate limited: {0}")]
     RateLimited(Box<ApiError>),
     /// Any other non-success status, with its body kept.
+    #[error("the Opper API failed: {0}")]
     Api(Box<ApiError>),
     /// The request timed out before a response (for a stream: its first event) arrived: the
     /// connect timeout, the read timeout, the request timeout or the stream idle timeout; its
     /// message says which.
+    #[error(transparent)]
     Timeout(TransportError),
     /// The connection failed or broke before a response arrived.
+    #[error(transparent)]
     Transport(TransportError),
     /// The service sent an `error` chunk on the stream.
+    #[error("the stream reported an error: {}: {}", shown(.error_type.as_deref().unwrap_or("error"), ApiError::MAX_BODY_BYTES), shown(.error_message.as_deref().unwrap_or("(no message)"), ApiError::MAX_BODY_BYTES))]
     StreamChunk {
         /// The chunk's `error_type`, cut at [`ApiError::MAX_BODY_BYTES`].
         error_type: Option<String>,
@@ -319,6 +321,7 @@ pub enum Error {
     },
     /// A stream event that is not a valid JSON chunk, or a `json_path` that does not exist in
     /// the output type.
+    #[error("invalid stream event ({}): {}", escape(.reason), escape(.data))]
     InvalidChunk {
         /// The event's `data` (shortened when long).
         data: String,
@@ -328,6 +331,7 @@ pub enum Error {
         partial: Value,
     },
     /// A stream event larger than the configured limit.
+    #[error("a stream event exceeded the limit of {limit} bytes")]
     EventTooLarge {
         /// The limit in bytes.
         limit: usize,
@@ -335,15 +339,18 @@ pub enum Error {
         partial: Value,
     },
     /// The stream ended (closed, broke, or timed out) before a complete output was formed.
+    #[error("the stream ended before the output was complete: {}", escape(.reason))]
     Incomplete {
         /// Why the stream ended.
         reason: String,
         /// The transport failure, if one ended the stream.
+        #[source]
         source: Option<TransportError>,
         /// What the stream had assembled before it ended.
         partial: Value,
     },
     /// The service's output does not fit the output type.
+    #[error("{}", escape(&Error::output_reason(.path, .message)))]
     Output {
         /// The JSON that was received.
         json: Value,
@@ -355,6 +362,7 @@ pub enum Error {
     /// Every attempt's output was rejected (by the task's validator, or because it did not fit
     /// the output type) and no re-ask was left. Holds each attempt's output and reason, in
     /// order: `1 + reasks` of them.
+    #[error("the output was rejected after {}: {}", count_attempts(.attempts.len()), shown(.attempts.last().map_or("", |last| last.reason.as_str()), Rejection::MAX_REASON_BYTES))]
     Rejected {
         /// Each rejected output with its reason, the first attempt first.
         attempts: Vec<Rejection>,
@@ -362,12 +370,16 @@ pub enum Error {
     /// A `/v2/call` response body, or the whole body of a `/v2/call/stream` stream, longer than
     /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes): reading
     /// stopped at the limit and the connection was dropped. Not retried.
+    #[error(
+        "the response body exceeded the limit of {limit} bytes (OpperBuilder::max_response_bytes)"
+    )]
     ResponseTooLarge {
         /// The limit in bytes.
         limit: usize,
     },
     /// The API answered with a redirect (a 3xx status). The API never redirects, so it is not
     /// followed: nothing is sent to the `Location`, and it is not retried.
+    #[error("the API answered HTTP {status}, a redirect{}; redirects are not followed", location.as_deref().map(|to| format!(" to {}", escape(to))).unwrap_or_default())]
     Redirect {
         /// The HTTP status code.
         status: u16,
@@ -375,6 +387,7 @@ pub enum Error {
         location: Option<String>,
     },
     /// A successful response whose body is not the documented JSON.
+    #[error("invalid response ({}): {}", escape(.reason), shown(.body, 300))]
     InvalidResponse {
         /// The body as text (shortened when long).
         body: String,
@@ -384,14 +397,34 @@ pub enum Error {
     /// A replay-only [`Cache`](crate::Cache) served an answer that the task rejected (its
     /// validator, or the output type) while it had re-asks left. A re-ask would be a request,
     /// which replay-only mode never makes: record the entry again with a read-write cache.
+    #[error("the replay-only cache's answer for task `{}` was rejected: {}; asking again would need a request, which a replay-only cache never makes (record the entry again with a read-write cache)", escape(.task), escape(&.rejection.reason))]
     ReplayRejected {
         /// The task's name.
         task: String,
         /// The replayed output and why it was rejected.
         rejection: Rejection,
     },
+    /// The task sets a field that the client's API version does not have (on v3: `examples`,
+    /// which v3 keeps on the function, server-side). Reported before any request.
+    #[error("the task `{}` sets `{field}`, which Opper API {api} does not have; remove it or use another API version", escape(.task))]
+    Unsupported {
+        /// The task's name.
+        task: String,
+        /// The request field, such as `examples`.
+        field: &'static str,
+        /// The API version, such as `v3`.
+        api: &'static str,
+    },
+    /// The API accepted the call but its work is not done (v3's `202 Accepted`, for media
+    /// generation): there is no output yet, only the operations still pending.
+    #[error("the API accepted the call but its work is not done yet (HTTP 202, {}){}", count(.operations.len(), "pending operation"), pending(.operations))]
+    Pending {
+        /// The pending operations, as the API listed them.
+        operations: Vec<PendingOperation>,
+    },
     /// A replay-only [`Cache`](crate::Cache) has no valid entry for the call; no request was
     /// made.
+    #[error("the replay-only cache has no answer for task `{}`: {} is missing or damaged (record it with a read-write cache)", escape(.task), escape(&.path.display().to_string()))]
     CacheMiss {
         /// The task's name.
         task: String,
@@ -471,13 +504,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_status(
-        status: u16,
-        body: String,
-        truncated: bool,
-        retry_after: Option<Duration>,
-    ) -> Self {
-        let error = Box::new(ApiError::from_body(status, body, truncated, retry_after));
+    /// The variant of an error answer's status.
+    pub(crate) fn from_api(error: ApiError) -> Self {
+        let status = error.status;
+        let error = Box::new(error);
         match status {
             400 => Error::BadRequest(error),
             401 => Error::Unauthorized(error),
@@ -498,109 +528,45 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    /// This layer's message. Text from the server (error types and messages, bodies, event
-    /// data, locations, reasons that quote an output) is cut, and control characters in the
-    /// whole message are escaped (`\n`, `\u{1b}`): a message is one line, safe to log.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let f = &mut Escaping(f);
-        match self {
-            Error::MissingApiKey => f.write_str(
-                "no Opper API key: set OPPER_API_KEY (or OPPER_HTTP_BEARER), or pass one to Opper::builder().api_key(..)",
-            ),
-            Error::Config(message) => write!(f, "invalid Opper client configuration: {message}"),
-            Error::Input(e) => write!(f, "the task's input could not be serialized: {e}"),
-            Error::BadRequest(e) => write!(f, "bad request: {e}"),
-            Error::Unauthorized(e) => write!(f, "unauthorized: {e}"),
-            Error::NotFound(e) => write!(f, "not found: {e}"),
-            Error::RequestValidation(e) => {
-                write!(f, "request validation failed: {e}")?;
-                if let Some(detail) = &e.detail {
-                    write!(f, " (detail: {})", truncate(&detail.to_string(), 300))?;
-                }
-                Ok(())
-            }
-            Error::RateLimited(e) => write!(f, "rate limited: {e}"),
-            Error::Api(e) => write!(f, "the Opper API failed: {e}"),
-            Error::Timeout(e) => write!(f, "timed out: {e}"),
-            Error::Transport(e) => write!(f, "transport error: {e}"),
-            Error::StreamChunk {
-                error_type,
-                error_message,
-                ..
-            } => write!(
-                f,
-                "the stream reported an error: {}: {}",
-                truncate(
-                    error_type.as_deref().unwrap_or("error"),
-                    ApiError::MAX_BODY_BYTES
-                ),
-                truncate(
-                    error_message.as_deref().unwrap_or("(no message)"),
-                    ApiError::MAX_BODY_BYTES
-                )
-            ),
-            Error::InvalidChunk { data, reason, .. } => {
-                write!(f, "invalid stream event ({reason}): {data}")
-            }
-            Error::EventTooLarge { limit, .. } => {
-                write!(f, "a stream event exceeded the limit of {limit} bytes")
-            }
-            Error::Incomplete { reason, source, .. } => {
-                write!(f, "the stream ended before the output was complete: {reason}")?;
-                if let Some(source) = source {
-                    write!(f, ": {source}")?;
-                }
-                Ok(())
-            }
-            Error::Output { path, message, .. } => f.write_str(&Error::output_reason(path, message)),
-            Error::Rejected { attempts } => {
-                let reason = attempts.last().map_or("", |last| {
-                    truncate(&last.reason, Rejection::MAX_REASON_BYTES)
-                });
-                let n = attempts.len();
-                let s = if n == 1 { "" } else { "s" };
-                write!(f, "the output was rejected after {n} attempt{s}: {reason}")
-            }
-            Error::ResponseTooLarge { limit } => write!(
-                f,
-                "the response body exceeded the limit of {limit} bytes (OpperBuilder::max_response_bytes)"
-            ),
-            Error::Redirect { status, location } => {
-                write!(f, "the API answered HTTP {status}, a redirect")?;
-                if let Some(location) = location {
-                    write!(f, " to {location}")?;
-                }
-                f.write_str("; redirects are not followed")
-            }
-            Error::InvalidResponse { reason, body } => {
-                write!(f, "invalid response ({reason}): {}", truncate(body, 300))
-            }
-            Error::ReplayRejected { task, rejection } => write!(
-                f,
-                "the replay-only cache's answer for task `{task}` was rejected: {}; asking again would need a request, which a replay-only cache never makes (record the entry again with a read-write cache)",
-                rejection.reason
-            ),
-            Error::CacheMiss { task, path } => write!(
-                f,
-                "the replay-only cache has no answer for task `{task}`: {} is missing or damaged (record it with a read-write cache)",
-                path.display()
-            ),
-        }
+/// `(detail: ...)` after a 422's message, when its body had a `detail`.
+fn detail(error: &ApiError) -> String {
+    error.detail.as_ref().map_or_else(String::new, |detail| {
+        format!(" (detail: {})", shown(&detail.to_string(), 300))
+    })
+}
+
+/// `1 attempt`, `3 attempts`.
+fn count_attempts(n: usize) -> String {
+    count(n, "attempt")
+}
+
+/// `1 thing`, `3 things`.
+fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Input(e) => Some(e),
-            Error::Timeout(e) | Error::Transport(e) => Some(e),
-            Error::Incomplete {
-                source: Some(e), ..
-            } => Some(e),
-            _ => None,
-        }
-    }
+/// `; id (kind) at url` for each of the first three pending operations.
+fn pending(operations: &[PendingOperation]) -> String {
+    operations
+        .iter()
+        .take(3)
+        .map(|operation| {
+            format!(
+                "; {} ({}) at {}",
+                shown(operation.id.as_deref().unwrap_or("?"), 200),
+                shown(operation.kind.as_deref().unwrap_or("?"), 100),
+                shown(operation.status_url.as_deref().unwrap_or("?"), 500)
+            )
+        })
+        .collect()
+}
+
+/// `text` cut at `max` bytes and escaped (see [`escape`]).
+fn shown(text: &str, max: usize) -> Escaped<'_> {
+    escape(truncate(text, max))
 }
 
 pub(crate) fn truncate(text: &str, max: usize) -> &str {
@@ -666,9 +632,66 @@ impl fmt::Write for Escaping<'_, '_> {
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error as _;
+
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn errors_are_send_sync_and_static() {
+        fn assert<T: Send + Sync + 'static>() {}
+        assert::<Error>();
+        assert::<ApiError>();
+        assert::<TransportError>();
+    }
+
+    /// Every message down the chain, as `anyhow`'s `{:#}` shows them.
+    fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        let mut messages = vec![error.to_string()];
+        let mut source = error.source();
+        while let Some(error) = source {
+            messages.push(error.to_string());
+            source = error.source();
+        }
+        messages
+    }
+
+    #[test]
+    fn a_message_never_repeats_its_source() {
+        let serde = serde_json::from_str::<u8>("x").unwrap_err();
+        let input = Error::Input(serde);
+        let timeout = Error::Timeout(TransportError::timeout("no response before 5s"));
+        let cut = Error::Incomplete {
+            reason: "the connection broke".into(),
+            source: Some(TransportError::closed("closed by the server")),
+            partial: Value::Null,
+        };
+        for error in [input, timeout, cut] {
+            let messages = chain(&error);
+            for (i, message) in messages.iter().enumerate() {
+                for later in messages.iter().skip(i + 1) {
+                    assert!(
+                        !message.contains(later.as_str()),
+                        "{message:?} repeats {later:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_task_that_could_not_be_built_has_its_own_variant() {
+        let error = Error::InvalidTask {
+            task: "t".into(),
+            reason: "an example could not be serialized: NaN".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "task `t` could not be built: an example could not be serialized: NaN"
+        );
+        assert!(error.source().is_none());
+    }
 
     #[test]
     fn escape_keeps_text_on_one_line() {
@@ -721,7 +744,15 @@ mod tests {
             "{}",
             shown.len()
         );
-        let api = ApiError::from_body(400, r#"{"message": "a\nb\u001b"}"#.into(), false, None);
+        let api = ApiError {
+            status: 400,
+            error_type: None,
+            message: Some("a\nb\u{1b}".into()),
+            detail: None,
+            body: String::new(),
+            truncated: false,
+            retry_after: None,
+        };
         assert_eq!(api.to_string(), "HTTP 400: a\\nb\\u{1b}");
     }
 }

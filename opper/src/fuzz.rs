@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::jsontext::TextReader;
 use crate::partial::Assembler;
+use crate::partial::text::TextReader;
 
 /// Feeds `data` to the SSE decoder in pieces cut where the input says (its first byte picks
 /// the piece length), with a small event cap. Must never panic.
@@ -15,7 +15,7 @@ pub fn sse(data: &[u8]) {
         return;
     };
     let piece = usize::from(first % 17) + 1;
-    let mut decoder = crate::sse::Decoder::with_limit(256);
+    let mut decoder = crate::stream::sse::Decoder::with_limit(256);
     let mut events = Vec::new();
     for chunk in rest.chunks(piece) {
         if decoder.feed(chunk, &mut events).is_err() {

@@ -17,60 +17,31 @@
     )
 )]
 
-// Layers, leaves first: a module uses only modules listed above it (no cycles: checked by
-// `scripts/check-layers`).
-// 1. Wire and error types.
+// The stages, leaves first: a module uses only modules listed above it, and a folder's parts
+// only the parts listed above them (`scripts/check-layers` fails otherwise).
+// 1. The error type, and what a call answers.
 mod error;
-mod json;
 mod response;
-mod validate;
-mod wire;
-// 2. The parts of a task.
-mod configuration;
-mod example;
-mod model;
-mod schema;
-// 3. The task.
+// 2. The task: what a call sends besides its input (schemas, model, examples, configuration).
 mod task;
-// 4. Output decoding, tracing, the parent-span scope.
-mod decode;
-mod parent;
-mod reask;
+// 3. Tracing (spans, the parent-span scope), then re-asks (judging outputs, wording re-asks).
 mod trace;
-// 5. The response cache on disk (keys, entries), below the streams and the client that use it.
+mod reask;
+// 4. The wire: request bodies, answers, chunks and error bodies, one module per API version.
+mod protocol;
+// 5. The response cache on disk (keys, entries).
 mod cache;
-// 6. Reading a response: bounded bodies, SSE, the stream's clocks, reassembly.
-mod body;
+// 6. Reassembly of a streamed output into typed partials.
 pub mod partial;
-// The JSON text of a v3 stream, read into `partial`'s chunks as it arrives (not wired yet).
-#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
-mod jsontext;
-// Private; its `pub` items are for the fuzz targets (`__fuzz`).
-#[allow(unreachable_pub)]
-mod sse;
-mod timeouts;
-// 7. Streams: the raw chunks, then the typed stream.
-mod chunks;
+// 7. Streams: SSE, the stream's clocks, raw chunks, the typed stream.
 mod stream;
-// 8. Retries.
-mod retry;
-// 9. The client.
+// 8. The client: the `Opper` handle, its builder, HTTP, retries, the default client.
 mod client;
-// 10. The default client, the call builder.
+// 9. A call: the builder, and the attempts of a call or stream (cache, retries, re-asks).
 mod call;
-mod default_client;
-// 11. Support for the macros, the fuzz targets, and the testing server.
+// 10. Support for the macros, the fuzz targets, and the testing server.
 #[doc(hidden)]
 pub mod __private;
-// The chunker and the small RNG serve the testing server and the unit tests; in a test build
-// without the `testing` feature only the tests use them, and only in part.
-#[cfg(any(test, feature = "testing"))]
-#[cfg_attr(not(feature = "testing"), allow(dead_code, unreachable_pub))]
-mod chunker;
-#[cfg(any(test, feature = "testing"))]
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
-mod rng;
-
 #[cfg(feature = "fuzzing")]
 mod fuzz;
 #[cfg(feature = "fuzzing")]
@@ -78,7 +49,7 @@ mod fuzz;
 pub mod __fuzz {
     //! Fuzzing entry points (the `fuzzing` feature); not a public API.
     pub use crate::fuzz::{assemble, json_path, json_text, sse};
-    pub use crate::sse::{DecodeError, Decoder, Event};
+    pub use crate::stream::sse::{DecodeError, Decoder, Event};
 }
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -86,20 +57,20 @@ pub mod testing;
 
 pub use cache::Cache;
 pub use call::CallBuilder;
-pub use chunks::ChunkStream;
+pub use client::retry::RetryPolicy;
 pub use client::{Opper, OpperBuilder};
-pub use configuration::Configuration;
-pub use error::{ApiError, Error, Rejection, Result, TransportError};
-pub use example::Example;
-pub use model::Model;
-pub use parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
+pub use error::{ApiError, Error, PendingOperation, Rejection, Result, TransportError};
 pub use partial::Partial;
+pub use protocol::Api;
+pub use protocol::v2::{ChunkType, StreamingChunk};
+pub use reask::validate::{OutputCheck, Validator, ValidatorFn};
 pub use response::{Cost, Response, Usage};
-pub use retry::RetryPolicy;
-pub use stream::{Stream, Update};
+pub use stream::{ChunkStream, Stream, Update};
 pub use task::Task;
-pub use validate::{OutputCheck, Validator, ValidatorFn};
-pub use wire::{ChunkType, StreamingChunk};
+pub use task::configuration::Configuration;
+pub use task::example::Example;
+pub use task::model::Model;
+pub use trace::parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///
@@ -150,6 +121,10 @@ pub use wire::{ChunkType, StreamingChunk};
 /// | `opper::Result<opper::Response<T>>` | `/v2/call` | as for `T` | `T` with `span_id`, `usage`, `cost`, `cached` |
 /// | `opper::Result<opper::Stream<T>>` | `/v2/call/stream` | schema of `T` (`T: opper::Partial`) | typed updates, then `T` |
 /// | `opper::Result<opper::Stream<String>>` | `/v2/call/stream` | none | text deltas, then the text |
+///
+/// On an [`Api::V3`] client the endpoints are `/v3/functions/{name}/call` and `/stream`, the
+/// output is the answer's `data` (a stream's `complete` event), and a task with `example`s is
+/// [`Error::Unsupported`].
 ///
 /// # Keys
 /// - `name = "..."`, `instructions = "..."`: override the function's name and doc comment.

@@ -1,42 +1,50 @@
-//! What `/v2/call` answers.
+//! What a call answers (on v2 `/v2/call`, on v3 `{data, meta}`).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A typed output with the call's metadata.
 ///
 /// Returned by `#[opper::function]`s declared `-> opper::Result<opper::Response<T>>` and by
 /// [`CallBuilder::send`](crate::CallBuilder::send).
 ///
-/// A `Response<T>` is a wrapper whose point is its output, like axum's `Json<T>`: it
-/// dereferences to `T` (`reply.sum` reads `reply.output.sum`), read-only. Take the output out
-/// with [`into_output`](Self::into_output); the metadata are its other fields.
+/// The output is the field [`output`](Self::output); the metadata are the other fields. It
+/// does not dereference to `T` (only smart pointers do): `reply.output.cost` is the output's
+/// `cost`, `reply.cost` the call's.
 ///
 /// ```
 /// # #[derive(serde::Deserialize)] struct Sum { sum: i64 }
 /// # fn run(reply: opper::Response<Sum>) {
-/// let sum: i64 = reply.sum; // through `Deref`, the same as `reply.output.sum`
-/// println!("{sum} (span {})", reply.span_id);
+/// let sum: i64 = reply.output.sum;
+/// println!("{sum} (span {:?}, {} re-asks)", reply.span_id, reply.reasks);
 /// let output: Sum = reply.into_output();
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Response<T> {
-    /// The output: `json_payload` deserialized into `T`, or the text `message`.
+    /// The output: `json_payload` deserialized into `T`, or the text `message` (v3: `data`).
     pub output: T,
-    /// The call's span, to tie later calls to it or find it in the Opper UI.
-    pub span_id: String,
+    /// The call's span, to tie later calls to it or find it in the Opper UI. `None` when the
+    /// service sent none: always on [`Api::V3`](crate::Api::V3), which has no span id (see
+    /// [`trace_uuid`](Self::trace_uuid)).
+    pub span_id: Option<String>,
+    /// The call's trace (v3's `meta.trace_uuid`); `None` on v2 and when v3 sent none.
+    pub trace_uuid: Option<String>,
     /// Token usage, when the service reported it.
     pub usage: Option<Usage>,
-    /// Cost in USD, when the service reported it.
+    /// Cost in USD, when the service reported it. On v3 the service reports only the total
+    /// (`meta.cost`): `generation` and `platform` are then 0.
     pub cost: Option<Cost>,
+    /// The whole `meta` object of a v3 answer (`function_name`, `execution_ms`, `models_used`,
+    /// `usage`, `cost`, ...), as sent; `None` on v2. Of a re-asked call, the accepted attempt's.
+    pub meta: Option<serde_json::Value>,
     /// Whether the answer came from the cache.
     pub cached: bool,
     /// Generated images (URLs or base64), for image models.
     pub images: Vec<String>,
     /// How many times the task was asked again before this output was accepted (0: the first
-    /// answer was). `usage` and `cost` add up every attempt; `span_id` is this answer's.
+    /// answer was). `usage` and `cost` add up every attempt; `span_id`, `trace_uuid` and `meta`
+    /// are this answer's.
     pub reasks: u32,
 }
 
@@ -51,21 +59,14 @@ impl<T> Response<T> {
         Response {
             output: f(self.output),
             span_id: self.span_id,
+            trace_uuid: self.trace_uuid,
             usage: self.usage,
             cost: self.cost,
+            meta: self.meta,
             cached: self.cached,
             images: self.images,
             reasks: self.reasks,
         }
-    }
-}
-
-/// Reads the output: `response.field` is `response.output.field`.
-impl<T> std::ops::Deref for Response<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.output
     }
 }
 
@@ -80,12 +81,21 @@ pub struct Usage {
     /// Tokens generated.
     #[serde(deserialize_with = "null_as_zero")]
     pub output_tokens: u64,
-    /// Both together.
+    /// Both together (on v3, which does not send it: their sum).
     #[serde(deserialize_with = "null_as_zero")]
     pub total_tokens: u64,
     /// Reasoning tokens among the output tokens, for models that report them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
+    /// Prompt tokens read from the provider's prompt cache, when reported (v3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_read_tokens: Option<u64>,
+    /// Prompt tokens written to the provider's prompt cache, when reported (v3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_creation_tokens: Option<u64>,
+    /// Of those, tokens written with a one-hour lifetime, when reported (v3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_creation_1h_tokens: Option<u64>,
 }
 
 /// Adds another call's usage to this one: `total += &usage`. Each count saturates at
@@ -95,10 +105,19 @@ impl std::ops::AddAssign<&Usage> for Usage {
         self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
         self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
-        if let Some(reasoning) = other.reasoning_tokens {
-            let sum = self.reasoning_tokens.get_or_insert(0);
-            *sum = sum.saturating_add(reasoning);
-        }
+        let optional = |mine: &mut Option<u64>, theirs: Option<u64>| {
+            if let Some(theirs) = theirs {
+                let sum = mine.get_or_insert(0);
+                *sum = sum.saturating_add(theirs);
+            }
+        };
+        optional(&mut self.reasoning_tokens, other.reasoning_tokens);
+        optional(&mut self.cache_read_tokens, other.cache_read_tokens);
+        optional(&mut self.cache_creation_tokens, other.cache_creation_tokens);
+        optional(
+            &mut self.cache_creation_1h_tokens,
+            other.cache_creation_1h_tokens,
+        );
     }
 }
 
@@ -146,49 +165,6 @@ where
     Ok(Option::<N>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// The raw body of `/v2/call`: only `span_id` is required; unknown fields are ignored.
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawResponse {
-    #[serde(default)]
-    pub(crate) span_id: Option<String>,
-    #[serde(default)]
-    pub(crate) message: Option<String>,
-    #[serde(default)]
-    pub(crate) json_payload: Option<Value>,
-    #[serde(default)]
-    pub(crate) cached: Option<bool>,
-    #[serde(default)]
-    pub(crate) images: Option<Vec<String>>,
-    #[serde(default)]
-    pub(crate) usage: Option<RawUsage>,
-    #[serde(default)]
-    pub(crate) cost: Option<Cost>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct RawUsage {
-    #[serde(flatten)]
-    usage: Usage,
-    #[serde(default)]
-    output_tokens_details: Option<OutputTokensDetails>,
-}
-
-#[derive(Debug, Deserialize)]
-struct OutputTokensDetails {
-    #[serde(default)]
-    reasoning_tokens: Option<u64>,
-}
-
-impl RawUsage {
-    pub(crate) fn into_usage(self) -> Usage {
-        let mut usage = self.usage;
-        if usage.reasoning_tokens.is_none() {
-            usage.reasoning_tokens = self.output_tokens_details.and_then(|d| d.reasoning_tokens);
-        }
-        usage
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +176,9 @@ mod tests {
             output_tokens: u64::MAX - 1,
             total_tokens: u64::MAX,
             reasoning_tokens: Some(u64::MAX),
+            cache_read_tokens: Some(u64::MAX),
+            cache_creation_tokens: None,
+            cache_creation_1h_tokens: Some(u64::MAX),
         };
         let mut sum = huge;
         sum += &huge;

@@ -93,7 +93,7 @@ fn status_of(response: &str) -> u16 {
         .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"))
 }
 
-// Row 9: `minItems: 200000000` made the server try to allocate 9.6 GB and abort.
+// `minItems: 200000000` once made the server try to allocate 9.6 GB and abort.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_array_too_long_to_generate_is_a_422_that_names_the_cap() {
     let _turn = SERIAL.lock().await;
@@ -125,7 +125,7 @@ async fn an_array_too_long_to_generate_is_a_422_that_names_the_cap() {
     still_serves(&client, &server).await;
 }
 
-// Row 10: two `minLength: 10000000` requests spun both workers in a quadratic loop.
+// Two `minLength: 10000000` requests once spun both workers in a quadratic loop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strings_too_long_are_a_422_and_long_ones_cost_linear_work() {
     let _turn = SERIAL.lock().await;
@@ -213,7 +213,7 @@ async fn outputs_schema_work_and_nesting_are_bounded() {
     still_serves(&client, &server).await;
 }
 
-// Row 11: a 1 GB body was read whole (4.2 GB peak) and echoed whole by the 422.
+// A 1 GB body was once read whole (4.2 GB peak) and echoed whole by the 422.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_is_413_without_being_read() {
     let _turn = SERIAL.lock().await;
@@ -319,7 +319,7 @@ async fn a_422_quotes_at_most_a_kibibyte_of_the_body() {
     still_serves(&client, &server).await;
 }
 
-// Row 11: every recorded request was kept forever (1.77 GB resident after three bodies).
+// Every recorded request was once kept forever (1.77 GB resident after three bodies).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_requests_are_a_bounded_ring() {
     let _turn = SERIAL.lock().await;
@@ -375,7 +375,7 @@ async fn recorded_requests_are_a_bounded_ring() {
     still_serves(&client, &server).await;
 }
 
-// Row 12: a body dribbled a byte a second never timed out.
+// A body dribbled a byte a second once never timed out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_does_not_arrive_in_time_is_dropped() {
     let _turn = SERIAL.lock().await;

@@ -23,7 +23,7 @@ fn a_built_task_is_found_without_allocating() {
     let second = task::<u16>();
     let third = task::<&str>();
     assert_eq!(
-        [first.name(), second.name(), third.name()],
+        [first.get_name(), second.get_name(), third.get_name()],
         ["u8", "u16", "&str"]
     );
 

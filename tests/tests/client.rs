@@ -150,7 +150,7 @@ async fn responses_are_typed_and_tolerant() {
                                           "usage": null, "cost": {"total": 0.5}, "cached": true, "images": ["u"]})));
     let opper = client(&server.url());
     let typed = opper.call("a").send::<Sum>().await.unwrap();
-    assert_eq!(typed.span_id, "s-1");
+    assert_eq!(typed.span_id.as_deref(), Some("s-1"));
     let usage = typed.usage.unwrap();
     assert_eq!(
         (usage.input_tokens, usage.output_tokens, usage.total_tokens),

@@ -207,7 +207,7 @@ async fn response_carries_the_metadata() {
         .expect("call");
     assert_eq!(response.output.label, "positive");
     assert!((response.output.score - 0.9).abs() < 1e-9);
-    assert_eq!(response.span_id, "span-1");
+    assert_eq!(response.span_id.as_deref(), Some("span-1"));
     assert!(response.cached);
     let usage = response.usage.expect("usage");
     assert_eq!(
@@ -219,7 +219,7 @@ async fn response_carries_the_metadata() {
 
     let greeting = hello_with(&client, "Ann".into()).await.expect("call");
     assert_eq!(greeting.output, "Hello, Ann!");
-    assert_eq!(greeting.span_id, "span-2");
+    assert_eq!(greeting.span_id.as_deref(), Some("span-2"));
 
     let requests = server.requests();
     let sentiment = requests[0].body.clone().expect("body");

@@ -1,16 +1,17 @@
-//! Partials never lie (issue 10): random values of a nested type with every kind of field,
-//! chunked by the built-in server in random ways (numbers and booleans typed or split as text,
-//! integers split into typed digits, strings and variant names split anywhere), streamed over loopback. Every partial on the way
-//! is honest: each value present equals the final one, except non-atomic strings, which are
-//! prefixes; no member or guest lacks a required field; `finish()` is exact.
+//! Partials never lie: random values of a nested type with every kind of field, chunked by the
+//! built-in server in random ways (numbers and booleans typed or split as text, integers split
+//! into typed digits, strings and variant names split anywhere: `opper_tests::chunked`),
+//! streamed over loopback. Every partial on the way is honest: each value present equals the
+//! final one, except non-atomic strings, which are prefixes; no member or guest lacks a
+//! required field; `finish()` is exact.
 //!
 //! Every `Partial` impl here is derived: `#[opper(required)]` and `#[opper(atomic)]` fields,
 //! an atomic struct, a field both atomic and required, and a flattened struct whose required
 //! field holds its parent back.
 
 use futures::StreamExt;
-use opper::StreamingChunk;
-use opper::testing::{ChunkOptions, MockServer, Reply, chunks_for};
+use opper::testing::{MockServer, Reply};
+use opper_tests::chunked::Chunked;
 use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -197,91 +198,14 @@ fn honest(partial: &Value, last: &Value, whole: bool, at: &str) -> Result<(), St
     }
 }
 
-/// Splits every typed integer of two digits or more into typed digits on its path (`42` as `4`,
-/// then `2`), as a service may: a partial must still never show the `4`.
-fn typed_digits(chunks: Vec<StreamingChunk>) -> Vec<StreamingChunk> {
-    chunks
-        .into_iter()
-        .flat_map(|chunk| {
-            let digits = match &chunk.delta {
-                Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n >= 10) => n.to_string(),
-                _ => return vec![chunk],
-            };
-            digits
-                .chars()
-                .filter_map(|digit| digit.to_digit(10))
-                .map(|digit| {
-                    let mut piece = chunk.clone();
-                    piece.delta = Some(json!(digit));
-                    piece
-                })
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn every_partial_is_honest_and_the_final_value_exact() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let server = runtime.block_on(MockServer::start());
-    let opper = server.client();
-    let mut runner = opper_tests::proptest_runner(192);
-    let strategy = (
-        team(),
-        any::<u64>(),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        1usize..6,
-        any::<bool>(),
-    );
-    let case = std::sync::atomic::AtomicU64::new(0);
-    runner
-        .run(
-            &strategy,
-            |(team, seed, prefix, numbers_as_text, booleans_as_text, piece, split_typed)| {
-                let task = format!(
-                    "team-{}",
-                    case.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                );
-                let expected = serde_json::to_value(&team).expect("JSON");
-                let options = ChunkOptions::new()
-                    .prefix(prefix)
-                    .numbers_as_text(numbers_as_text)
-                    .booleans_as_text(booleans_as_text)
-                    .random_splits(seed)
-                    .max_piece(piece);
-                let reply = if split_typed {
-                    Reply::chunks(typed_digits(chunks_for(&expected, &options)))
-                } else {
-                    Reply::json(expected.clone()).chunking(options)
-                };
-                server.reply(&task, reply);
-                let result: Result<Team, String> = runtime.block_on(async {
-                    let mut stream = opper
-                        .call(&task)
-                        .output_type::<Team>()
-                        .stream::<Team>()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    while let Some(update) = stream.next().await {
-                        let update = update.map_err(|e| e.to_string())?;
-                        let partial =
-                            serde_json::to_value(&*update.partial).map_err(|e| e.to_string())?;
-                        honest(&partial, &expected, false, "response").map_err(|e| {
-                            format!("after {} <- {}: {e}", update.json_path, update.delta)
-                        })?;
-                    }
-                    stream.finish().await.map_err(|e| e.to_string())
-                });
-                prop_assert_eq!(result, Ok(team));
-                Ok(())
-            },
-        )
-        .expect("every case is honest");
+    Chunked::new("team", 192)
+        .max_piece(1..6)
+        .typed_digits()
+        .check(team(), |partial, last| {
+            honest(partial, last, false, "response")
+        });
 }
 
 /// The documented shapes, one update at a time.

@@ -1,7 +1,7 @@
-//! The cache against hostile cassettes and callers (issue 17, rows 2, 7 and 11): a replay-only
-//! cache never makes a request, re-asks included; an entry that is a link, a FIFO, a device or
-//! a huge file is a miss, read without following, blocking or reading it whole; a model's
-//! extra header values never reach an entry or a `Debug`.
+//! The cache against hostile cassettes and callers: a replay-only cache never makes a request,
+//! re-asks included; an entry that is a link, a FIFO, a device or a huge file is a miss, read
+//! without following, blocking or reading it whole; a model's extra header values never reach
+//! an entry or a `Debug`.
 //!
 //! Each test asserts the error and a bound: requests made, bytes allocated while it ran
 //! (counted by this binary's allocator; the tests take turns, so each count is its own), or
@@ -121,7 +121,7 @@ fn only_entry(dir: &Path) -> PathBuf {
     names.remove(0)
 }
 
-// Row 2: a replay-only cache never goes live on a re-ask.
+// A replay-only cache never goes live on a re-ask.
 
 #[test]
 fn a_rejected_replay_is_an_error_and_never_a_request() {
@@ -185,7 +185,7 @@ fn a_rejected_replay_is_an_error_and_never_a_request() {
     });
 }
 
-// Row 7: entries that are not regular files, or too large.
+// Entries that are not regular files, or too large.
 
 /// Records one call entry in `dir` and gives its path.
 async fn recorded_entry(dir: &TempDir) -> PathBuf {
@@ -292,7 +292,7 @@ fn an_entry_of_a_gigabyte_is_not_read() {
     assert!(allocated < CALL_BYTES, "{allocated} bytes allocated");
 }
 
-// Row 11: a model's extra header values.
+// A model's extra header values.
 
 const SECRET: &str = "sk-provider-secret-77";
 

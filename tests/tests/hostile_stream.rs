@@ -1,5 +1,7 @@
-//! Hostile streams (issue 13, rows 1 to 3): what a server sends cannot crash the process nor
-//! make it build more than it sent. Each test asserts the error and a bound: the bytes
+//! Hostile streams: paths too deep or too long, a huge SSE `id`, array indices that jump far
+//! ahead, streams longer than the response limit or too large to record, a huge rejected output
+//! and server text that forges lines. What a server sends cannot crash the process nor make it
+//! build more than it sent. Each test asserts the error and a bound: the bytes
 //! allocated while the stream ran (counted by this binary's allocator), the items created, or
 //! the size of the error.
 //!
@@ -158,8 +160,8 @@ fn value_depth(value: &Value) -> usize {
 }
 
 #[test]
-fn row1_a_path_of_10000_segments_is_an_error_in_a_spawned_task() {
-    // The issue's 30 KB path is refused for its length; 1,000 segments (3 KB) for their depth.
+fn a_path_of_10000_segments_is_an_error_in_a_spawned_task() {
+    // A 30 KB path is refused for its length; 1,000 segments (3 KB) for their depth.
     let path = value_path(10_000);
     assert!(path.len() > 30_000);
     let body = vec![event(&path, json!("x"))];
@@ -171,7 +173,7 @@ fn row1_a_path_of_10000_segments_is_an_error_in_a_spawned_task() {
     assert_too_deep(&result.expect_err("a deep path fails"));
     // A client, a server and one HTTP exchange: about 2 MiB whatever the path.
     assert!(allocated < 4 * MIB, "{allocated} bytes allocated");
-    println!("row 1 (Value, 1,000 segments): {allocated} bytes allocated");
+    println!("a path of 1,000 segments (Value): {allocated} bytes allocated");
 
     let body = vec![event(&node_path(300), json!("x"))];
     let (result, allocated) = in_spawned_task(stream::<Node>(body));
@@ -180,7 +182,7 @@ fn row1_a_path_of_10000_segments_is_an_error_in_a_spawned_task() {
 }
 
 #[test]
-fn row1_the_deepest_allowed_path_works_and_one_more_fails_in_a_spawned_task() {
+fn the_deepest_allowed_path_works_and_one_more_fails_in_a_spawned_task() {
     let body = vec![event(&value_path(MAX_DEPTH), json!("x"))];
     let (result, _) = in_spawned_task(stream::<Value>(body));
     assert_eq!(
@@ -207,7 +209,7 @@ fn row1_the_deepest_allowed_path_works_and_one_more_fails_in_a_spawned_task() {
 }
 
 #[test]
-fn row1_deep_paths_and_the_deepest_allowed_on_a_2_mib_thread() {
+fn deep_paths_and_the_deepest_allowed_run_on_a_2_mib_thread() {
     let (deep, deepest, tree) = on_small_thread(|| async {
         let deep = stream::<Value>(vec![event(&value_path(1_000), json!("x"))]).await;
         let deepest = stream::<Value>(vec![event(&value_path(MAX_DEPTH), json!("x"))]).await;
@@ -225,7 +227,7 @@ fn row1_deep_paths_and_the_deepest_allowed_on_a_2_mib_thread() {
 }
 
 #[test]
-fn row1_a_deep_delta_counts_towards_the_depth() {
+fn a_deep_delta_counts_towards_the_path_depth() {
     // 100 levels of path and 100 of array in the delta: 200 > 128.
     let mut delta = json!("x");
     for _ in 0..100 {
@@ -237,7 +239,7 @@ fn row1_a_deep_delta_counts_towards_the_depth() {
 }
 
 #[test]
-fn row2_a_4_mib_id_is_kept_once_not_per_event() {
+fn a_4_mib_sse_id_is_kept_once_not_per_event() {
     let id = "i".repeat(4 * MIB);
     let mut body = vec![format!("id: {id}\n")];
     body.extend(
@@ -257,11 +259,11 @@ fn row2_a_4_mib_id_is_kept_once_not_per_event() {
         allocated < 64 * MIB,
         "{allocated} bytes allocated for {sent} sent"
     );
-    println!("row 2 (4 MiB id + 2,000 events, {sent} bytes): {allocated} bytes allocated");
+    println!("a 4 MiB id + 2,000 events ({sent} bytes): {allocated} bytes allocated");
 }
 
 #[test]
-fn row2_an_id_over_the_event_limit_is_refused() {
+fn an_sse_id_over_the_event_limit_is_refused() {
     let mut body = vec!["data: {\"delta\": \"ok\", \"chunk_type\": \"text\"}\n\n".to_owned()];
     body.push(format!("id: {}\n", "i".repeat(4 * MIB)));
     body.extend(
@@ -284,7 +286,7 @@ fn row2_an_id_over_the_event_limit_is_refused() {
     assert!(allocated < 32 * MIB, "{allocated} bytes allocated");
 }
 
-/// Row 3's attack: `chunks` events, each jumping 4,096 items past the previous one.
+/// The index-jump attack: `chunks` events, each jumping 4,096 items past the previous one.
 fn jumps(chunks: usize, path: impl Fn(usize) -> String) -> Vec<String> {
     (0..chunks).map(|k| event(&path(k), json!("x"))).collect()
 }
@@ -308,7 +310,7 @@ fn items_in(value: &Value) -> usize {
 }
 
 #[test]
-fn row3_index_jumps_are_bounded_per_stream() {
+fn array_index_jumps_are_bounded_per_stream() {
     type Shape = (&'static str, fn(usize) -> String);
     let shapes: [Shape; 2] = [
         ("flat", |k| format!("response[{}]", (k + 1) * 4_096)),
@@ -327,14 +329,14 @@ fn row3_index_jumps_are_bounded_per_stream() {
         assert!(debug < 64 * 1024, "{shape}: {debug} bytes of Debug");
         assert!(allocated < 8 * MIB, "{shape}: {allocated} bytes allocated");
         println!(
-            "row 3 ({shape}, {sent} bytes sent): {items} items, Debug {debug} bytes, \
+            "index jumps ({shape}, {sent} bytes sent): {items} items, Debug {debug} bytes, \
              {allocated} bytes allocated"
         );
     }
 }
 
 #[test]
-fn row3_a_typed_vec_is_bounded_the_same_way() {
+fn index_jumps_into_a_typed_vec_are_bounded_the_same_way() {
     let body = jumps(4_000, |k| format!("response[{}].name", (k + 1) * 4_096));
     let (result, allocated) = in_spawned_task(stream::<Vec<opper_tests::Person>>(body));
     let error = result.expect_err("the jumps are refused");
@@ -349,7 +351,7 @@ fn row3_a_typed_vec_is_bounded_the_same_way() {
 }
 
 #[test]
-fn row3_honest_streams_are_not_limited() {
+fn honest_streams_of_many_items_are_not_limited() {
     // 20,000 items, one chunk each, after a first jump over 4,000 items the service skipped.
     let mut body = vec![event("response[4000]", json!("first"))];
     body.extend((4_001..24_000).map(|i| event(&format!("response[{i}]"), json!("x"))));
@@ -392,7 +394,7 @@ fn the_fuzz_seeds_for_deep_paths_and_huge_ids_run_on_a_2_mib_thread() {
 }
 
 #[test]
-fn row1_a_path_over_the_length_limit_is_an_error() {
+fn a_path_over_the_length_limit_is_an_error() {
     let path = format!("response.{}", "k".repeat(MAX_PATH_BYTES));
     let (result, _) = in_spawned_task(stream::<Value>(vec![event(&path, json!("x"))]));
     match result.expect_err("a long path fails") {
@@ -405,7 +407,7 @@ fn row1_a_path_over_the_length_limit_is_an_error() {
 }
 
 #[test]
-fn row1_alternating_deep_paths_cost_in_proportion_to_what_was_sent() {
+fn alternating_deep_paths_cost_in_proportion_to_what_was_sent() {
     // Two paths of 127 levels that part at the first: each chunk completes 127 levels of the
     // other, and `Update::completed` lists them all.
     let deep = |first: &str| format!("response.{first}{}", "[0]".repeat(MAX_DEPTH - 1));
@@ -449,10 +451,10 @@ struct Text {
     text: String,
 }
 
-/// Issue 17, row 8: a stream is bounded like a call, over all the body bytes it receives: 32 MiB
+/// A stream is bounded like a call, over all the body bytes it receives: 32 MiB
 /// of string deltas against a limit of 1 MiB end with `ResponseTooLarge`, having built little.
 #[test]
-fn row8_a_stream_longer_than_the_response_limit_is_refused() {
+fn a_stream_longer_than_the_response_limit_is_refused() {
     // One piece of 64 KiB, sent 512 times (shared, so that building the body allocates little).
     let piece = bytes::Bytes::from(event("response.text", json!("x".repeat(64 * 1024))));
     let sent = 512 * piece.len();
@@ -478,17 +480,17 @@ fn row8_a_stream_longer_than_the_response_limit_is_refused() {
     println!("a stream of {sent} bytes against a 1 MiB limit: {allocated} bytes allocated");
 }
 
-/// Issue 17, row 8: the recording a cache keeps of a stream holds no more than the response
+/// The recording a cache keeps of a stream holds no more than the response
 /// limit: 190 000 empty chunks (1.9 MB of body, under the 2 MiB limit) would cost ~36 MB as
 /// recorded chunks; the stream goes on, and nothing is stored. Measured: what the stream holds
 /// when its last chunk arrives (what dropping it then frees).
 #[test]
-fn row8_a_stream_too_large_to_record_is_not_cached() {
+fn a_stream_too_large_to_record_is_not_cached() {
     // Pieces of 1,000 events: each piece is decoded as its chunks are read.
     let mut body = vec!["data: {}\n\n".repeat(1_000); 190];
     body.push(event("response.text", json!("done")));
     let sent: usize = body.iter().map(String::len).sum();
-    let dir = opper_tests::TempDir::new("row8-recording");
+    let dir = opper_tests::TempDir::new("stream-recording");
     let cache_dir = dir.path().to_owned();
     let ((text, held), _) = in_spawned_task(async move {
         let server = MockServer::start().await;
@@ -530,11 +532,11 @@ fn opper_tests_prefix(text: &str) -> &str {
     text.get(..text.len().min(32)).unwrap_or("")
 }
 
-/// Issue 17, row 9: a re-ask quotes only the first 16 KiB of a rejected 8 MiB output, and
+/// A re-ask quotes only the first 16 KiB of a rejected 8 MiB output, and
 /// `Error::Rejected` keeps bounded copies; the JSON is never built whole (the allocations stay
 /// near the output's own size, not a multiple of it).
 #[test]
-fn row9_a_huge_rejected_output_is_quoted_and_kept_bounded() {
+fn a_huge_rejected_output_is_quoted_and_kept_bounded() {
     let ((error, requests), allocated) = in_spawned_task(async move {
         let server = MockServer::start().await;
         server.max_body_bytes(64 * MIB);
@@ -605,11 +607,11 @@ fn row9_a_huge_rejected_output_is_quoted_and_kept_bounded() {
     );
 }
 
-/// Issue 17, row 10: server text reaching `Display` and the logs is cut and escaped: an 8 MB
+/// Server text reaching `Display` and the logs is cut and escaped: an 8 MB
 /// `error_message` full of newlines, an API error whose message forges a line, and a
 /// rejection reason quoting the output.
 #[test]
-fn row10_server_text_is_cut_and_escaped_in_messages_and_logs() {
+fn server_text_is_cut_and_escaped_in_messages_and_logs() {
     let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,7 +1,10 @@
-//! The official clients against the built-in server: the Python client (`opperai` 1.7.2, from
-//! PyPI) and the TypeScript one (`opperai` 3.x, from npm) must not tell it from the real service.
-//! Each is installed into the target directory when it is missing; a test skips, saying so, only
-//! when its runtime or its registry cannot be reached.
+//! The official clients against the built-in server: the v2 Python client (`opperai` 1.7.2, from
+//! PyPI), the v2 TypeScript one (`opperai` 3.x, from npm) and the v3 Python client (`opperai`
+//! 2.1.1, from PyPI) must not tell it from the real service. Each is installed into a folder of
+//! its own in the target directory when it is missing (both Python versions are the package
+//! `opperai`). When its runtime or its registry cannot be reached, a test skips, saying so;
+//! under CI (the `CI` environment variable set, as CI services do, and not `false` or `0`) it
+//! fails instead, so that CI never passes without having run them.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,7 +12,27 @@ use std::process::Command;
 use opper::testing::{MockServer, Reply};
 use serde_json::{Value, json};
 
-fn python_with_opperai() -> Option<(String, Option<PathBuf>)> {
+/// Whether the tests run under CI: `CI` set, and not empty, `false` or `0`.
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| !matches!(ci.trim(), "" | "0" | "false" | "FALSE"))
+}
+
+/// A client that could not be installed: the test skips, saying why, or fails under CI.
+fn unavailable(why: &str) {
+    assert!(
+        !under_ci(),
+        "{why}; CI is set, so the interop test fails instead of skipping"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
+/// A Python with `opperai` at `version` (and `extra` packages), from the system or installed
+/// with pip into `target/<folder>`: the interpreter and the folder to put on `PYTHONPATH`.
+fn python_with_opperai(
+    version: &str,
+    extra: &[&str],
+    folder: &str,
+) -> Option<(String, Option<PathBuf>)> {
     let python = ["python3", "python"].into_iter().find(|p| {
         Command::new(p)
             .arg("--version")
@@ -18,7 +41,14 @@ fn python_with_opperai() -> Option<(String, Option<PathBuf>)> {
     })?;
     let has = |path: Option<&PathBuf>| {
         let mut command = Command::new(python);
-        command.args(["-c", "import opperai"]);
+        let imports: String = extra
+            .iter()
+            .map(|name| format!("; import {name}"))
+            .collect();
+        command.arg("-c").arg(format!(
+            "import importlib.metadata as m, opperai{imports}; \
+             assert m.version('opperai') == '{version}'"
+        ));
         if let Some(path) = path {
             command.env("PYTHONPATH", path);
         }
@@ -27,7 +57,9 @@ fn python_with_opperai() -> Option<(String, Option<PathBuf>)> {
     if has(None) {
         return Some((python.to_owned(), None));
     }
-    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/pydeps");
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target")
+        .join(folder);
     if has(Some(&target)) {
         return Some((python.to_owned(), Some(target)));
     }
@@ -41,7 +73,8 @@ fn python_with_opperai() -> Option<(String, Option<PathBuf>)> {
             "--target",
         ])
         .arg(&target)
-        .arg("opperai==1.7.2")
+        .arg(format!("opperai=={version}"))
+        .args(extra)
         .status()
         .is_ok_and(|s| s.success());
     (installed && has(Some(&target))).then(|| (python.to_owned(), Some(target)))
@@ -148,10 +181,8 @@ fn check(server: &MockServer, results: &[Value]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_python_client_works_against_the_built_in_server() {
-    let Some((python, path)) = python_with_opperai() else {
-        eprintln!(
-            "SKIPPED: python3 with opperai 1.7.2 is not available and could not be installed"
-        );
+    let Some((python, path)) = python_with_opperai("1.7.2", &[], "pydeps") else {
+        unavailable("python3 with opperai 1.7.2 is not available and could not be installed");
         return;
     };
     let server = scripted_server().await;
@@ -169,7 +200,7 @@ async fn the_official_python_client_works_against_the_built_in_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_official_typescript_client_works_against_the_built_in_server() {
     let Some(dir) = node_with_opperai() else {
-        eprintln!("SKIPPED: node with npm opperai 3.x is not available and could not be installed");
+        unavailable("node with npm opperai 3.x is not available and could not be installed");
         return;
     };
     let server = scripted_server().await;
@@ -184,4 +215,118 @@ async fn the_official_typescript_client_works_against_the_built_in_server() {
     command.arg(script).arg(server.url());
     let results = run_script(command).await;
     check(&server, &results);
+}
+
+/// A server scripted for the v3 client's script.
+async fn scripted_v3_server() -> MockServer {
+    let server = MockServer::start().await;
+    server.require_api_key("official-key");
+    server.reply(
+        "add_numbers",
+        Reply::json(json!({"sum": 9})).meta(json!({"trace_uuid": "trace-add"})),
+    );
+    server.reply("my/chat", Reply::text("Hello from the mock"));
+    server.reply("people", Reply::json(json!({"names": ["Ann Lee", "Bo"]})));
+    server.reply(
+        "missing",
+        Reply::api_error(404, "NotFoundError", "no such function"),
+    );
+    server
+}
+
+fn check_v3(server: &MockServer, results: &[Value]) {
+    let get = |kind: &str| results.iter().find(|r| r["kind"] == kind).unwrap()["value"].clone();
+
+    // A Pydantic output schema: the client hands back an `Out` instance.
+    let call = get("call");
+    assert_eq!(call["type"], "Out", "{call}");
+    assert_eq!(call["sum"], 9);
+    assert_eq!(call["meta"]["function_name"], "add_numbers");
+    assert_eq!(call["meta"]["trace_uuid"], "trace-add");
+    assert!(call["meta"]["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(get("text")["data"], "Hello from the mock");
+
+    // The stream: content chunks whose text is the output's JSON, `done`, then `complete`.
+    let stream = get("stream");
+    let chunks = stream.as_array().unwrap();
+    let (complete, rest) = chunks.split_last().unwrap();
+    let (done, contents) = rest.split_last().unwrap();
+    assert_eq!(complete["type"], "complete", "{stream}");
+    assert_eq!(complete["data"], json!({"names": ["Ann Lee", "Bo"]}));
+    assert_eq!(complete["meta"]["function_name"], "people");
+    assert_eq!(done["type"], "done", "{stream}");
+    assert!(done["output_tokens"].as_u64().unwrap() > 0);
+    assert!(contents.len() > 3, "{stream}");
+    assert!(contents.iter().all(|c| c["type"] == "content"), "{stream}");
+    let text: String = contents
+        .iter()
+        .map(|c| c["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        complete["data"]
+    );
+    assert_eq!(get("typed_stream"), json!(["Ann Lee", "Bo"]));
+
+    let error = get("error");
+    assert_eq!(error["class"], "NotFoundError", "{error}");
+    assert_eq!(error["code"], "not_found");
+    let unauthorized = get("unauthorized");
+    assert_eq!(
+        unauthorized["class"], "AuthenticationError",
+        "{unauthorized}"
+    );
+    assert_eq!(unauthorized["code"], "unauthorized");
+
+    // What the client sent for the docs' `add_numbers` task: V3.md's request.
+    let recorded = server.requests_for("add_numbers").remove(0);
+    assert_eq!(recorded.path, "/v3/functions/add_numbers/call");
+    assert_eq!(recorded.bearer(), Some("official-key"));
+    assert_eq!(recorded.header("content-type"), Some("application/json"));
+    assert_eq!(recorded.header("accept"), Some("application/json"));
+    let body = recorded.body.unwrap();
+    let integer = |title: &str| json!({"title": title, "type": "integer"});
+    assert_eq!(
+        body,
+        json!({
+            "input": {"x": 4, "y": 5},
+            "input_schema": {
+                "properties": {"x": integer("X"), "y": integer("Y")},
+                "required": ["x", "y"], "title": "In", "type": "object",
+            },
+            "output_schema": {
+                "properties": {"sum": integer("Sum")},
+                "required": ["sum"], "title": "Out", "type": "object",
+            },
+            "instructions": "Calculate the sum of two numbers",
+            "model": "openai/gpt-4o-mini",
+            "parent_span_id": "123e4567-e89b-12d3-a456-426614174000",
+        })
+    );
+    let stream = server.requests_for("people").remove(0);
+    assert_eq!(stream.path, "/v3/functions/people/stream");
+    assert_eq!(stream.header("accept"), Some("text/event-stream"));
+    // The name is one percent-encoded path segment.
+    let chat = server.requests_for("my/chat").remove(0);
+    assert_eq!(chat.path, "/v3/functions/my%2Fchat/call");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_v3_python_client_works_against_the_built_in_server() {
+    let Some((python, path)) = python_with_opperai("2.1.1", &["pydantic"], "pydeps-v3") else {
+        unavailable(
+            "python3 with opperai 2.1.1 and pydantic is not available and could not be installed",
+        );
+        return;
+    };
+    let server = scripted_v3_server().await;
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_client_v3.py"))
+        .arg(server.url());
+    if let Some(path) = path {
+        command.env("PYTHONPATH", path);
+    }
+    let results = run_script(command).await;
+    check_v3(&server, &results);
 }

@@ -474,7 +474,7 @@ impl Checker {
     async fn summarize(&self, text: &str) -> opper::Result<opper::Response<Summary>>;
 }
 
-/// The forms of this file and the re-ask of issue 11 work together: the rejected first answer
+/// The forms of this file and validation with re-ask work together: the rejected first answer
 /// is asked again with the same borrowed input, through the client `self` gives.
 #[tokio::test]
 async fn a_self_method_with_a_borrowed_input_is_validated_and_reasked() {
@@ -488,7 +488,10 @@ async fn a_self_method_with_a_borrowed_input_is_validated_and_reasked() {
     };
     let text = String::from("a long text");
     let response = checker.summarize(&text).await.expect("accepted");
-    assert_eq!((response.text.as_str(), response.reasks), ("short", 1));
+    assert_eq!(
+        (response.output.text.as_str(), response.reasks),
+        ("short", 1)
+    );
     let requests = server.requests_for("checked_summary");
     assert_eq!(requests.len(), 2);
     for request in &requests {

@@ -1,11 +1,12 @@
 //! Typed streaming over real HTTP: random values of a nested type, chunked by the built-in
-//! server in random ways, reassemble exactly, and every partial on the way is consistent with
-//! the final value.
+//! server in random ways (`opper_tests::chunked`), reassemble exactly, and every partial on
+//! the way is consistent with the final value.
 
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
-use opper::testing::{ChunkOptions, MockServer, Reply};
+use opper::testing::{MockServer, Reply};
+use opper_tests::chunked::Chunked;
 use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -102,61 +103,9 @@ fn consistent(partial: &Value, last: &Value) -> Result<(), String> {
 
 #[test]
 fn random_values_chunked_randomly_reassemble_exactly() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = runtime.block_on(MockServer::start());
-    let opper = server.client();
-    let mut runner = opper_tests::proptest_runner(256);
-    let strategy = (
-        doc(),
-        any::<u64>(),
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        1usize..9,
-    );
-    let case = std::sync::atomic::AtomicU64::new(0);
-    runner
-        .run(
-            &strategy,
-            |(doc, seed, prefix, numbers_as_text, booleans_as_text, piece)| {
-                let task = format!(
-                    "doc-{}",
-                    case.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                );
-                let options = ChunkOptions::new()
-                    .prefix(prefix)
-                    .numbers_as_text(numbers_as_text)
-                    .booleans_as_text(booleans_as_text)
-                    .random_splits(seed)
-                    .max_piece(piece);
-                server.reply(
-                    &task,
-                    Reply::json(serde_json::to_value(&doc).unwrap()).chunking(options),
-                );
-                let expected = serde_json::to_value(&doc).unwrap();
-                let result: Result<Doc, String> = runtime.block_on(async {
-                    let mut stream = opper
-                        .call(&task)
-                        .output_type::<Doc>()
-                        .stream::<Doc>()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    while let Some(update) = stream.next().await {
-                        let update = update.map_err(|e| e.to_string())?;
-                        let partial =
-                            serde_json::to_value(&*update.partial).map_err(|e| e.to_string())?;
-                        consistent(&partial, &expected)?;
-                    }
-                    stream.finish().await.map_err(|e| e.to_string())
-                });
-                prop_assert_eq!(result, Ok(doc));
-                Ok(())
-            },
-        )
-        .unwrap();
+    Chunked::new("doc", 256)
+        .max_piece(1..9)
+        .check(doc(), consistent);
 }
 
 #[test]

@@ -20,8 +20,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::key::{Endpoint, Key};
-use crate::wire::StreamingChunk;
+use super::key::{Key, Route};
+use crate::protocol::Endpoint;
+use crate::protocol::v2::StreamingChunk;
 
 /// The version of the file format, written as `opper_cache`.
 const FORMAT: u32 = 1;
@@ -32,10 +33,14 @@ pub(crate) trait Answer: Sized {
     const ENDPOINT: Endpoint;
 
     /// Takes the answer out of an entry read back, or says why the entry holds none.
-    fn take(
-        response: Option<Box<RawValue>>,
-        chunks: Option<Vec<StreamingChunk>>,
-    ) -> Result<Self, String>;
+    fn take(stored: Stored) -> Result<Self, String>;
+}
+
+/// What an entry holds besides its request: one of these is the answer.
+pub(crate) struct Stored {
+    response: Option<Box<RawValue>>,
+    chunks: Option<Vec<StreamingChunk>>,
+    frames: Option<Vec<Value>>,
 }
 
 /// The body of a `/v2/call` response, as stored.
@@ -45,37 +50,59 @@ pub(crate) struct CallAnswer(pub(crate) Box<RawValue>);
 impl Answer for CallAnswer {
     const ENDPOINT: Endpoint = Endpoint::Call;
 
-    fn take(
-        response: Option<Box<RawValue>>,
-        chunks: Option<Vec<StreamingChunk>>,
-    ) -> Result<Self, String> {
-        match (response, chunks) {
-            (Some(response), None) if response.get().starts_with('{') => Ok(Self(response)),
-            (Some(_), None) => Err("its response is not a JSON object".into()),
+    fn take(stored: Stored) -> Result<Self, String> {
+        let streamed = stored.chunks.is_some() || stored.frames.is_some();
+        match (stored.response, streamed) {
+            (Some(response), false) if response.get().starts_with('{') => Ok(Self(response)),
+            (Some(_), false) => Err("its response is not a JSON object".into()),
             _ => Err("it holds no single `response`".into()),
         }
     }
 }
 
-/// The chunks of a `/v2/call/stream` response, in order, as stored.
+/// A stream's answer, in order, as stored: v2's chunks, or v3's frames as they came (each
+/// `content` frame's data, then `{"event": "complete", "data": ...}`), replayed through the
+/// same decoding as a live stream.
 #[derive(Debug)]
-pub(crate) struct StreamAnswer(pub(crate) Vec<StreamingChunk>);
+pub(crate) enum StreamAnswer {
+    /// v2: `"chunks"`.
+    Chunks(Vec<StreamingChunk>),
+    /// v3: `"frames"`.
+    Frames(Vec<Value>),
+}
+
+impl StreamAnswer {
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Self::Chunks(chunks) => chunks.is_empty(),
+            Self::Frames(frames) => frames.is_empty(),
+        }
+    }
+
+    pub(crate) fn has_error(&self) -> bool {
+        match self {
+            Self::Chunks(chunks) => chunks.iter().any(StreamingChunk::is_error),
+            Self::Frames(_) => false,
+        }
+    }
+}
 
 impl Answer for StreamAnswer {
     const ENDPOINT: Endpoint = Endpoint::Stream;
 
-    fn take(
-        response: Option<Box<RawValue>>,
-        chunks: Option<Vec<StreamingChunk>>,
-    ) -> Result<Self, String> {
-        match (response, chunks) {
-            (None, Some(chunks)) if chunks.is_empty() => Err("it holds no chunks".into()),
-            (None, Some(chunks)) if chunks.iter().any(StreamingChunk::is_error) => {
-                Err("it holds an error chunk".into())
-            }
-            (None, Some(chunks)) => Ok(Self(chunks)),
-            _ => Err("it holds no single `chunks` list".into()),
+    fn take(stored: Stored) -> Result<Self, String> {
+        let answer = match (stored.response, stored.chunks, stored.frames) {
+            (None, Some(chunks), None) => Self::Chunks(chunks),
+            (None, None, Some(frames)) => Self::Frames(frames),
+            _ => return Err("it holds no single `chunks` or `frames` list".into()),
+        };
+        if answer.is_empty() {
+            return Err("it holds no chunks".into());
         }
+        if answer.has_error() {
+            return Err("it holds an error chunk".into());
+        }
+        Ok(answer)
     }
 }
 
@@ -89,6 +116,8 @@ struct OnDisk {
     response: Option<Box<RawValue>>,
     #[serde(default)]
     chunks: Option<Vec<StreamingChunk>>,
+    #[serde(default)]
+    frames: Option<Vec<Value>>,
 }
 
 /// What is stored: a `/call` response body (parsed), or a stream's chunks.
@@ -98,6 +127,8 @@ pub(crate) enum AnswerRef<'a> {
     Response(&'a Value),
     /// A stream's chunks, in order.
     Chunks(&'a [StreamingChunk]),
+    /// A v3 stream's frames, in order.
+    Frames(&'a [Value]),
 }
 
 /// The largest entry read or written: 64 MiB. A larger file is a miss (logged); a larger
@@ -109,7 +140,7 @@ pub(crate) const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 /// `Ok(None)` when there is no file; `Err(reason)` when there is one that is not a valid entry
 /// for this key (damaged, truncated, of another format or another request), or that is not a
 /// regular file of at most [`MAX_ENTRY_BYTES`] (a link, a FIFO, a device, a directory).
-pub(crate) fn read<A: Answer>(path: &Path, key: Key) -> Result<Option<A>, String> {
+pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key) -> Result<Option<A>, String> {
     let Some(bytes) = read_regular(path, MAX_ENTRY_BYTES)? else {
         return Ok(None);
     };
@@ -121,14 +152,19 @@ pub(crate) fn read<A: Answer>(path: &Path, key: Key) -> Result<Option<A>, String
             stored.opper_cache
         ));
     }
-    let endpoint = A::ENDPOINT.path();
-    if stored.endpoint != endpoint {
+    let endpoint = &route.path;
+    if stored.endpoint != *endpoint {
         return Err(format!("it answers {}, not {endpoint}", stored.endpoint));
     }
-    if Key::of(A::ENDPOINT, &stored.request) != key {
+    if Key::of(route, &stored.request) != key {
         return Err("its request is not the one asked for".into());
     }
-    A::take(stored.response, stored.chunks).map(Some)
+    A::take(Stored {
+        response: stored.response,
+        chunks: stored.chunks,
+        frames: stored.frames,
+    })
+    .map(Some)
 }
 
 /// The bytes of the regular file at `path`, at most `limit` of them: `None` when there is no
@@ -201,11 +237,11 @@ fn open_no_follow(path: &Path) -> io::Result<fs::File> {
 /// writers of one key, the last rename wins and every one leaves a whole entry.
 pub(crate) fn write(
     path: &Path,
-    endpoint: Endpoint,
+    route: &Route,
     request: &Value,
     answer: AnswerRef<'_>,
 ) -> io::Result<()> {
-    let text = render(endpoint, request, answer)?;
+    let text = render(route, request, answer)?;
     if u64::try_from(text.len()).map_or(true, |len| len > MAX_ENTRY_BYTES) {
         return Err(io::Error::other(format!(
             "the entry would be {} bytes, more than the {MAX_ENTRY_BYTES} an entry may have",
@@ -232,7 +268,7 @@ pub(crate) fn write(
 }
 
 /// The entry's text: pretty-printed, except that each chunk of a stream is one line.
-fn render(endpoint: Endpoint, request: &Value, answer: AnswerRef<'_>) -> io::Result<Vec<u8>> {
+fn render(route: &Route, request: &Value, answer: AnswerRef<'_>) -> io::Result<Vec<u8>> {
     /// Pretty JSON one level in: JSON text holds no raw newline but between tokens.
     fn nested(out: &mut Vec<u8>, value: &Value) -> io::Result<()> {
         for byte in serde_json::to_vec_pretty(value)? {
@@ -244,8 +280,8 @@ fn render(endpoint: Endpoint, request: &Value, answer: AnswerRef<'_>) -> io::Res
         Ok(())
     }
     let mut out = format!(
-        "{{\n  \"opper_cache\": {FORMAT},\n  \"endpoint\": \"{}\",\n  \"request\": ",
-        endpoint.path()
+        "{{\n  \"opper_cache\": {FORMAT},\n  \"endpoint\": {},\n  \"request\": ",
+        Value::from(route.path.as_ref())
     )
     .into_bytes();
     nested(&mut out, request)?;
@@ -260,6 +296,14 @@ fn render(endpoint: Endpoint, request: &Value, answer: AnswerRef<'_>) -> io::Res
             for (i, chunk) in chunks.iter().enumerate() {
                 out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
                 serde_json::to_writer(&mut out, chunk)?;
+            }
+            out.extend_from_slice(b"\n  ]\n}\n");
+        }
+        AnswerRef::Frames(frames) => {
+            out.extend_from_slice(b",\n  \"frames\": [");
+            for (i, frame) in frames.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+                serde_json::to_writer(&mut out, frame)?;
             }
             out.extend_from_slice(b"\n  ]\n}\n");
         }

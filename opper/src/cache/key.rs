@@ -7,36 +7,40 @@ use std::io::{self, Write};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// Top-level request fields left out of the key.
-const UNKEYED: [&str; 2] = ["parent_span_id", "tags"];
+use std::borrow::Cow;
+
+use crate::protocol::{Api, Endpoint};
 
 /// What the hash starts with: names the scheme, so a later scheme never collides with this one.
 const DOMAIN: &[u8] = b"opper-cache-v1\n";
 
-/// The endpoint a request goes to: part of its key and of its entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    /// `POST /v2/call`: answered with one JSON body.
-    Call,
-    /// `POST /v2/call/stream`: answered with chunks.
-    Stream,
+/// Where a request goes, as far as its key is concerned: the endpoint's path (on v3 with the
+/// task's name in it), the top-level body fields left out of the key, and where the model's
+/// extra headers are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Route {
+    /// The endpoint's path, as hashed and as written in an entry.
+    pub(crate) path: Cow<'static, str>,
+    unkeyed: &'static [&'static str],
+    headers: (&'static str, &'static str),
 }
 
-impl Endpoint {
-    /// The endpoint's path, as hashed and as written in an entry.
-    pub(crate) fn path(self) -> &'static str {
-        match self {
-            Endpoint::Call => "/v2/call",
-            Endpoint::Stream => "/v2/call/stream",
+impl Route {
+    /// The route of `endpoint` of `api` for the task `task`.
+    pub(crate) fn of(api: Api, endpoint: Endpoint, task: &str) -> Self {
+        Self {
+            path: api.path(endpoint, task),
+            unkeyed: api.unkeyed(),
+            headers: api.header_fields(),
         }
     }
+}
 
-    /// A short name for the endpoint, in entry file names.
-    pub(crate) fn label(self) -> &'static str {
-        match self {
-            Endpoint::Call => "call",
-            Endpoint::Stream => "stream",
-        }
+/// A short name for the endpoint, in entry file names.
+pub(crate) fn label(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Call => "call",
+        Endpoint::Stream => "stream",
     }
 }
 
@@ -45,17 +49,17 @@ impl Endpoint {
 pub(crate) struct Key([u8; 32]);
 
 impl Key {
-    /// The key of a request body (parsed) sent to `endpoint`.
+    /// The key of a request body (parsed) sent to `route`.
     ///
     /// SHA-256 of `opper-cache-v1\n`, the endpoint's path, `\n`, then the body's canonical JSON
-    /// with the top-level `parent_span_id` and `tags` left out.
-    pub(crate) fn of(endpoint: Endpoint, body: &Value) -> Self {
+    /// with the route's unkeyed top-level fields (`parent_span_id`, and on v2 `tags`) left out.
+    pub(crate) fn of(route: &Route, body: &Value) -> Self {
         let mut hasher = HashWriter(Sha256::new());
         hasher.0.update(DOMAIN);
-        hasher.0.update(endpoint.path().as_bytes());
+        hasher.0.update(route.path.as_bytes());
         hasher.0.update(b"\n");
         // Writing into a hasher cannot fail.
-        let _ = write_canonical(body, &UNKEYED, &mut hasher);
+        let _ = write_canonical(body, route.unkeyed, &mut hasher);
         Key(hasher.0.finalize().into())
     }
 }
@@ -83,8 +87,9 @@ const REDACTED: &str = "<redacted sha256:";
 /// of a fallback chain) with `<redacted sha256:HEX>`: HEX is the SHA-256 of
 /// `opper-cache-v1 header\n` and the value (a JSON string's text, any other JSON as written).
 /// So no value is ever written to an entry, and two values still key apart.
-pub(crate) fn redact_headers(body: &mut Value) {
-    let Some(model) = body.get_mut("model") else {
+pub(crate) fn redact_headers(route: &Route, body: &mut Value) {
+    let (model_field, headers_field) = route.headers;
+    let Some(model) = body.get_mut(model_field) else {
         return;
     };
     let models = match model {
@@ -92,7 +97,7 @@ pub(crate) fn redact_headers(body: &mut Value) {
         model => vec![model],
     };
     for model in models {
-        let Some(Value::Object(headers)) = model.get_mut("extra_headers") else {
+        let Some(Value::Object(headers)) = model.get_mut(headers_field) else {
             continue;
         };
         for value in headers.values_mut() {
@@ -201,9 +206,13 @@ mod tests {
 
     use super::*;
 
+    fn v2(endpoint: Endpoint) -> Route {
+        Route::of(Api::V2, endpoint, "t")
+    }
+
     fn canonical(value: &Value) -> String {
         let mut out = Vec::new();
-        write_canonical(value, &UNKEYED, &mut out).unwrap();
+        write_canonical(value, Api::V2.unkeyed(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -236,7 +245,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            Key::of(Endpoint::Call, &body).to_string(),
+            Key::of(&v2(Endpoint::Call), &body).to_string(),
             "16f67ab7b18525c62b13057677a611afe11109c15b48aff417b524c238d9302c"
         );
     }
@@ -250,16 +259,16 @@ mod tests {
             "name": "t", "input": {"x": 1, "y": [1, 2]}, "model": "m",
             "parent_span_id": "0b9e", "tags": {"run": "42"}
         });
-        let key = Key::of(Endpoint::Call, &base);
-        assert_eq!(Key::of(Endpoint::Call, &reordered), key);
-        assert_eq!(Key::of(Endpoint::Call, &labelled), key);
+        let key = Key::of(&v2(Endpoint::Call), &base);
+        assert_eq!(Key::of(&v2(Endpoint::Call), &reordered), key);
+        assert_eq!(Key::of(&v2(Endpoint::Call), &labelled), key);
     }
 
     #[test]
     fn keys_follow_every_change_of_the_request_and_the_endpoint() {
         let base = json!({"name": "t", "input": {"x": 1}});
-        let key = Key::of(Endpoint::Call, &base);
-        assert_ne!(Key::of(Endpoint::Stream, &base), key);
+        let key = Key::of(&v2(Endpoint::Call), &base);
+        assert_ne!(Key::of(&v2(Endpoint::Stream), &base), key);
         for changed in [
             json!({"name": "u", "input": {"x": 1}}),
             json!({"name": "t", "input": {"x": 2}}),
@@ -269,7 +278,7 @@ mod tests {
             json!({"name": "t", "input": {"x": 1}, "model": "m"}),
             json!({"name": "t", "input": [{"x": 1}]}),
         ] {
-            assert_ne!(Key::of(Endpoint::Call, &changed), key, "{changed}");
+            assert_ne!(Key::of(&v2(Endpoint::Call), &changed), key, "{changed}");
         }
     }
 
@@ -281,7 +290,7 @@ mod tests {
                 "b",
                 {"name": "c", "options": {"t": 1}, "extra_headers": {"x-key": value, "x-n": 1}},
             ]});
-            redact_headers(&mut body);
+            redact_headers(&v2(Endpoint::Call), &mut body);
             body
         };
         let one = with("sk-one");
@@ -297,16 +306,16 @@ mod tests {
         assert_eq!(one["model"][2]["options"]["t"], 1);
         assert_eq!(with("sk-one"), one);
         assert_ne!(
-            Key::of(Endpoint::Call, &with("sk-two")),
-            Key::of(Endpoint::Call, &one)
+            Key::of(&v2(Endpoint::Call), &with("sk-two")),
+            Key::of(&v2(Endpoint::Call), &one)
         );
         // A single model, and bodies without headers, are left as they are but for the values.
         let mut single = json!({"model": {"name": "a", "extra_headers": {"h": "v"}}});
-        redact_headers(&mut single);
+        redact_headers(&v2(Endpoint::Call), &mut single);
         assert_ne!(single["model"]["extra_headers"]["h"], "v");
         for plain in [json!({"model": "m"}), json!({"name": "t"}), json!([1])] {
             let mut body = plain.clone();
-            redact_headers(&mut body);
+            redact_headers(&v2(Endpoint::Call), &mut body);
             assert_eq!(body, plain);
         }
     }
@@ -321,8 +330,8 @@ mod tests {
                 Value::Object(serde_json::Map::from_iter([("k".to_owned(), deep)]))
             };
         }
-        let key = Key::of(Endpoint::Call, &deep);
-        assert_eq!(key, Key::of(Endpoint::Call, &deep));
+        let key = Key::of(&v2(Endpoint::Call), &deep);
+        assert_eq!(key, Key::of(&v2(Endpoint::Call), &deep));
         // `Value`'s own drop recurses: take it apart by hand.
         let mut stack = vec![deep];
         while let Some(value) = stack.pop() {

@@ -1,7 +1,7 @@
 //! A response cache on disk that doubles as test cassettes: one readable JSON file per request.
 
-mod entry;
 mod key;
+mod entry;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -15,9 +15,9 @@ use serde_json::Value;
 
 use entry::AnswerRef;
 pub(crate) use entry::{Answer, CallAnswer, StreamAnswer};
-use key::{Endpoint, Key};
+use key::{Key, Route};
 
-use crate::wire::StreamingChunk;
+use crate::protocol::{Api, Endpoint};
 use crate::{Error, Result};
 
 /// A directory of cached answers: calls answered from it make no request.
@@ -35,9 +35,10 @@ use crate::{Error, Result};
 ///
 /// # The key
 /// A request's key is the SHA-256 of `opper-cache-v1`, a newline, the endpoint's path
-/// (`/v2/call` or `/v2/call/stream`), a newline, and the request body as canonical JSON:
-/// without the top-level `parent_span_id` and `tags` (they label a call, they do not change
-/// its answer), object keys sorted by their UTF-8 bytes at every depth, no whitespace, strings
+/// (`/v2/call` or `/v2/call/stream`; on [`Api::V3`](crate::Api::V3)
+/// `/v3/functions/{name}/call` or `/stream`, the name as sent), a newline, and the request body
+/// as canonical JSON: without the top-level `parent_span_id` and (v2) `tags` (they label a
+/// call, they do not change its answer), object keys sorted by their UTF-8 bytes at every depth, no whitespace, strings
 /// and numbers as `serde_json` writes them; in it, the value of each of the model's extra
 /// headers ([`Model::extra_header`](crate::Model::extra_header), which may hold a provider's
 /// key) is replaced by `<redacted sha256:HEX>`, HEX the SHA-256 of `opper-cache-v1 header`, a
@@ -49,7 +50,7 @@ use crate::{Error, Result};
 /// without the cache (and is a miss in replay-only mode).
 ///
 /// # Hits
-/// A hit goes through the same decoding as the live answer did: a `/v2/call` hit is the same
+/// A hit goes through the same decoding as the live answer did: a call's hit is the same
 /// [`Response`](crate::Response) (its `span_id`, `usage`, `cost` and `cached` as recorded), a
 /// stream hit replays the same chunks, so the same [`Update`](crate::Update)s and the same
 /// `finish()`. Tracing records `cache = "hit"` or `"miss"` on the call's span.
@@ -58,7 +59,10 @@ use crate::{Error, Result};
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
 /// review: the format version, the endpoint, the request body as sent (no HTTP header, so never
 /// the API key; extra headers of the model with their values hashed, as in the key), then the
-/// `/v2/call` response body or the stream's chunks in order, one per line. (A header value's
+/// call's response body or the stream's chunks in order, one per line: on v3, `"frames"`, the
+/// stream's events as they came (each `content` event's data, then
+/// `{"event": "complete", "data": ...}`), replayed through the same decoding as a live
+/// stream. (A header value's
 /// hash cannot be undone, but a short or guessable value can be found by trying candidates:
 /// pass provider keys as headers of the client rather than of the model where you can.)
 /// Only successes are stored: never an error status, and a stream only once it ended cleanly.
@@ -100,7 +104,7 @@ impl Cache {
     }
 
     /// The directory of the entries.
-    pub fn path(&self) -> &Path {
+    pub fn get_path(&self) -> &Path {
         &self.dir
     }
 
@@ -148,11 +152,12 @@ impl Cache {
     /// The entry is read (and the body parsed) on a blocking thread, off the async ones.
     pub(crate) async fn lookup<A: Answer + Send + 'static>(
         &self,
+        api: Api,
         task: &str,
         body: Bytes,
     ) -> Result<Lookup<A>> {
         let (cache, name) = (self.clone(), task.to_owned());
-        match blocking(move || cache.lookup_now::<A>(&name, &body)).await {
+        match blocking(move || cache.lookup_now::<A>(api, &name, &body)).await {
             Ok(lookup) => lookup,
             // The read panicked or its runtime is shutting down: no answer from the cache.
             Err(error) => {
@@ -166,7 +171,12 @@ impl Cache {
     }
 
     /// [`lookup`](Self::lookup), on the calling thread.
-    pub(crate) fn lookup_now<A: Answer>(&self, task: &str, body: &[u8]) -> Result<Lookup<A>> {
+    pub(crate) fn lookup_now<A: Answer>(
+        &self,
+        api: Api,
+        task: &str,
+        body: &[u8],
+    ) -> Result<Lookup<A>> {
         let Ok(mut request) = serde_json::from_slice::<Value>(body) else {
             tracing::warn!(
                 task,
@@ -178,10 +188,11 @@ impl Cache {
             };
         };
         // The entry holds (and the key is of) the request with its header values hashed.
-        key::redact_headers(&mut request);
-        let key = Key::of(A::ENDPOINT, &request);
+        let route = Route::of(api, A::ENDPOINT, task);
+        key::redact_headers(&route, &mut request);
+        let key = Key::of(&route, &request);
         let path = self.dir.join(file_name(task, A::ENDPOINT, key));
-        match entry::read::<A>(&path, key) {
+        match entry::read::<A>(&path, &route, key) {
             Ok(Some(answer)) => {
                 tracing::debug!(task, path = %path.display(), "opper cache hit");
                 return Ok(Lookup::Hit(answer));
@@ -199,6 +210,7 @@ impl Cache {
         }
         Ok(Lookup::Miss(Some(Store {
             path,
+            route,
             request,
             answer: PhantomData,
         })))
@@ -227,7 +239,7 @@ fn file_name(task: &str, endpoint: Endpoint, key: Key) -> String {
         })
         .take(64)
         .collect();
-    format!("{task}.{}.{key}.json", endpoint.label())
+    format!("{task}.{}.{key}.json", key::label(endpoint))
 }
 
 /// The outcome of [`Cache::lookup`].
@@ -245,6 +257,7 @@ pub(crate) enum Lookup<A> {
 #[derive(Debug)]
 pub(crate) struct Store<A> {
     path: PathBuf,
+    route: Route,
     request: Value,
     answer: PhantomData<A>,
 }
@@ -258,7 +271,7 @@ impl<A: Answer> Store<A> {
 
     /// Writes the entry on the calling thread; a failure is logged.
     fn write_now(self, answer: AnswerRef<'_>) {
-        match entry::write(&self.path, A::ENDPOINT, &self.request, answer) {
+        match entry::write(&self.path, &self.route, &self.request, answer) {
             Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
             Err(error) => tracing::warn!(
                 path = %self.path.display(),
@@ -290,22 +303,25 @@ impl Store<CallAnswer> {
 }
 
 impl Store<StreamAnswer> {
-    /// Stores a stream's chunks, in order, on a blocking thread; call it only for a stream that
-    /// ended cleanly. The future ends when the entry is written.
-    pub(crate) fn stream(self, chunks: Vec<StreamingChunk>) -> Writing {
-        Writing(blocking(move || self.stream_now(&chunks)))
+    /// Stores a stream's chunks (v2) or frames (v3), in order, on a blocking thread; call it
+    /// only for a stream that ended cleanly. The future ends when the entry is written.
+    pub(crate) fn stream(self, answer: StreamAnswer) -> Writing {
+        Writing(blocking(move || self.stream_now(&answer)))
     }
 
     /// [`stream`](Self::stream), on the calling thread.
-    pub(crate) fn stream_now(self, chunks: &[StreamingChunk]) {
-        if chunks.is_empty() || chunks.iter().any(StreamingChunk::is_error) {
+    pub(crate) fn stream_now(self, answer: &StreamAnswer) {
+        if answer.is_empty() || answer.has_error() {
             tracing::warn!(
                 path = %self.path.display(),
                 "a stream without chunks or with an error chunk is not stored in the opper cache"
             );
             return;
         }
-        self.write_now(AnswerRef::Chunks(chunks));
+        self.write_now(match answer {
+            StreamAnswer::Chunks(chunks) => AnswerRef::Chunks(chunks),
+            StreamAnswer::Frames(frames) => AnswerRef::Frames(frames),
+        });
     }
 }
 

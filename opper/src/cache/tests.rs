@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::StreamingChunk;
 
 /// A fresh directory under the system's temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -40,7 +41,7 @@ fn chunks() -> Vec<StreamingChunk> {
 
 fn miss<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> Store<A> {
     match cache
-        .lookup_now::<A>("add_numbers", body.as_bytes())
+        .lookup_now::<A>(Api::V2, "add_numbers", body.as_bytes())
         .unwrap()
     {
         Lookup::Miss(Some(store)) => store,
@@ -50,7 +51,7 @@ fn miss<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> Store<A> {
 
 fn hit<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> A {
     match cache
-        .lookup_now::<A>("add_numbers", body.as_bytes())
+        .lookup_now::<A>(Api::V2, "add_numbers", body.as_bytes())
         .unwrap()
     {
         Lookup::Hit(hit) => hit,
@@ -61,7 +62,7 @@ fn hit<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> A {
 /// Whether `body` misses (storably) in `cache` on the endpoint of `A`.
 fn misses<A: Answer>(cache: &Cache, body: &str) -> bool {
     matches!(
-        cache.lookup_now::<A>("add_numbers", body.as_bytes()),
+        cache.lookup_now::<A>(Api::V2, "add_numbers", body.as_bytes()),
         Ok(Lookup::Miss(Some(_)))
     )
 }
@@ -102,8 +103,10 @@ fn a_call_entry_round_trips() {
 fn a_stream_entry_round_trips_chunk_by_chunk() {
     let dir = TempDir::new("stream");
     let cache = Cache::dir(&dir.0);
-    miss::<StreamAnswer>(&cache, BODY).stream_now(&chunks());
-    let StreamAnswer(replayed) = hit(&cache, BODY);
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(chunks()));
+    let StreamAnswer::Chunks(replayed) = hit(&cache, BODY) else {
+        panic!("v2 chunks")
+    };
     assert_eq!(replayed, chunks());
     assert!(misses::<CallAnswer>(&cache, BODY));
     // One chunk a line, so a review reads the stream in order.
@@ -203,7 +206,7 @@ fn damaged_truncated_and_foreign_entries_are_misses() {
         assert!(misses::<CallAnswer>(&cache, BODY), "{what}");
         assert!(
             matches!(
-                cache.clone().replay_only().lookup_now::<CallAnswer>("add_numbers", BODY.as_bytes()),
+                cache.clone().replay_only().lookup_now::<CallAnswer>(Api::V2, "add_numbers", BODY.as_bytes()),
                 Err(Error::CacheMiss { ref path, .. }) if path == &path_of(&cache)
             ),
             "{what}"
@@ -226,7 +229,7 @@ fn damaged_stream_entries_are_misses() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream_now(&chunks());
+    store.stream_now(&StreamAnswer::Chunks(chunks()));
     let request = serde_json::from_str::<Value>(BODY).unwrap();
     for (what, chunks) in [
         ("no chunks", json!([])),
@@ -250,10 +253,10 @@ fn failures_are_not_stored() {
     let cache = Cache::dir(&dir.0);
     miss::<CallAnswer>(&cache, BODY).call_now(b"not json");
     miss::<CallAnswer>(&cache, BODY).call_now(b"[1]");
-    miss::<StreamAnswer>(&cache, BODY).stream_now(&[]);
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(Vec::new()));
     let mut with_error = chunks();
     with_error.push(serde_json::from_value(json!({"chunk_type": "error"})).unwrap());
-    miss::<StreamAnswer>(&cache, BODY).stream_now(&with_error);
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(with_error.to_vec()));
     assert!(!dir.0.exists() || files(&dir.0).is_empty());
 }
 
@@ -261,7 +264,7 @@ fn failures_are_not_stored() {
 fn a_replay_only_miss_names_the_task_and_the_entry() {
     let dir = TempDir::new("replay");
     let cache = Cache::dir(&dir.0).replay_only();
-    let error = match cache.lookup_now::<CallAnswer>("add_numbers", BODY.as_bytes()) {
+    let error = match cache.lookup_now::<CallAnswer>(Api::V2, "add_numbers", BODY.as_bytes()) {
         Err(error) => error,
         Ok(other) => panic!("expected a miss, got {other:?}"),
     };
@@ -281,20 +284,20 @@ fn a_body_too_deep_to_key_bypasses_the_cache() {
     let dir = TempDir::new("deep");
     let cache = Cache::dir(&dir.0);
     assert!(matches!(
-        cache.lookup_now::<CallAnswer>("t", body.as_bytes()),
+        cache.lookup_now::<CallAnswer>(Api::V2, "t", body.as_bytes()),
         Ok(Lookup::Miss(None))
     ));
     assert!(matches!(
         cache
             .replay_only()
-            .lookup_now::<StreamAnswer>("t", body.as_bytes()),
+            .lookup_now::<StreamAnswer>(Api::V2, "t", body.as_bytes()),
         Err(Error::CacheMiss { .. })
     ));
 }
 
 #[test]
 fn file_names_are_safe_for_any_task_name() {
-    let key = Key::of(Endpoint::Call, &json!({}));
+    let key = Key::of(&Route::of(Api::V2, Endpoint::Call, "t"), &json!({}));
     assert_eq!(
         file_name("../etc/pass wd", Endpoint::Stream, key),
         format!("___etc_pass_wd.stream.{key}.json")

@@ -71,15 +71,18 @@ use serde_json::Value;
 
 use crate::Error;
 
-// Leaves first: a part uses only the parts above it.
-mod complete;
-mod cx;
-pub(crate) mod derive;
-mod impls;
-mod kind;
+// The parts, leaves first: a part uses only the parts above it.
 mod limits;
+mod kind;
 pub(crate) mod path;
+mod cx;
 mod scalar;
+mod impls;
+pub(crate) mod derive;
+mod complete;
+// The JSON text of a v3 stream, read into the same `(json_path, delta)` chunks as it arrives.
+#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+pub(crate) mod text;
 #[cfg(test)]
 mod tests;
 

@@ -6,6 +6,8 @@
 mod containers;
 mod derive;
 mod paths;
+// The property tests cut their streams with the testing server's chunker.
+#[cfg(feature = "testing")]
 mod props;
 mod scalars;
 mod snapshots;

@@ -1,9 +1,17 @@
 //! An Opper-compatible server on 127.0.0.1, for tests and offline runs.
 //!
-//! [`MockServer`] speaks the Opper v2 API over real HTTP and Server-Sent Events: `POST /v2/call`
-//! and `POST /v2/call/stream` (also `/call` and `/call/stream`), with the service's headers,
-//! bodies, error shapes and SSE framing, so any Opper client (this crate's, or the official
-//! Python and TypeScript ones) can be pointed at [`MockServer::url`].
+//! [`MockServer`] speaks the Opper API over real HTTP and Server-Sent Events, with the service's
+//! headers, bodies, error shapes and SSE framing, so any Opper client (this crate's, or the
+//! official Python and TypeScript ones) can be pointed at [`MockServer::url`]:
+//! - v2: `POST /v2/call` and `POST /v2/call/stream` (also `/call` and `/call/stream`);
+//! - v3: `POST /v3/functions/{name}/call` and `.../stream` (the name one percent-encoded path
+//!   segment, `my%2Ffn` for `my/fn`), and `POST /v3/call`, `/v3/call/stream` with `name` in
+//!   the body. Answers are `{"data", "meta"}` (`meta` with usage, cost and a `trace_uuid`),
+//!   errors `{"error": {"code", "message", "details"}}`, and a stream is the output's JSON text
+//!   in small `content` deltas cut at awkward places (inside strings, escapes and numbers), then
+//!   `done`, `event: complete` and `[DONE]`.
+//!
+//! The same scripts answer both versions, each in its own shape.
 //!
 //! - With nothing scripted, a request with an `output_schema` gets a value generated from that
 //!   schema ([`Generator`]), deterministic per task name; without one, a short text.
@@ -11,7 +19,7 @@
 //!   faults (delays, `Retry-After`, an error chunk or a dropped connection after some events,
 //!   a stall).
 //! - Every request is recorded ([`RecordedRequest`]) for assertions, the last 1,000 kept.
-//! - Streams are chunked like the service chunks them ([`chunks_for`]): first
+//! - v2 streams are chunked like the service chunks them ([`chunks_for`]): first
 //!   `{"span_id": "..."}` alone, then strings in word-sized pieces, numbers and booleans whole,
 //!   `json_path` with the `response.` prefix.
 //!
@@ -51,16 +59,23 @@
 //!   further; one that has not all arrived 10 s after its headers
 //!   ([`body_timeout`](MockServer::body_timeout)) is `408`; both close the connection. Headers
 //!   must arrive within 30 s;
-//! - a `422` for a bad body quotes at most 1 KiB of it;
+//! - a `422` for a bad body quotes at most 1 KiB of it (a v3 `400` quotes none);
 //! - generated values have caps (10,000 items per array, 100,000 characters per string, 1 MiB
-//!   in all, schemas followed 128 levels deep); a schema asking for more is a `422` that names
-//!   the cap (see [`Generator`'s limits](Generator#limits));
+//!   in all, schemas followed 128 levels deep); a schema asking for more is a `422` (v3: `400`)
+//!   that names the cap (see [`Generator`'s limits](Generator#limits));
 //! - the last 1,000 requests are recorded, with at most 32 MiB of bodies
 //!   ([`record_last`](MockServer::record_last)).
 
+// Leaves first: the small RNG, the chunker that cuts answers into stream chunks, what the
+// server records, the scripted replies, the output generator, then the server.
+pub(crate) mod rng;
+pub(crate) mod chunker;
 mod record;
 mod reply;
 mod schema;
+// The v3 wire, below the server that routes to it.
+mod v3;
+// The HTTP side: routing, auth, limits, faults, v2's shapes.
 mod server;
 
 use std::io;
@@ -73,7 +88,7 @@ use tokio::net::{TcpSocket, ToSocketAddrs};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use crate::chunker::{ChunkOptions, chunks_for};
+pub use crate::testing::chunker::{ChunkOptions, chunks_for};
 pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use schema::{Generator, generate};
@@ -83,11 +98,13 @@ use server::{Shared, lock};
 /// An Opper-compatible HTTP server on a local port; see the [module docs](self).
 ///
 /// # Which reply answers a request
-/// For a request to `/v2/call` or `/v2/call/stream` with a valid bearer (when one is
-/// required), the first of these that exists answers:
+/// For a request to a call or stream endpoint of either version with a valid bearer (when one
+/// is required), the first of these that exists answers:
 /// 1. the front of the [`fault`](Self::fault) queue (any task, even a body that does not
 ///    validate);
-/// 2. for a body that is not JSON or has no string `name`: a 422 `RequestValidationError`;
+/// 2. for a body that does not validate: on v2 (not JSON, or no string `name`) a 422
+///    `RequestValidationError`; on v3 (not a JSON object, no `input`, a schema that is not an
+///    object, or on `/v3/call` no string `name`) a 400 `bad_request`;
 /// 3. the front of the task's [`enqueue`](Self::enqueue) queue;
 /// 4. the task's sticky [`reply`](Self::reply);
 /// 5. the sticky [`reply_all`](Self::reply_all);
@@ -98,8 +115,9 @@ use server::{Shared, lock};
 /// normal" is `server.fault(Reply::status(503).times(2))`.
 ///
 /// Unknown paths get 404 `NotFoundError`, other methods 405, a missing or wrong key (when
-/// [`require_api_key`](Self::require_api_key) was called) 401 `UnauthorizedError`; none of
-/// these consume a queued reply.
+/// [`require_api_key`](Self::require_api_key) was called) 401 `UnauthorizedError` (under
+/// `/v3/`: `not_found`, `method_not_allowed`, `unauthorized` in v3's shape); none of these
+/// consume a queued reply.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -188,7 +206,8 @@ impl MockServer {
         }
     }
 
-    /// The base URL, such as `http://127.0.0.1:41234`, to which clients add `/v2/call`.
+    /// The base URL, such as `http://127.0.0.1:41234`, to which clients add `/v2/call` or
+    /// `/v3/functions/{name}/call`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -198,9 +217,9 @@ impl MockServer {
         self.addr
     }
 
-    /// Requires `Authorization: Bearer <key>` on `/call` and `/call/stream`; other requests
-    /// get 401 with `{"type": "UnauthorizedError", ...}`. Without it, any key (or none) is
-    /// accepted.
+    /// Requires `Authorization: Bearer <key>` on the call and stream endpoints of both versions;
+    /// other requests get 401 with `{"type": "UnauthorizedError", ...}` (v3:
+    /// `{"error": {"code": "unauthorized", ...}}`). Without it, any key (or none) is accepted.
     pub fn require_api_key(&self, key: impl Into<String>) -> &Self {
         lock(&self.shared.script).api_key = Some(key.into());
         self
@@ -319,7 +338,8 @@ impl MockServer {
         lock(&self.shared.requests).iter().cloned().collect()
     }
 
-    /// The recorded requests whose body's `name` is `task`.
+    /// The recorded requests of `task` (see [`RecordedRequest::task`]: the body's `name`, or
+    /// the decoded name in a `/v3/functions/{name}/...` path).
     pub fn requests_for(&self, task: &str) -> Vec<RecordedRequest> {
         lock(&self.shared.requests)
             .iter()

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 /// One request received by the [`MockServer`](super::MockServer), kept for assertions.
 ///
-/// Every request is recorded, including those answered 401, 404 or 422 (and 408 or 413, without
-/// their body). The server keeps the last 1,000 and at most 32 MiB of bodies; see
+/// Every request is recorded, including those answered 400, 401, 404 or 422 (and 408 or 413,
+/// without their body). The server keeps the last 1,000 and at most 32 MiB of bodies; see
 /// [`MockServer::record_last`](super::MockServer::record_last).
 ///
 /// ```
@@ -39,7 +39,8 @@ use serde_json::Value;
 pub struct RecordedRequest {
     /// The HTTP method, e.g. `"POST"`.
     pub method: String,
-    /// The path, without the query string, e.g. `"/v2/call/stream"`.
+    /// The path as sent (not decoded), without the query string, e.g. `"/v2/call/stream"` or
+    /// `"/v3/functions/my%2Ffn/call"`.
     pub path: String,
     /// The query string, if any (without `?`).
     pub query: Option<String>,
@@ -49,6 +50,8 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
     /// The body as received.
     pub raw_body: Bytes,
+    /// The task's name when the path carries it (`/v3/functions/{name}/...`), decoded.
+    pub(crate) path_name: Option<String>,
     pub(crate) disconnected: Arc<AtomicBool>,
 }
 
@@ -68,8 +71,12 @@ impl RecordedRequest {
         scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
     }
 
-    /// The task's `name` from the body.
+    /// The task's name: on `/v3/functions/{name}/call|stream` the path's, percent-decoded
+    /// (`my%2Ffn` is `my/fn`), else the body's `name`.
     pub fn task(&self) -> Option<&str> {
+        if let Some(name) = &self.path_name {
+            return Some(name);
+        }
         self.body.as_ref()?.get("name")?.as_str()
     }
 

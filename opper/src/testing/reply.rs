@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::StreamingChunk;
-use crate::chunker::ChunkOptions;
+use crate::testing::chunker::ChunkOptions;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Body {
@@ -14,11 +14,18 @@ pub(crate) enum Body {
     Generated,
     Json(Value),
     Text(String),
-    /// A status with an optional raw body.
+    /// A status with an optional raw body; without one, the error body of the request's API
+    /// version, with this error type and message when given.
     Status {
         status: u16,
         body: Option<Bytes>,
         content_type: Option<String>,
+        error: Option<(String, String)>,
+    },
+    /// A v3 202 PendingResponse with one pending operation.
+    Pending {
+        id: String,
+        kind: String,
     },
     /// Events framed as `data: {json}\n\n`, sent as given.
     Events(Vec<Value>),
@@ -41,8 +48,14 @@ pub(crate) enum StreamFault {
 /// error status, raw SSE) plus optional faults (delays, `Retry-After`, an error chunk, a
 /// dropped connection, a stall).
 ///
-/// A reply serves both endpoints: on `/v2/call` a [`json`](Reply::json) reply is the
-/// `json_payload` of the response; on `/v2/call/stream` the same value is streamed in chunks.
+/// A reply serves every endpoint of both API versions: a [`json`](Reply::json) reply is the
+/// `json_payload` of a `/v2/call` response and is streamed in `json_path` chunks on
+/// `/v2/call/stream`; on v3 it is the `data` of a `/v3/functions/{name}/call` response and, on
+/// `/stream`, its JSON text in small `content` deltas, then `done`, `complete` and `[DONE]`.
+/// Status and error replies answer in each version's error shape. A few parts are one
+/// version's only: [`span_id`](Reply::span_id), [`cached`](Reply::cached),
+/// [`cost`](Reply::cost) and [`chunks`](Reply::chunks) are v2's, [`meta`](Reply::meta) and
+/// [`pending`](Reply::pending) v3's.
 ///
 /// How many requests a reply answers depends on how it is installed: see
 /// [`MockServer::reply`](super::MockServer::reply) (every request, sticky),
@@ -53,7 +66,9 @@ pub(crate) enum StreamFault {
 /// # Counting events
 /// `*_after(n)` faults count the events of a stream *including* the first
 /// `{"span_id": ...}` event: `drop_after(0)` sends the headers and closes, `drop_after(1)`
-/// sends only the span event, `drop_after(3)` the span event and two chunks.
+/// sends only the span event, `drop_after(3)` the span event and two chunks. A v3 stream has
+/// no span event: there `drop_after(2)` sends two `content` deltas, and `done`, `complete`
+/// and `[DONE]` are one event each.
 ///
 /// ```
 /// use std::time::Duration;
@@ -81,6 +96,7 @@ pub struct Reply {
     pub(crate) usage: Option<Value>,
     pub(crate) cost: Option<Value>,
     pub(crate) drop_connection: bool,
+    pub(crate) meta: Option<Value>,
 }
 
 impl Reply {
@@ -99,17 +115,19 @@ impl Reply {
             usage: None,
             cost: None,
             drop_connection: false,
+            meta: None,
         }
     }
 
     /// Answers with this structured output: `json_payload` on `/call`, `chunk_type` `"json"`
-    /// chunks on `/call/stream`.
+    /// chunks on `/call/stream`; on v3, `data`, and its JSON text in `content` deltas.
     pub fn json(value: impl Into<Value>) -> Self {
         Self::with(Body::Json(value.into()))
     }
 
     /// Answers with this text: `message` on `/call` (`json_payload` null), `chunk_type`
-    /// `"text"` chunks on `/call/stream`.
+    /// `"text"` chunks on `/call/stream`; on v3, `data` is the string, streamed in small
+    /// `content` deltas.
     pub fn text(text: impl Into<String>) -> Self {
         Self::with(Body::Text(text.into()))
     }
@@ -122,33 +140,38 @@ impl Reply {
     }
 
     /// Answers with this HTTP status and, unless [`body`](Reply::body) or
-    /// [`json_body`](Reply::json_body) says otherwise, the API's error body for it
-    /// (`{"type": ..., "message": ..., "detail": null}`), on either endpoint.
+    /// [`json_body`](Reply::json_body) says otherwise, the API's error body for it on any
+    /// endpoint: v2's `{"type": ..., "message": ..., "detail": null}`, v3's
+    /// `{"error": {"code": ..., "message": ..., "details": null}}` (`code` such as
+    /// `"rate_limited"` for 429, `"internal_error"` for 500).
     pub fn status(status: u16) -> Self {
         Self::with(Body::Status {
             status,
             body: None,
             content_type: None,
+            error: None,
         })
     }
 
-    /// Answers with an error in the API's shape:
-    /// `{"type": error_type, "message": message, "detail": null}`.
+    /// Answers with an error in the API's shape: on v2
+    /// `{"type": error_type, "message": message, "detail": null}`, on v3
+    /// `{"error": {"code": <the status's code>, "message": message, "details": null}}`.
     ///
     /// ```
     /// let reply = opper::testing::Reply::api_error(429, "TooManyRequestsError", "slow down");
     /// # let _ = reply;
     /// ```
     pub fn api_error(status: u16, error_type: &str, message: &str) -> Self {
-        Self::status(status).json_body(serde_json::json!({
-            "type": error_type,
-            "message": message,
-            "detail": null,
-        }))
+        Self::with(Body::Status {
+            status,
+            body: None,
+            content_type: None,
+            error: Some((error_type.to_owned(), message.to_owned())),
+        })
     }
 
     /// Streams these events, each framed as `data: {json}\n\n`, and nothing else (no span
-    /// event is added). On `/call` too.
+    /// event, no `complete` or `[DONE]` is added). On `/call` too, and on v3.
     pub fn events<I>(events: I) -> Self
     where
         I: IntoIterator,
@@ -157,8 +180,8 @@ impl Reply {
         Self::with(Body::Events(events.into_iter().map(Into::into).collect()))
     }
 
-    /// Streams these chunks, each framed as `data: {json}\n\n`, in the service's key order,
-    /// and nothing else (no span event is added).
+    /// Streams these v2 chunks, each framed as `data: {json}\n\n`, in the service's key order,
+    /// and nothing else (no span event is added), on every endpoint.
     pub fn chunks(chunks: impl IntoIterator<Item = StreamingChunk>) -> Self {
         let raw = chunks
             .into_iter()
@@ -170,7 +193,8 @@ impl Reply {
     /// Sends these bytes verbatim as a `text/event-stream` body, each piece in its own write
     /// (with [`chunk_delay`](Reply::chunk_delay) between pieces to keep them apart on the
     /// wire): for framing tests with CRLF, comments, `id:`/`event:`/`retry:` lines or events
-    /// split across writes.
+    /// split across writes. On v3 endpoints too: this is how to script raw v3 frames (an
+    /// `event: complete` line, a stream without `[DONE]`, unknown `type`s).
     ///
     /// ```
     /// use opper::testing::Reply;
@@ -203,6 +227,7 @@ impl Reply {
             status: self.status_code().unwrap_or(200),
             body: Some(body),
             content_type: Some(content_type.to_owned()),
+            error: None,
         };
         self
     }
@@ -213,6 +238,7 @@ impl Reply {
             status: self.status_code().unwrap_or(200),
             body: Some(Bytes::from(body.to_string())),
             content_type: Some("application/json".to_owned()),
+            error: None,
         };
         self
     }
@@ -263,7 +289,9 @@ impl Reply {
 
     /// On a stream: sends `events` events (counting the span event), then an error chunk
     /// `{"chunk_type": "error", "error_type": ..., "error_message": ...}`, then ends the
-    /// stream. On `/call`: answers 500 with the API's error body.
+    /// stream; on v3 the chunk is `{"type": "error", "error": message}` and nothing follows
+    /// it. On `/call`: answers 500 with the API's error body (on v3 with `error_type` as its
+    /// `code`).
     pub fn error_after(mut self, events: usize, error_type: &str, message: &str) -> Self {
         self.fault = Some(StreamFault::Error {
             events,
@@ -301,7 +329,8 @@ impl Reply {
         self
     }
 
-    /// The `span_id` of the response (default: a fresh UUID-like id per request).
+    /// The `span_id` of a v2 response (default: a fresh UUID-like id per request). v3 has no
+    /// span id: set `trace_uuid` with [`meta`](Reply::meta).
     pub fn span_id(mut self, span_id: impl Into<String>) -> Self {
         self.span_id = Some(span_id.into());
         self
@@ -313,16 +342,61 @@ impl Reply {
         self
     }
 
-    /// The `usage` object of a `/call` response (default: token counts estimated from the
-    /// sizes of the request and the output).
+    /// The `usage` object of a `/call` response, and on v3 of `meta` and the stream's `done`
+    /// chunk (default: token counts estimated from the sizes of the request and the output).
     pub fn usage(mut self, usage: Value) -> Self {
         self.usage = Some(usage);
         self
     }
 
-    /// The `cost` object of a `/call` response (default: derived from the usage).
+    /// The `cost` object of a v2 `/call` response (default: derived from the usage). On v3,
+    /// `cost` is a number in `meta`: set it with [`meta`](Reply::meta).
     pub fn cost(mut self, cost: Value) -> Self {
         self.cost = Some(cost);
         self
+    }
+
+    /// v3 only: fields set over the default `meta` of the answer (of `/call`, of the stream's
+    /// `complete` event, of a [`pending`](Reply::pending) answer), such as `trace_uuid`,
+    /// `cost`, `usage`, `models_used`, `script_cached`; a field set to `null` is sent as
+    /// `null`. The stream's `done` chunk carries the resulting `usage`. A value that is not an
+    /// object changes nothing.
+    ///
+    /// The default `meta`: `function_name`, `script_cached: false`, `execution_ms`,
+    /// `llm_calls: 1`, `tts_calls: 0`, `image_gen_calls: 0`, `cost` (a number),
+    /// `usage: {input_tokens, output_tokens}`, `trace_uuid` (a fresh UUID per request) and
+    /// `models_used` (the request's first model, else `"mock/default"`).
+    ///
+    /// ```
+    /// use opper::testing::Reply;
+    /// use serde_json::json;
+    ///
+    /// let reply = Reply::json(json!({"sum": 9})).meta(json!({
+    ///     "trace_uuid": "123e4567-e89b-12d3-a456-426614174000",
+    ///     "cost": 0.25,
+    ///     "usage": {"input_tokens": 10, "output_tokens": 3},
+    /// }));
+    /// # let _ = reply;
+    /// ```
+    pub fn meta(mut self, fields: Value) -> Self {
+        self.meta = Some(fields);
+        self
+    }
+
+    /// v3's `202 Accepted` PendingResponse, the answer of work that is not done (media
+    /// generation): `{"data": null, "meta": {"function_name", "status": "pending",
+    /// "execution_ms", "pending_operations": [{"id": id, "status_url":
+    /// "/v3/artifacts/{id}/status", "type": kind}]}}`, on every endpoint (v2 has no such answer;
+    /// it gets the same body). [`meta`](Reply::meta) changes its `meta`.
+    ///
+    /// ```
+    /// let reply = opper::testing::Reply::pending("art_123", "image");
+    /// # let _ = reply;
+    /// ```
+    pub fn pending(id: impl Into<String>, kind: impl Into<String>) -> Self {
+        Self::with(Body::Pending {
+            id: id.into(),
+            kind: kind.into(),
+        })
     }
 }

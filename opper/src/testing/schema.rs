@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Number, Value, json};
 
-use crate::rng::Rng;
+use crate::testing::rng::Rng;
 
 /// Generates JSON values that are valid against a JSON Schema, deterministically from a seed.
 ///
@@ -874,7 +874,7 @@ fn merge_into(base: Value, extra: &Value) -> Value {
     Value::Object(base)
 }
 
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     if !text.contains('%') {
         return text.to_owned();
     }

@@ -21,9 +21,10 @@ use tokio::sync::mpsc;
 use super::record::{RecordedRequest, Recording};
 use super::reply::{Body, Reply, StreamFault};
 use super::schema::{Generator, hash_str, uuid_like, words};
+use super::v3;
 use crate::StreamingChunk;
-use crate::chunker::{chunks_for, python_json};
-use crate::rng::Rng;
+use crate::testing::chunker::{chunks_for, python_json};
+use crate::testing::rng::Rng;
 
 /// Scripted behaviour, behind one lock.
 #[derive(Debug, Default)]
@@ -303,6 +304,7 @@ async fn read_body(
 /// The request as recorded: headers lowercased in arrival order, the body parsed when JSON.
 fn record_of(
     parts: &hyper::http::request::Parts,
+    route: &Route,
     body: Option<Value>,
     raw_body: Bytes,
     disconnected: Arc<AtomicBool>,
@@ -323,6 +325,7 @@ fn record_of(
             .collect(),
         body,
         raw_body,
+        path_name: route.name.clone(),
         disconnected,
     }
 }
@@ -341,6 +344,66 @@ enum Endpoint {
     Stream,
 }
 
+/// The API version whose shapes answer a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    V2,
+    V3,
+}
+
+/// Where a request goes: its version, its endpoint (`None`: no such route) and, on v3's
+/// `/v3/functions/{name}/...`, the task's name.
+#[derive(Debug)]
+struct Route {
+    api: Api,
+    endpoint: Option<Endpoint>,
+    name: Option<String>,
+}
+
+fn route(path: &str) -> Route {
+    let v2 = |endpoint| Route {
+        api: Api::V2,
+        endpoint: Some(endpoint),
+        name: None,
+    };
+    match path {
+        "/v2/call" | "/call" => v2(Endpoint::Call),
+        "/v2/call/stream" | "/call/stream" => v2(Endpoint::Stream),
+        _ => match v3::route(path) {
+            Some(found) => Route {
+                api: Api::V3,
+                endpoint: Some(if found.stream {
+                    Endpoint::Stream
+                } else {
+                    Endpoint::Call
+                }),
+                name: found.name,
+            },
+            None => Route {
+                api: if v3::is_v3(path) { Api::V3 } else { Api::V2 },
+                endpoint: None,
+                name: None,
+            },
+        },
+    }
+}
+
+/// An error answer in the version's shape: v2's `{"type", "message", "detail"}` with
+/// `error_type`, v3's `{"error": {"code", "message", "details"}}` with the status's code.
+fn error_response(
+    api: Api,
+    status: u16,
+    error_type: &str,
+    message: &str,
+    detail: Value,
+) -> Response<MockBody> {
+    let body = match api {
+        Api::V2 => api_error(error_type, message, detail),
+        Api::V3 => v3::error(v3::code_for(status), message, detail),
+    };
+    json_response(status, &body)
+}
+
 /// Handles one request. The guard marks the request abandoned if this future is dropped (the
 /// connection closed) before it answers.
 pub(crate) async fn handle(
@@ -348,6 +411,8 @@ pub(crate) async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<MockBody>, DropConnection> {
     let (parts, incoming) = request.into_parts();
+    let route = route(parts.uri.path());
+    let api = route.api;
     let limit = shared.max_body_bytes.load(Ordering::Relaxed);
     let timeout = *lock(&shared.body_timeout);
     let raw_body = match read_body(&parts, incoming, limit, timeout).await {
@@ -355,27 +420,25 @@ pub(crate) async fn handle(
         // A body that cannot be read means the client went away; nothing to answer.
         Err(BodyError::Gone) => return Err(DropConnection),
         Err(error) => {
-            let record = record_of(&parts, None, Bytes::new(), Arc::default());
+            let record = record_of(&parts, &route, None, Bytes::new(), Arc::default());
             lock(&shared.requests).push(record);
             let response = match error {
-                BodyError::TooLarge => json_response(
+                BodyError::TooLarge => error_response(
+                    api,
                     413,
-                    &api_error(
-                        "PayloadTooLargeError",
-                        "Request body too large",
-                        json!(format!("The body is longer than {limit} bytes")),
-                    ),
+                    "PayloadTooLargeError",
+                    "Request body too large",
+                    json!(format!("The body is longer than {limit} bytes")),
                 ),
-                _ => json_response(
+                _ => error_response(
+                    api,
                     408,
-                    &api_error(
-                        "RequestTimeoutError",
-                        "Request timeout",
-                        json!(format!(
-                            "The body did not arrive within {} ms",
-                            timeout.as_millis()
-                        )),
-                    ),
+                    "RequestTimeoutError",
+                    "Request timeout",
+                    json!(format!(
+                        "The body did not arrive within {} ms",
+                        timeout.as_millis()
+                    )),
                 ),
             };
             return Ok(closing(response));
@@ -383,32 +446,34 @@ pub(crate) async fn handle(
     };
     let body: Option<Value> = serde_json::from_slice(&raw_body).ok();
     let flag = Arc::new(AtomicBool::new(false));
-    let record = record_of(&parts, body.clone(), raw_body.clone(), flag.clone());
+    let record = record_of(&parts, &route, body.clone(), raw_body.clone(), flag.clone());
     let mut guard = Guard { flag, done: false };
     let authorization = record.bearer().map(str::to_owned);
     let has_authorization = record.header("authorization").is_some();
     lock(&shared.requests).push(record);
 
-    let endpoint = match parts.uri.path() {
-        "/v2/call" | "/call" => Endpoint::Call,
-        "/v2/call/stream" | "/call/stream" => Endpoint::Stream,
-        path => {
-            guard.done = true;
-            return Ok(json_response(
-                404,
-                &api_error(
-                    "NotFoundError",
-                    "Not Found",
-                    json!(format!("No route for {} {path}", parts.method)),
-                ),
-            ));
-        }
+    let Some(endpoint) = route.endpoint else {
+        guard.done = true;
+        return Ok(error_response(
+            api,
+            404,
+            "NotFoundError",
+            "Not Found",
+            json!(format!(
+                "No route for {} {}",
+                parts.method,
+                parts.uri.path()
+            )),
+        ));
     };
     if parts.method != hyper::Method::POST {
         guard.done = true;
-        let mut response = json_response(
+        let mut response = error_response(
+            api,
             405,
-            &api_error("MethodNotAllowedError", "Method Not Allowed", Value::Null),
+            "MethodNotAllowedError",
+            "Method Not Allowed",
+            Value::Null,
         );
         response
             .headers_mut()
@@ -438,13 +503,12 @@ pub(crate) async fn handle(
         } else {
             "Send the API key as 'Authorization: Bearer <key>'"
         };
-        let mut response = json_response(
+        let mut response = error_response(
+            api,
             401,
-            &api_error(
-                "UnauthorizedError",
-                "Invalid or missing API key",
-                json!(detail),
-            ),
+            "UnauthorizedError",
+            "Invalid or missing API key",
+            json!(detail),
         );
         response
             .headers_mut()
@@ -452,7 +516,12 @@ pub(crate) async fn handle(
         return Ok(response);
     }
 
-    let name = match validate(&raw_body, body.as_ref()) {
+    let checked = match api {
+        Api::V2 => validate(&raw_body, body.as_ref()),
+        Api::V3 => v3::validate(body.as_ref(), route.name.as_deref())
+            .map_err(|(message, details)| error_response(api, 400, "", message, details)),
+    };
+    let name = match checked {
         Ok(name) => name,
         Err(response) => {
             if fault.is_none() {
@@ -479,10 +548,9 @@ pub(crate) async fn handle(
     let request_number = shared.counter.fetch_add(1, Ordering::Relaxed);
     let seed = shared.seed.load(Ordering::Relaxed);
     let mut rng = Rng::new(seed ^ request_number.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let span_id = reply
-        .span_id
-        .clone()
-        .unwrap_or_else(|| uuid_like(rng.next_u64(), rng.next_u64()));
+    let fresh_id = uuid_like(rng.next_u64(), rng.next_u64());
+    let span_id = reply.span_id.clone().unwrap_or_else(|| fresh_id.clone());
+    let execution_ms = rng.below(400).saturating_add(40);
 
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
@@ -508,6 +576,7 @@ pub(crate) async fn handle(
             status,
             body: raw,
             content_type,
+            error,
         } => {
             guard.done = true;
             let response = match raw {
@@ -516,28 +585,51 @@ pub(crate) async fn handle(
                     raw.clone(),
                     content_type.as_deref().unwrap_or("application/json"),
                 ),
-                None if *status >= 400 => {
+                None if *status >= 400 || error.is_some() => {
                     let reason = StatusCode::from_u16(*status)
                         .ok()
                         .and_then(|s| s.canonical_reason())
                         .unwrap_or("Error");
-                    json_response(
-                        *status,
-                        &api_error(error_type_for(*status), reason, Value::Null),
-                    )
+                    let (error_type, message) = match error {
+                        Some((error_type, message)) => (error_type.as_str(), message.as_str()),
+                        None => (error_type_for(*status), reason),
+                    };
+                    error_response(api, *status, error_type, message, Value::Null)
                 }
                 None => bytes_response(*status, Bytes::new(), "application/json"),
             };
             return Ok(with_headers(response, &reply));
         }
+        Body::Pending { id, kind } => {
+            guard.done = true;
+            let meta = v3::pending_meta(
+                &v3::MetaInput {
+                    name: &name,
+                    request: body.as_ref(),
+                    request_len: raw_body.len(),
+                    output_len: 0,
+                    trace_uuid: fresh_id,
+                    execution_ms,
+                },
+                id,
+                kind,
+                &reply,
+            );
+            let text = v3::response(&Value::Null, &meta);
+            let response = bytes_response(202, Bytes::from(text), "application/json");
+            return Ok(with_headers(response, &reply));
+        }
         Body::Events(events) => {
             let pieces = events
                 .iter()
-                .map(|event| Bytes::from(format!("data: {}\n\n", python_json(event))))
+                .map(|event| match api {
+                    Api::V2 => Bytes::from(format!("data: {}\n\n", python_json(event))),
+                    Api::V3 => v3::event(event),
+                })
                 .collect();
-            return Ok(stream_response(pieces, &reply, guard));
+            return Ok(stream_response(pieces, &reply, api, guard));
         }
-        Body::Raw(pieces) => return Ok(stream_response(pieces.clone(), &reply, guard)),
+        Body::Raw(pieces) => return Ok(stream_response(pieces.clone(), &reply, api, guard)),
         Body::Json(value) => Output::Json(value.clone()),
         Body::Text(text) => Output::Text(text.clone()),
         Body::Generated => {
@@ -550,14 +642,24 @@ pub(crate) async fn handle(
                     Ok(value) => Output::Json(value),
                     Err((_, why)) => {
                         guard.done = true;
-                        return Ok(validation_error(
-                            json!(["body", "output_schema"]),
-                            &format!(
-                                "The schema asks for more than the built-in server generates: {why}"
+                        let message = format!(
+                            "The schema asks for more than the built-in server generates: {why}"
+                        );
+                        return Ok(match api {
+                            Api::V2 => validation_error(
+                                json!(["body", "output_schema"]),
+                                &message,
+                                "value_error",
+                                Value::Null,
                             ),
-                            "value_error",
-                            Value::Null,
-                        ));
+                            Api::V3 => error_response(
+                                api,
+                                400,
+                                "",
+                                &message,
+                                json!({"field": "output_schema", "type": "value_error"}),
+                            ),
+                        });
                     }
                 },
                 None => {
@@ -570,6 +672,49 @@ pub(crate) async fn handle(
             }
         }
     };
+
+    if api == Api::V3 {
+        let (data, text) = match output {
+            Output::Json(value) => (value, false),
+            Output::Text(text) => (Value::String(text), true),
+        };
+        let output_len = match &data {
+            Value::String(text) => text.len(),
+            other => other.to_string().len(),
+        };
+        let meta = v3::meta(
+            &v3::MetaInput {
+                name: &name,
+                request: body.as_ref(),
+                request_len: raw_body.len(),
+                output_len,
+                trace_uuid: fresh_id,
+                execution_ms,
+            },
+            &reply,
+        );
+        if endpoint == Endpoint::Stream {
+            let frames =
+                v3::stream_frames(&data, text, &reply.chunking, seed ^ hash_str(&name), &meta);
+            return Ok(stream_response(frames, &reply, api, guard));
+        }
+        guard.done = true;
+        if let Some(StreamFault::Error {
+            error_type,
+            message,
+            ..
+        }) = &reply.fault
+        {
+            let error = v3::error(error_type, message, Value::Null);
+            return Ok(with_headers(json_response(500, &error), &reply));
+        }
+        let response = bytes_response(
+            200,
+            Bytes::from(v3::response(&data, &meta)),
+            "application/json",
+        );
+        return Ok(with_headers(response, &reply));
+    }
 
     match endpoint {
         Endpoint::Call => {
@@ -597,7 +742,7 @@ pub(crate) async fn handle(
                 ),
             };
             pieces.extend(chunks.iter().map(|chunk| Bytes::from(chunk.to_sse())));
-            Ok(stream_response(pieces, &reply, guard))
+            Ok(stream_response(pieces, &reply, api, guard))
         }
     }
 }
@@ -707,12 +852,28 @@ fn call_body(output: &Output, reply: &Reply, span_id: &str, request_len: usize) 
     )
 }
 
-fn stream_response(pieces: Vec<Bytes>, reply: &Reply, guard: Guard) -> Response<MockBody> {
+fn stream_response(
+    pieces: Vec<Bytes>,
+    reply: &Reply,
+    api: Api,
+    guard: Guard,
+) -> Response<MockBody> {
     let (tx, rx) = mpsc::channel(4);
     let delay = reply.chunk_delay;
     let fault = reply.fault.clone();
+    let error_chunk = match &reply.fault {
+        Some(StreamFault::Error {
+            error_type,
+            message,
+            ..
+        }) => Some(match api {
+            Api::V2 => Bytes::from(StreamingChunk::error(error_type, message).to_sse()),
+            Api::V3 => v3::error_frame(message),
+        }),
+        _ => None,
+    };
     tokio::spawn(async move {
-        produce(tx, pieces, delay, fault).await;
+        produce(tx, pieces, delay, fault, error_chunk).await;
     });
     let mut response = Response::new(MockBody::Stream { rx, guard });
     let headers = response.headers_mut();
@@ -727,6 +888,7 @@ async fn produce(
     pieces: Vec<Bytes>,
     delay: Option<std::time::Duration>,
     fault: Option<StreamFault>,
+    error_chunk: Option<Bytes>,
 ) {
     let stop_at = match &fault {
         Some(
@@ -750,16 +912,13 @@ async fn produce(
         }
     }
     match fault {
-        Some(StreamFault::Error {
-            error_type,
-            message,
-            ..
-        }) => {
+        Some(StreamFault::Error { .. }) => {
             if let Some(delay) = delay {
                 tokio::time::sleep(delay).await;
             }
-            let chunk = StreamingChunk::error(error_type, message);
-            let _ = tx.send(Ok(Bytes::from(chunk.to_sse()))).await;
+            if let Some(chunk) = error_chunk {
+                let _ = tx.send(Ok(chunk)).await;
+            }
         }
         Some(StreamFault::Drop(_)) => {
             // Let hyper write out what was sent before it aborts the connection: it flushes

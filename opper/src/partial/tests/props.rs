@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::schema_of;
-use crate::chunker::{ChunkOptions, chunks_for};
 use crate::partial::Assembler;
+use crate::testing::chunker::{ChunkOptions, chunks_for};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, crate::Partial)]
 #[opper(crate = "crate")]

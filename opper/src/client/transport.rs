@@ -1,0 +1,209 @@
+//! The HTTP transport: a request to one endpoint, its status judged and its body read within
+//! the client's limits and clocks, retried as the retry policy says.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderValue};
+use tracing::Instrument;
+
+use crate::client::retry::parse_retry_after;
+use crate::error::TransportError;
+use crate::protocol::Api;
+use crate::stream::timeouts::{Timeouts, deadline_after};
+use crate::{ApiError, ChunkStream, Error, Result, RetryPolicy};
+
+/// What a request needs: the HTTP client, the endpoints' URLs, the key, the retry policy, and
+/// the limits and clocks of an answer.
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    /// The base URL without the version's prefix: an endpoint's path is appended to it.
+    pub(crate) root: String,
+    /// The API version the requests speak.
+    pub(crate) api: Api,
+    /// `None` only for a replay-only client built without a key: it never sends a request.
+    pub(crate) authorization: Option<HeaderValue>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) request_timeout: Duration,
+    pub(crate) stream_idle_timeout: Duration,
+    pub(crate) max_event_bytes: usize,
+    pub(crate) max_response_bytes: usize,
+}
+
+impl Transport {
+    /// The URL of an endpoint's `path` (from [`Api::path`]).
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.root)
+    }
+
+    /// Sends a call to `path`, with retries: the body of the success.
+    pub(crate) async fn call(
+        &self,
+        span: &tracing::Span,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Bytes> {
+        let url = self.url(path);
+        self.retry
+            .run(span, || self.call_once(&url, body.clone()))
+            .instrument(span.clone())
+            .await
+    }
+
+    /// Opens a stream, retried until its first event arrives (until then, nothing reached the
+    /// caller).
+    pub(crate) async fn stream(
+        &self,
+        span: &tracing::Span,
+        path: &str,
+        body: Bytes,
+    ) -> Result<ChunkStream> {
+        let url = self.url(path);
+        self.retry
+            .run(span, || self.stream_once(&url, body.clone(), span.clone()))
+            .instrument(span.clone())
+            .await
+    }
+
+    fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
+        let mut request = self.http.post(url);
+        if let Some(authorization) = &self.authorization {
+            request = request.header(header::AUTHORIZATION, authorization.clone());
+        }
+        request
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, accept)
+            .body(body)
+    }
+
+    /// One call attempt: the body of a success, at most `max_response_bytes` of it.
+    async fn call_once(&self, url: &str, body: Bytes) -> Result<Bytes> {
+        let request = self.post(url, "application/json", body);
+        let timeout = self.request_timeout;
+        let deadline = deadline_after(tokio::time::Instant::now(), timeout);
+        let response = tokio::time::timeout_at(deadline, request.send())
+            .await
+            .map_err(|_| request_timeout(timeout, "no response"))?
+            .map_err(Error::from_reqwest)?;
+        let mut response = self.check_status(response, deadline).await?;
+        let status = response.status().as_u16();
+        let limit = self.max_response_bytes;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(Error::ResponseTooLarge { limit });
+        }
+        let mut bytes = Vec::new();
+        let cut = tokio::time::timeout_at(deadline, read(&mut response, limit, &mut bytes))
+            .await
+            .map_err(|_| request_timeout(timeout, "the response body was not complete"))?
+            .map_err(Error::from_reqwest)?;
+        if cut {
+            return Err(Error::ResponseTooLarge { limit });
+        }
+        if let Some(error) = self.api.not_an_answer(status, &bytes) {
+            return Err(error);
+        }
+        Ok(Bytes::from(bytes))
+    }
+
+    async fn stream_once(
+        &self,
+        url: &str,
+        body: Bytes,
+        span: tracing::Span,
+    ) -> Result<ChunkStream> {
+        let request = self.post(url, "text/event-stream", body);
+        let started = tokio::time::Instant::now();
+        let timeout = self.request_timeout;
+        let deadline = deadline_after(started, timeout);
+        let response = tokio::time::timeout_at(deadline, request.send())
+            .await
+            .map_err(|_| request_timeout(timeout, "no response"))?
+            .map_err(Error::from_reqwest)?;
+        let response = self.check_status(response, deadline).await?;
+        let timeouts = Timeouts::new(started, timeout, self.stream_idle_timeout);
+        let (event_limit, limit) = (self.max_event_bytes, self.max_response_bytes);
+        let mut stream = ChunkStream::new(self.api, response, event_limit, limit, timeouts, span);
+        // Wait for the first event inside the retry loop: until then, nothing reached the caller.
+        // The stream's own clocks bound the wait.
+        stream.prefetch().await?;
+        Ok(stream)
+    }
+
+    /// The response if its status is a success; else the error it stands for, with at most
+    /// [`ApiError::MAX_BODY_BYTES`](crate::ApiError::MAX_BODY_BYTES) of its body read (the connection is dropped after).
+    async fn check_status(
+        &self,
+        mut response: reqwest::Response,
+        deadline: tokio::time::Instant,
+    ) -> Result<reqwest::Response> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()))
+                .map(|location| crate::error::truncate(&location, 2000).to_owned());
+            return Err(Error::Redirect {
+                status: status.as_u16(),
+                location,
+            });
+        }
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let limit = ApiError::MAX_BODY_BYTES.min(self.max_response_bytes);
+        // A body that breaks off (or stalls past the request timeout) is kept as far as it
+        // arrived.
+        let mut body = Vec::new();
+        let read = tokio::time::timeout_at(deadline, read(&mut response, limit, &mut body));
+        let truncated = matches!(read.await, Ok(Ok(true)));
+        let body = String::from_utf8_lossy(&body).into_owned();
+        Err(Error::from_api(self.api.api_error(
+            status.as_u16(),
+            body,
+            truncated,
+            retry_after,
+        )))
+    }
+}
+
+/// The request timeout passed: `what` had not happened.
+fn request_timeout(timeout: Duration, what: &str) -> Error {
+    Error::Timeout(TransportError::timeout(format!(
+        "{what} before the request timeout ({timeout:?})"
+    )))
+}
+
+/// Appends `response`'s body to `into`, chunk by chunk, until the body ends (`Ok(false)`) or
+/// `into` holds `limit` bytes and more was coming (`Ok(true)`: the rest is never read, and
+/// dropping the response drops the connection). Never holds more than `limit` bytes; what
+/// arrived stays in `into` when reading fails or is abandoned (a timeout dropping the future).
+async fn read(
+    response: &mut reqwest::Response,
+    limit: usize,
+    into: &mut Vec<u8>,
+) -> Result<bool, reqwest::Error> {
+    let expected = response
+        .content_length()
+        .map_or(0, |length| usize::try_from(length).unwrap_or(usize::MAX));
+    into.reserve(expected.min(limit).min(1 << 20));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit.saturating_sub(into.len());
+        match chunk.split_at_checked(room) {
+            Some((head, rest)) if !rest.is_empty() => {
+                into.extend_from_slice(head);
+                return Ok(true);
+            }
+            _ => into.extend_from_slice(&chunk),
+        }
+    }
+    Ok(false)
+}

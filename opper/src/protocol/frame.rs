@@ -1,0 +1,37 @@
+//! What both versions' wires decode into: which endpoint a request goes to, and the frames of a
+//! stream.
+
+use serde_json::Value;
+
+use crate::Response;
+use crate::protocol::v2::StreamingChunk;
+
+/// Which endpoint of a version a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    /// A call, answered with one JSON body.
+    Call,
+    /// A stream, answered with server-sent events.
+    Stream,
+}
+
+/// One step of a stream, in either version's terms.
+#[derive(Debug, Clone)]
+pub(crate) enum Frame {
+    /// A v2 chunk: a span id, a delta at a `json_path`, or text.
+    Chunk(StreamingChunk),
+    /// A piece of the model's text (v3 `content`): the JSON document with an output schema,
+    /// else the text output.
+    Text(String),
+    /// The final answer (v3 `complete`): the output and its metadata.
+    Complete(Box<Response<Value>>),
+    /// The end of the stream (v3 `[DONE]`): nothing after it is read.
+    Done,
+}
+
+/// A decoded event: its frame, and (v3) the form it is recorded in for the cache.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub(crate) frame: Frame,
+    pub(crate) record: Option<Value>,
+}

@@ -1,0 +1,213 @@
+//! The wire of the Opper API, one module per version: every field name of a request body, an
+//! answer, a stream chunk or an error body lives here and nowhere else. Above this layer the
+//! client, the stream, the cache and the re-asks handle the crate's own types, and choose the
+//! version's module through [`Api`] without naming a field.
+
+// The parts, leaves first: v2's wire, the frames both versions decode into (a v2 chunk is
+// one), then v3's wire.
+pub(crate) mod v2;
+pub(crate) mod frame;
+pub(crate) mod v3;
+
+pub(crate) use frame::{Decoded, Endpoint, Frame};
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::{ApiError, Error, Response, Result, StreamingChunk, Task};
+
+/// Which version of the Opper API a client speaks.
+///
+/// v2 (`/v2/call`, `/v2/call/stream`) is the default. v3 (`/v3/functions/{name}/call` and
+/// `/stream`, the "Task API") is one builder call, [`OpperBuilder::api`](crate::OpperBuilder::api),
+/// or one environment variable, `OPPER_API_VERSION=v3`, away. The same tasks, [`CallBuilder`]s,
+/// validators, re-asks, caches and typed [`Stream`]s work on both; what v3 lacks is said, not
+/// faked:
+///
+/// - `tags` and `configuration` are not sent on v3 (logged at `warn`, once per task name);
+/// - a task with `examples` is [`Error::Unsupported`] on v3, before any request (v3 keeps
+///   examples on the function, server-side);
+/// - [`Response::span_id`] is `None` (v3 has no span id) and [`Response::trace_uuid`] holds
+///   v3's `meta.trace_uuid`; the rest of `meta` is [`Response::meta`];
+/// - a v3 stream carries the model's JSON text, read as it arrives into the same
+///   [`Update`](crate::Update)s as v2's `json_path` chunks; its `complete` event's data is the
+///   final output.
+///
+/// ```
+/// # fn run() -> opper::Result<()> {
+/// let opper = opper::Opper::builder().api_key("op-...").api(opper::Api::V3).build()?;
+/// assert_eq!(opper.api(), opper::Api::V3);
+/// assert_eq!("v3".parse::<opper::Api>()?, opper::Api::V3);
+/// # Ok(()) }
+/// # run().unwrap();
+/// ```
+///
+/// [`CallBuilder`]: crate::CallBuilder
+/// [`Stream`]: crate::Stream
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Api {
+    /// Opper API v2: `/v2/call`, chunks with a `json_path`.
+    #[default]
+    V2,
+    /// Opper API v3: `/v3/functions/{name}/call`, the model's text in `content` deltas.
+    V3,
+}
+
+impl std::fmt::Display for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl std::str::FromStr for Api {
+    type Err = Error;
+
+    /// `v2` or `v3` (any case, spaces around ignored); anything else is [`Error::Config`].
+    fn from_str(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "v2" => Ok(Api::V2),
+            "v3" => Ok(Api::V3),
+            _ => Err(Error::Config(format!(
+                "OPPER_API_VERSION is {:?}; use v2 or v3",
+                crate::error::truncate(text, 100)
+            ))),
+        }
+    }
+}
+
+impl Api {
+    /// `v2` or `v3`.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Api::V2 => "v2",
+            Api::V3 => "v3",
+        }
+    }
+
+    /// The version's path prefix, which a base URL may already end in.
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Api::V2 => v2::PREFIX,
+            Api::V3 => v3::PREFIX,
+        }
+    }
+
+    /// The path of `endpoint` for the task `name`, below the base URL.
+    pub(crate) fn path(self, endpoint: Endpoint, name: &str) -> Cow<'static, str> {
+        match (self, endpoint) {
+            (Api::V2, Endpoint::Call) => Cow::Borrowed(v2::CALL),
+            (Api::V2, Endpoint::Stream) => Cow::Borrowed(v2::STREAM),
+            (Api::V3, endpoint) => Cow::Owned(v3::path(endpoint, name)),
+        }
+    }
+
+    /// Top-level body fields the cache leaves out of a request's key.
+    pub(crate) fn unkeyed(self) -> &'static [&'static str] {
+        match self {
+            Api::V2 => &v2::UNKEYED,
+            Api::V3 => &v3::UNKEYED,
+        }
+    }
+
+    /// Where a model's extra headers are in a body: the model's field, and its headers' field.
+    pub(crate) fn header_fields(self) -> (&'static str, &'static str) {
+        match self {
+            Api::V2 => (v2::MODEL, v2::EXTRA_HEADERS),
+            Api::V3 => (v3::MODEL, v3::EXTRA_HEADERS),
+        }
+    }
+
+    /// The request body of a call or stream of `task`.
+    pub(crate) fn encode(
+        self,
+        task: &Task,
+        input: Option<&RawValue>,
+        parent_span_id: Option<&str>,
+    ) -> Result<Vec<u8>> {
+        match self {
+            Api::V2 => v2::encode(task, input, parent_span_id),
+            Api::V3 => v3::encode(task, input, parent_span_id),
+        }
+    }
+
+    /// A call's successful body (live or cached), with its output as JSON.
+    pub(crate) fn answer(self, bytes: &[u8]) -> Result<Response<Value>> {
+        match self {
+            Api::V2 => v2::answer(bytes),
+            Api::V3 => v3::answer(bytes),
+        }
+    }
+
+    /// A success status whose body is not an answer (v3's 202): the error it stands for.
+    pub(crate) fn not_an_answer(self, status: u16, bytes: &[u8]) -> Option<Error> {
+        match self {
+            Api::V2 => None,
+            Api::V3 => v3::pending(status, bytes),
+        }
+    }
+
+    /// An error status's body.
+    pub(crate) fn api_error(
+        self,
+        status: u16,
+        body: String,
+        truncated: bool,
+        retry_after: Option<Duration>,
+    ) -> ApiError {
+        match self {
+            Api::V2 => v2::api_error(status, body, truncated, retry_after),
+            Api::V3 => v3::api_error(status, body, truncated, retry_after),
+        }
+    }
+
+    /// The frame an SSE event carries (`event`: its name, `at_eof`: cut by the end of the
+    /// body); `Ok(None)` for events that carry nothing the stream uses.
+    pub(crate) fn frame(self, event: &str, data: &str, at_eof: bool) -> Result<Option<Decoded>> {
+        match self {
+            // No allocation beyond the chunk itself: v2's path is benchmarked.
+            Api::V2 => Ok(v2::chunk(data, at_eof)?.map(|chunk| Decoded {
+                frame: Frame::Chunk(chunk),
+                record: None,
+            })),
+            Api::V3 => v3::frame(event, data, at_eof),
+        }
+    }
+
+    /// The frame of a recorded event (a cassette's `frames`; v2 records chunks instead, and a
+    /// v2 request never keys to a v3 entry: its path differs).
+    pub(crate) fn replayed(self, recorded: Value) -> Result<Option<Frame>> {
+        match self {
+            Api::V2 => Ok(None),
+            Api::V3 => v3::replayed(recorded),
+        }
+    }
+
+    /// The span id an event's data carries, read before the stream is handed out.
+    pub(crate) fn span_id_of(self, data: &str) -> Option<String> {
+        match self {
+            Api::V2 => serde_json::from_str::<StreamingChunk>(data)
+                .ok()
+                .and_then(|chunk| chunk.span_id),
+            Api::V3 => None,
+        }
+    }
+
+    /// Whether a clean stream must end with a final answer ([`Frame::Complete`]): one that
+    /// ends without it was cut.
+    pub(crate) fn ends_with_complete(self) -> bool {
+        match self {
+            Api::V2 => false,
+            Api::V3 => true,
+        }
+    }
+}
+
+/// Whether an event's `data` carries anything (keep-alives and `[DONE]` do not): the idle
+/// timeout counts only those that do.
+pub(crate) fn carries_data(data: &str) -> bool {
+    v2::carries_chunk(data)
+}

@@ -1,0 +1,365 @@
+//! The v2 wire (`/v2/call`, `/v2/call/stream`): the request body, the answer of a call, the
+//! chunks of a stream and the body of an error, as the official v2 clients send and read them.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::error::truncate;
+use crate::task::json::Pairs;
+use crate::task::schema::Schema;
+use crate::{ApiError, Configuration, Cost, Error, Example, Model, Response, Result, Task, Usage};
+
+/// The path of a call, below the base URL.
+pub(crate) const CALL: &str = "/v2/call";
+/// The path of a stream, below the base URL.
+pub(crate) const STREAM: &str = "/v2/call/stream";
+/// The version's prefix, which a base URL may already end in.
+pub(crate) const PREFIX: &str = "/v2";
+/// Top-level fields of the body that change from run to run or only label a call: not part of
+/// what the cache keys a request by.
+pub(crate) const UNKEYED: [&str; 2] = ["parent_span_id", "tags"];
+/// Where a model's extra headers are in the body: `model.extra_headers` (also in each model of
+/// a fallback chain).
+pub(crate) const MODEL: &str = "model";
+pub(crate) const EXTRA_HEADERS: &str = "extra_headers";
+
+/// The body of `POST /v2/call` and `/v2/call/stream`: keys in the order the official
+/// clients send them, unset fields omitted. Schemas are copied in as the JSON they were
+/// serialized to when set.
+pub(crate) fn encode(
+    task: &Task,
+    input: Option<&RawValue>,
+    parent_span_id: Option<&str>,
+) -> Result<Vec<u8>> {
+    task.check()?;
+    let body = Body {
+        name: &task.name,
+        instructions: task.instructions.as_deref(),
+        input_schema: task.input_schema.as_ref().map(Schema::json),
+        output_schema: task.output_schema.as_ref().map(Schema::json),
+        input,
+        model: task.model.as_ref(),
+        examples: (!task.examples.is_empty()).then_some(&task.examples),
+        parent_span_id,
+        tags: (!task.tags.is_empty()).then_some(Pairs(&task.tags)),
+        configuration: (!task.configuration.is_empty()).then_some(&task.configuration),
+    };
+    let raw_len = |raw: Option<&RawValue>| raw.map_or(0, |raw| raw.get().len());
+    let mut bytes = Vec::with_capacity(
+        [
+            raw_len(body.input_schema),
+            raw_len(body.output_schema),
+            raw_len(input),
+            256,
+        ]
+        .into_iter()
+        .fold(0, usize::saturating_add),
+    );
+    serde_json::to_writer(&mut bytes, &body).map_err(Error::Input)?;
+    Ok(bytes)
+}
+
+/// The request body, borrowed from the task and the call; fields in the wire order.
+#[derive(Serialize)]
+struct Body<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instructions: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_schema: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_schema: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<&'a Model>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    examples: Option<&'a Vec<Example>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_span_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Pairs<'a, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    configuration: Option<&'a Configuration>,
+}
+
+/// The body of a `/v2/call` success, live or cached, with its output as JSON: `json_payload`
+/// when the service sent one, else the text `message`.
+pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::InvalidResponse {
+            body: String::new(),
+            reason: "the response body is empty".into(),
+        });
+    }
+    let raw: RawResponse = serde_json::from_slice(bytes).map_err(|e| Error::InvalidResponse {
+        body: truncate(&String::from_utf8_lossy(bytes), 2000).to_owned(),
+        reason: e.to_string(),
+    })?;
+    let output = match raw.json_payload {
+        Some(json) if !json.is_null() => json,
+        _ => raw.message.map(Value::String).unwrap_or(Value::Null),
+    };
+    Ok(Response {
+        output,
+        span_id: raw.span_id,
+        trace_uuid: None,
+        usage: raw.usage.map(RawUsage::into_usage),
+        cost: raw.cost,
+        meta: None,
+        cached: raw.cached.unwrap_or(false),
+        images: raw.images.unwrap_or_default(),
+        reasks: 0,
+    })
+}
+
+/// The raw body of `/v2/call`: only `span_id` is required; unknown fields are ignored.
+#[derive(Debug, Deserialize)]
+struct RawResponse {
+    #[serde(default)]
+    span_id: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    json_payload: Option<Value>,
+    #[serde(default)]
+    cached: Option<bool>,
+    #[serde(default)]
+    images: Option<Vec<String>>,
+    #[serde(default)]
+    usage: Option<RawUsage>,
+    #[serde(default)]
+    cost: Option<Cost>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawUsage {
+    #[serde(flatten)]
+    usage: Usage,
+    #[serde(default)]
+    output_tokens_details: Option<OutputTokensDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OutputTokensDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl RawUsage {
+    fn into_usage(self) -> Usage {
+        let mut usage = self.usage;
+        if usage.reasoning_tokens.is_none() {
+            usage.reasoning_tokens = self.output_tokens_details.and_then(|d| d.reasoning_tokens);
+        }
+        usage
+    }
+}
+
+/// The chunk an event's `data` carries; `Ok(None)` for events that carry nothing (empty data,
+/// keep-alives, a `[DONE]` marker). `at_eof`: the event was cut off by the end of the body.
+pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> {
+    if !carries_chunk(data) {
+        return Ok(None);
+    }
+    let data = data.trim();
+    match serde_json::from_str::<StreamingChunk>(data) {
+        Ok(chunk) if chunk.is_error() => {
+            let cut = |text: Option<String>| {
+                text.map(|mut text| {
+                    text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
+                    text
+                })
+            };
+            Err(Error::StreamChunk {
+                error_type: cut(chunk.error_type),
+                error_message: cut(chunk.error_message),
+                partial: Value::Null,
+            })
+        }
+        Ok(chunk) => Ok(Some(chunk)),
+        Err(_) if at_eof => Err(Error::Incomplete {
+            reason: "the stream was cut inside an event".into(),
+            source: None,
+            partial: Value::Null,
+        }),
+        Err(error) => Err(Error::InvalidChunk {
+            data: truncate(data, 500).to_owned(),
+            reason: format!("not a JSON chunk: {error}"),
+            partial: Value::Null,
+        }),
+    }
+}
+
+/// Whether an event's `data` carries a chunk: not empty, not a `[DONE]` marker.
+pub(crate) fn carries_chunk(data: &str) -> bool {
+    let data = data.trim();
+    !data.is_empty() && data != "[DONE]"
+}
+
+/// An error answer: `{"type": "...", "message": "...", "detail": ...}`, or any other body, kept
+/// as text.
+pub(crate) fn api_error(
+    status: u16,
+    body: String,
+    truncated: bool,
+    retry_after: Option<Duration>,
+) -> ApiError {
+    let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_str(&body).ok();
+    let text = |key: &str| {
+        parsed
+            .as_ref()
+            .and_then(|map| map.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let detail = parsed
+        .as_ref()
+        .and_then(|map| map.get("detail"))
+        .filter(|detail| !detail.is_null())
+        .cloned();
+    ApiError {
+        status,
+        error_type: text("type"),
+        message: text("message"),
+        detail,
+        body,
+        truncated,
+        retry_after,
+    }
+}
+
+/// How a chunk is to be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ChunkType {
+    /// Text mode (no output schema): `delta` is text.
+    Text,
+    /// Structured mode: `delta` belongs to the field at `json_path`.
+    Json,
+    /// The service failed: see `error_type` and `error_message`.
+    Error,
+    /// A type this version does not know.
+    #[serde(other)]
+    Other,
+}
+
+/// One event of `/v2/call/stream`. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct StreamingChunk {
+    /// The call's span; usually alone in the first chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// The increment: text, a number or a boolean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Value>,
+    /// Which field the delta belongs to, such as `response.people[0].name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    /// `text`, `json` or `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_type: Option<ChunkType>,
+    /// The kind of error, in an `error` chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The error's message, in an `error` chunk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+impl StreamingChunk {
+    /// Whether this is an error chunk.
+    pub fn is_error(&self) -> bool {
+        self.chunk_type == Some(ChunkType::Error)
+            || (self.chunk_type.is_none()
+                && (self.error_type.is_some() || self.error_message.is_some()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn encoded(task: &Task, input: Option<&Value>, parent: Option<&str>) -> String {
+        let input = input.map(|input| serde_json::value::to_raw_value(input).unwrap());
+        String::from_utf8(encode(task, input.as_deref(), parent).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_body_has_the_official_key_order_and_omits_what_is_unset() {
+        assert_eq!(encoded(&Task::new("t"), None, None), r#"{"name":"t"}"#);
+        let task = Task::new("t")
+            .instructions("i")
+            .input_schema(json!({"type": "object"}))
+            .output_schema(json!({"type": "string"}))
+            .model("m")
+            .example(Example::new(json!(1), json!(2)))
+            .tag("k", "v")
+            .configuration(Configuration::new().cache_ttl(0));
+        assert_eq!(
+            encoded(&task, Some(&json!({"x": 1})), Some("p\"1")),
+            concat!(
+                r#"{"name":"t","instructions":"i","input_schema":{"type":"object"},"#,
+                r#""output_schema":{"type":"string"},"input":{"x":1},"model":"m","#,
+                r#""examples":[{"input":1,"output":2}],"parent_span_id":"p\"1","#,
+                r#""tags":{"k":"v"},"configuration":{"invocation.cache.ttl":0}}"#
+            )
+        );
+        assert_eq!(
+            encoded(&Task::new("t").tag("k", "v"), None, Some("p")),
+            r#"{"name":"t","parent_span_id":"p","tags":{"k":"v"}}"#
+        );
+    }
+
+    #[test]
+    fn the_body_follows_every_change() {
+        let task = Task::new("t")
+            .model("a")
+            .output_schema(json!({"type": "string"}));
+        assert_eq!(
+            encoded(&task, None, None),
+            r#"{"name":"t","output_schema":{"type":"string"},"model":"a"}"#
+        );
+        let changed = task
+            .clone()
+            .model("b")
+            .tag("k", "v")
+            .output_schema(json!({"type": "integer"}));
+        assert_eq!(
+            encoded(&changed, None, None),
+            r#"{"name":"t","output_schema":{"type":"integer"},"model":"b","tags":{"k":"v"}}"#
+        );
+        assert_eq!(
+            encoded(&task, None, None),
+            r#"{"name":"t","output_schema":{"type":"string"},"model":"a"}"#
+        );
+        assert_eq!(
+            task,
+            Task::new("t")
+                .model("a")
+                .output_schema(json!({"type": "string"}))
+        );
+    }
+
+    #[test]
+    fn chunks_parse_with_nulls_and_unknown_fields() {
+        let chunk: StreamingChunk = serde_json::from_str(
+            r#"{"delta": null, "json_path": "response.x", "chunk_type": "json", "new": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(chunk.delta, None);
+        assert_eq!(chunk.chunk_type, Some(ChunkType::Json));
+        let error: StreamingChunk = serde_json::from_str(
+            r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#,
+        )
+        .unwrap();
+        assert!(error.is_error());
+    }
+}

@@ -1,0 +1,660 @@
+//! The raw frames of a stream: SSE decoded by the client's protocol module into frames (v2's
+//! [`StreamingChunk`]s, v3's text and final answer), under the stream's timeouts, recorded for
+//! the cache or replayed from it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_core::Stream as FuturesStream;
+use serde_json::Value;
+
+use crate::cache::{Store, StreamAnswer, Writing};
+use crate::error::TransportError;
+use crate::protocol::v2::StreamingChunk;
+use crate::protocol::{self, Api, Decoded, Frame};
+use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
+use crate::stream::timeouts::Timeouts;
+use crate::trace::record_outcome;
+use crate::{Error, Result};
+
+/// How many body bytes are decoded at a time (see `ChunkStream::unfed`).
+const FEED_BYTES: usize = 16 * 1024;
+
+type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The raw chunks of a stream, in order.
+///
+/// On [`Api::V2`] it yields every [`StreamingChunk`] (the first often carries only the
+/// `span_id`). On [`Api::V3`] it yields each `content` delta as a text chunk
+/// (`chunk_type` `text`, `delta` the text, no `json_path`: with an output schema, a piece of
+/// the model's JSON document), and keeps the `complete` event's output for
+/// [`output`](Self::output); a v3 stream that ends without `complete` ends with
+/// [`Error::Incomplete`]. An `error`
+/// chunk, an event that is not JSON, an oversized event, a body longer than the response limit,
+/// a broken connection or a timeout (the request timeout, which bounds the whole stream, or the
+/// idle timeout between data events) ends it with an [`Error`]. Dropping it closes the
+/// connection.
+pub struct ChunkStream {
+    api: Api,
+    body: Option<Body>,
+    timeouts: Timeouts,
+    /// A cached stream's chunks or frames, served instead of a body.
+    replay: Option<Replay>,
+    /// Whether the final answer (v3 `complete`) arrived.
+    completed: bool,
+    /// The output of the final answer, for the raw stream's [`output`](Self::output).
+    output: Option<Value>,
+    /// The chunks so far of a stream the cache is to store once it ends cleanly.
+    recording: Option<Recording>,
+    /// The cache entry being written, once the stream ended: the stream's end waits for it.
+    writing: Option<Writing>,
+    decoder: Decoder,
+    /// The most body bytes read (`OpperBuilder::max_response_bytes`); also the most a
+    /// recording may hold.
+    max_bytes: usize,
+    /// Body bytes read so far.
+    received: usize,
+    /// Body bytes read but not yet decoded: a piece is decoded [`FEED_BYTES`] at a time, as
+    /// the queue empties, so the queue holds the events of at most that many bytes.
+    unfed: Bytes,
+    queue: EventQueue,
+    span_id: Option<String>,
+    chunks: u64,
+    finished: bool,
+    /// A failure met while reading, handed out after the events decoded before it.
+    pending: Option<Error>,
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl std::fmt::Debug for ChunkStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkStream")
+            .field("span_id", &self.span_id)
+            .field("chunks", &self.chunks)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stream's chunks so far, and where to store them once it ends cleanly.
+#[derive(Debug)]
+struct Recording {
+    store: Store<StreamAnswer>,
+    chunks: Vec<StreamingChunk>,
+    /// v3's frames, as recorded (see `StreamAnswer::Frames`).
+    frames: Vec<Value>,
+    /// What the chunks hold on the heap besides `chunks` itself (see [`heap_of`]).
+    heap: usize,
+    /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
+    held: bool,
+    /// Whether the stream ended cleanly.
+    ended: bool,
+}
+
+// Moved once per event; boxing it would allocate once per v2 chunk.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    Frame(Decoded),
+    End,
+}
+
+/// A cached stream being replayed.
+enum Replay {
+    Chunks(std::vec::IntoIter<StreamingChunk>),
+    Frames(std::vec::IntoIter<Value>),
+}
+
+impl ChunkStream {
+    /// A live stream: at most `max_bytes` of body are read (and recorded), in events of at most
+    /// `max_event_bytes`.
+    pub(crate) fn new(
+        api: Api,
+        response: reqwest::Response,
+        max_event_bytes: usize,
+        max_bytes: usize,
+        timeouts: Timeouts,
+        span: tracing::Span,
+    ) -> Self {
+        let body: Body = Box::pin(response.bytes_stream());
+        let mut stream = Self::from_source(api, Some(body), None, max_event_bytes, timeouts, span);
+        stream.max_bytes = max_bytes;
+        stream
+    }
+
+    /// A stream that serves cached chunks as the live one served them: the span id known from
+    /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
+    /// else from the chunk that brings it.
+    pub(crate) fn replay(api: Api, answer: StreamAnswer, span: tracing::Span) -> Self {
+        let (first, replay) = match answer {
+            StreamAnswer::Chunks(chunks) => {
+                (chunks.first().cloned(), Replay::Chunks(chunks.into_iter()))
+            }
+            StreamAnswer::Frames(frames) => (None, Replay::Frames(frames.into_iter())),
+        };
+        let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
+        let mut stream = Self::from_source(api, None, Some(replay), limit, Timeouts::none(), span);
+        if let Some(first) = &first {
+            stream.note_span_id(first);
+        }
+        stream
+    }
+
+    /// A stream reading `body` (live) or serving `replay` (cached).
+    fn from_source(
+        api: Api,
+        body: Option<Body>,
+        replay: Option<Replay>,
+        max_event_bytes: usize,
+        timeouts: Timeouts,
+        span: tracing::Span,
+    ) -> Self {
+        Self {
+            api,
+            body,
+            timeouts,
+            replay,
+            completed: false,
+            output: None,
+            recording: None,
+            writing: None,
+            decoder: Decoder::with_limit(max_event_bytes),
+            max_bytes: usize::MAX,
+            received: 0,
+            unfed: Bytes::new(),
+            queue: EventQueue::new(),
+            span_id: None,
+            chunks: 0,
+            finished: false,
+            pending: None,
+            span,
+            started: Instant::now(),
+        }
+    }
+
+    /// Takes the call's span id from the first chunk that has one.
+    fn note_span_id(&mut self, chunk: &StreamingChunk) {
+        if self.span_id.is_none()
+            && let Some(id) = &chunk.span_id
+        {
+            self.span.record("span_id", id.as_str());
+            self.span_id = Some(id.clone());
+        }
+    }
+
+    /// Records every chunk from now on, for `store` to keep once the stream ends cleanly.
+    pub(crate) fn record_into(&mut self, store: Store<StreamAnswer>) {
+        self.recording = Some(Recording {
+            store,
+            chunks: Vec::new(),
+            frames: Vec::new(),
+            heap: 0,
+            held: false,
+            ended: false,
+        });
+    }
+
+    /// Gives up the recording, handing back where it was to be stored: a re-ask's stream
+    /// records into it instead.
+    pub(crate) fn take_store(&mut self) -> Option<Store<StreamAnswer>> {
+        self.recording.take().map(|recording| recording.store)
+    }
+
+    /// Keeps the recording past the stream's clean end, until [`commit_recording`]: for a
+    /// consumer that judges the output first (a validator stores only the accepted one).
+    ///
+    /// [`commit_recording`]: Self::commit_recording
+    pub(crate) fn hold_recording(&mut self) {
+        if let Some(recording) = &mut self.recording {
+            recording.held = true;
+        }
+    }
+
+    /// Stores a held recording, if the stream ended cleanly.
+    pub(crate) fn commit_recording(&mut self) {
+        if self.recording.as_ref().is_some_and(|r| r.ended)
+            && let Some(recording) = self.recording.take()
+        {
+            self.writing = Some(recording.store_answer());
+        }
+    }
+
+    /// Ready once the cache entry this stream stores, if any, is written (on a blocking
+    /// thread): so an entry is on disk when the stream's end is seen.
+    pub(crate) fn poll_written(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(writing) = &mut self.writing {
+            if Pin::new(writing).poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.writing = None;
+        }
+        Poll::Ready(())
+    }
+
+    /// The `opper.stream` tracing span of this attempt.
+    pub(crate) fn tracing_span(&self) -> &tracing::Span {
+        &self.span
+    }
+
+    /// The call's span, once the service has sent it (never on v3, which has none).
+    pub fn span_id(&self) -> Option<&str> {
+        self.span_id.as_deref()
+    }
+
+    /// The final output of a v3 stream (its `complete` event's `data`), once it arrived; `None`
+    /// on v2, whose chunks are the output.
+    pub fn output(&self) -> Option<&Value> {
+        self.output.as_ref()
+    }
+
+    /// Reads until at least one event is decoded, without handing it out. A failure before
+    /// any event is returned (so the request may be retried): a stream that closes or breaks
+    /// before its first event is a transport failure.
+    pub(crate) async fn prefetch(&mut self) -> Result<()> {
+        std::future::poll_fn(|cx| {
+            while self.queue.is_empty() && self.pending.is_none() {
+                match self.poll_bytes(cx) {
+                    Poll::Ready(Ok(true)) => {}
+                    Poll::Ready(Ok(false)) => {
+                        return Poll::Ready(Err(Error::Transport(TransportError::closed(
+                            "the stream closed before its first event",
+                        ))));
+                    }
+                    Poll::Ready(Err(error)) => self.pending = Some(error),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            if !self.queue.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            Poll::Ready(Err(match self.pending.take() {
+                Some(Error::Incomplete {
+                    source: Some(source),
+                    ..
+                }) if source.is_timeout() => Error::Timeout(source),
+                Some(Error::Incomplete {
+                    source: Some(source),
+                    ..
+                }) => Error::Transport(source),
+                Some(other) => other,
+                None => unreachable!("the loop ends with an event or a failure"),
+            }))
+        })
+        .await?;
+        // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
+        if self.span_id.is_none()
+            && let Some(id) = self
+                .queue
+                .front()
+                .and_then(|e| self.api.span_id_of(&e.data))
+        {
+            self.span.record("span_id", id.as_str());
+            self.span_id = Some(id);
+        }
+        Ok(())
+    }
+
+    /// Reads one piece of the body into the decoder. `Ok(true)`: more may come; `Ok(false)`: the
+    /// body ended.
+    fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool>> {
+        if !self.unfed.is_empty() {
+            return Poll::Ready(self.feed());
+        }
+        let Some(body) = self.body.as_mut() else {
+            return Poll::Ready(Ok(false));
+        };
+        // Checked before every read, so that a server sending bytes without pause (comments,
+        // say) cannot keep the stream from timing out.
+        if let Some(timeout) = self.timeouts.check(cx) {
+            self.body = None;
+            return Poll::Ready(Err(Error::Incomplete {
+                reason: "it timed out".into(),
+                source: Some(timeout),
+                partial: Value::Null,
+            }));
+        }
+        match body.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(bytes))) => {
+                match self.received.checked_add(bytes.len()) {
+                    Some(received) if received <= self.max_bytes => self.received = received,
+                    _ => {
+                        // Nothing of the piece past the limit is decoded.
+                        self.body = None;
+                        return Poll::Ready(Err(Error::ResponseTooLarge {
+                            limit: self.max_bytes,
+                        }));
+                    }
+                }
+                self.unfed = bytes;
+                Poll::Ready(self.feed())
+            }
+            Poll::Ready(Some(Err(error))) => {
+                self.body = None;
+                Poll::Ready(Err(Error::Incomplete {
+                    reason: "the connection broke".into(),
+                    source: Some(TransportError::from_reqwest(error)),
+                    partial: Value::Null,
+                }))
+            }
+            Poll::Ready(None) => {
+                self.body = None;
+                match self.decoder.finish() {
+                    Ok(last) => {
+                        self.queue.extend(last);
+                        Poll::Ready(Ok(false))
+                    }
+                    // An unterminated last line that is not UTF-8 was cut inside a character.
+                    Err(DecodeError::InvalidUtf8 { .. }) => Poll::Ready(Err(Error::Incomplete {
+                        reason: "the stream was cut inside an event".into(),
+                        source: None,
+                        partial: Value::Null,
+                    })),
+                    Err(error) => Poll::Ready(Err(decode_error(error))),
+                }
+            }
+        }
+    }
+
+    /// Decodes the next [`FEED_BYTES`] of the bytes read. `Ok(true)`: more may come.
+    fn feed(&mut self) -> Result<bool> {
+        let piece = self.unfed.split_to(self.unfed.len().min(FEED_BYTES));
+        let queued = self.queue.len();
+        let fed = self.decoder.feed(&piece, &mut self.queue);
+        // Comments are never queued; events with no data (keep-alives) do not count.
+        if self.queue.range(queued..).any(carries_data) {
+            self.timeouts.data_arrived();
+        }
+        match fed {
+            Ok(()) => Ok(true),
+            Err(error) => {
+                // Stop reading: what is decoded so far stays queued.
+                self.body = None;
+                self.unfed = Bytes::new();
+                Err(decode_error(error))
+            }
+        }
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
+        while let Some(replay) = &mut self.replay {
+            let frame = match replay {
+                Replay::Chunks(chunks) => chunks.next().map(Frame::Chunk),
+                Replay::Frames(frames) => match frames.next().map(|f| self.api.replayed(f)) {
+                    Some(Ok(None)) => continue,
+                    Some(Ok(Some(frame))) => Some(frame),
+                    Some(Err(error)) => return Poll::Ready(Err(error)),
+                    None => None,
+                },
+            };
+            let Some(frame) = frame else {
+                return Poll::Ready(Ok(Next::End));
+            };
+            self.chunks = self.chunks.saturating_add(1);
+            if let Frame::Chunk(chunk) = &frame {
+                self.note_span_id(chunk);
+            }
+            let record = None;
+            return Poll::Ready(Ok(Next::Frame(Decoded { frame, record })));
+        }
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                match self.api.frame(&event.event, &event.data, event.at_eof) {
+                    Ok(Some(decoded)) => {
+                        self.chunks = self.chunks.saturating_add(1);
+                        if let Frame::Chunk(chunk) = &decoded.frame {
+                            self.note_span_id(chunk);
+                        }
+                        return Poll::Ready(Ok(Next::Frame(decoded)));
+                    }
+                    Ok(None) => continue,
+                    Err(error) => return Poll::Ready(Err(error)),
+                }
+            }
+            if let Some(error) = self.pending.take() {
+                return Poll::Ready(Err(error));
+            }
+            match self.poll_bytes(cx) {
+                Poll::Ready(Ok(true)) => {}
+                Poll::Ready(Ok(false)) if self.queue.is_empty() => {
+                    return Poll::Ready(Ok(Next::End));
+                }
+                Poll::Ready(Ok(false)) => {}
+                Poll::Ready(Err(error)) => self.pending = Some(error),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// The next frame, `None` at the end; after an error, always `None`.
+    pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
+        if self.finished {
+            return self.poll_written(cx).map(|()| None);
+        }
+        let step = match self.poll_chunk(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(step) => step,
+        };
+        match step {
+            Ok(Next::Frame(Decoded {
+                frame: Frame::Done, ..
+            })) => self.ended(cx),
+            Ok(Next::Frame(Decoded { frame, record })) => {
+                match (&frame, record) {
+                    (Frame::Chunk(chunk), _) => self.record(Recorded::Chunk(chunk)),
+                    (_, Some(record)) => self.record(Recorded::Frame(record)),
+                    (_, None) => {}
+                }
+                if let Frame::Complete(answer) = &frame {
+                    self.completed = true;
+                    if let Some(trace_uuid) = &answer.trace_uuid {
+                        self.span.record("trace_uuid", trace_uuid.as_str());
+                    }
+                    if self.output.is_none() {
+                        self.output = Some(answer.output.clone());
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Ok(Next::End) => self.ended(cx),
+            Err(error) => {
+                self.end(Some(&error));
+                Poll::Ready(Some(Err(error)))
+            }
+        }
+    }
+
+    /// The body ended (or v3's `[DONE]` came): a clean end, unless the protocol's final answer
+    /// never came (a cut v3 stream).
+    fn ended(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
+        if self.api.ends_with_complete() && !self.completed {
+            let error = Error::Incomplete {
+                reason: "the stream ended without its final answer (the `complete` event)".into(),
+                source: None,
+                partial: Value::Null,
+            };
+            self.end(Some(&error));
+            return Poll::Ready(Some(Err(error)));
+        }
+        self.end(None);
+        self.poll_written(cx).map(|()| None)
+    }
+
+    /// Adds a chunk or frame to the recording. A recording that would hold more than the
+    /// stream's `max_bytes` (its `Vec`'s capacity and what the chunks hold) is given up: the
+    /// answer is not stored, and recording never holds more than the limit, whatever the chunks.
+    fn record(&mut self, recorded: Recorded<'_>) {
+        let Some(recording) = &mut self.recording else {
+            return;
+        };
+        // Grown here, by doubling, so that its capacity is known.
+        fn grown<T>(items: &Vec<T>) -> usize {
+            if items.len() < items.capacity() {
+                items.capacity()
+            } else {
+                items.capacity().saturating_mul(2).max(4)
+            }
+        }
+        let (capacity, size, heap) = match &recorded {
+            Recorded::Chunk(chunk) => (
+                grown(&recording.chunks),
+                std::mem::size_of::<StreamingChunk>(),
+                heap_of(chunk),
+            ),
+            Recorded::Frame(frame) => (
+                grown(&recording.frames),
+                std::mem::size_of::<Value>(),
+                heap_of_value(frame),
+            ),
+        };
+        let heap = recording.heap.saturating_add(heap);
+        let total = capacity.saturating_mul(size).saturating_add(heap);
+        if total <= self.max_bytes {
+            match recorded {
+                Recorded::Chunk(chunk) => {
+                    let chunks = &mut recording.chunks;
+                    chunks.reserve_exact(capacity.saturating_sub(chunks.len()));
+                    chunks.push(chunk.clone());
+                }
+                Recorded::Frame(frame) => {
+                    let frames = &mut recording.frames;
+                    frames.reserve_exact(capacity.saturating_sub(frames.len()));
+                    frames.push(frame);
+                }
+            }
+            recording.heap = heap;
+        } else {
+            self.recording = None;
+            tracing::debug!(
+                parent: &self.span,
+                limit = self.max_bytes,
+                "the stream is too large to be cached"
+            );
+        }
+    }
+
+    pub(crate) fn end(&mut self, error: Option<&Error>) {
+        self.finished = true;
+        self.body = None;
+        self.replay = None;
+        match (error, self.recording.take()) {
+            (None, Some(recording)) if !recording.held => {
+                self.writing = Some(recording.store_answer());
+            }
+            (None, Some(mut recording)) => {
+                recording.ended = true;
+                self.recording = Some(recording);
+            }
+            // A failed stream stores nothing; one dropped before its end never gets here.
+            (Some(_), _) | (None, None) => {}
+        }
+        self.queue.clear();
+        self.unfed = Bytes::new();
+        self.span.record("chunks", self.chunks);
+        record_outcome(&self.span, self.started, error);
+    }
+}
+
+impl FuturesStream for ChunkStream {
+    type Item = Result<StreamingChunk>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let frame = match this.poll_step(cx) {
+                Poll::Ready(Some(Ok(frame))) => frame,
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            };
+            match frame {
+                Frame::Chunk(chunk) => return Poll::Ready(Some(Ok(chunk))),
+                Frame::Text(text) => {
+                    return Poll::Ready(Some(Ok(StreamingChunk {
+                        delta: Some(Value::String(text)),
+                        chunk_type: Some(protocol::v2::ChunkType::Text),
+                        ..StreamingChunk::default()
+                    })));
+                }
+                // Kept for `output()`; the frame carries no chunk.
+                Frame::Complete(_) | Frame::Done => {}
+            }
+        }
+    }
+}
+
+/// What is added to a recording.
+enum Recorded<'a> {
+    Chunk(&'a StreamingChunk),
+    Frame(Value),
+}
+
+impl Recording {
+    /// Stores what was recorded: v2's chunks, or v3's frames.
+    fn store_answer(self) -> Writing {
+        let answer = match self.frames.is_empty() {
+            true => StreamAnswer::Chunks(self.chunks),
+            false => StreamAnswer::Frames(self.frames),
+        };
+        self.store.stream(answer)
+    }
+}
+
+fn decode_error(error: DecodeError) -> Error {
+    match error {
+        DecodeError::TooLarge { limit } => Error::EventTooLarge {
+            limit,
+            partial: Value::Null,
+        },
+        DecodeError::InvalidUtf8 { line } => Error::InvalidChunk {
+            data: line,
+            reason: "the event is not valid UTF-8".into(),
+            partial: Value::Null,
+        },
+    }
+}
+
+/// About what a recorded chunk holds on the heap: its strings, and its delta's values.
+/// Iterative, so any delta is measured safely.
+fn heap_of(chunk: &StreamingChunk) -> usize {
+    let strings = [
+        &chunk.span_id,
+        &chunk.json_path,
+        &chunk.error_type,
+        &chunk.error_message,
+    ];
+    let bytes = strings
+        .iter()
+        .filter_map(|text| text.as_ref().map(String::len))
+        .fold(0, usize::saturating_add);
+    bytes.saturating_add(chunk.delta.as_ref().map_or(0, heap_of_value))
+}
+
+/// About what a value holds on the heap (its nested values included). Iterative.
+fn heap_of_value(value: &Value) -> usize {
+    let mut bytes = 0usize;
+    let mut stack: Vec<&Value> = vec![value];
+    while let Some(value) = stack.pop() {
+        bytes = bytes.saturating_add(std::mem::size_of::<Value>());
+        match value {
+            Value::String(text) => bytes = bytes.saturating_add(text.len()),
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => {
+                for (key, item) in map {
+                    bytes = bytes.saturating_add(key.len());
+                    stack.push(item);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    bytes
+}
+
+/// Whether an event carries a chunk (keep-alives do not).
+fn carries_data(event: &Event) -> bool {
+    protocol::carries_data(&event.data)
+}

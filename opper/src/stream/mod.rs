@@ -1,0 +1,13 @@
+//! Reading a stream: SSE events (`sse`) under the stream's two clocks (`timeouts`) become the
+//! raw chunks of a [`ChunkStream`] (`chunks`: recorded for the cache or replayed from it), which
+//! the typed [`Stream`] reassembles into partial updates and the output (`typed`).
+
+// `sse`'s `pub` items are for the fuzz targets (`__fuzz`).
+#[allow(unreachable_pub)]
+pub(crate) mod sse;
+pub(crate) mod timeouts;
+pub(crate) mod chunks;
+pub(crate) mod typed;
+
+pub use chunks::ChunkStream;
+pub use typed::{Stream, Update};
