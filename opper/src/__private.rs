@@ -139,7 +139,7 @@ fn param_schema<T: JsonSchema + ?Sized>(
 }
 
 fn param_value<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Value> {
-    crate::json::finite_value(value)
+    crate::task::json::finite_value(value)
 }
 
 /// A parameter's value with what serializes it.
@@ -246,11 +246,28 @@ impl<T: Fields> Serialize for Args<T> {
     }
 }
 
+/// A doc comment's title (its first line, when it starts with `#`) and description (the rest),
+/// both trimmed: how `schemars` reads a field's doc comment.
+fn title_and_description(doc: &str) -> (&str, &str) {
+    fn trim(text: &str) -> &str {
+        text.trim_matches(|c: char| c.is_ascii_whitespace())
+    }
+    let doc = trim(doc);
+    match doc.strip_prefix('#') {
+        Some(_) => {
+            let (title, rest) = doc.split_once('\n').unwrap_or((doc, ""));
+            (trim(title.trim_start_matches('#')), trim(rest))
+        }
+        None => ("", doc),
+    }
+}
+
 /// The schema of a generated function's input: what `schema_for` gives for the struct of its
-/// parameters, derived with `title` as its name. It calls the `schemars::_private` helpers the
-/// derive's code calls, so that the two cannot differ (`tests/tests/function.rs` compares them);
-/// a `schemars` release that changes them fails to compile here, not silently. `docs` are the parameters' doc comments, joined
-/// as `schemars` joins a field's (`""` without one); `params` their types' [`Param`] schemas.
+/// parameters, derived with `title` as its name: each property gets its doc comment's title
+/// and description and is required unless it is an `Option`, as the derive writes them, with
+/// `schemars`' public API only (`tests/tests/function.rs` compares the two). `docs` are the
+/// parameters' doc comments, joined as `schemars` joins a field's (`""` without one); `params`
+/// their types' [`Param`] schemas.
 pub fn input_schema(
     title: &'static str,
     names: &[&str],
@@ -264,14 +281,28 @@ pub fn input_schema(
     for (index, (name, param)) in names.iter().zip(params).enumerate() {
         let (mut sub, optional) = param(&mut generator);
         let doc = docs.get(index).copied().unwrap_or_default();
-        let (title, description) = schemars::_private::get_title_and_description(doc);
-        schemars::_private::insert_metadata_property_if_nonempty(&mut sub, "title", title);
-        schemars::_private::insert_metadata_property_if_nonempty(
-            &mut sub,
-            "description",
-            description,
-        );
-        schemars::_private::insert_object_property(&mut schema, name, optional, sub);
+        let (title, description) = title_and_description(doc);
+        for (key, text) in [("title", title), ("description", description)] {
+            if !text.is_empty() {
+                sub.insert(key.into(), text.into());
+            }
+        }
+        let object = schema.ensure_object();
+        if let Some(properties) = object
+            .entry("properties")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()))
+            .as_object_mut()
+        {
+            properties.insert((*name).to_owned(), sub.into());
+        }
+        if !optional
+            && let Some(required) = object
+                .entry("required")
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()
+        {
+            required.push((*name).into());
+        }
     }
     schema
         .ensure_object()
