@@ -104,6 +104,229 @@ impl Default for TaskCell {
     }
 }
 
+/// A parameter type's subschema and whether the property is optional, given the generator.
+pub type ParamSchema = fn(&mut schemars::SchemaGenerator) -> (schemars::Schema, bool);
+
+/// What the input needs of a parameter's type, from [`assert_input`], the one place that checks
+/// it: its schema and its serialization, as plain function pointers, so that nothing else the
+/// macro writes has a bound a wrong type could fail (each body would report it again).
+pub struct Param<T: ?Sized> {
+    schema: ParamSchema,
+    value: fn(&T) -> serde_json::Result<Value>,
+}
+
+impl<T: ?Sized> Clone for Param<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Param<T> {}
+
+impl<T: ?Sized> std::fmt::Debug for Param<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Param")
+    }
+}
+
+/// The subschema of a property of type `T` and whether it is optional, as the `JsonSchema`
+/// derive writes them for a field.
+fn param_schema<T: JsonSchema + ?Sized>(
+    generator: &mut schemars::SchemaGenerator,
+) -> (schemars::Schema, bool) {
+    let optional = generator.contract().is_deserialize() && T::_schemars_private_is_option();
+    (generator.subschema_for::<T>(), optional)
+}
+
+fn param_value<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Value> {
+    crate::task::json::finite_value(value)
+}
+
+/// A parameter's value with what serializes it.
+#[derive(Debug)]
+pub struct Field<T> {
+    /// The value.
+    pub value: T,
+    /// Its type's [`Param`].
+    pub param: Param<T>,
+}
+
+/// The parameters' [`Field`]s, a tuple in their order: 1 to [`MAX_PARAMS`] of them.
+pub trait Fields {
+    /// How many.
+    const LEN: usize;
+    /// Serializes each, named by `names` in order.
+    fn serialize_fields<S: serde::ser::SerializeStruct>(
+        &self,
+        names: &'static [&'static str],
+        state: &mut S,
+    ) -> std::result::Result<(), S::Error>;
+}
+
+/// The most parameters [`Fields`] takes; a function with more gets a derived input struct.
+pub const MAX_PARAMS: usize = 16;
+
+/// The `index`th name (`""` past the end, which the macro never reaches).
+fn name(names: &'static [&'static str], index: usize) -> &'static str {
+    names.get(index).copied().unwrap_or_default()
+}
+
+macro_rules! fields {
+    ($len:literal: $($ty:ident $index:tt),+) => {
+        impl<$($ty),+> Fields for ($(Field<$ty>,)+) {
+            const LEN: usize = $len;
+
+            fn serialize_fields<S: serde::ser::SerializeStruct>(
+                &self,
+                names: &'static [&'static str],
+                state: &mut S,
+            ) -> std::result::Result<(), S::Error> {
+                use serde::ser::Error as _;
+                $(
+                    let field = &self.$index;
+                    let value = (field.param.value)(&field.value).map_err(S::Error::custom)?;
+                    state.serialize_field(name(names, $index), &value)?;
+                )+
+                Ok(())
+            }
+        }
+    };
+}
+
+fields!(1: A 0);
+fields!(2: A 0, B 1);
+fields!(3: A 0, B 1, C 2);
+fields!(4: A 0, B 1, C 2, D 3);
+fields!(5: A 0, B 1, C 2, D 3, E 4);
+fields!(6: A 0, B 1, C 2, D 3, E 4, F 5);
+fields!(7: A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+fields!(8: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+fields!(9: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+fields!(10: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+fields!(11: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+fields!(12: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+fields!(13: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+fields!(14: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+fields!(15: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+fields!(16: A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P 15);
+
+/// A generated function's input: its parameters, named. It serializes as the struct of those
+/// fields would, derived (`{"x": 1, "y": 3}`); [`input_schema`] gives that struct's schema.
+/// Without a struct and two derives in every body, a body costs little to compile; its auto
+/// traits are its values', as the struct's were.
+///
+/// The macro writes it as a struct expression, not a call: a borrowed temporary among an
+/// example's values then lives as long as the example.
+pub struct Args<T> {
+    /// The input's title: `AddNumbersInput`.
+    pub title: &'static str,
+    /// The parameters' names, in order.
+    pub names: &'static [&'static str],
+    /// Their [`Field`]s, in the same order.
+    pub values: T,
+}
+
+impl<T> std::fmt::Debug for Args<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("title", &self.title)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Fields> Serialize for Args<T> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct(self.title, T::LEN)?;
+        self.values.serialize_fields(self.names, &mut state)?;
+        state.end()
+    }
+}
+
+/// A doc comment's title (its first line, when it starts with `#`) and description (the rest),
+/// both trimmed: how `schemars` reads a field's doc comment.
+fn title_and_description(doc: &str) -> (&str, &str) {
+    fn trim(text: &str) -> &str {
+        text.trim_matches(|c: char| c.is_ascii_whitespace())
+    }
+    let doc = trim(doc);
+    match doc.strip_prefix('#') {
+        Some(_) => {
+            let (title, rest) = doc.split_once('\n').unwrap_or((doc, ""));
+            (trim(title.trim_start_matches('#')), trim(rest))
+        }
+        None => ("", doc),
+    }
+}
+
+/// The schema of a generated function's input: what `schema_for` gives for the struct of its
+/// parameters, derived with `title` as its name: each property gets its doc comment's title
+/// and description and is required unless it is an `Option`, as the derive writes them, with
+/// `schemars`' public API only (`tests/tests/function.rs` compares the two). `docs` are the
+/// parameters' doc comments, joined as `schemars` joins a field's (`""` without one); `params`
+/// their types' [`Param`] schemas.
+pub fn input_schema(
+    title: &'static str,
+    names: &[&str],
+    docs: &[&str],
+    params: &[ParamSchema],
+) -> Value {
+    let settings =
+        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
+    let mut generator = settings.into_generator();
+    let mut schema = schemars::json_schema!({"type": "object"});
+    for (index, (name, param)) in names.iter().zip(params).enumerate() {
+        let (mut sub, optional) = param(&mut generator);
+        let doc = docs.get(index).copied().unwrap_or_default();
+        let (title, description) = title_and_description(doc);
+        for (key, text) in [("title", title), ("description", description)] {
+            if !text.is_empty() {
+                sub.insert(key.into(), text.into());
+            }
+        }
+        let object = schema.ensure_object();
+        if let Some(properties) = object
+            .entry("properties")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()))
+            .as_object_mut()
+        {
+            properties.insert((*name).to_owned(), sub.into());
+        }
+        if !optional
+            && let Some(required) = object
+                .entry("required")
+                .or_insert_with(|| Value::Array(Vec::new()))
+                .as_array_mut()
+        {
+            required.push((*name).into());
+        }
+    }
+    schema
+        .ensure_object()
+        .entry("title")
+        .or_insert_with(|| title.into());
+    let definitions = generator.take_definitions(false);
+    if !definitions.is_empty() {
+        schema
+            .ensure_object()
+            .insert("$defs".into(), Value::Object(definitions));
+    }
+    for transform in generator.transforms_mut() {
+        transform.transform(&mut schema);
+    }
+    schema.to_value()
+}
+
+impl<T: ?Sized> Param<T> {
+    /// The schema half, for [`input_schema`].
+    pub fn schema(self) -> ParamSchema {
+        self.schema
+    }
+}
+
 /// Adds an example from typed values; a value that cannot be serialized makes every call of
 /// the task fail with [`Error::Input`](crate::Error::Input). The macro places this call on the
 /// example's output: an output type that cannot be sent gets [`ExampleOutput`]'s message.
@@ -201,8 +424,14 @@ impl<T: Partial + Output> Streamable for T {}
 pub trait ExampleOutput: Serialize {}
 impl<T: Serialize> ExampleOutput for T {}
 
-/// Asserts `T: Input` where the macro places it, so the error points at the user's type.
-pub const fn assert_input<T: Input + ?Sized>() {}
+/// Asserts `T: Input` where the macro places it, so the error points at the user's type; what
+/// the input needs of `T` then comes from here.
+pub fn assert_input<T: Input + ?Sized>() -> Param<T> {
+    Param {
+        schema: param_schema::<T>,
+        value: param_value::<T>,
+    }
+}
 
 /// Asserts `T: Output` where the macro places it: before the call, whose own bounds would
 /// otherwise be reported first, in the compiler's words.

@@ -749,3 +749,93 @@ async fn tasks_declared_in_macro_rules_send_what_the_fragments_say() {
     assert_eq!(tt["configuration"], json!({"invocation.few_shot.count": 1}));
     assert!(tt.get("output_schema").is_none(), "text mode: {tt:#}");
 }
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+struct Place {
+    city: String,
+}
+
+/// Plan a trip.
+#[opper::function(example(
+    input(destination = "Rome", days = Some(3), note = "none", places = vec![Place { city: "Rome".into() }], budget = 1.5),
+    output = "Go.",
+))]
+async fn plan(
+    /// # Where
+    ///
+    /// The city to visit,
+    /// spelled out.
+    destination: &str,
+    /// How many days
+    days: Option<u32>,
+    note: &str,
+    places: Vec<Place>,
+    /// Euros
+    budget: f64,
+) -> opper::Result<String>;
+
+// The struct `#[opper::function]` once derived for `plan`'s input: its schema and its JSON are
+// what the parameters, with no struct, send (a doc comment here would describe the schema).
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "PlanInput")]
+struct PlanInput<'a> {
+    /// # Where
+    ///
+    /// The city to visit,
+    /// spelled out.
+    destination: &'a str,
+    /// How many days
+    days: Option<u32>,
+    note: &'a str,
+    places: Vec<Place>,
+    /// Euros
+    budget: f64,
+}
+
+#[tokio::test]
+async fn parameters_send_the_schema_and_json_of_their_derived_struct() {
+    let (server, client) = server().await;
+    server.reply("plan", Reply::text("Go."));
+    let places = vec![Place {
+        city: "Oslo".into(),
+    }];
+    plan_with(&client, "Oslo", None, "n", places.clone(), 2.0)
+        .await
+        .expect("call");
+    let sent = body(&server);
+    let derived = PlanInput {
+        destination: "Oslo",
+        days: None,
+        note: "n",
+        places,
+        budget: 2.0,
+    };
+    assert_eq!(
+        serde_json::to_string(&sent["input_schema"]).expect("json"),
+        serde_json::to_string(&opper::__private::schema_for::<PlanInput<'_>>()).expect("json"),
+    );
+    assert_eq!(sent["input"], serde_json::to_value(&derived).expect("json"));
+    let example = PlanInput {
+        destination: "Rome",
+        days: Some(3),
+        note: "none",
+        places: vec![Place {
+            city: "Rome".into(),
+        }],
+        budget: 1.5,
+    };
+    assert_eq!(
+        sent["examples"][0]["input"],
+        serde_json::to_value(&example).expect("json")
+    );
+}
+
+#[tokio::test]
+async fn a_parameter_that_is_not_a_finite_number_is_an_input_error() {
+    let (server, client) = server().await;
+    server.reply("plan", Reply::text("Go."));
+    let error = plan_with(&client, "Oslo", None, "n", Vec::new(), f64::NAN)
+        .await
+        .expect_err("NaN is refused");
+    assert!(matches!(error, opper::Error::Input(_)), "{error:?}");
+}

@@ -1,7 +1,17 @@
 //! The generated code: the function and, unless it is an `&self` method, its `_with` twin
-//! taking a client. Every item they need (the input struct, the task cell) is inside their
-//! bodies, so the same code works in a module and in an `impl` block. Each piece is written by
-//! a function of its own, from a [`Task`] that has been checked.
+//! taking a client. Every item they need (the task cell, a derived input struct if any) is
+//! inside their bodies, so the same code works in a module and in an `impl` block. Each piece is
+//! written by a function of its own, from a [`Task`] that has been checked.
+//!
+//! Two bodies, each cheap and each reporting what the other reports. Neither can call the
+//! other: the attribute cannot tell a module (`f_with(..)`) from an `impl` block
+//! (`Self::f_with(..)`), and no path names a sibling in both. So what a body repeats is kept
+//! small: the parameters are the input as a `__private::Args`, not a struct with two derives
+//! (most of a body's compile time); and what the compiler checks, it checks so that both bodies
+//! report the same error on the same token, which it prints once. A type that does not fit is
+//! reported by `assert_input` alone, whose `Param` carries what the input needs of it; an
+//! example's parameter names are checked by the attribute, since a struct's field errors name
+//! each body's struct.
 //!
 //! Hygiene: the user's parameters and the items of their module share the body's scope, so the
 //! generated code binds as few names as it can. Its locals are `Span::mixed_site()`, which no
@@ -19,12 +29,25 @@ use super::spec::{Example, ExampleInput, Input, Mode, ModelItem, ModelSpec, Para
 use crate::case::pascal_case;
 use crate::ungroup::ungroup_type;
 
+/// The most parameters `__private::Args` takes: `__private::MAX_PARAMS`, the same number.
+const MAX_PARAMS: usize = 16;
+
 /// Names shared by the pieces of one expansion.
 struct Names {
     /// `::opper::__private`, or under the path `crate = ...` gives.
     private: TokenStream,
-    /// The generated input struct (unused with an `#[input]` parameter).
+    /// The generated input struct (unused with an `#[input]` parameter or `args`).
     input_struct: Ident,
+    /// The input's title: `AddNumbersInput`.
+    title: LitStr,
+    /// The parameters are the input as a `__private::Args`, with no struct: the function's
+    /// two bodies cost little to compile, and what the input needs of each parameter's type
+    /// comes from `assert_input`, so a type that does not fit is reported there alone. A
+    /// parameter with `#[serde]` or `#[schemars]` attributes (which only a derive reads), none
+    /// or more than `MAX_PARAMS` make a derived struct instead.
+    args: bool,
+    /// With `args`, the tuple of the parameters' `__private::Param`s.
+    params: Ident,
     /// The `static` task cell, alone in a block of its own.
     cell: Ident,
     /// The `_with` twin's client parameter: hygienic, so a user parameter of the same name is
@@ -41,6 +64,17 @@ impl Names {
         Names {
             private: quote!(#krate::__private),
             input_struct: input_struct_name(task.function.ident, task.function.input.params()),
+            title: LitStr::new(
+                &format!(
+                    "{}Input",
+                    pascal_case(&task.function.ident.unraw().to_string())
+                ),
+                Span::call_site(),
+            ),
+            args: matches!(&task.function.input, Input::Fields(params)
+                if (1..=MAX_PARAMS).contains(&params.len())
+                    && params.iter().all(|param| param.forwarded.is_empty())),
+            params: Ident::new("__opper_params", Span::mixed_site()),
             cell: Ident::new("__OPPER_TASK", Span::mixed_site()),
             client: Ident::new("client", Span::mixed_site()),
             input: Ident::new("__opper_input", Span::mixed_site()),
@@ -179,28 +213,25 @@ fn body(task: &Task<'_>, names: &Names, client: &TokenStream) -> TokenStream {
     })
 }
 
-/// The struct of the parameters, when they are the input's fields. It is an item inside the
-/// function body, which cannot name `Self` nor the function's elided lifetimes: a field whose
-/// type does is a type parameter of the struct, given at each use.
+/// The struct of the parameters, when they are the input's fields and not an `Args`. It is an
+/// item inside the function body, which cannot name `Self` nor the function's elided lifetimes:
+/// a field whose type does is a type parameter of the struct, given at each use.
 fn input_struct(task: &Task<'_>, names: &Names) -> TokenStream {
     let Input::Fields(params) = &task.function.input else {
         return TokenStream::new();
     };
     let private = &names.private;
     let name = &names.input_struct;
+    if names.args {
+        return TokenStream::new();
+    }
+    let title = &names.title;
     let serde_crate = LitStr::new(
         &format!("{}::serde", crate::crate_path::to_string(private)),
         Span::call_site(),
     );
     let schemars_crate = LitStr::new(
         &format!("{}::schemars", crate::crate_path::to_string(private)),
-        Span::call_site(),
-    );
-    let title = LitStr::new(
-        &format!(
-            "{}Input",
-            pascal_case(&task.function.ident.unraw().to_string())
-        ),
         Span::call_site(),
     );
     let mut type_params = Vec::new();
@@ -239,6 +270,10 @@ fn input_struct(task: &Task<'_>, names: &Names) -> TokenStream {
 /// parameter's type.
 fn input_ty(task: &Task<'_>, names: &Names) -> TokenStream {
     match &task.function.input {
+        Input::Fields(_) if names.args => {
+            let private = &names.private;
+            quote!(#private::Args<_>)
+        }
         Input::Fields(params) => {
             let name = &names.input_struct;
             let args: Vec<&Type> = params
@@ -256,9 +291,56 @@ fn input_ty(task: &Task<'_>, names: &Names) -> TokenStream {
     }
 }
 
+/// A `__private::Args` of `values`, one per parameter, in order. The parameters' values take
+/// their `Param`s from the checks; an example's, whose borrows live shorter, from checks of
+/// their own, the same tokens on the same spans (so a type that does not fit is still reported
+/// once).
+fn args(
+    task: &Task<'_>,
+    names: &Names,
+    values: impl Iterator<Item = TokenStream>,
+    example: bool,
+) -> TokenStream {
+    let private = &names.private;
+    let title = &names.title;
+    let params = &names.params;
+    let param_names = param_names(task);
+    let tys = task.function.input.params().iter().map(|param| &param.ty);
+    // `param` first: it gives the value its type, so that `&("a")` coerces to a `&str` field.
+    let fields = values.zip(tys).enumerate().map(|(index, (value, ty))| {
+        let param = if example {
+            assert_input(names, ty)
+        } else {
+            let index = syn::Index::from(index);
+            quote!(#params.#index)
+        };
+        quote!(#private::Field { param: #param, value: #value })
+    });
+    quote!(#private::Args {
+        title: #title,
+        names: &[#(#param_names),*],
+        values: (#(#fields,)*),
+    })
+}
+
+/// The parameters' names, as string literals.
+fn param_names(task: &Task<'_>) -> Vec<LitStr> {
+    task.function
+        .input
+        .params()
+        .iter()
+        .map(|param| LitStr::new(&param.ident.unraw().to_string(), Span::call_site()))
+        .collect()
+}
+
 /// A reference to the input, built from the parameters.
 fn input_value(task: &Task<'_>, names: &Names) -> TokenStream {
     match &task.function.input {
+        Input::Fields(params) if names.args => {
+            let values = params.iter().map(|param| param.ident.to_token_stream());
+            let args = args(task, names, values, false);
+            quote!(&#args)
+        }
         Input::Fields(params) => {
             let name = &names.input_struct;
             let args = params.iter().map(|param| &param.ident);
@@ -281,14 +363,26 @@ fn checks(task: &Task<'_>, names: &Names) -> TokenStream {
         .input
         .params()
         .iter()
-        .map(|Param { ty, .. }| quote_spanned!(ty.span()=> #private::assert_input::<#ty>();));
+        .map(|Param { ty, .. }| assert_input(names, ty));
+    let inputs = if names.args {
+        let params = &names.params;
+        quote!(let #params = (#(#inputs,)*);)
+    } else {
+        quote!(#(#inputs;)*)
+    };
     let out_ty = &task.function.output.ty;
     let assert_output = match task.function.output.mode {
         Mode::Stream => quote!(assert_streamable),
         _ => quote!(assert_output),
     };
     let output = quote_spanned!(out_ty.span()=> #private::#assert_output::<#out_ty>(););
-    quote!(#(#inputs)* #output)
+    quote!(#inputs #output)
+}
+
+/// `assert_input::<T>()`, spanned on the type.
+fn assert_input(names: &Names, ty: &Type) -> TokenStream {
+    let private = &names.private;
+    quote_spanned!(ty.span()=> #private::assert_input::<#ty>())
 }
 
 /// The expression that builds the task: name, instructions, schemas, model, tags,
@@ -302,8 +396,31 @@ fn build_task(task: &Task<'_>, names: &Names) -> TokenStream {
     if let Some(instructions) = &task.instructions {
         builder = quote!(#builder.instructions(#instructions));
     }
-    let input_ty = input_ty(task, names);
-    builder = quote!(#builder.input_schema(#private::schema_for::<#input_ty>()));
+    let input_schema = if names.args {
+        let title = &names.title;
+        let param_names = param_names(task);
+        let docs = task
+            .function
+            .input
+            .params()
+            .iter()
+            .map(|param| doc(&param.docs));
+        let params = &names.params;
+        let schemas = (0..param_names.len()).map(|index| {
+            let index = syn::Index::from(index);
+            quote!(#params.#index.schema())
+        });
+        quote!(#private::input_schema(
+            #title,
+            &[#(#param_names),*],
+            &[#(#docs),*],
+            &[#(#schemas),*],
+        ))
+    } else {
+        let input_ty = input_ty(task, names);
+        quote!(#private::schema_for::<#input_ty>())
+    };
+    builder = quote!(#builder.input_schema(#input_schema));
     if !output.text {
         let schema = quote_spanned!(out_ty.span()=> #private::schema_for::<#out_ty>());
         builder = quote!(#builder.output_schema(#schema));
@@ -357,6 +474,14 @@ fn example(task: &Task<'_>, names: &Names, example: &Example, built: TokenStream
     let out_ty = &output.ty;
     let input_ty = input_ty(task, names);
     let input = match &example.input {
+        ExampleInput::Fields { fields, .. } if names.args => {
+            // In the parameters' order; the attribute's check made `fields` name each once.
+            let values = task.function.input.params().iter().filter_map(|param| {
+                let (_, expr) = fields.iter().find(|(field, _)| *field == param.ident)?;
+                Some(example_value(Some(&param.ty), expr))
+            });
+            args(task, names, values, true)
+        }
         ExampleInput::Fields { key, fields } => {
             let path = Ident::new(&names.input_struct.to_string(), key.span());
             let params = task.function.input.params();
@@ -393,6 +518,36 @@ fn example(task: &Task<'_>, names: &Names, example: &Example, built: TokenStream
         let #output_local: #out_ty = #out;
         #add(#built, &#input_local, &#output_local, #comment)
     })
+}
+
+/// A parameter's doc comment as `schemars` joins a field's: one line per `#[doc]`, without the
+/// space `///` leaves first, in `concat!`; `""` without one.
+fn doc(attrs: &[syn::Attribute]) -> TokenStream {
+    let mut joined = TokenStream::new();
+    let lines = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| attr.meta.require_name_value().ok());
+    for (index, line) in lines.enumerate() {
+        if index > 0 {
+            joined.extend(quote!(, "\n",));
+        }
+        match &line.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) => {
+                let value = text.value();
+                let value = value.strip_prefix(' ').unwrap_or(&value);
+                LitStr::new(value, text.span()).to_tokens(&mut joined);
+            }
+            other => other.to_tokens(&mut joined),
+        }
+    }
+    if joined.is_empty() {
+        return quote!("");
+    }
+    quote!(::core::concat!(#joined))
 }
 
 /// An example's value for a parameter of type `ty`: borrowed for a reference (so that `"Ann"`,

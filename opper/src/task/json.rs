@@ -37,6 +37,14 @@ pub(crate) fn value<T: Serialize + ?Sized>(value: &T) -> Result<serde_json::Valu
     serde_json::to_value(Finite(value)).map_err(Error::Input)
 }
 
+/// A value as JSON, non-finite numbers refused as [`input`] refuses them (for the parameters of a
+/// generated function's input).
+pub(crate) fn finite_value<T: Serialize + ?Sized>(
+    value: &T,
+) -> serde_json::Result<serde_json::Value> {
+    serde_json::to_value(Finite(value))
+}
+
 /// Serializes the value it holds through [`FiniteSerializer`].
 struct Finite<'a, T: ?Sized>(&'a T);
 

@@ -2,10 +2,11 @@
 //! signature's (the compiler checks the values' types).
 
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::{Expr, Ident};
 
 use super::super::attr::{Meta, Value};
-use super::super::spec::{Example, ExampleInput, Input};
+use super::super::spec::{Example, ExampleInput, Input, Param};
 use super::super::symbol;
 use super::expr;
 use crate::ctxt::Ctxt;
@@ -111,6 +112,46 @@ fn input_fields(list: &[Meta], cx: &Ctxt) -> Vec<(Ident, Expr)> {
     fields
 }
 
+/// Whether `input(...)` names each parameter once and nothing else. Checked here, once: the
+/// compiler would report a wrong name in each generated body that builds the example.
+fn fields_match(key: &Ident, fields: &[(Ident, Expr)], params: &[Param], cx: &Ctxt) -> bool {
+    let names = params
+        .iter()
+        .map(|param| format!("`{}`", param.ident.unraw()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut matched = true;
+    for (field, _) in fields {
+        if !params.iter().any(|param| param.ident == *field) {
+            cx.error_spanned_by(
+                field,
+                format!(
+                    "`{}` is not a parameter of this function; its parameters: {names}",
+                    field.unraw()
+                ),
+            );
+            matched = false;
+        }
+    }
+    let missing: Vec<String> = params
+        .iter()
+        .filter(|param| !fields.iter().any(|(field, _)| *field == param.ident))
+        .map(|param| format!("`{}`", param.ident.unraw()))
+        .collect();
+    // After a wrong name, a missing one is most likely the same mistake: reported once.
+    if matched && !missing.is_empty() {
+        cx.error_spanned_by(
+            key,
+            format!(
+                "this example gives no value for {}: an example sets every parameter",
+                missing.join(", ")
+            ),
+        );
+        matched = false;
+    }
+    matched
+}
+
 /// Examples in the signature's form: `input(...)` with parameters, `input = ...` with an
 /// `#[input]` parameter.
 pub(super) fn match_signature(examples: Vec<RawExample>, input: &Input, cx: &Ctxt) -> Vec<Example> {
@@ -134,7 +175,10 @@ pub(super) fn match_signature(examples: Vec<RawExample>, input: &Input, cx: &Ctx
                 );
                 continue;
             }
-            (RawInput::Fields(key, fields), Input::Fields(_)) => {
+            (RawInput::Fields(key, fields), Input::Fields(params)) => {
+                if !fields_match(&key, &fields, params, cx) {
+                    continue;
+                }
                 ExampleInput::Fields { key, fields }
             }
             (RawInput::Whole(_, expr), Input::Whole(_)) => ExampleInput::Whole(expr),
