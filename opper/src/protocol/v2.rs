@@ -47,18 +47,18 @@ pub(crate) fn encode(
         tags: (!task.tags.is_empty()).then_some(Pairs(&task.tags)),
         configuration: (!task.configuration.is_empty()).then_some(&task.configuration),
     };
-    let raw_len = |raw: Option<&RawValue>| raw.map_or(0, |raw| raw.get().len());
-    let mut bytes = Vec::with_capacity(
-        [
-            raw_len(body.input_schema),
-            raw_len(body.output_schema),
-            raw_len(input),
-            256,
-        ]
-        .into_iter()
-        .fold(0, usize::saturating_add),
-    );
-    serde_json::to_writer(&mut bytes, &body).map_err(Error::Input)?;
+    write(&body, [body.input_schema, body.output_schema, input])
+}
+
+/// A request body serialized in one pass, into a buffer sized for its largest parts (the
+/// schemas and the input, copied in as the JSON they already are). Both versions' bodies.
+pub(crate) fn write(body: &impl Serialize, raw: [Option<&RawValue>; 3]) -> Result<Vec<u8>> {
+    let capacity = raw
+        .iter()
+        .map(|raw| raw.map_or(0, |raw| raw.get().len()))
+        .fold(256, usize::saturating_add);
+    let mut bytes = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut bytes, body).map_err(Error::Input)?;
     Ok(bytes)
 }
 

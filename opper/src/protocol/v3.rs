@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{PendingOperation, truncate};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
+use crate::protocol::v2;
 use crate::task::schema::Schema;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
 
@@ -78,19 +79,7 @@ pub(crate) fn encode(
         model: task.model.as_ref(),
         parent_span_id,
     };
-    let raw_len = |raw: Option<&RawValue>| raw.map_or(0, |raw| raw.get().len());
-    let mut bytes = Vec::with_capacity(
-        [
-            raw_len(body.input_schema),
-            raw_len(body.output_schema),
-            raw_len(input),
-            256,
-        ]
-        .into_iter()
-        .fold(0, usize::saturating_add),
-    );
-    serde_json::to_writer(&mut bytes, &body).map_err(Error::Input)?;
-    Ok(bytes)
+    v2::write(&body, [body.input_schema, body.output_schema, input])
 }
 
 /// The request body, borrowed from the task and the call; fields in the wire order.
