@@ -42,10 +42,12 @@ fn text() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9 ]{0,6}([\"\\\\/\n\t\u{1}é€😀ü ]{0,3}[a-z]{0,4}){0,3}"
 }
 
-/// Floats whose shortest form has an exponent or many digits: m × 10^e, exactly as JSON
-/// carries them (the parse of a short decimal with |e| <= 22 is exact).
+/// Floats whose shortest form has an exponent or many digits: m × 10^e with at most three
+/// digits and a decimal exponent within ±22 once written (`3e21`, `-9.99e-13`): serde_json,
+/// without its `float_roundtrip` feature, reads those exactly, and longer ones only nearly
+/// (`3e23` reads as `2.9999999999999997e23`), which would test serde_json, not the stream.
 fn float() -> impl Strategy<Value = f64> {
-    (-999i32..=999, -15i32..=22).prop_map(|(m, e)| {
+    (-999i32..=999, -15i32..=19).prop_map(|(m, e)| {
         let value: f64 = format!("{m}e{e}").parse().unwrap_or(0.0);
         value
     })
