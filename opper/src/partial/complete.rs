@@ -6,6 +6,8 @@
 //! else that is required and missing is reported, so the stream can end in
 //! `Error::Incomplete`.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 use super::limits::MAX_DEPTH;
@@ -14,22 +16,54 @@ use super::limits::MAX_DEPTH;
 /// (`allOf`, `anyOf`, `oneOf`) within one; the value is at most [`MAX_DEPTH`] deep.
 const MAX_WALK: usize = 2 * MAX_DEPTH;
 
+/// How many `$ref`s [`Root`] remembers (schemas name few; past that, each is looked up again).
+const MAX_REMEMBERED: usize = 64;
+
 /// Fills what the schema allows to fill; pushes the paths of required values that are missing.
 pub(crate) fn complete(value: &mut Value, schema: &Value, missing: &mut Vec<String>) {
     let mut at = String::new();
-    walk(value, schema, schema, &mut at, missing, 0);
+    let mut root = Root {
+        schema,
+        targets: Vec::new(),
+    };
+    walk(value, schema, &mut root, &mut at, missing, 0);
+}
+
+/// The root schema, and the targets of the `$ref`s met so far: every item of an array follows
+/// the same reference, which is looked up once.
+struct Root<'s> {
+    schema: &'s Value,
+    /// A `$ref` (a string of the schema, known by its address) and its target.
+    targets: Vec<(&'s str, Option<&'s Value>)>,
+}
+
+impl<'s> Root<'s> {
+    /// The target of `reference` in the root schema, if it is a JSON pointer into it.
+    fn target(&mut self, reference: &'s str) -> Option<&'s Value> {
+        if let Some((_, target)) = self
+            .targets
+            .iter()
+            .find(|(known, _)| std::ptr::eq(*known, reference))
+        {
+            return *target;
+        }
+        let target = reference
+            .strip_prefix('#')
+            .and_then(|ptr| self.schema.pointer(ptr));
+        if self.targets.len() < MAX_REMEMBERED {
+            self.targets.push((reference, target));
+        }
+        target
+    }
 }
 
 /// Follows `$ref`s to `#/$defs/..`, `#/definitions/..` (any JSON pointer in the root).
-fn resolve<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
+fn resolve<'s>(mut schema: &'s Value, root: &mut Root<'s>) -> &'s Value {
     for _ in 0..MAX_DEPTH {
         let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
             return schema;
         };
-        match reference
-            .strip_prefix('#')
-            .and_then(|ptr| root.pointer(ptr))
-        {
+        match root.target(reference) {
             Some(target) => schema = target,
             None => return schema,
         }
@@ -53,7 +87,7 @@ fn branches(schema: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
-fn is_nullable(schema: &Value, root: &Value, depth: usize) -> bool {
+fn is_nullable<'s>(schema: &'s Value, root: &mut Root<'s>, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
@@ -64,7 +98,7 @@ fn is_nullable(schema: &Value, root: &Value, depth: usize) -> bool {
         || branches(schema).any(|b| is_nullable(b, root, depth.saturating_add(1)))
 }
 
-fn is_kind(schema: &Value, root: &Value, kind: &str) -> bool {
+fn is_kind<'s>(schema: &'s Value, root: &mut Root<'s>, kind: &str) -> bool {
     let schema = resolve(schema, root);
     let marker = match kind {
         "object" => {
@@ -77,7 +111,7 @@ fn is_kind(schema: &Value, root: &Value, kind: &str) -> bool {
 }
 
 /// What a required property that never arrived is: `None` if nothing can stand for it.
-fn empty_value(schema: &Value, root: &Value) -> Option<Value> {
+fn empty_value<'s>(schema: &'s Value, root: &mut Root<'s>) -> Option<Value> {
     let resolved = resolve(schema, root);
     if is_nullable(resolved, root, 0) {
         return Some(Value::Null);
@@ -107,10 +141,10 @@ fn kind_of(value: &Value) -> Option<&'static str> {
     }
 }
 
-fn walk(
+fn walk<'s>(
     value: &mut Value,
-    schema: &Value,
-    root: &Value,
+    schema: &'s Value,
+    root: &mut Root<'s>,
     at: &mut String,
     missing: &mut Vec<String>,
     depth: usize,
@@ -121,10 +155,11 @@ fn walk(
         ));
         return;
     }
-    let schema = resolve(schema, root);
+    // Scalars have nothing to complete: their schema is not even looked at.
     let Some(kind) = kind_of(value) else {
         return;
     };
+    let schema = resolve(schema, root);
     if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
         for sub in all {
             walk(value, sub, root, at, missing, depth.saturating_add(1));
@@ -177,7 +212,8 @@ fn walk(
                 let child_schema = prefix.and_then(|p| p.get(i)).or(rest);
                 if let Some(child_schema) = child_schema {
                     let len = at.len();
-                    at.push_str(&format!("[{i}]"));
+                    // Writing to a `String` cannot fail.
+                    let _ = write!(at, "[{i}]");
                     walk(
                         child,
                         child_schema,
