@@ -166,7 +166,11 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
         return Ok(None);
     }
     let data = data.trim();
-    match serde_json::from_str::<StreamingChunk>(data) {
+    let parsed = match flat_chunk(data) {
+        Some(chunk) => Ok(chunk),
+        None => serde_json::from_str::<StreamingChunk>(data),
+    };
+    match parsed {
         Ok(chunk) if chunk.is_error() => {
             let cut = |text: Option<String>| {
                 text.map(|mut text| {
@@ -191,6 +195,142 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
             reason: format!("not a JSON chunk: {error}"),
             partial: Value::Null,
         }),
+    }
+}
+
+/// The chunk of the common event, read from borrowed text: a flat object of known fields, each
+/// once, whose values are strings without escapes, integers of at most 19 digits, `true`,
+/// `false` or `null`. `None` for any other text (escapes, other numbers, arrays, objects,
+/// unknown or repeated keys, invalid JSON), which serde then reads: whatever this accepts,
+/// serde reads as the same chunk, and only what the chunk keeps is copied.
+fn flat_chunk(data: &str) -> Option<StreamingChunk> {
+    const FIELDS: [&str; 6] = [
+        "span_id",
+        "delta",
+        "json_path",
+        "chunk_type",
+        "error_type",
+        "error_message",
+    ];
+    let mut text = Flat { rest: data };
+    let mut chunk = StreamingChunk::default();
+    let mut seen = [false; FIELDS.len()];
+    text.eat(b'{')?;
+    if text.eat(b'}').is_none() {
+        loop {
+            let key = text.string()?;
+            text.eat(b':')?;
+            let value = text.value()?;
+            // An unknown key (serde skips its value, whatever it is) or a repeated one (an
+            // error) is serde's to judge.
+            let field = FIELDS.iter().position(|field| *field == key)?;
+            if std::mem::replace(seen.get_mut(field)?, true) {
+                return None;
+            }
+            match (key, value) {
+                // Every field is optional: `null` is `None`.
+                (_, Scalar::Null) => {}
+                ("delta", Scalar::Text(delta)) => chunk.delta = Some(Value::from(delta)),
+                ("delta", Scalar::Int(delta)) => chunk.delta = Some(Value::from(delta)),
+                ("delta", Scalar::Bool(delta)) => chunk.delta = Some(Value::from(delta)),
+                ("chunk_type", Scalar::Text(kind)) => {
+                    chunk.chunk_type = Some(match kind {
+                        "text" => ChunkType::Text,
+                        "json" => ChunkType::Json,
+                        "error" => ChunkType::Error,
+                        _ => ChunkType::Other,
+                    });
+                }
+                ("span_id", Scalar::Text(id)) => chunk.span_id = Some(id.to_owned()),
+                ("json_path", Scalar::Text(path)) => chunk.json_path = Some(path.to_owned()),
+                ("error_type", Scalar::Text(kind)) => chunk.error_type = Some(kind.to_owned()),
+                ("error_message", Scalar::Text(message)) => {
+                    chunk.error_message = Some(message.to_owned());
+                }
+                // A text field given a number or a boolean: an error.
+                _ => return None,
+            }
+            if text.eat(b'}').is_some() {
+                break;
+            }
+            text.eat(b',')?;
+        }
+    }
+    skip_space(text.rest).is_empty().then_some(chunk)
+}
+
+/// `text` without its leading JSON whitespace.
+fn skip_space(text: &str) -> &str {
+    let spaces = text
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count();
+    // ASCII whitespace ends on a character boundary.
+    text.get(spaces..).unwrap_or_default()
+}
+
+/// The value of a field in [`flat_chunk`].
+enum Scalar<'a> {
+    Text(&'a str),
+    Int(u64),
+    Bool(bool),
+    Null,
+}
+
+/// What is left of the text [`flat_chunk`] reads.
+struct Flat<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Flat<'a> {
+    /// Skips JSON whitespace, then takes `byte` if it comes next.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.rest = skip_space(self.rest).strip_prefix(char::from(byte))?;
+        Some(())
+    }
+
+    /// A string without escapes nor control characters.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let end = self
+            .rest
+            .bytes()
+            .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let (text, after) = self.rest.split_at_checked(end)?;
+        // The closing quote is ASCII: a character boundary.
+        self.rest = after.strip_prefix('"')?;
+        Some(text)
+    }
+
+    /// A string, an integer of at most 19 digits (below `u64::MAX`), `true`, `false` or `null`.
+    fn value(&mut self) -> Option<Scalar<'a>> {
+        self.rest = skip_space(self.rest);
+        let first = *self.rest.as_bytes().first()?;
+        if first == b'"' {
+            return self.string().map(Scalar::Text);
+        }
+        for (word, value) in [
+            ("true", Scalar::Bool(true)),
+            ("false", Scalar::Bool(false)),
+            ("null", Scalar::Null),
+        ] {
+            if let Some(after) = self.rest.strip_prefix(word) {
+                self.rest = after;
+                return Some(value);
+            }
+        }
+        let digits = self.rest.bytes().take_while(u8::is_ascii_digit).count();
+        // `0` alone or no leading zero; nothing of a fraction or an exponent after it.
+        if digits == 0 || digits > 19 || (first == b'0' && digits > 1) {
+            return None;
+        }
+        // ASCII digits end on a character boundary.
+        let (number, after) = self.rest.split_at_checked(digits)?;
+        if after.starts_with(['.', 'e', 'E']) {
+            return None;
+        }
+        self.rest = after;
+        number.parse().ok().map(Scalar::Int)
     }
 }
 
@@ -346,6 +486,118 @@ mod tests {
                 .model("a")
                 .output_schema(json!({"type": "string"}))
         );
+    }
+
+    /// What serde reads of `data`, next to what the fast path reads (`None`: it left it to
+    /// serde).
+    fn both(data: &str) -> (Option<StreamingChunk>, Option<StreamingChunk>) {
+        (serde_json::from_str(data).ok(), flat_chunk(data))
+    }
+
+    #[test]
+    fn the_fast_path_reads_the_common_chunks_as_serde_does() {
+        for data in [
+            r#"{"delta": "Gra", "json_path": "response.items[12].name", "chunk_type": "json"}"#,
+            r#"{"delta": 12, "json_path": "response.items[12].n", "chunk_type": "json"}"#,
+            r#"{"delta": 0, "json_path": "a", "chunk_type": "json"}"#,
+            r#"{"delta": true, "json_path": "a.b", "chunk_type": "json"}"#,
+            r#"{"delta": false,"chunk_type":"text"}"#,
+            "{\"delta\": \"h\u{e9}llo \u{1F600}\", \"chunk_type\": \"text\"}",
+            r#"{"span_id": "abc"}"#,
+            r#" { "span_id" : "abc" , "delta" : null } "#,
+            "{\t\"delta\":\r\n\"x\"}",
+            r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#,
+            r#"{"chunk_type": "whatever", "json_path": null}"#,
+            r#"{"delta": 9999999999999999999}"#,
+            r#"{}"#,
+            r#"{ }"#,
+        ] {
+            let (serde, fast) = both(data);
+            assert!(fast.is_some(), "the fast path should read {data}");
+            assert_eq!(fast, serde, "{data}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_leaves_everything_else_to_serde() {
+        for data in [
+            // Escapes, numbers that are not small non-negative integers, nesting.
+            r#"{"delta": "a\"b"}"#,
+            r#"{"delta": "a\nb"}"#,
+            r#"{"delta": -1}"#,
+            r#"{"delta": 1.5}"#,
+            r#"{"delta": 1e3}"#,
+            r#"{"delta": 10000000000000000000}"#,
+            r#"{"delta": [1]}"#,
+            r#"{"delta": {"a": 1}}"#,
+            r#"{"delt\u0061": "x"}"#,
+            // Unknown and repeated keys.
+            r#"{"delta": "x", "new": 1}"#,
+            r#"{"delta": "x", "delta": "y"}"#,
+            r#"{"delta": null, "delta": "y"}"#,
+            r#"{"json_path": "a", "json_path": "b"}"#,
+            // Wrong types.
+            r#"{"json_path": 1}"#,
+            r#"{"chunk_type": true}"#,
+            r#"{"span_id": false}"#,
+            // Not JSON, or not quite.
+            r#"{"delta": 01}"#,
+            r#"{"delta": "x",}"#,
+            r#"{"delta": "x"} x"#,
+            r#"{"delta": "x""#,
+            r#"{"delta" "x"}"#,
+            r#"{"delta": tru}"#,
+            r#"{"delta": truex}"#,
+            "{\"delta\": \"a\tb\"}",
+            "[1]",
+            "\"x\"",
+            "{",
+            "",
+        ] {
+            assert_eq!(flat_chunk(data), None, "{data}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the fast path reads, serde reads the same.
+        #[test]
+        fn the_fast_path_agrees_with_serde(
+            pieces in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        r#""delta""#, r#""json_path""#, r#""span_id""#, r#""chunk_type""#,
+                        r#""error_type""#, r#""error_message""#, r#""other""#,
+                        r#""del\u0074a""#, "delta", "",
+                    ]),
+                    proptest::sample::select(vec![":", " : ", "", ",", "\t:\n"]),
+                    proptest::sample::select(vec![
+                        r#""x""#, r#""""#, r#""json""#, r#""text""#, r#""error""#, r#""a\"b""#,
+                        "\"\u{e9}\"", "0", "7", "01", "-3", "1.5", "2e1", "18446744073709551615",
+                        "18446744073709551616", "9999999999999999999", "true", "false", "null",
+                        "nul", "[]", "{}", "\"x", "\"a\u{1}b\"",
+                    ]),
+                    proptest::sample::select(vec![", ", ",", " ", "", ",,", "}"]),
+                ),
+                0..5,
+            ),
+            open in proptest::sample::select(vec!["{", " {", "", "["]),
+            close in proptest::sample::select(vec!["}", "} ", "", "}}", "]"]),
+        ) {
+            let mut data = String::from(open);
+            for (i, (key, colon, value, comma)) in pieces.iter().enumerate() {
+                if i > 0 {
+                    data.push_str(comma);
+                }
+                data.push_str(key);
+                data.push_str(colon);
+                data.push_str(value);
+            }
+            data.push_str(close);
+            let (serde, fast) = both(&data);
+            if fast.is_some() {
+                proptest::prop_assert_eq!(fast, serde, "{}", data);
+            }
+        }
     }
 
     #[test]
