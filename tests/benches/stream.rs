@@ -113,18 +113,27 @@ fn rounds() -> usize {
         .unwrap_or(7)
 }
 
+/// `ONLY=tokens` runs the token-sized part alone (for profiling), `ONLY=report` the rest.
 fn main() {
+    let only = std::env::var("ONLY").unwrap_or_default();
+    if only != "tokens" {
+        report_part();
+    }
+    if only != "report" {
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        multi.block_on(token_sized());
+    }
+}
+
+fn report_part() {
     let current = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     current.block_on(report());
-    drop(current);
-    let multi = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    multi.block_on(token_sized());
 }
 
 /// The token-sized stream against the bare parse from memory, side by side.
