@@ -204,36 +204,37 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
 /// unknown or repeated keys, invalid JSON), which serde then reads: whatever this accepts,
 /// serde reads as the same chunk, and only what the chunk keeps is copied.
 fn flat_chunk(data: &str) -> Option<StreamingChunk> {
-    const FIELDS: [&str; 6] = [
-        "span_id",
-        "delta",
-        "json_path",
-        "chunk_type",
-        "error_type",
-        "error_message",
-    ];
     let mut text = Flat { rest: data };
     let mut chunk = StreamingChunk::default();
-    let mut seen = [false; FIELDS.len()];
+    // Which fields were read: a repeated one is an error, serde's to report.
+    let mut seen = 0u8;
     text.eat(b'{')?;
     if text.eat(b'}').is_none() {
         loop {
             let key = text.string()?;
             text.eat(b':')?;
             let value = text.value()?;
-            // An unknown key (serde skips its value, whatever it is) or a repeated one (an
-            // error) is serde's to judge.
-            let field = FIELDS.iter().position(|field| *field == key)?;
-            if std::mem::replace(seen.get_mut(field)?, true) {
+            let (bit, slot) = match key {
+                "delta" => (1, None),
+                "json_path" => (2, Some(&mut chunk.json_path)),
+                "chunk_type" => (4, None),
+                "span_id" => (8, Some(&mut chunk.span_id)),
+                "error_type" => (16, Some(&mut chunk.error_type)),
+                "error_message" => (32, Some(&mut chunk.error_message)),
+                // An unknown key: serde skips its value, whatever it is.
+                _ => return None,
+            };
+            if seen & bit != 0 {
                 return None;
             }
-            match (key, value) {
+            seen |= bit;
+            match (slot, value) {
                 // Every field is optional: `null` is `None`.
                 (_, Scalar::Null) => {}
-                ("delta", Scalar::Text(delta)) => chunk.delta = Some(Value::from(delta)),
-                ("delta", Scalar::Int(delta)) => chunk.delta = Some(Value::from(delta)),
-                ("delta", Scalar::Bool(delta)) => chunk.delta = Some(Value::from(delta)),
-                ("chunk_type", Scalar::Text(kind)) => {
+                (Some(slot), Scalar::Text(text)) => *slot = Some(text.to_owned()),
+                // A text field given a number or a boolean: an error.
+                (Some(_), _) => return None,
+                (None, Scalar::Text(kind)) if bit == 4 => {
                     chunk.chunk_type = Some(match kind {
                         "text" => ChunkType::Text,
                         "json" => ChunkType::Json,
@@ -241,14 +242,10 @@ fn flat_chunk(data: &str) -> Option<StreamingChunk> {
                         _ => ChunkType::Other,
                     });
                 }
-                ("span_id", Scalar::Text(id)) => chunk.span_id = Some(id.to_owned()),
-                ("json_path", Scalar::Text(path)) => chunk.json_path = Some(path.to_owned()),
-                ("error_type", Scalar::Text(kind)) => chunk.error_type = Some(kind.to_owned()),
-                ("error_message", Scalar::Text(message)) => {
-                    chunk.error_message = Some(message.to_owned());
-                }
-                // A text field given a number or a boolean: an error.
-                _ => return None,
+                (None, _) if bit == 4 => return None,
+                (None, Scalar::Text(delta)) => chunk.delta = Some(Value::from(delta)),
+                (None, Scalar::Int(delta)) => chunk.delta = Some(Value::from(delta)),
+                (None, Scalar::Bool(delta)) => chunk.delta = Some(Value::from(delta)),
             }
             if text.eat(b'}').is_some() {
                 break;
@@ -261,12 +258,12 @@ fn flat_chunk(data: &str) -> Option<StreamingChunk> {
 
 /// `text` without its leading JSON whitespace.
 fn skip_space(text: &str) -> &str {
-    let spaces = text
-        .bytes()
-        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-        .count();
-    // ASCII whitespace ends on a character boundary.
-    text.get(spaces..).unwrap_or_default()
+    match text.as_bytes().first() {
+        Some(b' ' | b'\t' | b'\n' | b'\r') => {
+            text.trim_start_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+        }
+        _ => text,
+    }
 }
 
 /// The value of a field in [`flat_chunk`].
@@ -283,54 +280,54 @@ struct Flat<'a> {
 }
 
 impl<'a> Flat<'a> {
-    /// Skips JSON whitespace, then takes `byte` if it comes next.
+    /// Skips JSON whitespace, then takes `byte` (ASCII) if it comes next.
     fn eat(&mut self, byte: u8) -> Option<()> {
-        self.rest = skip_space(self.rest).strip_prefix(char::from(byte))?;
+        let rest = skip_space(self.rest);
+        if rest.as_bytes().first() != Some(&byte) {
+            return None;
+        }
+        // An ASCII byte is a whole character.
+        self.rest = rest.get(1..)?;
         Some(())
     }
 
     /// A string without escapes nor control characters.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        let end = self
-            .rest
-            .bytes()
-            .position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let end = memchr::memchr2(b'"', b'\\', self.rest.as_bytes())?;
+        // The quote or backslash is ASCII: a character boundary.
         let (text, after) = self.rest.split_at_checked(end)?;
-        // The closing quote is ASCII: a character boundary.
-        self.rest = after.strip_prefix('"')?;
+        if !after.starts_with('"') || text.bytes().any(|b| b < 0x20) {
+            return None;
+        }
+        self.rest = after.get(1..)?;
         Some(text)
     }
 
     /// A string, an integer of at most 19 digits (below `u64::MAX`), `true`, `false` or `null`.
     fn value(&mut self) -> Option<Scalar<'a>> {
         self.rest = skip_space(self.rest);
-        let first = *self.rest.as_bytes().first()?;
-        if first == b'"' {
-            return self.string().map(Scalar::Text);
-        }
-        for (word, value) in [
-            ("true", Scalar::Bool(true)),
-            ("false", Scalar::Bool(false)),
-            ("null", Scalar::Null),
-        ] {
-            if let Some(after) = self.rest.strip_prefix(word) {
-                self.rest = after;
-                return Some(value);
+        let (value, rest) = match self.rest.as_bytes().first()? {
+            b'"' => return self.string().map(Scalar::Text),
+            b't' => (Scalar::Bool(true), self.rest.strip_prefix("true")?),
+            b'f' => (Scalar::Bool(false), self.rest.strip_prefix("false")?),
+            b'n' => (Scalar::Null, self.rest.strip_prefix("null")?),
+            first => {
+                let digits = self.rest.bytes().take_while(u8::is_ascii_digit).count();
+                // `0` alone or no leading zero; nothing of a fraction or an exponent after it.
+                if digits == 0 || digits > 19 || (*first == b'0' && digits > 1) {
+                    return None;
+                }
+                // ASCII digits end on a character boundary.
+                let (number, after) = self.rest.split_at_checked(digits)?;
+                if after.starts_with(['.', 'e', 'E']) {
+                    return None;
+                }
+                (Scalar::Int(number.parse().ok()?), after)
             }
-        }
-        let digits = self.rest.bytes().take_while(u8::is_ascii_digit).count();
-        // `0` alone or no leading zero; nothing of a fraction or an exponent after it.
-        if digits == 0 || digits > 19 || (first == b'0' && digits > 1) {
-            return None;
-        }
-        // ASCII digits end on a character boundary.
-        let (number, after) = self.rest.split_at_checked(digits)?;
-        if after.starts_with(['.', 'e', 'E']) {
-            return None;
-        }
-        self.rest = after;
-        number.parse().ok().map(Scalar::Int)
+        };
+        self.rest = rest;
+        Some(value)
     }
 }
 
