@@ -165,7 +165,12 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
     if !carries_chunk(data) {
         return Ok(None);
     }
-    let data = data.trim();
+    // The common event is a bare object: nothing to trim.
+    let data = if data.starts_with('{') && data.ends_with('}') {
+        data
+    } else {
+        data.trim()
+    };
     let parsed = match flat_chunk(data) {
         Some(chunk) => Ok(chunk),
         None => serde_json::from_str::<StreamingChunk>(data),
@@ -294,13 +299,15 @@ impl<'a> Flat<'a> {
     /// A string without escapes nor control characters.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        let end = memchr::memchr2(b'"', b'\\', self.rest.as_bytes())?;
-        // The quote or backslash is ASCII: a character boundary.
+        // Strings here are short: a plain scan beats memchr's setup.
+        let end = self
+            .rest
+            .bytes()
+            .position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
+        // The byte found is ASCII: a character boundary.
         let (text, after) = self.rest.split_at_checked(end)?;
-        if !after.starts_with('"') || text.bytes().any(|b| b < 0x20) {
-            return None;
-        }
-        self.rest = after.get(1..)?;
+        // A backslash or a control character: serde's to read.
+        self.rest = after.strip_prefix('"')?;
         Some(text)
     }
 
@@ -333,6 +340,10 @@ impl<'a> Flat<'a> {
 
 /// Whether an event's `data` carries a chunk: not empty, not a `[DONE]` marker.
 pub(crate) fn carries_chunk(data: &str) -> bool {
+    // The common case, without trimming.
+    if data.starts_with('{') {
+        return true;
+    }
     let data = data.trim();
     !data.is_empty() && data != "[DONE]"
 }
