@@ -264,9 +264,7 @@ fn flat_chunk(data: &str) -> Option<StreamingChunk> {
 /// `text` without its leading JSON whitespace.
 fn skip_space(text: &str) -> &str {
     match text.as_bytes().first() {
-        Some(b' ' | b'\t' | b'\n' | b'\r') => {
-            text.trim_start_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
-        }
+        Some(b' ' | b'\t' | b'\n' | b'\r') => text.trim_start_matches([' ', '\t', '\n', '\r']),
         _ => text,
     }
 }
