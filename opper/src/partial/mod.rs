@@ -410,6 +410,9 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
     }
 }
 
+/// The longest key whose `String` [`Last::parse`] reuses for the key of a later path.
+const MAX_REUSED_KEY: usize = 64;
+
 /// The previous chunk's path: as sent, parsed relative to the output, and where each of its
 /// segments ends in the text.
 #[derive(Default)]
@@ -435,7 +438,10 @@ impl Last {
         let mut len = 0usize;
         path::parse_each(text, |seg, end| {
             match (all.get_mut(len), seg) {
-                (Some(Seg::Key(Cow::Owned(old))), Seg::Key(key)) => {
+                // A short key only: a long one is not kept at every level for later paths.
+                (Some(Seg::Key(Cow::Owned(old))), Seg::Key(key))
+                    if old.capacity() <= MAX_REUSED_KEY =>
+                {
                     if *old != *key {
                         old.clear();
                         old.push_str(&key);
