@@ -171,46 +171,51 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
     } else {
         data.trim()
     };
-    let parsed = match flat_chunk(data) {
-        Some(chunk) => Ok(chunk),
-        None => serde_json::from_str::<StreamingChunk>(data),
-    };
-    match parsed {
-        Ok(chunk) if chunk.is_error() => {
-            let cut = |text: Option<String>| {
-                text.map(|mut text| {
-                    text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
-                    text
-                })
-            };
-            Err(Error::StreamChunk {
-                error_type: cut(chunk.error_type),
-                error_message: cut(chunk.error_message),
-                partial: Value::Null,
-            })
-        }
-        Ok(chunk) => Ok(Some(chunk)),
-        Err(_) if at_eof => Err(Error::Incomplete {
-            reason: "the stream was cut inside an event".into(),
-            source: None,
-            partial: Value::Null,
-        }),
-        Err(error) => Err(Error::InvalidChunk {
-            data: truncate(data, 500).to_owned(),
-            reason: format!("not a JSON chunk: {error}"),
-            partial: Value::Null,
-        }),
+    // Read in place (a chunk is large: it is moved as little as possible).
+    let mut chunk = StreamingChunk::default();
+    if read_flat(data, &mut chunk).is_none() {
+        chunk = match serde_json::from_str::<StreamingChunk>(data) {
+            Ok(chunk) => chunk,
+            Err(_) if at_eof => {
+                return Err(Error::Incomplete {
+                    reason: "the stream was cut inside an event".into(),
+                    source: None,
+                    partial: Value::Null,
+                });
+            }
+            Err(error) => {
+                return Err(Error::InvalidChunk {
+                    data: truncate(data, 500).to_owned(),
+                    reason: format!("not a JSON chunk: {error}"),
+                    partial: Value::Null,
+                });
+            }
+        };
     }
+    if chunk.is_error() {
+        let cut = |text: Option<String>| {
+            text.map(|mut text| {
+                text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
+                text
+            })
+        };
+        return Err(Error::StreamChunk {
+            error_type: cut(chunk.error_type),
+            error_message: cut(chunk.error_message),
+            partial: Value::Null,
+        });
+    }
+    Ok(Some(chunk))
 }
 
-/// The chunk of the common event, read from borrowed text: a flat object of known fields, each
-/// once, whose values are strings without escapes, integers of at most 19 digits, `true`,
-/// `false` or `null`. `None` for any other text (escapes, other numbers, arrays, objects,
-/// unknown or repeated keys, invalid JSON), which serde then reads: whatever this accepts,
-/// serde reads as the same chunk, and only what the chunk keeps is copied.
-fn flat_chunk(data: &str) -> Option<StreamingChunk> {
+/// Reads the chunk of the common event into `chunk` (a default one), from borrowed text: a
+/// flat object of known fields, each once, whose values are strings without escapes, integers
+/// of at most 19 digits, `true`, `false` or `null`. `None` for any other text (escapes, other
+/// numbers, arrays, objects, unknown or repeated keys, invalid JSON), which serde then reads:
+/// whatever this accepts, serde reads as the same chunk, and only what the chunk keeps is
+/// copied.
+fn read_flat(data: &str, chunk: &mut StreamingChunk) -> Option<()> {
     let mut text = Flat { rest: data };
-    let mut chunk = StreamingChunk::default();
     // Which fields were read: a repeated one is an error, serde's to report.
     let mut seen = 0u8;
     text.eat(b'{')?;
@@ -258,7 +263,7 @@ fn flat_chunk(data: &str) -> Option<StreamingChunk> {
             text.eat(b',')?;
         }
     }
-    skip_space(text.rest).is_empty().then_some(chunk)
+    skip_space(text.rest).is_empty().then_some(())
 }
 
 /// `text` without its leading JSON whitespace.
@@ -269,7 +274,7 @@ fn skip_space(text: &str) -> &str {
     }
 }
 
-/// The value of a field in [`flat_chunk`].
+/// The value of a field in [`read_flat`].
 enum Scalar<'a> {
     Text(&'a str),
     Int(u64),
@@ -277,7 +282,7 @@ enum Scalar<'a> {
     Null,
 }
 
-/// What is left of the text [`flat_chunk`] reads.
+/// What is left of the text [`read_flat`] reads.
 struct Flat<'a> {
     rest: &'a str,
 }
@@ -494,8 +499,13 @@ mod tests {
         );
     }
 
-    /// What serde reads of `data`, next to what the fast path reads (`None`: it left it to
-    /// serde).
+    /// What the fast path reads of `data` (`None`: it left it to serde).
+    fn flat_chunk(data: &str) -> Option<StreamingChunk> {
+        let mut chunk = StreamingChunk::default();
+        read_flat(data, &mut chunk).map(|()| chunk)
+    }
+
+    /// What serde reads of `data`, next to what the fast path reads.
     fn both(data: &str) -> (Option<StreamingChunk>, Option<StreamingChunk>) {
         (serde_json::from_str(data).ok(), flat_chunk(data))
     }
