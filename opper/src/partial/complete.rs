@@ -25,19 +25,72 @@ pub(crate) fn complete(value: &mut Value, schema: &Value, missing: &mut Vec<Stri
     let mut root = Root {
         schema,
         targets: Vec::new(),
+        nodes: Vec::new(),
     };
     walk(value, schema, &mut root, &mut at, missing, 0);
 }
 
-/// The root schema, and the targets of the `$ref`s met so far: every item of an array follows
-/// the same reference, which is looked up once.
+/// The root schema, and what was looked up in it so far: every item of an array has the same
+/// schema, whose `$ref` and keywords are looked up once.
 struct Root<'s> {
     schema: &'s Value,
     /// A `$ref` (a string of the schema, known by its address) and its target.
     targets: Vec<(&'s str, Option<&'s Value>)>,
+    /// A schema (known by its address) and what [`walk`] reads of it, `$ref`s followed.
+    nodes: Vec<(&'s Value, Node<'s>)>,
+}
+
+/// The keywords of a schema that [`walk`] reads.
+#[derive(Clone, Copy)]
+struct Node<'s> {
+    all_of: Option<&'s Vec<Value>>,
+    any_of: Option<&'s Vec<Value>>,
+    one_of: Option<&'s Vec<Value>>,
+    properties: Option<&'s Map<String, Value>>,
+    required: Option<&'s Vec<Value>>,
+    /// `additionalProperties`, when it is a schema object.
+    additional: Option<&'s Value>,
+    prefix_items: Option<&'s Vec<Value>>,
+    /// `items`, when it is a schema object.
+    items: Option<&'s Value>,
+}
+
+impl<'s> Node<'s> {
+    fn branches(self) -> impl Iterator<Item = &'s Value> {
+        self.any_of.into_iter().chain(self.one_of).flatten()
+    }
 }
 
 impl<'s> Root<'s> {
+    /// What `walk` reads of `schema`, its `$ref`s followed.
+    fn node(&mut self, schema: &'s Value) -> Node<'s> {
+        if let Some((_, node)) = self
+            .nodes
+            .iter()
+            .find(|(known, _)| std::ptr::eq(*known, schema))
+        {
+            return *node;
+        }
+        let resolved = resolve(schema, self);
+        let array = |key| resolved.get(key).and_then(Value::as_array);
+        let node = Node {
+            all_of: array("allOf"),
+            any_of: array("anyOf"),
+            one_of: array("oneOf"),
+            properties: resolved.get("properties").and_then(Value::as_object),
+            required: array("required"),
+            additional: resolved
+                .get("additionalProperties")
+                .filter(|s| s.is_object()),
+            prefix_items: array("prefixItems"),
+            items: resolved.get("items").filter(|s| s.is_object()),
+        };
+        if self.nodes.len() < MAX_REMEMBERED {
+            self.nodes.push((schema, node));
+        }
+        node
+    }
+
     /// The target of `reference` in the root schema, if it is a JSON pointer into it.
     fn target(&mut self, reference: &'s str) -> Option<&'s Value> {
         if let Some((_, target)) = self
@@ -159,19 +212,19 @@ fn walk<'s>(
     let Some(kind) = kind_of(value) else {
         return;
     };
-    let schema = resolve(schema, root);
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+    let node = root.node(schema);
+    if let Some(all) = node.all_of {
         for sub in all {
             walk(value, sub, root, at, missing, depth.saturating_add(1));
         }
     }
-    if let Some(branch) = branches(schema).find(|b| is_kind(b, root, kind)) {
+    if let Some(branch) = node.branches().find(|b| is_kind(b, root, kind)) {
         walk(value, branch, root, at, missing, depth.saturating_add(1));
     }
     match value {
         Value::Object(map) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            let properties = node.properties;
+            if let Some(required) = node.required {
                 for name in required.iter().filter_map(Value::as_str) {
                     if map.contains_key(name) {
                         continue;
@@ -187,7 +240,7 @@ fn walk<'s>(
                     }
                 }
             }
-            let additional = schema.get("additionalProperties").filter(|s| s.is_object());
+            let additional = node.additional;
             for (key, child) in map.iter_mut() {
                 let child_schema = properties.and_then(|p| p.get(key)).or(additional);
                 if let Some(child_schema) = child_schema {
@@ -206,8 +259,8 @@ fn walk<'s>(
             }
         }
         Value::Array(items) => {
-            let prefix = schema.get("prefixItems").and_then(Value::as_array);
-            let rest = schema.get("items").filter(|s| s.is_object());
+            let prefix = node.prefix_items;
+            let rest = node.items;
             for (i, child) in items.iter_mut().enumerate() {
                 let child_schema = prefix.and_then(|p| p.get(i)).or(rest);
                 if let Some(child_schema) = child_schema {
