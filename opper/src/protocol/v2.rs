@@ -274,6 +274,31 @@ fn skip_space(text: &str) -> &str {
     }
 }
 
+/// Where the first `"`, `\` or control character of `bytes` is: eight bytes at a time while
+/// none is among them (a string's text is mostly plain), then byte by byte.
+fn string_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    const BACKSLASHES: u64 = 0x5C5C_5C5C_5C5C_5C5C;
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    // Whether a byte of `word` is below the byte `n` repeats (for `n` up to 0x80, exactly).
+    let below = |word: u64, n: u64| word.wrapping_sub(n) & !word & HIGHS != 0;
+    let mut plain = 0usize;
+    for word in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(word.try_into().ok()?);
+        if below(word ^ QUOTES, ONES) || below(word ^ BACKSLASHES, ONES) || below(word, SPACES) {
+            break;
+        }
+        plain = plain.saturating_add(8);
+    }
+    let at = bytes
+        .get(plain..)?
+        .iter()
+        .position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
+    Some(plain.saturating_add(at))
+}
+
 /// The value of a field in [`read_flat`].
 enum Scalar<'a> {
     Text(&'a str),
@@ -302,11 +327,7 @@ impl<'a> Flat<'a> {
     /// A string without escapes nor control characters.
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
-        // Strings here are short: a plain scan beats memchr's setup.
-        let end = self
-            .rest
-            .bytes()
-            .position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
+        let end = string_end(self.rest.as_bytes())?;
         // The byte found is ASCII: a character boundary.
         let (text, after) = self.rest.split_at_checked(end)?;
         // A backslash or a control character: serde's to read.
@@ -613,6 +634,27 @@ mod tests {
             if fast.is_some() {
                 proptest::prop_assert_eq!(fast, serde, "{}", data);
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time scan finds what a plain scan finds.
+        #[test]
+        fn string_end_is_a_plain_scan(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    b'a', b'"', b'\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80,
+                    0xa2, 0xdc, 0xff,
+                ]),
+                0..40,
+            ),
+            plain in 0usize..40,
+        ) {
+            // Mostly plain text, with the bytes above after a run of it.
+            let mut text = vec![b'x'; plain];
+            text.extend(&bytes);
+            let expected = text.iter().position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f));
+            proptest::prop_assert_eq!(string_end(&text), expected);
         }
     }
 
