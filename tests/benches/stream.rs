@@ -3,13 +3,17 @@
 //! - the typed stream over loopback (honest partials on, a consumer that reads every update's
 //!   partial) against a bare `serde_json::from_str::<Value>` of the same `data:` lines from
 //!   memory (target: at least half its throughput), and against bare `reqwest` + `serde_json`
-//!   over the same loopback HTTP.
+//!   over the same loopback HTTP;
+//! - token-sized chunks, as real streams send them: 20,000 entries of 7 chunks each (about 90
+//!   bytes an event, 140,000 chunks), served by the built-in server on a multi-thread runtime
+//!   and consumed dropping each update, against `serde_json::from_str::<Value>` of the same
+//!   `data:` lines from memory (target: at least 0.5 of its throughput, goal 0.6).
 
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
-use opper_tests::bench::{Report, median, report_sse};
+use opper_tests::bench::{Catalog, Report, median, report_sse, side_by_side, token_sse};
 
 async fn typed(opper: &opper::Opper, task: &str) -> usize {
     let mut stream = opper
@@ -84,8 +88,102 @@ async fn time<F: std::future::Future<Output = usize>>(
     median(&mut samples)
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+/// Consumes a typed stream of token-sized chunks, dropping each update.
+async fn tokens(opper: &opper::Opper) -> usize {
+    let mut stream = opper
+        .call("tokens")
+        .output_type::<Catalog>()
+        .stream::<Catalog>()
+        .await
+        .expect("stream");
+    let mut updates = 0;
+    while let Some(update) = stream.next().await {
+        drop(update.expect("update"));
+        updates += 1;
+    }
+    let catalog = stream.finish().await.expect("final");
+    assert!(!catalog.items.is_empty());
+    updates
+}
+
+fn rounds() -> usize {
+    std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(7)
+}
+
+/// `ONLY=tokens` runs the token-sized part alone (for profiling), `ONLY=report` the rest.
+fn main() {
+    let only = std::env::var("ONLY").unwrap_or_default();
+    if only != "tokens" {
+        report_part();
+    }
+    if only != "report" {
+        let multi = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        multi.block_on(token_sized());
+    }
+}
+
+fn report_part() {
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    current.block_on(report());
+}
+
+/// The token-sized stream against the bare parse from memory, side by side.
+async fn token_sized() {
+    let items = std::env::var("ITEMS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20_000);
+    let body = token_sse(items);
+    let server = MockServer::start().await;
+    server.reply("tokens", Reply::raw_sse([body.clone()]));
+    let opper = opper::Opper::builder()
+        .api_key("bench-key")
+        .base_url(server.url())
+        .build()
+        .expect("client");
+    let (typed, memory) = side_by_side(
+        1,
+        rounds(),
+        || async {
+            std::hint::black_box(tokens(&opper).await);
+        },
+        || async {
+            std::hint::black_box(from_memory(&body));
+        },
+    )
+    .await;
+    let events = body.matches("data: ").count();
+    let mb = body.len() as f64 / 1e6;
+    let rate = |d: Duration| mb / d.as_secs_f64();
+    println!(
+        "token-sized chunks: {items} entries, {events} events of {:.0} bytes, {mb:.1} MB",
+        body.len() as f64 / events as f64
+    );
+    println!(
+        "typed stream (multi-thread), dropping updates: median {typed:?} ({:.0} MB/s)",
+        rate(typed)
+    );
+    println!(
+        "bare serde_json, from memory:                 median {memory:?} ({:.0} MB/s)",
+        rate(memory)
+    );
+    println!(
+        "token-sized typed / bare parse from memory: {:.2} (target >= 0.5, goal 0.6)",
+        memory.as_secs_f64() / typed.as_secs_f64()
+    );
+}
+
+/// The `Report` stream: 10k vs 100k chunks, against the bare parses.
+async fn report() {
     let server = MockServer::start().await;
     let big_body = report_sse(100_000);
     server.reply("small", Reply::raw_sse([report_sse(10_000)]));
@@ -98,10 +196,7 @@ async fn main() {
     let http = reqwest::Client::new();
     let url = format!("{}/v2/call/stream", server.url());
 
-    let rounds = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(7);
+    let rounds = rounds();
     typed(&opper, "small").await;
     bare(&http, &url).await;
     let mut small = Vec::new();

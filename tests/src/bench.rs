@@ -93,6 +93,48 @@ pub fn report_sse(chunks: usize) -> String {
     out
 }
 
+/// An entry of a [`Catalog`].
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema, opper::Partial)]
+pub struct Entry {
+    /// A name of a few words.
+    pub name: String,
+    /// A short note.
+    pub note: String,
+    /// A number.
+    pub n: i64,
+}
+
+/// The output of the token-sized stream bench.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema, opper::Partial)]
+pub struct Catalog {
+    /// Many entries.
+    pub items: Vec<Entry>,
+}
+
+/// An SSE body of a [`Catalog`] of `items` entries sent as token-sized deltas, as a real stream
+/// sends them: each entry in 7 chunks (its `name` in 3 pieces, its `note` in 3, its `n` whole),
+/// framed as the service frames them (about 90 bytes an event), after a span event.
+pub fn token_sse(items: usize) -> String {
+    use opper::StreamingChunk;
+    const NAME: [&str; 3] = ["Gra", "ce Ho", "pper"];
+    const NOTE: [&str; 3] = ["wrote ", "the first", " compiler"];
+    let mut out = StreamingChunk::span("bench").to_sse();
+    for item in 0..items {
+        for piece in NAME {
+            out.push_str(
+                &StreamingChunk::json(format!("response.items[{item}].name"), piece).to_sse(),
+            );
+        }
+        for piece in NOTE {
+            out.push_str(
+                &StreamingChunk::json(format!("response.items[{item}].note"), piece).to_sse(),
+            );
+        }
+        out.push_str(&StreamingChunk::json(format!("response.items[{item}].n"), item).to_sse());
+    }
+    out
+}
+
 /// The process's peak resident memory in KiB (Linux; 0 elsewhere).
 pub fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

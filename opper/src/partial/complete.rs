@@ -6,6 +6,8 @@
 //! else that is required and missing is reported, so the stream can end in
 //! `Error::Incomplete`.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value};
 
 use super::limits::MAX_DEPTH;
@@ -14,22 +16,107 @@ use super::limits::MAX_DEPTH;
 /// (`allOf`, `anyOf`, `oneOf`) within one; the value is at most [`MAX_DEPTH`] deep.
 const MAX_WALK: usize = 2 * MAX_DEPTH;
 
+/// How many `$ref`s [`Root`] remembers (schemas name few; past that, each is looked up again).
+const MAX_REMEMBERED: usize = 64;
+
 /// Fills what the schema allows to fill; pushes the paths of required values that are missing.
 pub(crate) fn complete(value: &mut Value, schema: &Value, missing: &mut Vec<String>) {
     let mut at = String::new();
-    walk(value, schema, schema, &mut at, missing, 0);
+    let mut root = Root {
+        schema,
+        targets: Vec::new(),
+        nodes: Vec::new(),
+    };
+    walk(value, schema, &mut root, &mut at, missing, 0);
+}
+
+/// The root schema, and what was looked up in it so far: every item of an array has the same
+/// schema, whose `$ref` and keywords are looked up once.
+struct Root<'s> {
+    schema: &'s Value,
+    /// A `$ref` (a string of the schema, known by its address) and its target.
+    targets: Vec<(&'s str, Option<&'s Value>)>,
+    /// A schema (known by its address) and what [`walk`] reads of it, `$ref`s followed.
+    nodes: Vec<(&'s Value, Node<'s>)>,
+}
+
+/// The keywords of a schema that [`walk`] reads.
+#[derive(Clone, Copy)]
+struct Node<'s> {
+    all_of: Option<&'s Vec<Value>>,
+    any_of: Option<&'s Vec<Value>>,
+    one_of: Option<&'s Vec<Value>>,
+    properties: Option<&'s Map<String, Value>>,
+    required: Option<&'s Vec<Value>>,
+    /// `additionalProperties`, when it is a schema object.
+    additional: Option<&'s Value>,
+    prefix_items: Option<&'s Vec<Value>>,
+    /// `items`, when it is a schema object.
+    items: Option<&'s Value>,
+}
+
+impl<'s> Node<'s> {
+    fn branches(self) -> impl Iterator<Item = &'s Value> {
+        self.any_of.into_iter().chain(self.one_of).flatten()
+    }
+}
+
+impl<'s> Root<'s> {
+    /// What `walk` reads of `schema`, its `$ref`s followed.
+    fn node(&mut self, schema: &'s Value) -> Node<'s> {
+        if let Some((_, node)) = self
+            .nodes
+            .iter()
+            .find(|(known, _)| std::ptr::eq(*known, schema))
+        {
+            return *node;
+        }
+        let resolved = resolve(schema, self);
+        let array = |key| resolved.get(key).and_then(Value::as_array);
+        let node = Node {
+            all_of: array("allOf"),
+            any_of: array("anyOf"),
+            one_of: array("oneOf"),
+            properties: resolved.get("properties").and_then(Value::as_object),
+            required: array("required"),
+            additional: resolved
+                .get("additionalProperties")
+                .filter(|s| s.is_object()),
+            prefix_items: array("prefixItems"),
+            items: resolved.get("items").filter(|s| s.is_object()),
+        };
+        if self.nodes.len() < MAX_REMEMBERED {
+            self.nodes.push((schema, node));
+        }
+        node
+    }
+
+    /// The target of `reference` in the root schema, if it is a JSON pointer into it.
+    fn target(&mut self, reference: &'s str) -> Option<&'s Value> {
+        if let Some((_, target)) = self
+            .targets
+            .iter()
+            .find(|(known, _)| std::ptr::eq(*known, reference))
+        {
+            return *target;
+        }
+        let target = reference
+            .strip_prefix('#')
+            .and_then(|ptr| self.schema.pointer(ptr));
+        if self.targets.len() < MAX_REMEMBERED {
+            self.targets.push((reference, target));
+        }
+        target
+    }
 }
 
 /// Follows `$ref`s to `#/$defs/..`, `#/definitions/..` (any JSON pointer in the root).
-fn resolve<'a>(mut schema: &'a Value, root: &'a Value) -> &'a Value {
+fn resolve<'s>(mut schema: &'s Value, root: &mut Root<'s>) -> &'s Value {
     for _ in 0..MAX_DEPTH {
         let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
             return schema;
         };
-        match reference
-            .strip_prefix('#')
-            .and_then(|ptr| root.pointer(ptr))
-        {
+        match root.target(reference) {
             Some(target) => schema = target,
             None => return schema,
         }
@@ -53,7 +140,7 @@ fn branches(schema: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
-fn is_nullable(schema: &Value, root: &Value, depth: usize) -> bool {
+fn is_nullable<'s>(schema: &'s Value, root: &mut Root<'s>, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
@@ -64,7 +151,7 @@ fn is_nullable(schema: &Value, root: &Value, depth: usize) -> bool {
         || branches(schema).any(|b| is_nullable(b, root, depth.saturating_add(1)))
 }
 
-fn is_kind(schema: &Value, root: &Value, kind: &str) -> bool {
+fn is_kind<'s>(schema: &'s Value, root: &mut Root<'s>, kind: &str) -> bool {
     let schema = resolve(schema, root);
     let marker = match kind {
         "object" => {
@@ -77,7 +164,7 @@ fn is_kind(schema: &Value, root: &Value, kind: &str) -> bool {
 }
 
 /// What a required property that never arrived is: `None` if nothing can stand for it.
-fn empty_value(schema: &Value, root: &Value) -> Option<Value> {
+fn empty_value<'s>(schema: &'s Value, root: &mut Root<'s>) -> Option<Value> {
     let resolved = resolve(schema, root);
     if is_nullable(resolved, root, 0) {
         return Some(Value::Null);
@@ -107,10 +194,10 @@ fn kind_of(value: &Value) -> Option<&'static str> {
     }
 }
 
-fn walk(
+fn walk<'s>(
     value: &mut Value,
-    schema: &Value,
-    root: &Value,
+    schema: &'s Value,
+    root: &mut Root<'s>,
     at: &mut String,
     missing: &mut Vec<String>,
     depth: usize,
@@ -121,22 +208,23 @@ fn walk(
         ));
         return;
     }
-    let schema = resolve(schema, root);
+    // Scalars have nothing to complete: their schema is not even looked at.
     let Some(kind) = kind_of(value) else {
         return;
     };
-    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+    let node = root.node(schema);
+    if let Some(all) = node.all_of {
         for sub in all {
             walk(value, sub, root, at, missing, depth.saturating_add(1));
         }
     }
-    if let Some(branch) = branches(schema).find(|b| is_kind(b, root, kind)) {
+    if let Some(branch) = node.branches().find(|b| is_kind(b, root, kind)) {
         walk(value, branch, root, at, missing, depth.saturating_add(1));
     }
     match value {
         Value::Object(map) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            let properties = node.properties;
+            if let Some(required) = node.required {
                 for name in required.iter().filter_map(Value::as_str) {
                     if map.contains_key(name) {
                         continue;
@@ -152,7 +240,7 @@ fn walk(
                     }
                 }
             }
-            let additional = schema.get("additionalProperties").filter(|s| s.is_object());
+            let additional = node.additional;
             for (key, child) in map.iter_mut() {
                 let child_schema = properties.and_then(|p| p.get(key)).or(additional);
                 if let Some(child_schema) = child_schema {
@@ -171,13 +259,14 @@ fn walk(
             }
         }
         Value::Array(items) => {
-            let prefix = schema.get("prefixItems").and_then(Value::as_array);
-            let rest = schema.get("items").filter(|s| s.is_object());
+            let prefix = node.prefix_items;
+            let rest = node.items;
             for (i, child) in items.iter_mut().enumerate() {
                 let child_schema = prefix.and_then(|p| p.get(i)).or(rest);
                 if let Some(child_schema) = child_schema {
                     let len = at.len();
-                    at.push_str(&format!("[{i}]"));
+                    // Writing to a `String` cannot fail.
+                    let _ = write!(at, "[{i}]");
                     walk(
                         child,
                         child_schema,

@@ -62,6 +62,7 @@
 //! shows it only whole and `#[opper(required)]` holds its struct back until it has a value:
 //! see [the derive](macro@crate::Partial#when-a-field-appears).
 
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -191,6 +192,8 @@ pub(crate) struct Assembler<T: Partial> {
     cx: Cx,
     /// The previous chunk's path.
     last: Option<Last>,
+    /// The path before it, kept for its buffers: the next new path is parsed into them.
+    spare: Last,
     /// Whether any chunk arrived.
     started: bool,
 }
@@ -213,6 +216,7 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             schema,
             cx: Cx::new(),
             last: None,
+            spare: Last::default(),
             started: false,
         }
     }
@@ -236,8 +240,9 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         let continued = self.started && self.last.as_ref().is_some_and(|l| l.text == text);
         let mut completed = Vec::new();
         if !continued {
-            let next = Last::parse::<T>(text)?;
-            let depth = next.segs.len().saturating_add(nesting(delta));
+            let mut next = std::mem::take(&mut self.spare);
+            next.parse::<T>(text)?;
+            let depth = next.segs().len().saturating_add(nesting(delta));
             if depth > MAX_DEPTH {
                 return Err(format!(
                     "json_path `{}`: the chunk reaches {depth} levels deep, more than the \
@@ -247,18 +252,20 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             }
             if let Some(last) = self.last.take() {
                 let shared = last.shared_with(&next);
-                if shared == last.segs.len() && shared == next.segs.len() {
+                if shared == last.segs().len() && shared == next.segs().len() {
                     // The same path, written another way: it continues.
                     self.last = Some(next);
+                    self.spare = last;
                     self.apply(true, delta, json_path)?;
                     return Ok(Vec::new());
                 }
                 let deeper = shared.saturating_add(1);
                 self.close(&last, deeper)?;
                 completed = last.completed_from(deeper);
+                self.spare = last;
             }
             self.last = Some(next);
-        } else if nesting(delta).saturating_add(self.last.as_ref().map_or(0, |l| l.segs.len()))
+        } else if nesting(delta).saturating_add(self.last.as_ref().map_or(0, |l| l.segs().len()))
             > MAX_DEPTH
         {
             return Err(format!(
@@ -278,7 +285,7 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         json_path: Option<&str>,
     ) -> Result<(), String> {
         self.started = true;
-        let segs: &[Seg<'_>] = self.last.as_ref().map_or(&[], |l| &l.segs);
+        let segs: &[Seg<'_>] = self.last.as_ref().map_or(&[], Last::segs);
         self.cx.continued = continued;
         self.cx.len = segs.len();
         let root = Arc::make_mut(&mut self.partial);
@@ -304,10 +311,10 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         }
         if self.cx.held_text || self.cx.holds_anything() {
             self.cx.commit = Some(from);
-            self.cx.len = last.segs.len();
+            self.cx.len = last.segs().len();
             let root = Arc::make_mut(&mut self.partial);
             let mut slot = Some(std::mem::take(root));
-            let result = T::__apply(&mut slot, &last.segs, &Value::Null, &mut self.cx);
+            let result = T::__apply(&mut slot, last.segs(), &Value::Null, &mut self.cx);
             *root = slot.unwrap_or_default();
             self.cx.commit = None;
             self.cx.release_from(from);
@@ -403,39 +410,73 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
     }
 }
 
+/// The longest key whose `String` [`Last::parse`] reuses for the key of a later path.
+const MAX_REUSED_KEY: usize = 64;
+
 /// The previous chunk's path: as sent, parsed relative to the output, and where each of its
 /// segments ends in the text.
+#[derive(Default)]
 struct Last {
     text: String,
-    segs: Vec<Seg<'static>>,
+    /// Every segment of `text`, a `response` prefix included: the path is `all[skip..]`.
+    all: Vec<Seg<'static>>,
+    /// Where each of `all` ends in `text`.
     ends: Vec<usize>,
+    /// 1 when `all` starts with the documented `response` prefix, else 0.
+    skip: usize,
 }
 
 impl Last {
-    fn parse<T: Partial>(text: &str) -> Result<Self, String> {
-        let (segs, ends) = path::parse_with_ends(text)?;
+    /// Parses `text` into `self`, reusing its buffers: a path differs from the one two chunks
+    /// before mostly by an index or a field name, so a new path allocates nothing once the
+    /// buffers have grown (a key goes into the `String` already at its place).
+    fn parse<T: Partial>(&mut self, text: &str) -> Result<(), String> {
+        self.text.clear();
+        self.text.push_str(text);
+        self.ends.clear();
+        let (all, ends) = (&mut self.all, &mut self.ends);
+        let mut len = 0usize;
+        path::parse_each(text, |seg, end| {
+            match (all.get_mut(len), seg) {
+                // A short key only: a long one is not kept at every level for later paths.
+                (Some(Seg::Key(Cow::Owned(old))), Seg::Key(key))
+                    if old.capacity() <= MAX_REUSED_KEY =>
+                {
+                    if *old != *key {
+                        old.clear();
+                        old.push_str(&key);
+                    }
+                }
+                (Some(slot), seg) => *slot = seg.into_owned(),
+                (None, seg) => all.push(seg.into_owned()),
+            }
+            ends.push(end);
+            len = len.saturating_add(1);
+        })?;
+        all.truncate(len);
         // The documented prefix, unless the whole path is a path of `T` (a field named
         // `response`) and the rest is not.
-        let skip = match segs.split_first() {
+        self.skip = match all.split_first() {
             Some((Seg::Key(key), rest))
-                if key == "response" && (T::__resolve(rest) || !T::__resolve(&segs)) =>
+                if key == "response" && (T::__resolve(rest) || !T::__resolve(all)) =>
             {
                 1
             }
             _ => 0,
         };
-        Ok(Self {
-            text: text.to_owned(),
-            segs: segs.into_iter().skip(skip).map(Seg::into_owned).collect(),
-            ends: ends.into_iter().skip(skip).collect(),
-        })
+        Ok(())
+    }
+
+    /// The path, relative to the output.
+    fn segs(&self) -> &[Seg<'static>] {
+        self.all.get(self.skip..).unwrap_or_default()
     }
 
     /// How many leading segments `self` and `other` share.
     fn shared_with(&self, other: &Last) -> usize {
-        self.segs
+        self.segs()
             .iter()
-            .zip(&other.segs)
+            .zip(other.segs())
             .take_while(|(a, b)| a == b)
             .count()
     }
@@ -443,7 +484,9 @@ impl Last {
     /// The paths of the levels at depth `from` and deeper, innermost first (never the root).
     fn completed_from(&self, from: usize) -> Vec<String> {
         // Level `depth` ends at `ends[depth - 1]`, a character boundary of `text`.
-        let ends = self.ends.get(from.max(1).saturating_sub(1)..);
+        let ends = self
+            .ends
+            .get(self.skip.saturating_add(from.max(1).saturating_sub(1))..);
         ends.unwrap_or_default()
             .iter()
             .rev()

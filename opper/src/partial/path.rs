@@ -56,24 +56,38 @@ pub(crate) fn shorten(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// [`parse_with_ends`] without the offsets: for the tests and the fuzz targets.
+/// [`parse_each`] into a vector: for the tests and the fuzz targets.
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn parse(path: &str) -> Result<Vec<Seg<'_>>, String> {
     parse_with_ends(path).map(|(segs, _)| segs)
 }
 
-/// Parses a `json_path` into segments, with the byte offset in `path` where each one ends.
+/// [`parse_each`] into vectors: the segments, and where each one ends.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), String> {
+    let mut segs = Vec::with_capacity(4);
+    let mut ends = Vec::with_capacity(4);
+    parse_each(path, |seg, end| {
+        segs.push(seg);
+        ends.push(end);
+    })?;
+    Ok((segs, ends))
+}
+
+/// Parses a `json_path`, handing each segment in order to `each` with the byte offset in `path`
+/// where it ends (so a caller may keep them wherever it likes, reusing its buffers).
 ///
 /// Grammar: keys separated by `.`, indexes as `[digits]`, and keys that contain `.` or `[` as
 /// `["..."]` or `['...']` (with `\` escaping the quote or itself). A leading `$` (JSONPath root)
 /// is accepted and dropped. The empty path is the root. A path of more than
 /// [`MAX_DEPTH`] + 1 segments (the `+ 1` for a `response` prefix) is refused as soon as it is
 /// seen, so a long path costs no more than that.
-pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), String> {
-    let mut segs = Vec::with_capacity(4);
-    let mut ends = Vec::with_capacity(4);
+pub(crate) fn parse_each<'p>(
+    path: &'p str,
+    mut each: impl FnMut(Seg<'p>, usize),
+) -> Result<(), String> {
     if path == "$" {
-        return Ok((segs, ends));
+        return Ok(());
     }
     // What is left to parse, always a suffix of `path`; `at` is where it starts in `path`.
     let mut rest = path
@@ -84,17 +98,19 @@ pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), 
     let bad = |at: usize, what: &str| {
         format!("invalid json_path `{}` at byte {at}: {what}", shorten(path))
     };
+    let mut count = 0usize;
     let mut expect_key = !rest.is_empty();
     while let Some(&first) = rest.as_bytes().first() {
-        if first == b'[' {
+        let seg = if first == b'[' {
             rest = rest.get(1..).unwrap_or("");
+            expect_key = false;
             if let Some(&quote @ (b'"' | b'\'')) = rest.as_bytes().first() {
                 let (key, after) = quoted_key(rest.get(1..).unwrap_or(""), char::from(quote))
                     .map_err(|rest| bad(at(rest), "unterminated quoted key"))?;
                 rest = after
                     .strip_prefix(']')
                     .ok_or_else(|| bad(at(after), "expected `]` after a quoted key"))?;
-                segs.push(Seg::Key(key));
+                Some(Seg::Key(key))
             } else {
                 let start = at(rest);
                 let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
@@ -108,9 +124,8 @@ pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), 
                     .parse::<usize>()
                     .map_err(|_| bad(start, "index out of range"))?;
                 rest = after;
-                segs.push(Seg::Index(index));
+                Some(Seg::Index(index))
             }
-            expect_key = false;
         } else if first == b'.' {
             if expect_key {
                 return Err(bad(at(rest), "empty key"));
@@ -120,6 +135,7 @@ pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), 
             if rest.is_empty() {
                 return Err(bad(path.len(), "empty key at the end"));
             }
+            None
         } else {
             if !expect_key {
                 return Err(bad(at(rest), "expected `.` or `[`"));
@@ -131,25 +147,26 @@ pub(crate) fn parse_with_ends(path: &str) -> Result<(Vec<Seg<'_>>, Vec<usize>), 
                 .unwrap_or(rest.len());
             // `.` and `[` are ASCII: `end` is a character boundary.
             let (key, after) = rest.split_at_checked(end).unwrap_or((rest, ""));
-            segs.push(Seg::Key(Cow::Borrowed(key)));
             rest = after;
             expect_key = false;
-        }
-        if ends.len() < segs.len() {
-            ends.push(at(rest));
-        }
-        if segs.len() > MAX_DEPTH.saturating_add(1) {
-            return Err(format!(
-                "json_path `{}` has more than {MAX_DEPTH} segments, the maximum depth",
-                shorten(path)
-            ));
+            Some(Seg::Key(Cow::Borrowed(key)))
+        };
+        if let Some(seg) = seg {
+            count = count.saturating_add(1);
+            if count > MAX_DEPTH.saturating_add(1) {
+                return Err(format!(
+                    "json_path `{}` has more than {MAX_DEPTH} segments, the maximum depth",
+                    shorten(path)
+                ));
+            }
+            each(seg, at(rest));
         }
         if expect_key && rest.starts_with('[') {
             // `a.[0]` is not a path.
             return Err(bad(at(rest), "empty key"));
         }
     }
-    Ok((segs, ends))
+    Ok(())
 }
 
 /// The key of a quoted segment, `body` being what follows its opening `quote`: `\` takes the

@@ -165,37 +165,209 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
     if !carries_chunk(data) {
         return Ok(None);
     }
-    let data = data.trim();
-    match serde_json::from_str::<StreamingChunk>(data) {
-        Ok(chunk) if chunk.is_error() => {
-            let cut = |text: Option<String>| {
-                text.map(|mut text| {
-                    text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
-                    text
-                })
-            };
-            Err(Error::StreamChunk {
-                error_type: cut(chunk.error_type),
-                error_message: cut(chunk.error_message),
-                partial: Value::Null,
+    // The common event is a bare object: nothing to trim.
+    let data = if data.starts_with('{') && data.ends_with('}') {
+        data
+    } else {
+        data.trim()
+    };
+    // Read in place (a chunk is large: it is moved as little as possible).
+    let mut chunk = StreamingChunk::default();
+    if read_flat(data, &mut chunk).is_none() {
+        chunk = match serde_json::from_str::<StreamingChunk>(data) {
+            Ok(chunk) => chunk,
+            Err(_) if at_eof => {
+                return Err(Error::Incomplete {
+                    reason: "the stream was cut inside an event".into(),
+                    source: None,
+                    partial: Value::Null,
+                });
+            }
+            Err(error) => {
+                return Err(Error::InvalidChunk {
+                    data: truncate(data, 500).to_owned(),
+                    reason: format!("not a JSON chunk: {error}"),
+                    partial: Value::Null,
+                });
+            }
+        };
+    }
+    if chunk.is_error() {
+        let cut = |text: Option<String>| {
+            text.map(|mut text| {
+                text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
+                text
             })
+        };
+        return Err(Error::StreamChunk {
+            error_type: cut(chunk.error_type),
+            error_message: cut(chunk.error_message),
+            partial: Value::Null,
+        });
+    }
+    Ok(Some(chunk))
+}
+
+/// Reads the chunk of the common event into `chunk` (a default one), from borrowed text: a
+/// flat object of known fields, each once, whose values are strings without escapes, integers
+/// of at most 19 digits, `true`, `false` or `null`. `None` for any other text (escapes, other
+/// numbers, arrays, objects, unknown or repeated keys, invalid JSON), which serde then reads:
+/// whatever this accepts, serde reads as the same chunk, and only what the chunk keeps is
+/// copied.
+fn read_flat(data: &str, chunk: &mut StreamingChunk) -> Option<()> {
+    let mut text = Flat { rest: data };
+    // Which fields were read: a repeated one is an error, serde's to report.
+    let mut seen = 0u8;
+    text.eat(b'{')?;
+    if text.eat(b'}').is_none() {
+        loop {
+            let key = text.string()?;
+            text.eat(b':')?;
+            let value = text.value()?;
+            let (bit, slot) = match key {
+                "delta" => (1, None),
+                "json_path" => (2, Some(&mut chunk.json_path)),
+                "chunk_type" => (4, None),
+                "span_id" => (8, Some(&mut chunk.span_id)),
+                "error_type" => (16, Some(&mut chunk.error_type)),
+                "error_message" => (32, Some(&mut chunk.error_message)),
+                // An unknown key: serde skips its value, whatever it is.
+                _ => return None,
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            match (slot, value) {
+                // Every field is optional: `null` is `None`.
+                (_, Scalar::Null) => {}
+                (Some(slot), Scalar::Text(text)) => *slot = Some(text.to_owned()),
+                // A text field given a number or a boolean: an error.
+                (Some(_), _) => return None,
+                (None, Scalar::Text(kind)) if bit == 4 => {
+                    chunk.chunk_type = Some(match kind {
+                        "text" => ChunkType::Text,
+                        "json" => ChunkType::Json,
+                        "error" => ChunkType::Error,
+                        _ => ChunkType::Other,
+                    });
+                }
+                (None, _) if bit == 4 => return None,
+                (None, Scalar::Text(delta)) => chunk.delta = Some(Value::from(delta)),
+                (None, Scalar::Int(delta)) => chunk.delta = Some(Value::from(delta)),
+                (None, Scalar::Bool(delta)) => chunk.delta = Some(Value::from(delta)),
+            }
+            if text.eat(b'}').is_some() {
+                break;
+            }
+            text.eat(b',')?;
         }
-        Ok(chunk) => Ok(Some(chunk)),
-        Err(_) if at_eof => Err(Error::Incomplete {
-            reason: "the stream was cut inside an event".into(),
-            source: None,
-            partial: Value::Null,
-        }),
-        Err(error) => Err(Error::InvalidChunk {
-            data: truncate(data, 500).to_owned(),
-            reason: format!("not a JSON chunk: {error}"),
-            partial: Value::Null,
-        }),
+    }
+    skip_space(text.rest).is_empty().then_some(())
+}
+
+/// `text` without its leading JSON whitespace.
+fn skip_space(text: &str) -> &str {
+    match text.as_bytes().first() {
+        Some(b' ' | b'\t' | b'\n' | b'\r') => text.trim_start_matches([' ', '\t', '\n', '\r']),
+        _ => text,
+    }
+}
+
+/// Where the first `"`, `\` or control character of `bytes` is: eight bytes at a time while
+/// none is among them (a string's text is mostly plain), then byte by byte.
+fn string_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    const BACKSLASHES: u64 = 0x5C5C_5C5C_5C5C_5C5C;
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    // Whether a byte of `word` is below the byte `n` repeats (for `n` up to 0x80, exactly).
+    let below = |word: u64, n: u64| word.wrapping_sub(n) & !word & HIGHS != 0;
+    let mut plain = 0usize;
+    for word in bytes.chunks_exact(8) {
+        let word = u64::from_le_bytes(word.try_into().ok()?);
+        if below(word ^ QUOTES, ONES) || below(word ^ BACKSLASHES, ONES) || below(word, SPACES) {
+            break;
+        }
+        plain = plain.saturating_add(8);
+    }
+    let at = bytes
+        .get(plain..)?
+        .iter()
+        .position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
+    Some(plain.saturating_add(at))
+}
+
+/// The value of a field in [`read_flat`].
+enum Scalar<'a> {
+    Text(&'a str),
+    Int(u64),
+    Bool(bool),
+    Null,
+}
+
+/// What is left of the text [`read_flat`] reads.
+struct Flat<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Flat<'a> {
+    /// Skips JSON whitespace, then takes `byte` (ASCII) if it comes next.
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        let rest = skip_space(self.rest);
+        if rest.as_bytes().first() != Some(&byte) {
+            return None;
+        }
+        // An ASCII byte is a whole character.
+        self.rest = rest.get(1..)?;
+        Some(())
+    }
+
+    /// A string without escapes nor control characters.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let end = string_end(self.rest.as_bytes())?;
+        // The byte found is ASCII: a character boundary.
+        let (text, after) = self.rest.split_at_checked(end)?;
+        // A backslash or a control character: serde's to read.
+        self.rest = after.strip_prefix('"')?;
+        Some(text)
+    }
+
+    /// A string, an integer of at most 19 digits (below `u64::MAX`), `true`, `false` or `null`.
+    fn value(&mut self) -> Option<Scalar<'a>> {
+        self.rest = skip_space(self.rest);
+        let (value, rest) = match self.rest.as_bytes().first()? {
+            b'"' => return self.string().map(Scalar::Text),
+            b't' => (Scalar::Bool(true), self.rest.strip_prefix("true")?),
+            b'f' => (Scalar::Bool(false), self.rest.strip_prefix("false")?),
+            b'n' => (Scalar::Null, self.rest.strip_prefix("null")?),
+            first => {
+                let digits = self.rest.bytes().take_while(u8::is_ascii_digit).count();
+                // `0` alone or no leading zero; nothing of a fraction or an exponent after it.
+                if digits == 0 || digits > 19 || (*first == b'0' && digits > 1) {
+                    return None;
+                }
+                // ASCII digits end on a character boundary.
+                let (number, after) = self.rest.split_at_checked(digits)?;
+                if after.starts_with(['.', 'e', 'E']) {
+                    return None;
+                }
+                (Scalar::Int(number.parse().ok()?), after)
+            }
+        };
+        self.rest = rest;
+        Some(value)
     }
 }
 
 /// Whether an event's `data` carries a chunk: not empty, not a `[DONE]` marker.
 pub(crate) fn carries_chunk(data: &str) -> bool {
+    // The common case, without trimming.
+    if data.starts_with('{') {
+        return true;
+    }
     let data = data.trim();
     !data.is_empty() && data != "[DONE]"
 }
@@ -346,6 +518,144 @@ mod tests {
                 .model("a")
                 .output_schema(json!({"type": "string"}))
         );
+    }
+
+    /// What the fast path reads of `data` (`None`: it left it to serde).
+    fn flat_chunk(data: &str) -> Option<StreamingChunk> {
+        let mut chunk = StreamingChunk::default();
+        read_flat(data, &mut chunk).map(|()| chunk)
+    }
+
+    /// What serde reads of `data`, next to what the fast path reads.
+    fn both(data: &str) -> (Option<StreamingChunk>, Option<StreamingChunk>) {
+        (serde_json::from_str(data).ok(), flat_chunk(data))
+    }
+
+    #[test]
+    fn the_fast_path_reads_the_common_chunks_as_serde_does() {
+        for data in [
+            r#"{"delta": "Gra", "json_path": "response.items[12].name", "chunk_type": "json"}"#,
+            r#"{"delta": 12, "json_path": "response.items[12].n", "chunk_type": "json"}"#,
+            r#"{"delta": 0, "json_path": "a", "chunk_type": "json"}"#,
+            r#"{"delta": true, "json_path": "a.b", "chunk_type": "json"}"#,
+            r#"{"delta": false,"chunk_type":"text"}"#,
+            "{\"delta\": \"h\u{e9}llo \u{1F600}\", \"chunk_type\": \"text\"}",
+            r#"{"span_id": "abc"}"#,
+            r#" { "span_id" : "abc" , "delta" : null } "#,
+            "{\t\"delta\":\r\n\"x\"}",
+            r#"{"chunk_type": "error", "error_type": "X", "error_message": "m"}"#,
+            r#"{"chunk_type": "whatever", "json_path": null}"#,
+            r#"{"delta": 9999999999999999999}"#,
+            r#"{}"#,
+            r#"{ }"#,
+        ] {
+            let (serde, fast) = both(data);
+            assert!(fast.is_some(), "the fast path should read {data}");
+            assert_eq!(fast, serde, "{data}");
+        }
+    }
+
+    #[test]
+    fn the_fast_path_leaves_everything_else_to_serde() {
+        for data in [
+            // Escapes, numbers that are not small non-negative integers, nesting.
+            r#"{"delta": "a\"b"}"#,
+            r#"{"delta": "a\nb"}"#,
+            r#"{"delta": -1}"#,
+            r#"{"delta": 1.5}"#,
+            r#"{"delta": 1e3}"#,
+            r#"{"delta": 10000000000000000000}"#,
+            r#"{"delta": [1]}"#,
+            r#"{"delta": {"a": 1}}"#,
+            r#"{"delt\u0061": "x"}"#,
+            // Unknown and repeated keys.
+            r#"{"delta": "x", "new": 1}"#,
+            r#"{"delta": "x", "delta": "y"}"#,
+            r#"{"delta": null, "delta": "y"}"#,
+            r#"{"json_path": "a", "json_path": "b"}"#,
+            // Wrong types.
+            r#"{"json_path": 1}"#,
+            r#"{"chunk_type": true}"#,
+            r#"{"span_id": false}"#,
+            // Not JSON, or not quite.
+            r#"{"delta": 01}"#,
+            r#"{"delta": "x",}"#,
+            r#"{"delta": "x"} x"#,
+            r#"{"delta": "x""#,
+            r#"{"delta" "x"}"#,
+            r#"{"delta": tru}"#,
+            r#"{"delta": truex}"#,
+            "{\"delta\": \"a\tb\"}",
+            "[1]",
+            "\"x\"",
+            "{",
+            "",
+        ] {
+            assert_eq!(flat_chunk(data), None, "{data}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the fast path reads, serde reads the same.
+        #[test]
+        fn the_fast_path_agrees_with_serde(
+            pieces in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec![
+                        r#""delta""#, r#""json_path""#, r#""span_id""#, r#""chunk_type""#,
+                        r#""error_type""#, r#""error_message""#, r#""other""#,
+                        r#""del\u0074a""#, "delta", "",
+                    ]),
+                    proptest::sample::select(vec![":", " : ", "", ",", "\t:\n"]),
+                    proptest::sample::select(vec![
+                        r#""x""#, r#""""#, r#""json""#, r#""text""#, r#""error""#, r#""a\"b""#,
+                        "\"\u{e9}\"", "0", "7", "01", "-3", "1.5", "2e1", "18446744073709551615",
+                        "18446744073709551616", "9999999999999999999", "true", "false", "null",
+                        "nul", "[]", "{}", "\"x", "\"a\u{1}b\"",
+                    ]),
+                    proptest::sample::select(vec![", ", ",", " ", "", ",,", "}"]),
+                ),
+                0..5,
+            ),
+            open in proptest::sample::select(vec!["{", " {", "", "["]),
+            close in proptest::sample::select(vec!["}", "} ", "", "}}", "]"]),
+        ) {
+            let mut data = String::from(open);
+            for (i, (key, colon, value, comma)) in pieces.iter().enumerate() {
+                if i > 0 {
+                    data.push_str(comma);
+                }
+                data.push_str(key);
+                data.push_str(colon);
+                data.push_str(value);
+            }
+            data.push_str(close);
+            let (serde, fast) = both(&data);
+            if fast.is_some() {
+                proptest::prop_assert_eq!(fast, serde, "{}", data);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The word-at-a-time scan finds what a plain scan finds.
+        #[test]
+        fn string_end_is_a_plain_scan(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    b'a', b'"', b'\\', 0x00, 0x01, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80,
+                    0xa2, 0xdc, 0xff,
+                ]),
+                0..40,
+            ),
+            plain in 0usize..40,
+        ) {
+            // Mostly plain text, with the bytes above after a run of it.
+            let mut text = vec![b'x'; plain];
+            text.extend(&bytes);
+            let expected = text.iter().position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f));
+            proptest::prop_assert_eq!(string_end(&text), expected);
+        }
     }
 
     #[test]

@@ -217,10 +217,16 @@ impl Decoder {
         }
         match field {
             b"data" => {
+                let value = text(value, line)?;
                 if self.has_data {
                     self.data.push('\n');
+                    self.data.push_str(value);
+                } else if self.data.is_empty() {
+                    // An event's first line (most often its only one): allocated to its size.
+                    self.data = value.to_owned();
+                } else {
+                    self.data.push_str(value);
                 }
-                self.data.push_str(text(value, line)?);
                 self.has_data = true;
             }
             b"event" => {
