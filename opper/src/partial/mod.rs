@@ -82,7 +82,12 @@ mod impls;
 pub(crate) mod derive;
 mod complete;
 // The JSON text of a v3 stream, read into the same `(json_path, delta)` chunks as it arrives.
-#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+// Its `status` and `finish` serve the fuzz targets and its tests (which need the `testing`
+// feature's writer), not the stream, which takes its final output from `complete`.
+#[cfg_attr(
+    not(any(feature = "fuzzing", all(test, feature = "testing"))),
+    allow(dead_code)
+)]
 pub(crate) mod text;
 #[cfg(test)]
 mod tests;
