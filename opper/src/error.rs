@@ -504,6 +504,15 @@ impl Error {
         }
     }
 
+    /// A stream whose body ended inside an event: the last event is cut, not invalid.
+    pub(crate) fn cut_inside_an_event() -> Self {
+        Error::Incomplete {
+            reason: "the stream was cut inside an event".into(),
+            source: None,
+            partial: Value::Null,
+        }
+    }
+
     /// The variant of an error answer's status.
     pub(crate) fn from_api(error: ApiError) -> Self {
         let status = error.status;

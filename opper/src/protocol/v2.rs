@@ -177,11 +177,7 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
         chunk = match serde_json::from_str::<StreamingChunk>(data) {
             Ok(chunk) => chunk,
             Err(_) if at_eof => {
-                return Err(Error::Incomplete {
-                    reason: "the stream was cut inside an event".into(),
-                    source: None,
-                    partial: Value::Null,
-                });
+                return Err(Error::cut_inside_an_event());
             }
             Err(error) => {
                 return Err(Error::InvalidChunk {

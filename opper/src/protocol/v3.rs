@@ -273,11 +273,7 @@ pub(crate) fn frame(event: &str, data: &str, at_eof: bool) -> Result<Option<Deco
     let value: Value = match serde_json::from_str(trimmed) {
         Ok(value) => value,
         Err(_) if at_eof => {
-            return Err(Error::Incomplete {
-                reason: "the stream was cut inside an event".into(),
-                source: None,
-                partial: Value::Null,
-            });
+            return Err(Error::cut_inside_an_event());
         }
         Err(error) => {
             tracing::debug!(error = %error, "skipping a v3 stream line that is not JSON");

@@ -348,11 +348,9 @@ impl ChunkStream {
                         Poll::Ready(Ok(false))
                     }
                     // An unterminated last line that is not UTF-8 was cut inside a character.
-                    Err(DecodeError::InvalidUtf8 { .. }) => Poll::Ready(Err(Error::Incomplete {
-                        reason: "the stream was cut inside an event".into(),
-                        source: None,
-                        partial: Value::Null,
-                    })),
+                    Err(DecodeError::InvalidUtf8 { .. }) => {
+                        Poll::Ready(Err(Error::cut_inside_an_event()))
+                    }
                     Err(error) => Poll::Ready(Err(decode_error(error))),
                 }
             }
