@@ -177,6 +177,15 @@ impl Api {
         }
     }
 
+    /// What a cassette records of a text frame (v3's `content`); v2 has none (it records its
+    /// chunks).
+    pub(crate) fn text_record(self, text: &str) -> Option<Value> {
+        match self {
+            Api::V2 => None,
+            Api::V3 => Some(v3::content_record(text)),
+        }
+    }
+
     /// The frame of a recorded event (a cassette's `frames`; v2 records chunks instead, and a
     /// v2 request never keys to a v3 entry: its path differs).
     pub(crate) fn replayed(self, recorded: Value) -> Result<Option<Frame>> {

@@ -444,6 +444,12 @@ impl ChunkStream {
                 match (&frame, record) {
                     (Frame::Chunk(chunk), _) => self.record(Recorded::Chunk(chunk)),
                     (_, Some(record)) => self.record(Recorded::Frame(record)),
+                    // Made only when a cache records.
+                    (Frame::Text(text), None) if self.recording.is_some() => {
+                        if let Some(record) = self.api.text_record(text) {
+                            self.record(Recorded::Frame(record));
+                        }
+                    }
                     (_, None) => {}
                 }
                 if let Frame::Complete(answer) = &frame {
