@@ -3,8 +3,9 @@
 //! client, the stream, the cache and the re-asks handle the crate's own types, and choose the
 //! version's module through [`Api`] without naming a field.
 
-// The parts, leaves first: v2's wire, the frames both versions decode into (a v2 chunk is
-// one), then v3's wire.
+// The parts, leaves first: JSON in and out for both versions, v2's wire, the frames both
+// versions decode into (a v2 chunk is one), then v3's wire.
+pub(crate) mod json;
 pub(crate) mod v2;
 pub(crate) mod frame;
 pub(crate) mod v3;

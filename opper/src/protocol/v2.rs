@@ -8,6 +8,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::truncate;
+use crate::protocol::json;
 use crate::task::json::Pairs;
 use crate::task::schema::Schema;
 use crate::{ApiError, Configuration, Cost, Error, Example, Model, Response, Result, Task, Usage};
@@ -47,19 +48,7 @@ pub(crate) fn encode(
         tags: (!task.tags.is_empty()).then_some(Pairs(&task.tags)),
         configuration: (!task.configuration.is_empty()).then_some(&task.configuration),
     };
-    write(&body, [body.input_schema, body.output_schema, input])
-}
-
-/// A request body serialized in one pass, into a buffer sized for its largest parts (the
-/// schemas and the input, copied in as the JSON they already are). Both versions' bodies.
-pub(crate) fn write(body: &impl Serialize, raw: [Option<&RawValue>; 3]) -> Result<Vec<u8>> {
-    let capacity = raw
-        .iter()
-        .map(|raw| raw.map_or(0, |raw| raw.get().len()))
-        .fold(256, usize::saturating_add);
-    let mut bytes = Vec::with_capacity(capacity);
-    serde_json::to_writer(&mut bytes, body).map_err(Error::Input)?;
-    Ok(bytes)
+    json::write(&body, [body.input_schema, body.output_schema, input])
 }
 
 /// The request body, borrowed from the task and the call; fields in the wire order.
@@ -89,16 +78,7 @@ struct Body<'a> {
 /// The body of a `/v2/call` success, live or cached, with its output as JSON: `json_payload`
 /// when the service sent one, else the text `message`.
 pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::InvalidResponse {
-            body: String::new(),
-            reason: "the response body is empty".into(),
-        });
-    }
-    let raw: RawResponse = serde_json::from_slice(bytes).map_err(|e| Error::InvalidResponse {
-        body: truncate(&String::from_utf8_lossy(bytes), 2000).to_owned(),
-        reason: e.to_string(),
-    })?;
+    let raw: RawResponse = json::read(bytes)?;
     let output = match raw.json_payload {
         Some(json) if !json.is_null() => json,
         _ => raw.message.map(Value::String).unwrap_or(Value::Null),

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{PendingOperation, truncate};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
-use crate::protocol::v2;
+use crate::protocol::json;
 use crate::task::schema::Schema;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
 
@@ -79,7 +79,7 @@ pub(crate) fn encode(
         model: task.model.as_ref(),
         parent_span_id,
     };
-    v2::write(&body, [body.input_schema, body.output_schema, input])
+    json::write(&body, [body.input_schema, body.output_schema, input])
 }
 
 /// The request body, borrowed from the task and the call; fields in the wire order.
@@ -125,18 +125,8 @@ fn warn_once(task: &str, fields: &[&str]) {
 
 /// The body of a v3 call's success, live or cached: `{"data": ..., "meta": {...}}`.
 pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::InvalidResponse {
-            body: String::new(),
-            reason: "the response body is empty".into(),
-        });
-    }
-    let invalid = |reason: String| Error::InvalidResponse {
-        body: truncate(&String::from_utf8_lossy(bytes), 2000).to_owned(),
-        reason,
-    };
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
-    from_value(value).map_err(invalid)
+    let value: Value = json::read(bytes)?;
+    from_value(value).map_err(|reason| json::invalid(bytes, reason))
 }
 
 /// An answer read: `data` is required; `meta` fills the metadata and is kept whole.
