@@ -194,7 +194,7 @@ impl Rejection {
     /// into a bounded buffer, so a large one is never copied whole.
     pub fn new(output: Value, reason: impl Into<String>) -> Self {
         let mut reason = reason.into();
-        reason.truncate(truncate(&reason, Self::MAX_REASON_BYTES).len());
+        reason = cut(reason, Self::MAX_REASON_BYTES);
         match bounded_json(&output, Self::MAX_OUTPUT_BYTES) {
             Ok(_) => Self {
                 output,
@@ -504,6 +504,17 @@ impl Error {
         }
     }
 
+    /// An `error` chunk or frame of a stream, its type and message cut at
+    /// [`ApiError::MAX_BODY_BYTES`] as they are kept.
+    pub(crate) fn stream_chunk(error_type: Option<String>, error_message: Option<String>) -> Self {
+        let cut = |text: Option<String>| text.map(|text| cut(text, ApiError::MAX_BODY_BYTES));
+        Error::StreamChunk {
+            error_type: cut(error_type),
+            error_message: cut(error_message),
+            partial: Value::Null,
+        }
+    }
+
     /// A stream whose body ended inside an event: the last event is cut, not invalid.
     pub(crate) fn cut_inside_an_event() -> Self {
         Error::Incomplete {
@@ -576,6 +587,12 @@ fn pending(operations: &[PendingOperation]) -> String {
 /// `text` cut at `max` bytes and escaped (see [`escape`]).
 fn shown(text: &str, max: usize) -> Escaped<'_> {
     escape(truncate(text, max))
+}
+
+/// `text` cut at `max` bytes, at a character boundary, in place.
+pub(crate) fn cut(mut text: String, max: usize) -> String {
+    text.truncate(truncate(&text, max).len());
+    text
 }
 
 pub(crate) fn truncate(text: &str, max: usize) -> &str {

@@ -169,17 +169,7 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
         };
     }
     if chunk.is_error() {
-        let cut = |text: Option<String>| {
-            text.map(|mut text| {
-                text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
-                text
-            })
-        };
-        return Err(Error::StreamChunk {
-            error_type: cut(chunk.error_type),
-            error_message: cut(chunk.error_message),
-            partial: Value::Null,
-        });
+        return Err(Error::stream_chunk(chunk.error_type, chunk.error_message));
     }
     Ok(Some(chunk))
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::error::{PendingOperation, truncate};
+use crate::error::PendingOperation;
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
 use crate::task::schema::Schema;
@@ -353,15 +353,7 @@ fn data_frame(value: &Value) -> Result<Option<Frame>> {
                 Some(Value::Null) | None => None,
                 Some(other) => Some(other.to_string()),
             };
-            let cut = |mut text: String| {
-                text.truncate(truncate(&text, ApiError::MAX_BODY_BYTES).len());
-                text
-            };
-            Err(Error::StreamChunk {
-                error_type: None,
-                error_message: message.map(cut),
-                partial: Value::Null,
-            })
+            Err(Error::stream_chunk(None, message))
         }
         _ => Ok(None),
     }
