@@ -6,18 +6,8 @@ use std::time::{Duration, Instant};
 use opper::testing::{ChunkOptions, MockServer, Reply, chunks_for};
 use serde_json::{Value, json};
 
-const SCHEMA: &str = r##"{
-    "type": "object",
-    "properties": {
-        "people": {"type": "array", "items": {"$ref": "#/$defs/Person"}},
-        "summary": {"type": "string"},
-        "count": {"type": "integer", "minimum": 0}
-    },
-    "required": ["people", "summary", "count"],
-    "$defs": {"Person": {"type": "object", "properties": {
-        "name": {"type": "string"}, "role": {"type": "string"}
-    }, "required": ["name", "role"]}}
-}"##;
+mod common;
+use common::SCHEMA;
 
 fn body(name: &str, schema: bool) -> String {
     let mut body =

@@ -6,18 +6,8 @@ use std::time::Duration;
 use opper::testing::{MockServer, Reply};
 use serde_json::{Value, json};
 
-const SCHEMA: &str = r##"{
-    "type": "object",
-    "properties": {
-        "people": {"type": "array", "items": {"$ref": "#/$defs/Person"}},
-        "summary": {"type": "string"},
-        "count": {"type": "integer", "minimum": 0}
-    },
-    "required": ["people", "summary", "count"],
-    "$defs": {"Person": {"type": "object", "properties": {
-        "name": {"type": "string"}, "role": {"type": "string"}
-    }, "required": ["name", "role"]}}
-}"##;
+mod common;
+use common::SCHEMA;
 
 /// A RunRequest; `name` only when given (for `/v3/call`).
 fn run_request(name: Option<&str>, schema: bool) -> String {

@@ -1,4 +1,5 @@
-//! Types shared by the tests of `opper::testing`'s generator and chunker.
+//! Types and schemas shared by the tests of `opper::testing` (the generator, the chunker, the
+//! server on both API versions).
 
 use serde::Deserialize;
 
@@ -33,3 +34,18 @@ pub(crate) enum Role {
     Manager,
     Other { title: String },
 }
+
+/// An output schema with a `$ref`, an array, a bound and required fields.
+#[allow(dead_code)]
+pub(crate) const SCHEMA: &str = r##"{
+    "type": "object",
+    "properties": {
+        "people": {"type": "array", "items": {"$ref": "#/$defs/Person"}},
+        "summary": {"type": "string"},
+        "count": {"type": "integer", "minimum": 0}
+    },
+    "required": ["people", "summary", "count"],
+    "$defs": {"Person": {"type": "object", "properties": {
+        "name": {"type": "string"}, "role": {"type": "string"}
+    }, "required": ["name", "role"]}}
+}"##;
