@@ -188,40 +188,68 @@ impl Chunked {
         S: Strategy<Value = T>,
         C: Fn(&Value, &Value) -> Result<(), String>,
     {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let server = runtime.block_on(MockServer::start());
-        let opper = server.client();
-        let mut runner = proptest_runner(self.cases);
-        let case = AtomicU64::new(0);
-        let label = self.label;
-        runner
-            .run(&(values, self.chunkings()), |(value, chunking)| {
-                let task = format!("{label}-{}", case.fetch_add(1, Ordering::Relaxed));
-                let expected = serde_json::to_value(&value).expect("JSON");
-                server.reply(&task, chunking.reply(&expected));
-                let result: Result<T, String> = runtime.block_on(async {
-                    let mut stream = opper
-                        .call(&task)
-                        .output_type::<T>()
-                        .stream::<T>()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    while let Some(update) = stream.next().await {
-                        let update = update.map_err(|e| e.to_string())?;
-                        let partial =
-                            serde_json::to_value(&*update.partial).map_err(|e| e.to_string())?;
-                        check(&partial, &expected).map_err(|e| {
-                            format!("after {} <- {}: {e}", update.json_path, update.delta)
-                        })?;
-                    }
-                    stream.finish().await.map_err(|e| e.to_string())
-                });
-                prop_assert_eq!(result, Ok(value));
-                Ok(())
-            })
-            .expect("every case passes");
+        streams(
+            self.label,
+            self.cases,
+            opper::Api::V2,
+            (values, self.chunkings()),
+            |expected, chunking| chunking.reply(expected),
+            check,
+        );
     }
+}
+
+/// The runner behind [`Chunked::check`], for any API version and way of serving: each case is
+/// a value and how to serve it (`reply` makes the built-in server's reply from the value's JSON
+/// and the rest of the case). Every partial is checked next to the final value, and
+/// `finish()` must give the value back exactly.
+pub fn streams<T, X, S, R, C>(
+    label: &str,
+    cases: u32,
+    api: opper::Api,
+    strategy: S,
+    reply: R,
+    check: C,
+) where
+    T: opper::Partial + Serialize + DeserializeOwned + schemars::JsonSchema,
+    T: PartialEq + Debug + 'static,
+    X: Debug,
+    S: Strategy<Value = (T, X)>,
+    R: Fn(&Value, &X) -> Reply,
+    C: Fn(&Value, &Value) -> Result<(), String>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let server = runtime.block_on(MockServer::start());
+    let opper = server.client_builder().api(api).build().expect("a client");
+    let mut runner = proptest_runner(cases);
+    let case = AtomicU64::new(0);
+    runner
+        .run(&strategy, |(value, how)| {
+            let task = format!("{label}-{}", case.fetch_add(1, Ordering::Relaxed));
+            let expected = serde_json::to_value(&value).expect("JSON");
+            server.reply(&task, reply(&expected, &how));
+            let result: Result<T, String> = runtime.block_on(async {
+                let mut stream = opper
+                    .call(&task)
+                    .output_type::<T>()
+                    .stream::<T>()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                while let Some(update) = stream.next().await {
+                    let update = update.map_err(|e| e.to_string())?;
+                    let partial =
+                        serde_json::to_value(&*update.partial).map_err(|e| e.to_string())?;
+                    check(&partial, &expected).map_err(|e| {
+                        format!("after {} <- {}: {e}", update.json_path, update.delta)
+                    })?;
+                }
+                stream.finish().await.map_err(|e| e.to_string())
+            });
+            prop_assert_eq!(result, Ok(value));
+            Ok(())
+        })
+        .expect("every case passes");
 }

@@ -4,8 +4,7 @@
 //! server as `content` deltas split at arbitrary points, every partial shown is consistent with
 //! the final output, and the final output is exact.
 
-use futures::StreamExt;
-use opper::testing::{MockServer, Reply};
+use opper::testing::Reply;
 use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -156,56 +155,23 @@ fn consistent(partial: &Value, last: &Value, at: &str) -> Result<(), String> {
 
 #[test]
 fn every_partial_of_a_v3_text_stream_is_consistent_and_the_final_output_exact() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let server = runtime.block_on(MockServer::start());
-    let opper = server
-        .client_builder()
-        .api(opper::Api::V3)
-        .build()
-        .expect("a v3 client");
-    let cases = (
-        crew(),
+    let cuts = (
         proptest::collection::vec(any::<u16>(), 0..120),
         any::<bool>(),
     );
-    let mut runner = opper_tests::proptest_runner(96);
-    let case = std::sync::atomic::AtomicU32::new(0);
-    runner
-        .run(&cases, |(crew, cuts, pretty)| {
-            let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let task = format!("crew-{n}");
-            let expected = serde_json::to_value(&crew).expect("JSON");
+    opper_tests::chunked::streams(
+        "crew",
+        96,
+        opper::Api::V3,
+        (crew(), cuts),
+        |expected, (cuts, pretty)| {
             let text = match pretty {
-                true => serde_json::to_string_pretty(&expected),
-                false => serde_json::to_string(&expected),
+                true => serde_json::to_string_pretty(expected),
+                false => serde_json::to_string(expected),
             }
             .expect("text");
-            server.reply(
-                &task,
-                Reply::raw_sse(frames(&pieces(&text, &cuts), &expected)),
-            );
-            let result: Result<Crew, String> = runtime.block_on(async {
-                let mut stream = opper
-                    .call(&task)
-                    .output_type::<Crew>()
-                    .stream::<Crew>()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                while let Some(update) = stream.next().await {
-                    let update = update.map_err(|e| e.to_string())?;
-                    let partial =
-                        serde_json::to_value(&*update.partial).map_err(|e| e.to_string())?;
-                    consistent(&partial, &expected, "response").map_err(|e| {
-                        format!("after {} <- {}: {e}", update.json_path, update.delta)
-                    })?;
-                }
-                stream.finish().await.map_err(|e| e.to_string())
-            });
-            prop_assert_eq!(result, Ok(crew));
-            Ok(())
-        })
-        .expect("every case passes");
+            Reply::raw_sse(frames(&pieces(&text, cuts), expected))
+        },
+        |partial, last| consistent(partial, last, "response"),
+    );
 }
