@@ -82,6 +82,13 @@ pub struct PendingOperation {
     pub kind: Option<String>,
 }
 
+impl PendingOperation {
+    /// How many pending operations an [`Error::Pending`] keeps: the first 64.
+    pub const MAX_KEPT: usize = 64;
+    /// How much of each field is kept: 2 KiB.
+    pub const MAX_FIELD_BYTES: usize = 2 * 1024;
+}
+
 /// A failure of the transport: connecting, sending, reading, or a timeout. Its message says
 /// what failed; the HTTP client's error, when there is one, is its [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
@@ -419,7 +426,9 @@ pub enum Error {
     /// generation): there is no output yet, only the operations still pending.
     #[error("the API accepted the call but its work is not done yet (HTTP 202, {}){}", count(.operations.len(), "pending operation"), pending(.operations))]
     Pending {
-        /// The pending operations, as the API listed them.
+        /// The pending operations, as the API listed them: at most
+        /// [`PendingOperation::MAX_KEPT`], each field cut at
+        /// [`PendingOperation::MAX_FIELD_BYTES`].
         operations: Vec<PendingOperation>,
     },
     /// A replay-only [`Cache`](crate::Cache) has no valid entry for the call; no request was

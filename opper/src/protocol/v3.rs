@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::error::PendingOperation;
+use crate::error::{PendingOperation, cut};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
 use crate::task::schema::Schema;
@@ -200,13 +200,18 @@ pub(crate) fn pending(status: u16, bytes: &[u8]) -> Option<Error> {
         .and_then(|meta| meta.pending_operations)
         .unwrap_or_default()
         .into_iter()
-        .map(|operation| PendingOperation {
-            id: operation.id.map(|id| match id {
-                Value::String(id) => id,
-                other => other.to_string(),
-            }),
-            status_url: operation.status_url,
-            kind: operation.kind,
+        // Kept bounded, as other text from the server: the first operations, each field cut.
+        .take(PendingOperation::MAX_KEPT)
+        .map(|operation| {
+            let text = |text: String| cut(text, PendingOperation::MAX_FIELD_BYTES);
+            PendingOperation {
+                id: operation.id.map(|id| match id {
+                    Value::String(id) => text(id),
+                    other => text(other.to_string()),
+                }),
+                status_url: operation.status_url.map(text),
+                kind: operation.kind.map(text),
+            }
         })
         .collect();
     Some(Error::Pending { operations })
@@ -364,6 +369,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_pending_answer_is_kept_bounded() {
+        let operation = json!({"id": "x".repeat(10_000), "status_url": "/s", "type": "image"});
+        let body = json!({"data": null, "meta": {"pending_operations": vec![operation; 500]}});
+        let Some(Error::Pending { operations }) = pending(202, body.to_string().as_bytes()) else {
+            panic!("a 202 is a pending error");
+        };
+        assert_eq!(operations.len(), PendingOperation::MAX_KEPT);
+        assert!(operations.iter().all(|operation| {
+            operation.id.as_ref().map(String::len) == Some(PendingOperation::MAX_FIELD_BYTES)
+        }));
+    }
     use crate::{Configuration, Example};
 
     fn encoded(task: &Task, input: Option<&Value>, parent: Option<&str>) -> Result<String> {
