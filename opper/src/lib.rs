@@ -19,6 +19,8 @@
 
 // The stages, leaves first: a module uses only modules listed above it, and a folder's parts
 // only the parts listed above them (`scripts/check-layers` fails otherwise).
+// 0. Tools: functions an agent lets the model call, and the record of each call.
+mod tool;
 // 1. The error type, and what a call answers.
 mod error;
 mod response;
@@ -70,6 +72,7 @@ pub use task::Task;
 pub use task::configuration::Configuration;
 pub use task::example::Example;
 pub use task::model::Model;
+pub use tool::{Tool, ToolCall, ToolFuture, ToolOutput};
 pub use trace::parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
