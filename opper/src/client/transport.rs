@@ -65,6 +65,36 @@ impl Transport {
             .await
     }
 
+    /// Opens a stream at `path` with `headers` besides the usual ones, retried until its
+    /// status is a success: the response, its body not yet read, and when its request started
+    /// (for the stream's clocks). An error status's body is read as v3's (the agent's
+    /// endpoint is v3's whatever the client's version).
+    pub(crate) async fn open(
+        &self,
+        span: &tracing::Span,
+        path: &str,
+        body: Bytes,
+        headers: &[(&'static str, HeaderValue)],
+    ) -> Result<(reqwest::Response, tokio::time::Instant)> {
+        let url = self.url(path);
+        let once = || async {
+            let mut request = self.post(&url, "text/event-stream", body.clone());
+            for (name, value) in headers {
+                request = request.header(*name, value.clone());
+            }
+            let started = tokio::time::Instant::now();
+            let timeout = self.request_timeout;
+            let deadline = deadline_after(started, timeout);
+            let response = tokio::time::timeout_at(deadline, request.send())
+                .await
+                .map_err(|_| request_timeout(timeout, "no response"))?
+                .map_err(Error::from_reqwest)?;
+            let response = self.check_status(Api::V3, response, deadline).await?;
+            Ok((response, started))
+        };
+        self.retry.run(span, once).instrument(span.clone()).await
+    }
+
     fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
         let mut request = self.http.post(url);
         if let Some(authorization) = &self.authorization {
@@ -85,7 +115,7 @@ impl Transport {
             .await
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
-        let mut response = self.check_status(response, deadline).await?;
+        let mut response = self.check_status(self.api, response, deadline).await?;
         let status = response.status().as_u16();
         let limit = self.max_response_bytes;
         if response
@@ -122,7 +152,7 @@ impl Transport {
             .await
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
-        let response = self.check_status(response, deadline).await?;
+        let response = self.check_status(self.api, response, deadline).await?;
         let timeouts = Timeouts::new(started, timeout, self.stream_idle_timeout);
         let (event_limit, limit) = (self.max_event_bytes, self.max_response_bytes);
         let mut stream = ChunkStream::new(self.api, response, event_limit, limit, timeouts, span);
@@ -136,6 +166,7 @@ impl Transport {
     /// [`ApiError::MAX_BODY_BYTES`](crate::ApiError::MAX_BODY_BYTES) of its body read (the connection is dropped after).
     async fn check_status(
         &self,
+        api: Api,
         mut response: reqwest::Response,
         deadline: tokio::time::Instant,
     ) -> Result<reqwest::Response> {
@@ -166,7 +197,7 @@ impl Transport {
         let read = tokio::time::timeout_at(deadline, read(&mut response, limit, &mut body));
         let truncated = matches!(read.await, Ok(Ok(true)));
         let body = String::from_utf8_lossy(&body).into_owned();
-        Err(Error::from_api(self.api.api_error(
+        Err(Error::from_api(api.api_error(
             status.as_u16(),
             body,
             truncated,

@@ -607,7 +607,7 @@ impl Recording {
     }
 }
 
-fn decode_error(error: DecodeError) -> Error {
+pub(crate) fn decode_error(error: DecodeError) -> Error {
     match error {
         DecodeError::TooLarge { limit } => Error::EventTooLarge {
             limit,

@@ -73,8 +73,9 @@ pub(crate) mod chunker;
 mod record;
 mod reply;
 mod schema;
-// The v3 wire, below the server that routes to it.
+// The v3 wire, below the server that routes to it, and the agent's.
 mod v3;
+mod openresponses;
 // The HTTP side: routing, auth, limits, faults, v2's shapes.
 mod server;
 
@@ -89,6 +90,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::testing::chunker::{ChunkOptions, chunks_for};
+pub use openresponses::Turn;
 pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use schema::{Generator, generate};

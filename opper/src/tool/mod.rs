@@ -7,6 +7,7 @@
 pub(crate) mod json;
 pub(crate) mod output;
 pub(crate) mod record;
+pub(crate) mod generated;
 
 use std::fmt;
 use std::future::Future;

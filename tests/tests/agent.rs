@@ -1,0 +1,671 @@
+//! Agents over loopback (`POST /v3/compat/openresponses`), scenario by scenario as
+//! `opper-api/AGENT.md` describes what the official client 2.1.1 sends: the request body (its
+//! keys in order, the tools, `text.format`), the history sent back (the calls, then their
+//! outputs, as `json.dumps` text), tool errors, unknown tools, bad arguments, a text answer,
+//! the iteration limit and its messages, HTTP errors, failed and cut streams; and what this
+//! crate does better: tools that start while the model streams, run together, and are
+//! cancelled with the run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use opper::testing::{MockServer, RecordedRequest, Reply, Turn};
+use opper::{Agent, Error, RetryPolicy, Tool};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Serialize)]
+struct Weather {
+    city: String,
+    temperature_c: i64,
+    conditions: &'static str,
+}
+
+/// Current weather in a city.
+#[opper::tool]
+async fn get_weather(
+    /// City name, e.g. "Paris"
+    city: String,
+) -> Result<Weather, String> {
+    match city.as_str() {
+        "Atlantis" => Err(format!("unknown city: {city}")),
+        _ => Ok(Weather {
+            city,
+            temperature_c: 21,
+            conditions: "sunny",
+        }),
+    }
+}
+
+/// Add two integers.
+#[opper::tool]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+struct Report {
+    summary: String,
+}
+
+fn agent() -> Agent {
+    Agent::new("planner")
+        .instructions("Plan the day.")
+        .model("openai/gpt-4o-mini")
+        .tool(get_weather_tool())
+        .tool(add_tool())
+}
+
+fn client(server: &MockServer) -> opper::Opper {
+    server
+        .client_builder()
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("a client")
+}
+
+/// The bodies of the agent's requests, in order.
+fn bodies(server: &MockServer) -> Vec<Value> {
+    server
+        .requests()
+        .into_iter()
+        .map(|request| request.body.expect("a JSON body"))
+        .collect()
+}
+
+/// The top-level keys of a body, in the order they were sent.
+fn keys(request: &RecordedRequest) -> Vec<String> {
+    let body: serde_json::Map<String, Value> =
+        serde_json::from_slice(&request.raw_body).expect("a JSON object");
+    body.keys().cloned().collect()
+}
+
+fn user(content: &str) -> Value {
+    json!({"type": "message", "role": "user", "content": content})
+}
+
+fn call(call_id: &str, name: &str, arguments: &str) -> Value {
+    json!({"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments})
+}
+
+fn output(call_id: &str, output: &str) -> Value {
+    json!({"type": "function_call_output", "call_id": call_id, "output": output})
+}
+
+#[tokio::test]
+async fn two_tools_in_one_turn_then_a_structured_answer() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("call_weather_1", "get_weather", r#"{"city":"Paris"}"#)
+            .call_with_id("call_add_2", "add", r#"{"a":2,"b":3}"#)
+            .usage(100, 20)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"summary": "Sunny; 5"}"#)
+            .usage(150, 10)
+            .into_reply(),
+    );
+    let run = agent()
+        .run::<Report>(&client(&server), "Weather in Paris, and 2+3?")
+        .await
+        .unwrap();
+    assert_eq!(run.output.summary, "Sunny; 5");
+    assert_eq!(run.iterations, 2);
+    assert_eq!(
+        (
+            run.usage.input_tokens,
+            run.usage.output_tokens,
+            run.usage.total_tokens
+        ),
+        (250, 30, 280)
+    );
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["get_weather", "add"]);
+    assert_eq!(run.tool_calls[1].input, r#"{"a":2,"b":3}"#);
+    assert_eq!(run.tool_calls[1].output, Ok("5".into()));
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.path, "/v3/compat/openresponses");
+        assert_eq!(request.header("accept"), Some("text/event-stream"));
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("x-opper-name"), Some("planner"));
+        assert_eq!(request.header("x-opper-parent-span-id"), None);
+        assert_eq!(
+            keys(request),
+            [
+                "input",
+                "instructions",
+                "tools",
+                "model",
+                "max_output_tokens",
+                "text",
+                "stream"
+            ]
+        );
+    }
+    let bodies = bodies(&server);
+    // AGENT.md §1.1: the tools as functions, their parameters from the signatures, the answer's
+    // schema in `text.format` named "output", 16000 output tokens, streamed.
+    assert_eq!(
+        bodies[0],
+        json!({
+            "input": [user("Weather in Paris, and 2+3?")],
+            "instructions": "Plan the day.",
+            "tools": [
+                {"type": "function", "name": "get_weather", "description": "Current weather in a city.",
+                 "parameters": {"type": "object",
+                    "properties": {"city": {"type": "string", "description": "City name, e.g. \"Paris\""}},
+                    "required": ["city"]}},
+                {"type": "function", "name": "add", "description": "Add two integers.",
+                 "parameters": {"type": "object",
+                    "properties": {"a": {"type": "integer", "format": "int64"},
+                                   "b": {"type": "integer", "format": "int64"}},
+                    "required": ["a", "b"]}},
+            ],
+            "model": "openai/gpt-4o-mini",
+            "max_output_tokens": 16000,
+            "text": {"format": {"type": "json_schema", "name": "output", "schema": {
+                "title": "Report", "type": "object",
+                "properties": {"summary": {"type": "string"}}, "required": ["summary"]}}},
+            "stream": true,
+        })
+    );
+    // AGENT.md §1.2: every call of the turn, then every output, in call order; arguments as
+    // streamed, outputs as `json.dumps` writes them.
+    assert_eq!(
+        bodies[1]["input"],
+        json!([
+            user("Weather in Paris, and 2+3?"),
+            call("call_weather_1", "get_weather", r#"{"city":"Paris"}"#),
+            call("call_add_2", "add", r#"{"a":2,"b":3}"#),
+            output(
+                "call_weather_1",
+                r#"{"city": "Paris", "temperature_c": 21, "conditions": "sunny"}"#
+            ),
+            output("call_add_2", "5"),
+        ])
+    );
+    assert_eq!(bodies[1]["tools"], bodies[0]["tools"]);
+}
+
+#[tokio::test]
+async fn a_tool_error_an_unknown_tool_and_bad_arguments_reach_the_model_as_errors() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "get_weather", r#"{"city":"Atlantis"}"#)
+            .call_with_id("c2", "delete_everything", "{}")
+            .call_with_id("c3", "add", r#"{"a":2,"b":"#)
+            .call_with_id("c4", "add", r#"{"a":2}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("All done.").into_reply());
+    let run = agent().run::<String>(&client(&server), "go").await.unwrap();
+    assert_eq!(run.output, "All done.");
+    let errors: Vec<_> = run
+        .tool_calls
+        .iter()
+        .map(|c| c.output.clone().unwrap_err())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "unknown city: Atlantis",
+            "Tool \"delete_everything\" not found",
+            r#"Failed to parse tool arguments: {"a":2,"b":"#,
+            "Invalid tool arguments: missing field `b`",
+        ]
+    );
+    // AGENT.md §1.8: each as `{"error": "..."}`, and the run goes on.
+    let input = &bodies(&server)[1]["input"];
+    assert_eq!(
+        input[5],
+        output("c1", r#"{"error": "unknown city: Atlantis"}"#)
+    );
+    assert_eq!(
+        input[6],
+        output("c2", r#"{"error": "Tool \"delete_everything\" not found"}"#)
+    );
+    assert_eq!(
+        input[7],
+        output(
+            "c3",
+            r#"{"error": "Failed to parse tool arguments: {\"a\":2,\"b\":"}"#
+        )
+    );
+    assert_eq!(input[3], call("c3", "add", r#"{"a":2,"b":"#));
+}
+
+#[tokio::test]
+async fn a_text_answer_sends_no_text_format() {
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::answer("Hello there.").into_reply());
+    let run = agent().run::<String>(&client(&server), "hi").await.unwrap();
+    assert_eq!((run.output.as_str(), run.iterations), ("Hello there.", 1));
+    let requests = server.requests();
+    assert_eq!(
+        keys(&requests[0]),
+        [
+            "input",
+            "instructions",
+            "tools",
+            "model",
+            "max_output_tokens",
+            "stream"
+        ]
+    );
+    // Without tools, no `tools` key; the instructions always, even empty.
+    server.enqueue("bare", Turn::answer("ok").into_reply());
+    Agent::new("bare")
+        .run::<String>(&client(&server), "hi")
+        .await
+        .unwrap();
+    assert_eq!(
+        server.requests()[1].body,
+        Some(
+            json!({"input": [user("hi")], "instructions": "", "max_output_tokens": 16000, "stream": true})
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_iteration_limit_adds_the_official_messages_then_fails_with_the_calls() {
+    let server = MockServer::start().await;
+    for turn in 1..=4 {
+        let arguments = format!(r#"{{"a":{turn},"b":1}}"#);
+        server.enqueue("planner", Turn::new().call("add", arguments).into_reply());
+    }
+    let error = agent()
+        .max_iterations(3)
+        .run::<Report>(&client(&server), "loop")
+        .await
+        .unwrap_err();
+    let Error::MaxIterations {
+        iterations,
+        tool_calls,
+    } = &error
+    else {
+        panic!("expected MaxIterations, got {error:?}");
+    };
+    assert_eq!((*iterations, tool_calls.len()), (3, 4));
+    assert_eq!(
+        error.to_string(),
+        "the agent reached its limit of 3 iterations without a final answer"
+    );
+    let developer = |text: &str| json!({"type": "message", "role": "developer", "content": text});
+    let bodies = bodies(&server);
+    assert_eq!(bodies.len(), 4);
+    // AGENT.md §1.7: at max-2, at max and at max+1, kept in the history.
+    let wrap_up =
+        developer("[System] 2 turns remaining. Start wrapping up and prepare your final output.");
+    let last = developer("[System] Final turn. Produce your final output now.");
+    let exceeded = developer("[System] Turn limit exceeded. Respond with your best output now.");
+    assert_eq!(bodies[0]["input"], json!([user("loop"), wrap_up]));
+    let messages = |body: &Value| -> Vec<Value> {
+        body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["type"] == "message")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(messages(&bodies[1]), [user("loop"), wrap_up.clone()]);
+    assert_eq!(
+        messages(&bodies[2]),
+        [user("loop"), wrap_up.clone(), last.clone()]
+    );
+    assert_eq!(
+        messages(&bodies[3]),
+        [user("loop"), wrap_up, last, exceeded]
+    );
+    assert!(
+        bodies
+            .iter()
+            .all(|body| body["tools"].as_array().unwrap().len() == 2)
+    );
+}
+
+#[tokio::test]
+async fn the_recovery_turn_may_answer() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new().call("add", r#"{"a":1,"b":1}"#).into_reply(),
+    );
+    server.enqueue("planner", Turn::answer(r#"{"summary": "2"}"#).into_reply());
+    let run = agent()
+        .max_iterations(1)
+        .run::<Report>(&client(&server), "sum")
+        .await
+        .unwrap();
+    assert_eq!((run.output.summary.as_str(), run.iterations), ("2", 2));
+}
+
+#[tokio::test]
+async fn an_http_400_is_a_bad_request_after_one_request() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Reply::api_error(400, "BadRequestError", "model does not exist"),
+    );
+    let error = agent()
+        .run::<Report>(&server.client(), "x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::BadRequest(api) if api.message.as_deref() == Some("model does not exist")),
+        "{error:?}"
+    );
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn failed_and_cut_streams() {
+    let server = MockServer::start().await;
+    let opper = client(&server);
+    // No terminal event.
+    server.enqueue(
+        "planner",
+        Turn::answer("{}").without_completion().into_reply(),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Incomplete { reason, .. } if reason.contains("without a completion event")),
+        "{error:?}"
+    );
+    // The connection dropped after two events.
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"summary": "x"}"#)
+            .into_reply()
+            .drop_after(2),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(matches!(&error, Error::Incomplete { .. }), "{error:?}");
+    // A response that failed.
+    server.enqueue(
+        "planner",
+        Turn::answer("")
+            .failed("the model is overloaded")
+            .into_reply(),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::StreamChunk { error_message: Some(m), .. } if m == "the model is overloaded"),
+        "{error:?}"
+    );
+    // An `error` event: only its nested message is read (AGENT.md §1.3).
+    server.enqueue(
+        "planner",
+        Reply::events([
+            json!({"type": "error", "error": {"message": "rate limit", "code": "rate_limited"}}),
+        ]),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::StreamChunk { error_message: Some(m), .. } if m == "rate limit"),
+        "{error:?}"
+    );
+    // An answer that is not the output type's JSON.
+    server.enqueue("planner", Turn::answer("I cannot say.").into_reply());
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Output { message, .. } if message.contains("did not return a parseable structured response (status=completed")),
+        "{error:?}"
+    );
+    // Fenced JSON is read, as the official client reads it.
+    server.enqueue(
+        "planner",
+        Turn::answer("```json\n{\"summary\": \"ok\"}\n```").into_reply(),
+    );
+    let run = agent().run::<Report>(&opper, "x").await.unwrap();
+    assert_eq!(run.output.summary, "ok");
+}
+
+#[tokio::test]
+async fn tools_start_while_the_model_streams_and_dropping_the_run_cancels_them() {
+    let server = MockServer::start().await;
+    // The call's arguments are done at the 4th event; then the stream stalls.
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call("slow", "{}")
+            .text("thinking")
+            .into_reply()
+            .stall_after(5),
+    );
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let started_tx = Arc::new(std::sync::Mutex::new(Some(started_tx)));
+    let dropped = Arc::new(AtomicBool::new(false));
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let slow = Tool::new("slow", "Never ends.", {
+        let dropped = dropped.clone();
+        move |_: NoArgs| {
+            let started = started_tx.lock().unwrap().take();
+            let guard = SetOnDrop(dropped.clone());
+            async move {
+                let _guard = guard;
+                if let Some(started) = started {
+                    let _ = started.send(());
+                }
+                std::future::pending::<()>().await;
+            }
+        }
+    });
+    let agent = Agent::new("planner").tool(slow);
+    let opper = client(&server);
+    let run = agent.run::<String>(&opper, "go");
+    tokio::select! {
+        _ = run => panic!("the run cannot end: its stream stalls"),
+        started = started_rx => started.expect("the tool started"),
+    }
+    // The select dropped the run: its tool and its request are gone.
+    assert!(dropped.load(Ordering::SeqCst));
+    let request = server.requests().pop().unwrap();
+    assert!(request.wait_disconnected(Duration::from_secs(10)).await);
+}
+
+#[tokio::test]
+async fn the_tools_of_a_turn_run_together() {
+    // Each tool waits for the other: run one after the other, they would never end.
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let meeting = |name: &'static str| {
+        let barrier = barrier.clone();
+        Tool::new(name, "", move |_: NoArgs| {
+            let barrier = barrier.clone();
+            async move {
+                barrier.wait().await;
+                name
+            }
+        })
+    };
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call("left", "{}")
+            .call("right", "{}")
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("met").into_reply());
+    let agent = Agent::new("planner")
+        .tool(meeting("left"))
+        .tool(meeting("right"));
+    let run = tokio::time::timeout(
+        Duration::from_secs(30),
+        agent.run::<String>(&client(&server), "go"),
+    )
+    .await
+    .expect("the tools ran together")
+    .unwrap();
+    assert_eq!(run.tool_calls[0].output, Ok(r#""left""#.into()));
+}
+
+#[tokio::test]
+async fn unscripted_the_server_calls_each_tool_once_then_answers_from_the_schema() {
+    let server = MockServer::start().await;
+    let run = agent()
+        .run::<Report>(&client(&server), "plan")
+        .await
+        .unwrap();
+    assert_eq!(run.iterations, 2);
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["get_weather", "add"]);
+    assert!(
+        run.tool_calls.iter().all(|call| call.output.is_ok()),
+        "{:?}",
+        run.tool_calls
+    );
+    assert!(!run.output.summary.is_empty());
+    let bodies = bodies(&server);
+    assert_eq!(bodies[1]["input"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn the_enclosing_parent_span_is_a_header() {
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::answer("ok").into_reply());
+    let opper = client(&server);
+    opper::with_parent_span(
+        "0f6c6b4e-0000-4000-8000-000000000001",
+        agent().run::<String>(&opper, "x"),
+    )
+    .await
+    .unwrap();
+    let request = server.requests().pop().unwrap();
+    assert_eq!(
+        request.header("x-opper-parent-span-id"),
+        Some("0f6c6b4e-0000-4000-8000-000000000001")
+    );
+    assert!(request.body.unwrap().get("parent_span_id").is_none());
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
+struct Plan {
+    city: String,
+    temperature_c: i64,
+}
+
+#[tokio::test]
+async fn a_stream_tells_the_turns_the_tools_and_typed_updates_of_the_answer() {
+    use futures::StreamExt;
+    use opper::AgentEvent;
+
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "get_weather", r#"{"city":"Paris"}"#)
+            .call_with_id("c2", "get_weather", r#"{"city":"Atlantis"}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"city": "Paris", "temperature_c": 21}"#).into_reply(),
+    );
+    let mut stream = agent()
+        .stream::<Plan>(&client(&server), "Plan a day in Paris")
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut partials = Vec::new();
+    while let Some(event) = stream.next().await {
+        match event.unwrap() {
+            AgentEvent::Turn { iteration } => seen.push(format!("turn {iteration}")),
+            AgentEvent::ToolStart {
+                name,
+                call_id,
+                input,
+            } => seen.push(format!("start {name} {call_id} {input}")),
+            AgentEvent::ToolEnd {
+                call_id, output, ..
+            } => seen.push(format!("end {call_id} {output:?}")),
+            AgentEvent::Update(update) => {
+                assert_eq!(update.attempt, 2);
+                partials.push(serde_json::to_value(&*update.partial).unwrap());
+            }
+            AgentEvent::Text(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut tools: Vec<&str> = seen[1..5].iter().map(String::as_str).collect();
+    tools.sort_unstable();
+    assert_eq!(seen[0], "turn 1");
+    assert_eq!(
+        tools,
+        [
+            r#"end c1 Ok("{\"city\": \"Paris\", \"temperature_c\": 21, \"conditions\": \"sunny\"}")"#,
+            r#"end c2 Err("unknown city: Atlantis")"#,
+            r#"start get_weather c1 {"city":"Paris"}"#,
+            r#"start get_weather c2 {"city":"Atlantis"}"#,
+        ]
+    );
+    assert!(
+        seen.iter()
+            .position(|s| s == "start get_weather c1 {\"city\":\"Paris\"}")
+            < seen.iter().position(|s| s.starts_with("end c1"))
+    );
+    assert_eq!(seen[5], "turn 2");
+    // Honest partials: the city grows by prefix, the number never shows in part.
+    assert!(partials.len() >= 2, "{partials:?}");
+    assert!(
+        partials
+            .iter()
+            .all(|p| "Paris".starts_with(p["city"].as_str().unwrap()))
+    );
+    assert!(
+        partials
+            .iter()
+            .all(|p| p.get("temperature_c").is_none_or(|t| t == 21))
+    );
+    assert_eq!(partials.last().unwrap()["city"], "Paris");
+    let run = stream.finish().await.unwrap();
+    assert_eq!(
+        run.output,
+        Plan {
+            city: "Paris".into(),
+            temperature_c: 21
+        }
+    );
+    assert_eq!((run.iterations, run.tool_calls.len()), (2, 2));
+}
+
+#[tokio::test]
+async fn a_failed_run_ends_its_stream_with_the_error() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    server.enqueue("planner", Reply::api_error(400, "BadRequestError", "no"));
+    let mut stream = agent().stream::<Plan>(&client(&server), "x").unwrap();
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(opper::AgentEvent::Turn { iteration: 1 }))
+    ));
+    assert!(matches!(
+        stream.next().await,
+        Some(Err(Error::BadRequest(_)))
+    ));
+    assert!(stream.next().await.is_none());
+    assert!(matches!(
+        stream.finish().await,
+        Err(Error::Incomplete { .. })
+    ));
+}
