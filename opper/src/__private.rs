@@ -6,6 +6,7 @@ pub use ::serde;
 pub use ::serde_json;
 pub use serde_json::Value;
 
+pub use crate::agent::generated::*;
 pub use crate::partial::derive::{
     atomic, first_key, flat_ready, flattened, has_value, no_field, split_key, variant, with_object,
 };

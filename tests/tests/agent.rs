@@ -669,3 +669,85 @@ async fn a_failed_run_ends_its_stream_with_the_error() {
         Err(Error::Incomplete { .. })
     ));
 }
+
+/// Plan the day in the city. Check the weather first.
+#[opper::function(model = "openai/gpt-4o-mini", tools = [get_weather, add], max_iterations = 4)]
+async fn plan_day(city: String) -> opper::Result<Report>;
+
+/// Plan the day in the city.
+#[opper::function(name = "plan_day", tools = [get_weather])]
+async fn plan_day_run(city: &str) -> opper::Result<opper::AgentRun<Report>>;
+
+/// Plan the day in the city.
+#[opper::function(name = "plan_day")]
+async fn plan_day_live(city: String) -> opper::Result<opper::AgentStream<Plan>>;
+
+#[tokio::test]
+async fn a_function_with_tools_is_an_agent() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    let opper = client(&server);
+    server.enqueue(
+        "plan_day",
+        Turn::new()
+            .call("get_weather", r#"{"city":"Paris"}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "plan_day",
+        Turn::answer(r#"{"summary": "Sunny"}"#).into_reply(),
+    );
+    let report = plan_day_with(&opper, "Paris".into()).await.unwrap();
+    assert_eq!(report.summary, "Sunny");
+    let bodies = bodies(&server);
+    assert_eq!(
+        bodies[0]["instructions"],
+        "Plan the day in the city. Check the weather first."
+    );
+    assert_eq!(bodies[0]["model"], "openai/gpt-4o-mini");
+    assert_eq!(bodies[0]["input"], json!([user(r#"{"city":"Paris"}"#)]));
+    let names: Vec<&str> = bodies[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["get_weather", "add"]);
+    // max_iterations = 4: the "2 turns remaining" message comes before turn 2.
+    assert_eq!(
+        bodies[1]["input"].as_array().unwrap().last().unwrap()["role"],
+        "developer"
+    );
+
+    server.enqueue(
+        "plan_day",
+        Turn::answer(r#"{"summary": "Rain"}"#).into_reply(),
+    );
+    let run = plan_day_run_with(&opper, "Oslo").await.unwrap();
+    assert_eq!((run.output.summary.as_str(), run.iterations), ("Rain", 1));
+
+    server.enqueue(
+        "plan_day",
+        Turn::answer(r#"{"city": "Rome", "temperature_c": 30}"#).into_reply(),
+    );
+    let mut stream = plan_day_live_with(&opper, "Rome".into()).await.unwrap();
+    let mut updates = 0;
+    while let Some(event) = stream.next().await {
+        updates += usize::from(matches!(event.unwrap(), opper::AgentEvent::Update(_)));
+    }
+    assert!(updates > 0);
+    assert_eq!(stream.finish().await.unwrap().output.city, "Rome");
+    // No tools: none sent.
+    assert!(
+        server
+            .requests()
+            .last()
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap()
+            .get("tools")
+            .is_none()
+    );
+}

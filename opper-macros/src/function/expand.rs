@@ -195,6 +195,7 @@ fn body(task: &Task<'_>, names: &Names, client: &TokenStream) -> TokenStream {
     let input_value = input_value(task, names);
     let call = call(task, names);
     let policy = policy(task, names);
+    let agent = agent_args(task);
     quote!({
         #input_struct
         #checks
@@ -209,6 +210,7 @@ fn body(task: &Task<'_>, names: &Names, client: &TokenStream) -> TokenStream {
             ),
             #input_value,
             &#policy,
+            #agent
         ).await?)
     })
 }
@@ -372,7 +374,7 @@ fn checks(task: &Task<'_>, names: &Names) -> TokenStream {
     };
     let out_ty = &task.function.output.ty;
     let assert_output = match task.function.output.mode {
-        Mode::Stream => quote!(assert_streamable),
+        Mode::Stream | Mode::AgentStream => quote!(assert_streamable),
         _ => quote!(assert_output),
     };
     let output = quote_spanned!(out_ty.span()=> #private::#assert_output::<#out_ty>(););
@@ -569,12 +571,38 @@ fn is_reference(ty: &Type) -> bool {
 fn call(task: &Task<'_>, names: &Names) -> TokenStream {
     let private = &names.private;
     let out_ty = &task.function.output.ty;
-    let call_name = match task.function.output.mode {
-        Mode::Call => quote!(call),
-        Mode::Response => quote!(call_response),
-        Mode::Stream => quote!(stream),
+    let call_name = match (task.function.output.mode, task.tools.is_some()) {
+        (Mode::Call, false) => quote!(call),
+        (Mode::Response, false) => quote!(call_response),
+        (Mode::Stream, false) => quote!(stream),
+        (Mode::Call, true) => quote!(agent_call),
+        (Mode::AgentRun, _) => quote!(agent_run),
+        (Mode::AgentStream, _) => quote!(agent_stream),
+        // Refused by the checks: `Response` and `Stream` are a task's, not an agent's.
+        (Mode::Response | Mode::Stream, true) => quote!(agent_call),
     };
     quote_spanned!(out_ty.span()=> #private::#call_name::<_, #out_ty>)
+}
+
+/// An agent's extra arguments: its tools (`|| vec![a_tool(), ...]`, each call spanned on the
+/// user's path) and `max_iterations`; nothing for a task.
+fn agent_args(task: &Task<'_>) -> TokenStream {
+    let Some(tools) = &task.tools else {
+        return TokenStream::new();
+    };
+    let calls = tools.iter().map(|path| {
+        let mut path = path.clone();
+        if let Some(last) = path.segments.last_mut() {
+            let ident = last.ident.unraw();
+            last.ident = format_ident!("{}_tool", ident, span = last.ident.span());
+        }
+        quote_spanned!(path.span()=> #path())
+    });
+    let max = match &task.max_iterations {
+        Some(max) => quote!(::core::option::Option::Some(#max)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote!(|| ::std::vec![#(#calls),*], #max,)
 }
 
 fn model_tokens(model: &ModelSpec, private: &TokenStream) -> TokenStream {

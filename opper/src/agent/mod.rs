@@ -4,7 +4,8 @@
 //! the stream's `events`); each turn's calls and their outputs go back to the model in the next
 //! turn's history, until a turn makes no call: its message is the answer (`run`: the answer
 //! read, and what a run comes to). [`Agent`] (`builder`) runs it, or streams it as an
-//! [`AgentStream`] (`stream`).
+//! [`AgentStream`] (`stream`); `generated` is what `#[opper::function(tools = [...])]`
+//! calls.
 
 // The parts, leaves first.
 mod events;
@@ -12,6 +13,7 @@ pub(crate) mod turn;
 mod run;
 mod stream;
 mod builder;
+pub(crate) mod generated;
 
 pub use builder::Agent;
 pub use run::AgentRun;

@@ -40,8 +40,10 @@ pub(crate) fn validate(body: Option<&Value>) -> Result<(), (&'static str, Value)
 
 /// A scripted turn of a model: the tools it calls (with their arguments, as JSON text), then
 /// the text of its message; framed as the service streams a response. Installed as a
-/// [`Reply`] ([`into_reply`](Self::into_reply)) under the agent's name, so faults apply to it
-/// as to any reply (`.into_reply().drop_after(3)` cuts the stream after three events).
+/// [`Reply`] ([`into_reply`](Self::into_reply)) under the agent's name (the request's
+/// `X-Opper-Name` header; a request without it, such as the official Python agent's when it
+/// does not trace, takes the queue `openresponses`), so faults apply to it as to any reply
+/// (`.into_reply().drop_after(3)` cuts the stream after three events).
 ///
 /// ```
 /// use opper::testing::{MockServer, Turn};
