@@ -751,3 +751,91 @@ async fn a_function_with_tools_is_an_agent() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn arguments_past_the_bound_do_not_run_the_tool() {
+    let server = MockServer::start().await;
+    let long = format!(r#"{{"a":1,"b":2,"pad":"{}"}}"#, "x".repeat(70 * 1024));
+    server.enqueue(
+        "planner",
+        Turn::new().call_with_id("c1", "add", long).into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("ok").into_reply());
+    let run = agent().run::<String>(&client(&server), "x").await.unwrap();
+    assert_eq!(
+        run.tool_calls[0].output,
+        Err(format!(
+            "Tool arguments are longer than {} bytes",
+            Tool::MAX_ARGUMENT_BYTES
+        ))
+    );
+    assert_eq!(run.tool_calls[0].input.len(), Tool::MAX_ARGUMENT_BYTES);
+    let sent = &bodies(&server)[1]["input"][1]["arguments"];
+    assert_eq!(sent.as_str().unwrap().len(), Tool::MAX_ARGUMENT_BYTES);
+}
+
+#[tokio::test]
+async fn more_calls_in_one_turn_than_the_bound_end_the_run() {
+    let server = MockServer::start().await;
+    let turn = (0..65).fold(Turn::new(), |turn, _| turn.call("add", r#"{"a":1,"b":1}"#));
+    server.enqueue("planner", turn.into_reply());
+    let error = agent()
+        .run::<String>(&client(&server), "x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidChunk { reason, .. } if reason.contains("more than 64 tools in one turn")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn at_most_eight_tools_run_at_once() {
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Gate {
+        running: AtomicUsize,
+        most: AtomicUsize,
+        open: AtomicBool,
+    }
+    // Each call waits until 8 run together (then the gate opens for good): with a bound of 8,
+    // exactly 8 ever run at once; with none, more would start before any ended.
+    let gate = Arc::new(Gate::default());
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let waiting = Tool::new("wait", "", {
+        let gate = gate.clone();
+        move |_: NoArgs| {
+            let gate = gate.clone();
+            async move {
+                let now = gate.running.fetch_add(1, Ordering::SeqCst) + 1;
+                gate.most.fetch_max(now, Ordering::SeqCst);
+                if now >= 8 {
+                    gate.open.store(true, Ordering::SeqCst);
+                }
+                while !gate.open.load(Ordering::SeqCst) {
+                    tokio::task::yield_now().await;
+                }
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+                gate.running.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let server = MockServer::start().await;
+    let turn = (0..12).fold(Turn::new(), |turn, _| turn.call("wait", "{}"));
+    server.enqueue("planner", turn.into_reply());
+    server.enqueue("planner", Turn::answer("done").into_reply());
+    let agent = Agent::new("planner").tool(waiting);
+    let run = tokio::time::timeout(
+        Duration::from_secs(30),
+        agent.run::<String>(&client(&server), "go"),
+    )
+    .await
+    .expect("eight tools ran together")
+    .unwrap();
+    assert_eq!(run.tool_calls.len(), 12);
+    assert_eq!(gate.most.load(Ordering::SeqCst), 8);
+}
