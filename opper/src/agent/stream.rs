@@ -77,7 +77,7 @@ enum Heard {
 pub(super) type Run<T> = Pin<Box<dyn Future<Output = Result<AgentRun<T>>> + Send>>;
 
 /// An agent's run as a stream of [`AgentEvent`]s; [`finish`](Self::finish) gives the
-/// [`AgentRun`]. From [`Agent::stream`].
+/// [`AgentRun`]. From [`Agent::stream`](crate::Agent::stream).
 ///
 /// Nothing is spawned: the run advances only while the stream is polled, and dropping the
 /// stream cancels its request and its running tools. What a poll of the run produces waits in
