@@ -839,3 +839,73 @@ async fn at_most_eight_tools_run_at_once() {
     assert_eq!(run.tool_calls.len(), 12);
     assert_eq!(gate.most.load(Ordering::SeqCst), 8);
 }
+
+#[tokio::test]
+async fn models_without_schema_and_tools_answer_through_final_answer() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":2,"b":3}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer("Here is your plan: sunny.").into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c2", "final_answer", r#"{"summary":"Sunny; 5"}"#)
+            .into_reply(),
+    );
+    let run = agent()
+        .model("mistral/mistral-large-latest")
+        .run::<Report>(&client(&server), "plan")
+        .await
+        .unwrap();
+    assert_eq!(
+        (run.output.summary.as_str(), run.iterations),
+        ("Sunny; 5", 3)
+    );
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["add", "final_answer"]);
+    let bodies = bodies(&server);
+    // AGENT.md §1.6: no `text`, a `final_answer` tool with the answer's schema, the
+    // instructions prefixed; after prose, the system nudge.
+    let requests = server.requests();
+    assert_eq!(
+        keys(&requests[0]),
+        [
+            "input",
+            "instructions",
+            "tools",
+            "model",
+            "max_output_tokens",
+            "stream"
+        ]
+    );
+    assert_eq!(
+        bodies[0]["instructions"],
+        "When you have all the information needed to answer, respond by calling the `final_answer` tool exactly once. Its arguments must match the required output schema. Do not produce a plain-text final answer \u{2014} only the `final_answer` tool call counts as your response.\n\nPlan the day."
+    );
+    assert_eq!(
+        bodies[0]["tools"][2],
+        json!({"type": "function", "name": "final_answer",
+            "description": "Call this exactly once to provide your final answer. Its arguments must conform to the required output schema. Do not produce any plain-text final response \u{2014} only this tool call counts as your answer.",
+            "parameters": {"title": "Report", "type": "object",
+                "properties": {"summary": {"type": "string"}}, "required": ["summary"]}})
+    );
+    assert_eq!(
+        bodies[2]["input"].as_array().unwrap().last().unwrap(),
+        &json!({"type": "message", "role": "system", "content": "Your previous response did not call the `final_answer` tool. You must deliver your final response by calling `final_answer` with arguments that match the required output schema."})
+    );
+    // Unscripted, the built-in model calls the tools, then `final_answer`.
+    let run = agent()
+        .model("mistral/mistral-large-latest")
+        .run::<Report>(&client(&MockServer::start().await), "plan")
+        .await
+        .unwrap();
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["get_weather", "add", "final_answer"]);
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::agent::events::Events;
-use crate::agent::run::{AgentRun, answer, content};
+use crate::agent::run::{AgentRun, answer, content, final_answer_output};
 use crate::agent::stream::AgentStream;
 use crate::agent::turn;
 use crate::protocol::openresponses::{
@@ -196,7 +196,14 @@ impl Agent {
     {
         let text_answer = typeid::of::<T>() == typeid::of::<String>();
         let schema = (!text_answer).then(|| openresponses::inline_refs(schema_for::<T>()));
-        let specs: Vec<ToolSpec<'_>> = self
+        // The official client's fallback for models that cannot take a schema and tools in one
+        // request: the answer comes as the arguments of a `final_answer` tool.
+        let fallback = schema.is_some()
+            && !self.tools.is_empty()
+            && !openresponses::takes_schema_with_tools(
+                self.model.as_ref().and_then(Model::get_name),
+            );
+        let mut specs: Vec<ToolSpec<'_>> = self
             .tools
             .iter()
             .map(|tool| {
@@ -207,6 +214,20 @@ impl Agent {
                 )
             })
             .collect();
+        let instructions = match fallback {
+            false => self.instructions.clone(),
+            true => {
+                specs.push(ToolSpec::function(
+                    openresponses::FINAL_ANSWER,
+                    Some(openresponses::FINAL_ANSWER_DESCRIPTION),
+                    schema.as_ref(),
+                ));
+                match self.instructions.as_str() {
+                    "" => openresponses::FINAL_ANSWER_INSTRUCTIONS.to_owned(),
+                    own => format!("{}\n\n{own}", openresponses::FINAL_ANSWER_INSTRUCTIONS),
+                }
+            }
+        };
         let headers = self.headers();
         let transport = client.transport();
         // The seam for the run's span (Opper traces): its id becomes the parent header.
@@ -228,22 +249,47 @@ impl Agent {
             }
             let body = openresponses::encode(&Request {
                 input: &history,
-                instructions: &self.instructions,
+                instructions: &instructions,
                 tools: &specs,
                 model: self.model.as_ref(),
                 temperature: self.temperature,
                 max_output_tokens: self.max_output_tokens,
-                schema: schema.as_ref(),
+                schema: schema.as_ref().filter(|_| !fallback),
             })?;
             let (response, started) = transport
                 .open(&span, openresponses::PATH, body.into(), &headers)
                 .await?;
             let events = Events::new(response, started, transport);
-            let turn = turn::run(events, &self.tools, observe).await?;
+            let mut turn = turn::run(events, &self.tools, fallback, observe).await?;
             // `Usage`'s sum saturates.
             #[allow(clippy::arithmetic_side_effects)]
             {
                 usage += &turn.terminal.usage;
+            }
+            let final_answer = turn
+                .calls
+                .iter()
+                .position(|call| fallback && call.name == openresponses::FINAL_ANSWER)
+                .map(|at| turn.calls.remove(at));
+            if let Some(call) = final_answer {
+                // The calls made beside it ran; the run ends with the answer (nothing is sent
+                // back), as the official client does.
+                tool_calls.extend(turn.calls.into_iter().map(record));
+                let output = final_answer_output::<T>(&call.arguments)?;
+                tool_calls.push(record(call));
+                return Ok(AgentRun {
+                    output,
+                    usage,
+                    iterations: iteration,
+                    tool_calls,
+                    response_id: turn.terminal.id,
+                });
+            }
+            if turn.calls.is_empty() && fallback && iteration <= max {
+                // Prose instead of `final_answer`: asked again (not on the recovery turn).
+                history.push(Item::system(openresponses::FINAL_ANSWER_NUDGE));
+                iteration = iteration.saturating_add(1);
+                continue;
             }
             if turn.calls.is_empty() {
                 let output = answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens)?;
@@ -262,23 +308,15 @@ impl Agent {
                     name: call.name.clone(),
                     arguments: call.arguments.clone(),
                 });
-                let output = call
-                    .output
-                    .unwrap_or_else(|| Err("the tool did not run".into()));
+                let record = record(call);
                 outputs.push(Item::FunctionCallOutput {
-                    call_id: call.call_id.clone(),
-                    output: match &output {
+                    call_id: record.call_id.clone(),
+                    output: match &record.output {
                         Ok(text) => text.clone(),
                         Err(message) => json::error_output(message),
                     },
                 });
-                tool_calls.push(ToolCall {
-                    name: call.name,
-                    call_id: call.call_id,
-                    input: call.arguments,
-                    output,
-                    duration: call.duration,
-                });
+                tool_calls.push(record);
             }
             history.extend(outputs);
             if iteration > max {
@@ -301,5 +339,18 @@ impl Agent {
         .into_iter()
         .filter_map(|(name, value)| Some((name, HeaderValue::from_str(value?).ok()?)))
         .collect()
+    }
+}
+
+/// The record of a call of the turn.
+fn record(call: turn::Call) -> ToolCall {
+    ToolCall {
+        name: call.name,
+        call_id: call.call_id,
+        input: call.arguments,
+        output: call
+            .output
+            .unwrap_or_else(|| Err("the tool did not run".into())),
+        duration: call.duration,
     }
 }

@@ -32,6 +32,20 @@ pub(super) fn content(input: &impl Serialize) -> Result<String> {
     })
 }
 
+/// The answer given as `final_answer`'s arguments (read leniently, `{}` when empty), as `T`.
+pub(super) fn final_answer_output<T: DeserializeOwned>(arguments: &str) -> Result<T> {
+    let arguments = match arguments.trim() {
+        "" => "{}",
+        text => text,
+    };
+    let value = openresponses::lenient_json(arguments).ok_or_else(|| Error::Output {
+        json: Value::String(arguments.to_owned()),
+        path: String::new(),
+        message: "the model's `final_answer` arguments are not JSON".into(),
+    })?;
+    typed(value)
+}
+
 /// The answer of the last turn as `T`: its text, or (with a schema) the JSON in it.
 pub(super) fn answer<T: DeserializeOwned>(
     terminal: &Terminal,
@@ -52,6 +66,11 @@ pub(super) fn answer<T: DeserializeOwned>(
     } else {
         Value::String(terminal.text.clone())
     };
+    typed(value)
+}
+
+/// `value` as `T`, or where it stops fitting.
+fn typed<T: DeserializeOwned>(value: Value) -> Result<T> {
     serde_path_to_error::deserialize(&value).map_err(|error| Error::Output {
         path: error.path().to_string(),
         message: error.inner().to_string(),

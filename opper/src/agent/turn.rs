@@ -64,6 +64,8 @@ type Running = Pin<Box<dyn Future<Output = (usize, Result<String, String>, Durat
 /// The turn's state while its stream is read.
 struct State<'t> {
     tools: &'t [Tool],
+    /// Whether a `final_answer` call is the answer, not a tool (the fallback is on).
+    final_answer: bool,
     calls: Vec<Call>,
     queued: VecDeque<(usize, ToolFuture)>,
     running: FuturesUnordered<Running>,
@@ -79,6 +81,13 @@ impl State<'_> {
             return;
         }
         call.started = true;
+        if self.final_answer && call.name == crate::protocol::openresponses::FINAL_ANSWER {
+            // The answer: its arguments are the output; nothing runs.
+            call.output = Some(Ok(call.arguments.clone()));
+            observe(Happened::Started(call));
+            observe(Happened::Ended(call));
+            return;
+        }
         let tool = self.tools.iter().find(|tool| tool.get_name() == call.name);
         let failed = match tool {
             _ if call.too_long => Some(format!(
@@ -195,15 +204,18 @@ enum Step {
 }
 
 /// Reads the turn's stream while its tools run; `observe` hears each tool start and end and
-/// the model's text. Ends when the stream ended and every call did; a failed stream ends it
+/// the model's text. With `final_answer`, a call of that name is the answer (its arguments are
+/// its output) and does not run. Ends when the stream ended and every call did; a failed stream ends it
 /// at once (dropping the running tools).
 pub(super) async fn run(
     mut events: Events,
     tools: &[Tool],
+    final_answer: bool,
     observe: &mut (dyn FnMut(Happened<'_>) + Send),
 ) -> Result<Turn> {
     let mut state = State {
         tools,
+        final_answer,
         calls: Vec::new(),
         queued: VecDeque::new(),
         running: FuturesUnordered::new(),

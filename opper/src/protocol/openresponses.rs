@@ -22,6 +22,37 @@ pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 16000;
 /// to this).
 const MAX_ID_BYTES: usize = 1024;
 
+/// The synthetic tool through which a model that cannot take a schema and tools in one request
+/// gives its final answer (the official client's fallback).
+pub(crate) const FINAL_ANSWER: &str = "final_answer";
+/// Its description, as the official client writes it.
+pub(crate) const FINAL_ANSWER_DESCRIPTION: &str = "Call this exactly once to provide your final answer. Its arguments must conform to the required output schema. Do not produce any plain-text final response \u{2014} only this tool call counts as your answer.";
+/// What the instructions start with when the fallback is on.
+pub(crate) const FINAL_ANSWER_INSTRUCTIONS: &str = "When you have all the information needed to answer, respond by calling the `final_answer` tool exactly once. Its arguments must match the required output schema. Do not produce a plain-text final answer \u{2014} only the `final_answer` tool call counts as your response.";
+/// The message added after a turn that answered in prose instead.
+pub(crate) const FINAL_ANSWER_NUDGE: &str = "Your previous response did not call the `final_answer` tool. You must deliver your final response by calling `final_answer` with arguments that match the required output schema.";
+
+/// Whether the model (the first of a chain) takes a schema (`text.format`) and tools in one
+/// request, by the official client's list of prefixes; no model: the service's default, which
+/// does.
+pub(crate) fn takes_schema_with_tools(model: Option<&str>) -> bool {
+    const PREFIXES: [&str; 9] = [
+        "openai/",
+        "azure/openai/",
+        "anthropic/",
+        "gcp/gemini-2.",
+        "gcp/gemini-3.",
+        "google/gemini-2.",
+        "google/gemini-3.",
+        "vertexai/gemini-2.",
+        "vertexai/gemini-3.",
+    ];
+    model.is_none_or(|name| {
+        let name = name.to_lowercase();
+        PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+    })
+}
+
 /// One item of the run's history (`input`), in the official client's key order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -44,6 +75,14 @@ impl Item {
         Item::Message {
             role: "user",
             content,
+        }
+    }
+
+    /// A message of the loop with the `system` role (the fallback's nudge).
+    pub(crate) fn system(content: &str) -> Self {
+        Item::Message {
+            role: "system",
+            content: content.to_owned(),
         }
     }
 

@@ -11,6 +11,9 @@ use super::reply::{Body, Reply};
 use super::rng::Rng;
 use super::schema::{Generator, hash_str, words};
 
+/// The official client's tool for a final answer (models that cannot take a schema and tools).
+const FINAL_ANSWER: &str = "final_answer";
+
 /// The endpoint's path.
 pub(crate) const PATH: &str = "/v3/compat/openresponses";
 
@@ -261,7 +264,9 @@ pub(crate) fn answer(body: &Body, request: Option<&Value>, seed: u64) -> Option<
 }
 
 /// The built-in model: before any tool output is in the history, a call of each offered tool
-/// with generated arguments; then the answer, generated from `text.format`'s schema.
+/// with generated arguments; then the answer, generated from `text.format`'s schema (or, when
+/// the request offers the official client's `final_answer` tool, a call of it with arguments
+/// generated from its parameters).
 fn model(request: &Value, seed: u64) -> Turn {
     let items = request.get("input").and_then(Value::as_array);
     let called = items
@@ -269,10 +274,18 @@ fn model(request: &Value, seed: u64) -> Turn {
         .flatten()
         .any(|item| item.get("type").and_then(Value::as_str) == Some("function_call_output"));
     let tools = request.get("tools").and_then(Value::as_array);
+    let final_answer = tools
+        .into_iter()
+        .flatten()
+        .find(|tool| tool.get("name").and_then(Value::as_str) == Some(FINAL_ANSWER));
     let mut turn = Turn::new();
     if !called {
         for tool in tools.into_iter().flatten() {
-            let Some(name) = tool.get("name").and_then(Value::as_str) else {
+            let Some(name) = tool
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|name| *name != FINAL_ANSWER)
+            else {
                 continue;
             };
             let arguments = match tool.get("parameters") {
@@ -286,6 +299,11 @@ fn model(request: &Value, seed: u64) -> Turn {
         if !turn.calls.is_empty() {
             return turn;
         }
+    }
+    // The official client's fallback: the answer as `final_answer`'s arguments.
+    if let Some(schema) = final_answer.and_then(|tool| tool.get("parameters")) {
+        let arguments = Generator::new().seed(seed).generate(schema);
+        return turn.call(FINAL_ANSWER, arguments.to_string());
     }
     let schema = request.pointer("/text/format/schema");
     let text = match schema {
