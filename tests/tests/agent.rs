@@ -909,3 +909,20 @@ async fn models_without_schema_and_tools_answer_through_final_answer() {
     let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["get_weather", "add", "final_answer"]);
 }
+
+#[tokio::test]
+async fn a_replay_only_client_sends_no_agent_request() {
+    let server = MockServer::start().await;
+    let dir = opper_tests::TempDir::new("agent-replay");
+    let opper = server
+        .client_builder()
+        .cache(opper::Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    let error = agent().run::<String>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Config(message) if message.contains("replay-only")),
+        "{error:?}"
+    );
+    assert_eq!(server.request_count(), 0);
+}

@@ -155,7 +155,8 @@ impl Agent {
     /// The statuses and transport failures of any call; [`Error::StreamChunk`] for an `error`
     /// event or a response that carries an error; [`Error::Incomplete`] for a stream that ends
     /// without its response; [`Error::Output`] for an answer that is not a `T`;
-    /// [`Error::MaxIterations`] when the last turns still call tools.
+    /// [`Error::MaxIterations`] when the last turns still call tools; [`Error::Config`] on a
+    /// client whose cache is replay-only (a run is never cached, so it would need requests).
     pub async fn run<T>(&self, client: &Opper, input: impl Serialize) -> Result<AgentRun<T>>
     where
         T: DeserializeOwned + JsonSchema,
@@ -194,6 +195,14 @@ impl Agent {
     where
         T: DeserializeOwned + JsonSchema,
     {
+        if client.replays_only() {
+            // A run is never cached (its tools have effects): there is nothing to replay.
+            return Err(Error::Config(format!(
+                "agent `{}`: a replay-only cache never sends a request, and an agent's run is \
+                 never cached; run agents with a client without a replay-only cache",
+                self.name
+            )));
+        }
         let text_answer = typeid::of::<T>() == typeid::of::<String>();
         let schema = (!text_answer).then(|| openresponses::inline_refs(schema_for::<T>()));
         // The official client's fallback for models that cannot take a schema and tools in one
