@@ -926,3 +926,35 @@ async fn a_replay_only_client_sends_no_agent_request() {
     );
     assert_eq!(server.request_count(), 0);
 }
+
+#[tokio::test]
+#[should_panic(expected = "the tool's bug")]
+async fn a_tool_that_panics_panics_the_run() {
+    // A panic is a bug, not an answer for the model: it reaches the caller as any panic of an
+    // awaited future does.
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let broken = Tool::new("broken", "", |_: NoArgs| async move {
+        if true {
+            panic!("the tool's bug");
+        }
+    });
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::new().call("broken", "{}").into_reply());
+    let _ = Agent::new("planner")
+        .tool(broken)
+        .run::<String>(&client(&server), "x")
+        .await;
+}
+
+#[test]
+fn runs_and_streams_can_move_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Agent>();
+    send_sync::<Tool>();
+    let opper = opper::Opper::builder().api_key("k").build().unwrap();
+    let agent = agent();
+    send(&agent.run::<Plan>(&opper, "x"));
+    send(&agent.stream::<Plan>(&opper, "x").unwrap());
+}
