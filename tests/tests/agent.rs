@@ -958,3 +958,53 @@ fn runs_and_streams_can_move_between_threads() {
     send(&agent.run::<Plan>(&opper, "x"));
     send(&agent.stream::<Plan>(&opper, "x").unwrap());
 }
+
+#[tokio::test]
+async fn a_plain_v3_task_stream_keeps_its_tool_call_chunks_for_the_raw_stream() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    let opper = server.client_builder().api(opper::Api::V3).build().unwrap();
+    let start = json!({"type": "tool_call_start", "tool_call_index": 0,
+        "tool_call_id": "call_1", "tool_call_name": "get_weather"});
+    let delta = json!({"type": "tool_call_delta", "tool_call_index": 0,
+        "tool_call_args": "{\"city\":\"Paris\"}"});
+    let tool_calls =
+        json!([{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]);
+    let body = [
+        format!("data: {start}\n\n"),
+        format!("data: {delta}\n\n"),
+        "data: {\"type\":\"content\",\"delta\":\"Sunny\"}\n\n".to_owned(),
+        format!(
+            "event: complete\ndata: {}\n\n",
+            json!({"data": "Sunny", "meta": {"tool_calls": tool_calls}})
+        ),
+        "data: [DONE]\n\n".to_owned(),
+    ];
+    server.reply("weather", Reply::raw_sse(body.clone()));
+    let mut raw = opper.call("weather").stream_raw().await.unwrap();
+    let mut chunks = Vec::new();
+    while let Some(chunk) = raw.next().await {
+        chunks.push(chunk.unwrap());
+    }
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(chunks[0].chunk_type, Some(opper::ChunkType::ToolCall));
+    assert_eq!(chunks[0].delta, Some(start));
+    assert_eq!(chunks[1].delta, Some(delta));
+    assert_eq!(chunks[2].chunk_type, Some(opper::ChunkType::Text));
+    // A typed stream skips them: its output is the text.
+    let mut typed = opper.call("weather").stream::<String>().await.unwrap();
+    let mut deltas = Vec::new();
+    while let Some(update) = typed.next().await {
+        deltas.push(update.unwrap().delta);
+    }
+    assert_eq!(deltas, [json!("Sunny")]);
+    assert_eq!(typed.finish().await.unwrap(), "Sunny");
+    // A call's answer keeps `meta.tool_calls` as sent.
+    server.reply(
+        "weather",
+        Reply::text("Sunny").meta(json!({"tool_calls": tool_calls})),
+    );
+    let reply = opper.call("weather").send::<String>().await.unwrap();
+    assert_eq!(reply.meta.unwrap()["tool_calls"], tool_calls);
+}

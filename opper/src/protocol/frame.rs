@@ -23,6 +23,9 @@ pub(crate) enum Frame {
     /// A piece of the model's text (v3 `content`): the JSON document with an output schema,
     /// else the text output.
     Text(String),
+    /// A tool call's start or arguments (v3 `tool_call_start`, `tool_call_delta`): for the raw
+    /// chunk stream only; a typed stream skips it.
+    ToolCall(StreamingChunk),
     /// The final answer (v3 `complete`): the output and its metadata.
     Complete(Box<Response<Value>>),
     /// The end of the stream (v3 `[DONE]`): nothing after it is read.

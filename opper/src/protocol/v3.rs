@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::error::{PendingOperation, cut};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
+use crate::protocol::v2::{ChunkType, StreamingChunk};
 use crate::task::schema::Schema;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
 
@@ -340,7 +341,8 @@ fn complete(data: Value) -> Result<Frame> {
     }
 }
 
-/// A data frame by its `type`: `content` is text, `error` ends the stream, others are skipped.
+/// A data frame by its `type`: `content` is text, `tool_call_start` and `tool_call_delta` are
+/// tool-call chunks, `error` ends the stream, others are skipped.
 fn data_frame(value: &Value) -> Result<Option<Frame>> {
     match value.get("type").and_then(Value::as_str) {
         Some("content") => Ok(value
@@ -348,6 +350,11 @@ fn data_frame(value: &Value) -> Result<Option<Frame>> {
             .and_then(Value::as_str)
             .filter(|delta| !delta.is_empty())
             .map(|delta| Frame::Text(delta.to_owned()))),
+        Some("tool_call_start" | "tool_call_delta") => Ok(Some(Frame::ToolCall(StreamingChunk {
+            delta: Some(value.clone()),
+            chunk_type: Some(ChunkType::ToolCall),
+            ..StreamingChunk::default()
+        }))),
         Some("error") => {
             let message = match value.get("error") {
                 Some(Value::String(message)) => Some(message.clone()),
