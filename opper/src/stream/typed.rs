@@ -217,6 +217,12 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         self.chunks.span_id()
     }
 
+    /// Whether this crate's [`Cache`](crate::Cache) answered the stream, from disk and without
+    /// a request: known once the stream is open. Of a re-asked stream, the current attempt's.
+    pub fn cache_hit(&self) -> bool {
+        self.chunks.cache_hit()
+    }
+
     /// The partial output so far.
     pub fn partial(&mut self) -> Arc<T::Partial> {
         self.assembler.partial()
