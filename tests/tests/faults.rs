@@ -143,6 +143,42 @@ async fn retry_after_as_an_http_date_is_waited() {
 }
 
 #[tokio::test]
+async fn an_error_after_retries_says_how_many_attempts_and_the_retry_after() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::api_error(429, "RateLimitError", "slow down").retry_after(0),
+    );
+    let error = call(&server).await;
+    assert!(matches!(error, Error::RateLimited(_)), "{error:?}");
+    assert_eq!(server.request_count(), 3);
+    assert_eq!(error.attempts(), Some(3));
+    assert_eq!(error.retry_after(), Some(Duration::ZERO));
+    assert_eq!(
+        error.to_string(),
+        "rate limited: HTTP 429 RateLimitError: slow down (after 3 attempts)"
+    );
+
+    // A stream that could not open says the same.
+    let error = retrying(&server)
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap_err();
+    assert_eq!(error.attempts(), Some(3));
+    assert!(error.to_string().ends_with("(after 3 attempts)"), "{error}");
+
+    // An error that was not retried was one attempt, and says nothing of it.
+    server.reply("task", Reply::api_error(400, "BadRequestError", "no"));
+    let error = call(&server).await;
+    assert_eq!((error.attempts(), error.retry_after()), (Some(1), None));
+    assert_eq!(error.to_string(), "bad request: HTTP 400 BadRequestError: no");
+    // Neither does an error that is not a request's.
+    let error = Error::MissingApiKey;
+    assert_eq!((error.attempts(), error.retry_after()), (None, None));
+}
+
+#[tokio::test]
 async fn connection_refused_is_retried_then_reported() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -165,6 +201,8 @@ async fn connection_refused_is_retried_then_reported() {
         matches!(&error, Error::Transport(e) if e.is_connect()),
         "{error:?}"
     );
+    assert_eq!(error.attempts(), Some(3));
+    assert!(error.to_string().ends_with(" (after 3 attempts)"), "{error}");
     // Two retries: 50 ms, then 75 ms.
     assert!(
         started.elapsed() >= Duration::from_millis(125),

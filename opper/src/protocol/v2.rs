@@ -368,6 +368,7 @@ pub(crate) fn api_error(
         body,
         truncated,
         retry_after,
+        attempts: 1,
     }
 }
 

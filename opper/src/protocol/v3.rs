@@ -245,6 +245,7 @@ pub(crate) fn api_error(
         body,
         truncated,
         retry_after,
+        attempts: 1,
     }
 }
 

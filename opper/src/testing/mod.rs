@@ -388,9 +388,12 @@ impl MockServer {
 
     /// A client of this crate pointed at this server: its key is the one
     /// [`require_api_key`](Self::require_api_key) set (else `"mock-api-key"`), and it retries
-    /// as [`RetryPolicy::default`](crate::RetryPolicy::default) does but waits only about
-    /// 10 ms between attempts, so retry tests run fast. [`client_builder`](Self::client_builder)
-    /// gives the builder, to change more.
+    /// as [`RetryPolicy::default`](crate::RetryPolicy::default) does, deciding as it does, but
+    /// sleeps 1/50 of each wait, so retry tests run fast: about 10 ms before the first retry,
+    /// 15 ms before the second, and 20 ms for a `Retry-After: 1` (a `Retry-After` longer than
+    /// the policy's 30 s `max_delay` still returns the error). [`client_builder`](Self::client_builder)
+    /// gives the builder, to change more (a policy set there with
+    /// [`retry`](crate::OpperBuilder::retry) waits its full waits).
     ///
     /// # Panics
     /// Never in practice: the configuration is always valid.
@@ -420,7 +423,7 @@ impl MockServer {
         crate::Opper::builder()
             .api_key(key)
             .base_url(self.url())
-            .retry(crate::RetryPolicy::default().initial_delay(Duration::from_millis(10)))
+            .retry(crate::RetryPolicy::default().time_scale(1.0 / 50.0))
     }
 
     /// Stops accepting connections, closes the open ones and waits for the accept loop to end.
