@@ -564,3 +564,48 @@ async fn clones_of_a_client_share_one_connection_pool() {
         "one kept-alive connection served all four"
     );
 }
+
+#[tokio::test]
+async fn a_cut_stream_keeps_its_typed_partial_on_the_stream() {
+    let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta});
+    let events = [
+        chunk("response.people[0].name", json!("Ann")),
+        chunk("response.people[0].role", json!("CTO")),
+        chunk("response.people[1].name", json!("Bo")),
+        chunk("response.summary", json!("Ann le")),
+        chunk("response.summary", json!("ads.")),
+    ];
+    let server = MockServer::start().await;
+    server
+        .enqueue("team", Reply::events(events.clone()).drop_after(4))
+        .enqueue(
+            "team",
+            Reply::events(events).error_after(4, "ProviderError", "overloaded"),
+        );
+    for expected in ["Incomplete", "StreamChunk"] {
+        let mut stream = retrying(&server)
+            .call("team")
+            .output_type::<opper_tests::Team>()
+            .stream::<opper_tests::Team>()
+            .await
+            .unwrap();
+        let error = loop {
+            match stream.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => break error,
+                None => panic!("the stream ended without its error"),
+            }
+        };
+        assert!(format!("{error:?}").starts_with(expected), "{error:?}");
+        // What arrived, typed: the part of the team a program can still use.
+        let partial = stream.partial();
+        let people = partial.people.as_deref().unwrap_or_default();
+        assert_eq!(people.len(), 2, "{partial:?}");
+        assert_eq!(people[0].name.as_deref(), Some("Ann"));
+        assert_eq!(people[0].role.as_deref(), Some("CTO"));
+        assert_eq!(people[1].name.as_deref(), Some("Bo"));
+        assert_eq!(partial.summary.as_deref(), Some("Ann le"));
+        // The same value the error keeps as JSON.
+        assert_eq!(Some(&serde_json::to_value(&*partial).unwrap()), error.partial());
+    }
+}
