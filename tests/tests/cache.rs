@@ -369,7 +369,10 @@ async fn a_replay_only_miss_makes_no_request() {
     let live = send(&recorder, TEXT).await.unwrap();
     let (live_updates, _) = updates(&recorder, TEXT).await.unwrap();
     server.shutdown().await;
-    assert_eq!(as_live(send(&opper, TEXT).await.unwrap()), format!("{live:?}"));
+    assert_eq!(
+        as_live(send(&opper, TEXT).await.unwrap()),
+        format!("{live:?}")
+    );
     assert_eq!(updates(&opper, TEXT).await.unwrap().0, live_updates);
     // Without a key: a replay-only client never sends one.
     let keyless = Opper::builder()

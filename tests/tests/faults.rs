@@ -172,7 +172,10 @@ async fn an_error_after_retries_says_how_many_attempts_and_the_retry_after() {
     server.reply("task", Reply::api_error(400, "BadRequestError", "no"));
     let error = call(&server).await;
     assert_eq!((error.attempts(), error.retry_after()), (Some(1), None));
-    assert_eq!(error.to_string(), "bad request: HTTP 400 BadRequestError: no");
+    assert_eq!(
+        error.to_string(),
+        "bad request: HTTP 400 BadRequestError: no"
+    );
     // Neither does an error that is not a request's.
     let error = Error::MissingApiKey;
     assert_eq!((error.attempts(), error.retry_after()), (None, None));
@@ -202,7 +205,10 @@ async fn connection_refused_is_retried_then_reported() {
         "{error:?}"
     );
     assert_eq!(error.attempts(), Some(3));
-    assert!(error.to_string().ends_with(" (after 3 attempts)"), "{error}");
+    assert!(
+        error.to_string().ends_with(" (after 3 attempts)"),
+        "{error}"
+    );
     // Two retries: 50 ms, then 75 ms.
     assert!(
         started.elapsed() >= Duration::from_millis(125),
@@ -606,6 +612,9 @@ async fn a_cut_stream_keeps_its_typed_partial_on_the_stream() {
         assert_eq!(people[1].name.as_deref(), Some("Bo"));
         assert_eq!(partial.summary.as_deref(), Some("Ann le"));
         // The same value the error keeps as JSON.
-        assert_eq!(Some(&serde_json::to_value(&*partial).unwrap()), error.partial());
+        assert_eq!(
+            Some(&serde_json::to_value(&*partial).unwrap()),
+            error.partial()
+        );
     }
 }

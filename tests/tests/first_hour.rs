@@ -1,10 +1,11 @@
 //! A new user's first hour: a fresh crate with only the dependencies the README's install
 //! section adds, the quickstart copied in as its `src/main.rs`, built and run with no API key.
 //! It must build (no helper of this workspace's examples) and run offline on the built-in
-//! server.
+//! server. A second test checks the other side of `opper::testing::Backend`: with a key, the
+//! API the environment names.
 //!
-//! The crate lives in `target/first-hour/` and builds into this workspace's `target/`, so only
-//! what its own feature set changes is compiled again. `opper` is a path dependency on this
+//! The crate lives in `target/first-hour/` and builds into the target directory this test was
+//! built in, so only what its own feature set changes is compiled again. `opper` is a path dependency on this
 //! workspace (it is not taken from a registry); the others resolve to the versions in this
 //! workspace's `Cargo.lock` (copied in), offline when cargo has them, else from the registry.
 
@@ -12,6 +13,27 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// The target directory this test was built in (`CARGO_TARGET_DIR` or the workspace's
+/// `target/`) and its profile directory (`debug`, `release`): this binary is
+/// `<target>/<profile>/deps/first_hour-<hash>`.
+fn target_and_profile() -> (PathBuf, String) {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("<target>/<profile>/deps");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|name| name.to_str())
+        .expect("a profile directory")
+        .to_owned();
+    let target = profile_dir
+        .parent()
+        .expect("the target directory")
+        .to_path_buf();
+    (target, profile)
+}
 
 /// How long a build may take on a slow, cold machine before the test gives up.
 const BUILD_LIMIT: Duration = Duration::from_secs(30 * 60);
@@ -98,7 +120,7 @@ fn parse_cargo_add(line: &str) -> BTreeMap<String, Dependency> {
 
 fn manifest(dependencies: &BTreeMap<String, Dependency>, workspace: &Path) -> String {
     let mut manifest = String::from(
-        "[package]\nname = \"first-hour\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
+        "[package]\nname = \"opper-first-hour\"\nversion = \"0.1.0\"\nedition = \"2024\"\npublish = false\n\n\
          # A workspace of its own: it lives under the opper workspace's target/.\n[workspace]\n\n\
          [dependencies]\n",
     );
@@ -200,7 +222,8 @@ fn the_quickstart_copied_into_a_new_crate_runs_offline() {
         .flat_map(|line| parse_cargo_add(line))
         .collect();
 
-    let dir = root.join("target/first-hour/quickstart");
+    let (target, profile) = target_and_profile();
+    let dir = target.join("first-hour/quickstart");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(dir.join("Cargo.toml"), manifest(&dependencies, &root)).unwrap();
@@ -212,13 +235,15 @@ fn the_quickstart_copied_into_a_new_crate_runs_offline() {
     .unwrap();
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let target = root.join("target");
     let build = |offline: bool| {
         let mut command = Command::new(&cargo);
         command
             .current_dir(&dir)
-            .args(["build", "--quiet", "--bin", "first-hour"])
+            .args(["build", "--quiet", "--bin", "opper-first-hour"])
             .env("CARGO_TARGET_DIR", &target);
+        if profile == "release" {
+            command.arg("--release");
+        }
         if offline {
             command.arg("--offline");
         }
@@ -242,8 +267,8 @@ fn the_quickstart_copied_into_a_new_crate_runs_offline() {
     eprintln!("built in {:?}", started.elapsed());
 
     let binary = target
-        .join("debug")
-        .join(format!("first-hour{}", std::env::consts::EXE_SUFFIX));
+        .join(&profile)
+        .join(format!("opper-first-hour{}", std::env::consts::EXE_SUFFIX));
     let ran = run(
         offline_env(&mut Command::new(binary)).current_dir(&dir),
         Duration::from_secs(120),
@@ -261,4 +286,65 @@ fn the_quickstart_copied_into_a_new_crate_runs_offline() {
         "{stderr}"
     );
     assert!(stdout.contains("streamed: 2 people"), "{stdout}");
+}
+
+/// Set in the child process of [`with_a_key_the_backend_is_the_real_api_from_the_environment`].
+const CHILD: &str = "OPPER_TESTS_BACKEND_CHILD";
+
+/// Replies to the child's calls, which go to the API named by the environment.
+const ANSWER: &str = "from the API the environment names";
+
+/// Ask for anything.
+#[opper::function]
+async fn ping(text: String) -> opper::Result<String>;
+
+#[test]
+fn with_a_key_the_backend_is_the_real_api_from_the_environment() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if std::env::var_os(CHILD).is_some() {
+        // The child: a key is set, so the backend is the API `OPPER_BASE_URL` names.
+        return runtime.block_on(async {
+            let backend = opper::testing::Backend::from_env().await;
+            assert!(backend.server().is_none() && !backend.is_offline());
+            assert_eq!(ping("default".into()).await.unwrap(), ANSWER);
+            let opper = backend.client().unwrap();
+            assert_eq!(ping_with(&opper, "explicit".into()).await.unwrap(), ANSWER);
+        });
+    }
+    runtime.block_on(async {
+        // Stands in for the real API: the child cannot tell.
+        let server = opper::testing::MockServer::start().await;
+        server
+            .require_api_key("live-key")
+            .reply("ping", opper::testing::Reply::text(ANSWER));
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                "--exact",
+                "with_a_key_the_backend_is_the_real_api_from_the_environment",
+                "--nocapture",
+            ])
+            .env(CHILD, "1");
+        offline_env(&mut command)
+            .env("OPPER_API_KEY", "live-key")
+            .env("OPPER_BASE_URL", server.url());
+        let child = tokio::task::spawn_blocking(move || run(&mut command, BUILD_LIMIT));
+        let output = child.await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success() && stdout.contains("test result: ok. 1 passed"),
+            "the child failed:\n{stdout}\n{stderr}"
+        );
+        assert!(!stderr.contains("running offline"), "{stderr}");
+        let inputs: Vec<String> = server
+            .requests_for("ping")
+            .iter()
+            .map(|request| request.input_json().unwrap()["text"].to_string())
+            .collect();
+        assert_eq!(inputs, ["\"default\"", "\"explicit\""]);
+    });
 }
