@@ -36,6 +36,9 @@ pub struct ApiError {
     /// at most [`MAX_RETRY_AFTER`](Self::MAX_RETRY_AFTER): a longer one, however large, reads
     /// as that cap. A negative or unreadable value counts as none.
     pub retry_after: Option<Duration>,
+    /// How many times the request was sent, this answer's attempt included: 1 unless the
+    /// [`RetryPolicy`](crate::RetryPolicy) retried it.
+    pub attempts: u32,
 }
 
 impl ApiError {
@@ -92,10 +95,12 @@ impl PendingOperation {
 /// A failure of the transport: connecting, sending, reading, or a timeout. Its message says
 /// what failed; the HTTP client's error, when there is one, is its [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{message}{}", after(*.attempts))]
 pub struct TransportError {
     kind: TransportKind,
     message: String,
+    /// How many times the request was sent (1 unless it was retried).
+    attempts: u32,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -132,6 +137,7 @@ impl TransportError {
         Self {
             kind,
             message,
+            attempts: 1,
             source: Some(Box::new(error)),
         }
     }
@@ -140,6 +146,7 @@ impl TransportError {
         Self {
             kind: TransportKind::Timeout,
             message: format!("timed out: {}", message.into()),
+            attempts: 1,
             source: None,
         }
     }
@@ -148,8 +155,14 @@ impl TransportError {
         Self {
             kind: TransportKind::Other,
             message: message.into(),
+            attempts: 1,
             source: None,
         }
+    }
+
+    /// How many times the request was sent: 1 unless it was retried.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 
     /// Whether this was a timeout (connect, request or read).
@@ -291,22 +304,22 @@ pub enum Error {
         reason: String,
     },
     /// 400: the API rejected the request.
-    #[error("bad request: {0}")]
+    #[error("bad request: {}{}", .0, after(.0.attempts))]
     BadRequest(Box<ApiError>),
     /// 401: the API key is missing or wrong.
-    #[error("unauthorized: {0}")]
+    #[error("unauthorized: {}{}", .0, after(.0.attempts))]
     Unauthorized(Box<ApiError>),
     /// 404: the API does not know what was asked for.
-    #[error("not found: {0}")]
+    #[error("not found: {}{}", .0, after(.0.attempts))]
     NotFound(Box<ApiError>),
     /// 422: the request did not validate; [`ApiError::detail`] says where.
-    #[error("request validation failed: {}{}", .0, detail(.0))]
+    #[error("request validation failed: {}{}{}", .0, detail(.0), after(.0.attempts))]
     RequestValidation(Box<ApiError>),
     /// 429: too many requests (retried by default, honouring `Retry-After`).
-    #[error("rate limited: {0}")]
+    #[error("rate limited: {}{}", .0, after(.0.attempts))]
     RateLimited(Box<ApiError>),
     /// Any other non-success status, with its body kept.
-    #[error("the Opper API failed: {0}")]
+    #[error("the Opper API failed: {}{}", .0, after(.0.attempts))]
     Api(Box<ApiError>),
     /// The request timed out before a response (for a stream: its first event) arrived: the
     /// connect timeout, the read timeout, the request timeout or the stream idle timeout; its
@@ -451,6 +464,47 @@ impl Error {
         }
     }
 
+    /// How many times the request was sent before this error, for an error of the request
+    /// itself (a status the API answered, a transport failure or a timeout): 1 unless the
+    /// [`RetryPolicy`](crate::RetryPolicy) retried it. Its `Display` ends in `(after N
+    /// attempts)` when it was. `None` for other errors (a stream cut once open, an output that
+    /// does not fit, a cache miss, ...).
+    ///
+    /// ```
+    /// # async fn run(opper: opper::Opper) {
+    /// if let Err(error) = opper.call("task").send::<String>().await {
+    ///     eprintln!("{error}"); // rate limited: HTTP 429 ...: slow down (after 3 attempts)
+    ///     eprintln!("{:?} attempts, Retry-After {:?}", error.attempts(), error.retry_after());
+    /// }
+    /// # }
+    /// ```
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::Timeout(e) | Error::Transport(e) => Some(e.attempts),
+            _ => self.api_error().map(|e| e.attempts),
+        }
+    }
+
+    /// The wait the server asked for in `Retry-After` (a 429's or a 503's), as
+    /// [`ApiError::retry_after`] keeps it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api_error().and_then(|e| e.retry_after)
+    }
+
+    /// Records how many times the request was sent (see [`attempts`](Self::attempts)).
+    pub(crate) fn set_attempts(&mut self, attempts: u32) {
+        match self {
+            Error::Timeout(e) | Error::Transport(e) => e.attempts = attempts,
+            Error::BadRequest(e)
+            | Error::Unauthorized(e)
+            | Error::NotFound(e)
+            | Error::RequestValidation(e)
+            | Error::RateLimited(e)
+            | Error::Api(e) => e.attempts = attempts,
+            _ => {}
+        }
+    }
+
     /// The API's error body, for errors the API answered with a status.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
@@ -562,6 +616,14 @@ fn detail(error: &ApiError) -> String {
     error.detail.as_ref().map_or_else(String::new, |detail| {
         format!(" (detail: {})", shown(&detail.to_string(), 300))
     })
+}
+
+/// ` (after 3 attempts)` after an error of a request that was retried; nothing otherwise.
+fn after(attempts: u32) -> String {
+    match attempts {
+        0 | 1 => String::new(),
+        n => format!(" (after {n} attempts)"),
+    }
 }
 
 /// `1 attempt`, `3 attempts`.
@@ -787,6 +849,7 @@ mod tests {
             body: String::new(),
             truncated: false,
             retry_after: None,
+            attempts: 1,
         };
         assert_eq!(api.to_string(), "HTTP 400: a\\nb\\u{1b}");
     }

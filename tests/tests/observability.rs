@@ -249,3 +249,39 @@ fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retr
         assert_eq!(server.requests()[0].bearer(), Some(KEY));
     });
 }
+
+#[test]
+fn the_test_servers_client_sleeps_a_fiftieth_of_each_wait_even_a_retry_after() {
+    in_turn(async {
+        let (logs, _guard) = capture_logs();
+        let server = MockServer::start().await;
+        server.fault(Reply::status(429).retry_after(1).times(2));
+        server.reply("task", Reply::json(json!({"ok": true})));
+        server
+            .client()
+            .call("task")
+            .send::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(server.request_count(), 3);
+        // The waits it slept, as its retry log says them: 1/50 of `Retry-After: 1`, not 1 s.
+        let text = logs.text();
+        let waits: Vec<u64> = text
+            .lines()
+            .filter(|line| line.contains("retrying opper request"))
+            .filter_map(|line| line.split("wait_ms=").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(waits, [20, 20], "{text}");
+
+        // Its decisions are the default policy's: a wait past its 30 s cap is not waited out.
+        server.fault(Reply::status(429).retry_after(3600));
+        let error = server
+            .client()
+            .call("task")
+            .send::<serde_json::Value>()
+            .await
+            .unwrap_err();
+        assert_eq!((error.attempts(), server.request_count()), (Some(1), 4));
+    });
+}

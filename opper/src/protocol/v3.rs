@@ -165,6 +165,7 @@ fn from_value(value: Value) -> Result<Response<Value>, String> {
         cost,
         meta: meta.map(Value::Object),
         cached: false,
+        cache_hit: false,
         images: Vec::new(),
         reasks: 0,
     })
@@ -244,6 +245,7 @@ pub(crate) fn api_error(
         body,
         truncated,
         retry_after,
+        attempts: 1,
     }
 }
 

@@ -43,6 +43,9 @@ pub struct ChunkStream {
     timeouts: Timeouts,
     /// A cached stream's chunks or frames, served instead of a body.
     replay: Option<Replay>,
+    /// Whether this crate's cache answered (the stream is a replay), for
+    /// [`cache_hit`](Self::cache_hit); kept after the replay is spent.
+    cache_hit: bool,
     /// Whether the final answer (v3 `complete`) arrived.
     completed: bool,
     /// The output of the final answer, for the raw stream's [`output`](Self::output).
@@ -156,6 +159,7 @@ impl ChunkStream {
             api,
             body,
             timeouts,
+            cache_hit: replay.is_some(),
             replay,
             completed: false,
             output: None,
@@ -242,6 +246,12 @@ impl ChunkStream {
     /// The call's span, once the service has sent it (never on v3, which has none).
     pub fn span_id(&self) -> Option<&str> {
         self.span_id.as_deref()
+    }
+
+    /// Whether this crate's [`Cache`](crate::Cache) answered: the stream replays a stored one
+    /// (a hit of a read-write cache, or a replay-only cache), and no request was made.
+    pub fn cache_hit(&self) -> bool {
+        self.cache_hit
     }
 
     /// The final output of a v3 stream (its `complete` event's `data`), once it arrived; `None`
