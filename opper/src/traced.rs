@@ -256,10 +256,11 @@ enum Untraced {
 /// What a traced future may return: whether it failed, and why, for the span's `error`.
 ///
 /// A `Result<T, E>` with `E: Display` failed when it is an `Err`; the span's error is the
-/// error's `Display` (with `{:#}`-style chains left to the error type). Other outputs
-/// (`()`, `Option<T>`, numbers, strings, `Vec<T>`, ...) never fail. For a type of your own,
-/// `impl opper::TraceOutput for MyType {}` says it never fails, or write
-/// [`trace_error`](TraceOutput::trace_error).
+/// error's `Display`. Other outputs (`()`, `Option<T>`, numbers, strings, `Vec<T>`, tuples,
+/// [`Response`](crate::Response), [`SpanHandle`], JSON values, ...) never fail. For a type of
+/// your own, `impl opper::TraceOutput for MyType {}` says it never fails, or write
+/// [`trace_error`](TraceOutput::trace_error) (Rust has no way to ask "is this a `Result`?" of
+/// any type, so the trait says it).
 ///
 /// ```
 /// struct Verdict { ok: bool }
@@ -271,6 +272,11 @@ enum Untraced {
 /// }
 /// # let _ = opper::trace("check", async { Verdict { ok: true } });
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "a trace cannot tell whether `{Self}` is a failure",
+    label = "the traced future's output",
+    note = "return a `Result<_, E: Display>`, or say that `{Self}` never fails: `impl opper::TraceOutput for {Self} {{}}`"
+)]
 pub trait TraceOutput {
     /// The span's error, if the output is a failure (default: never).
     fn trace_error(&self) -> Option<String> {
@@ -315,6 +321,16 @@ never_fails!(
 
 impl<T> TraceOutput for Option<T> {}
 impl<T> TraceOutput for Vec<T> {}
+impl<T> TraceOutput for crate::Response<T> {}
+impl TraceOutput for SpanHandle {}
+
+macro_rules! tuples_never_fail {
+    ($(($($t:ident),+)),* $(,)?) => {
+        $(impl<$($t),+> TraceOutput for ($($t,)+) {})*
+    };
+}
+
+tuples_never_fail!((A), (A, B), (A, B, C), (A, B, C, D));
 impl<T: TraceOutput + ?Sized> TraceOutput for Box<T> {
     fn trace_error(&self) -> Option<String> {
         (**self).trace_error()
