@@ -167,7 +167,6 @@ impl Trace {
         let span = tracing::info_span!(
             "opper.trace",
             otel.name = %self.name,
-            name = %self.name,
             span_id = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
@@ -229,10 +228,7 @@ impl Trace {
             tags: self.tags.clone(),
             ..SpanStart::now(self.name.as_str())
         };
-        let handle = client
-            .start_span(&start)
-            .await
-            .map_err(Untraced::Failed)?;
+        let handle = client.start_span(&start).await.map_err(Untraced::Failed)?;
         Ok((client, handle))
     }
 

@@ -322,7 +322,6 @@ fn a_trace_is_a_tracing_span_around_its_calls() {
             .unwrap_or_else(|| panic!("{logs}"));
         for field in [
             "otel.name=plan-trip".to_owned(),
-            "name=plan-trip".to_owned(),
             format!("span_id=\"{}\"", span.id()),
             format!("trace_id=\"{}\"", span.trace_id()),
         ] {

@@ -357,15 +357,24 @@ async fn the_official_v3_python_clients_traces_work_against_the_built_in_server(
     assert_eq!(spans.len(), 2, "{spans:#?}");
     let (outer, failing) = (&spans[0], &spans[1]);
     assert_eq!(outer.name, "outer");
-    assert_eq!(get("outer"), json!({"id": outer.id, "trace_id": outer.trace_id}));
+    assert_eq!(
+        get("outer"),
+        json!({"id": outer.id, "trace_id": outer.trace_id})
+    );
     let inner = &outer.children[0];
-    assert_eq!(get("inner"), json!({"id": inner.id, "trace_id": outer.trace_id}));
+    assert_eq!(
+        get("inner"),
+        json!({"id": inner.id, "trace_id": outer.trace_id})
+    );
     assert_eq!(inner.parent_id.as_deref(), Some(outer.id.as_str()));
     assert_eq!(outer.input, Some(json!("outer input")));
     assert_eq!(outer.meta, Some(json!({"m": 1})));
     assert_eq!(outer.tags, Some(json!({"env": "test"})));
     assert_eq!(failing.name, "failing");
-    assert_eq!(failing.error.as_deref(), Some("no trip: the city is closed"));
+    assert_eq!(
+        failing.error.as_deref(),
+        Some("no trip: the city is closed")
+    );
     assert_eq!(get("raised"), "no trip: the city is closed");
     for span in [outer, inner, failing] {
         assert!(span.end_time.is_some(), "{}", span.name);

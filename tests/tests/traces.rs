@@ -103,16 +103,25 @@ async fn a_trace_sends_the_official_clients_bodies_and_ends_before_it_returns() 
         .collect();
     assert_eq!(requests.len(), 2);
     let (start, end) = (&requests[0], &requests[1]);
-    assert_eq!((start.method.as_str(), start.path.as_str()), ("POST", "/v3/spans"));
+    assert_eq!(
+        (start.method.as_str(), start.path.as_str()),
+        ("POST", "/v3/spans")
+    );
     assert_eq!(start.header("content-type"), Some("application/json"));
     assert_eq!(start.header("accept"), Some("application/json"));
     assert_eq!(start.bearer(), Some(opper_tests::KEY));
     // The official client's keys, in its order.
     let raw = std::str::from_utf8(&start.raw_body).unwrap();
-    let keys: Vec<_> = ["\"name\"", "\"input\"", "\"start_time\"", "\"meta\"", "\"tags\""]
-        .iter()
-        .map(|key| raw.find(key).unwrap_or_else(|| panic!("{key} in {raw}")))
-        .collect();
+    let keys: Vec<_> = [
+        "\"name\"",
+        "\"input\"",
+        "\"start_time\"",
+        "\"meta\"",
+        "\"tags\"",
+    ]
+    .iter()
+    .map(|key| raw.find(key).unwrap_or_else(|| panic!("{key} in {raw}")))
+    .collect();
     assert!(keys.is_sorted(), "{raw}");
     let body = start.body.clone().unwrap();
     let start_time = body["start_time"].as_str().unwrap();
@@ -188,7 +197,10 @@ async fn an_err_output_ends_the_span_with_its_display_and_is_returned_unchanged(
     assert_eq!(fine, None);
 
     let spans = server.spans();
-    assert_eq!(spans[0].error.as_deref(), Some("no trip: the city is closed"));
+    assert_eq!(
+        spans[0].error.as_deref(),
+        Some("no trip: the city is closed")
+    );
     let patch = spans[0].received[1].clone();
     let end_time = patch["end_time"].clone();
     assert_eq!(
@@ -228,13 +240,22 @@ async fn calls_and_streams_inside_are_nested_under_the_span_on_v2_and_v3() {
             })
             .await;
         let span = only_root(&server);
-        assert_eq!((here.id(), here.trace_id()), (span.id.as_str(), span.trace_id.as_str()));
+        assert_eq!(
+            (here.id(), here.trace_id()),
+            (span.id.as_str(), span.trace_id.as_str())
+        );
         assert_eq!(
             parents(&server),
-            vec![expect("ask", Some(&span.id)), expect("count", Some(&span.id))],
+            vec![
+                expect("ask", Some(&span.id)),
+                expect("count", Some(&span.id))
+            ],
             "{api}"
         );
-        let paths: Vec<_> = span_requests(&server).into_iter().map(|(m, p, _)| (m, p)).collect();
+        let paths: Vec<_> = span_requests(&server)
+            .into_iter()
+            .map(|(m, p, _)| (m, p))
+            .collect();
         assert_eq!(
             paths,
             vec![
@@ -331,8 +352,11 @@ async fn an_explicit_parent_inside_a_trace_wins_for_what_it_wraps() {
         .await;
     // A trace inside a `with_parent_span` scope (no trace around): the scope's span is its
     // parent, and no trace id is guessed.
-    opper::with_parent_span("external", Trace::new("under-external").client(&opper).run(async {}))
-        .await;
+    opper::with_parent_span(
+        "external",
+        Trace::new("under-external").client(&opper).run(async {}),
+    )
+    .await;
 
     let spans = server.spans();
     let traced = &spans[0];
@@ -389,7 +413,11 @@ async fn concurrent_traces_never_see_each_others_spans() {
             let span = opper::current_span().unwrap();
             let (carried, bare) = (opper.clone(), opper.clone());
             let carried = tokio::spawn(opper::with_parent_span(span.clone(), async move {
-                carried.call("spawned-carried").send::<String>().await.unwrap();
+                carried
+                    .call("spawned-carried")
+                    .send::<String>()
+                    .await
+                    .unwrap();
             }));
             let bare = tokio::spawn(async move {
                 bare.call("spawned-bare").send::<String>().await.unwrap();
@@ -417,7 +445,11 @@ async fn concurrent_traces_never_see_each_others_spans() {
     }
     // Every trace is a root of its own: none saw another as its parent.
     assert_eq!(spans.len(), 4);
-    assert!(spans.iter().all(|s| s.parent_id.is_none() && s.children.is_empty()));
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.parent_id.is_none() && s.children.is_empty())
+    );
 }
 
 #[tokio::test]
@@ -426,7 +458,10 @@ async fn a_span_that_cannot_be_created_leaves_the_work_untraced() {
         ("status", Reply::status(500)),
         ("unauthorized", Reply::api_error(401, "unauthorized", "no")),
         ("bad-body", Reply::status(200).body("not json")),
-        ("no-ids", Reply::status(200).json_body(json!({"data": {"name": "x"}}))),
+        (
+            "no-ids",
+            Reply::status(200).json_body(json!({"data": {"name": "x"}})),
+        ),
         ("slow", Reply::status(200).stall()),
     ];
     for (label, fault) in faults {
@@ -489,7 +524,10 @@ async fn a_failed_end_does_not_change_the_output() {
     assert_eq!(output, Ok("done"));
     let span = only_root(&server);
     assert_eq!(span.end_time, None);
-    let sent: Vec<_> = span_requests(&server).into_iter().map(|(m, _, _)| m).collect();
+    let sent: Vec<_> = span_requests(&server)
+        .into_iter()
+        .map(|(m, _, _)| m)
+        .collect();
     assert_eq!(sent, ["POST", "PATCH"]);
 }
 
@@ -515,7 +553,10 @@ async fn a_dropped_trace_sends_nothing_more() {
     tokio::task::yield_now().await;
     let span = only_root(&server);
     assert_eq!(span.end_time, None);
-    let sent: Vec<_> = span_requests(&server).into_iter().map(|(m, _, _)| m).collect();
+    let sent: Vec<_> = span_requests(&server)
+        .into_iter()
+        .map(|(m, _, _)| m)
+        .collect();
     assert_eq!(sent, ["POST"]);
     assert_eq!(parents(&server), vec![expect("after", None)]);
 }
@@ -529,7 +570,10 @@ async fn a_client_that_only_replays_sends_no_span() {
         .cache(Cache::dir(dir.path()).replay_only())
         .build()
         .unwrap();
-    let output = Trace::new("offline").client(&replaying).run(async { 5 }).await;
+    let output = Trace::new("offline")
+        .client(&replaying)
+        .run(async { 5 })
+        .await;
     assert_eq!(output, 5);
     assert_eq!(server.request_count(), 0);
 }

@@ -112,11 +112,7 @@ impl Transport {
 
     /// Sends `request` once: the status and body of a success, at most `max_response_bytes`
     /// of it, all within the request timeout.
-    async fn send_once(
-        &self,
-        request: reqwest::RequestBuilder,
-        api: Api,
-    ) -> Result<(u16, Bytes)> {
+    async fn send_once(&self, request: reqwest::RequestBuilder, api: Api) -> Result<(u16, Bytes)> {
         let timeout = self.request_timeout;
         let deadline = deadline_after(tokio::time::Instant::now(), timeout);
         let response = tokio::time::timeout_at(deadline, request.send())

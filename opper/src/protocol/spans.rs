@@ -182,7 +182,10 @@ mod tests {
         );
         // Leap days, a century that is not a leap year, one that is, the end of a year.
         assert_eq!(at(951_782_400, 1), "2000-02-29T00:00:00.000001+00:00");
-        assert_eq!(at(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999+00:00");
+        assert_eq!(
+            at(4_107_542_399, 999_999),
+            "2100-02-28T23:59:59.999999+00:00"
+        );
         assert_eq!(at(4_107_542_400, 0), "2100-03-01T00:00:00.000000+00:00");
         assert_eq!(at(1_704_067_199, 0), "2023-12-31T23:59:59.000000+00:00");
         assert_eq!(at(1_709_164_800, 0), "2024-02-29T00:00:00.000000+00:00");
@@ -235,7 +238,10 @@ mod tests {
         );
         let bare = SpanStart::now("outer");
         let text = String::from_utf8(encode(&bare).unwrap()).unwrap();
-        assert!(text.starts_with(r#"{"name":"outer","start_time":""#), "{text}");
+        assert!(
+            text.starts_with(r#"{"name":"outer","start_time":""#),
+            "{text}"
+        );
         let end = SpanEnd {
             output: Some("5".into()),
             error: Some("boom".into()),

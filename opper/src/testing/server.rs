@@ -531,10 +531,12 @@ pub(crate) async fn handle(
         let seed = shared.seed.load(Ordering::Relaxed);
         let mut store = lock(&shared.spans);
         let path = parts.uri.path();
-        return Ok(match spans::answer(&mut store, seed, parts.method.as_str(), path, body.as_ref()) {
-            (status, Some(body)) => json_response(status, &body),
-            (status, None) => bytes_response(status, Bytes::new(), "application/json"),
-        });
+        return Ok(
+            match spans::answer(&mut store, seed, parts.method.as_str(), path, body.as_ref()) {
+                (status, Some(body)) => json_response(status, &body),
+                (status, None) => bytes_response(status, Bytes::new(), "application/json"),
+            },
+        );
     }
     let checked = match api {
         Api::V2 => validate(&raw_body, body.as_ref()),

@@ -117,7 +117,11 @@ impl Store {
         let mut children: HashMap<&str, Vec<&RecordedSpan>> = HashMap::new();
         let mut roots = Vec::new();
         for span in &self.spans {
-            match span.parent_id.as_deref().filter(|parent| kept.contains(parent)) {
+            match span
+                .parent_id
+                .as_deref()
+                .filter(|parent| kept.contains(parent))
+            {
                 Some(parent) => children.entry(parent).or_default().push(span),
                 None => roots.push(span),
             }
@@ -200,7 +204,10 @@ fn bad_request(message: &str, field: &str, kind: &str) -> (u16, Option<Value>) {
 
 fn not_found(id: &str) -> (u16, Option<Value>) {
     let details = json!({"id": id});
-    (404, Some(v3::error(v3::code_for(404), "Span not found", details)))
+    (
+        404,
+        Some(v3::error(v3::code_for(404), "Span not found", details)),
+    )
 }
 
 /// The body as an object whose text fields, if present, are strings (or null).
@@ -350,7 +357,10 @@ mod tests {
         );
         assert_eq!(status, 200);
         let root = root.unwrap()["data"].clone();
-        let (id, trace) = (root["id"].as_str().unwrap(), root["trace_id"].as_str().unwrap());
+        let (id, trace) = (
+            root["id"].as_str().unwrap(),
+            root["trace_id"].as_str().unwrap(),
+        );
         assert_eq!(id.len(), 36);
         assert_ne!(id, trace);
         let child = json!({"name": "inner", "trace_id": trace, "parent_id": id, "type": "tool"});
@@ -360,7 +370,10 @@ mod tests {
         assert_eq!(created["type"], "tool");
         let path = format!("/v3/spans/{id}");
         let end = json!({"error": "boom", "end_time": "t"});
-        assert_eq!(answer(&mut store, 0, "PATCH", &path, Some(&end)), (204, None));
+        assert_eq!(
+            answer(&mut store, 0, "PATCH", &path, Some(&end)),
+            (204, None)
+        );
         let (status, got) = answer(&mut store, 0, "GET", &path, None);
         assert_eq!(status, 200);
         assert_eq!(got.unwrap()["data"]["error"], "boom");
@@ -375,8 +388,14 @@ mod tests {
     #[test]
     fn bad_requests_unknown_spans_and_other_methods_get_v3_errors() {
         let mut store = Store::default();
-        let post = |store: &mut Store, body: Value| answer(store, 0, "POST", "/v3/spans", Some(&body));
-        for body in [json!([]), json!({}), json!({"name": 1}), json!({"name": "n", "trace_id": 2})] {
+        let post =
+            |store: &mut Store, body: Value| answer(store, 0, "POST", "/v3/spans", Some(&body));
+        for body in [
+            json!([]),
+            json!({}),
+            json!({"name": 1}),
+            json!({"name": "n", "trace_id": 2}),
+        ] {
             let (status, error) = post(&mut store, body);
             assert_eq!(status, 400);
             assert_eq!(error.unwrap()["error"]["code"], "bad_request");
@@ -395,7 +414,13 @@ mod tests {
     fn the_store_keeps_the_most_recent_spans() {
         let mut store = Store::default();
         for i in 0..Store::MAX_SPANS + 5 {
-            answer(&mut store, 0, "POST", "/v3/spans", Some(&json!({"name": i.to_string()})));
+            answer(
+                &mut store,
+                0,
+                "POST",
+                "/v3/spans",
+                Some(&json!({"name": i.to_string()})),
+            );
         }
         let tree = store.tree();
         assert_eq!(tree.len(), Store::MAX_SPANS);
