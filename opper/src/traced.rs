@@ -8,11 +8,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use crate::Opper;
 use crate::client::default::default_client;
+use crate::client::spans::{OpenSpan, log_untraced};
 use crate::protocol::spans::{SpanEnd, SpanStart};
-use crate::trace::once::OncePerName;
 use crate::trace::parent::{self, SpanHandle};
-use crate::{Error, Opper};
 
 /// Runs `future` as a span named `name` in Opper, with the default client: the calls and
 /// streams made inside are nested under it (they send its id as `parent_span_id`), on v2 and
@@ -95,9 +95,6 @@ pub struct Trace {
     client: Option<Opper>,
 }
 
-/// The trace names whose span could not be created, logged once each.
-static UNTRACED: OncePerName = OncePerName::new();
-
 impl Trace {
     /// A trace named `name`, with the default client.
     pub fn new(name: impl Into<String>) -> Self {
@@ -170,66 +167,38 @@ impl Trace {
             span_id = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
-        let started = match self.start().instrument(span.clone()).await {
-            Ok(started) => started,
-            Err(Untraced::ReplayOnly) => return future.instrument(span).await,
-            Err(Untraced::Failed(error)) => {
-                if UNTRACED.first(&self.name) {
-                    tracing::warn!(
-                        parent: &span,
-                        trace = %self.name,
-                        error = %error,
-                        "opper trace: the span could not be created; the work runs untraced"
-                    );
+        let client = match &self.client {
+            Some(client) => client.clone(),
+            None => match default_client() {
+                Ok(client) => client,
+                Err(error) => {
+                    span.in_scope(|| log_untraced(&self.name, &error));
+                    return future.instrument(span).await;
                 }
-                return future.instrument(span).await;
-            }
+            },
         };
-        let (client, handle) = started;
+        let start = SpanStart {
+            input: self.input,
+            meta: self.meta,
+            tags: self.tags,
+            ..SpanStart::in_scope(self.name)
+        };
+        let Some(open) = OpenSpan::start(&client, &start)
+            .instrument(span.clone())
+            .await
+        else {
+            return future.instrument(span).await;
+        };
+        let handle = open.handle().clone();
         span.record("span_id", handle.id());
         span.record("trace_id", handle.trace_id());
-        let id = handle.id().to_owned();
         let output = parent::in_span(handle, future)
             .instrument(span.clone())
             .await;
-        let end = SpanEnd::now(output.trace_error());
-        if let Err(error) = client.end_span(&id, &end).instrument(span.clone()).await {
-            tracing::warn!(
-                parent: &span,
-                trace = %self.name,
-                span_id = %id,
-                error = %error,
-                "opper trace: the span's end could not be sent"
-            );
-        }
+        open.end(&SpanEnd::now(output.trace_error()))
+            .instrument(span)
+            .await;
         output
-    }
-
-    /// Creates the span, under the enclosing scope's: the client and the span's handle.
-    async fn start(&self) -> Result<(Opper, SpanHandle), Untraced> {
-        let client = match &self.client {
-            Some(client) => client.clone(),
-            None => default_client().map_err(Untraced::Failed)?,
-        };
-        if client.replays_only() {
-            return Err(Untraced::ReplayOnly);
-        }
-        let parent_id = parent::current_parent_span();
-        // The trace id is known when the parent is the enclosing trace's span; a parent named
-        // by `with_parent_span` is sent alone.
-        let trace_id = parent::current_span()
-            .filter(|enclosing| parent_id.as_deref() == Some(enclosing.id()))
-            .map(|enclosing| enclosing.trace_id().to_owned());
-        let start = SpanStart {
-            trace_id,
-            parent_id: parent_id.map(|parent| parent.to_string()),
-            input: self.input.clone(),
-            meta: self.meta.clone(),
-            tags: self.tags.clone(),
-            ..SpanStart::now(self.name.as_str())
-        };
-        let handle = client.start_span(&start).await.map_err(Untraced::Failed)?;
-        Ok((client, handle))
     }
 
     fn log_unsent(&self, what: &str, error: &serde_json::Error) {
@@ -239,14 +208,6 @@ impl Trace {
             "opper trace: the {what} does not serialize; it is not sent"
         );
     }
-}
-
-/// Why a trace runs untraced.
-enum Untraced {
-    /// The client only replays a cache: it sends nothing.
-    ReplayOnly,
-    /// The span could not be created.
-    Failed(Error),
 }
 
 /// What a traced future may return: whether it failed, and why, for the span's `error`.

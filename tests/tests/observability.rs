@@ -377,7 +377,7 @@ fn a_failed_end_is_logged() {
         let logs = captured.text();
         let warning = logs
             .lines()
-            .find(|l| l.contains("WARN") && l.contains("end could not be sent"))
+            .find(|l| l.contains("WARN") && l.contains("could not be sent"))
             .unwrap_or_else(|| panic!("{logs}"));
         assert!(warning.contains(span.id()), "{warning}");
         assert!(warning.contains("end-fails"), "{warning}");

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::Result;
 use crate::protocol::{json, v3};
-use crate::trace::parent::SpanHandle;
+use crate::trace::parent::{self, SpanHandle};
 
 /// The path that creates a span.
 pub(crate) const CREATE: &str = "/v3/spans";
@@ -47,6 +47,23 @@ pub(crate) struct SpanStart {
 }
 
 impl SpanStart {
+    /// A span named `name` starting now, under the enclosing scope's span: its parent is
+    /// [`current_parent_span`](crate::current_parent_span), and its trace the enclosing
+    /// trace's when that parent is the trace's span (a parent named by
+    /// [`with_parent_span`](crate::with_parent_span) is sent alone, as the official client
+    /// sends an explicit `parent_span_id`).
+    pub(crate) fn in_scope(name: impl Into<String>) -> Self {
+        let parent_id = parent::current_parent_span();
+        let trace_id = parent::current_span()
+            .filter(|enclosing| parent_id.as_deref() == Some(enclosing.id()))
+            .map(|enclosing| enclosing.trace_id().to_owned());
+        SpanStart {
+            trace_id,
+            parent_id: parent_id.map(|parent| parent.to_string()),
+            ..SpanStart::now(name)
+        }
+    }
+
     /// A span named `name` starting now, with nothing else set.
     pub(crate) fn now(name: impl Into<String>) -> Self {
         SpanStart {
