@@ -633,3 +633,25 @@ async fn opper_trace_uses_the_default_client() {
         .expect("a span");
     assert_eq!(only_root(&server).id, span.id());
 }
+
+#[tokio::test]
+async fn a_trace_cut_off_while_its_span_is_being_created_leaves_no_request_running() {
+    let server = MockServer::start().await;
+    let opper = client(&server, Api::V2);
+    // The span's creation never gets an answer; the caller's own timeout gives up on it.
+    server.fault(Reply::status(200).stall());
+    let cut = tokio::time::timeout(
+        Duration::from_millis(100),
+        Trace::new("cut-off").client(&opper).run(async { 1 }),
+    )
+    .await;
+    assert!(cut.is_err());
+    // The abandoned request's connection is closed: nothing carries on in the background.
+    assert!(
+        server
+            .wait_for_closed_connections(1, Duration::from_secs(10))
+            .await
+    );
+    assert_eq!(server.request_count(), 1);
+    assert!(server.spans().is_empty());
+}
