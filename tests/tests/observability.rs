@@ -89,7 +89,7 @@ fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
             failure.contains("outcome=\"error\"") || failure.contains("outcome=error"),
             "{failure}"
         );
-        assert!(failure.contains("error.type=400"), "{failure}");
+        assert!(failure.contains("error.type=\"400\""), "{failure}");
         assert!(!logs.contains(KEY), "the key leaked into the logs");
     });
 }

@@ -655,3 +655,19 @@ async fn a_trace_cut_off_while_its_span_is_being_created_leaves_no_request_runni
     assert_eq!(server.request_count(), 1);
     assert!(server.spans().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_trace_can_run_on_a_spawned_task() {
+    let server = MockServer::start().await;
+    let opper = client(&server, Api::V3);
+    let inner = opper.clone();
+    // The trace's future is `Send`: it moves to another thread with its scope.
+    let span = tokio::spawn(Trace::new("spawned").client(&opper).run(async move {
+        inner.call("far").send::<String>().await.unwrap();
+        opper::current_span().unwrap()
+    }))
+    .await
+    .unwrap();
+    assert_eq!(only_root(&server).id, span.id());
+    assert_eq!(parents(&server), vec![expect("far", Some(span.id()))]);
+}

@@ -93,7 +93,8 @@ pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Opti
         Some(error) => {
             span.record("outcome", "error");
             match error.status() {
-                Some(status) => span.record("error.type", status),
+                // A string, as the conventions type `error.type`.
+                Some(status) => span.record("error.type", status.to_string().as_str()),
                 None if error.is_timeout() => span.record("error.type", "timeout"),
                 None if matches!(error, Error::Transport(t) if t.is_connect()) => {
                     span.record("error.type", "connect")
