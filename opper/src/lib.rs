@@ -39,7 +39,9 @@ mod stream;
 mod client;
 // 9. A call: the builder, and the attempts of a call or stream (cache, retries, re-asks).
 mod call;
-// 10. Support for the macros, the fuzz targets, and the testing server.
+// 10. Traces: a block of work as one span in Opper, the calls inside nested under it.
+mod traced;
+// 11. Support for the macros, the fuzz targets, and the testing server.
 #[doc(hidden)]
 pub mod __private;
 #[cfg(feature = "fuzzing")]
@@ -70,7 +72,10 @@ pub use task::Task;
 pub use task::configuration::Configuration;
 pub use task::example::Example;
 pub use task::model::Model;
-pub use trace::parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
+pub use trace::parent::{
+    ParentSpan, SpanHandle, WithParentSpan, current_parent_span, current_span, with_parent_span,
+};
+pub use traced::{Trace, TraceOutput, trace};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///

@@ -4,11 +4,13 @@
 //! version's module through [`Api`] without naming a field.
 
 // The parts, leaves first: JSON in and out for both versions, v2's wire, the frames both
-// versions decode into (a v2 chunk is one), then v3's wire.
+// versions decode into (a v2 chunk is one), then v3's wire, then the spans wire (v3's, used
+// by clients of both versions).
 pub(crate) mod json;
 pub(crate) mod v2;
 pub(crate) mod frame;
 pub(crate) mod v3;
+pub(crate) mod spans;
 
 pub(crate) use frame::{Decoded, Endpoint, Frame};
 

@@ -17,7 +17,7 @@ use crate::protocol::v2::StreamingChunk;
 use crate::protocol::{self, Api, Decoded, Frame};
 use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::stream::timeouts::Timeouts;
-use crate::trace::record_outcome;
+use crate::trace::{self, record_outcome};
 use crate::{Error, Result};
 
 /// How many body bytes are decoded at a time (see `ChunkStream::unfed`).
@@ -184,7 +184,7 @@ impl ChunkStream {
         if self.span_id.is_none()
             && let Some(id) = &chunk.span_id
         {
-            self.span.record("span_id", id.as_str());
+            trace::record_span_id(&self.span, id);
             self.span_id = Some(id.clone());
         }
     }
@@ -301,7 +301,7 @@ impl ChunkStream {
                 .front()
                 .and_then(|e| self.api.span_id_of(&e.data))
         {
-            self.span.record("span_id", id.as_str());
+            trace::record_span_id(&self.span, &id);
             self.span_id = Some(id);
         }
         Ok(())
@@ -465,7 +465,7 @@ impl ChunkStream {
                 if let Frame::Complete(answer) = &frame {
                     self.completed = true;
                     if let Some(trace_uuid) = &answer.trace_uuid {
-                        self.span.record("trace_uuid", trace_uuid.as_str());
+                        trace::record_trace_uuid(&self.span, trace_uuid);
                     }
                     if self.output.is_none() {
                         self.output = Some(answer.output.clone());

@@ -9,7 +9,12 @@
 //!   the body. Answers are `{"data", "meta"}` (`meta` with usage, cost and a `trace_uuid`),
 //!   errors `{"error": {"code", "message", "details"}}`, and a stream is the output's JSON text
 //!   in small `content` deltas cut at awkward places (inside strings, escapes and numbers), then
-//!   `done`, `event: complete` and `[DONE]`.
+//!   `done`, `event: complete` and `[DONE]`;
+//! - spans, as traces send them: `POST /v3/spans` (answered `{"data": {"id", "trace_id",
+//!   "name", ...}}` with UUIDs), `PATCH /v3/spans/{id}` (`204`; an unknown id is a `404` in
+//!   v3's error shape) and `GET /v3/spans/{id}`; the spans are kept for tests
+//!   ([`MockServer::spans`]). A [`fault`](MockServer::fault) answers a spans request as it
+//!   answers a call, so span creation can be made to fail, stall or answer a bad body.
 //!
 //! The same scripts answer both versions, each in its own shape.
 //!
@@ -76,8 +81,9 @@ pub(crate) mod chunker;
 mod record;
 mod reply;
 mod schema;
-// The v3 wire, below the server that routes to it.
+// The v3 wire and the spans endpoints, below the server that routes to them.
 mod v3;
+mod spans;
 // The HTTP side: routing, auth, limits, faults, v2's shapes.
 mod server;
 
@@ -95,6 +101,7 @@ pub use crate::testing::chunker::{ChunkOptions, chunks_for};
 pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use schema::{Generator, generate};
+pub use spans::RecordedSpan;
 
 use crate::{Opper, OpperBuilder, Result};
 use server::{Shared, lock};
@@ -350,6 +357,14 @@ impl MockServer {
             .filter(|request| request.task() == Some(task))
             .cloned()
             .collect()
+    }
+
+    /// The spans created on the server (`POST /v3/spans`), with what their `PATCH`es set, as
+    /// trees: the roots are the spans without a parent (or whose parent is no longer kept),
+    /// each with its [`children`](RecordedSpan::children). The most recent 10,000 spans are
+    /// kept, with at most 32 MiB of received bodies.
+    pub fn spans(&self) -> Vec<RecordedSpan> {
+        lock(&self.shared.spans).tree()
     }
 
     /// How many requests were received so far (since the last

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use super::record::{RecordedRequest, Recording};
 use super::reply::{Body, Reply, StreamFault};
 use super::schema::{Generator, hash_str, uuid_like, words};
-use super::v3;
+use super::{spans, v3};
 use crate::StreamingChunk;
 use crate::testing::chunker::{chunks_for, python_json};
 use crate::testing::rng::Rng;
@@ -54,6 +54,7 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicUsize,
     pub(crate) max_body_bytes: AtomicUsize,
     pub(crate) body_timeout: Mutex<Duration>,
+    pub(crate) spans: Mutex<spans::Store>,
 }
 
 impl Default for Shared {
@@ -67,6 +68,7 @@ impl Default for Shared {
             closed: AtomicUsize::new(0),
             max_body_bytes: AtomicUsize::new(DEFAULT_MAX_BODY_BYTES),
             body_timeout: Mutex::new(DEFAULT_BODY_TIMEOUT),
+            spans: Mutex::default(),
         }
     }
 }
@@ -342,6 +344,8 @@ fn closing(mut response: Response<MockBody>) -> Response<MockBody> {
 enum Endpoint {
     Call,
     Stream,
+    /// `/v3/spans[/{id}]` (`spans`): `POST`, `PATCH`, `GET`.
+    Spans,
 }
 
 /// The API version whose shapes answer a request.
@@ -369,6 +373,11 @@ fn route(path: &str) -> Route {
     match path {
         "/v2/call" | "/call" => v2(Endpoint::Call),
         "/v2/call/stream" | "/call/stream" => v2(Endpoint::Stream),
+        path if spans::is_spans(path) => Route {
+            api: Api::V3,
+            endpoint: Some(Endpoint::Spans),
+            name: None,
+        },
         _ => match v3::route(path) {
             Some(found) => Route {
                 api: Api::V3,
@@ -466,7 +475,7 @@ pub(crate) async fn handle(
             )),
         ));
     };
-    if parts.method != hyper::Method::POST {
+    if parts.method != hyper::Method::POST && endpoint != Endpoint::Spans {
         guard.done = true;
         let mut response = error_response(
             api,
@@ -516,6 +525,19 @@ pub(crate) async fn handle(
         return Ok(response);
     }
 
+    // The spans endpoints answer from their own store, unless a fault is scripted.
+    if endpoint == Endpoint::Spans && fault.is_none() {
+        guard.done = true;
+        let seed = shared.seed.load(Ordering::Relaxed);
+        let mut store = lock(&shared.spans);
+        let path = parts.uri.path();
+        return Ok(
+            match spans::answer(&mut store, seed, parts.method.as_str(), path, body.as_ref()) {
+                (status, Some(body)) => json_response(status, &body),
+                (status, None) => bytes_response(status, Bytes::new(), "application/json"),
+            },
+        );
+    }
     let checked = match api {
         Api::V2 => validate(&raw_body, body.as_ref()),
         Api::V3 => v3::validate(body.as_ref(), route.name.as_deref())
@@ -717,7 +739,7 @@ pub(crate) async fn handle(
     }
 
     match endpoint {
-        Endpoint::Call => {
+        Endpoint::Call | Endpoint::Spans => {
             guard.done = true;
             if let Some(StreamFault::Error {
                 error_type,
