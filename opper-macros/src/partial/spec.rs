@@ -1,4 +1,4 @@
-//! The checked input of `#[derive(Partial)]`: what `expand.rs` writes code from. `valid.rs`
+//! The checked input of `#[derive(Partial)]`: what [`expand`](super::expand) writes code from. [`valid`](super::valid)
 //! builds it only when every check passed.
 
 use syn::{Attribute, Generics, Ident, Type, Visibility};

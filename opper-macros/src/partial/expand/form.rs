@@ -5,8 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::super::spec::{Field, Input};
-use super::{bounded_generics, field_ty, private};
+use super::types::{bounded_generics, field_ty, private};
+use crate::partial::spec::{Field, Input};
 
 pub(super) fn partial_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let krate = &input.krate;

@@ -4,8 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::super::spec::Input;
-use super::{bounded_generics, private};
+use super::types::{bounded_generics, private};
+use crate::partial::spec::Input;
 
 pub(super) fn enum_impl(input: &Input<'_>, names: &[String], open: bool) -> TokenStream {
     let krate = &input.krate;

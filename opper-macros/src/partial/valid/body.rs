@@ -3,13 +3,13 @@
 
 use syn::ext::IdentExt;
 
-use super::super::ast::{EnumVariant, Field as RawField};
-use super::super::spec::{Body, Field};
-use super::super::symbol::DOC;
 use super::opper;
 use super::serde::{Place, check_serde};
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
+use crate::partial::ast::{EnumVariant, Field as RawField};
+use crate::partial::spec::{Body, Field};
+use crate::partial::symbol::DOC;
 
 /// A field, unless it is skipped.
 pub(super) fn field<'a>(field: &RawField<'a>, rule: RenameRule, cx: &Ctxt) -> Option<Field<'a>> {
