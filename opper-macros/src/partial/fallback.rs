@@ -1,4 +1,4 @@
-//! On error: `impl Partial` with a unit partial form, which keeps the rest of the crate free of
+//! On error: `impl Partial` (and `PartialField`) with a unit partial form, which keeps the rest of the crate free of
 //! follow-on errors while the real ones are fixed.
 
 use proc_macro2::TokenStream;
@@ -23,5 +23,7 @@ pub(crate) fn stub(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
         }
+
+        impl #impl_generics #krate::__private::PartialField for #ident #ty_generics #where_clause {}
     }
 }

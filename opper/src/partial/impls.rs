@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
+use super::field::PartialField;
 use super::kind::Kind;
 use super::path::display;
 use super::scalar::{self, Progress};
@@ -87,6 +88,8 @@ macro_rules! scalar_partial {
                 scalar::apply(slot, path, delta, cx)
             }
         }
+
+        impl PartialField for $ty {}
     )*};
 }
 
@@ -412,3 +415,14 @@ fn apply_value_leaf(slot: &mut Option<Value>, delta: &Value, cx: &mut Cx) -> Res
         }
     }
 }
+
+// Every std type that implements `Partial` can be a field of a derived type.
+impl PartialField for String {}
+impl PartialField for char {}
+impl<T: PartialField> PartialField for Option<T> {}
+impl<T: PartialField> PartialField for Box<T> {}
+impl<T: PartialField> PartialField for Vec<T> {}
+impl<V: PartialField> PartialField for BTreeMap<String, V> {}
+impl<V: PartialField> PartialField for HashMap<String, V> {}
+impl PartialField for Value {}
+impl PartialField for Map<String, Value> {}

@@ -78,6 +78,7 @@ mod kind;
 pub(crate) mod path;
 mod cx;
 mod scalar;
+pub(crate) mod field;
 mod impls;
 pub(crate) mod derive;
 mod complete;

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::types::{bounded_generics, field_ty, private};
+use super::types::{field_bounded_generics, field_ty, private};
 use crate::partial::spec::{Field, Input};
 
 pub(super) fn partial_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
@@ -13,7 +13,7 @@ pub(super) fn partial_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenSt
     let rt = private(input);
     let vis = input.vis;
     let partial = &input.partial_ident;
-    let generics = bounded_generics(input);
+    let generics = field_bounded_generics(input);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let serde_crate = format!("{}::serde", crate::crate_path::to_string(&rt));
     let struct_doc = format!(

@@ -4,14 +4,14 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::types::{bounded_generics, field_ty, private};
+use super::types::{bounded_generics, field_bounded_generics, field_ty, private};
 use crate::partial::spec::{Field, Input};
 
 pub(super) fn struct_impl(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
     let krate = &input.krate;
     let ident = input.ident;
     let partial = &input.partial_ident;
-    let generics = bounded_generics(input);
+    let generics = field_bounded_generics(input);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let (_, input_ty_generics, _) = input.generics.split_for_impl();
     // A struct whose fields are all flattened never reads the rest of the path itself.
@@ -22,6 +22,9 @@ pub(super) fn struct_impl(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStrea
     let resolve = resolve(input, fields, rest_unused.as_ref());
     let ready = ready(input, fields);
     let apply = apply(input, fields, rest_unused.as_ref());
+    let rt = private(input);
+    let field_generics = bounded_generics(input);
+    let (field_impl_generics, _, field_where_clause) = field_generics.split_for_impl();
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::Partial for #ident #input_ty_generics #where_clause {
@@ -30,6 +33,10 @@ pub(super) fn struct_impl(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStrea
             #ready
             #apply
         }
+
+        #[automatically_derived]
+        impl #field_impl_generics #rt::PartialField for #ident #input_ty_generics
+            #field_where_clause {}
     }
 }
 

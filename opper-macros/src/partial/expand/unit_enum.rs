@@ -29,5 +29,8 @@ pub(super) fn enum_impl(input: &Input<'_>, names: &[String], open: bool) -> Toke
                 #rt::variant(__slot, __path, __delta, __cx, #ty_name, &[#(#names),*], #open)
             }
         }
+
+        #[automatically_derived]
+        impl #impl_generics #rt::PartialField for #ident #ty_generics #where_clause {}
     }
 }

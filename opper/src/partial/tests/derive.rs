@@ -201,3 +201,30 @@ fn partials_serialize_to_the_json_known_so_far() {
         "{}"
     );
 }
+
+/// Two types that hold each other: the derive's field bounds (`PartialField`) must not make
+/// either impl need itself.
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
+#[opper(crate = "crate")]
+struct Thread {
+    replies: Vec<Reply>,
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
+#[opper(crate = "crate")]
+struct Reply {
+    text: String,
+    thread: Option<Box<Thread>>,
+}
+
+#[test]
+fn mutually_recursive_types_derive_partial() {
+    let value: Thread = assemble(&[
+        ("replies[0].text", json!("a")),
+        ("replies[0].thread.replies[0].text", json!("b")),
+        ("replies[0].thread.replies[0].thread", json!(null)),
+    ])
+    .unwrap();
+    let inner = value.replies[0].thread.as_ref().unwrap();
+    assert_eq!(inner.replies[0].text, "b");
+}
