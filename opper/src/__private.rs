@@ -10,7 +10,7 @@ pub use crate::partial::derive::{
     atomic, first_key, flat_ready, flattened, has_value, no_field, split_key, variant, with_object,
 };
 pub use crate::partial::field::PartialField;
-pub use crate::partial::{Cx, Seg};
+pub use crate::partial::{Cx, PartialForm, Seg};
 pub use crate::reask::validate::ValidatorForm;
 pub use crate::reask::{Policy, instructions as reask_instructions};
 pub use crate::task::schema::schema_for;
@@ -477,7 +477,7 @@ impl<T: Serialize + JsonSchema + ?Sized> Input for T {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
     label = "streamed outputs need `opper::Partial`",
-    note = "add `#[derive(opper::Partial)]` to `{Self}`"
+    note = "add `#[derive(opper::Partial)]` to `{Self}`; a unit enum is streamed as a field of a struct"
 )]
 pub trait Streamable: Partial + Output {}
 impl<T: Partial + Output> Streamable for T {}

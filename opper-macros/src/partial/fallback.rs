@@ -9,8 +9,11 @@ pub(crate) fn stub(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
-        impl #impl_generics #krate::Partial for #ident #ty_generics #where_clause {
-            type Partial = ();
+        impl #impl_generics #krate::__private::PartialForm for #ident #ty_generics #where_clause {
+            type Form = ();
+            fn __empty() -> ::core::option::Option<()> {
+                ::core::option::Option::Some(())
+            }
             fn __resolve(_: &[#krate::__private::Seg<'_>]) -> bool {
                 false
             }

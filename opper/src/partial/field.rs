@@ -1,9 +1,9 @@
 //! The bound the derive puts on the types of a struct's fields. Not a public API.
 
-use super::Partial;
+use super::PartialForm;
 
 /// A type that can be the type of a field of a `#[derive(opper::Partial)]` type: the std types
-/// that implement [`Partial`] and every derived type, each with an impl of its own (a blanket
+/// that implement [`PartialForm`] and every derived type, each with an impl of its own (a blanket
 /// impl over `Partial` would make a recursive type's impl need itself).
 ///
 /// The derive bounds the partial struct, its impls and `impl Partial` by `FieldType:
@@ -15,4 +15,4 @@ use super::Partial;
     label = "the type of a field of an `opper::Partial` type needs `opper::Partial`",
     note = "add `#[derive(opper::Partial)]` to `{Self}`"
 )]
-pub trait PartialField: Partial {}
+pub trait PartialField: PartialForm {}

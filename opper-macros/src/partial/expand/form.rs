@@ -9,7 +9,6 @@ use super::types::{field_bounded_generics, field_ty, private};
 use crate::partial::spec::{Field, Input};
 
 pub(super) fn partial_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
-    let krate = &input.krate;
     let rt = private(input);
     let vis = input.vis;
     let partial = &input.partial_ident;
@@ -44,7 +43,7 @@ pub(super) fn partial_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenSt
             #(#docs)*
             #default_doc
             #serde_attr
-            #fvis #name: ::core::option::Option<<#ty as #krate::Partial>::Partial>,
+            #fvis #name: ::core::option::Option<<#ty as #rt::PartialForm>::Form>,
         }
     });
     let names: Vec<_> = fields.iter().map(|field| field.ident).collect();

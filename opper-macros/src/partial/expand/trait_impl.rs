@@ -8,7 +8,6 @@ use super::types::{bounded_generics, field_bounded_generics, field_ty, private};
 use crate::partial::spec::{Field, Input};
 
 pub(super) fn struct_impl(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
-    let krate = &input.krate;
     let ident = input.ident;
     let partial = &input.partial_ident;
     let generics = field_bounded_generics(input);
@@ -27,8 +26,13 @@ pub(super) fn struct_impl(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStrea
     let (field_impl_generics, _, field_where_clause) = field_generics.split_for_impl();
     quote! {
         #[automatically_derived]
-        impl #impl_generics #krate::Partial for #ident #input_ty_generics #where_clause {
-            type Partial = #partial #ty_generics;
+        impl #impl_generics #rt::PartialForm for #ident #input_ty_generics #where_clause {
+            type Form = #partial #ty_generics;
+
+            fn __empty() -> ::core::option::Option<Self::Form> {
+                ::core::option::Option::Some(::core::default::Default::default())
+            }
+
             #resolve
             #ready
             #apply
@@ -46,19 +50,18 @@ fn resolve(
     fields: &[Field<'_>],
     rest_unused: Option<&TokenStream>,
 ) -> TokenStream {
-    let krate = &input.krate;
     let rt = private(input);
     let arms = fields.iter().filter(|field| !field.flatten).map(|field| {
         let keys = &field.keys;
         let ty = field_ty(input, field);
-        quote!(#(#keys)|* => <#ty as #krate::Partial>::__resolve(__rest),)
+        quote!(#(#keys)|* => <#ty as #rt::PartialForm>::__resolve(__rest),)
     });
     let flattened: Vec<TokenStream> = fields
         .iter()
         .filter(|field| field.flatten)
         .map(|field| {
             let ty = field_ty(input, field);
-            quote!(<#ty as #krate::Partial>::__resolve(__path))
+            quote!(<#ty as #rt::PartialForm>::__resolve(__path))
         })
         .collect();
     let otherwise = if flattened.is_empty() {
@@ -104,7 +107,7 @@ fn ready(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
         return TokenStream::new();
     }
     quote! {
-        fn __ready(__partial: &Self::Partial) -> bool {
+        fn __ready(__partial: &Self::Form) -> bool {
             #(#checks)&&*
         }
     }
@@ -118,7 +121,6 @@ fn apply(
     fields: &[Field<'_>],
     rest_unused: Option<&TokenStream>,
 ) -> TokenStream {
-    let krate = &input.krate;
     let rt = private(input);
     let ty_name = input.ident.to_string();
     let arms = fields.iter().filter(|field| !field.flatten).map(|field| {
@@ -128,7 +130,7 @@ fn apply(
         let apply = if field.atomic {
             quote!(#rt::atomic::<#ty>)
         } else {
-            quote!(<#ty as #krate::Partial>::__apply)
+            quote!(<#ty as #rt::PartialForm>::__apply)
         };
         quote!(#(#keys)|* => #apply(&mut __obj.#name, __rest, __delta, __cx),)
     });
@@ -136,7 +138,7 @@ fn apply(
         let name = field.ident;
         let ty = field_ty(input, field);
         quote! {
-            if <#ty as #krate::Partial>::__resolve(__path) {
+            if <#ty as #rt::PartialForm>::__resolve(__path) {
                 return #rt::flattened::<#ty>(&mut __obj.#name, __path, __delta, __cx);
             }
         }
@@ -153,7 +155,7 @@ fn apply(
     };
     quote! {
         fn __apply(
-            __slot: &mut ::core::option::Option<Self::Partial>,
+            __slot: &mut ::core::option::Option<Self::Form>,
             __path: &[#rt::Seg<'_>],
             __delta: &#rt::Value,
             __cx: &mut #rt::Cx,

@@ -14,13 +14,14 @@ pub(super) fn private(input: &Input<'_>) -> TokenStream {
     quote!(#krate::__private)
 }
 
-/// The input's generics with `T: Partial + 'static` on every type parameter.
+/// The input's generics with `T: __private::PartialForm + 'static` on every type parameter
+/// (so that a type parameter may be a unit enum).
 pub(super) fn bounded_generics(input: &Input<'_>) -> Generics {
-    let krate = &input.krate;
+    let rt = private(input);
     let mut generics = input.generics.clone();
     for param in &mut generics.params {
         if let GenericParam::Type(param) = param {
-            param.bounds.push(parse_quote!(#krate::Partial));
+            param.bounds.push(parse_quote!(#rt::PartialForm));
             param.bounds.push(parse_quote!('static));
         }
     }
@@ -69,7 +70,7 @@ fn mentions(tokens: &TokenStream, name: &str) -> bool {
 }
 
 /// `tokens` with every token spanned on `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(super) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {
