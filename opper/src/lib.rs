@@ -201,7 +201,9 @@ pub use opper_macros::function;
 /// with the type's visibility: every field an `Option` of the field type's partial (nested
 /// structs as their partials, `Vec<T>` as a vector of partials), `Debug`, `Clone`, `Default`,
 /// and `Serialize` to the JSON known so far. Serde's `rename`, `rename_all`, `alias`, `skip`,
-/// `default` and `flatten` are honoured; a unit-only enum's partial is its variant's name.
+/// `default` and `flatten` are honoured; a unit-only enum's partial is the enum itself (shown
+/// once its variant is whole; it needs `Clone`, `Debug` and `Serialize`, and is streamed as a
+/// field of a struct).
 ///
 /// ```
 /// use schemars::JsonSchema;
