@@ -287,7 +287,7 @@ async fn a_task_with_examples_is_refused_before_any_request() {
             error,
             Error::Unsupported {
                 field: "examples",
-                api: "v3",
+                api: opper::Api::V3,
                 ..
             }
         ),

@@ -17,7 +17,8 @@ use entry::AnswerRef;
 pub(crate) use entry::{Answer, CallAnswer, StreamAnswer};
 use key::{Key, Route};
 
-use crate::protocol::{Api, Endpoint};
+use crate::api::Api;
+use crate::protocol::Endpoint;
 use crate::{Error, Result};
 
 /// A directory of cached answers: calls answered from it make no request.
