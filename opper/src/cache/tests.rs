@@ -249,6 +249,64 @@ fn damaged_stream_entries_are_misses() {
     }
 }
 
+/// A stored chunk is checked when the entry is read and built only when it is replayed: the
+/// check accepts exactly what [`StreamingChunk`] reads (an entry with any other chunk is a
+/// miss), and finds error chunks however their keys are written.
+#[test]
+fn stored_chunks_are_checked_as_streaming_chunk_reads_them() {
+    let dir = TempDir::new("checked-chunks");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<StreamAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.stream_now(&StreamAnswer::Chunks(chunks()));
+    let request = serde_json::from_str::<Value>(BODY).unwrap();
+    for chunk in [
+        // Read.
+        r#"{"delta":"a\"b\u00e9\n","json_path":"response.t","chunk_type":"json"}"#,
+        r#"{"delta":{"deep":[1,-2,3.5e10,null,true,{"k":"v"}]},"chunk_type":"text"}"#,
+        r#"{"delta":null,"span_id":null,"unknown":[1,{"x":2}],"chunk_type":"novel"}"#,
+        r#"{"delta":18446744073709551615,"json_path":"response.n"}"#,
+        r#"{"delta":-9223372036854775808}"#,
+        r#"{"span_id":"s","error_type":null,"error_message":null}"#,
+        r#"{}"#,
+        // Not read: a field of another type, a number out of range, a repeated field.
+        r#"{"delta":1e400}"#,
+        r#"{"delta":[1e999]}"#,
+        r#"{"json_path":5}"#,
+        r#"{"span_id":["s"]}"#,
+        r#"{"chunk_type":3}"#,
+        r#"{"error_message":{"m":1}}"#,
+        r#"{"delta":"a","delta":"b"}"#,
+        r#"{"delta":{"k":1,"k":2}}"#,
+        r#"[1]"#,
+        // Error chunks, however spelled.
+        r#"{"chunk_type":"error","error_message":"boom"}"#,
+        r#"{"error\u005ftype":"E"}"#,
+        r#"{"error_message":""}"#,
+        r#"{"chunk_type":"\u0065rror"}"#,
+    ] {
+        let entry = format!(
+            r#"{{"opper_cache":1,"endpoint":"/v2/call/stream","request":{request},"chunks":[{{"span_id":"s-1"}},{chunk}]}}"#
+        );
+        fs::write(&path, entry).unwrap();
+        let expected = serde_json::from_str::<StreamingChunk>(chunk)
+            .ok()
+            .filter(|chunk| !chunk.is_error());
+        let found = cache
+            .lookup_now::<StreamAnswer>(Api::V2, "add_numbers", BODY.as_bytes())
+            .unwrap();
+        match (found, expected) {
+            (Lookup::Hit(StreamAnswer::Stored(stored)), Some(expected)) => {
+                let replayed: Vec<StreamingChunk> =
+                    stored.into_iter().map(Result::unwrap).collect();
+                assert_eq!(replayed.get(1), Some(&expected), "{chunk}");
+            }
+            (Lookup::Miss(Some(_)), None) => {}
+            (found, expected) => panic!("{chunk}: {found:?}, expected {expected:?}"),
+        }
+    }
+}
+
 #[test]
 fn failures_are_not_stored() {
     let dir = TempDir::new("failures");
