@@ -167,9 +167,10 @@ fn main() {
     });
     row("ratio cached / live", &|f| format!("{:.3}", f.ratio()));
     let updates = current.updates;
-    row(&format!("{updates}-update stream replayed (median)"), &|f| {
-        format!("{:.1?}", f.replayed)
-    });
+    row(
+        &format!("{updates}-update stream replayed (median)"),
+        &|f| format!("{:.1?}", f.replayed),
+    );
     row("  M updates/s", &|f| format!("{:.2}", f.rate(f.replayed)));
     row(
         &format!(
@@ -178,9 +179,10 @@ fn main() {
         ),
         &|f| format!("{:.1?}", f.opened),
     );
-    row(&format!("{updates}-update stream over loopback (median)"), &|f| {
-        format!("{:.1?}", f.streamed)
-    });
+    row(
+        &format!("{updates}-update stream over loopback (median)"),
+        &|f| format!("{:.1?}", f.streamed),
+    );
     row("  M updates/s", &|f| format!("{:.2}", f.rate(f.streamed)));
     row("throughput replayed / live", &|f| {
         format!("{:.2}", f.throughput())

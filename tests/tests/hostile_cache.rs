@@ -315,7 +315,9 @@ fn a_small_entry_is_read_on_the_calling_task_and_a_large_one_on_a_blocking_threa
         let (release, held) = std::sync::mpsc::channel::<()>();
         let busy = tokio::task::spawn_blocking(move || held.recv());
         let opper = replay_client(&dir);
-        let small = send(&opper).await.expect("answered with no blocking thread free");
+        let small = send(&opper)
+            .await
+            .expect("answered with no blocking thread free");
         assert_eq!(small.output.people.len(), 2);
         let waiting = tokio::spawn(async move {
             let opper = replay_client(&dir);

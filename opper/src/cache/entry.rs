@@ -172,7 +172,6 @@ impl Iterator for Replaying {
     }
 }
 
-
 /// What is read back. Unknown fields are ignored, for entries of a later minor format. A
 /// stream's chunks are kept as their text, each checked ([`ChunkCheck`]).
 #[derive(Deserialize)]

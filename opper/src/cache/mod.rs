@@ -13,8 +13,8 @@ use bytes::Bytes;
 
 use serde_json::Value;
 
-use entry::{AnswerRef, Found};
 pub(crate) use entry::{Answer, CallAnswer, Replaying, StreamAnswer};
+use entry::{AnswerRef, Found};
 use key::{Key, Route};
 
 use crate::api::Api;
