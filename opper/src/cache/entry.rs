@@ -16,12 +16,14 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::key::{Key, Route};
+use super::seen::{self, Identity, Spans};
 use crate::error::{Error, cut};
 use crate::protocol::Endpoint;
 use crate::protocol::v2::{ChunkType, StreamingChunk};
@@ -116,11 +118,12 @@ impl Answer for StreamAnswer {
 /// it. Each chunk was checked when the entry was read, as [`StreamingChunk`] reads it but
 /// without building it ([`ChunkCheck`]); it is built only as it is replayed, as a live stream
 /// builds each chunk as it arrives. So opening a long stream's entry reads and checks it once,
-/// and builds nothing.
+/// and builds nothing (and the same file read again in this process is not checked again:
+/// `seen`).
 #[derive(Debug)]
 pub(crate) struct StoredChunks {
     text: String,
-    spans: Vec<Range<usize>>,
+    spans: Spans,
     /// Whether a chunk is an error chunk ([`StreamingChunk::is_error`]).
     has_error: bool,
 }
@@ -147,11 +150,10 @@ impl IntoIterator for StoredChunks {
     type Item = crate::error::Result<StreamingChunk>;
     type IntoIter = Replaying;
 
-    fn into_iter(mut self) -> Replaying {
-        let spans = std::mem::take(&mut self.spans).into_iter();
+    fn into_iter(self) -> Replaying {
         Replaying {
             chunks: self,
-            spans,
+            next: 0,
         }
     }
 }
@@ -160,14 +162,15 @@ impl IntoIterator for StoredChunks {
 #[derive(Debug)]
 pub(crate) struct Replaying {
     chunks: StoredChunks,
-    spans: std::vec::IntoIter<Range<usize>>,
+    next: usize,
 }
 
 impl Iterator for Replaying {
     type Item = crate::error::Result<StreamingChunk>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let span = self.spans.next()?;
+        let span = self.chunks.spans.get(self.next)?.clone();
+        self.next = self.next.saturating_add(1);
         Some(self.chunks.decode(span))
     }
 }
@@ -324,7 +327,7 @@ pub(crate) enum Found<A> {
 /// [`MAX_ENTRY_BYTES`] (a link, a FIFO, a device, a directory).
 pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key, limit: u64) -> Found<A> {
     match read_regular(path, limit.min(MAX_ENTRY_BYTES)) {
-        Ok(Some(bytes)) => match parse(bytes, route, key) {
+        Ok(Some(bytes)) => match parse(bytes, route, key, path) {
             Ok(answer) => Found::Answer(answer),
             Err(reason) => Found::Damaged(reason),
         },
@@ -334,10 +337,23 @@ pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key, limit: u64) 
     }
 }
 
-/// The answer in an entry's bytes, checked against its key.
-fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key) -> Result<A, String> {
+/// The answer in an entry's bytes (read at `path`), checked against its key.
+fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key, path: &Path) -> Result<A, String> {
     let not_an_entry = |e: serde_json::Error| format!("it is not a cache entry: {e}");
     let text = String::from_utf8(bytes).map_err(|e| format!("it is not UTF-8: {e}"))?;
+    // This text was checked here before (a stream's only: the identity costs a pass over it).
+    let identity = (A::ENDPOINT == Endpoint::Stream).then(|| Identity::of(&text));
+    if let Some(spans) = identity.and_then(|identity| seen::spans(path, identity, key)) {
+        return A::take(Stored {
+            response: None,
+            chunks: Some(StoredChunks {
+                text,
+                spans,
+                has_error: false,
+            }),
+            frames: None,
+        });
+    }
     let stored: OnDisk<'_> = serde_json::from_str(&text).map_err(not_an_entry)?;
     if stored.opper_cache != FORMAT {
         return Err(format!(
@@ -356,10 +372,11 @@ fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key) -> Result<A, String
         None => None,
         Some(raw) => Some(check_chunks(&text, raw)?),
     };
+    let checked = chunks.as_ref().map(|(spans, _)| Arc::clone(spans));
     let OnDisk {
         response, frames, ..
     } = stored;
-    A::take(Stored {
+    let answer = A::take(Stored {
         response,
         chunks: chunks.map(|(spans, has_error)| StoredChunks {
             text,
@@ -367,12 +384,18 @@ fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key) -> Result<A, String
             has_error,
         }),
         frames,
-    })
+    })?;
+    // An answer of chunks alone, none an error (or `take` refused it): the same file need not
+    // be checked again.
+    if let (Some(spans), Some(identity)) = (checked, identity) {
+        seen::remember(path, identity, key, spans);
+    }
+    Ok(answer)
 }
 
 /// Where each chunk is in `text`, each checked as a [`StreamingChunk`] reads it, and whether
 /// one is an error chunk.
-fn check_chunks(text: &str, raw: &[&RawValue]) -> Result<(Vec<Range<usize>>, bool), String> {
+fn check_chunks(text: &str, raw: &[&RawValue]) -> Result<(Spans, bool), String> {
     let mut spans = Vec::with_capacity(raw.len());
     let mut has_error = false;
     for chunk in raw {
@@ -382,7 +405,7 @@ fn check_chunks(text: &str, raw: &[&RawValue]) -> Result<(Vec<Range<usize>>, boo
         let span = span_in(text, chunk.get()).ok_or("a chunk is not in the entry's text")?;
         spans.push(span);
     }
-    Ok((spans, has_error))
+    Ok((spans.into(), has_error))
 }
 
 /// Where `part`, a slice of `whole`, is in it.

@@ -1,6 +1,7 @@
 //! A response cache on disk that doubles as test cassettes: one readable JSON file per request.
 
 mod key;
+mod seen;
 mod entry;
 
 use std::future::Future;
@@ -78,6 +79,9 @@ use crate::{Error, Result};
 /// blocking threads, never on the task that makes the call; a smaller entry (a call's answer, a
 /// short stream) is read on that task, after an open that cannot block (a regular file that
 /// small reads from the page cache in microseconds, and at worst in one read from the disk).
+/// A stream's chunks are checked when its entry is read and each is decoded as it is replayed;
+/// the same entry read again in this process, its text unchanged, is not checked again (where
+/// its chunks are is remembered, for at most 64 entries and 4 MiB of positions).
 ///
 /// # Re-asks
 /// A replay-only cache never sends a request, re-asks included: a replayed answer that the

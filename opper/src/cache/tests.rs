@@ -307,6 +307,36 @@ fn stored_chunks_are_checked_as_streaming_chunk_reads_them() {
     }
 }
 
+/// A stream entry read again is not checked again while its text is the same; a text edited in
+/// place, or a file put in its place (as the cache writes: renamed over it), is, even of the
+/// same size and at once.
+#[test]
+fn a_checked_stream_entry_is_checked_again_once_edited_or_replaced() {
+    let dir = TempDir::new("seen");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<StreamAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.stream_now(&StreamAnswer::Chunks(chunks()));
+    for _ in 0..2 {
+        let StreamAnswer::Stored(replayed) = hit(&cache, BODY) else {
+            panic!("v2 chunks")
+        };
+        let replayed: Vec<StreamingChunk> = replayed.into_iter().map(Result::unwrap).collect();
+        assert_eq!(replayed, chunks());
+    }
+    let text = fs::read_to_string(&path).unwrap();
+    let damaged = text.replacen(r#""span_id":"s-2""#, r#""span_id":12345"#, 1);
+    assert_eq!(damaged.len(), text.len());
+    fs::write(&path, &damaged).unwrap();
+    assert!(misses::<StreamAnswer>(&cache, BODY));
+    fs::write(&path, &text).unwrap();
+    assert!(matches!(hit(&cache, BODY), StreamAnswer::Stored(_)));
+    let temp = dir.0.join("replacement.tmp");
+    fs::write(&temp, &damaged).unwrap();
+    fs::rename(&temp, &path).unwrap();
+    assert!(misses::<StreamAnswer>(&cache, BODY));
+}
+
 #[test]
 fn failures_are_not_stored() {
     let dir = TempDir::new("failures");
