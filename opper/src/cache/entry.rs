@@ -118,14 +118,24 @@ impl Answer for StreamAnswer {
 /// it. Each chunk was checked when the entry was read, as [`StreamingChunk`] reads it but
 /// without building it ([`ChunkCheck`]); it is built only as it is replayed, as a live stream
 /// builds each chunk as it arrives. So opening a long stream's entry reads and checks it once,
-/// and builds nothing (and the same file read again in this process is not checked again:
+/// and builds nothing (and the same text read again in this process is not checked again:
 /// `seen`).
-#[derive(Debug)]
 pub(crate) struct StoredChunks {
     text: String,
     spans: Spans,
     /// Whether a chunk is an error chunk ([`StreamingChunk::is_error`]).
     has_error: bool,
+}
+
+impl std::fmt::Debug for StoredChunks {
+    /// The counts, not the text (a long stream's is megabytes).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredChunks")
+            .field("chunks", &self.spans.len())
+            .field("bytes", &self.text.len())
+            .field("has_error", &self.has_error)
+            .finish()
+    }
 }
 
 impl StoredChunks {
@@ -182,8 +192,8 @@ struct OnDisk<'a> {
     opper_cache: u32,
     endpoint: String,
     request: Value,
-    #[serde(default)]
-    response: Option<Box<RawValue>>,
+    #[serde(default, borrow)]
+    response: Option<&'a RawValue>,
     #[serde(default, borrow)]
     chunks: Option<Vec<&'a RawValue>>,
     #[serde(default)]
@@ -341,17 +351,24 @@ pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key, limit: u64) 
 fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key, path: &Path) -> Result<A, String> {
     let not_an_entry = |e: serde_json::Error| format!("it is not a cache entry: {e}");
     let text = String::from_utf8(bytes).map_err(|e| format!("it is not UTF-8: {e}"))?;
-    // This text was checked here before (a stream's only: the identity costs a pass over it).
-    let identity = (A::ENDPOINT == Endpoint::Stream).then(|| Identity::of(&text));
-    if let Some(spans) = identity.and_then(|identity| seen::spans(path, identity, key)) {
-        return A::take(Stored {
-            response: None,
-            chunks: Some(StoredChunks {
-                text,
-                spans,
-                has_error: false,
-            }),
-            frames: None,
+    // This text was checked here before: where its answer is is known.
+    let identity = Identity::of(&text);
+    if let Some(spans) = seen::spans(path, identity, key) {
+        return A::take(match A::ENDPOINT {
+            Endpoint::Call => Stored {
+                response: Some(raw_at(&text, spans.first().cloned())?),
+                chunks: None,
+                frames: None,
+            },
+            Endpoint::Stream => Stored {
+                response: None,
+                chunks: Some(StoredChunks {
+                    text,
+                    spans,
+                    has_error: false,
+                }),
+                frames: None,
+            },
         });
     }
     let stored: OnDisk<'_> = serde_json::from_str(&text).map_err(not_an_entry)?;
@@ -372,10 +389,16 @@ fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key, path: &Path) -> Res
         None => None,
         Some(raw) => Some(check_chunks(&text, raw)?),
     };
-    let checked = chunks.as_ref().map(|(spans, _)| Arc::clone(spans));
+    // What is remembered once the answer is taken: where the chunks are, or the response.
+    let checked = match (&chunks, stored.response) {
+        (Some((spans, _)), _) => Some(Arc::clone(spans)),
+        (None, Some(response)) => span_in(&text, response.get()).map(|span| Spans::from([span])),
+        (None, None) => None,
+    };
     let OnDisk {
         response, frames, ..
     } = stored;
+    let response = response.map(RawValue::to_owned);
     let answer = A::take(Stored {
         response,
         chunks: chunks.map(|(spans, has_error)| StoredChunks {
@@ -385,12 +408,18 @@ fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key, path: &Path) -> Res
         }),
         frames,
     })?;
-    // An answer of chunks alone, none an error (or `take` refused it): the same file need not
-    // be checked again.
-    if let (Some(spans), Some(identity)) = (checked, identity) {
+    // An answer `take` accepted (a response alone, or chunks alone, none an error): this text
+    // need not be checked again.
+    if let Some(spans) = checked {
         seen::remember(path, identity, key, spans);
     }
     Ok(answer)
+}
+
+/// The response at `span` of `text`, as it was checked.
+fn raw_at(text: &str, span: Option<Range<usize>>) -> Result<Box<RawValue>, String> {
+    let raw = span.and_then(|span| text.get(span)).unwrap_or_default();
+    serde_json::from_str(raw).map_err(|e| format!("its response could not be read again: {e}"))
 }
 
 /// Where each chunk is in `text`, each checked as a [`StreamingChunk`] reads it, and whether

@@ -79,9 +79,10 @@ use crate::{Error, Result};
 /// blocking threads, never on the task that makes the call; a smaller entry (a call's answer, a
 /// short stream) is read on that task, after an open that cannot block (a regular file that
 /// small reads from the page cache in microseconds, and at worst in one read from the disk).
-/// A stream's chunks are checked when its entry is read and each is decoded as it is replayed;
-/// the same entry read again in this process, its text unchanged, is not checked again (where
-/// its chunks are is remembered, for at most 64 entries and 4 MiB of positions).
+/// A stream's chunks are checked when its entry is read and each is decoded as it is replayed.
+/// An entry read again in this process, its text unchanged, is not parsed or checked again:
+/// where its answer is in it is remembered (for at most 64 entries and 4 MiB of positions),
+/// known by its path, its key, and its text's length and hash.
 ///
 /// # Re-asks
 /// A replay-only cache never sends a request, re-asks included: a replayed answer that the

@@ -1,5 +1,6 @@
-//! Stream entries this process has already read and checked, by their text: a later hit on
-//! the same text at the same path is read but neither parsed nor checked again.
+//! Entries this process has already read and checked, by their text: a later hit on the same
+//! text at the same path is read but neither parsed nor checked again. What is remembered is
+//! where the answer is in the text: a call's response, or each of a stream's chunks.
 //!
 //! The text is told by its length and a 64-bit hash keyed at random for the process (std's
 //! `RandomState`): a few milliseconds for a long stream's entry, against the tens a check
@@ -20,7 +21,7 @@ const MAX_ENTRIES: usize = 64;
 /// How many chunk positions are remembered in all (16 bytes each); an entry with more is not.
 const MAX_SPANS: usize = 256 * 1024;
 
-/// Where each chunk of a stream is in its entry's text.
+/// Where the answer is in an entry's text: a call's response, or each of a stream's chunks.
 pub(crate) type Spans = Arc<[Range<usize>]>;
 
 /// What tells an entry's text from another.
@@ -43,7 +44,7 @@ impl Identity {
     }
 }
 
-/// A checked entry: where its chunks are in its text.
+/// A checked entry: where its answer is in its text.
 struct Seen {
     path: PathBuf,
     identity: Identity,
@@ -53,8 +54,8 @@ struct Seen {
 
 static SEEN: Mutex<VecDeque<Seen>> = Mutex::new(VecDeque::new());
 
-/// Where the chunks are in the entry at `path` answering `key`, if this text was checked
-/// there before (and held no error chunk).
+/// Where the answer is in the entry at `path` answering `key`, if this text was checked there
+/// before (and was accepted: a response alone, or chunks alone, none an error).
 pub(crate) fn spans(path: &Path, identity: Identity, key: Key) -> Option<Spans> {
     let seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
     seen.iter()
@@ -62,7 +63,7 @@ pub(crate) fn spans(path: &Path, identity: Identity, key: Key) -> Option<Spans> 
         .map(|seen| Arc::clone(&seen.spans))
 }
 
-/// Remembers a checked entry without error chunks, forgetting the oldest past the bounds.
+/// Remembers a checked and accepted entry, forgetting the oldest past the bounds.
 pub(crate) fn remember(path: &Path, identity: Identity, key: Key, spans: Spans) {
     if spans.len() > MAX_SPANS {
         return;

@@ -337,6 +337,29 @@ fn a_checked_stream_entry_is_checked_again_once_edited_or_replaced() {
     assert!(misses::<StreamAnswer>(&cache, BODY));
 }
 
+/// A call entry read again is not parsed again while its text is the same; edited in place
+/// (here its request, to another of the same size), it is checked again at once.
+#[test]
+fn a_checked_call_entry_is_checked_again_once_edited() {
+    let dir = TempDir::new("seen-call");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<CallAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.call_now(RESPONSE.as_bytes());
+    for _ in 0..2 {
+        let CallAnswer(raw) = hit(&cache, BODY);
+        assert_eq!(
+            serde_json::from_str::<Value>(raw.get()).unwrap(),
+            serde_json::from_str::<Value>(RESPONSE).unwrap()
+        );
+    }
+    let text = fs::read_to_string(&path).unwrap();
+    let edited = text.replacen(r#""x": 4"#, r#""x": 3"#, 1);
+    assert_ne!(edited, text);
+    fs::write(&path, &edited).unwrap();
+    assert!(misses::<CallAnswer>(&cache, BODY));
+}
+
 #[test]
 fn failures_are_not_stored() {
     let dir = TempDir::new("failures");
