@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::api::Api;
+
 /// `Result<T, opper::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -50,6 +52,11 @@ impl ApiError {
     /// a `Retry-After` only up to its own `max_delay`, so a wait this long returns the error.
     pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 }
+
+/// The [`source`](std::error::Error::source) of the [`Error`] variants of an error status, boxed
+/// as they hold it (`source.downcast_ref::<Box<ApiError>>()`); [`Error::api_error`] is the typed
+/// way to it.
+impl std::error::Error for ApiError {}
 
 impl fmt::Display for ApiError {
     /// The status, the error's type and message (or the start of the body), with control
@@ -303,24 +310,25 @@ pub enum Error {
         /// What could not be built, and why.
         reason: String,
     },
-    /// 400: the API rejected the request.
-    #[error("bad request: {}{}", .0, after(.0.attempts))]
-    BadRequest(Box<ApiError>),
+    /// 400: the API rejected the request. The [`ApiError`] is its
+    /// [`source`](std::error::Error::source), as for every status below.
+    #[error("bad request{}", after(.0.attempts))]
+    BadRequest(#[source] Box<ApiError>),
     /// 401: the API key is missing or wrong.
-    #[error("unauthorized: {}{}", .0, after(.0.attempts))]
-    Unauthorized(Box<ApiError>),
+    #[error("unauthorized{}", after(.0.attempts))]
+    Unauthorized(#[source] Box<ApiError>),
     /// 404: the API does not know what was asked for.
-    #[error("not found: {}{}", .0, after(.0.attempts))]
-    NotFound(Box<ApiError>),
+    #[error("not found{}", after(.0.attempts))]
+    NotFound(#[source] Box<ApiError>),
     /// 422: the request did not validate; [`ApiError::detail`] says where.
-    #[error("request validation failed: {}{}{}", .0, detail(.0), after(.0.attempts))]
-    RequestValidation(Box<ApiError>),
+    #[error("request validation failed{}{}", detail(.0), after(.0.attempts))]
+    RequestValidation(#[source] Box<ApiError>),
     /// 429: too many requests (retried by default, honouring `Retry-After`).
-    #[error("rate limited: {}{}", .0, after(.0.attempts))]
-    RateLimited(Box<ApiError>),
+    #[error("rate limited{}", after(.0.attempts))]
+    RateLimited(#[source] Box<ApiError>),
     /// Any other non-success status, with its body kept.
-    #[error("the Opper API failed: {}{}", .0, after(.0.attempts))]
-    Api(Box<ApiError>),
+    #[error("the Opper API failed{}", after(.0.attempts))]
+    Api(#[source] Box<ApiError>),
     /// The request timed out before a response (for a stream: its first event) arrived: the
     /// connect timeout, the read timeout, the request timeout or the stream idle timeout; its
     /// message says which.
@@ -432,8 +440,8 @@ pub enum Error {
         task: String,
         /// The request field, such as `examples`.
         field: &'static str,
-        /// The API version, such as `v3`.
-        api: &'static str,
+        /// The client's API version.
+        api: Api,
     },
     /// The API accepted the call but its work is not done (v3's `202 Accepted`, for media
     /// generation): there is no output yet, only the operations still pending.
@@ -473,7 +481,7 @@ impl Error {
     /// ```
     /// # async fn run(opper: opper::Opper) {
     /// if let Err(error) = opper.call("task").send::<String>().await {
-    ///     eprintln!("{error}"); // rate limited: HTTP 429 ...: slow down (after 3 attempts)
+    ///     eprintln!("{error}"); // rate limited (after 3 attempts)
     ///     eprintln!("{:?} attempts, Retry-After {:?}", error.attempts(), error.retry_after());
     /// }
     /// # }
@@ -764,7 +772,8 @@ mod tests {
             source: Some(TransportError::closed("closed by the server")),
             partial: Value::Null,
         };
-        for error in [input, timeout, cut] {
+        let status = Error::from_api(api_error(422, Some(json!([{"loc": ["body", "x"]}]))));
+        for error in [input, timeout, cut, status] {
             let messages = chain(&error);
             for (i, message) in messages.iter().enumerate() {
                 for later in messages.iter().skip(i + 1) {
@@ -775,6 +784,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn api_error(status: u16, detail: Option<Value>) -> ApiError {
+        ApiError {
+            status,
+            error_type: Some("SomeError".into()),
+            message: Some("the server's reason".into()),
+            detail,
+            body: r#"{"type": "SomeError", "message": "the server's reason"}"#.into(),
+            truncated: false,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn an_error_status_has_its_api_error_as_source() {
+        for (status, words) in [
+            (400, "bad request"),
+            (401, "unauthorized"),
+            (404, "not found"),
+            (422, "request validation failed (detail: [{\"loc\":\"b\"}])"),
+            (429, "rate limited"),
+            (500, "the Opper API failed"),
+            (503, "the Opper API failed"),
+        ] {
+            let api = api_error(status, (status == 422).then(|| json!([{"loc": "b"}])));
+            let error = Error::from_api(api.clone());
+            assert_eq!(error.to_string(), words);
+            assert_eq!(error.api_error(), Some(&api));
+            let source = error.source().expect("the ApiError is the source");
+            assert_eq!(
+                source.downcast_ref::<Box<ApiError>>().map(|boxed| &**boxed),
+                Some(&api)
+            );
+            assert!(source.source().is_none());
+            assert_eq!(
+                chain(&error),
+                [
+                    words.to_owned(),
+                    format!("HTTP {status} SomeError: the server's reason")
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn unsupported_names_the_api_version() {
+        let error = Error::Unsupported {
+            task: "t".into(),
+            field: "examples",
+            api: Api::V3,
+        };
+        assert!(matches!(error, Error::Unsupported { api: Api::V3, .. }));
+        assert_eq!(
+            error.to_string(),
+            "the task `t` sets `examples`, which Opper API v3 does not have; remove it or use another API version"
+        );
     }
 
     #[test]

@@ -19,7 +19,8 @@
 
 // The stages, leaves first: a module uses only modules listed above it, and a folder's parts
 // only the parts listed above them (`scripts/check-layers` fails otherwise).
-// 1. The error type, and what a call answers.
+// 1. The API version, the error type (which names it), and what a call answers.
+mod api;
 mod error;
 mod response;
 // 2. The task: what a call sends besides its input (schemas, model, examples, configuration).
@@ -57,13 +58,13 @@ pub mod __fuzz {
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+pub use api::Api;
 pub use cache::Cache;
 pub use call::CallBuilder;
 pub use client::retry::RetryPolicy;
 pub use client::{Opper, OpperBuilder};
 pub use error::{ApiError, Error, PendingOperation, Rejection, Result, TransportError};
 pub use partial::Partial;
-pub use protocol::Api;
 pub use protocol::v2::{ChunkType, StreamingChunk};
 pub use reask::validate::{OutputCheck, Validator, ValidatorFn};
 pub use response::{Cost, Response, Usage};

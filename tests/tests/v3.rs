@@ -287,7 +287,7 @@ async fn a_task_with_examples_is_refused_before_any_request() {
             error,
             Error::Unsupported {
                 field: "examples",
-                api: "v3",
+                api: opper::Api::V3,
                 ..
             }
         ),
@@ -399,7 +399,7 @@ async fn a_v3_error_body_reaches_the_api_error() {
     assert_eq!(api.error_type.as_deref(), Some("invalid_schema"));
     assert_eq!(api.message.as_deref(), Some("output_schema is not valid"));
     assert_eq!(api.detail, Some(json!({"at": "/properties"})));
-    assert!(error.to_string().contains("output_schema is not valid"));
+    assert!(opper_tests::chain(&error).contains("output_schema is not valid"));
 }
 
 // Streams.

@@ -163,7 +163,12 @@ impl RetryPolicy {
             });
             match wait {
                 Some(wait) => {
-                    tracing::warn!(attempt = attempts, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), error = %error, "retrying opper request");
+                    tracing::warn!(
+                        attempt = attempts,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        error = &error as &(dyn std::error::Error + 'static),
+                        "retrying opper request"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 None => {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::api::Api;
 use crate::error::{PendingOperation, cut};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
@@ -63,7 +64,7 @@ pub(crate) fn encode(
         return Err(Error::Unsupported {
             task: task.name.clone(),
             field: "examples",
-            api: "v3",
+            api: Api::V3,
         });
     }
     let dropped: Vec<&str> = [
@@ -411,7 +412,7 @@ mod tests {
             encoded(&examples, None, None),
             Err(Error::Unsupported {
                 field: "examples",
-                api: "v3",
+                api: Api::V3,
                 ..
             })
         ));

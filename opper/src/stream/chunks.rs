@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
-use crate::cache::{Store, StreamAnswer, Writing};
+use crate::cache::{Replaying, Store, StreamAnswer, Writing};
 use crate::error::TransportError;
 use crate::protocol::v2::StreamingChunk;
 use crate::protocol::{self, Api, Decoded, Frame};
@@ -108,6 +108,8 @@ enum Next {
 /// A cached stream being replayed.
 enum Replay {
     Chunks(std::vec::IntoIter<StreamingChunk>),
+    /// Read back from an entry: each chunk decoded as it is served.
+    Stored(Replaying),
     Frames(std::vec::IntoIter<Value>),
 }
 
@@ -136,6 +138,7 @@ impl ChunkStream {
             StreamAnswer::Chunks(chunks) => {
                 (chunks.first().cloned(), Replay::Chunks(chunks.into_iter()))
             }
+            StreamAnswer::Stored(chunks) => (chunks.first(), Replay::Stored(chunks.into_iter())),
             StreamAnswer::Frames(frames) => (None, Replay::Frames(frames.into_iter())),
         };
         let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
@@ -391,6 +394,10 @@ impl ChunkStream {
         while let Some(replay) = &mut self.replay {
             let frame = match replay {
                 Replay::Chunks(chunks) => chunks.next().map(Frame::Chunk),
+                Replay::Stored(chunks) => match chunks.next() {
+                    Some(chunk) => Some(Frame::Chunk(chunk?)),
+                    None => None,
+                },
                 Replay::Frames(frames) => match frames.next().map(|f| self.api.replayed(f)) {
                     Some(Ok(None)) => continue,
                     Some(Ok(Some(frame))) => Some(frame),

@@ -101,7 +101,8 @@ pub(crate) fn record_outcome(span: &tracing::Span, started: Instant, error: Opti
                 }
                 None => span.record("error.type", "_OTHER"),
             };
-            tracing::warn!(parent: span, error = %error, "opper call failed");
+            // As an error, so a subscriber shows its sources too (the API's answer to a status).
+            tracing::warn!(parent: span, error = error as &(dyn std::error::Error + 'static), "opper call failed");
         }
     }
 }
