@@ -52,7 +52,7 @@ struct DayPlan {
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         // What a model might do: check the weather and add, then answer.
         server.enqueue(

@@ -42,7 +42,7 @@ async fn triage(subject: String, body: String) -> opper::Result<Triage>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         server.reply(
             "triage",

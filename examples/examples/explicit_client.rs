@@ -16,7 +16,7 @@ async fn answer(question: String) -> opper::Result<String>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     let client = match backend.server() {
         Some(server) => {
             server.reply("answer", Reply::text("Paris."));

@@ -21,7 +21,7 @@ async fn product_name(description: String) -> opper::Result<String>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         server.reply("translate", Reply::text("Hej världen"));
         server.reply("product_name", Reply::text("Cloudnest"));

@@ -23,7 +23,7 @@ async fn sentiment(review: String) -> opper::Result<opper::Response<Sentiment>>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         server.reply(
             "sentiment",

@@ -38,7 +38,7 @@ async fn review(article: String) -> opper::Result<Response<Review>>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
 
     let topic = "Typed LLM calls in Rust".to_owned();
     let outline = plan(topic.clone()).await?;

@@ -36,7 +36,7 @@ async fn extract_team_live(text: String) -> opper::Result<opper::Stream<Team>>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         // What the service would answer.
         server.reply(

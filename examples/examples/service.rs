@@ -48,7 +48,7 @@ impl HelpDesk {
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         server.reply(
             "triage",

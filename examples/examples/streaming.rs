@@ -38,7 +38,7 @@ async fn extract_team_live(
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         // Offline: the built-in server streams a scripted answer, a chunk every 20 ms.
         server.reply(

@@ -24,7 +24,7 @@ async fn haiku(topic: String) -> opper::Result<opper::Stream<String>>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         server.reply(
             "summarize",

@@ -40,25 +40,21 @@ async fn extract_team_live(text: String) -> opper::Result<opper::Stream<Team>>;
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
-    let builder = match backend.server() {
-        Some(server) => {
-            server.reply(
-                "extract_team",
-                Reply::json(serde_json::json!({
-                    "people": [
-                        {"name": "Ann Lee", "role": "chief technology officer"},
-                        {"name": "Bo Berg", "role": "writes the documentation"}
-                    ],
-                    "summary": "Ann leads technology; Bo keeps the docs."
-                })),
-            );
-            server.client_builder()
-        }
-        None => opper::OpperBuilder::from_env(),
-    };
+    let backend = opper::testing::Backend::from_env().await;
+    if let Some(server) = backend.server() {
+        server.reply(
+            "extract_team",
+            Reply::json(serde_json::json!({
+                "people": [
+                    {"name": "Ann Lee", "role": "chief technology officer"},
+                    {"name": "Bo Berg", "role": "writes the documentation"}
+                ],
+                "summary": "Ann leads technology; Bo keeps the docs."
+            })),
+        );
+    }
     // The one change: v3 instead of the default v2 (or OPPER_API_VERSION=v3 in the environment).
-    let opper = builder.api(opper::Api::V3).build()?;
+    let opper = backend.builder().api(opper::Api::V3).build()?;
     let text = "Ann Lee is our CTO; Bo Berg writes the docs.".to_owned();
 
     let reply = extract_team_with(&opper, text.clone()).await?;

@@ -46,7 +46,7 @@ async fn extract_signup(message: String) -> opper::Result<opper::Response<Signup
 
 #[tokio::main]
 async fn main() -> opper::Result<()> {
-    let backend = opper_examples::backend().await;
+    let backend = opper::testing::Backend::from_env().await;
     if let Some(server) = backend.server() {
         // The first answer is wrong, the second right: each queued reply answers one request.
         server

@@ -3,14 +3,15 @@
 
 use proc_macro::TokenStream;
 
+// The modules, leaves first: a module uses only those above it (`scripts/check-layers`).
 mod case;
-mod crate_path;
 mod ctxt;
-mod function;
 mod meta;
+mod ungroup;
+mod crate_path;
+mod function;
 mod partial;
 mod tool;
-mod ungroup;
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///

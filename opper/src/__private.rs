@@ -10,7 +10,9 @@ pub use crate::agent::generated::*;
 pub use crate::partial::derive::{
     atomic, first_key, flat_ready, flattened, has_value, no_field, split_key, variant, with_object,
 };
-pub use crate::partial::{Cx, Seg};
+pub use crate::partial::field::PartialField;
+pub use crate::partial::{Cx, PartialForm, Seg};
+pub use crate::reask::validate::ValidatorForm;
 pub use crate::reask::{Policy, instructions as reask_instructions};
 pub use crate::task::schema::schema_for;
 pub use crate::tool::generated::*;
@@ -30,10 +32,75 @@ use crate::task::json::input;
 use crate::tool::generated::param_schema;
 use crate::{Example, Partial, Response, Result, Stream};
 
-/// The validator of `validate = EXPR`: the macro places this call on `EXPR`, so a wrong
-/// signature is reported there, in the words of [`ValidatorFn`].
-pub fn validator<T, E: std::fmt::Display, F: ValidatorFn<T, E>>(f: F) -> Validator<T> {
+/// The validator of `validate = |x| ...`, a closure whose parameter's type is not written: its
+/// type comes from this bound, `Fn(&T)`. The macro places this call on the closure.
+pub fn closure_validator<T, E: std::fmt::Display, F: ValidatorFn<T, E>>(f: F) -> Validator<T> {
     Validator::new(f)
+}
+
+/// Any other `validate = EXPR`, in one of the forms of [`ValidatorForm`]. The macro writes
+/// `(&__private::Validate::<Output, _>::new(EXPR)).validator()`, spanned on `EXPR`: a method
+/// call picks, of the two `validator` methods, [`ByRefValidator`]'s (on `Validate`) when `EXPR`
+/// may take `&T`, and [`FormValidator`]'s (on `&Validate`, one auto-ref later) otherwise. So a
+/// generic method (`garde::Validate::validate`) is a validator of `&T` even where `&[U]` or
+/// `&str` could fit too, and a validator that fits no form gets [`ValidatorForm`]'s message.
+pub struct Validate<T, F> {
+    f: std::cell::Cell<Option<F>>,
+    output: std::marker::PhantomData<fn(&T)>,
+}
+
+impl<T, F> std::fmt::Debug for Validate<T, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Validate")
+    }
+}
+
+impl<T, F> Validate<T, F> {
+    /// Holds `f` until a `validator` method takes it.
+    pub fn new(f: F) -> Self {
+        Validate {
+            f: std::cell::Cell::new(Some(f)),
+            output: std::marker::PhantomData,
+        }
+    }
+
+    /// The validator in the form `make` makes; taken once (the macro calls one method once).
+    fn take(&self, make: impl FnOnce(F) -> Validator<T>) -> Option<Validator<T>> {
+        self.f.take().map(make)
+    }
+}
+
+/// [`Validate`]'s first choice: a validator of `&T`.
+pub trait ByRefValidator<T> {
+    /// The validator, `None` when taken already.
+    fn validator(&self) -> Option<Validator<T>>;
+}
+
+impl<T, E, F> ByRefValidator<T> for Validate<T, F>
+where
+    F: Fn(&T) -> std::result::Result<(), E> + Send + Sync + 'static,
+    E: std::fmt::Display,
+{
+    fn validator(&self) -> Option<Validator<T>> {
+        self.take(Validator::new)
+    }
+}
+
+/// [`Validate`]'s second choice: any form of [`ValidatorForm`], or its error.
+pub trait FormValidator<T, F> {
+    /// The validator, `None` when taken already.
+    fn validator<E, M>(&self) -> Option<Validator<T>>
+    where
+        F: ValidatorForm<T, E, M>;
+}
+
+impl<T, F> FormValidator<T, F> for &Validate<T, F> {
+    fn validator<E, M>(&self) -> Option<Validator<T>>
+    where
+        F: ValidatorForm<T, E, M>,
+    {
+        self.take(ValidatorForm::into_validator)
+    }
 }
 
 /// The task of one generated function, built on its first call: once per instantiation of the
@@ -402,7 +469,7 @@ impl<T: Serialize + JsonSchema + ?Sized> Input for T {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
     label = "streamed outputs need `opper::Partial`",
-    note = "add `#[derive(opper::Partial)]` to `{Self}`"
+    note = "add `#[derive(opper::Partial)]` to `{Self}`; a unit enum is streamed as a field of a struct"
 )]
 pub trait Streamable: Partial + Output {}
 impl<T: Partial + Output> Streamable for T {}

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::api::Api;
+
 /// `Result<T, opper::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -36,6 +38,9 @@ pub struct ApiError {
     /// at most [`MAX_RETRY_AFTER`](Self::MAX_RETRY_AFTER): a longer one, however large, reads
     /// as that cap. A negative or unreadable value counts as none.
     pub retry_after: Option<Duration>,
+    /// How many times the request was sent, this answer's attempt included: 1 unless the
+    /// [`RetryPolicy`](crate::RetryPolicy) retried it.
+    pub attempts: u32,
 }
 
 impl ApiError {
@@ -47,6 +52,11 @@ impl ApiError {
     /// a `Retry-After` only up to its own `max_delay`, so a wait this long returns the error.
     pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 }
+
+/// The [`source`](std::error::Error::source) of the [`Error`] variants of an error status, boxed
+/// as they hold it (`source.downcast_ref::<Box<ApiError>>()`); [`Error::api_error`] is the typed
+/// way to it.
+impl std::error::Error for ApiError {}
 
 impl fmt::Display for ApiError {
     /// The status, the error's type and message (or the start of the body), with control
@@ -92,10 +102,12 @@ impl PendingOperation {
 /// A failure of the transport: connecting, sending, reading, or a timeout. Its message says
 /// what failed; the HTTP client's error, when there is one, is its [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+#[error("{message}{}", after(*.attempts))]
 pub struct TransportError {
     kind: TransportKind,
     message: String,
+    /// How many times the request was sent (1 unless it was retried).
+    attempts: u32,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -132,6 +144,7 @@ impl TransportError {
         Self {
             kind,
             message,
+            attempts: 1,
             source: Some(Box::new(error)),
         }
     }
@@ -140,6 +153,7 @@ impl TransportError {
         Self {
             kind: TransportKind::Timeout,
             message: format!("timed out: {}", message.into()),
+            attempts: 1,
             source: None,
         }
     }
@@ -148,8 +162,14 @@ impl TransportError {
         Self {
             kind: TransportKind::Other,
             message: message.into(),
+            attempts: 1,
             source: None,
         }
+    }
+
+    /// How many times the request was sent: 1 unless it was retried.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 
     /// Whether this was a timeout (connect, request or read).
@@ -290,24 +310,25 @@ pub enum Error {
         /// What could not be built, and why.
         reason: String,
     },
-    /// 400: the API rejected the request.
-    #[error("bad request: {0}")]
-    BadRequest(Box<ApiError>),
+    /// 400: the API rejected the request. The [`ApiError`] is its
+    /// [`source`](std::error::Error::source), as for every status below.
+    #[error("bad request{}", after(.0.attempts))]
+    BadRequest(#[source] Box<ApiError>),
     /// 401: the API key is missing or wrong.
-    #[error("unauthorized: {0}")]
-    Unauthorized(Box<ApiError>),
+    #[error("unauthorized{}", after(.0.attempts))]
+    Unauthorized(#[source] Box<ApiError>),
     /// 404: the API does not know what was asked for.
-    #[error("not found: {0}")]
-    NotFound(Box<ApiError>),
+    #[error("not found{}", after(.0.attempts))]
+    NotFound(#[source] Box<ApiError>),
     /// 422: the request did not validate; [`ApiError::detail`] says where.
-    #[error("request validation failed: {}{}", .0, detail(.0))]
-    RequestValidation(Box<ApiError>),
+    #[error("request validation failed{}{}", detail(.0), after(.0.attempts))]
+    RequestValidation(#[source] Box<ApiError>),
     /// 429: too many requests (retried by default, honouring `Retry-After`).
-    #[error("rate limited: {0}")]
-    RateLimited(Box<ApiError>),
+    #[error("rate limited{}", after(.0.attempts))]
+    RateLimited(#[source] Box<ApiError>),
     /// Any other non-success status, with its body kept.
-    #[error("the Opper API failed: {0}")]
-    Api(Box<ApiError>),
+    #[error("the Opper API failed{}", after(.0.attempts))]
+    Api(#[source] Box<ApiError>),
     /// The request timed out before a response (for a stream: its first event) arrived: the
     /// connect timeout, the read timeout, the request timeout or the stream idle timeout; its
     /// message says which.
@@ -419,8 +440,8 @@ pub enum Error {
         task: String,
         /// The request field, such as `examples`.
         field: &'static str,
-        /// The API version, such as `v3`.
-        api: &'static str,
+        /// The client's API version.
+        api: Api,
     },
     /// The API accepted the call but its work is not done (v3's `202 Accepted`, for media
     /// generation): there is no output yet, only the operations still pending.
@@ -457,6 +478,47 @@ impl Error {
         match self {
             Error::Redirect { status, .. } => Some(*status),
             _ => self.api_error().map(|error| error.status),
+        }
+    }
+
+    /// How many times the request was sent before this error, for an error of the request
+    /// itself (a status the API answered, a transport failure or a timeout): 1 unless the
+    /// [`RetryPolicy`](crate::RetryPolicy) retried it. Its `Display` ends in `(after N
+    /// attempts)` when it was. `None` for other errors (a stream cut once open, an output that
+    /// does not fit, a cache miss, ...).
+    ///
+    /// ```
+    /// # async fn run(opper: opper::Opper) {
+    /// if let Err(error) = opper.call("task").send::<String>().await {
+    ///     eprintln!("{error}"); // rate limited (after 3 attempts)
+    ///     eprintln!("{:?} attempts, Retry-After {:?}", error.attempts(), error.retry_after());
+    /// }
+    /// # }
+    /// ```
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::Timeout(e) | Error::Transport(e) => Some(e.attempts),
+            _ => self.api_error().map(|e| e.attempts),
+        }
+    }
+
+    /// The wait the server asked for in `Retry-After` (a 429's or a 503's), as
+    /// [`ApiError::retry_after`] keeps it.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api_error().and_then(|e| e.retry_after)
+    }
+
+    /// Records how many times the request was sent (see [`attempts`](Self::attempts)).
+    pub(crate) fn set_attempts(&mut self, attempts: u32) {
+        match self {
+            Error::Timeout(e) | Error::Transport(e) => e.attempts = attempts,
+            Error::BadRequest(e)
+            | Error::Unauthorized(e)
+            | Error::NotFound(e)
+            | Error::RequestValidation(e)
+            | Error::RateLimited(e)
+            | Error::Api(e) => e.attempts = attempts,
+            _ => {}
         }
     }
 
@@ -571,6 +633,14 @@ fn detail(error: &ApiError) -> String {
     error.detail.as_ref().map_or_else(String::new, |detail| {
         format!(" (detail: {})", shown(&detail.to_string(), 300))
     })
+}
+
+/// ` (after 3 attempts)` after an error of a request that was retried; nothing otherwise.
+fn after(attempts: u32) -> String {
+    match attempts {
+        0 | 1 => String::new(),
+        n => format!(" (after {n} attempts)"),
+    }
 }
 
 /// `1 attempt`, `3 attempts`.
@@ -711,7 +781,8 @@ mod tests {
             source: Some(TransportError::closed("closed by the server")),
             partial: Value::Null,
         };
-        for error in [input, timeout, cut] {
+        let status = Error::from_api(api_error(422, Some(json!([{"loc": ["body", "x"]}]))));
+        for error in [input, timeout, cut, status] {
             let messages = chain(&error);
             for (i, message) in messages.iter().enumerate() {
                 for later in messages.iter().skip(i + 1) {
@@ -722,6 +793,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn api_error(status: u16, detail: Option<Value>) -> ApiError {
+        ApiError {
+            status,
+            error_type: Some("SomeError".into()),
+            message: Some("the server's reason".into()),
+            detail,
+            body: r#"{"type": "SomeError", "message": "the server's reason"}"#.into(),
+            truncated: false,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn an_error_status_has_its_api_error_as_source() {
+        for (status, words) in [
+            (400, "bad request"),
+            (401, "unauthorized"),
+            (404, "not found"),
+            (422, "request validation failed (detail: [{\"loc\":\"b\"}])"),
+            (429, "rate limited"),
+            (500, "the Opper API failed"),
+            (503, "the Opper API failed"),
+        ] {
+            let api = api_error(status, (status == 422).then(|| json!([{"loc": "b"}])));
+            let error = Error::from_api(api.clone());
+            assert_eq!(error.to_string(), words);
+            assert_eq!(error.api_error(), Some(&api));
+            let source = error.source().expect("the ApiError is the source");
+            assert_eq!(
+                source.downcast_ref::<Box<ApiError>>().map(|boxed| &**boxed),
+                Some(&api)
+            );
+            assert!(source.source().is_none());
+            assert_eq!(
+                chain(&error),
+                [
+                    words.to_owned(),
+                    format!("HTTP {status} SomeError: the server's reason")
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn unsupported_names_the_api_version() {
+        let error = Error::Unsupported {
+            task: "t".into(),
+            field: "examples",
+            api: Api::V3,
+        };
+        assert!(matches!(error, Error::Unsupported { api: Api::V3, .. }));
+        assert_eq!(
+            error.to_string(),
+            "the task `t` sets `examples`, which Opper API v3 does not have; remove it or use another API version"
+        );
     }
 
     #[test]
@@ -796,6 +924,7 @@ mod tests {
             body: String::new(),
             truncated: false,
             retry_after: None,
+            attempts: 1,
         };
         assert_eq!(api.to_string(), "HTTP 400: a\\nb\\u{1b}");
     }

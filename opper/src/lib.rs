@@ -21,7 +21,8 @@
 // only the parts listed above them (`scripts/check-layers` fails otherwise).
 // 0. Tools: functions an agent lets the model call, and the record of each call.
 mod tool;
-// 1. The error type, and what a call answers.
+// 1. The API version, the error type (which names it), and what a call answers.
+mod api;
 mod error;
 mod response;
 // 2. The task: what a call sends besides its input (schemas, model, examples, configuration).
@@ -41,9 +42,11 @@ mod stream;
 mod client;
 // 9. A call: the builder, and the attempts of a call or stream (cache, retries, re-asks).
 mod call;
-// 10. Agents: a task that calls the program's tools in a loop until it answers.
+// 10. Traces: a block of work as one span in Opper, the calls inside nested under it.
+mod traced;
+// 11. Agents: a task that calls the program's tools in a loop until it answers.
 mod agent;
-// 11. Support for the macros, the fuzz targets, and the testing server.
+// 12. Support for the macros, the fuzz targets, and the testing server.
 #[doc(hidden)]
 pub mod __private;
 #[cfg(feature = "fuzzing")]
@@ -60,13 +63,13 @@ pub mod __fuzz {
 pub mod testing;
 
 pub use agent::{Agent, AgentEvent, AgentRun, AgentStream};
+pub use api::Api;
 pub use cache::Cache;
 pub use call::CallBuilder;
 pub use client::retry::RetryPolicy;
 pub use client::{Opper, OpperBuilder};
 pub use error::{ApiError, Error, PendingOperation, Rejection, Result, TransportError};
 pub use partial::Partial;
-pub use protocol::Api;
 pub use protocol::v2::{ChunkType, StreamingChunk};
 pub use reask::validate::{OutputCheck, Validator, ValidatorFn};
 pub use response::{Cost, Response, Usage};
@@ -76,7 +79,10 @@ pub use task::configuration::Configuration;
 pub use task::example::Example;
 pub use task::model::Model;
 pub use tool::{Tool, ToolCall, ToolFuture, ToolOutput};
-pub use trace::parent::{ParentSpan, WithParentSpan, current_parent_span, with_parent_span};
+pub use trace::parent::{
+    ParentSpan, SpanHandle, WithParentSpan, current_parent_span, current_span, with_parent_span,
+};
+pub use traced::{Trace, TraceOutput, trace};
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///
@@ -202,7 +208,9 @@ pub use opper_macros::function;
 /// with the type's visibility: every field an `Option` of the field type's partial (nested
 /// structs as their partials, `Vec<T>` as a vector of partials), `Debug`, `Clone`, `Default`,
 /// and `Serialize` to the JSON known so far. Serde's `rename`, `rename_all`, `alias`, `skip`,
-/// `default` and `flatten` are honoured; a unit-only enum's partial is its variant's name.
+/// `default` and `flatten` are honoured; a unit-only enum's partial is the enum itself (shown
+/// once its variant is whole; it needs `Clone`, `Debug` and `Serialize`, and is streamed as a
+/// field of a struct).
 ///
 /// ```
 /// use schemars::JsonSchema;

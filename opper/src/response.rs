@@ -38,8 +38,14 @@ pub struct Response<T> {
     /// The whole `meta` object of a v3 answer (`function_name`, `execution_ms`, `models_used`,
     /// `usage`, `cost`, ...), as sent; `None` on v2. Of a re-asked call, the accepted attempt's.
     pub meta: Option<serde_json::Value>,
-    /// Whether the answer came from the cache.
+    /// The service's own `cached` flag: whether Opper answered from its cache (v2's `cached`;
+    /// always `false` on v3, which does not send one). It says nothing of this crate's
+    /// [`Cache`](crate::Cache): see [`cache_hit`](Self::cache_hit).
     pub cached: bool,
+    /// Whether this crate's [`Cache`](crate::Cache) answered, from disk, without a request: a
+    /// hit of a read-write cache or a replay-only one. `cached` is then what the service said
+    /// when the answer was recorded.
+    pub cache_hit: bool,
     /// Generated images (URLs or base64), for image models.
     pub images: Vec<String>,
     /// How many times the task was asked again before this output was accepted (0: the first
@@ -64,6 +70,7 @@ impl<T> Response<T> {
             cost: self.cost,
             meta: self.meta,
             cached: self.cached,
+            cache_hit: self.cache_hit,
             images: self.images,
             reasks: self.reasks,
         }

@@ -20,7 +20,7 @@ mod model {
         pub(crate) age: Option<u8>,
     }
 
-    #[derive(Debug, Deserialize, opper::Partial)]
+    #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, Deserialize, opper::Partial)]
     #[serde(rename_all = "lowercase")]
     pub(crate) enum Role {
         Engineer,
@@ -42,21 +42,24 @@ where
 {
 }
 
+/// A unit enum is its own partial form (it has no `Default`: a variant is only ever whole).
+fn assert_own_partial<T: opper::__private::PartialForm<Form = T>>() {}
+
 #[test]
 fn generated_types_are_public_with_the_fields_visibility() {
     assert_partial::<Team>();
-    assert_partial::<model::Role>();
+    assert_own_partial::<model::Role>();
     let team = PartialTeam {
         people: Some(vec![PartialPerson {
             name: Some("Ann".into()),
-            role: Some("engi".into()),
+            role: Some(model::Role::Engineer),
             age: None,
         }]),
         summary: None,
     };
     assert_eq!(
         serde_json::to_value(&team).unwrap(),
-        json!({"people": [{"name": "Ann", "role": "engi"}]})
+        json!({"people": [{"name": "Ann", "role": "engineer"}]})
     );
     let copy = team.clone();
     assert_eq!(format!("{copy:?}"), format!("{team:?}"));
@@ -118,7 +121,7 @@ pub mod strict {
     }
 
     /// A documented enum.
-    #[derive(Debug, serde::Deserialize, opper::Partial)]
+    #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, opper::Partial)]
     pub enum Kind {
         /// A.
         A,

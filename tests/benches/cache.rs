@@ -1,7 +1,10 @@
-//! The response cache, side by side in one run:
+//! The response cache, side by side in one run, on a current-thread and on a multi-thread
+//! runtime (the server, the cached client and the live one in the same runtime):
 //! - a typed call answered from the cache against the same call over loopback (ratio);
 //! - a 100,000-chunk typed stream replayed from the cache against the same stream over
 //!   loopback (throughput of each).
+//!
+//! `ROUNDS` (calls, default 2000) and `STREAM_ROUNDS` (streams, default 5) set the samples.
 
 use std::time::{Duration, Instant};
 
@@ -64,8 +67,39 @@ fn client(server: &MockServer, cache: Option<Cache>) -> Opper {
     .expect("client")
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+/// What one runtime measured.
+struct Figures {
+    hit: Duration,
+    sent: Duration,
+    replayed: Duration,
+    streamed: Duration,
+    opened: Duration,
+    updates: usize,
+    entry_bytes: u64,
+}
+
+impl Figures {
+    fn ratio(&self) -> f64 {
+        self.hit.as_secs_f64() / self.sent.as_secs_f64()
+    }
+
+    fn rate(&self, time: Duration) -> f64 {
+        self.updates as f64 / time.as_secs_f64() / 1e6
+    }
+
+    fn throughput(&self) -> f64 {
+        self.streamed.as_secs_f64() / self.replayed.as_secs_f64()
+    }
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(default)
+}
+
+async fn measure() -> Figures {
     let dir = TempDir::new("cache-bench");
     let server = MockServer::start().await;
     server.reply(
@@ -80,22 +114,10 @@ async fn main() {
     let cached = client(&server, Some(Cache::dir(dir.path()).replay_only()));
     let recorded = server.request_count();
 
-    let rounds = std::env::var("ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(2000);
+    let rounds = env("ROUNDS", 2000);
     let (hit, sent) = side_by_side(200, rounds, || call(&cached), || call(&live)).await;
-    println!("typed call from the cache:  median {hit:?}");
-    println!("typed call over loopback:   median {sent:?}");
-    println!(
-        "ratio cached / live: {:.3}",
-        hit.as_secs_f64() / sent.as_secs_f64()
-    );
 
-    let stream_rounds = std::env::var("STREAM_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(5);
+    let stream_rounds = env("STREAM_ROUNDS", 5);
     let (mut replayed, mut streamed, mut opened) = (Vec::new(), Vec::new(), Vec::new());
     let mut updates = 0;
     for _ in 0..stream_rounds {
@@ -105,30 +127,66 @@ async fn main() {
         updates = n;
         streamed.push(timed(stream(&live)).await.0);
     }
-    let (replayed, streamed) = (median(&mut replayed), median(&mut streamed));
-    let opened = median(&mut opened);
-    let rate = |time: Duration| updates as f64 / time.as_secs_f64() / 1e6;
-    println!(
-        "{updates}-update stream replayed from the cache: median {replayed:?} ({:.2} M updates/s)",
-        rate(replayed)
-    );
-    println!(
-        "  of which opening (reading and checking the {:.1} MB entry): {opened:?}",
-        entry_bytes(&dir) as f64 / 1e6
-    );
-    println!(
-        "{updates}-update stream over loopback:           median {streamed:?} ({:.2} M updates/s)",
-        rate(streamed)
-    );
-    println!(
-        "throughput replayed / live: {:.2}",
-        streamed.as_secs_f64() / replayed.as_secs_f64()
-    );
     assert_eq!(
         server.request_count() - recorded,
         200 + rounds + stream_rounds,
         "a cached call reached the server"
     );
+    Figures {
+        hit,
+        sent,
+        replayed: median(&mut replayed),
+        streamed: median(&mut streamed),
+        opened: median(&mut opened),
+        updates,
+        entry_bytes: entry_bytes(&dir),
+    }
+}
+
+fn main() {
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(measure());
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(measure());
+    let both = [("current-thread", &current), ("multi-thread", &multi)];
+    println!("{:<48}{:>16}{:>16}", "", both[0].0, both[1].0);
+    let row = |label: &str, cell: &dyn Fn(&Figures) -> String| {
+        println!("{label:<48}{:>16}{:>16}", cell(&current), cell(&multi));
+    };
+    row("typed call from the cache (median)", &|f| {
+        format!("{:.1?}", f.hit)
+    });
+    row("typed call over loopback (median)", &|f| {
+        format!("{:.1?}", f.sent)
+    });
+    row("ratio cached / live", &|f| format!("{:.3}", f.ratio()));
+    let updates = current.updates;
+    row(
+        &format!("{updates}-update stream replayed (median)"),
+        &|f| format!("{:.1?}", f.replayed),
+    );
+    row("  M updates/s", &|f| format!("{:.2}", f.rate(f.replayed)));
+    row(
+        &format!(
+            "  of which opening ({:.1} MB entry)",
+            current.entry_bytes as f64 / 1e6
+        ),
+        &|f| format!("{:.1?}", f.opened),
+    );
+    row(
+        &format!("{updates}-update stream over loopback (median)"),
+        &|f| format!("{:.1?}", f.streamed),
+    );
+    row("  M updates/s", &|f| format!("{:.2}", f.rate(f.streamed)));
+    row("throughput replayed / live", &|f| {
+        format!("{:.2}", f.throughput())
+    });
 }
 
 /// The size of the largest entry in `dir` (the stream's).

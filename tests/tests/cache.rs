@@ -57,6 +57,14 @@ async fn send(opper: &Opper, text: &str) -> opper::Result<opper::Response<Team>>
     call(opper, text).send::<Team>().await
 }
 
+/// A response this crate's cache answered, as the live one read: `cache_hit` is the one
+/// difference (asserted).
+fn as_live(mut response: opper::Response<Team>) -> String {
+    assert!(response.cache_hit, "not a cache hit: {response:?}");
+    response.cache_hit = false;
+    format!("{response:?}")
+}
+
 /// Every update of a typed stream (as `Debug`, which shows every field) and the final value.
 async fn updates(opper: &Opper, text: &str) -> opper::Result<(Vec<String>, String)> {
     let mut stream = call(opper, text).stream::<Team>().await?;
@@ -97,13 +105,57 @@ async fn a_hit_makes_no_request_and_gives_the_same_response() {
         .await
         .unwrap();
     assert_eq!(server.request_count(), 1, "the hit made a request");
-    assert_eq!(format!("{cached:?}"), format!("{live:?}"));
     assert_eq!(cached.usage.unwrap().total_tokens, 42);
     assert_eq!(cached.span_id, live.span_id);
+    assert_eq!(format!("{live:?}"), as_live(cached));
     // Another client on the same directory, even of another server, hits too.
     let other = server_less_client(&dir, false);
     let again = send(&other, TEXT).await.unwrap();
-    assert_eq!(format!("{again:?}"), format!("{live:?}"));
+    assert_eq!(as_live(again), format!("{live:?}"));
+}
+
+#[tokio::test]
+async fn cache_hit_says_this_crates_cache_answered_and_cached_stays_the_services_flag() {
+    let dir = TempDir::new("cache-hit-flag");
+    let server = server().await;
+    let opper = client(&server, Cache::dir(dir.path()));
+    let replay = client(&server, Cache::dir(dir.path()).replay_only());
+
+    // The call: the service says `cached: false` every time; only the hits are this crate's.
+    let live = send(&opper, TEXT).await.unwrap();
+    assert_eq!((live.cached, live.cache_hit), (false, false));
+    let hit = send(&opper, TEXT).await.unwrap();
+    assert_eq!((hit.cached, hit.cache_hit), (false, true));
+    let replayed = send(&replay, TEXT).await.unwrap();
+    assert_eq!((replayed.cached, replayed.cache_hit), (false, true));
+    assert_eq!(server.request_count(), 1);
+
+    // The service's own flag is kept as it said it, live and from the cache.
+    server.reply("poem", Reply::text("Roses are red.").cached(true));
+    let live = opper.call("poem").send::<String>().await.unwrap();
+    assert_eq!((live.cached, live.cache_hit), (true, false));
+    let hit = replay.call("poem").send::<String>().await.unwrap();
+    assert_eq!((hit.cached, hit.cache_hit), (true, true));
+
+    // A stream says it once open, typed or raw, read-write or replay-only.
+    let mut stream = call(&opper, TEXT).stream::<Team>().await.unwrap();
+    assert!(!stream.cache_hit(), "a live stream");
+    while stream.next().await.is_some() {}
+    assert!(!stream.cache_hit());
+    stream.finish().await.unwrap();
+    assert_eq!(server.request_count(), 3);
+    for client in [&opper, &replay] {
+        let mut stream = call(client, TEXT).stream::<Team>().await.unwrap();
+        assert!(stream.cache_hit());
+        while let Some(update) = stream.next().await {
+            update.unwrap();
+        }
+        assert!(stream.cache_hit(), "still, once replayed");
+        stream.finish().await.unwrap();
+        let raw = call(client, TEXT).stream_raw().await.unwrap();
+        assert!(raw.cache_hit());
+    }
+    assert_eq!(server.request_count(), 3, "the hits made no request");
 }
 
 /// A client of a server that is not there, with a cache in `dir`.
@@ -318,7 +370,7 @@ async fn a_replay_only_miss_makes_no_request() {
     let (live_updates, _) = updates(&recorder, TEXT).await.unwrap();
     server.shutdown().await;
     assert_eq!(
-        format!("{:?}", send(&opper, TEXT).await.unwrap()),
+        as_live(send(&opper, TEXT).await.unwrap()),
         format!("{live:?}")
     );
     assert_eq!(updates(&opper, TEXT).await.unwrap().0, live_updates);
@@ -329,7 +381,7 @@ async fn a_replay_only_miss_makes_no_request() {
         .build()
         .unwrap();
     assert_eq!(
-        format!("{:?}", send(&keyless, TEXT).await.unwrap()),
+        as_live(send(&keyless, TEXT).await.unwrap()),
         format!("{live:?}")
     );
 }

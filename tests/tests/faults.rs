@@ -143,6 +143,44 @@ async fn retry_after_as_an_http_date_is_waited() {
 }
 
 #[tokio::test]
+async fn an_error_after_retries_says_how_many_attempts_and_the_retry_after() {
+    let server = MockServer::start().await;
+    server.reply(
+        "task",
+        Reply::api_error(429, "RateLimitError", "slow down").retry_after(0),
+    );
+    let error = call(&server).await;
+    assert!(matches!(error, Error::RateLimited(_)), "{error:?}");
+    assert_eq!(server.request_count(), 3);
+    assert_eq!(error.attempts(), Some(3));
+    assert_eq!(error.retry_after(), Some(Duration::ZERO));
+    assert_eq!(error.to_string(), "rate limited (after 3 attempts)");
+    // The server's words are the source's, one layer down.
+    assert_eq!(
+        std::error::Error::source(&error).unwrap().to_string(),
+        "HTTP 429 RateLimitError: slow down"
+    );
+
+    // A stream that could not open says the same.
+    let error = retrying(&server)
+        .call("task")
+        .stream::<String>()
+        .await
+        .unwrap_err();
+    assert_eq!(error.attempts(), Some(3));
+    assert!(error.to_string().ends_with("(after 3 attempts)"), "{error}");
+
+    // An error that was not retried was one attempt, and says nothing of it.
+    server.reply("task", Reply::api_error(400, "BadRequestError", "no"));
+    let error = call(&server).await;
+    assert_eq!((error.attempts(), error.retry_after()), (Some(1), None));
+    assert_eq!(error.to_string(), "bad request");
+    // Neither does an error that is not a request's.
+    let error = Error::MissingApiKey;
+    assert_eq!((error.attempts(), error.retry_after()), (None, None));
+}
+
+#[tokio::test]
 async fn connection_refused_is_retried_then_reported() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -164,6 +202,11 @@ async fn connection_refused_is_retried_then_reported() {
     assert!(
         matches!(&error, Error::Transport(e) if e.is_connect()),
         "{error:?}"
+    );
+    assert_eq!(error.attempts(), Some(3));
+    assert!(
+        error.to_string().ends_with(" (after 3 attempts)"),
+        "{error}"
     );
     // Two retries: 50 ms, then 75 ms.
     assert!(
@@ -525,4 +568,52 @@ async fn clones_of_a_client_share_one_connection_pool() {
         1,
         "one kept-alive connection served all four"
     );
+}
+
+#[tokio::test]
+async fn a_cut_stream_keeps_its_typed_partial_on_the_stream() {
+    let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta});
+    let events = [
+        chunk("response.people[0].name", json!("Ann")),
+        chunk("response.people[0].role", json!("CTO")),
+        chunk("response.people[1].name", json!("Bo")),
+        chunk("response.summary", json!("Ann le")),
+        chunk("response.summary", json!("ads.")),
+    ];
+    let server = MockServer::start().await;
+    server
+        .enqueue("team", Reply::events(events.clone()).drop_after(4))
+        .enqueue(
+            "team",
+            Reply::events(events).error_after(4, "ProviderError", "overloaded"),
+        );
+    for expected in ["Incomplete", "StreamChunk"] {
+        let mut stream = retrying(&server)
+            .call("team")
+            .output_type::<opper_tests::Team>()
+            .stream::<opper_tests::Team>()
+            .await
+            .unwrap();
+        let error = loop {
+            match stream.next().await {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => break error,
+                None => panic!("the stream ended without its error"),
+            }
+        };
+        assert!(format!("{error:?}").starts_with(expected), "{error:?}");
+        // What arrived, typed: the part of the team a program can still use.
+        let partial = stream.partial();
+        let people = partial.people.as_deref().unwrap_or_default();
+        assert_eq!(people.len(), 2, "{partial:?}");
+        assert_eq!(people[0].name.as_deref(), Some("Ann"));
+        assert_eq!(people[0].role.as_deref(), Some("CTO"));
+        assert_eq!(people[1].name.as_deref(), Some("Bo"));
+        assert_eq!(partial.summary.as_deref(), Some("Ann le"));
+        // The same value the error keeps as JSON.
+        assert_eq!(
+            Some(&serde_json::to_value(&*partial).unwrap()),
+            error.partial()
+        );
+    }
 }

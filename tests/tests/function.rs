@@ -839,3 +839,32 @@ async fn a_parameter_that_is_not_a_finite_number_is_an_input_error() {
         .expect_err("NaN is refused");
     assert!(matches!(error, opper::Error::Input(_)), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_recorded_requests_input_reads_as_a_typed_value() {
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Asked {
+        x: i64,
+        y: i64,
+    }
+    let server = MockServer::start().await;
+    server.reply("add_numbers", Reply::json(json!({"sum": 9})));
+    let opper = server.client();
+    add_numbers_with(&opper, 4, 5).await.unwrap();
+    let request = &server.requests_for("add_numbers")[0];
+    assert_eq!(request.input::<Asked>().unwrap(), Asked { x: 4, y: 5 });
+    assert_eq!(request.input_json(), Some(&json!({"x": 4, "y": 5})));
+    // The same on v3, whose body carries the input under the same name.
+    let v3 = server.client_builder().api(opper::Api::V3).build().unwrap();
+    v3.call("add_v3")
+        .input(&json!({"x": 6, "y": 7}))
+        .send::<String>()
+        .await
+        .unwrap();
+    let request_v3 = &server.requests_for("add_v3")[0];
+    assert!(request_v3.path.starts_with("/v3/"), "{}", request_v3.path);
+    assert_eq!(request_v3.input::<Asked>().unwrap(), Asked { x: 6, y: 7 });
+    // An input of another shape is a deserialization error naming what is missing.
+    let wrong = request.input::<Sum>().unwrap_err();
+    assert!(wrong.to_string().contains("sum"), "{wrong}");
+}

@@ -422,3 +422,52 @@ fn a_variant_cut_short_is_an_error_not_a_value() {
         }
     });
 }
+
+/// A unit enum's partial is the enum itself (`Option<Role>`): a program matches on the variant
+/// mid-stream, and it shows only whole, once its field completes.
+#[test]
+fn a_unit_enum_is_matched_on_mid_stream() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        server.reply(
+            "review",
+            Reply::events([
+                chunk("response.role", json!("Edi")),
+                chunk("response.role", json!("tor")),
+                chunk("response.note", json!("looks")),
+                chunk("response.note", json!(" good")),
+            ]),
+        );
+        #[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
+        struct Review {
+            role: Role,
+            note: String,
+        }
+        let mut stream = server
+            .client()
+            .call("review")
+            .output_type::<Review>()
+            .stream::<Review>()
+            .await
+            .expect("a stream");
+        let mut roles = Vec::new();
+        while let Some(update) = stream.next().await {
+            let update = update.expect("an update");
+            // The partial's field is `Option<Role>`: matched as the enum, not as its name.
+            let role: &Option<Role> = &update.partial.role;
+            roles.push(match role {
+                Some(Role::Editor) => "editor",
+                Some(Role::Writer | Role::Reviewer) => "another role",
+                None => "not yet",
+            });
+        }
+        assert_eq!(roles, ["not yet", "not yet", "editor", "editor"]);
+        let review = stream.finish().await.expect("the review");
+        assert_eq!((review.role, review.note.as_str()), (Role::Editor, "looks good"));
+    });
+}

@@ -292,6 +292,51 @@ fn an_entry_of_a_gigabyte_is_not_read() {
     assert!(allocated < CALL_BYTES, "{allocated} bytes allocated");
 }
 
+// Where entries are read: a small one on the calling task, a large one on a blocking thread.
+
+#[test]
+fn a_small_entry_is_read_on_the_calling_task_and_a_large_one_on_a_blocking_thread() {
+    let dir = TempDir::new("hostile-cache-where");
+    // The entry holds the request: this input makes it larger than the 64 KiB read inline.
+    let large = json!({ "text": "word ".repeat(20_000) });
+    in_turn(async {
+        let server = server(two()).await;
+        let opper = client(&server, Cache::dir(dir.path()));
+        send(&opper).await.unwrap();
+        call(&opper).input(&large).send::<Team>().await.unwrap();
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // The only blocking thread is busy until released.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let busy = tokio::task::spawn_blocking(move || held.recv());
+        let opper = replay_client(&dir);
+        let small = send(&opper)
+            .await
+            .expect("answered with no blocking thread free");
+        assert_eq!(small.output.people.len(), 2);
+        let waiting = tokio::spawn(async move {
+            let opper = replay_client(&dir);
+            call(&opper).input(&large).send::<Team>().await
+        });
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            !waiting.is_finished(),
+            "a large entry was read without a blocking thread"
+        );
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        let replayed = bounded(waiting).await.unwrap().unwrap();
+        assert_eq!(replayed.output.people.len(), 2);
+    });
+}
+
 // A model's extra header values.
 
 const SECRET: &str = "sk-provider-secret-77";

@@ -672,7 +672,8 @@ fn server_text_is_cut_and_escaped_in_messages_and_logs() {
     assert!(kept <= opper::ApiError::MAX_BODY_BYTES, "{kept} bytes kept");
     let control = |c: char| c.is_control() || c == '\u{2028}' || c == '\u{2029}';
     for error in [&stream_error, &api_error, &rejected] {
-        let shown = error.to_string();
+        // The message and its sources (a status's server text is its `ApiError`'s).
+        let shown = opper_tests::chain(error);
         assert!(!shown.contains(control), "{shown:?}");
         assert!(
             shown.len() < 4 * opper::ApiError::MAX_BODY_BYTES,

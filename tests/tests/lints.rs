@@ -78,6 +78,42 @@ pub async fn no_parameters() -> opper::Result<String>;
 #[opper::function(example(input(text = "a", words = ["a"]), output = "A".to_owned()))]
 pub async fn borrowed(text: &str, words: &[&str]) -> opper::Result<String>;
 
+/// A validator of a `Vec<Sum>` output in the form `clippy::ptr_arg` asks for, `&[Sum]`.
+///
+/// # Errors
+/// When there is no sum.
+pub fn some_sums(sums: &[Sum]) -> Result<(), String> {
+    if sums.is_empty() {
+        Err("no sum".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// A validator of a `String` output in the form `clippy::ptr_arg` asks for, `&str`.
+///
+/// # Errors
+/// When the text is empty.
+pub fn not_empty(text: &str) -> Result<(), &'static str> {
+    if text.is_empty() {
+        Err("empty")
+    } else {
+        Ok(())
+    }
+}
+
+/// Validated with a slice.
+#[opper::function(validate = some_sums)]
+pub async fn sums(text: String) -> opper::Result<Vec<Sum>>;
+
+/// Validated with a `&str`, streamed.
+#[opper::function(validate = not_empty, reasks = 1)]
+pub async fn titled(text: String) -> opper::Result<opper::Stream<String>>;
+
+/// Validated by a closure of a slice.
+#[opper::function(validate = |sums: &[Sum]| if sums.len() < 9 { Ok(()) } else { Err("too many") })]
+pub async fn few_sums(text: String) -> opper::Result<opper::Response<Vec<Sum>>>;
+
 /// A service with task methods.
 #[derive(Debug)]
 pub struct Service {

@@ -1,4 +1,5 @@
-//! Tracing spans and parent-span nesting, over real HTTP.
+//! Tracing spans (with the OpenTelemetry GenAI names), parent-span nesting, and what traces
+//! log, over real HTTP.
 
 use std::time::Duration;
 
@@ -58,12 +59,18 @@ fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
             })
             .unwrap_or_else(|| panic!("{logs}"));
         for field in [
-            "model=\"openai/gpt-4o-mini\"",
+            "otel.name=\"chat openai/gpt-4o-mini\"",
+            "otel.kind=\"client\"",
+            "gen_ai.operation.name=\"chat\"",
+            "gen_ai.provider.name=\"opper\"",
+            "gen_ai.request.model=\"openai/gpt-4o-mini\"",
+            "gen_ai.response.id=\"span-77\"",
+            "gen_ai.usage.input_tokens=7",
+            "gen_ai.usage.output_tokens=3",
+            "api=\"v2\"",
             "span_id=\"span-77\"",
             "attempts=2",
             "outcome=\"ok\"",
-            "input_tokens=7",
-            "output_tokens=3",
             "total_tokens=10",
             "latency_ms=",
         ] {
@@ -82,6 +89,7 @@ fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
             failure.contains("outcome=\"error\"") || failure.contains("outcome=error"),
             "{failure}"
         );
+        assert!(failure.contains("error.type=\"400\""), "{failure}");
         assert!(!logs.contains(KEY), "the key leaked into the logs");
     });
 }
@@ -111,7 +119,15 @@ fn streams_are_spans_too_and_the_key_stays_out() {
             .lines()
             .find(|l| l.contains("opper.stream") && l.contains("close"))
             .unwrap_or_else(|| panic!("{logs}"));
-        for field in ["span_id", "st-1", "chunks=2", "attempts=1", "ok"] {
+        for field in [
+            "span_id=\"st-1\"",
+            "gen_ai.response.id=\"st-1\"",
+            "gen_ai.operation.name=\"chat\"",
+            "gen_ai.provider.name=\"opper\"",
+            "chunks=2",
+            "attempts=1",
+            "ok",
+        ] {
             assert!(line.contains(field), "{field} missing in {line}");
         }
         assert!(!logs.contains(KEY));
@@ -247,5 +263,159 @@ fn the_key_appears_in_no_log_line_debug_display_or_error_through_faults_and_retr
             assert!(!text.contains(KEY), "the key leaked: {text}");
         }
         assert_eq!(server.requests()[0].bearer(), Some(KEY));
+    });
+}
+
+#[test]
+fn the_test_servers_client_sleeps_a_fiftieth_of_each_wait_even_a_retry_after() {
+    in_turn(async {
+        let (logs, _guard) = capture_logs();
+        let server = MockServer::start().await;
+        server.fault(Reply::status(429).retry_after(1).times(2));
+        server.reply("task", Reply::json(json!({"ok": true})));
+        server
+            .client()
+            .call("task")
+            .send::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(server.request_count(), 3);
+        // The waits it slept, as its retry log says them: 1/50 of `Retry-After: 1`, not 1 s.
+        let text = logs.text();
+        let waits: Vec<u64> = text
+            .lines()
+            .filter(|line| line.contains("retrying opper request"))
+            .filter_map(|line| line.split("wait_ms=").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(waits, [20, 20], "{text}");
+
+        // Its decisions are the default policy's: a wait past its 30 s cap is not waited out.
+        server.fault(Reply::status(429).retry_after(3600));
+        let error = server
+            .client()
+            .call("task")
+            .send::<serde_json::Value>()
+            .await
+            .unwrap_err();
+        assert_eq!((error.attempts(), server.request_count()), (Some(1), 4));
+    });
+}
+
+#[test]
+fn v3_answers_give_their_trace_uuid_as_the_response_id() {
+    in_turn(async {
+        let (captured, _guard) = capture_logs();
+        let server = MockServer::start().await;
+        server.reply(
+            "v3-task",
+            Reply::text("hi").meta(json!({"trace_uuid": "trace-9"})),
+        );
+        let opper = opper_tests::builder(&server.url())
+            .api(opper::Api::V3)
+            .build()
+            .unwrap();
+        opper.call("v3-task").send::<String>().await.unwrap();
+        let logs = captured.text();
+        let line = logs
+            .lines()
+            .find(|l| l.contains("opper.call") && l.contains("close"))
+            .unwrap_or_else(|| panic!("{logs}"));
+        for field in [
+            "gen_ai.response.id=\"trace-9\"",
+            "trace_uuid=\"trace-9\"",
+            "api=\"v3\"",
+            "gen_ai.usage.input_tokens=",
+        ] {
+            assert!(line.contains(field), "{field} missing in {line}");
+        }
+    });
+}
+
+#[test]
+fn a_trace_is_a_tracing_span_around_its_calls() {
+    in_turn(async {
+        let (captured, _guard) = capture_logs();
+        let server = MockServer::start().await;
+        let opper = server.client();
+        let span = opper::Trace::new("plan-trip")
+            .client(&opper)
+            .run(async {
+                opper.call("inside").send::<String>().await.unwrap();
+                opper::current_span().unwrap()
+            })
+            .await;
+        let logs = captured.text();
+        let call = logs
+            .lines()
+            .find(|l| l.contains("opper.call") && l.contains("close"))
+            .unwrap_or_else(|| panic!("{logs}"));
+        // fmt writes the enclosing spans first: the call is inside the trace's span.
+        assert!(call.contains("opper.trace{"), "{call}");
+        let trace = logs
+            .lines()
+            .find(|l| l.contains("opper.trace") && l.contains("close") && !l.contains("opper.call"))
+            .unwrap_or_else(|| panic!("{logs}"));
+        for field in [
+            "otel.name=plan-trip".to_owned(),
+            format!("span_id=\"{}\"", span.id()),
+            format!("trace_id=\"{}\"", span.trace_id()),
+        ] {
+            assert!(trace.contains(&field), "{field} missing in {trace}");
+        }
+    });
+}
+
+#[test]
+fn a_span_that_cannot_be_created_is_logged_once_per_trace_name() {
+    in_turn(async {
+        let (captured, _guard) = capture_logs();
+        let server = MockServer::start().await;
+        let opper = server
+            .client_builder()
+            .retry(opper::RetryPolicy::none())
+            .build()
+            .unwrap();
+        server.fault(Reply::status(503).times(3));
+        for name in ["logged-once", "logged-once", "logged-too"] {
+            opper::Trace::new(name).client(&opper).run(async {}).await;
+        }
+        let logs = captured.text();
+        let warnings: Vec<_> = logs
+            .lines()
+            .filter(|l| l.contains("WARN") && l.contains("could not be created"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{logs}");
+        assert!(warnings[0].contains("logged-once"), "{}", warnings[0]);
+        assert!(warnings[1].contains("logged-too"), "{}", warnings[1]);
+        assert!(warnings[0].contains("503"), "{}", warnings[0]);
+        assert!(!logs.contains("mock-api-key"), "the key leaked");
+    });
+}
+
+#[test]
+fn a_failed_end_is_logged() {
+    in_turn(async {
+        let (captured, _guard) = capture_logs();
+        let server = MockServer::start().await;
+        let opper = server
+            .client_builder()
+            .retry(opper::RetryPolicy::none())
+            .build()
+            .unwrap();
+        let span = opper::Trace::new("end-fails")
+            .client(&opper)
+            .run(async {
+                server.fault(Reply::status(500));
+                opper::current_span().unwrap()
+            })
+            .await;
+        let logs = captured.text();
+        let warning = logs
+            .lines()
+            .find(|l| l.contains("WARN") && l.contains("could not be sent"))
+            .unwrap_or_else(|| panic!("{logs}"));
+        assert!(warning.contains(span.id()), "{warning}");
+        assert!(warning.contains("end-fails"), "{warning}");
     });
 }

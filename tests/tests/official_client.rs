@@ -2,7 +2,8 @@
 //! PyPI), the v2 TypeScript one (`opperai` 3.x, from npm) and the v3 Python client (`opperai`
 //! 2.1.1, from PyPI) must not tell it from the real service. Each is installed into a folder of
 //! its own in the target directory when it is missing (both Python versions are the package
-//! `opperai`). When its runtime or its registry cannot be reached, a test skips, saying so;
+//! `opperai`). The v3 client's `opper.trace()` runs there too, with calls inside. When its
+//! runtime or its registry cannot be reached, a test skips, saying so;
 //! under CI (the `CI` environment variable set, as CI services do, and not `false` or `0`) it
 //! fails instead, so that CI never passes without having run them.
 
@@ -329,6 +330,83 @@ async fn the_official_v3_python_client_works_against_the_built_in_server() {
     }
     let results = run_script(command).await;
     check_v3(&server, &results);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_v3_python_clients_traces_work_against_the_built_in_server() {
+    let Some((python, path)) = python_with_opperai("2.1.1", &["pydantic"], "pydeps-v3") else {
+        unavailable(
+            "python3 with opperai 2.1.1 and pydantic is not available and could not be installed",
+        );
+        return;
+    };
+    let server = MockServer::start().await;
+    server.require_api_key("official-key");
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_client_trace.py"))
+        .arg(server.url());
+    if let Some(path) = path {
+        command.env("PYTHONPATH", path);
+    }
+    let results = run_script(command).await;
+    let get = |kind: &str| results.iter().find(|r| r["kind"] == kind).unwrap()["value"].clone();
+
+    // The tree the server kept: `inner` under `outer`, in one trace, and `failing` alone.
+    let spans = server.spans();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let (outer, failing) = (&spans[0], &spans[1]);
+    assert_eq!(outer.name, "outer");
+    assert_eq!(
+        get("outer"),
+        json!({"id": outer.id, "trace_id": outer.trace_id})
+    );
+    let inner = &outer.children[0];
+    assert_eq!(
+        get("inner"),
+        json!({"id": inner.id, "trace_id": outer.trace_id})
+    );
+    assert_eq!(inner.parent_id.as_deref(), Some(outer.id.as_str()));
+    assert_eq!(outer.input, Some(json!("outer input")));
+    assert_eq!(outer.meta, Some(json!({"m": 1})));
+    assert_eq!(outer.tags, Some(json!({"env": "test"})));
+    assert_eq!(failing.name, "failing");
+    assert_eq!(
+        failing.error.as_deref(),
+        Some("no trip: the city is closed")
+    );
+    assert_eq!(get("raised"), "no trip: the city is closed");
+    for span in [outer, inner, failing] {
+        assert!(span.end_time.is_some(), "{}", span.name);
+        assert!(span.start_time.is_some(), "{}", span.name);
+    }
+    // The bodies: the start's keys and the end's, as this crate sends them.
+    assert_eq!(
+        inner.received[0],
+        json!({
+            "name": "inner",
+            "trace_id": outer.trace_id,
+            "parent_id": outer.id,
+            "input": "inner input",
+            "start_time": inner.start_time,
+        })
+    );
+    assert_eq!(outer.received[1], json!({"end_time": outer.end_time}));
+    assert_eq!(
+        failing.received[1],
+        json!({"error": "no trip: the city is closed", "end_time": failing.end_time})
+    );
+
+    // The calls carried the current span in the body; after the nested trace, 2.1.1 sent
+    // `fn-c` without one (this crate sends the enclosing span there).
+    let parent = |task: &str| {
+        let request = server.requests_for(task).remove(0);
+        assert_eq!(request.path, format!("/v3/functions/{task}/call"));
+        request.body.unwrap().get("parent_span_id").cloned()
+    };
+    assert_eq!(parent("fn-a"), Some(json!(outer.id)));
+    assert_eq!(parent("fn-b"), Some(json!(inner.id)));
+    assert_eq!(parent("fn-c"), None);
 }
 
 /// The official Python agent (`opperai` 2.1.1 `Agent`): two tools and a structured output,

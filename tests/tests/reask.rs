@@ -547,3 +547,92 @@ fn each_attempt_is_a_span_with_its_number_and_a_rejection_warns_with_its_reason(
     );
     assert!(!logs.contains("424242"), "the input leaked into the logs");
 }
+
+/// The forms `clippy::ptr_arg` asks for: `&[T]` for a `Vec<T>` output.
+fn some_names(names: &[String]) -> Result<(), String> {
+    if names.is_empty() {
+        Err("list at least one name".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// `&str` for a `String` output.
+fn short(text: &str) -> Result<(), String> {
+    if text.len() <= 5 {
+        Ok(())
+    } else {
+        Err(format!("at most 5 bytes, got {}", text.len()))
+    }
+}
+
+/// List the names in the text.
+#[opper::function(name = "names", validate = some_names)]
+async fn names(text: String) -> opper::Result<opper::Response<Vec<String>>>;
+
+/// Summarize the text.
+#[opper::function(name = "summary", validate = short)]
+async fn summary(text: String) -> opper::Result<opper::Response<String>>;
+
+/// A validation trait as garde's, implemented for a `Vec` and its slice alike.
+trait Check {
+    fn check(&self) -> Result<(), String>;
+}
+
+impl Check for Vec<String> {
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl Check for [String] {
+    fn check(&self) -> Result<(), String> {
+        Err("the slice's check, not the Vec's".into())
+    }
+}
+
+/// List the names in the text.
+#[opper::function(name = "names", validate = Check::check, reasks = 0)]
+async fn names_checked(text: String) -> opper::Result<Vec<String>>;
+
+#[test]
+fn a_trait_method_validates_the_output_type_itself_not_its_slice() {
+    in_turn(async {
+        let server = MockServer::start().await;
+        server.reply("names", Reply::json(json!(["Ann"])));
+        let names = names_checked_with(&server.client(), "Ann came.".into()).await;
+        assert_eq!(names.unwrap(), ["Ann"]);
+    });
+}
+
+#[test]
+fn validators_of_a_slice_and_a_str_check_vec_and_string_outputs() {
+    in_turn(async {
+        let server = MockServer::start().await;
+        server
+            .enqueue("names", Reply::json(json!([])))
+            .enqueue("names", Reply::json(json!(["Ann"])))
+            .enqueue("summary", Reply::text("far too long"))
+            .enqueue("summary", Reply::text("short"));
+        let client = server.client();
+        let names = names_with(&client, "Ann came.".into()).await.unwrap();
+        assert_eq!(names.output, ["Ann"]);
+        assert_eq!(names.reasks, 1);
+        let reask = &server.requests_for("names")[1];
+        let instructions = reask.body.as_ref().unwrap()["instructions"].to_string();
+        assert!(
+            instructions.contains("list at least one name"),
+            "{instructions}"
+        );
+
+        let summary = summary_with(&client, "A long text.".into()).await.unwrap();
+        assert_eq!(summary.output, "short");
+        assert_eq!(summary.reasks, 1);
+        let reask = &server.requests_for("summary")[1];
+        let instructions = reask.body.as_ref().unwrap()["instructions"].to_string();
+        assert!(
+            instructions.contains("at most 5 bytes, got 12"),
+            "{instructions}"
+        );
+    });
+}

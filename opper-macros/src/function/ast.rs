@@ -1,5 +1,5 @@
 //! The annotated item as written: attributes, visibility, signature and (mistaken) body. Read
-//! as is; `valid.rs` checks it.
+//! as is; [`valid`](super::valid) checks it.
 
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Block, Signature, Token, Visibility};

@@ -1,5 +1,5 @@
 //! The attribute's arguments as written, `#[opper::function(model = "...", example(...), ...)]`:
-//! a tree of keys, each with its value parsed but not yet checked (`valid.rs` checks them).
+//! a tree of keys, each with its value parsed but not yet checked ([`valid`](super::valid) checks them).
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
@@ -7,8 +7,8 @@ use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, Token};
 
-use super::symbol;
 use crate::ctxt::Ctxt;
+use crate::function::symbol;
 
 /// One key: `key`, `key = value` or `key(...)`.
 pub(crate) struct Meta {

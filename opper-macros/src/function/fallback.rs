@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::{FnArg, Safety};
 
-use super::ast::ItemSig;
+use crate::function::ast::ItemSig;
 
 pub(crate) fn stub(item: &ItemSig, krate: &syn::Path) -> TokenStream {
     let mut sig = item.sig.clone();

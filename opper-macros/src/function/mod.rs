@@ -9,13 +9,14 @@ use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
 
+// The passes, leaves first.
+mod symbol;
 mod ast;
 mod attr;
+mod spec;
+mod valid;
 mod expand;
 mod fallback;
-mod spec;
-mod symbol;
-mod valid;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let item_sig: ast::ItemSig = match syn::parse2(item.clone()) {

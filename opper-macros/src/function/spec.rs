@@ -1,4 +1,4 @@
-//! The validated task: what `expand.rs` writes code from. `valid.rs` builds it only when every
+//! The validated task: what [`expand`](super::expand) writes code from. [`valid`](super::valid) builds it only when every
 //! check passed, so nothing here is missing or contradictory.
 
 use proc_macro2::TokenStream;

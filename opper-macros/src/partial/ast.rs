@@ -1,15 +1,15 @@
 //! The input of `#[derive(Partial)]` as written: the type's shape and what its `#[serde(...)]`
-//! and `#[opper(...)]` attributes say, read but not yet checked (`valid.rs` checks them).
+//! and `#[opper(...)]` attributes say, read but not yet checked ([`valid`](super::valid) checks them).
 
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Data, DeriveInput, Fields, FieldsUnnamed, Ident, LitStr, Token, Variant};
 
-use super::symbol::{
+use crate::ctxt::Ctxt;
+use crate::meta::skip_value;
+use crate::partial::symbol::{
     ALIAS, ATOMIC, CRATE, DESERIALIZE, FLATTEN, OPPER, OTHER, PARTIAL, RENAME, RENAME_ALL,
     REQUIRED, SERDE, SKIP, SKIP_DESERIALIZING,
 };
-use crate::ctxt::Ctxt;
-use crate::meta::skip_value;
 
 /// The type deriving `Partial`.
 pub(crate) struct Container<'a> {
@@ -46,7 +46,7 @@ pub(crate) struct EnumVariant<'a> {
 
 /// What one item's `#[opper(...)]` attributes say, each key as written, wherever it is (the
 /// type's keys `crate = "path"` and `partial = "Name"`, a field's `atomic` and `required`):
-/// `valid.rs` checks that each is where it belongs, once.
+/// [`valid`](super::valid) checks that each is where it belongs, once.
 #[derive(Default)]
 pub(crate) struct OpperAttrs {
     pub(crate) krate: Vec<(syn::Path, LitStr)>,
@@ -69,7 +69,7 @@ pub(crate) struct SerdeAttrs {
     pub(crate) skip: bool,
     pub(crate) flatten: bool,
     pub(crate) other: bool,
-    /// Every other key, skipped; `valid.rs` refuses those the partial form cannot follow.
+    /// Every other key, skipped; [`valid`](super::valid) refuses those the partial form cannot follow.
     pub(crate) other_keys: Vec<syn::Path>,
 }
 

@@ -1,4 +1,4 @@
-//! On error: `impl Partial` with a unit partial form, which keeps the rest of the crate free of
+//! On error: `impl Partial` (and `PartialField`) with a unit partial form, which keeps the rest of the crate free of
 //! follow-on errors while the real ones are fixed.
 
 use proc_macro2::TokenStream;
@@ -9,8 +9,11 @@ pub(crate) fn stub(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
-        impl #impl_generics #krate::Partial for #ident #ty_generics #where_clause {
-            type Partial = ();
+        impl #impl_generics #krate::__private::PartialForm for #ident #ty_generics #where_clause {
+            type Form = ();
+            fn __empty() -> ::core::option::Option<()> {
+                ::core::option::Option::Some(())
+            }
             fn __resolve(_: &[#krate::__private::Seg<'_>]) -> bool {
                 false
             }
@@ -23,5 +26,7 @@ pub(crate) fn stub(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
                 ::core::result::Result::Ok(())
             }
         }
+
+        impl #impl_generics #krate::__private::PartialField for #ident #ty_generics #where_clause {}
     }
 }

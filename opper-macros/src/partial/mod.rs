@@ -7,12 +7,13 @@ use syn::DeriveInput;
 
 use crate::ctxt::Ctxt;
 
+// The passes, leaves first.
+mod symbol;
 mod ast;
+mod spec;
+mod valid;
 mod expand;
 mod fallback;
-mod spec;
-mod symbol;
-mod valid;
 
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
     let input: DeriveInput = match syn::parse2(input) {

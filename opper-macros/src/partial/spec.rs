@@ -1,4 +1,4 @@
-//! The checked input of `#[derive(Partial)]`: what `expand.rs` writes code from. `valid.rs`
+//! The checked input of `#[derive(Partial)]`: what [`expand`](super::expand) writes code from. [`valid`](super::valid)
 //! builds it only when every check passed.
 
 use syn::{Attribute, Generics, Ident, Type, Visibility};
@@ -17,8 +17,19 @@ pub(crate) struct Input<'a> {
 pub(crate) enum Body<'a> {
     /// A struct with named fields: those that are deserialized.
     Struct(Vec<Field<'a>>),
-    /// A unit-only enum: its variants' names (with aliases), and whether one is `#[serde(other)]`.
-    Enum { names: Vec<String>, open: bool },
+    /// A unit-only enum: its deserialized variants with their names (with aliases), and its
+    /// `#[serde(other)]` variant, if any.
+    Enum {
+        variants: Vec<Variant<'a>>,
+        other: Option<&'a Ident>,
+    },
+}
+
+/// A unit variant that is deserialized.
+pub(crate) struct Variant<'a> {
+    pub(crate) ident: &'a Ident,
+    /// The name in the JSON, then its aliases.
+    pub(crate) names: Vec<String>,
 }
 
 pub(crate) struct Field<'a> {

@@ -14,15 +14,19 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::key::{Key, Route};
+use super::seen::{self, Identity, Spans};
+use crate::error::{Error, cut};
 use crate::protocol::Endpoint;
-use crate::protocol::v2::StreamingChunk;
+use crate::protocol::v2::{ChunkType, StreamingChunk};
 
 /// The version of the file format, written as `opper_cache`.
 const FORMAT: u32 = 1;
@@ -39,7 +43,7 @@ pub(crate) trait Answer: Sized {
 /// What an entry holds besides its request: one of these is the answer.
 pub(crate) struct Stored {
     response: Option<Box<RawValue>>,
-    chunks: Option<Vec<StreamingChunk>>,
+    chunks: Option<StoredChunks>,
     frames: Option<Vec<Value>>,
 }
 
@@ -65,8 +69,10 @@ impl Answer for CallAnswer {
 /// same decoding as a live stream.
 #[derive(Debug)]
 pub(crate) enum StreamAnswer {
-    /// v2: `"chunks"`.
+    /// v2: `"chunks"`, as recorded.
     Chunks(Vec<StreamingChunk>),
+    /// v2: `"chunks"`, as read back from an entry: each decoded as it is replayed.
+    Stored(StoredChunks),
     /// v3: `"frames"`.
     Frames(Vec<Value>),
 }
@@ -75,6 +81,7 @@ impl StreamAnswer {
     pub(crate) fn is_empty(&self) -> bool {
         match self {
             Self::Chunks(chunks) => chunks.is_empty(),
+            Self::Stored(chunks) => chunks.spans.is_empty(),
             Self::Frames(frames) => frames.is_empty(),
         }
     }
@@ -82,6 +89,7 @@ impl StreamAnswer {
     pub(crate) fn has_error(&self) -> bool {
         match self {
             Self::Chunks(chunks) => chunks.iter().any(StreamingChunk::is_error),
+            Self::Stored(chunks) => chunks.has_error,
             Self::Frames(_) => false,
         }
     }
@@ -92,7 +100,7 @@ impl Answer for StreamAnswer {
 
     fn take(stored: Stored) -> Result<Self, String> {
         let answer = match (stored.response, stored.chunks, stored.frames) {
-            (None, Some(chunks), None) => Self::Chunks(chunks),
+            (None, Some(chunks), None) => Self::Stored(chunks),
             (None, None, Some(frames)) => Self::Frames(frames),
             _ => return Err("it holds no single `chunks` or `frames` list".into()),
         };
@@ -106,18 +114,184 @@ impl Answer for StreamAnswer {
     }
 }
 
-/// What is read back. Unknown fields are ignored, for entries of a later minor format.
+/// A v2 stream's chunks read back from an entry: the entry's text and where each chunk is in
+/// it. Each chunk was checked when the entry was read, as [`StreamingChunk`] reads it but
+/// without building it ([`ChunkCheck`]); it is built only as it is replayed, as a live stream
+/// builds each chunk as it arrives. So opening a long stream's entry reads and checks it once,
+/// and builds nothing (and the same text read again in this process is not checked again:
+/// `seen`).
+pub(crate) struct StoredChunks {
+    text: String,
+    spans: Spans,
+    /// Whether a chunk is an error chunk ([`StreamingChunk::is_error`]).
+    has_error: bool,
+}
+
+impl std::fmt::Debug for StoredChunks {
+    /// The counts, not the text (a long stream's is megabytes).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredChunks")
+            .field("chunks", &self.spans.len())
+            .field("bytes", &self.text.len())
+            .field("has_error", &self.has_error)
+            .finish()
+    }
+}
+
+impl StoredChunks {
+    /// The first chunk, decoded.
+    pub(crate) fn first(&self) -> Option<StreamingChunk> {
+        let span = self.spans.first()?.clone();
+        self.decode(span).ok()
+    }
+
+    fn decode(&self, span: Range<usize>) -> crate::error::Result<StreamingChunk> {
+        let text = self.text.get(span).unwrap_or_default();
+        // The chunk was checked as a `StreamingChunk` reads it: this does not fail.
+        serde_json::from_str(text).map_err(|error| Error::InvalidChunk {
+            data: cut(text.to_owned(), 300),
+            reason: format!("a replayed chunk could not be read: {error}"),
+            partial: Value::Null,
+        })
+    }
+}
+
+impl IntoIterator for StoredChunks {
+    type Item = crate::error::Result<StreamingChunk>;
+    type IntoIter = Replaying;
+
+    fn into_iter(self) -> Replaying {
+        Replaying {
+            chunks: self,
+            next: 0,
+        }
+    }
+}
+
+/// The chunks of a [`StoredChunks`], decoded one by one.
+#[derive(Debug)]
+pub(crate) struct Replaying {
+    chunks: StoredChunks,
+    next: usize,
+}
+
+impl Iterator for Replaying {
+    type Item = crate::error::Result<StreamingChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let span = self.chunks.spans.get(self.next)?.clone();
+        self.next = self.next.saturating_add(1);
+        Some(self.chunks.decode(span))
+    }
+}
+
+/// What is read back. Unknown fields are ignored, for entries of a later minor format. A
+/// stream's chunks are kept as their text, each checked ([`ChunkCheck`]).
 #[derive(Deserialize)]
-struct OnDisk {
+struct OnDisk<'a> {
     opper_cache: u32,
     endpoint: String,
     request: Value,
-    #[serde(default)]
-    response: Option<Box<RawValue>>,
-    #[serde(default)]
-    chunks: Option<Vec<StreamingChunk>>,
+    #[serde(default, borrow)]
+    response: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    chunks: Option<Vec<&'a RawValue>>,
     #[serde(default)]
     frames: Option<Vec<Value>>,
+}
+
+/// A v2 chunk read as [`StreamingChunk`] reads it (the same fields, of the same JSON types, a
+/// repeated field refused, others ignored), building nothing: what it accepts, a
+/// `StreamingChunk` does.
+#[derive(Deserialize)]
+struct ChunkCheck {
+    #[serde(default)]
+    #[allow(dead_code)]
+    span_id: Option<Text>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    delta: Option<Json>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    json_path: Option<Text>,
+    #[serde(default)]
+    chunk_type: Option<ChunkType>,
+    #[serde(default)]
+    error_type: Option<Text>,
+    #[serde(default)]
+    error_message: Option<Text>,
+}
+
+impl ChunkCheck {
+    /// [`StreamingChunk::is_error`], on what was checked.
+    fn is_error(&self) -> bool {
+        self.chunk_type == Some(ChunkType::Error)
+            || (self.chunk_type.is_none()
+                && (self.error_type.is_some() || self.error_message.is_some()))
+    }
+}
+
+/// A JSON string, as a `String` reads it, not kept.
+struct Text;
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_string(Checker).map(|Json| Text)
+    }
+}
+
+/// Any JSON value, as a [`Value`] reads it (numbers in range, the same depth limit), not kept.
+struct Json;
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Checker)
+    }
+}
+
+/// The visitor of [`Text`] (strings only) and [`Json`] (anything a [`Value`] accepts).
+struct Checker;
+
+impl<'de> serde::de::Visitor<'de> for Checker {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Json, A::Error> {
+        while items.next_element::<Json>()?.is_some() {}
+        Ok(Json)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<Json, A::Error> {
+        while members.next_entry::<Text, Json>()?.is_some() {}
+        Ok(Json)
+    }
 }
 
 /// What is stored: a `/call` response body (parsed), or a stream's chunks.
@@ -135,17 +309,69 @@ pub(crate) enum AnswerRef<'a> {
 /// answer is not stored.
 pub(crate) const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Reads the entry at `path`, which must answer `key` with an `A`.
+/// The largest entry read where the call runs rather than on a blocking thread: 64 KiB (a
+/// call's answer, a short stream). A regular file that small, opened without following a link
+/// and without blocking, reads from the page cache in microseconds, and at worst in one read
+/// from the disk.
+pub(crate) const INLINE_BYTES: u64 = 64 * 1024;
+
+/// What [`read`] found.
+#[derive(Debug)]
+pub(crate) enum Found<A> {
+    /// A valid entry for the key.
+    Answer(A),
+    /// No file.
+    Nothing,
+    /// A file that is not a valid entry for this key, and why.
+    Damaged(String),
+    /// A file larger than the `limit` it was read with (but within [`MAX_ENTRY_BYTES`]): read
+    /// it with a higher one.
+    Larger,
+}
+
+/// Reads the entry at `path`, which must answer `key` with an `A`, if it is at most `limit`
+/// bytes (at most [`MAX_ENTRY_BYTES`]).
 ///
-/// `Ok(None)` when there is no file; `Err(reason)` when there is one that is not a valid entry
-/// for this key (damaged, truncated, of another format or another request), or that is not a
-/// regular file of at most [`MAX_ENTRY_BYTES`] (a link, a FIFO, a device, a directory).
-pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key) -> Result<Option<A>, String> {
-    let Some(bytes) = read_regular(path, MAX_ENTRY_BYTES)? else {
-        return Ok(None);
-    };
-    let stored: OnDisk =
-        serde_json::from_slice(&bytes).map_err(|e| format!("it is not a cache entry: {e}"))?;
+/// [`Found::Damaged`] when there is a file that is not a valid entry for this key (damaged,
+/// truncated, of another format or another request), or that is not a regular file of at most
+/// [`MAX_ENTRY_BYTES`] (a link, a FIFO, a device, a directory).
+pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key, limit: u64) -> Found<A> {
+    match read_regular(path, limit.min(MAX_ENTRY_BYTES)) {
+        Ok(Some(bytes)) => match parse(bytes, route, key, path) {
+            Ok(answer) => Found::Answer(answer),
+            Err(reason) => Found::Damaged(reason),
+        },
+        Ok(None) => Found::Nothing,
+        Err(Unread::Larger) => Found::Larger,
+        Err(Unread::Damaged(reason)) => Found::Damaged(reason),
+    }
+}
+
+/// The answer in an entry's bytes (read at `path`), checked against its key.
+fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key, path: &Path) -> Result<A, String> {
+    let not_an_entry = |e: serde_json::Error| format!("it is not a cache entry: {e}");
+    let text = String::from_utf8(bytes).map_err(|e| format!("it is not UTF-8: {e}"))?;
+    // This text was checked here before: where its answer is is known.
+    let identity = Identity::of(&text);
+    if let Some(spans) = seen::spans(path, identity, key) {
+        return A::take(match A::ENDPOINT {
+            Endpoint::Call => Stored {
+                response: Some(raw_at(&text, spans.first().cloned())?),
+                chunks: None,
+                frames: None,
+            },
+            Endpoint::Stream => Stored {
+                response: None,
+                chunks: Some(StoredChunks {
+                    text,
+                    spans,
+                    has_error: false,
+                }),
+                frames: None,
+            },
+        });
+    }
+    let stored: OnDisk<'_> = serde_json::from_str(&text).map_err(not_an_entry)?;
     if stored.opper_cache != FORMAT {
         return Err(format!(
             "its format is {}, not {FORMAT}",
@@ -159,57 +385,132 @@ pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key) -> Result<Op
     if Key::of(route, &stored.request) != key {
         return Err("its request is not the one asked for".into());
     }
-    A::take(Stored {
-        response: stored.response,
-        chunks: stored.chunks,
-        frames: stored.frames,
-    })
-    .map(Some)
+    let chunks = match &stored.chunks {
+        None => None,
+        Some(raw) => Some(check_chunks(&text, raw)?),
+    };
+    // What is remembered once the answer is taken: where the chunks are, or the response.
+    let checked = match (&chunks, stored.response) {
+        (Some((spans, _)), _) => Some(Arc::clone(spans)),
+        (None, Some(response)) => span_in(&text, response.get()).map(|span| Spans::from([span])),
+        (None, None) => None,
+    };
+    let OnDisk {
+        response, frames, ..
+    } = stored;
+    let response = response.map(RawValue::to_owned);
+    let answer = A::take(Stored {
+        response,
+        chunks: chunks.map(|(spans, has_error)| StoredChunks {
+            text,
+            spans,
+            has_error,
+        }),
+        frames,
+    })?;
+    // An answer `take` accepted (a response alone, or chunks alone, none an error): this text
+    // need not be checked again.
+    if let Some(spans) = checked {
+        seen::remember(path, identity, key, spans);
+    }
+    Ok(answer)
+}
+
+/// The response at `span` of `text`, as it was checked.
+fn raw_at(text: &str, span: Option<Range<usize>>) -> Result<Box<RawValue>, String> {
+    let raw = span.and_then(|span| text.get(span)).unwrap_or_default();
+    serde_json::from_str(raw).map_err(|e| format!("its response could not be read again: {e}"))
+}
+
+/// Where each chunk is in `text`, each checked as a [`StreamingChunk`] reads it, and whether
+/// one is an error chunk.
+fn check_chunks(text: &str, raw: &[&RawValue]) -> Result<(Spans, bool), String> {
+    let mut spans = Vec::with_capacity(raw.len());
+    let mut has_error = false;
+    for chunk in raw {
+        let check: ChunkCheck = serde_json::from_str(chunk.get())
+            .map_err(|e| format!("it is not a cache entry: a chunk is not one: {e}"))?;
+        has_error |= check.is_error();
+        let span = span_in(text, chunk.get()).ok_or("a chunk is not in the entry's text")?;
+        spans.push(span);
+    }
+    Ok((spans.into(), has_error))
+}
+
+/// Where `part`, a slice of `whole`, is in it.
+fn span_in(whole: &str, part: &str) -> Option<Range<usize>> {
+    let start = part.as_ptr().addr().checked_sub(whole.as_ptr().addr())?;
+    let end = start.checked_add(part.len())?;
+    whole.get(start..end).map(|_| start..end)
+}
+
+/// Why an entry was not read.
+enum Unread {
+    /// It is larger than the limit it was read with, but may be read with a higher one.
+    Larger,
+    /// It is not a regular file of at most [`MAX_ENTRY_BYTES`], or could not be read.
+    Damaged(String),
+}
+
+impl From<String> for Unread {
+    fn from(reason: String) -> Self {
+        Unread::Damaged(reason)
+    }
 }
 
 /// The bytes of the regular file at `path`, at most `limit` of them: `None` when there is no
 /// file. A link is not followed (a committed directory could hold one to anything), and
-/// nothing but a regular file is read: a FIFO would block, a device never end.
-fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+/// nothing but a regular file is read: a FIFO would block, a device never end. A file of more
+/// than `limit` bytes is [`Unread::Larger`] below [`MAX_ENTRY_BYTES`], and damaged above.
+fn read_regular(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, Unread> {
     let unreadable = |error: io::Error| format!("it could not be read: {error}");
     let found = match fs::symlink_metadata(path) {
         Ok(found) => found,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(unreadable(error)),
+        Err(error) => return Err(unreadable(error).into()),
     };
     check_regular(&found, limit)?;
     let file = match open_no_follow(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(unreadable(error)),
+        Err(error) => return Err(unreadable(error).into()),
     };
     // What was opened, in case the entry was replaced since it was looked at.
-    check_regular(&file.metadata().map_err(unreadable)?, limit)?;
-    let mut bytes = Vec::new();
+    let opened = file.metadata().map_err(unreadable)?;
+    check_regular(&opened, limit)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(opened.len()).unwrap_or(0));
     // One byte past the limit tells a file that grew since from one that fits.
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(unreadable)?;
     if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
-        return Err(format!("it is larger than {limit} bytes"));
+        return Err(match limit < MAX_ENTRY_BYTES {
+            true => Unread::Larger,
+            false => Unread::Damaged(format!("it is larger than {limit} bytes")),
+        });
     }
     Ok(Some(bytes))
 }
 
 /// A regular file of at most `limit` bytes, else why not.
-fn check_regular(metadata: &fs::Metadata, limit: u64) -> Result<(), String> {
+fn check_regular(metadata: &fs::Metadata, limit: u64) -> Result<(), Unread> {
     let kind = metadata.file_type();
     if kind.is_symlink() {
-        return Err("it is a symbolic link, which is not followed".into());
+        return Err(Unread::Damaged(
+            "it is a symbolic link, which is not followed".into(),
+        ));
     }
     if !kind.is_file() {
-        return Err("it is not a regular file".into());
+        return Err(Unread::Damaged("it is not a regular file".into()));
     }
     if metadata.len() > limit {
-        return Err(format!(
-            "it is {} bytes, more than the {limit} an entry may have",
+        if limit < MAX_ENTRY_BYTES && metadata.len() <= MAX_ENTRY_BYTES {
+            return Err(Unread::Larger);
+        }
+        return Err(Unread::Damaged(format!(
+            "it is {} bytes, more than the {MAX_ENTRY_BYTES} an entry may have",
             metadata.len()
-        ));
+        )));
     }
     Ok(())
 }

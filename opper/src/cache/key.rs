@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use std::borrow::Cow;
 
-use crate::protocol::{Api, Endpoint};
+use crate::api::Api;
+use crate::protocol::Endpoint;
 
 /// What the hash starts with: names the scheme, so a later scheme never collides with this one.
 const DOMAIN: &[u8] = b"opper-cache-v1\n";

@@ -1,6 +1,7 @@
 //! A response cache on disk that doubles as test cassettes: one readable JSON file per request.
 
 mod key;
+mod seen;
 mod entry;
 
 use std::future::Future;
@@ -13,11 +14,12 @@ use bytes::Bytes;
 
 use serde_json::Value;
 
-use entry::AnswerRef;
-pub(crate) use entry::{Answer, CallAnswer, StreamAnswer};
+pub(crate) use entry::{Answer, CallAnswer, Replaying, StreamAnswer};
+use entry::{AnswerRef, Found};
 use key::{Key, Route};
 
-use crate::protocol::{Api, Endpoint};
+use crate::api::Api;
+use crate::protocol::Endpoint;
 use crate::{Error, Result};
 
 /// A directory of cached answers: calls answered from it make no request.
@@ -73,8 +75,14 @@ use crate::{Error, Result};
 /// another request is a miss, logged at `warn`: never a panic, and never an error in read-write
 /// mode. So is one that is not a regular file (a symbolic link is not followed; a FIFO or a
 /// device is not opened to read) or is larger than 64 MiB; an answer whose entry would be
-/// larger is not stored. Entries are read and written on tokio's blocking threads, never on
-/// the task that makes the call.
+/// larger is not stored. Entries are written, and read when larger than 64 KiB, on tokio's
+/// blocking threads, never on the task that makes the call; a smaller entry (a call's answer, a
+/// short stream) is read on that task, after an open that cannot block (a regular file that
+/// small reads from the page cache in microseconds, and at worst in one read from the disk).
+/// A stream's chunks are checked when its entry is read and each is decoded as it is replayed.
+/// An entry read again in this process, its text unchanged, is not parsed or checked again:
+/// where its answer is in it is remembered (for at most 64 entries and 4 MiB of positions),
+/// known by its path, its key, and its text's length and hash.
 ///
 /// # Re-asks
 /// A replay-only cache never sends a request, re-asks included: a replayed answer that the
@@ -149,16 +157,29 @@ impl Cache {
     /// store the answer, unless the body has no key) and [`Error::CacheMiss`] in replay-only
     /// mode. Damaged entries are logged and count as misses.
     ///
-    /// The entry is read (and the body parsed) on a blocking thread, off the async ones.
+    /// An entry of at most [`INLINE_BYTES`](entry::INLINE_BYTES) is read on the calling task
+    /// (a regular file that small, opened without blocking, is read in microseconds); a larger
+    /// one is read (and parsed) on a blocking thread, off the async ones.
     pub(crate) async fn lookup<A: Answer + Send + 'static>(
         &self,
         api: Api,
         task: &str,
         body: Bytes,
     ) -> Result<Lookup<A>> {
-        let (cache, name) = (self.clone(), task.to_owned());
-        match blocking(move || cache.lookup_now::<A>(api, &name, &body)).await {
-            Ok(lookup) => lookup,
+        let asked = match self.ask::<A>(api, task, &body) {
+            Ok(asked) => asked,
+            Err(unkeyed) => return unkeyed,
+        };
+        let asked = match self.answer(asked, entry::INLINE_BYTES) {
+            Ok(lookup) => return lookup,
+            Err(larger) => larger,
+        };
+        let cache = self.clone();
+        let read = blocking(move || cache.answer(asked, entry::MAX_ENTRY_BYTES));
+        match read.await {
+            Ok(Ok(lookup)) => lookup,
+            // Not larger than the largest entry: never.
+            Ok(Err(asked)) => self.missed(asked),
             // The read panicked or its runtime is shutting down: no answer from the cache.
             Err(error) => {
                 tracing::warn!(error = %error, "the opper cache could not be read");
@@ -170,51 +191,102 @@ impl Cache {
         }
     }
 
-    /// [`lookup`](Self::lookup), on the calling thread.
+    /// [`lookup`](Self::lookup), on the calling thread whatever the entry's size.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn lookup_now<A: Answer>(
         &self,
         api: Api,
         task: &str,
         body: &[u8],
     ) -> Result<Lookup<A>> {
+        match self.ask::<A>(api, task, body) {
+            Ok(asked) => self
+                .answer(asked, entry::MAX_ENTRY_BYTES)
+                .unwrap_or_else(|asked| self.missed(asked)),
+            Err(unkeyed) => unkeyed,
+        }
+    }
+
+    /// The entry that answers `body`: its key, the request as it is stored, and its path. A
+    /// body that cannot be keyed is a miss without a store (an error in replay-only mode).
+    fn ask<A: Answer>(
+        &self,
+        api: Api,
+        task: &str,
+        body: &[u8],
+    ) -> std::result::Result<Asked, Result<Lookup<A>>> {
         let Ok(mut request) = serde_json::from_slice::<Value>(body) else {
             tracing::warn!(
                 task,
                 "the request body cannot be keyed (nested too deep); the opper cache is bypassed"
             );
-            return match self.replay_only {
+            return Err(match self.replay_only {
                 true => Err(cache_miss(task, &self.dir)),
                 false => Ok(Lookup::Miss(None)),
-            };
+            });
         };
         // The entry holds (and the key is of) the request with its header values hashed.
         let route = Route::of(api, A::ENDPOINT, task);
         key::redact_headers(&route, &mut request);
         let key = Key::of(&route, &request);
         let path = self.dir.join(file_name(task, A::ENDPOINT, key));
-        match entry::read::<A>(&path, &route, key) {
-            Ok(Some(answer)) => {
+        Ok(Asked {
+            task: task.to_owned(),
+            route,
+            key,
+            request,
+            path,
+        })
+    }
+
+    /// Reads the entry `asked` for if it is at most `limit` bytes; hands `asked` back if it is
+    /// larger.
+    fn answer<A: Answer>(
+        &self,
+        asked: Asked,
+        limit: u64,
+    ) -> std::result::Result<Result<Lookup<A>>, Asked> {
+        let Asked { task, path, .. } = &asked;
+        match entry::read::<A>(path, &asked.route, asked.key, limit) {
+            Found::Answer(answer) => {
                 tracing::debug!(task, path = %path.display(), "opper cache hit");
-                return Ok(Lookup::Hit(answer));
+                return Ok(Ok(Lookup::Hit(answer)));
             }
-            Ok(None) => {}
-            Err(reason) => tracing::warn!(
+            Found::Larger => return Err(asked),
+            Found::Nothing => {}
+            Found::Damaged(reason) => tracing::warn!(
                 task,
                 path = %path.display(),
                 reason = reason.as_str(),
                 "ignoring a damaged opper cache entry"
             ),
         }
+        Ok(self.missed(asked))
+    }
+
+    /// A miss of `asked`: how to store its answer, or in replay-only mode an error.
+    fn missed<A>(&self, asked: Asked) -> Result<Lookup<A>> {
         if self.replay_only {
-            return Err(cache_miss(task, &path));
+            return Err(cache_miss(&asked.task, &asked.path));
         }
         Ok(Lookup::Miss(Some(Store {
-            path,
-            route,
-            request,
+            path: asked.path,
+            route: asked.route,
+            request: asked.request,
             answer: PhantomData,
         })))
     }
+}
+
+/// A request looked up: what names and checks its entry.
+#[derive(Debug)]
+struct Asked {
+    task: String,
+    route: Route,
+    key: Key,
+    /// The request as an entry holds it (header values hashed).
+    request: Value,
+    path: PathBuf,
 }
 
 fn cache_miss(task: &str, path: &Path) -> Error {
@@ -321,6 +393,8 @@ impl Store<StreamAnswer> {
         self.write_now(match answer {
             StreamAnswer::Chunks(chunks) => AnswerRef::Chunks(chunks),
             StreamAnswer::Frames(frames) => AnswerRef::Frames(frames),
+            // Only a recording is stored; a replay is already on disk.
+            StreamAnswer::Stored(_) => return,
         });
     }
 }

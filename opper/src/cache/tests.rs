@@ -104,9 +104,11 @@ fn a_stream_entry_round_trips_chunk_by_chunk() {
     let dir = TempDir::new("stream");
     let cache = Cache::dir(&dir.0);
     miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(chunks()));
-    let StreamAnswer::Chunks(replayed) = hit(&cache, BODY) else {
+    let StreamAnswer::Stored(replayed) = hit(&cache, BODY) else {
         panic!("v2 chunks")
     };
+    assert_eq!(replayed.first(), chunks().first().cloned());
+    let replayed: Vec<StreamingChunk> = replayed.into_iter().map(Result::unwrap).collect();
     assert_eq!(replayed, chunks());
     assert!(misses::<CallAnswer>(&cache, BODY));
     // One chunk a line, so a review reads the stream in order.
@@ -245,6 +247,117 @@ fn damaged_stream_entries_are_misses() {
         fs::write(&path, serde_json::to_vec(&entry).unwrap()).unwrap();
         assert!(misses::<StreamAnswer>(&cache, BODY), "{what}");
     }
+}
+
+/// A stored chunk is checked when the entry is read and built only when it is replayed: the
+/// check accepts exactly what [`StreamingChunk`] reads (an entry with any other chunk is a
+/// miss), and finds error chunks however their keys are written.
+#[test]
+fn stored_chunks_are_checked_as_streaming_chunk_reads_them() {
+    let dir = TempDir::new("checked-chunks");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<StreamAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.stream_now(&StreamAnswer::Chunks(chunks()));
+    let request = serde_json::from_str::<Value>(BODY).unwrap();
+    for chunk in [
+        // Read.
+        r#"{"delta":"a\"b\u00e9\n","json_path":"response.t","chunk_type":"json"}"#,
+        r#"{"delta":{"deep":[1,-2,3.5e10,null,true,{"k":"v"}]},"chunk_type":"text"}"#,
+        r#"{"delta":null,"span_id":null,"unknown":[1,{"x":2}],"chunk_type":"novel"}"#,
+        r#"{"delta":18446744073709551615,"json_path":"response.n"}"#,
+        r#"{"delta":-9223372036854775808}"#,
+        r#"{"span_id":"s","error_type":null,"error_message":null}"#,
+        r#"{}"#,
+        // Not read: a field of another type, a number out of range, a repeated field.
+        r#"{"delta":1e400}"#,
+        r#"{"delta":[1e999]}"#,
+        r#"{"json_path":5}"#,
+        r#"{"span_id":["s"]}"#,
+        r#"{"chunk_type":3}"#,
+        r#"{"error_message":{"m":1}}"#,
+        r#"{"delta":"a","delta":"b"}"#,
+        r#"{"delta":{"k":1,"k":2}}"#,
+        r#"[1]"#,
+        // Error chunks, however spelled.
+        r#"{"chunk_type":"error","error_message":"boom"}"#,
+        r#"{"error\u005ftype":"E"}"#,
+        r#"{"error_message":""}"#,
+        r#"{"chunk_type":"\u0065rror"}"#,
+    ] {
+        let entry = format!(
+            r#"{{"opper_cache":1,"endpoint":"/v2/call/stream","request":{request},"chunks":[{{"span_id":"s-1"}},{chunk}]}}"#
+        );
+        fs::write(&path, entry).unwrap();
+        let expected = serde_json::from_str::<StreamingChunk>(chunk)
+            .ok()
+            .filter(|chunk| !chunk.is_error());
+        let found = cache
+            .lookup_now::<StreamAnswer>(Api::V2, "add_numbers", BODY.as_bytes())
+            .unwrap();
+        match (found, expected) {
+            (Lookup::Hit(StreamAnswer::Stored(stored)), Some(expected)) => {
+                let replayed: Vec<StreamingChunk> =
+                    stored.into_iter().map(Result::unwrap).collect();
+                assert_eq!(replayed.get(1), Some(&expected), "{chunk}");
+            }
+            (Lookup::Miss(Some(_)), None) => {}
+            (found, expected) => panic!("{chunk}: {found:?}, expected {expected:?}"),
+        }
+    }
+}
+
+/// A stream entry read again is not checked again while its text is the same; a text edited in
+/// place, or a file put in its place (as the cache writes: renamed over it), is, even of the
+/// same size and at once.
+#[test]
+fn a_checked_stream_entry_is_checked_again_once_edited_or_replaced() {
+    let dir = TempDir::new("seen");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<StreamAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.stream_now(&StreamAnswer::Chunks(chunks()));
+    for _ in 0..2 {
+        let StreamAnswer::Stored(replayed) = hit(&cache, BODY) else {
+            panic!("v2 chunks")
+        };
+        let replayed: Vec<StreamingChunk> = replayed.into_iter().map(Result::unwrap).collect();
+        assert_eq!(replayed, chunks());
+    }
+    let text = fs::read_to_string(&path).unwrap();
+    let damaged = text.replacen(r#""span_id":"s-2""#, r#""span_id":12345"#, 1);
+    assert_eq!(damaged.len(), text.len());
+    fs::write(&path, &damaged).unwrap();
+    assert!(misses::<StreamAnswer>(&cache, BODY));
+    fs::write(&path, &text).unwrap();
+    assert!(matches!(hit(&cache, BODY), StreamAnswer::Stored(_)));
+    let temp = dir.0.join("replacement.tmp");
+    fs::write(&temp, &damaged).unwrap();
+    fs::rename(&temp, &path).unwrap();
+    assert!(misses::<StreamAnswer>(&cache, BODY));
+}
+
+/// A call entry read again is not parsed again while its text is the same; edited in place
+/// (here its request, to another of the same size), it is checked again at once.
+#[test]
+fn a_checked_call_entry_is_checked_again_once_edited() {
+    let dir = TempDir::new("seen-call");
+    let cache = Cache::dir(&dir.0);
+    let store = miss::<CallAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.call_now(RESPONSE.as_bytes());
+    for _ in 0..2 {
+        let CallAnswer(raw) = hit(&cache, BODY);
+        assert_eq!(
+            serde_json::from_str::<Value>(raw.get()).unwrap(),
+            serde_json::from_str::<Value>(RESPONSE).unwrap()
+        );
+    }
+    let text = fs::read_to_string(&path).unwrap();
+    let edited = text.replacen(r#""x": 4"#, r#""x": 3"#, 1);
+    assert_ne!(edited, text);
+    fs::write(&path, &edited).unwrap();
+    assert!(misses::<CallAnswer>(&cache, BODY));
 }
 
 #[test]

@@ -120,9 +120,12 @@ async fn call_attempt(
     let started = Instant::now();
     let decoded = match lookup::<CallAnswer>(client, task, &body, attempt, &span).await {
         Err(error) => Err(error),
-        Ok(Some(Lookup::Hit(CallAnswer(raw)))) => api
-            .answer(raw.get().as_bytes())
-            .map(|response| (response, None, None)),
+        Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
+            api.answer(raw.get().as_bytes()).map(|mut response| {
+                response.cache_hit = true;
+                (response, None, None)
+            })
+        }
         Ok(lookup) => {
             let missed = match lookup {
                 Some(Lookup::Miss(store)) => store,

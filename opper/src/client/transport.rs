@@ -89,14 +89,25 @@ impl Transport {
                 .await
                 .map_err(|_| request_timeout(timeout, "no response"))?
                 .map_err(Error::from_reqwest)?;
-            let response = self.check_status(Api::V3, response, deadline).await?;
+            let response = self.check_status(response, deadline, Api::V3).await?;
             Ok((response, started))
         };
         self.retry.run(span, once).instrument(span.clone()).await
     }
 
     fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
-        let mut request = self.http.post(url);
+        self.request(reqwest::Method::POST, url, accept, body)
+    }
+
+    /// A request with the key, the JSON content type and `accept`.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        accept: &'static str,
+        body: Bytes,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self.http.request(method, url);
         if let Some(authorization) = &self.authorization {
             request = request.header(header::AUTHORIZATION, authorization.clone());
         }
@@ -109,13 +120,36 @@ impl Transport {
     /// One call attempt: the body of a success, at most `max_response_bytes` of it.
     async fn call_once(&self, url: &str, body: Bytes) -> Result<Bytes> {
         let request = self.post(url, "application/json", body);
+        let (status, bytes) = self.send_once(request, self.api).await?;
+        if let Some(error) = self.api.not_an_answer(status, &bytes) {
+            return Err(error);
+        }
+        Ok(bytes)
+    }
+
+    /// Sends `method` with a JSON `body` to `path` once, without retries, within the request
+    /// timeout: the status and body of a success (an error status's body read as `api`'s).
+    pub(crate) async fn send_json_once(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Bytes,
+        api: Api,
+    ) -> Result<(u16, Bytes)> {
+        let request = self.request(method, &self.url(path), "application/json", body);
+        self.send_once(request, api).await
+    }
+
+    /// Sends `request` once: the status and body of a success, at most `max_response_bytes`
+    /// of it, all within the request timeout.
+    async fn send_once(&self, request: reqwest::RequestBuilder, api: Api) -> Result<(u16, Bytes)> {
         let timeout = self.request_timeout;
         let deadline = deadline_after(tokio::time::Instant::now(), timeout);
         let response = tokio::time::timeout_at(deadline, request.send())
             .await
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
-        let mut response = self.check_status(self.api, response, deadline).await?;
+        let mut response = self.check_status(response, deadline, api).await?;
         let status = response.status().as_u16();
         let limit = self.max_response_bytes;
         if response
@@ -132,10 +166,7 @@ impl Transport {
         if cut {
             return Err(Error::ResponseTooLarge { limit });
         }
-        if let Some(error) = self.api.not_an_answer(status, &bytes) {
-            return Err(error);
-        }
-        Ok(Bytes::from(bytes))
+        Ok((status, Bytes::from(bytes)))
     }
 
     async fn stream_once(
@@ -152,7 +183,7 @@ impl Transport {
             .await
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
-        let response = self.check_status(self.api, response, deadline).await?;
+        let response = self.check_status(response, deadline, self.api).await?;
         let timeouts = Timeouts::new(started, timeout, self.stream_idle_timeout);
         let (event_limit, limit) = (self.max_event_bytes, self.max_response_bytes);
         let mut stream = ChunkStream::new(self.api, response, event_limit, limit, timeouts, span);
@@ -162,13 +193,14 @@ impl Transport {
         Ok(stream)
     }
 
-    /// The response if its status is a success; else the error it stands for, with at most
+    /// The response if its status is a success; else the error it stands for (its body read
+    /// as `api`'s), with at most
     /// [`ApiError::MAX_BODY_BYTES`](crate::ApiError::MAX_BODY_BYTES) of its body read (the connection is dropped after).
     async fn check_status(
         &self,
-        api: Api,
         mut response: reqwest::Response,
         deadline: tokio::time::Instant,
+        api: Api,
     ) -> Result<reqwest::Response> {
         let status = response.status();
         if status.is_success() {

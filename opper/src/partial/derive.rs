@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::impls::append_text;
-use super::{Cx, Partial, Seg};
+use super::{Cx, PartialForm, Seg};
 
 /// The first key of `path`, and the rest; `Err` when the path does not start with a key.
 pub fn split_key<'p, 'a>(
@@ -29,33 +29,36 @@ pub fn first_key<'p, 'a>(path: &'p [Seg<'a>]) -> Option<(&'p str, &'p [Seg<'a>])
 }
 
 /// Runs `apply` on the partial struct of `T` for `slot`, holding it back from `slot` while
-/// [`Partial::__ready`] says it is not ready (a `required` field has no value yet) and it has
+/// [`PartialForm::__ready`] says it is not ready (a `required` field has no value yet) and it has
 /// not completed. The derive wraps each struct's `__apply` body in it:
 ///
 /// ```ignore
 /// fn __apply(__slot, __path, __delta, __cx) -> Result<(), String> {
 ///     let (__key, __rest) = __private::split_key(__path, "Member")?;
 ///     __private::with_object::<Self>(__slot, __path, __cx, |__obj, __cx| match __key {
-///         "name" => <String as Partial>::__apply(&mut __obj.name, __rest, __delta, __cx),
+///         "name" => <String as PartialForm>::__apply(&mut __obj.name, __rest, __delta, __cx),
 ///         _ => Err(__private::no_field("Member", __key, &["name"])),
 ///     })
 /// }
 /// ```
-pub fn with_object<T: Partial>(
-    slot: &mut Option<T::Partial>,
+pub fn with_object<T: PartialForm>(
+    slot: &mut Option<T::Form>,
     path: &[Seg<'_>],
     cx: &mut Cx,
-    apply: impl FnOnce(&mut T::Partial, &mut Cx) -> Result<(), String>,
-) -> Result<(), String> {
+    apply: impl FnOnce(&mut T::Form, &mut Cx) -> Result<(), String>,
+) -> Result<(), String>
+where
+    T::Form: Default,
+{
     if let Some(object) = slot {
         return apply(object, cx);
     }
     let depth = cx.depth(path);
-    let mut object = match cx.take_held::<T::Partial>(depth) {
+    let mut object = match cx.take_held::<T::Form>(depth) {
         Some(object) => object,
         // Nothing to complete here.
         None if cx.committing() => return Ok(()),
-        None => T::Partial::default(),
+        None => T::Form::default(),
     };
     let result = apply(&mut object, cx);
     // Inside an atomic field everything is hidden until it is whole: no need to hold.
@@ -67,12 +70,12 @@ pub fn with_object<T: Partial>(
     result
 }
 
-/// [`Partial::__apply`] for an `#[opper(atomic)]` field of type `F`: the value is built aside
+/// [`PartialForm::__apply`] for an `#[opper(atomic)]` field of type `F`: the value is built aside
 /// and enters `slot` only when the field completes (the stream moves past it, or ends), so it
 /// is shown only whole, whatever `F` is. The derive calls it in place of `F::__apply` for such
 /// a field.
-pub fn atomic<F: Partial>(
-    slot: &mut Option<F::Partial>,
+pub fn atomic<F: PartialForm>(
+    slot: &mut Option<F::Form>,
     path: &[Seg<'_>],
     delta: &Value,
     cx: &mut Cx,
@@ -82,7 +85,7 @@ pub fn atomic<F: Partial>(
         return F::__apply(slot, path, delta, cx);
     }
     let depth = cx.depth(path);
-    let mut inner = cx.take_held::<F::Partial>(depth);
+    let mut inner = cx.take_held::<F::Form>(depth);
     if inner.is_none() && cx.committing() {
         return Ok(());
     }
@@ -97,26 +100,32 @@ pub fn atomic<F: Partial>(
     result
 }
 
-/// [`Partial::__apply`] for a `#[serde(flatten)]`ed field of type `F`, whose fields are its
+/// [`PartialForm::__apply`] for a `#[serde(flatten)]`ed field of type `F`, whose fields are its
 /// parent's own: it is never held apart from the parent (its `required` fields hold the
 /// parent back instead, see [`flat_ready`]), so its partial is created in `slot` at once.
-pub fn flattened<F: Partial>(
-    slot: &mut Option<F::Partial>,
+pub fn flattened<F: PartialForm>(
+    slot: &mut Option<F::Form>,
     path: &[Seg<'_>],
     delta: &Value,
     cx: &mut Cx,
-) -> Result<(), String> {
-    slot.get_or_insert_with(F::Partial::default);
+) -> Result<(), String>
+where
+    F::Form: Default,
+{
+    slot.get_or_insert_with(F::Form::default);
     F::__apply(slot, path, delta, cx)
 }
 
 /// Whether a flattened field of type `F` lets its parent be shown: its own `required` fields
 /// all have a value (none has while nothing arrived for it). The derive's `__ready` includes
 /// this for every flattened field.
-pub fn flat_ready<F: Partial>(field: &Option<F::Partial>) -> bool {
+pub fn flat_ready<F: PartialForm>(field: &Option<F::Form>) -> bool
+where
+    F::Form: Default,
+{
     match field {
         Some(partial) => F::__ready(partial),
-        None => F::__ready(&F::Partial::default()),
+        None => F::__ready(&F::Form::default()),
     }
 }
 
@@ -143,18 +152,22 @@ pub fn no_field(ty: &str, key: &str, fields: &[&str]) -> String {
     message
 }
 
-/// Applies a delta to a unit-only enum, whose partial form is the name of its variant: the text
+/// Applies a delta to a unit-only enum, whose partial form is the enum itself: the text
 /// received is held back (it must stay a prefix of one of `names` unless the enum has an
-/// `other` variant, `open`) and enters `slot` only when the field completes, as one of
-/// `names` (or any text, if `open`). A partial never shows `"wri"` on the way to `"writer"`.
-pub fn variant(
-    slot: &mut Option<String>,
+/// `other` variant, `open`) and enters `slot` only when the field completes, as the variant
+/// `from_name` gives for it (the `other` variant for any other text, if `open`). A partial never
+/// shows a variant on its way to another (`Wri` on the way to `Writer`). It only ever replaces
+/// `slot` (see [`PartialForm::__empty`]).
+#[allow(clippy::too_many_arguments)] // the derive's one call
+pub fn variant<E>(
+    slot: &mut Option<E>,
     path: &[Seg<'_>],
     delta: &Value,
     cx: &mut Cx,
     ty: &str,
     names: &[&str],
     open: bool,
+    from_name: impl FnOnce(&str) -> Option<E>,
 ) -> Result<(), String> {
     if let Some(seg) = path.first() {
         return Err(format!("{ty} is an enum of names: it has no `{seg}`"));
@@ -162,14 +175,16 @@ pub fn variant(
     if cx.committing() {
         if cx.held_text {
             cx.held_text = false;
-            if !open && !names.contains(&cx.text.as_str()) {
-                return Err(format!(
-                    "`{}` is not a variant of {ty} ({})",
-                    cx.text,
-                    names.join(", ")
-                ));
+            match from_name(&cx.text) {
+                Some(value) => *slot = Some(value),
+                None => {
+                    return Err(format!(
+                        "`{}` is not a variant of {ty} ({})",
+                        cx.text,
+                        names.join(", ")
+                    ));
+                }
             }
-            *slot = Some(cx.text.clone());
         }
         return Ok(());
     }

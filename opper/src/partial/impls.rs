@@ -1,30 +1,34 @@
-//! [`Partial`] for the standard types.
+//! [`PartialForm`] (and so [`Partial`](super::Partial)) for the standard types.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
+use super::field::PartialField;
 use super::kind::Kind;
 use super::path::display;
 use super::scalar::{self, Progress};
-use super::{Cx, Partial, Seg};
+use super::{Cx, PartialForm, Seg};
 
 /// Error for a path that goes on past a leaf.
 fn past_leaf(what: &str, path: &[Seg<'_>]) -> String {
     format!("{what} has no `{}`", display(path))
 }
 
-/// Applies `delta` to an existing partial value in place (no copy: the value is moved out and
-/// back).
-pub(crate) fn apply_in_place<T: Partial>(
-    target: &mut T::Partial,
+/// Applies `delta` to an existing partial value in place (no copy: the value is moved out,
+/// leaving the type's empty value, and back). A type without an empty value (a unit enum) only
+/// ever replaces its slot: it gets an empty slot, and what it puts there replaces the value.
+pub(crate) fn apply_in_place<T: PartialForm>(
+    target: &mut T::Form,
     path: &[Seg<'_>],
     delta: &Value,
     cx: &mut Cx,
 ) -> Result<(), String> {
-    let mut slot = Some(std::mem::take(target));
+    let mut slot = T::__empty().map(|empty| std::mem::replace(target, empty));
     let result = T::__apply(&mut slot, path, delta, cx);
-    *target = slot.unwrap_or_default();
+    if let Some(value) = slot {
+        *target = value;
+    }
     result
 }
 
@@ -39,8 +43,12 @@ pub(crate) fn append_text(text: &mut String, delta: &Value, what: &str) -> Resul
     Ok(())
 }
 
-impl Partial for String {
-    type Partial = String;
+impl PartialForm for String {
+    type Form = String;
+
+    fn __empty() -> Option<String> {
+        Some(String::new())
+    }
 
     fn __apply(
         slot: &mut Option<String>,
@@ -60,8 +68,12 @@ impl Partial for String {
 }
 
 /// A `char` is the text received so far (checked when the stream ends).
-impl Partial for char {
-    type Partial = String;
+impl PartialForm for char {
+    type Form = String;
+
+    fn __empty() -> Option<String> {
+        Some(String::new())
+    }
 
     fn __apply(
         slot: &mut Option<String>,
@@ -75,8 +87,12 @@ impl Partial for char {
 
 macro_rules! scalar_partial {
     ($($ty:ty),* $(,)?) => {$(
-        impl Partial for $ty {
-            type Partial = $ty;
+        impl PartialForm for $ty {
+            type Form = $ty;
+
+            fn __empty() -> Option<$ty> {
+                Some(<$ty>::default())
+            }
 
             fn __apply(
                 slot: &mut Option<$ty>,
@@ -87,6 +103,8 @@ macro_rules! scalar_partial {
                 scalar::apply(slot, path, delta, cx)
             }
         }
+
+        impl PartialField for $ty {}
     )*};
 }
 
@@ -95,19 +113,23 @@ scalar_partial!(
 );
 
 /// An option's partial is its content's; a `null` delta leaves it `None`.
-impl<T: Partial> Partial for Option<T> {
-    type Partial = T::Partial;
+impl<T: PartialForm> PartialForm for Option<T> {
+    type Form = T::Form;
+
+    fn __empty() -> Option<T::Form> {
+        T::__empty()
+    }
 
     fn __resolve(path: &[Seg<'_>]) -> bool {
         T::__resolve(path)
     }
 
-    fn __ready(partial: &T::Partial) -> bool {
+    fn __ready(partial: &T::Form) -> bool {
         T::__ready(partial)
     }
 
     fn __apply(
-        slot: &mut Option<T::Partial>,
+        slot: &mut Option<T::Form>,
         path: &[Seg<'_>],
         delta: &Value,
         cx: &mut Cx,
@@ -120,19 +142,23 @@ impl<T: Partial> Partial for Option<T> {
     }
 }
 
-impl<T: Partial> Partial for Box<T> {
-    type Partial = Box<T::Partial>;
+impl<T: PartialForm> PartialForm for Box<T> {
+    type Form = Box<T::Form>;
+
+    fn __empty() -> Option<Box<T::Form>> {
+        T::__empty().map(Box::new)
+    }
 
     fn __resolve(path: &[Seg<'_>]) -> bool {
         T::__resolve(path)
     }
 
-    fn __ready(partial: &Box<T::Partial>) -> bool {
+    fn __ready(partial: &Box<T::Form>) -> bool {
         T::__ready(partial)
     }
 
     fn __apply(
-        slot: &mut Option<Box<T::Partial>>,
+        slot: &mut Option<Box<T::Form>>,
         path: &[Seg<'_>],
         delta: &Value,
         cx: &mut Cx,
@@ -152,8 +178,12 @@ impl<T: Partial> Partial for Box<T> {
 /// Items arrive in order: `[len]` starts the next item, `[i]` with `i < len` fills item `i`,
 /// and `[i]` with `i > len` first fills the items skipped with their empty value. Every item
 /// created is paid for out of the stream's budget (see [`FREE_ITEMS`](super::FREE_ITEMS)).
-impl<T: Partial> Partial for Vec<T> {
-    type Partial = Vec<T::Partial>;
+impl<T: PartialForm> PartialForm for Vec<T> {
+    type Form = Vec<T::Form>;
+
+    fn __empty() -> Option<Vec<T::Form>> {
+        Some(Vec::new())
+    }
 
     fn __resolve(path: &[Seg<'_>]) -> bool {
         match path.split_first() {
@@ -163,7 +193,7 @@ impl<T: Partial> Partial for Vec<T> {
     }
 
     fn __apply(
-        slot: &mut Option<Vec<T::Partial>>,
+        slot: &mut Option<Vec<T::Form>>,
         path: &[Seg<'_>],
         delta: &Value,
         cx: &mut Cx,
@@ -208,13 +238,22 @@ impl<T: Partial> Partial for Vec<T> {
         cx.create_items(count).map_err(|reason| {
             format!("item [{index}] arrived while the array has {len} items: {reason}")
         })?;
+        // A skipped item, or `[i]: null` itself, is the item type's empty value (an `Option`'s:
+        // null); a type that has none (a unit enum) cannot be skipped.
+        let empty = || {
+            T::__empty().ok_or_else(|| {
+                format!("item [{index}] arrived while the array has {len} items, and an item of this type is never empty")
+            })
+        };
+        if index > len {
+            let empty = empty()?;
+            items.resize(index, empty);
+        }
         let mut item = None;
         let result = T::__apply(&mut item, rest, delta, cx);
-        items.resize_with(index, Default::default);
         match item {
             Some(item) => items.push(item),
-            // `[i]: null` itself: the item is null (an `Option`'s empty value).
-            None if rest.is_empty() && delta.is_null() => items.push(Default::default()),
+            None if rest.is_empty() && delta.is_null() => items.push(empty()?),
             // Held back: it is pushed when it comes out. Its place was paid for.
             None => cx.items_left = cx.items_left.saturating_add(1),
         }
@@ -225,8 +264,12 @@ impl<T: Partial> Partial for Vec<T> {
 macro_rules! map_partial {
     ($($map:ident),*) => {$(
         /// Any key is a key of the map.
-        impl<V: Partial> Partial for $map<String, V> {
-            type Partial = $map<String, V::Partial>;
+        impl<V: PartialForm> PartialForm for $map<String, V> {
+            type Form = $map<String, V::Form>;
+
+            fn __empty() -> Option<Self::Form> {
+                Some($map::new())
+            }
 
             fn __resolve(path: &[Seg<'_>]) -> bool {
                 match path.split_first() {
@@ -236,7 +279,7 @@ macro_rules! map_partial {
             }
 
             fn __apply(
-                slot: &mut Option<Self::Partial>,
+                slot: &mut Option<Self::Form>,
                 path: &[Seg<'_>],
                 delta: &Value,
                 cx: &mut Cx,
@@ -269,8 +312,12 @@ macro_rules! map_partial {
 map_partial!(BTreeMap, HashMap);
 
 /// Any JSON: objects and arrays are built as the paths dictate; text deltas concatenate.
-impl Partial for Value {
-    type Partial = Value;
+impl PartialForm for Value {
+    type Form = Value;
+
+    fn __empty() -> Option<Value> {
+        Some(Value::Null)
+    }
 
     fn __resolve(_path: &[Seg<'_>]) -> bool {
         true
@@ -291,8 +338,12 @@ impl Partial for Value {
 }
 
 /// A JSON object: any key.
-impl Partial for Map<String, Value> {
-    type Partial = Map<String, Value>;
+impl PartialForm for Map<String, Value> {
+    type Form = Map<String, Value>;
+
+    fn __empty() -> Option<Map<String, Value>> {
+        Some(Map::new())
+    }
 
     fn __resolve(path: &[Seg<'_>]) -> bool {
         matches!(path.first(), Some(Seg::Key(_)))
@@ -412,3 +463,14 @@ fn apply_value_leaf(slot: &mut Option<Value>, delta: &Value, cx: &mut Cx) -> Res
         }
     }
 }
+
+// Every std type with a partial form can be a field of a derived type.
+impl PartialField for String {}
+impl PartialField for char {}
+impl<T: PartialField> PartialField for Option<T> {}
+impl<T: PartialField> PartialField for Box<T> {}
+impl<T: PartialField> PartialField for Vec<T> {}
+impl<V: PartialField> PartialField for BTreeMap<String, V> {}
+impl<V: PartialField> PartialField for HashMap<String, V> {}
+impl PartialField for Value {}
+impl PartialField for Map<String, Value> {}

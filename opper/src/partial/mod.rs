@@ -55,7 +55,10 @@
 //!
 //! The derive honours serde's `rename`, `rename_all`, `alias`, `skip`, `skip_deserializing`,
 //! `default` and `flatten`; it supports structs with named fields and enums whose variants
-//! are all units (their partial form is the variant's name, once whole).
+//! are all units. A unit enum's partial form is the enum itself, shown once its variant is
+//! whole (`Option<Role>` in its parent's partial, to match on mid-stream); it needs `Clone`,
+//! `Debug` and `Serialize`, and cannot be the whole output of a stream (its partial would have
+//! no value before the variant is whole): put it in a struct.
 //! The generated type is named `Partial` + the type's name and has the type's visibility;
 //! `#[opper(partial = "OtherName")]` picks another name, and `#[opper(crate = "path")]` names
 //! the `opper` crate when it is not reachable as `::opper`. On a field, `#[opper(atomic)]`
@@ -78,6 +81,7 @@ mod kind;
 pub(crate) mod path;
 mod cx;
 mod scalar;
+pub(crate) mod field;
 mod impls;
 pub(crate) mod derive;
 mod complete;
@@ -102,8 +106,9 @@ pub use limits::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 ///
 /// Implemented for strings, numbers, booleans, `char`, `Option`, `Box`, `Vec`, maps with
 /// `String` keys, and `serde_json::Value`; derive it for your own structs and unit-only enums
-/// with `#[derive(opper::Partial)]`. The methods of the trait are an implementation detail of
-/// the derive: they are hidden and may change in any release.
+/// with `#[derive(opper::Partial)]`. How a value is assembled is an implementation detail of the
+/// derive, in a hidden supertrait that may change in any release; a unit enum implements only
+/// that one (it is streamed as a field of a struct, see below).
 ///
 /// A chunk reaches at most [`MAX_DEPTH`] levels into a value, and a stream creates array items
 /// only as fast as it pays for them ([`FREE_ITEMS`]); see the [module docs](self#limits).
@@ -118,7 +123,7 @@ pub use limits::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 /// | --- | --- |
 /// | `String` | at its first chunk, then grows by prefix |
 /// | number, `bool`, sent typed (`4`, `2`) or as text (`"4"`, `"2"`) | whole, when the field completes |
-/// | unit-enum variant | whole (a real variant name), when the field completes |
+/// | unit-enum variant | whole (the enum's own value), when the field completes |
 /// | `Option<T>` | as `T`; a `null` delta leaves it `None` |
 /// | `Vec<T>` | at its first item; an item appears when its own content would |
 /// | map | at its first key; a value appears when its own content would |
@@ -129,26 +134,56 @@ pub use limits::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 ///
 /// Skipped array items (the service sends no chunk for an empty array, an empty object or
 /// `null`) appear with their empty value when a later item arrives.
+///
+/// A unit enum's partial form is the enum itself, so that a program matches on it mid-stream
+/// (`Option<Role>` in its parent's partial); it is a field's type, not a whole stream's output
+/// (the partial of a stream has a value from the start, and a variant has none before it is
+/// whole): stream a struct that holds it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
+    label = "streamed outputs need `opper::Partial`",
+    note = "add `#[derive(opper::Partial)]` to `{Self}` (and to the types of its fields); a unit enum is streamed as a field of a struct"
+)]
+pub trait Partial: PartialForm<Form = <Self as Partial>::Partial> {
+    /// The partial form: every field optional, nested types as their partials.
+    type Partial: Debug + Clone + Default + Serialize + Send + Sync + 'static;
+}
+
+/// Every type with a partial form that has an empty value, `Default`: all but a unit enum.
+#[diagnostic::do_not_recommend]
+impl<T: PartialForm<Form: Default>> Partial for T {
+    type Partial = T::Form;
+}
+
+/// How a value is assembled from chunks: what [`Partial`] builds on, implemented by the std
+/// types and the derive (a unit enum implements only this). Not a public API: it may change in
+/// any release.
+#[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be streamed: it does not implement `opper::Partial`",
     label = "streamed outputs need `opper::Partial`",
     note = "add `#[derive(opper::Partial)]` to `{Self}` (and to the types of its fields)"
 )]
-pub trait Partial: Sized {
-    /// The partial form: every field optional, nested types as their partials.
-    type Partial: Debug + Clone + Default + Serialize + Send + Sync + 'static;
+pub trait PartialForm: Sized {
+    /// The partial form: every field optional, nested types as their partials. It implements
+    /// `Default` (nothing arrived yet) for every type but a unit enum, whose partial form is the
+    /// enum itself.
+    type Form: Debug + Clone + Serialize + Send + Sync + 'static;
+
+    /// The value of an item or entry the stream skipped (the service sends no chunk for an
+    /// empty array, an empty object or `null`): the partial form's `Default`, or `None` for a
+    /// type that is never empty (a unit enum), whose `__apply` only ever replaces its slot.
+    fn __empty() -> Option<Self::Form>;
 
     /// Whether `path` (relative to this type) leads to a leaf or a `serde_json::Value`. A leaf
     /// (the default) resolves only the empty path.
-    #[doc(hidden)]
     fn __resolve(path: &[Seg<'_>]) -> bool {
         path.is_empty()
     }
 
     /// Whether a partial value may be shown in its parent: a struct with `#[opper(required)]`
     /// fields is not until each has a value. Everything else always may (the default).
-    #[doc(hidden)]
-    fn __ready(partial: &Self::Partial) -> bool {
+    fn __ready(partial: &Self::Form) -> bool {
         let _ = partial;
         true
     }
@@ -156,9 +191,8 @@ pub trait Partial: Sized {
     /// Applies one delta at `path` (relative to this type) to the partial value in `slot`,
     /// creating it when it is `None`. In a commit walk ([`Cx::committing`]) the delta is
     /// `null` and means nothing: each level only shows what it held back, if it completes.
-    #[doc(hidden)]
     fn __apply(
-        slot: &mut Option<Self::Partial>,
+        slot: &mut Option<Self::Form>,
         path: &[Seg<'_>],
         delta: &Value,
         cx: &mut Cx,
@@ -225,7 +259,6 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             started: false,
         }
     }
-
     /// Applies one chunk. Returns, innermost first, the json_paths (in the previous chunk's
     /// form) of the levels of the previous path that this chunk completed by moving past
     /// them; an error when the path does not exist in `T` or the delta does not fit it.

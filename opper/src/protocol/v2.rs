@@ -91,6 +91,7 @@ pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
         cost: raw.cost,
         meta: None,
         cached: raw.cached.unwrap_or(false),
+        cache_hit: false,
         images: raw.images.unwrap_or_default(),
         reasks: 0,
     })
@@ -367,6 +368,7 @@ pub(crate) fn api_error(
         body,
         truncated,
         retry_after,
+        attempts: 1,
     }
 }
 

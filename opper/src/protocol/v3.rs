@@ -2,19 +2,19 @@
 //! the `{data, meta}` answer, the `202` pending answer, the stream's frames and the error body,
 //! as the official v3 clients (Python `opperai` 2.1.1) send and read them.
 
-use std::collections::BTreeSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::api::Api;
 use crate::error::{PendingOperation, cut};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
 use crate::protocol::v2::{ChunkType, StreamingChunk};
 use crate::task::schema::Schema;
+use crate::trace::once::OncePerName;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
 
 /// The version's prefix, which a base URL may already end in.
@@ -31,18 +31,24 @@ pub(crate) const EXTRA_HEADERS: &str = "extra_headers";
 pub(crate) fn path(endpoint: Endpoint, name: &str) -> String {
     let mut path = String::with_capacity(name.len().saturating_add(24));
     path.push_str("/v3/functions/");
-    for byte in name.bytes() {
+    push_segment(&mut path, name);
+    path.push_str(match endpoint {
+        Endpoint::Call => "/call",
+        Endpoint::Stream => "/stream",
+    });
+    path
+}
+
+/// Appends `segment` to `path` percent-encoded as one path segment (as Python's
+/// `quote(segment, safe="")`: letters, digits and `-._~` are kept).
+pub(crate) fn push_segment(path: &mut String, segment: &str) {
+    for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             path.push(char::from(byte));
         } else {
             path.push_str(&format!("%{byte:02X}"));
         }
     }
-    path.push_str(match endpoint {
-        Endpoint::Call => "/call",
-        Endpoint::Stream => "/stream",
-    });
-    path
 }
 
 /// The body of `POST /v3/functions/{name}/call` and `/stream`: keys in the order the official
@@ -59,7 +65,7 @@ pub(crate) fn encode(
         return Err(Error::Unsupported {
             task: task.name.clone(),
             field: "examples",
-            api: "v3",
+            api: Api::V3,
         });
     }
     let dropped: Vec<&str> = [
@@ -99,23 +105,12 @@ struct Body<'a> {
     parent_span_id: Option<&'a str>,
 }
 
-/// How many task names the "not sent on v3" warning remembers; past it, it warns every time
-/// (never silently).
-const MAX_WARNED: usize = 1024;
-
-static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+/// The task names the "not sent on v3" warning was logged for.
+static WARNED: OncePerName = OncePerName::new();
 
 /// Logs at `warn`, the first time for a task name, that its `fields` are not sent.
 fn warn_once(task: &str, fields: &[&str]) {
-    let first = {
-        let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
-        match warned.contains(task) {
-            true => false,
-            false if warned.len() < MAX_WARNED => warned.insert(task.to_owned()),
-            false => true,
-        }
-    };
-    if first {
+    if WARNED.first(task) {
         tracing::warn!(
             task,
             fields = %fields.join(", "),
@@ -166,6 +161,7 @@ fn from_value(value: Value) -> Result<Response<Value>, String> {
         cost,
         meta: meta.map(Value::Object),
         cached: false,
+        cache_hit: false,
         images: Vec::new(),
         reasks: 0,
     })
@@ -245,6 +241,7 @@ pub(crate) fn api_error(
         body,
         truncated,
         retry_after,
+        attempts: 1,
     }
 }
 
@@ -422,7 +419,7 @@ mod tests {
             encoded(&examples, None, None),
             Err(Error::Unsupported {
                 field: "examples",
-                api: "v3",
+                api: Api::V3,
                 ..
             })
         ));

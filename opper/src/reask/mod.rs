@@ -236,6 +236,7 @@ impl Reasker {
             cost,
             meta,
             cached,
+            cache_hit,
             images,
             reasks: _,
         } = response;
@@ -255,6 +256,7 @@ impl Reasker {
                     cost: self.cost,
                     meta,
                     cached,
+                    cache_hit,
                     images,
                     reasks: self.attempt().saturating_sub(1),
                 }),
@@ -373,6 +375,7 @@ mod tests {
                 total: 0.75,
             }),
             cached: false,
+            cache_hit: false,
             images: Vec::new(),
             reasks: 0,
         }

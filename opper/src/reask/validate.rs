@@ -79,6 +79,93 @@ impl<T> fmt::Debug for Validator<T> {
     }
 }
 
+/// The forms a validator of `validate = EXPR` may take, for `#[opper::function]`: besides
+/// every [`ValidatorFn<T, E>`], a validator of a `Vec<U>` output may take `&[U]` and one of a
+/// `String` output `&str` (the forms `clippy::ptr_arg` asks for). `M` tells the forms apart
+/// (`ByRef`, `BySlice`, `ByStr`); the fourth impl, which nothing meets, makes every
+/// selection weigh more than one candidate, so that a validator that fits none gets this
+/// trait's message, on the validator, rather than a signature mismatch naming the macro's
+/// helpers.
+///
+/// Not a public API: the macro names it through `opper::__private`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot validate an output of type `{T}`",
+    label = "expected a validator `Fn(&{T}) -> Result<(), E>` where `E: std::fmt::Display`",
+    note = "a validator takes the output by reference (`&[U]` also for a `Vec<U>`, `&str` for a `String`) and returns `Ok(())` or `Err(reason)`: `fn check(output: &{T}) -> Result<(), String>`"
+)]
+pub trait ValidatorForm<T, E, M> {
+    /// The validator.
+    fn into_validator(self) -> Validator<T>;
+}
+
+/// A [`ValidatorForm`] that takes `&T`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum ByRef {}
+
+/// A [`ValidatorForm`] that takes `&[U]` for a `Vec<U>`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum BySlice {}
+
+/// A [`ValidatorForm`] that takes `&str` for a `String`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum ByStr {}
+
+/// The form nothing takes (see [`ValidatorForm`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Unfit {}
+
+/// Implemented by nothing: the bound of the `Unfit` form.
+#[doc(hidden)]
+pub trait Never {
+    /// Never called.
+    fn never<T>(self) -> Validator<T>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, E, F> ValidatorForm<T, E, ByRef> for F
+where
+    F: ValidatorFn<T, E>,
+    E: Display,
+{
+    fn into_validator(self) -> Validator<T> {
+        Validator::new(self)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<U, E, F> ValidatorForm<Vec<U>, E, BySlice> for F
+where
+    F: Fn(&[U]) -> Result<(), E> + Send + Sync + 'static,
+    E: Display,
+{
+    fn into_validator(self) -> Validator<Vec<U>> {
+        Validator::new(move |output: &Vec<U>| self(output))
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<E, F> ValidatorForm<String, E, ByStr> for F
+where
+    F: Fn(&str) -> Result<(), E> + Send + Sync + 'static,
+    E: Display,
+{
+    fn into_validator(self) -> Validator<String> {
+        Validator::new(move |output: &String| self(output))
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, E, F: Never> ValidatorForm<T, E, Unfit> for F {
+    fn into_validator(self) -> Validator<T> {
+        self.never()
+    }
+}
+
 /// What a [`CallBuilder`](crate::CallBuilder) checks its output with: `()` (nothing, the
 /// default: any output type) or a [`Validator<T>`] (set with
 /// [`CallBuilder::validate`](crate::CallBuilder::validate), which fixes the output type).

@@ -11,13 +11,13 @@ use bytes::Bytes;
 use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
-use crate::cache::{Store, StreamAnswer, Writing};
+use crate::cache::{Replaying, Store, StreamAnswer, Writing};
 use crate::error::TransportError;
 use crate::protocol::v2::StreamingChunk;
 use crate::protocol::{self, Api, Decoded, Frame};
 use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::stream::timeouts::Timeouts;
-use crate::trace::record_outcome;
+use crate::trace::{self, record_outcome};
 use crate::{Error, Result};
 
 /// How many body bytes are decoded at a time (see `ChunkStream::unfed`).
@@ -44,6 +44,9 @@ pub struct ChunkStream {
     timeouts: Timeouts,
     /// A cached stream's chunks or frames, served instead of a body.
     replay: Option<Replay>,
+    /// Whether this crate's cache answered (the stream is a replay), for
+    /// [`cache_hit`](Self::cache_hit); kept after the replay is spent.
+    cache_hit: bool,
     /// Whether the final answer (v3 `complete`) arrived.
     completed: bool,
     /// The output of the final answer, for the raw stream's [`output`](Self::output).
@@ -106,6 +109,8 @@ enum Next {
 /// A cached stream being replayed.
 enum Replay {
     Chunks(std::vec::IntoIter<StreamingChunk>),
+    /// Read back from an entry: each chunk decoded as it is served.
+    Stored(Replaying),
     Frames(std::vec::IntoIter<Value>),
 }
 
@@ -134,6 +139,7 @@ impl ChunkStream {
             StreamAnswer::Chunks(chunks) => {
                 (chunks.first().cloned(), Replay::Chunks(chunks.into_iter()))
             }
+            StreamAnswer::Stored(chunks) => (chunks.first(), Replay::Stored(chunks.into_iter())),
             StreamAnswer::Frames(frames) => (None, Replay::Frames(frames.into_iter())),
         };
         let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
@@ -157,6 +163,7 @@ impl ChunkStream {
             api,
             body,
             timeouts,
+            cache_hit: replay.is_some(),
             replay,
             completed: false,
             output: None,
@@ -181,7 +188,7 @@ impl ChunkStream {
         if self.span_id.is_none()
             && let Some(id) = &chunk.span_id
         {
-            self.span.record("span_id", id.as_str());
+            trace::record_span_id(&self.span, id);
             self.span_id = Some(id.clone());
         }
     }
@@ -245,6 +252,12 @@ impl ChunkStream {
         self.span_id.as_deref()
     }
 
+    /// Whether this crate's [`Cache`](crate::Cache) answered: the stream replays a stored one
+    /// (a hit of a read-write cache, or a replay-only cache), and no request was made.
+    pub fn cache_hit(&self) -> bool {
+        self.cache_hit
+    }
+
     /// The final output of a v3 stream (its `complete` event's `data`), once it arrived; `None`
     /// on v2, whose chunks are the output.
     pub fn output(&self) -> Option<&Value> {
@@ -292,7 +305,7 @@ impl ChunkStream {
                 .front()
                 .and_then(|e| self.api.span_id_of(&e.data))
         {
-            self.span.record("span_id", id.as_str());
+            trace::record_span_id(&self.span, &id);
             self.span_id = Some(id);
         }
         Ok(())
@@ -382,6 +395,10 @@ impl ChunkStream {
         while let Some(replay) = &mut self.replay {
             let frame = match replay {
                 Replay::Chunks(chunks) => chunks.next().map(Frame::Chunk),
+                Replay::Stored(chunks) => match chunks.next() {
+                    Some(chunk) => Some(Frame::Chunk(chunk?)),
+                    None => None,
+                },
                 Replay::Frames(frames) => match frames.next().map(|f| self.api.replayed(f)) {
                     Some(Ok(None)) => continue,
                     Some(Ok(Some(frame))) => Some(frame),
@@ -456,7 +473,7 @@ impl ChunkStream {
                 if let Frame::Complete(answer) = &frame {
                     self.completed = true;
                     if let Some(trace_uuid) = &answer.trace_uuid {
-                        self.span.record("trace_uuid", trace_uuid.as_str());
+                        trace::record_trace_uuid(&self.span, trace_uuid);
                     }
                     if self.output.is_none() {
                         self.output = Some(answer.output.clone());

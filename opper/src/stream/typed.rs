@@ -217,7 +217,35 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         self.chunks.span_id()
     }
 
-    /// The partial output so far.
+    /// Whether this crate's [`Cache`](crate::Cache) answered the stream, from disk and without
+    /// a request: known once the stream is open. Of a re-asked stream, the current attempt's.
+    pub fn cache_hit(&self) -> bool {
+        self.chunks.cache_hit()
+    }
+
+    /// The partial output so far, typed (the same as the last [`Update::partial`]).
+    ///
+    /// It stays readable after the stream failed: when `next()`
+    /// gives an error (a cut connection, an error chunk, a timeout), `partial()` is what had
+    /// arrived, the value whose JSON the error keeps ([`Error::partial`]), so a program can use
+    /// the part it got. [`finish`](Self::finish) consumes the stream: to keep the typed
+    /// partial of a failure, read the updates with `next()`.
+    ///
+    /// ```no_run
+    /// # #[derive(serde::Deserialize, schemars::JsonSchema, opper::Partial, Debug)]
+    /// # struct Team { summary: String }
+    /// # async fn run(mut stream: opper::Stream<Team>) -> opper::Result<()> {
+    /// use futures::StreamExt;
+    ///
+    /// while let Some(update) = stream.next().await {
+    ///     if let Err(error) = update {
+    ///         let so_far: std::sync::Arc<PartialTeam> = stream.partial();
+    ///         eprintln!("{error}; the summary so far: {:?}", so_far.summary);
+    ///         return Err(error);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn partial(&mut self) -> Arc<T::Partial> {
         self.assembler.partial()
     }
@@ -225,7 +253,10 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
     /// Reads what is left of the stream and returns the final output.
     ///
     /// Arrays, maps and options the service sent nothing for are completed from the schema.
-    /// Fails, keeping what had arrived, if the stream failed or closed before a valid `T`.
+    /// Fails, keeping what had arrived as JSON ([`Error::partial`]), if the stream failed or
+    /// closed before a valid `T`; for the typed partial of a failure, read with `next()` and
+    /// call [`partial`](Self::partial) (`opper::Error` is one type for every output, so it
+    /// holds the partial as JSON, not typed).
     pub async fn finish(mut self) -> Result<T> {
         while let Some(update) = std::future::poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await
         {

@@ -9,7 +9,12 @@
 //!   the body. Answers are `{"data", "meta"}` (`meta` with usage, cost and a `trace_uuid`),
 //!   errors `{"error": {"code", "message", "details"}}`, and a stream is the output's JSON text
 //!   in small `content` deltas cut at awkward places (inside strings, escapes and numbers), then
-//!   `done`, `event: complete` and `[DONE]`.
+//!   `done`, `event: complete` and `[DONE]`;
+//! - spans, as traces send them: `POST /v3/spans` (answered `{"data": {"id", "trace_id",
+//!   "name", ...}}` with UUIDs), `PATCH /v3/spans/{id}` (`204`; an unknown id is a `404` in
+//!   v3's error shape) and `GET /v3/spans/{id}`; the spans are kept for tests
+//!   ([`MockServer::spans`]). A [`fault`](MockServer::fault) answers a spans request as it
+//!   answers a call, so span creation can be made to fail, stall or answer a bad body.
 //!
 //! The same scripts answer both versions, each in its own shape.
 //!
@@ -22,6 +27,9 @@
 //! - v2 streams are chunked like the service chunks them ([`chunks_for`]): first
 //!   `{"span_id": "..."}` alone, then strings in word-sized pieces, numbers and booleans whole,
 //!   `json_path` with the `response.` prefix.
+//!
+//! [`Backend`] chooses between the real API and this server from the environment, so an
+//! example or a demo runs anywhere, offline included.
 //!
 //! Enabled by the crate feature `testing`.
 //!
@@ -73,8 +81,9 @@ pub(crate) mod chunker;
 mod record;
 mod reply;
 mod schema;
-// The v3 wire, below the server that routes to it, and the agent's.
+// The v3 wire, the spans endpoints and the agent's, below the server that routes to them.
 mod v3;
+mod spans;
 mod openresponses;
 // The HTTP side: routing, auth, limits, faults, v2's shapes.
 mod server;
@@ -94,7 +103,9 @@ pub use openresponses::Turn;
 pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use schema::{Generator, generate};
+pub use spans::RecordedSpan;
 
+use crate::{Opper, OpperBuilder, Result};
 use server::{Shared, lock};
 
 /// An Opper-compatible HTTP server on a local port; see the [module docs](self).
@@ -350,6 +361,14 @@ impl MockServer {
             .collect()
     }
 
+    /// The spans created on the server (`POST /v3/spans`), with what their `PATCH`es set, as
+    /// trees: the roots are the spans without a parent (or whose parent is no longer kept),
+    /// each with its [`children`](RecordedSpan::children). The most recent 10,000 spans are
+    /// kept, with at most 32 MiB of received bodies.
+    pub fn spans(&self) -> Vec<RecordedSpan> {
+        lock(&self.shared.spans).tree()
+    }
+
     /// How many requests were received so far (since the last
     /// [`clear_requests`](Self::clear_requests)), recorded or not.
     pub fn request_count(&self) -> usize {
@@ -386,9 +405,12 @@ impl MockServer {
 
     /// A client of this crate pointed at this server: its key is the one
     /// [`require_api_key`](Self::require_api_key) set (else `"mock-api-key"`), and it retries
-    /// as [`RetryPolicy::default`](crate::RetryPolicy::default) does but waits only about
-    /// 10 ms between attempts, so retry tests run fast. [`client_builder`](Self::client_builder)
-    /// gives the builder, to change more.
+    /// as [`RetryPolicy::default`](crate::RetryPolicy::default) does, deciding as it does, but
+    /// sleeps 1/50 of each wait, so retry tests run fast: about 10 ms before the first retry,
+    /// 15 ms before the second, and 20 ms for a `Retry-After: 1` (a `Retry-After` longer than
+    /// the policy's 30 s `max_delay` still returns the error). [`client_builder`](Self::client_builder)
+    /// gives the builder, to change more (a policy set there with
+    /// [`retry`](crate::OpperBuilder::retry) waits its full waits).
     ///
     /// # Panics
     /// Never in practice: the configuration is always valid.
@@ -418,7 +440,7 @@ impl MockServer {
         crate::Opper::builder()
             .api_key(key)
             .base_url(self.url())
-            .retry(crate::RetryPolicy::default().initial_delay(Duration::from_millis(10)))
+            .retry(crate::RetryPolicy::default().time_scale(1.0 / 50.0))
     }
 
     /// Stops accepting connections, closes the open ones and waits for the accept loop to end.
@@ -427,6 +449,101 @@ impl MockServer {
         let _ = self.stop.send(true);
         if let Some(accept) = self.accept.take() {
             let _ = accept.await;
+        }
+    }
+}
+
+/// Where a program runs: the real Opper API when the environment has a key, else the
+/// built-in [`MockServer`], so an example, a demo or a smoke test runs anywhere, offline
+/// included, with no change.
+///
+/// [`from_env`](Self::from_env) chooses: with `OPPER_API_KEY` (or `OPPER_HTTP_BEARER`) set
+/// (not empty), the real API, configured from the environment as [`Opper::from_env`] is;
+/// otherwise it starts the built-in server, makes its client the default client of
+/// `#[opper::function]`s ([`Opper::set_default`]), and says so in one line on standard error.
+/// Offline, the server answers with outputs generated from each task's schema, unless you
+/// script replies on [`server`](Self::server).
+///
+/// Keep the value alive while you call: the server stops when it is dropped.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> opper::Result<()> {
+/// # if std::env::var_os("OPPER_API_KEY").or(std::env::var_os("OPPER_HTTP_BEARER")).is_some() { return Ok(()); }
+/// # #[derive(Debug, serde::Deserialize, schemars::JsonSchema)] struct Sum { sum: i64 }
+/// /// Calculate the sum of two numbers
+/// #[opper::function(model = "openai/gpt-4o-mini")]
+/// async fn add(x: i64, y: i64) -> opper::Result<Sum>;
+///
+/// let backend = opper::testing::Backend::from_env().await;
+/// if let Some(server) = backend.server() {
+///     // Offline: what the service would answer.
+///     server.reply("add", opper::testing::Reply::json(serde_json::json!({"sum": 9})));
+/// }
+/// let sum = add(4, 5).await?; // the default client: the real API, or the built-in server
+/// let opper = backend.client()?; // for the `_with` calls
+/// let again = add_with(&opper, 4, 5).await?;
+/// # assert_eq!((sum.sum, again.sum), (9, 9));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Backend {
+    /// The built-in server, when offline.
+    server: Option<MockServer>,
+}
+
+impl Backend {
+    /// The real API when `OPPER_API_KEY` (or `OPPER_HTTP_BEARER`) is set and not empty;
+    /// otherwise starts the built-in server, makes its client the default client, and prints
+    /// one line saying so (on standard error, with the server's address).
+    ///
+    /// # Panics
+    /// Offline, if no local port can be bound (as [`MockServer::start`]).
+    pub async fn from_env() -> Backend {
+        let has_key = ["OPPER_API_KEY", "OPPER_HTTP_BEARER"]
+            .iter()
+            .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()));
+        if has_key {
+            return Backend { server: None };
+        }
+        let server = MockServer::start().await;
+        server.client().set_default();
+        eprintln!(
+            "OPPER_API_KEY is not set: running offline on the built-in server at {}.",
+            server.url()
+        );
+        Backend {
+            server: Some(server),
+        }
+    }
+
+    /// The built-in server when offline (to script replies or read the recorded requests);
+    /// `None` on the real API.
+    pub fn server(&self) -> Option<&MockServer> {
+        self.server.as_ref()
+    }
+
+    /// Whether this runs on the built-in server.
+    pub fn is_offline(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// A client for this backend: [`Opper::from_env`] on the real API, the server's
+    /// [`client`](MockServer::client) offline.
+    pub fn client(&self) -> Result<Opper> {
+        match &self.server {
+            None => Opper::from_env(),
+            Some(server) => Ok(server.client()),
+        }
+    }
+
+    /// The builder behind [`client`](Self::client), to change more before building (an API
+    /// version, timeouts, headers): [`OpperBuilder::from_env`] on the real API, the server's
+    /// [`client_builder`](MockServer::client_builder) offline.
+    pub fn builder(&self) -> OpperBuilder {
+        match &self.server {
+            None => OpperBuilder::from_env(),
+            Some(server) => server.client_builder(),
         }
     }
 }

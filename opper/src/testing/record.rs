@@ -80,6 +80,39 @@ impl RecordedRequest {
         self.body.as_ref()?.get("name")?.as_str()
     }
 
+    /// The task's input as sent: the body's `input` (the same field on v2 and v3), or `None`
+    /// when the body is not JSON or has none.
+    pub fn input_json(&self) -> Option<&Value> {
+        self.body.as_ref()?.get("input")
+    }
+
+    /// The task's input as sent, deserialized into `T`: for an `#[opper::function]`, a struct
+    /// with its parameters as fields (or the `#[input]` parameter's type). A body without an
+    /// input reads as `null`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> opper::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Asked {
+    ///     text: String,
+    /// }
+    ///
+    /// let server = opper::testing::MockServer::start().await;
+    /// server
+    ///     .client()
+    ///     .call("summarize")
+    ///     .input(&serde_json::json!({"text": "A long text."}))
+    ///     .send::<String>()
+    ///     .await?;
+    /// let asked: Asked = server.requests_for("summarize")[0].input().unwrap();
+    /// assert_eq!(asked.text, "A long text.");
+    /// # Ok(()) }
+    /// ```
+    pub fn input<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        T::deserialize(self.input_json().unwrap_or(&Value::Null))
+    }
+
     /// Whether this was a request to the streaming endpoint.
     pub fn is_stream(&self) -> bool {
         self.path.ends_with("/stream")

@@ -22,7 +22,7 @@ use super::openresponses;
 use super::record::{RecordedRequest, Recording};
 use super::reply::{Body, Reply, StreamFault};
 use super::schema::{Generator, hash_str, uuid_like, words};
-use super::v3;
+use super::{spans, v3};
 use crate::StreamingChunk;
 use crate::testing::chunker::{chunks_for, python_json};
 use crate::testing::rng::Rng;
@@ -55,6 +55,7 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicUsize,
     pub(crate) max_body_bytes: AtomicUsize,
     pub(crate) body_timeout: Mutex<Duration>,
+    pub(crate) spans: Mutex<spans::Store>,
 }
 
 impl Default for Shared {
@@ -68,6 +69,7 @@ impl Default for Shared {
             closed: AtomicUsize::new(0),
             max_body_bytes: AtomicUsize::new(DEFAULT_MAX_BODY_BYTES),
             body_timeout: Mutex::new(DEFAULT_BODY_TIMEOUT),
+            spans: Mutex::default(),
         }
     }
 }
@@ -343,6 +345,8 @@ fn closing(mut response: Response<MockBody>) -> Response<MockBody> {
 enum Endpoint {
     Call,
     Stream,
+    /// `/v3/spans[/{id}]` (`spans`): `POST`, `PATCH`, `GET`.
+    Spans,
 }
 
 /// The API version whose shapes answer a request.
@@ -373,6 +377,11 @@ fn route(path: &str) -> Route {
         openresponses::PATH => Route {
             api: Api::V3,
             endpoint: Some(Endpoint::Stream),
+            name: None,
+        },
+        path if spans::is_spans(path) => Route {
+            api: Api::V3,
+            endpoint: Some(Endpoint::Spans),
             name: None,
         },
         _ => match v3::route(path) {
@@ -472,7 +481,7 @@ pub(crate) async fn handle(
             )),
         ));
     };
-    if parts.method != hyper::Method::POST {
+    if parts.method != hyper::Method::POST && endpoint != Endpoint::Spans {
         guard.done = true;
         let mut response = error_response(
             api,
@@ -522,6 +531,19 @@ pub(crate) async fn handle(
         return Ok(response);
     }
 
+    // The spans endpoints answer from their own store, unless a fault is scripted.
+    if endpoint == Endpoint::Spans && fault.is_none() {
+        guard.done = true;
+        let seed = shared.seed.load(Ordering::Relaxed);
+        let mut store = lock(&shared.spans);
+        let path = parts.uri.path();
+        return Ok(
+            match spans::answer(&mut store, seed, parts.method.as_str(), path, body.as_ref()) {
+                (status, Some(body)) => json_response(status, &body),
+                (status, None) => bytes_response(status, Bytes::new(), "application/json"),
+            },
+        );
+    }
     let checked = match api {
         _ if parts.uri.path() == openresponses::PATH => openresponses::validate(body.as_ref())
             .map(|()| {
@@ -739,7 +761,7 @@ pub(crate) async fn handle(
     }
 
     match endpoint {
-        Endpoint::Call => {
+        Endpoint::Call | Endpoint::Spans => {
             guard.done = true;
             if let Some(StreamFault::Error {
                 error_type,

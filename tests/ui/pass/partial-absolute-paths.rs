@@ -37,7 +37,7 @@ mod shapes {
     #[derive(::serde::Deserialize, ::opper::Partial)]
     pub struct Empty {}
 
-    #[derive(::serde::Deserialize, ::opper::Partial)]
+    #[derive(::std::fmt::Debug, ::std::clone::Clone, ::serde::Serialize, ::serde::Deserialize, ::opper::Partial)]
     #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
     pub enum Status {
         InProgress,
@@ -45,6 +45,11 @@ mod shapes {
         Done,
         #[serde(other)]
         Unknown,
+    }
+
+    #[derive(::serde::Deserialize, ::opper::Partial)]
+    pub struct Job {
+        pub status: Status,
     }
 }
 
@@ -56,6 +61,7 @@ fn main() {
         ::std::default::Default::default();
     let _ = (member.name, member.homepage, member.id, member.contact);
     let _: <shapes::Empty as ::opper::Partial>::Partial = ::std::default::Default::default();
-    let _: ::std::option::Option<::std::string::String> =
-        ::std::option::Option::<<shapes::Status as ::opper::Partial>::Partial>::None;
+    // A unit enum is its own partial form: `Option<Status>` in its parent's partial.
+    let job: <shapes::Job as ::opper::Partial>::Partial = ::std::default::Default::default();
+    let _: ::std::option::Option<shapes::Status> = job.status;
 }

@@ -3,12 +3,13 @@
 
 use syn::{Expr, Ident, Lit, LitInt, LitStr};
 
-use super::super::attr::{Meta, Value};
-use super::super::spec::ModelSpec;
-use super::super::symbol::{self, CONFIGURATION_KEYS};
 use super::example::{self, RawExample};
-use super::{expr, list, model};
+use super::model;
+use super::value::{expr, list};
 use crate::ctxt::Ctxt;
+use crate::function::attr::{Meta, Value};
+use crate::function::spec::ModelSpec;
+use crate::function::symbol::{self, CONFIGURATION_KEYS};
 use crate::ungroup::{lit, lit_str};
 
 /// The checked keys. A key with a mistake is reported and left out.

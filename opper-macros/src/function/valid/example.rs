@@ -5,11 +5,11 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{Expr, Ident};
 
-use super::super::attr::{Meta, Value};
-use super::super::spec::{Example, ExampleInput, Input, Param};
-use super::super::symbol;
-use super::expr;
+use super::value::expr;
 use crate::ctxt::Ctxt;
+use crate::function::attr::{Meta, Value};
+use crate::function::spec::{Example, ExampleInput, Input, Param};
+use crate::function::symbol;
 
 /// An example with its keys checked, in either input form.
 pub(super) struct RawExample {

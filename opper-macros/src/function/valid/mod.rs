@@ -1,18 +1,19 @@
 //! The checks: the attribute's keys and the signature, as written, become a [`Task`] that cannot
 //! be invalid. Every mistake is reported, spanned on the user's token, before anything is built.
 
-use syn::Expr;
-
-use super::ast::ItemSig;
-use super::attr::{Meta, Value};
-use super::spec::{Mode, Task};
 use crate::ctxt::Ctxt;
+use crate::function::ast::ItemSig;
+use crate::function::attr::{Meta, Value};
+use crate::function::spec::{Mode, Task};
+use crate::function::symbol;
 
-mod args;
+// The checks, leaves first.
+mod value;
 mod docs;
-mod example;
 mod model;
+mod example;
 mod signature;
+mod args;
 
 /// The task, or every mistake in the attribute and the signature.
 pub(crate) fn validate<'a>(metas: &[Meta], item: &'a ItemSig, cx: Ctxt) -> syn::Result<Task<'a>> {
@@ -92,42 +93,10 @@ pub(crate) fn krate_for_stub(metas: &[Meta]) -> syn::Path {
     metas
         .iter()
         .find_map(|meta| match &meta.value {
-            Value::Expr(expr) if meta.path.is_ident(super::symbol::CRATE) => {
+            Value::Expr(expr) if meta.path.is_ident(symbol::CRATE) => {
                 crate::crate_path::from_expr(expr)
             }
             _ => None,
         })
         .unwrap_or_else(crate::crate_path::default)
-}
-
-/// `= expr` after `meta`'s key, or an error that says so.
-fn expr<'m>(meta: &'m Meta, cx: &Ctxt) -> Option<&'m Expr> {
-    match &meta.value {
-        Value::Expr(expr) => Some(expr),
-        _ => {
-            cx.error_spanned_by(
-                &meta.path,
-                format!("expected `{} = ...`", path_name(&meta.path)),
-            );
-            None
-        }
-    }
-}
-
-/// `(...)` after `meta`'s key, or an error that says so.
-fn list<'m>(meta: &'m Meta, cx: &Ctxt) -> Option<&'m [Meta]> {
-    match &meta.value {
-        Value::List(list) => Some(list),
-        _ => {
-            cx.error_spanned_by(
-                &meta.path,
-                format!("expected `{}(...)`", path_name(&meta.path)),
-            );
-            None
-        }
-    }
-}
-
-fn path_name(path: &syn::Path) -> String {
-    crate::crate_path::to_string(path)
 }

@@ -4,9 +4,9 @@
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitStr, Token};
 
-use super::super::spec::{ModelItem, ModelSpec};
-use super::super::symbol;
 use crate::ctxt::Ctxt;
+use crate::function::spec::{ModelItem, ModelSpec};
+use crate::function::symbol;
 use crate::ungroup::{lit_str, ungroup};
 
 const MODEL_HELP: &str = "`model` takes \"provider/model\", `model(\"provider/model\", option = value, ...)` \

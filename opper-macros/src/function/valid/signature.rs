@@ -6,9 +6,9 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType, Safety, Type};
 
-use super::super::ast::ItemSig;
-use super::super::spec::{Function, Input, Mode, Output, Param};
 use crate::ctxt::Ctxt;
+use crate::function::ast::ItemSig;
+use crate::function::spec::{Function, Input, Mode, Output, Param};
 use crate::ungroup::ungroup_type;
 
 const INPUT_MARKER: &str = "input";

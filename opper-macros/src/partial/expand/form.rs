@@ -5,15 +5,14 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::super::spec::{Field, Input};
-use super::{bounded_generics, field_ty, private};
+use super::types::{field_bounded_generics, field_ty, private};
+use crate::partial::spec::{Field, Input};
 
 pub(super) fn partial_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
-    let krate = &input.krate;
     let rt = private(input);
     let vis = input.vis;
     let partial = &input.partial_ident;
-    let generics = bounded_generics(input);
+    let generics = field_bounded_generics(input);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let serde_crate = format!("{}::serde", crate::crate_path::to_string(&rt));
     let struct_doc = format!(
@@ -44,7 +43,7 @@ pub(super) fn partial_struct(input: &Input<'_>, fields: &[Field<'_>]) -> TokenSt
             #(#docs)*
             #default_doc
             #serde_attr
-            #fvis #name: ::core::option::Option<<#ty as #krate::Partial>::Partial>,
+            #fvis #name: ::core::option::Option<<#ty as #rt::PartialForm>::Form>,
         }
     });
     let names: Vec<_> = fields.iter().map(|field| field.ident).collect();

@@ -1,14 +1,17 @@
 //! The code `#[derive(Partial)]` generates. It names only absolute paths under the `opper`
 //! crate (`::opper` unless `#[opper(crate = "...")]` says otherwise) and `::core`/`::std`.
 //! For a struct: its partial form and that form's std impls (`form.rs`), then `impl Partial`
-//! (`trait_impl.rs`); for a unit-only enum, `impl Partial` alone (`unit_enum.rs`).
+//! (`trait_impl.rs`); for a unit-only enum, `impl Partial` alone, its partial form being the
+//! enum itself (`unit_enum.rs`). The paths and
+//! types they all name come from `types.rs`.
 
-use proc_macro2::{Group, TokenStream, TokenTree};
-use quote::{ToTokens, quote};
-use syn::{GenericParam, Generics, parse_quote};
+use proc_macro2::TokenStream;
+use quote::quote;
 
-use super::spec::{Body, Field, Input};
+use crate::partial::spec::{Body, Input};
 
+// The parts, leaves first.
+mod types;
 mod form;
 mod trait_impl;
 mod unit_enum;
@@ -20,49 +23,6 @@ pub(crate) fn expand(input: &Input<'_>) -> TokenStream {
             let trait_impl = trait_impl::struct_impl(input, fields);
             quote!(#form #trait_impl)
         }
-        Body::Enum { names, open } => unit_enum::enum_impl(input, names, *open),
+        Body::Enum { variants, other } => unit_enum::enum_impl(input, variants, *other),
     }
-}
-
-/// `::opper::__private`, or under the path `#[opper(crate = "...")]` gives.
-fn private(input: &Input<'_>) -> TokenStream {
-    let krate = &input.krate;
-    quote!(#krate::__private)
-}
-
-/// The input's generics with `T: Partial + 'static` on every type parameter.
-fn bounded_generics(input: &Input<'_>) -> Generics {
-    let krate = &input.krate;
-    let mut generics = input.generics.clone();
-    for param in &mut generics.params {
-        if let GenericParam::Type(param) = param {
-            param.bounds.push(parse_quote!(#krate::Partial));
-            param.bounds.push(parse_quote!('static));
-        }
-    }
-    generics
-}
-
-/// A field's type as the generated code names it: in the partial struct, `Self` would name the
-/// partial type, so it names the input instead.
-fn field_ty(input: &Input<'_>, field: &Field<'_>) -> TokenStream {
-    let ident = input.ident;
-    let (_, ty_generics, _) = input.generics.split_for_impl();
-    replace_self(field.ty.to_token_stream(), &quote!(#ident #ty_generics))
-}
-
-/// Replaces every `Self` in `tokens` by `self_ty`.
-fn replace_self(tokens: TokenStream, self_ty: &TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .flat_map(|tree| match tree {
-            TokenTree::Ident(ident) if ident == "Self" => self_ty.clone(),
-            TokenTree::Group(group) => {
-                let mut new = Group::new(group.delimiter(), replace_self(group.stream(), self_ty));
-                new.set_span(group.span());
-                TokenTree::Group(new).into_token_stream()
-            }
-            other => other.into_token_stream(),
-        })
-        .collect()
 }

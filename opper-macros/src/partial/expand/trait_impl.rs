@@ -4,14 +4,13 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::super::spec::{Field, Input};
-use super::{bounded_generics, field_ty, private};
+use super::types::{bounded_generics, field_bounded_generics, field_ty, private};
+use crate::partial::spec::{Field, Input};
 
 pub(super) fn struct_impl(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
-    let krate = &input.krate;
     let ident = input.ident;
     let partial = &input.partial_ident;
-    let generics = bounded_generics(input);
+    let generics = field_bounded_generics(input);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let (_, input_ty_generics, _) = input.generics.split_for_impl();
     // A struct whose fields are all flattened never reads the rest of the path itself.
@@ -22,14 +21,26 @@ pub(super) fn struct_impl(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStrea
     let resolve = resolve(input, fields, rest_unused.as_ref());
     let ready = ready(input, fields);
     let apply = apply(input, fields, rest_unused.as_ref());
+    let rt = private(input);
+    let field_generics = bounded_generics(input);
+    let (field_impl_generics, _, field_where_clause) = field_generics.split_for_impl();
     quote! {
         #[automatically_derived]
-        impl #impl_generics #krate::Partial for #ident #input_ty_generics #where_clause {
-            type Partial = #partial #ty_generics;
+        impl #impl_generics #rt::PartialForm for #ident #input_ty_generics #where_clause {
+            type Form = #partial #ty_generics;
+
+            fn __empty() -> ::core::option::Option<Self::Form> {
+                ::core::option::Option::Some(::core::default::Default::default())
+            }
+
             #resolve
             #ready
             #apply
         }
+
+        #[automatically_derived]
+        impl #field_impl_generics #rt::PartialField for #ident #input_ty_generics
+            #field_where_clause {}
     }
 }
 
@@ -39,19 +50,18 @@ fn resolve(
     fields: &[Field<'_>],
     rest_unused: Option<&TokenStream>,
 ) -> TokenStream {
-    let krate = &input.krate;
     let rt = private(input);
     let arms = fields.iter().filter(|field| !field.flatten).map(|field| {
         let keys = &field.keys;
         let ty = field_ty(input, field);
-        quote!(#(#keys)|* => <#ty as #krate::Partial>::__resolve(__rest),)
+        quote!(#(#keys)|* => <#ty as #rt::PartialForm>::__resolve(__rest),)
     });
     let flattened: Vec<TokenStream> = fields
         .iter()
         .filter(|field| field.flatten)
         .map(|field| {
             let ty = field_ty(input, field);
-            quote!(<#ty as #krate::Partial>::__resolve(__path))
+            quote!(<#ty as #rt::PartialForm>::__resolve(__path))
         })
         .collect();
     let otherwise = if flattened.is_empty() {
@@ -97,7 +107,7 @@ fn ready(input: &Input<'_>, fields: &[Field<'_>]) -> TokenStream {
         return TokenStream::new();
     }
     quote! {
-        fn __ready(__partial: &Self::Partial) -> bool {
+        fn __ready(__partial: &Self::Form) -> bool {
             #(#checks)&&*
         }
     }
@@ -111,7 +121,6 @@ fn apply(
     fields: &[Field<'_>],
     rest_unused: Option<&TokenStream>,
 ) -> TokenStream {
-    let krate = &input.krate;
     let rt = private(input);
     let ty_name = input.ident.to_string();
     let arms = fields.iter().filter(|field| !field.flatten).map(|field| {
@@ -121,7 +130,7 @@ fn apply(
         let apply = if field.atomic {
             quote!(#rt::atomic::<#ty>)
         } else {
-            quote!(<#ty as #krate::Partial>::__apply)
+            quote!(<#ty as #rt::PartialForm>::__apply)
         };
         quote!(#(#keys)|* => #apply(&mut __obj.#name, __rest, __delta, __cx),)
     });
@@ -129,7 +138,7 @@ fn apply(
         let name = field.ident;
         let ty = field_ty(input, field);
         quote! {
-            if <#ty as #krate::Partial>::__resolve(__path) {
+            if <#ty as #rt::PartialForm>::__resolve(__path) {
                 return #rt::flattened::<#ty>(&mut __obj.#name, __path, __delta, __cx);
             }
         }
@@ -146,7 +155,7 @@ fn apply(
     };
     quote! {
         fn __apply(
-            __slot: &mut ::core::option::Option<Self::Partial>,
+            __slot: &mut ::core::option::Option<Self::Form>,
             __path: &[#rt::Seg<'_>],
             __delta: &#rt::Value,
             __cx: &mut #rt::Cx,

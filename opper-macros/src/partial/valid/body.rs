@@ -3,13 +3,13 @@
 
 use syn::ext::IdentExt;
 
-use super::super::ast::{EnumVariant, Field as RawField};
-use super::super::spec::{Body, Field};
-use super::super::symbol::DOC;
 use super::opper;
 use super::serde::{Place, check_serde};
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
+use crate::partial::ast::{EnumVariant, Field as RawField};
+use crate::partial::spec::{Body, Field, Variant};
+use crate::partial::symbol::DOC;
 
 /// A field, unless it is skipped.
 pub(super) fn field<'a>(field: &RawField<'a>, rule: RenameRule, cx: &Ctxt) -> Option<Field<'a>> {
@@ -42,14 +42,10 @@ pub(super) fn field<'a>(field: &RawField<'a>, rule: RenameRule, cx: &Ctxt) -> Op
     })
 }
 
-/// A unit-only enum: its variants' names.
-pub(super) fn enum_body(
-    variants: &[EnumVariant<'_>],
-    rule: RenameRule,
-    cx: &Ctxt,
-) -> Body<'static> {
-    let mut names = Vec::new();
-    let mut open = false;
+/// A unit-only enum: its variants and their names.
+pub(super) fn enum_body<'a>(variants: &[EnumVariant<'a>], rule: RenameRule, cx: &Ctxt) -> Body<'a> {
+    let mut deserialized = Vec::new();
+    let mut other = None;
     for EnumVariant {
         variant,
         serde,
@@ -67,18 +63,25 @@ pub(super) fn enum_body(
         }
         check_serde(serde, Place::Variant, cx);
         if serde.other {
-            open = true;
+            other = Some(&variant.ident);
         }
         if serde.skip {
             continue;
         }
-        names.push(
+        let mut names = vec![
             serde
                 .rename
                 .clone()
                 .unwrap_or_else(|| rule.apply_to_variant(&variant.ident.unraw().to_string())),
-        );
+        ];
         names.extend(serde.aliases.iter().cloned());
+        deserialized.push(Variant {
+            ident: &variant.ident,
+            names,
+        });
     }
-    Body::Enum { names, open }
+    Body::Enum {
+        variants: deserialized,
+        other,
+    }
 }

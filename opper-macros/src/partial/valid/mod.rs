@@ -5,13 +5,14 @@
 
 use syn::ext::IdentExt;
 
-use super::ast::{Container, Shape};
-use super::spec::{Body, Input};
 use crate::ctxt::Ctxt;
+use crate::partial::ast::{Container, Shape};
+use crate::partial::spec::{Body, Input};
 
-mod body;
-mod opper;
+// The checks, leaves first.
 mod serde;
+mod opper;
+mod body;
 
 use self::serde::{Place, check_serde, rule};
 

@@ -3,9 +3,9 @@
 
 use syn::LitStr;
 
-use super::super::ast::{Field as RawField, OpperAttrs};
-use super::super::symbol::{ATOMIC, CRATE, PARTIAL, REQUIRED};
 use crate::ctxt::Ctxt;
+use crate::partial::ast::{Field as RawField, OpperAttrs};
+use crate::partial::symbol::{ATOMIC, CRATE, PARTIAL, REQUIRED};
 
 /// The type's `crate` and `partial`, each at most once; no other key (`atomic` and
 /// `required` go on fields).

@@ -1,9 +1,9 @@
 //! The `#[serde(...)]` keys the partial form cannot follow, and the container's rename rule.
 
-use super::super::ast::SerdeAttrs;
-use super::super::symbol::{CONTAINER_UNSUPPORTED, FIELD_UNSUPPORTED};
 use crate::case::{RULES, RenameRule};
 use crate::ctxt::Ctxt;
+use crate::partial::ast::SerdeAttrs;
+use crate::partial::symbol::{CONTAINER_UNSUPPORTED, FIELD_UNSUPPORTED};
 
 /// Where a `#[serde(...)]` attribute is: it decides which keys the partial form cannot follow.
 #[derive(Clone, Copy)]

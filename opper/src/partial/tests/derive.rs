@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{PartialPerson, PartialTeam, Person, assemble, assert_err, feed, schema_of};
@@ -74,7 +74,7 @@ fn a_flattened_map_takes_the_other_keys() {
     assert_err(&mut asm, "c", json!("x"), "is not a non-negative integer");
 }
 
-#[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, crate::Partial)]
 #[opper(crate = "crate")]
 #[serde(rename_all = "snake_case")]
 enum Kind {
@@ -142,15 +142,45 @@ fn serde_attributes_are_honoured() {
             r#type: Kind::VeryBig,
         }
     );
-    let value: Kind = {
-        let mut asm = Assembler::<Kind>::new(schema_of::<Kind>());
+    let value: OneKind = {
+        let mut asm = Assembler::<OneKind>::new(schema_of::<OneKind>());
         feed(
             &mut asm,
-            &[("response", json!("we")), ("response", json!("e"))],
+            &[
+                ("response.kind", json!("we")),
+                ("response.kind", json!("e")),
+            ],
         );
         asm.finish().unwrap().0
     };
-    assert_eq!(value, Kind::Small);
+    assert_eq!(value.kind, Kind::Small);
+}
+
+/// A unit enum is streamed inside a struct: its partial form, the enum, has no value before
+/// its variant is whole.
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
+#[opper(crate = "crate")]
+struct OneKind {
+    kind: Kind,
+}
+
+#[test]
+fn a_unit_enum_is_its_own_partial_shown_only_whole() {
+    let mut asm = Assembler::<Renamed>::new(None);
+    feed(&mut asm, &[("type", json!("very_")), ("type", json!("bi"))]);
+    // Its own type: `Option<Kind>` in the parent, never a variant on its way to another.
+    let kind: &Option<Kind> = &asm.partial().r#type;
+    assert_eq!(*kind, None);
+    feed(&mut asm, &[("type", json!("g")), ("city", json!("C"))]);
+    assert_eq!(asm.partial().r#type, Some(Kind::VeryBig));
+    // An alias gives the variant; a `Vec` of them fills item by item, each whole.
+    let mut list = Assembler::<Vec<Kind>>::new(None);
+    feed(&mut list, &[("[0]", json!("we")), ("[0]", json!("e"))]);
+    assert!(list.partial().is_empty());
+    feed(&mut list, &[("[1]", json!("very_big"))]);
+    assert_eq!(*list.partial(), [Kind::Small]);
+    // A skipped item of an enum has no empty value to show: the stream is wrong.
+    assert_err(&mut list, "[5]", json!("tiny!"), "never empty");
 }
 
 #[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
@@ -200,4 +230,31 @@ fn partials_serialize_to_the_json_known_so_far() {
         serde_json::to_string(&PartialTeam::default()).unwrap(),
         "{}"
     );
+}
+
+/// Two types that hold each other: the derive's field bounds (`PartialField`) must not make
+/// either impl need itself.
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
+#[opper(crate = "crate")]
+struct Thread {
+    replies: Vec<Reply>,
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]
+#[opper(crate = "crate")]
+struct Reply {
+    text: String,
+    thread: Option<Box<Thread>>,
+}
+
+#[test]
+fn mutually_recursive_types_derive_partial() {
+    let value: Thread = assemble(&[
+        ("replies[0].text", json!("a")),
+        ("replies[0].thread.replies[0].text", json!("b")),
+        ("replies[0].thread.replies[0].thread", json!(null)),
+    ])
+    .unwrap();
+    let inner = value.replies[0].thread.as_ref().unwrap();
+    assert_eq!(inner.replies[0].text, "b");
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Team, feed, schema_of};
-use crate::partial::{Assembler, Cx, Partial, Seg};
+use crate::partial::{Assembler, Cx, PartialForm, Seg};
 
 #[test]
 fn snapshots_share_the_value_and_copy_only_when_held() {
@@ -52,8 +52,11 @@ impl Clone for Counted {
 #[derive(Debug, Deserialize)]
 struct CountedLeaf(#[allow(dead_code)] String);
 
-impl Partial for CountedLeaf {
-    type Partial = Counted;
+impl PartialForm for CountedLeaf {
+    type Form = Counted;
+    fn __empty() -> Option<Counted> {
+        Some(Counted(String::new()))
+    }
     fn __apply(
         slot: &mut Option<Counted>,
         path: &[Seg<'_>],
