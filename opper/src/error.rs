@@ -804,6 +804,7 @@ mod tests {
             body: r#"{"type": "SomeError", "message": "the server's reason"}"#.into(),
             truncated: false,
             retry_after: None,
+            attempts: 1,
         }
     }
 
