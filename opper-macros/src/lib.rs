@@ -8,6 +8,7 @@ mod case;
 mod ctxt;
 mod meta;
 mod ungroup;
+mod docs;
 mod crate_path;
 mod function;
 mod partial;

@@ -10,12 +10,12 @@ use proc_macro2::TokenStream;
 
 use crate::ctxt::Ctxt;
 
+// The passes, leaves first.
 mod ast;
-mod docs;
-mod expand;
-mod fallback;
 mod spec;
 mod valid;
+mod expand;
+mod fallback;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ast::ItemFn = match syn::parse2(item.clone()) {

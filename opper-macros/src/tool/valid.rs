@@ -8,9 +8,9 @@ use quote::ToTokens;
 use syn::{FnArg, GenericArgument, Pat, PathArguments, ReturnType, Type};
 
 use super::ast::{Args, ItemFn};
-use super::docs::doc;
 use super::spec::{Param, Tool};
 use crate::ctxt::Ctxt;
+use crate::docs::joined as doc;
 use crate::ungroup::ungroup_type;
 
 pub(super) fn validate<'a>(args: &Args, item: &'a ItemFn, cx: Ctxt) -> syn::Result<Tool<'a>> {

@@ -9,7 +9,6 @@ use crate::function::symbol;
 
 // The checks, leaves first.
 mod value;
-mod docs;
 mod model;
 mod example;
 mod signature;
@@ -42,7 +41,7 @@ pub(crate) fn validate<'a>(metas: &[Meta], item: &'a ItemSig, cx: Ctxt) -> syn::
     };
     let instructions = match &args.instructions {
         Some(instructions) => Some(quote::ToTokens::to_token_stream(instructions)),
-        None => docs::instructions(&item.attrs),
+        None => crate::docs::instructions(&item.attrs),
     };
     let task = function.zip(examples).map(|(function, examples)| Task {
         krate: args.krate.unwrap_or_else(crate::crate_path::default),
