@@ -965,3 +965,95 @@ async fn a_long_text_frame_is_read_piece_by_piece_across_characters() {
     }
     assert_eq!(shown, summary);
 }
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
+struct Repeated {
+    n: Option<i64>,
+    m: Option<String>,
+    xs: Option<Vec<i64>>,
+    inner: Option<Box<Repeated>>,
+    items: Option<Vec<Repeated>>,
+}
+
+/// Whether `partial` shows only what `reference` holds: strings by prefix, arrays by their
+/// first items, objects by some of their keys, anything else equal.
+fn shows_only(partial: &Value, reference: &Value) -> bool {
+    match (partial, reference) {
+        (Value::String(shown), Value::String(whole)) => whole.starts_with(shown.as_str()),
+        (Value::Array(shown), Value::Array(whole)) => {
+            shown.len() <= whole.len() && shown.iter().zip(whole).all(|(a, b)| shows_only(a, b))
+        }
+        (Value::Object(shown), Value::Object(whole)) => shown
+            .iter()
+            .all(|(key, value)| whole.get(key).is_some_and(|w| shows_only(value, w))),
+        (shown, whole) => shown == whole,
+    }
+}
+
+/// (text with a repeated key, what its first occurrences say, `complete`'s data)
+fn repeated_keys() -> Vec<(&'static str, Value, Value)> {
+    vec![
+        (
+            r#"{"n": 1, "n": 2, "m": "x"}"#,
+            json!({"n": 1}),
+            json!({"n": 2, "m": "x"}),
+        ),
+        (
+            r#"{"m": "ab", "m": "cd"}"#,
+            json!({"m": "ab"}),
+            json!({"m": "cd"}),
+        ),
+        (
+            r#"{"xs": [1], "xs": [2]}"#,
+            json!({"xs": [1]}),
+            json!({"xs": [2]}),
+        ),
+        (
+            r#"{"n": 1, "m": "y", "n": 3}"#,
+            json!({"n": 1, "m": "y"}),
+            json!({"n": 3, "m": "y"}),
+        ),
+        (
+            r#"{"inner": {"inner": {"m": "ab", "n": 1, "m": "cd"}}}"#,
+            json!({"inner": {"inner": {"m": "ab", "n": 1}}}),
+            json!({"inner": {"inner": {"m": "cd", "n": 1}}}),
+        ),
+        (
+            r#"{"items": [{"n": 1, "m": "a"}, {"m": "b", "n": 2, "m": "c"}]}"#,
+            json!({"items": [{"n": 1, "m": "a"}, {"m": "b", "n": 2}]}),
+            json!({"items": [{"n": 1, "m": "a"}, {"m": "c", "n": 2}]}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_repeated_key_never_joins_two_values_in_a_partial() {
+    let server = RawServer::start().await;
+    for (text, _, data) in repeated_keys() {
+        server.push(stream(text, &data));
+    }
+    let opper = v3(&server.url());
+    for (text, first, data) in repeated_keys() {
+        let stream = opper
+            .call("r")
+            .output_type::<Repeated>()
+            .stream::<Repeated>()
+            .await;
+        let (updates, output) = read(stream.unwrap()).await;
+        let expected: Repeated = serde_json::from_value(data.clone()).unwrap();
+        assert_eq!(output.unwrap(), expected, "{text}");
+        // Before `complete`, only what the text said before the repeated key.
+        let (last, before) = updates.split_last().expect("updates");
+        for (path, _, partial) in before {
+            assert!(
+                shows_only(partial, &first),
+                "{text}: {path} shows {partial}"
+            );
+        }
+        assert!(
+            shows_only(&last.2, &first) || shows_only(&last.2, &data),
+            "{text}: the last update shows {}",
+            last.2
+        );
+    }
+}

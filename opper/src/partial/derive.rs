@@ -146,7 +146,8 @@ pub fn no_field(ty: &str, key: &str, fields: &[&str]) -> String {
 /// Applies a delta to a unit-only enum, whose partial form is the name of its variant: the text
 /// received is held back (it must stay a prefix of one of `names` unless the enum has an
 /// `other` variant, `open`) and enters `slot` only when the field completes, as one of
-/// `names` (or any text, if `open`). A partial never shows `"wri"` on the way to `"writer"`.
+/// `names` (or any text, if `open`). A partial never shows `"wri"` on the way to `"writer"`,
+/// and a variant once shown is never changed (a path sent again must bring the same name).
 pub fn variant(
     slot: &mut Option<String>,
     path: &[Seg<'_>],
@@ -169,7 +170,13 @@ pub fn variant(
                     names.join(", ")
                 ));
             }
-            *slot = Some(cx.text.clone());
+            match slot {
+                Some(shown) if *shown != cx.text => {
+                    return Err(super::scalar::shown_already(shown, &cx.text));
+                }
+                Some(_) => {}
+                None => *slot = Some(cx.text.clone()),
+            }
         }
         return Ok(());
     }

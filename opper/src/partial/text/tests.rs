@@ -411,6 +411,62 @@ fn text_after_the_document_is_ignored() {
 }
 
 #[test]
+fn a_repeated_key_silences_the_reader_before_its_value() {
+    // (text, the events before the repeated key)
+    let cases: [(&str, Vec<(&str, Value)>); 6] = [
+        (
+            r#"{"n": 1, "n": 2, "m": "x"}"#,
+            vec![("response.n", json!(1))],
+        ),
+        (
+            r#"{"m": "ab", "m": "cd"}"#,
+            vec![("response.m", json!("ab"))],
+        ),
+        (
+            r#"{"xs": [1], "xs": [2]}"#,
+            vec![("response.xs[0]", json!(1))],
+        ),
+        (
+            r#"{"n": 1, "m": 2, "n": 3}"#,
+            vec![("response.n", json!(1)), ("response.m", json!(2))],
+        ),
+        (
+            r#"{"a": {"b": {"n": true, "k": null, "n": false}}}"#,
+            vec![
+                ("response.a.b.n", json!(true)),
+                ("response.a.b.k", Value::Null),
+            ],
+        ),
+        (
+            r#"{"xs": [{"n": 1}, {"n": 2, "m": "y", "n": 3}]}"#,
+            vec![
+                ("response.xs[0].n", json!(1)),
+                ("response.xs[1].n", json!(2)),
+                ("response.xs[1].m", json!("y")),
+            ],
+        ),
+    ];
+    for (text, before) in cases {
+        let mut cuts: Vec<Vec<&str>> = text
+            .char_indices()
+            .map(|(i, _)| vec![&text[..i], &text[i..]])
+            .collect();
+        cuts.push(chars(text));
+        for deltas in cuts {
+            let (events, status, whole) = read(&deltas);
+            assert_eq!(status, Status::RepeatedKey, "{deltas:?}");
+            assert!(!whole);
+            assert_eq!(joined(&events), before, "{deltas:?}");
+        }
+    }
+    // The same key in sibling objects, in nested ones, or after its object closed is not
+    // repeated.
+    let (events, status, _) = read(&[r#"[{"n": 1}, {"n": 2, "o": {"n": 3}}, {"n": 4}]"#]);
+    assert_eq!(status, Status::Complete);
+    assert_eq!(events.len(), 4);
+}
+
+#[test]
 fn depth_over_the_maximum_is_an_error() {
     let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     let (events, status, _) = read(&[&ok]);
