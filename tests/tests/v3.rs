@@ -443,9 +443,15 @@ async fn numbers_cut_across_deltas_appear_whole() {
         .unwrap();
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 42 });
-    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates.len(), 2, "{updates:?}");
     assert_eq!(updates[0].0, "response.sum");
     assert_eq!(updates[0].1, json!(42));
+    // Shown once its field completes: by the final answer's update.
+    assert_eq!(updates[0].2, json!({}));
+    assert_eq!(
+        updates[1],
+        ("response".into(), Value::Null, json!({"sum": 42}))
+    );
 }
 
 #[tokio::test]
@@ -461,13 +467,15 @@ async fn fenced_json_streams_too() {
         .unwrap();
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
-    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates.len(), 2, "{updates:?}");
     assert_eq!(
         (updates[0].0.as_str(), &updates[0].1),
         ("response.sum", &json!(9))
     );
-    // A number is shown only once its field completes (here: at the end).
+    // A number is shown only once its field completes (here: at the end, by the update of
+    // the final answer).
     assert_eq!(updates[0].2, json!({}));
+    assert_eq!(updates[1].2, json!({"sum": 9}));
 }
 
 #[tokio::test]
@@ -479,12 +487,18 @@ async fn a_sentence_first_means_no_partials_and_the_final_output_from_complete()
     ));
     let opper = v3(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
-    assert!(updates.is_empty(), "{updates:?}");
+    // Nothing from the text; one update when the final answer comes.
+    assert_eq!(
+        updates,
+        [("response".into(), Value::Null, team_json())],
+        "{updates:?}"
+    );
     assert_eq!(team.unwrap().summary, "Ann leads.");
 }
 
 #[tokio::test]
-async fn the_final_output_is_complete_data_when_it_differs_from_the_text() {
+async fn the_final_output_is_complete_data_when_it_differs_from_the_text_and_the_last_update_shows_it()
+ {
     let server = RawServer::start().await;
     server.push(stream(
         r#"{"people": [{"name": "Ann", "role": "cto"}], "summary": "draft"}"#,
@@ -492,7 +506,10 @@ async fn the_final_output_is_complete_data_when_it_differs_from_the_text() {
     ));
     let opper = v3(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
-    assert_eq!(updates.last().unwrap().2["summary"], "draft");
+    let (last, text) = updates.split_last().unwrap();
+    assert_eq!(text.last().unwrap().2["summary"], "draft");
+    // The last update is the final output's, whole: it never keeps showing the text's.
+    assert_eq!(last, &("response".into(), Value::Null, team_json()));
     let team = team.unwrap();
     assert_eq!(
         (team.people[0].role.as_str(), team.summary.as_str()),
@@ -510,10 +527,12 @@ async fn text_that_does_not_fit_the_type_silences_partials_without_failing() {
     ));
     let opper = v3(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
+    let (last, text) = updates.split_last().unwrap();
     assert!(
-        updates.iter().all(|(path, ..)| path == "response.summary"),
+        text.iter().all(|(path, ..)| path == "response.summary"),
         "{updates:?}"
     );
+    assert_eq!(last.2, team_json());
     assert_eq!(team.unwrap().summary, "Ann leads.");
 }
 
@@ -544,8 +563,9 @@ async fn the_bounds_hold_on_v3_too() {
         .build()
         .unwrap();
     let (updates, team) = read(team_stream(&v3(&server.url())).await).await;
-    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates.len(), 2, "{updates:?}");
     assert_eq!(updates[0].0, "response.summary");
+    assert_eq!(updates[1].2, team_json());
     assert_eq!(team.unwrap().summary, "Ann leads.");
     let error = match opper
         .call("extract_team")
@@ -647,7 +667,9 @@ async fn unknown_frames_comments_and_bad_lines_are_skipped_and_done_ends_it() {
         .unwrap();
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
-    assert_eq!(updates.len(), 1);
+    // The number, then the final answer's update showing it.
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].2, json!({"sum": 9}));
 }
 
 #[tokio::test]
@@ -745,7 +767,16 @@ async fn a_rejected_stream_is_asked_again_on_v3() {
         let update = update.unwrap();
         seen.push((update.attempt, update.delta.clone()));
     }
-    assert_eq!(seen, [(1, json!(-1)), (2, json!(9))]);
+    // Each attempt ends with the update that shows its final output whole.
+    assert_eq!(
+        seen,
+        [
+            (1, json!(-1)),
+            (1, Value::Null),
+            (2, json!(9)),
+            (2, Value::Null)
+        ]
+    );
     assert_eq!(stream.finish().await.unwrap(), Sum { sum: 9 });
     let received = server.received();
     assert_eq!(received[1].path, "/v3/functions/add/stream");
@@ -1050,10 +1081,63 @@ async fn a_repeated_key_never_joins_two_values_in_a_partial() {
                 "{text}: {path} shows {partial}"
             );
         }
-        assert!(
-            shows_only(&last.2, &first) || shows_only(&last.2, &data),
-            "{text}: the last update shows {}",
-            last.2
-        );
+        // Then the final output, whole.
+        assert_eq!(last, &("response".into(), Value::Null, data), "{text}");
     }
+}
+
+#[tokio::test]
+async fn text_after_complete_changes_no_partial() {
+    let server = RawServer::start().await;
+    let script = |after: &str| {
+        Script::default()
+            .sse_head()
+            .write(content("{\"m\": \"A"))
+            .write(complete(&json!({"m": "A"})))
+            .write(content(after))
+            .write(DONE)
+    };
+    server.push(script("BC\"}"));
+    // Text after it that would complete the document, or break it.
+    server.push(script("\", \"n\": 1}"));
+    server.push(script("] not json"));
+    let opper = v3(&server.url());
+    for _ in 0..3 {
+        let stream = opper
+            .call("r")
+            .output_type::<Repeated>()
+            .stream::<Repeated>()
+            .await;
+        let (updates, output) = read(stream.unwrap()).await;
+        assert_eq!(output.unwrap().m.as_deref(), Some("A"));
+        for (path, _, partial) in &updates {
+            assert!(
+                shows_only(partial, &json!({"m": "A"})),
+                "{path} shows {partial}"
+            );
+        }
+        assert_eq!(updates.last().unwrap().2, json!({"m": "A"}));
+    }
+}
+
+#[tokio::test]
+async fn a_text_task_whose_final_answer_differs_ends_with_an_update_showing_it() {
+    let server = RawServer::start().await;
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content("Hello, "))
+            .write(content("Ann!"))
+            .write(complete(&json!("Hello, Bob!")))
+            .write(DONE),
+    );
+    let opper = v3(&server.url());
+    let stream = opper.call("hello").stream::<String>().await.unwrap();
+    let (updates, text) = read(stream).await;
+    assert_eq!(text.unwrap(), "Hello, Bob!");
+    assert_eq!(updates.len(), 3, "{updates:?}");
+    assert_eq!(
+        updates[2],
+        (String::new(), Value::Null, json!("Hello, Bob!"))
+    );
 }

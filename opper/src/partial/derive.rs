@@ -171,11 +171,11 @@ pub fn variant(
                 ));
             }
             match slot {
-                Some(shown) if *shown != cx.text => {
+                // (A root value is never sent again: no other path to move on to.)
+                Some(shown) if *shown != cx.text && cx.len > 0 => {
                     return Err(super::scalar::shown_already(shown, &cx.text));
                 }
-                Some(_) => {}
-                None => *slot = Some(cx.text.clone()),
+                _ => *slot = Some(cx.text.clone()),
             }
         }
         return Ok(());

@@ -336,6 +336,40 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         Arc::clone(&self.partial)
     }
 
+    /// Completes every level of the last path, as the end of the stream does, so that the
+    /// partial shows every value that arrived whole (a number is shown once its field
+    /// completes). Later chunks start a new path.
+    pub(crate) fn settle(&mut self) -> Result<(), String> {
+        match self.last.take() {
+            Some(last) => {
+                let closed = self.close(&last, 0);
+                self.spare = last;
+                closed
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A hash of the partial's JSON, written into the hasher as it is serialized (nothing
+    /// is copied): two partials of the same `T` with the same fingerprint show the same value.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::Hasher as _;
+        struct Hashing(std::collections::hash_map::DefaultHasher);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.write(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing(std::collections::hash_map::DefaultHasher::new());
+        // A partial is plain data: serializing it does not fail (else both sides differ).
+        let _ = serde_json::to_writer(&mut hashing, &*self.partial);
+        hashing.0.finish()
+    }
+
     /// The JSON assembled so far (for errors).
     pub(crate) fn so_far(&self) -> Value {
         serde_json::to_value(&*self.partial).unwrap_or(Value::Null)

@@ -149,7 +149,8 @@ pub(crate) fn apply<N: Scalar>(
         if cx.held_text {
             cx.held_text = false;
             let value = parse_whole::<N>(cx)?;
-            if let Some(shown) = slot.as_ref().filter(|shown| **shown != value) {
+            // (A root value is never sent again: there is no other path to move on to.)
+            if let Some(shown) = slot.as_ref().filter(|shown| **shown != value && cx.len > 0) {
                 return Err(shown_already(&shown.to_string(), &cx.text));
             }
             *slot = Some(value);

@@ -10,7 +10,7 @@ pub(crate) mod v2;
 pub(crate) mod frame;
 pub(crate) mod v3;
 
-pub(crate) use frame::{Decoded, Endpoint, Frame};
+pub(crate) use frame::{Decoded, Endpoint, Final, Frame};
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -167,10 +167,10 @@ impl Api {
 
     /// The frame an SSE event carries (`event`: its name, `at_eof`: cut by the end of the
     /// body); `Ok(None)` for events that carry nothing the stream uses.
-    pub(crate) fn frame(self, event: &str, data: &str, at_eof: bool) -> Result<Option<Decoded>> {
+    pub(crate) fn frame(self, event: &str, data: String, at_eof: bool) -> Result<Option<Decoded>> {
         match self {
             // No allocation beyond the chunk itself: v2's path is benchmarked.
-            Api::V2 => Ok(v2::chunk(data, at_eof)?.map(|chunk| Decoded {
+            Api::V2 => Ok(v2::chunk(&data, at_eof)?.map(|chunk| Decoded {
                 frame: Frame::Chunk(chunk),
                 record: None,
             })),
@@ -184,6 +184,15 @@ impl Api {
         match self {
             Api::V2 => None,
             Api::V3 => Some(v3::content_record(text)),
+        }
+    }
+
+    /// What a cassette records of a final answer (v3's `complete`); `None` when it cannot be
+    /// recorded (v2 has none).
+    pub(crate) fn complete_record(self, answer: &Final) -> Option<Value> {
+        match self {
+            Api::V2 => None,
+            Api::V3 => v3::complete_record(answer),
         }
     }
 

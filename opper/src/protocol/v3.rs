@@ -2,16 +2,19 @@
 //! the `{data, meta}` answer, the `202` pending answer, the stream's frames and the error body,
 //! as the official v3 clients (Python `opperai` 2.1.1) send and read them.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{PendingOperation, cut};
-use crate::protocol::frame::{Decoded, Endpoint, Frame};
+use crate::protocol::frame::{Decoded, Endpoint, Final, Frame};
 use crate::protocol::json;
 use crate::task::schema::Schema;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
@@ -125,40 +128,227 @@ fn warn_once(task: &str, fields: &[&str]) {
 
 /// The body of a v3 call's success, live or cached: `{"data": ..., "meta": {...}}`.
 pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
-    let value: Value = json::read(bytes)?;
-    from_value(value).map_err(|reason| json::invalid(bytes, reason))
+    json::not_empty(bytes)?;
+    let text = std::str::from_utf8(bytes).map_err(|e| json::invalid(bytes, e.to_string()))?;
+    let read = read_answer(Cow::Borrowed(text)).and_then(|read| {
+        let data = read.text.get(read.output).unwrap_or("null");
+        let output: Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
+        Ok(read.answer.map(|()| output))
+    });
+    read.map_err(|reason| json::invalid(bytes, reason))
 }
 
-/// An answer read: `data` is required; `meta` fills the metadata and is kept whole.
-fn from_value(value: Value) -> Result<Response<Value>, String> {
-    let Value::Object(mut answer) = value else {
+/// The deepest output read: `serde_json`'s recursion limit, past which no output type can be
+/// read from it.
+const MAX_OUTPUT_DEPTH: usize = 128;
+
+/// An answer's two parts, borrowed from its text.
+#[derive(Deserialize)]
+struct Parts<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+    #[serde(borrow, default)]
+    meta: Option<&'a RawValue>,
+}
+
+/// Reads an answer, `{"data": ..., "meta": {...}}` (a call's body, or a `complete` event's
+/// data): the text, where its output (`data`) is in it, and its metadata. The output is
+/// only located (and checked to nest at most [`MAX_OUTPUT_DEPTH`] deep), not decoded: its
+/// reader decodes it straight into what it needs.
+///
+/// Python writes `NaN`, `Infinity` and `-Infinity`, which JSON does not have: in a text that
+/// does not read, each outside a string is made `null` and the text read again, which is
+/// kept when none of them was in the output (a `meta` field that cannot be read is dropped,
+/// see [`metadata`]); one in the output is an error.
+fn read_answer(text: Cow<'_, str>) -> Result<Read<'_>, String> {
+    let (text, output, meta) = match locate(&text) {
+        Ok((output, meta)) => (text, output, meta),
+        Err(error) => {
+            let Some((patched, patches)) = non_finite_as_null(&text) else {
+                return Err(error);
+            };
+            let (output, meta) = locate(&patched).map_err(|_| error)?;
+            if patches
+                .iter()
+                .any(|patch| patch.start < output.end && output.start < patch.end)
+            {
+                return Err(
+                    "the output holds a number JSON does not have (NaN or Infinity)".into(),
+                );
+            }
+            (Cow::Owned(patched), output, meta)
+        }
+    };
+    let data = text.get(output.clone()).unwrap_or_default();
+    if nests_deeper(data, MAX_OUTPUT_DEPTH) {
+        return Err(format!(
+            "the output nests more than {MAX_OUTPUT_DEPTH} arrays and objects"
+        ));
+    }
+    let answer = metadata(meta.and_then(|meta| text.get(meta)));
+    Ok(Read {
+        text,
+        output,
+        answer,
+    })
+}
+
+/// An answer read: its text, where its output is in it, and its metadata.
+struct Read<'a> {
+    text: Cow<'a, str>,
+    output: Range<usize>,
+    answer: Response<()>,
+}
+
+/// Where the output and the `meta` are in an answer's text.
+fn locate(text: &str) -> Result<(Range<usize>, Option<Range<usize>>), String> {
+    if !text.trim_start().starts_with('{') {
         return Err("the answer is not a JSON object".into());
+    }
+    let parts: Parts<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data if e.to_string().starts_with("missing field") => {
+            String::from("the answer has no `data`")
+        }
+        serde_json::error::Category::Data => String::from("the answer is not a JSON object"),
+        _ => e.to_string(),
+    })?;
+    let range = |raw: &RawValue| {
+        // `raw` is a piece of `text`: its offset is the distance between their starts.
+        let start = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        start..start.saturating_add(raw.get().len())
     };
-    let output = answer
-        .remove("data")
-        .ok_or_else(|| String::from("the answer has no `data`"))?;
-    let meta = match answer.remove("meta") {
-        Some(Value::Object(meta)) => Some(meta),
-        _ => None,
-    };
+    Ok((range(parts.data), parts.meta.map(range)))
+}
+
+/// `text` with each `NaN`, `Infinity` and `-Infinity` outside a string made `null`, and where
+/// each `null` is in it; `None` when there is none.
+fn non_finite_as_null(text: &str) -> Option<(String, Vec<Range<usize>>)> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut patches = Vec::new();
+    let (mut i, mut copied, mut in_string, mut escaped) = (0, 0, false, false);
+    while let Some(&b) = bytes.get(i) {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i = i.saturating_add(1);
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i = i.saturating_add(1);
+            continue;
+        }
+        let rest = bytes.get(i..).unwrap_or_default();
+        let word = [&b"NaN"[..], b"Infinity", b"-Infinity"]
+            .into_iter()
+            .find(|word| rest.starts_with(word));
+        match word {
+            Some(word) => {
+                // `i` and `copied` are at ASCII bytes: character boundaries.
+                out.push_str(text.get(copied..i).unwrap_or_default());
+                let start = out.len();
+                out.push_str("null");
+                patches.push(start..out.len());
+                i = i.saturating_add(word.len());
+                copied = i;
+            }
+            None => i = i.saturating_add(1),
+        }
+    }
+    if patches.is_empty() {
+        return None;
+    }
+    out.push_str(text.get(copied..).unwrap_or_default());
+    Some((out, patches))
+}
+
+/// Whether `json` (valid JSON) nests more than `limit` arrays and objects. One pass.
+fn nests_deeper(json: &str, limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in json.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth = depth.saturating_add(1);
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// An answer's metadata from its `meta` (JSON text): usage, cost, trace, and the whole `meta`.
+/// A field that cannot be read (a number out of range, `1e400`) or that does not have its
+/// type (a `cost` that is not a number) is dropped, and logged at `debug`: the output stands.
+fn metadata(meta: Option<&str>) -> Response<()> {
+    let meta = meta.and_then(|meta| match serde_json::from_str::<Value>(meta) {
+        Ok(Value::Object(meta)) => Some(meta),
+        Ok(_) => None,
+        // A field that cannot be read: the others are kept.
+        Err(_) => serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(meta)
+            .ok()
+            .map(|fields| {
+                fields
+                    .into_iter()
+                    .filter_map(|(key, raw)| match serde_json::from_str(raw.get()) {
+                        Ok(value) => Some((key, value)),
+                        Err(error) => {
+                            dropped(&key, &error.to_string());
+                            None
+                        }
+                    })
+                    .collect()
+            }),
+    });
     let read = |key: &str| meta.as_ref().and_then(|meta| meta.get(key));
     let usage = read("usage")
-        .and_then(|usage| Usage::deserialize(usage).ok())
+        .and_then(|usage| {
+            Usage::deserialize(usage)
+                .map_err(|error| dropped("usage", &error.to_string()))
+                .ok()
+        })
         .map(|mut usage: Usage| {
             if usage.total_tokens == 0 {
                 usage.total_tokens = usage.input_tokens.saturating_add(usage.output_tokens);
             }
             usage
         });
-    let cost = read("cost").and_then(Value::as_f64).map(|total| Cost {
-        total,
-        ..Cost::default()
-    });
+    let cost = read("cost")
+        .filter(|cost| !cost.is_null())
+        .and_then(|cost| {
+            let total = cost.as_f64().filter(|total| total.is_finite());
+            if total.is_none() {
+                dropped("cost", "not a finite number");
+            }
+            total
+        })
+        .map(|total| Cost {
+            total,
+            ..Cost::default()
+        });
     let trace_uuid = read("trace_uuid")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    Ok(Response {
-        output,
+    Response {
+        output: (),
         span_id: None,
         trace_uuid,
         usage,
@@ -167,7 +357,16 @@ fn from_value(value: Value) -> Result<Response<Value>, String> {
         cached: false,
         images: Vec::new(),
         reasks: 0,
-    })
+    }
+}
+
+/// Logs a `meta` field dropped because it could not be read.
+fn dropped(field: &str, reason: &str) {
+    tracing::debug!(
+        field,
+        reason,
+        "dropping a field of the answer's `meta` that cannot be read"
+    );
 }
 
 /// A `202 Accepted` (`PendingResponse`): the work is not done; its pending operations.
@@ -250,11 +449,13 @@ pub(crate) fn api_error(
 /// The event name of the final answer.
 const COMPLETE: &str = "complete";
 
-/// The frame an event carries. `content` is text; the `complete` event is the final answer;
-/// `[DONE]` ends the stream; an `error` frame ends it with its message. Unknown types,
-/// `done`, keep-alives, and lines that are not JSON (as the official clients do) are skipped;
-/// a line cut by the end of the body is a cut stream.
-pub(crate) fn frame(event: &str, data: &str, at_eof: bool) -> Result<Option<Decoded>> {
+/// The frame an event carries. `content` is text; the `complete` event is the final answer
+/// (its data moved into the frame, not copied: see [`Final`]); `[DONE]` ends the stream; an
+/// `error` frame ends it with its message. Unknown types, `done`, keep-alives, and lines
+/// that are not JSON (as the official clients do) are skipped; a line cut by the end of the
+/// body is a cut stream; a `complete` event that cannot be read ends the stream
+/// ([`Error::InvalidChunk`], saying why).
+pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<Decoded>> {
     let trimmed = data.trim();
     if trimmed == "[DONE]" {
         return Ok(Some(Decoded {
@@ -265,10 +466,20 @@ pub(crate) fn frame(event: &str, data: &str, at_eof: bool) -> Result<Option<Deco
     if trimmed.is_empty() {
         return Ok(None);
     }
+    if event == COMPLETE {
+        if at_eof && serde_json::from_str::<IgnoredAny>(trimmed).is_err() {
+            return Err(Error::cut_inside_an_event());
+        }
+        return complete(data).map(|frame| {
+            Some(Decoded {
+                frame,
+                record: None,
+            })
+        });
+    }
     // Most frames are `content`: read with borrowed text, into no map (the recording, when a
     // cache records, is made from the frame: see [`content_record`]).
-    if event != COMPLETE
-        && let Ok(content) = serde_json::from_str::<Content<'_>>(trimmed)
+    if let Ok(content) = serde_json::from_str::<Content<'_>>(trimmed)
         && content.kind == "content"
     {
         return Ok(content
@@ -289,13 +500,6 @@ pub(crate) fn frame(event: &str, data: &str, at_eof: bool) -> Result<Option<Deco
             return Ok(None);
         }
     };
-    if event == COMPLETE {
-        let recorded = serde_json::json!({ "event": COMPLETE, "data": value });
-        return Ok(Some(Decoded {
-            frame: complete(value)?,
-            record: Some(recorded),
-        }));
-    }
     Ok(data_frame(&value)?.map(|frame| Decoded {
         frame,
         record: Some(value),
@@ -316,25 +520,38 @@ pub(crate) fn content_record(text: &str) -> Value {
     serde_json::json!({"type": "content", "delta": text})
 }
 
+/// What a cassette records of a final answer: `{"event": "complete", "data": ...}`, the
+/// event's data as it was read; `None` when it has a number `Value` cannot hold (then the
+/// stream is not stored).
+pub(crate) fn complete_record(answer: &Final) -> Option<Value> {
+    let data: Value = serde_json::from_str(answer.text()).ok()?;
+    Some(serde_json::json!({ "event": COMPLETE, "data": data }))
+}
+
 /// The frame of a recorded event: a `content` frame's data as sent, or
 /// `{"event": "complete", "data": ...}`.
-pub(crate) fn replayed(mut recorded: Value) -> Result<Option<Frame>> {
+pub(crate) fn replayed(recorded: Value) -> Result<Option<Frame>> {
     if recorded.get("event").and_then(Value::as_str) == Some(COMPLETE) {
         let data = recorded
-            .get_mut("data")
-            .map(Value::take)
+            .get("data")
+            .map(Value::to_string)
             .unwrap_or_default();
         return complete(data).map(Some);
     }
     data_frame(&recorded)
 }
 
-fn complete(data: Value) -> Result<Frame> {
-    match from_value(data) {
-        Ok(answer) => Ok(Frame::Complete(Box::new(answer))),
+/// The final answer in a `complete` event's data.
+fn complete(data: String) -> Result<Frame> {
+    match read_answer(Cow::Owned(data)) {
+        Ok(read) => Ok(Frame::Complete(Box::new(Final::new(
+            read.text.into_owned(),
+            read.output,
+            read.answer,
+        )))),
         Err(reason) => Err(Error::InvalidChunk {
             data: "the `complete` event".into(),
-            reason,
+            reason: format!("the final answer could not be read: {reason}"),
             partial: Value::Null,
         }),
     }
@@ -435,6 +652,7 @@ mod tests {
 
     #[test]
     fn frames_by_type() {
+        let frame = |event: &str, data: &str, at_eof| frame(event, data.to_owned(), at_eof);
         let text = frame("", r#"{"type":"content","delta":"{\"a\""}"#, false).unwrap();
         assert!(matches!(text.unwrap().frame, Frame::Text(t) if t == "{\"a\""));
         assert!(
@@ -453,7 +671,7 @@ mod tests {
         ));
         let complete = frame(
             "complete",
-            r#"{"data":{"sum":9},"meta":{"trace_uuid":"t"}}"#,
+            r#"{"data": {"sum":9} ,"meta":{"trace_uuid":"t"}}"#,
             false,
         )
         .unwrap()
@@ -461,8 +679,46 @@ mod tests {
         let Frame::Complete(answer) = complete.frame else {
             panic!()
         };
-        assert_eq!(answer.output, json!({"sum": 9}));
-        let replay = replayed(complete.record.unwrap()).unwrap().unwrap();
-        assert!(matches!(replay, Frame::Complete(a) if a.trace_uuid.as_deref() == Some("t")));
+        // Held as it arrived: the output is a piece of the event's text.
+        assert_eq!(answer.output(), r#"{"sum":9}"#);
+        let record = complete_record(&answer).unwrap();
+        let replay = replayed(record).unwrap().unwrap();
+        assert!(
+            matches!(replay, Frame::Complete(a) if a.answer.trace_uuid.as_deref() == Some("t"))
+        );
+    }
+
+    #[test]
+    fn an_answer_reads_around_what_meta_cannot_hold() {
+        for meta in [
+            r#"{"cost": 1e400, "trace_uuid": "t"}"#,
+            r#"{"cost": NaN, "trace_uuid": "t"}"#,
+            r#"{"cost": Infinity, "trace_uuid": "t"}"#,
+            r#"{"cost": -Infinity, "trace_uuid": "t", "note": "NaN \" Infinity"}"#,
+        ] {
+            let body = format!(r#"{{"data": {{"sum": 9, "s": "NaN"}}, "meta": {meta}}}"#);
+            let answer = answer(body.as_bytes()).unwrap();
+            assert_eq!(answer.output, json!({"sum": 9, "s": "NaN"}), "{meta}");
+            assert_eq!(answer.cost, None, "{meta}");
+            assert_eq!(answer.trace_uuid.as_deref(), Some("t"), "{meta}");
+        }
+        // In the output, such a number is an error.
+        let error = answer(br#"{"data": {"sum": NaN}, "meta": {}}"#).unwrap_err();
+        assert!(error.to_string().contains("NaN or Infinity"), "{error}");
+        let deep = format!(r#"{{"data": {}1{}}}"#, "[".repeat(129), "]".repeat(129));
+        let error = answer(deep.as_bytes()).unwrap_err();
+        assert!(error.to_string().contains("nests more than 128"), "{error}");
+        assert!(
+            answer(br#"{"meta": {}}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("no `data`")
+        );
+        assert!(
+            answer(b"[1]")
+                .unwrap_err()
+                .to_string()
+                .contains("not a JSON object")
+        );
     }
 }
