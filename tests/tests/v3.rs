@@ -1141,3 +1141,86 @@ async fn a_text_task_whose_final_answer_differs_ends_with_an_update_showing_it()
         (String::new(), Value::Null, json!("Hello, Bob!"))
     );
 }
+
+#[tokio::test]
+async fn a_complete_event_that_cannot_be_read_says_so_and_why() {
+    let server = RawServer::start().await;
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let events = [
+        (
+            r#"{"data": {"sum": NaN}, "meta": {}}"#.to_owned(),
+            "NaN or Infinity",
+        ),
+        (
+            format!(r#"{{"data": {{"sum": {deep}}}, "meta": {{}}}}"#),
+            "nests more than 128",
+        ),
+        (r#"{"meta": {}}"#.to_owned(), "no `data`"),
+    ];
+    for (event, _) in &events {
+        server.push(
+            Script::default()
+                .sse_head()
+                .write(content("{\"sum\": 9}"))
+                .write(format!("event: complete\ndata: {event}\n\n"))
+                .write(DONE),
+        );
+    }
+    let opper = v3(&server.url());
+    for (_, why) in &events {
+        let stream = opper.call("add").output_type::<Sum>().stream::<Sum>().await;
+        let (_, sum) = read(stream.unwrap()).await;
+        let error = sum.unwrap_err();
+        let shown = error.to_string();
+        assert!(matches!(error, Error::InvalidChunk { .. }), "{error:?}");
+        assert!(
+            shown.contains("the final answer could not be read"),
+            "{shown}"
+        );
+        assert!(shown.contains(why), "{shown}");
+        assert!(!shown.contains("without its final answer"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_meta_field_is_dropped_and_the_output_stands() {
+    let server = RawServer::start().await;
+    let costs = ["1e400", "NaN", "Infinity", "-Infinity"];
+    for cost in costs {
+        let body = format!(
+            r#"{{"data": {{"sum": 9}}, "meta": {{"cost": {cost}, "trace_uuid": "t", "usage": {{"input_tokens": 1, "output_tokens": 2}}}}}}"#
+        );
+        server.push(Script::response(
+            200,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        ));
+        server.push(
+            Script::default()
+                .sse_head()
+                .write(content("{\"sum\": 9}"))
+                .write(format!("event: complete\ndata: {body}\n\n"))
+                .write(DONE),
+        );
+    }
+    let opper = v3(&server.url());
+    let (logs, _guard) = capture_logs();
+    for cost in costs {
+        let reply = opper.call("add").send::<Sum>().await.unwrap();
+        assert_eq!(reply.output, Sum { sum: 9 }, "{cost}");
+        assert_eq!(reply.cost, None, "{cost}");
+        assert_eq!(reply.trace_uuid.as_deref(), Some("t"), "{cost}");
+        assert_eq!(reply.usage.unwrap().total_tokens, 3, "{cost}");
+        let stream = opper.call("add").output_type::<Sum>().stream::<Sum>().await;
+        assert_eq!(
+            stream.unwrap().finish().await.unwrap(),
+            Sum { sum: 9 },
+            "{cost}"
+        );
+    }
+    let logs = logs.text();
+    assert!(
+        logs.contains("dropping a field of the answer's `meta`"),
+        "{logs}"
+    );
+}
