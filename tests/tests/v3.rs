@@ -364,16 +364,37 @@ async fn the_answer_fills_the_response() {
 #[tokio::test]
 async fn a_202_is_an_error_with_the_pending_operations() {
     let server = RawServer::start().await;
-    server.push(Script::json(
-        202,
-        &json!({"data": null, "meta": {"function_name": "draw", "status": "pending", "execution_ms": 3,
-            "pending_operations": [{"id": "op-1", "status_url": "/v3/artifacts/op-1/status", "type": "image"}]}}),
-    ));
+    let pending = || {
+        Script::json(
+            202,
+            &json!({"data": null, "meta": {"function_name": "draw", "status": "pending", "execution_ms": 3,
+                "pending_operations": [{"id": "op-1", "status_url": "/v3/artifacts/op-1/status", "type": "image"}]}}),
+        )
+    };
+    server.push(pending());
+    server.push(pending());
     let opper = v3(&server.url());
     let error = opper.call("draw").send::<Value>().await.unwrap_err();
+    // On a stream path too: the same error, with the operations, not a closed stream.
+    let on_stream = match opper.call("draw").stream::<String>().await {
+        Ok(stream) => stream.finish().await.unwrap_err(),
+        Err(error) => error,
+    };
+    let Error::Pending {
+        operations: streamed,
+    } = &on_stream
+    else {
+        panic!("{on_stream:?}")
+    };
+    assert_eq!(
+        server.received().len(),
+        2,
+        "a pending answer is not retried"
+    );
     let Error::Pending { operations } = &error else {
         panic!("{error:?}")
     };
+    assert_eq!(streamed, operations);
     assert_eq!(operations.len(), 1);
     assert_eq!(operations[0].id.as_deref(), Some("op-1"));
     assert_eq!(

@@ -143,6 +143,15 @@ impl Api {
         }
     }
 
+    /// Whether a success status means the work is not done (v3's 202): its body is then no
+    /// answer nor stream, but the error [`not_an_answer`](Self::not_an_answer) reads.
+    pub(crate) fn answers_later(self, status: u16) -> bool {
+        match self {
+            Api::V2 => false,
+            Api::V3 => status == v3::PENDING,
+        }
+    }
+
     /// A success status whose body is not an answer (v3's 202): the error it stands for.
     pub(crate) fn not_an_answer(self, status: u16, bytes: &[u8]) -> Option<Error> {
         match self {

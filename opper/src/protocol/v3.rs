@@ -369,9 +369,12 @@ fn dropped(field: &str, reason: &str) {
     );
 }
 
+/// The status of a pending answer: `202 Accepted`.
+pub(crate) const PENDING: u16 = 202;
+
 /// A `202 Accepted` (`PendingResponse`): the work is not done; its pending operations.
 pub(crate) fn pending(status: u16, bytes: &[u8]) -> Option<Error> {
-    if status != 202 {
+    if status != PENDING {
         return None;
     }
     #[derive(Deserialize, Default)]
@@ -381,9 +384,24 @@ pub(crate) fn pending(status: u16, bytes: &[u8]) -> Option<Error> {
     }
     #[derive(Deserialize, Default)]
     struct Meta {
-        #[serde(default)]
-        pending_operations: Option<Vec<Operation>>,
+        #[serde(default, deserialize_with = "first_operations")]
+        pending_operations: Vec<PendingOperation>,
     }
+    let body: Body = serde_json::from_slice(bytes).unwrap_or_default();
+    let operations = body
+        .meta
+        .map(|meta| meta.pending_operations)
+        .unwrap_or_default();
+    Some(Error::Pending { operations })
+}
+
+/// The first [`PendingOperation::MAX_KEPT`] operations of a `pending_operations` array (or
+/// none, when it is not an array), each field cut at [`PendingOperation::MAX_FIELD_BYTES`]:
+/// the rest are skipped as they are read, never decoded, so a 202 holds its body and what it
+/// keeps, however many operations it lists.
+fn first_operations<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<PendingOperation>, D::Error> {
     #[derive(Deserialize)]
     struct Operation {
         #[serde(default)]
@@ -393,27 +411,56 @@ pub(crate) fn pending(status: u16, bytes: &[u8]) -> Option<Error> {
         #[serde(default, rename = "type")]
         kind: Option<String>,
     }
-    let body: Body = serde_json::from_slice(bytes).unwrap_or_default();
-    let operations = body
-        .meta
-        .and_then(|meta| meta.pending_operations)
-        .unwrap_or_default()
-        .into_iter()
-        // Kept bounded, as other text from the server: the first operations, each field cut.
-        .take(PendingOperation::MAX_KEPT)
-        .map(|operation| {
+    struct First;
+    impl<'de> serde::de::Visitor<'de> for First {
+        type Value = Vec<PendingOperation>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of pending operations")
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut items: A,
+        ) -> Result<Self::Value, A::Error> {
             let text = |text: String| cut(text, PendingOperation::MAX_FIELD_BYTES);
-            PendingOperation {
-                id: operation.id.map(|id| match id {
-                    Value::String(id) => text(id),
-                    other => text(other.to_string()),
-                }),
-                status_url: operation.status_url.map(text),
-                kind: operation.kind.map(text),
+            let mut kept = Vec::new();
+            while kept.len() < PendingOperation::MAX_KEPT {
+                // An item that is not an operation's object counts as one with no fields.
+                let Some(item) = items.next_element::<MaybeOperation>()? else {
+                    return Ok(kept);
+                };
+                let operation = item.0.unwrap_or(Operation {
+                    id: None,
+                    status_url: None,
+                    kind: None,
+                });
+                kept.push(PendingOperation {
+                    id: operation.id.map(|id| match id {
+                        Value::String(id) => text(id),
+                        other => text(other.to_string()),
+                    }),
+                    status_url: operation.status_url.map(text),
+                    kind: operation.kind.map(text),
+                });
             }
-        })
-        .collect();
-    Some(Error::Pending { operations })
+            while items.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(kept)
+        }
+    }
+    /// An operation, or `None` for an item of another shape.
+    struct MaybeOperation(Option<Operation>);
+    impl<'de> Deserialize<'de> for MaybeOperation {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let value = Value::deserialize(deserializer)?;
+            Ok(Self(Operation::deserialize(value).ok()))
+        }
+    }
+    deserializer.deserialize_any(First)
 }
 
 /// An error answer: `{"error": {"code": "...", "message": "...", "details": ...}}`; `code`
