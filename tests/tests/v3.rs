@@ -209,6 +209,31 @@ async fn names_are_one_percent_encoded_path_segment() {
 }
 
 #[tokio::test]
+async fn dot_names_are_refused_before_any_request() {
+    let server = RawServer::start().await;
+    let opper = v3(&server.url());
+    for name in [".", ".."] {
+        let called = opper.call(name).send::<Value>().await.unwrap_err();
+        let streamed = opper.call(name).stream::<String>().await.unwrap_err();
+        let task = opper::Task::new(name);
+        let prepared = opper.task(&task).send::<Value>().await.unwrap_err();
+        for error in [called, streamed, prepared] {
+            assert!(
+                matches!(&error, Error::InvalidTask { task, .. } if task == name),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains("dot segment"), "{error}");
+        }
+    }
+    // Names that merely hold dots are one segment, as before.
+    server.push(answer(json!(1)));
+    opper.call("..a.").send::<Value>().await.unwrap();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].path, "/v3/functions/..a./call");
+}
+
+#[tokio::test]
 async fn models_with_options_and_fallback_chains() {
     let server = RawServer::start().await;
     server.push(answer(json!("a")));

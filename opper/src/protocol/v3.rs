@@ -47,6 +47,21 @@ pub(crate) fn path(endpoint: Endpoint, name: &str) -> String {
     path
 }
 
+/// A task name is a path segment of its own: `.` and `..`, which are kept as they are by the
+/// percent-encoding, would be read as the URL's dot segments (`..` would send the call to
+/// `/v3/call`), so they are refused ([`Error::InvalidTask`]) before any request.
+fn one_segment(name: &str) -> Result<()> {
+    match name {
+        "." | ".." => Err(Error::InvalidTask {
+            task: name.to_owned(),
+            reason: "its name would be read as a dot segment of the URL's path on Opper API v3; \
+                     give the task another name"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The body of `POST /v3/functions/{name}/call` and `/stream`: keys in the order the official
 /// client 2.1.1 sends them. `input` is required by v3: `null` when the call has none. A task
 /// with `examples` is refused ([`Error::Unsupported`]); `tags` and `configuration`, which v3
@@ -57,6 +72,7 @@ pub(crate) fn encode(
     parent_span_id: Option<&str>,
 ) -> Result<Vec<u8>> {
     task.check()?;
+    one_segment(&task.name)?;
     if !task.examples.is_empty() {
         return Err(Error::Unsupported {
             task: task.name.clone(),
