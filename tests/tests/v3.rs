@@ -930,8 +930,25 @@ fn api_versions_parse() {
     assert_eq!(" V2 ".parse::<Api>().unwrap(), Api::V2);
     assert_eq!(Api::default(), Api::V2);
     let error = "3".parse::<Api>().unwrap_err();
-    assert!(matches!(error, Error::Config(_)), "{error:?}");
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
     assert!(error.to_string().contains("OPPER_API_VERSION"), "{error}");
+}
+
+#[test]
+fn a_configuration_error_keeps_its_cause_as_its_source() {
+    use std::error::Error as _;
+    let error = Opper::builder()
+        .api_key("k")
+        .base_url("http://[::1")
+        .build()
+        .unwrap_err();
+    let shown = error.to_string();
+    let source = error.source().expect("the URL parser's error").to_string();
+    assert!(
+        shown.starts_with("invalid Opper client configuration: invalid base URL"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&source), "{shown} repeats {source}");
 }
 
 /// Runs this test binary's `opper_api_version_is_read_from_the_environment` with
@@ -943,8 +960,15 @@ fn opper_api_version_is_read_from_the_environment() {
         match expect.as_str() {
             "error" => {
                 let error = built.unwrap_err();
-                assert!(matches!(error, Error::Config(_)), "{error:?}");
-                assert!(error.to_string().contains("OPPER_API_VERSION"), "{error}");
+                assert!(matches!(error, Error::Config { .. }), "{error:?}");
+                let shown = error.to_string();
+                assert!(shown.contains("OPPER_API_VERSION"), "{error}");
+                // Its layer's words once: not wrapped in another configuration error.
+                assert_eq!(
+                    shown.matches("invalid Opper client configuration").count(),
+                    1,
+                    "{shown}"
+                );
             }
             "v3" => assert_eq!(built.unwrap().api(), Api::V3),
             _ => assert_eq!(built.unwrap().api(), Api::V2),

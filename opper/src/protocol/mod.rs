@@ -72,7 +72,7 @@ impl std::str::FromStr for Api {
         match text.trim().to_ascii_lowercase().as_str() {
             "v2" => Ok(Api::V2),
             "v3" => Ok(Api::V3),
-            _ => Err(Error::Config(format!(
+            _ => Err(Error::config(format!(
                 "OPPER_API_VERSION is {:?}; use v2 or v3",
                 crate::error::truncate(text, 100)
             ))),
