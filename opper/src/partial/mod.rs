@@ -389,13 +389,27 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             });
         }
         let open = last.map(|last| last.text).filter(|t| !t.is_empty());
-        // What arrived (for errors) is serialized again only when there is an error: the
-        // normal path builds the JSON once and moves it into `T`.
-        let mut json = serde_json::to_value(&*self.partial).map_err(|e| Error::Output {
+        // Read into `T` from the partial's JSON text: one compact copy, never a `Value` tree
+        // (several times larger), and the partial is dropped before `T` is built (unless a
+        // caller still holds it).
+        // Sized first (serialized into a counter), so the text is held in its own size.
+        let mut size = Counter(0);
+        let _ = serde_json::to_writer(&mut size, &*self.partial);
+        let mut text = Vec::with_capacity(size.0);
+        serde_json::to_writer(&mut text, &*self.partial).map_err(|e| Error::Output {
             json: Value::Null,
             path: String::new(),
             message: e.to_string(),
         })?;
+        self.partial = Arc::default();
+        if let Ok(value) = serde_json::from_slice::<T>(&text) {
+            return Ok((value, open));
+        }
+        // What did not read as it is: completed from the schema (arrays, objects and options
+        // the service sent nothing for), then read again, or the error saying why not.
+        let arrived: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+        drop(text);
+        let mut json = arrived.clone();
         if let Some(schema) = &self.schema {
             let mut missing = Vec::new();
             complete::complete(&mut json, schema, &mut missing);
@@ -413,39 +427,42 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                 return Err(Error::Incomplete {
                     reason,
                     source: None,
-                    partial: self.so_far(),
+                    partial: arrived,
                 });
             }
         }
-        match serde_json::from_value::<T>(json) {
+        match serde_path_to_error::deserialize::<_, T>(&json) {
             Ok(value) => Ok((value, open)),
-            Err(_) => Err(self.output_error()),
+            Err(error) => {
+                let (path, message) = (error.path().to_string(), error.into_inner().to_string());
+                if self.schema.is_none() && message.starts_with("missing field") {
+                    return Err(Error::Incomplete {
+                        reason: format!("{message} at `{path}`"),
+                        source: None,
+                        partial: arrived,
+                    });
+                }
+                Err(Error::Output {
+                    json,
+                    path,
+                    message,
+                })
+            }
         }
     }
+}
 
-    /// The error for a completed value that is not a `T`, naming where it fails (built again:
-    /// this is the error path only).
-    fn output_error(&self) -> Error {
-        let mut json = serde_json::to_value(&*self.partial).unwrap_or(Value::Null);
-        if let Some(schema) = &self.schema {
-            complete::complete(&mut json, schema, &mut Vec::new());
-        }
-        let (path, message) = match serde_path_to_error::deserialize::<_, T>(&json) {
-            Err(error) => (error.path().to_string(), error.into_inner().to_string()),
-            Ok(_) => (String::new(), "the output is not a valid value".to_owned()),
-        };
-        if self.schema.is_none() && message.starts_with("missing field") {
-            return Error::Incomplete {
-                reason: format!("{message} at `{path}`"),
-                source: None,
-                partial: self.so_far(),
-            };
-        }
-        Error::Output {
-            json,
-            path,
-            message,
-        }
+/// A writer that counts what is written to it.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(bytes.len());
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -10,13 +10,16 @@ pub(crate) mod v2;
 pub(crate) mod frame;
 pub(crate) mod v3;
 
-pub(crate) use frame::{Decoded, Endpoint, Final, Frame};
+pub(crate) use frame::{Decoded, Endpoint, Frame};
 
 use std::borrow::Cow;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use crate::reask::output::OutputText;
 
 use crate::{ApiError, Error, Response, Result, StreamingChunk, Task};
 
@@ -136,10 +139,10 @@ impl Api {
     }
 
     /// A call's successful body (live or cached), with its output as JSON.
-    pub(crate) fn answer(self, bytes: &[u8]) -> Result<Response<Value>> {
+    pub(crate) fn answer(self, body: Bytes) -> Result<Response<OutputText>> {
         match self {
-            Api::V2 => v2::answer(bytes),
-            Api::V3 => v3::answer(bytes),
+            Api::V2 => v2::answer(body),
+            Api::V3 => v3::answer(body),
         }
     }
 
@@ -198,7 +201,7 @@ impl Api {
 
     /// What a cassette records of a final answer (v3's `complete`); `None` when it cannot be
     /// recorded (v2 has none).
-    pub(crate) fn complete_record(self, answer: &Final) -> Option<Value> {
+    pub(crate) fn complete_record(self, answer: &Response<OutputText>) -> Option<Value> {
         match self {
             Api::V2 => None,
             Api::V3 => v3::complete_record(answer),

@@ -2,20 +2,21 @@
 //! the `{data, meta}` answer, the `202` pending answer, the stream's frames and the error body,
 //! as the official v3 clients (Python `opperai` 2.1.1) send and read them.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{PendingOperation, cut};
-use crate::protocol::frame::{Decoded, Endpoint, Final, Frame};
+use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
+use crate::reask::output::OutputText;
 use crate::task::schema::Schema;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
 
@@ -143,15 +144,9 @@ fn warn_once(task: &str, fields: &[&str]) {
 }
 
 /// The body of a v3 call's success, live or cached: `{"data": ..., "meta": {...}}`.
-pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
-    json::not_empty(bytes)?;
-    let text = std::str::from_utf8(bytes).map_err(|e| json::invalid(bytes, e.to_string()))?;
-    let read = read_answer(Cow::Borrowed(text)).and_then(|read| {
-        let data = read.text.get(read.output).unwrap_or("null");
-        let output: Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
-        Ok(read.answer.map(|()| output))
-    });
-    read.map_err(|reason| json::invalid(bytes, reason))
+pub(crate) fn answer(body: Bytes) -> Result<Response<OutputText>> {
+    json::not_empty(&body)?;
+    read_answer(body.clone()).map_err(|reason| json::invalid(&body, reason))
 }
 
 /// The deepest output read: `serde_json`'s recursion limit, past which no output type can be
@@ -168,19 +163,19 @@ struct Parts<'a> {
 }
 
 /// Reads an answer, `{"data": ..., "meta": {...}}` (a call's body, or a `complete` event's
-/// data): the text, where its output (`data`) is in it, and its metadata. The output is
-/// only located (and checked to nest at most [`MAX_OUTPUT_DEPTH`] deep), not decoded: its
-/// reader decodes it straight into what it needs.
+/// data): its output, located in the body (and checked to nest at most
+/// [`MAX_OUTPUT_DEPTH`] deep) but not decoded, and its metadata.
 ///
-/// Python writes `NaN`, `Infinity` and `-Infinity`, which JSON does not have: in a text that
-/// does not read, each outside a string is made `null` and the text read again, which is
+/// Python writes `NaN`, `Infinity` and `-Infinity`, which JSON does not have: in a body that
+/// does not read, each outside a string is made `null` and the body read again, which is
 /// kept when none of them was in the output (a `meta` field that cannot be read is dropped,
 /// see [`metadata`]); one in the output is an error.
-fn read_answer(text: Cow<'_, str>) -> Result<Read<'_>, String> {
-    let (text, output, meta) = match locate(&text) {
-        Ok((output, meta)) => (text, output, meta),
+fn read_answer(body: Bytes) -> Result<Response<OutputText>, String> {
+    let text = std::str::from_utf8(&body).map_err(|e| e.to_string())?;
+    let (body, output, meta) = match locate(text) {
+        Ok((output, meta)) => (body.clone(), output, meta),
         Err(error) => {
-            let Some((patched, patches)) = non_finite_as_null(&text) else {
+            let Some((patched, patches)) = non_finite_as_null(text) else {
                 return Err(error);
             };
             let (output, meta) = locate(&patched).map_err(|_| error)?;
@@ -192,28 +187,22 @@ fn read_answer(text: Cow<'_, str>) -> Result<Read<'_>, String> {
                     "the output holds a number JSON does not have (NaN or Infinity)".into(),
                 );
             }
-            (Cow::Owned(patched), output, meta)
+            (Bytes::from(patched), output, meta)
         }
     };
-    let data = text.get(output.clone()).unwrap_or_default();
-    if nests_deeper(data, MAX_OUTPUT_DEPTH) {
+    if nests_deeper(
+        body.get(output.clone()).unwrap_or_default(),
+        MAX_OUTPUT_DEPTH,
+    ) {
         return Err(format!(
             "the output nests more than {MAX_OUTPUT_DEPTH} arrays and objects"
         ));
     }
-    let answer = metadata(meta.and_then(|meta| text.get(meta)));
-    Ok(Read {
-        text,
-        output,
-        answer,
-    })
-}
-
-/// An answer read: its text, where its output is in it, and its metadata.
-struct Read<'a> {
-    text: Cow<'a, str>,
-    output: Range<usize>,
-    answer: Response<()>,
+    let meta = meta
+        .and_then(|meta| body.get(meta))
+        .and_then(|meta| std::str::from_utf8(meta).ok());
+    let answer = metadata(meta);
+    Ok(answer.map(|()| OutputText::new(body, output)))
 }
 
 /// Where the output and the `meta` are in an answer's text.
@@ -284,9 +273,9 @@ fn non_finite_as_null(text: &str) -> Option<(String, Vec<Range<usize>>)> {
 }
 
 /// Whether `json` (valid JSON) nests more than `limit` arrays and objects. One pass.
-fn nests_deeper(json: &str, limit: usize) -> bool {
+fn nests_deeper(json: &[u8], limit: usize) -> bool {
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for b in json.bytes() {
+    for &b in json {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -586,8 +575,8 @@ pub(crate) fn content_record(text: &str) -> Value {
 /// What a cassette records of a final answer: `{"event": "complete", "data": ...}`, the
 /// event's data as it was read; `None` when it has a number `Value` cannot hold (then the
 /// stream is not stored).
-pub(crate) fn complete_record(answer: &Final) -> Option<Value> {
-    let data: Value = serde_json::from_str(answer.text()).ok()?;
+pub(crate) fn complete_record(answer: &Response<OutputText>) -> Option<Value> {
+    let data: Value = serde_json::from_slice(answer.output.body()).ok()?;
     Some(serde_json::json!({ "event": COMPLETE, "data": data }))
 }
 
@@ -606,12 +595,8 @@ pub(crate) fn replayed(recorded: Value) -> Result<Option<Frame>> {
 
 /// The final answer in a `complete` event's data.
 fn complete(data: String) -> Result<Frame> {
-    match read_answer(Cow::Owned(data)) {
-        Ok(read) => Ok(Frame::Complete(Box::new(Final::new(
-            read.text.into_owned(),
-            read.output,
-            read.answer,
-        )))),
+    match read_answer(Bytes::from(data)) {
+        Ok(answer) => Ok(Frame::Complete(Box::new(answer))),
         Err(reason) => Err(Error::InvalidChunk {
             data: "the `complete` event".into(),
             reason: format!("the final answer could not be read: {reason}"),
@@ -743,12 +728,10 @@ mod tests {
             panic!()
         };
         // Held as it arrived: the output is a piece of the event's text.
-        assert_eq!(answer.output(), r#"{"sum":9}"#);
+        assert_eq!(answer.output.text(), r#"{"sum":9}"#);
         let record = complete_record(&answer).unwrap();
         let replay = replayed(record).unwrap().unwrap();
-        assert!(
-            matches!(replay, Frame::Complete(a) if a.answer.trace_uuid.as_deref() == Some("t"))
-        );
+        assert!(matches!(replay, Frame::Complete(a) if a.trace_uuid.as_deref() == Some("t")));
     }
 
     #[test]
@@ -760,12 +743,17 @@ mod tests {
             r#"{"cost": -Infinity, "trace_uuid": "t", "note": "NaN \" Infinity"}"#,
         ] {
             let body = format!(r#"{{"data": {{"sum": 9, "s": "NaN"}}, "meta": {meta}}}"#);
-            let answer = answer(body.as_bytes()).unwrap();
-            assert_eq!(answer.output, json!({"sum": 9, "s": "NaN"}), "{meta}");
+            let answer = answer(Bytes::from(body)).unwrap();
+            assert_eq!(
+                answer.output.to_value(),
+                json!({"sum": 9, "s": "NaN"}),
+                "{meta}"
+            );
             assert_eq!(answer.cost, None, "{meta}");
             assert_eq!(answer.trace_uuid.as_deref(), Some("t"), "{meta}");
         }
         // In the output, such a number is an error.
+        let answer = |body: &[u8]| answer(Bytes::copy_from_slice(body));
         let error = answer(br#"{"data": {"sum": NaN}, "meta": {}}"#).unwrap_err();
         assert!(error.to_string().contains("NaN or Infinity"), "{error}");
         let deep = format!(r#"{{"data": {}1{}}}"#, "[".repeat(129), "]".repeat(129));

@@ -461,7 +461,7 @@ impl ChunkStream {
                 }
                 if let Frame::Complete(answer) = &frame {
                     self.completed = true;
-                    if let Some(trace_uuid) = &answer.answer.trace_uuid {
+                    if let Some(trace_uuid) = &answer.trace_uuid {
                         self.span.record("trace_uuid", trace_uuid.as_str());
                     }
                 }
@@ -591,7 +591,7 @@ impl FuturesStream for ChunkStream {
                 // carries no chunk.
                 Frame::Complete(answer) => {
                     if this.output.is_none() {
-                        this.output = serde_json::from_str(answer.output()).ok();
+                        this.output = serde_json::from_str(answer.output.text()).ok();
                     }
                 }
                 Frame::Done => {}

@@ -14,11 +14,12 @@ use serde_json::Value;
 use crate::error::truncate;
 use crate::partial::text::TextReader;
 use crate::partial::{Assembler, Partial};
-use crate::protocol::{Final, Frame};
+use crate::protocol::Frame;
+use crate::reask::output::OutputText;
 use crate::reask::output::deserialize_text;
 use crate::reask::{Policy, Reasker, Step};
 use crate::stream::chunks::ChunkStream;
-use crate::{Error, Result};
+use crate::{Error, Response, Result};
 
 /// How much of a v3 text frame is read at a time: its events wait in memory until handed out.
 const TEXT_PIECE: usize = 4096;
@@ -188,7 +189,7 @@ pub struct Stream<T> {
     /// The text stopped making updates (it was not JSON, or not the output type's).
     silent: bool,
     /// The final answer, when the stream sends one (v3 `complete`).
-    complete: Option<Box<Final>>,
+    complete: Option<Box<Response<OutputText>>>,
     attempt: u32,
     /// Set when the output is validated or re-asked: the stream then judges the output when
     /// its chunks end, and opens the re-ask itself.
@@ -348,7 +349,7 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         let output = final_output(assembler, complete.as_deref());
         let json = move || match (built, complete) {
             (Some(built), _) => built,
-            (None, Some(answer)) => serde_json::from_str(answer.output()).unwrap_or_default(),
+            (None, Some(answer)) => answer.output.to_value(),
             (None, None) => Value::Null,
         };
         let span = self.chunks.tracing_span().clone();
@@ -384,11 +385,11 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
     /// shows the final output. `None` when the last one already did, or when the answer cannot
     /// be shown as a partial (it does not fit the type, or goes over a partial's bounds:
     /// `finish` then says so, or reads it).
-    fn settle_on(&mut self, answer: &Final) -> Option<Update<T>> {
+    fn settle_on(&mut self, answer: &Response<OutputText>) -> Option<Update<T>> {
         let shown = self.assembler.fingerprint();
         // Dropped before the answer's partial is built: one partial at a time.
         self.assembler = Box::new(Assembler::<T>::new(self.schema.clone()));
-        let rebuilt = self.rebuild(answer.output());
+        let rebuilt = self.rebuild(answer.output.text());
         if let Err(reason) = &rebuilt {
             tracing::debug!(
                 parent: self.chunks.tracing_span(),
@@ -580,11 +581,11 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
 /// dropped first), else what the chunks built.
 fn final_output<T: Partial + DeserializeOwned>(
     assembler: Box<dyn Reassemble<T> + Send>,
-    complete: Option<&Final>,
+    complete: Option<&Response<OutputText>>,
 ) -> Result<T> {
     let Some(answer) = complete else {
         return assembler.finish().map(|(output, _)| output);
     };
     drop(assembler);
-    deserialize_text(answer.output())
+    deserialize_text(answer.output.text())
 }
