@@ -1223,7 +1223,7 @@ async fn a_complete_event_that_cannot_be_read_says_so_and_why() {
         ),
         (
             format!(r#"{{"data": {{"sum": {deep}}}, "meta": {{}}}}"#),
-            "nests more than 128",
+            "nests more than 127",
         ),
         (r#"{"meta": {}}"#.to_owned(), "no `data`"),
     ];

@@ -402,12 +402,12 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             message: e.to_string(),
         })?;
         self.partial = Arc::default();
-        if let Ok(value) = serde_json::from_slice::<T>(&text) {
+        if let Ok(value) = read_deep::<T>(&text) {
             return Ok((value, open));
         }
         // What did not read as it is: completed from the schema (arrays, objects and options
         // the service sent nothing for), then read again, or the error saying why not.
-        let arrived: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+        let arrived: Value = read_deep(&text).unwrap_or(Value::Null);
         drop(text);
         let mut json = arrived.clone();
         if let Some(schema) = &self.schema {
@@ -450,6 +450,17 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             }
         }
     }
+}
+
+/// Reads the JSON of a partial value, which nests at most [`MAX_DEPTH`] levels plus its
+/// leaf: past `serde_json`'s own recursion limit (128), which the deepest allowed value
+/// reaches, and as safely (the depth is bounded all the same).
+fn read_deep<T: DeserializeOwned>(text: &[u8]) -> serde_json::Result<T> {
+    let mut reader = serde_json::Deserializer::from_slice(text);
+    reader.disable_recursion_limit();
+    let value = T::deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(value)
 }
 
 /// A writer that counts what is written to it.
