@@ -459,7 +459,7 @@ fn a_value_shown_is_never_changed_by_its_path_sent_again() {
             let mut events = first();
             events.push(chunk.clone());
             events.push(json!({"json_path": "response.label", "delta": "y", "chunk_type": "json"}));
-            server.reply(&format!("again-{field}"), Reply::events(events).times(1));
+            server.reply(format!("again-{field}"), Reply::events(events).times(1));
         }
         let mut same = first();
         same.extend([chunk("response.n", json!(1)), chunk("response.label", json!("y"))]);
@@ -467,7 +467,7 @@ fn a_value_shown_is_never_changed_by_its_path_sent_again() {
         let client = server.client();
         for (field, _) in &again {
             let mut stream = client
-                .call(&format!("again-{field}"))
+                .call(format!("again-{field}"))
                 .output_type::<Card>()
                 .stream::<Card>()
                 .await
