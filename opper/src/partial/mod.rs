@@ -82,12 +82,6 @@ mod impls;
 pub(crate) mod derive;
 mod complete;
 // The JSON text of a v3 stream, read into the same `(json_path, delta)` chunks as it arrives.
-// Its `status` and `finish` serve the fuzz targets and its tests (which need the `testing`
-// feature's writer), not the stream, which takes its final output from `complete`.
-#[cfg_attr(
-    not(any(feature = "fuzzing", all(test, feature = "testing"))),
-    allow(dead_code)
-)]
 pub(crate) mod text;
 #[cfg(test)]
 mod tests;

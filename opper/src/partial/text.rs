@@ -779,6 +779,86 @@ impl TextReader {
     }
 }
 
+/// A digest of the events of a text, the same however the text was cut: a string's pieces
+/// count as the string they make up. Two texts whose events have the same digest say the same
+/// values at the same paths (but for a 64-bit collision). FNV-1a, over each event's path and
+/// value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Digest {
+    hash: u64,
+    /// The path of the last event, when it was a string (its next piece continues it).
+    string_at: Option<String>,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Digest {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+
+    /// The digest of no event.
+    pub(crate) fn new() -> Self {
+        Self {
+            hash: Self::OFFSET,
+            string_at: None,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(Self::PRIME);
+        }
+    }
+
+    /// Adds an event of a [`TextReader`].
+    pub(crate) fn event(&mut self, path: &str, value: &Value) {
+        if let Value::String(piece) = value
+            && self.string_at.as_deref() == Some(path)
+        {
+            self.write(piece.as_bytes());
+            return;
+        }
+        // A byte that JSON text never holds separates the parts.
+        self.write(&[0xFF]);
+        self.write(path.as_bytes());
+        self.write(&[0xFF]);
+        match value {
+            Value::String(piece) => {
+                self.write(b"\"");
+                self.write(piece.as_bytes());
+                let at = self.string_at.get_or_insert_with(String::new);
+                at.clear();
+                at.push_str(path);
+            }
+            other => {
+                self.write(other.to_string().as_bytes());
+                self.string_at = None;
+            }
+        }
+    }
+
+    /// The digest of the events of the whole `text`, read at once; `None` unless the reader
+    /// read a whole document.
+    pub(crate) fn of_text(text: &str) -> Option<u64> {
+        let mut digest = Self::new();
+        let mut reader = TextReader::new();
+        reader
+            .push(text, |path, value| digest.event(path, &value))
+            .ok()?;
+        let whole = reader.finish(|path, value| digest.event(path, &value));
+        whole.then_some(digest.hash)
+    }
+
+    /// The digest so far.
+    pub(crate) fn value(&self) -> u64 {
+        self.hash
+    }
+}
+
 // The tests cut their texts with the testing server's writer (`testing::chunker`).
 #[cfg(all(test, feature = "testing"))]
 #[allow(clippy::unwrap_used)]

@@ -917,3 +917,31 @@ proptest! {
         prop_assert_eq!(assemble(&pieces).map_err(TestCaseError::fail)?, expected);
     }
 }
+
+#[test]
+fn the_digest_of_a_text_does_not_depend_on_its_cuts() {
+    use super::Digest;
+    let text = r#"{"a": "Ann é😀 \"x\"", "n": [1, 2.5, -3e2], "o": {"k": null, "t": true}}"#;
+    let whole = Digest::of_text(text).unwrap();
+    for deltas in [chars(text), vec![&text[..7], &text[7..]]] {
+        let mut digest = Digest::new();
+        let mut reader = TextReader::new();
+        for delta in deltas {
+            reader
+                .push(delta, |path, value| digest.event(path, &value))
+                .unwrap();
+        }
+        assert!(reader.finish(|path, value| digest.event(path, &value)));
+        assert_eq!(digest.value(), whole);
+    }
+    // Another value, another digest; so is a string split across two paths.
+    assert_ne!(
+        Digest::of_text(r#"{"a": "Ann", "n": [1, 2.5, -3e2]}"#),
+        Some(whole)
+    );
+    assert_ne!(
+        Digest::of_text(r#"{"a": "ab", "b": "c"}"#),
+        Digest::of_text(r#"{"a": "a", "b": "bc"}"#)
+    );
+    assert_eq!(Digest::of_text("{\"a\": "), None);
+}
