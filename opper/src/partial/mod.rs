@@ -8,7 +8,9 @@
 //! - string deltas concatenate; a number or boolean field takes a typed delta or its text,
 //!   possibly split over consecutive chunks of the same path (`"1"`, `"2.5"` is `12.5`);
 //! - partials never lie: a number, boolean or enum variant shows only whole, once its field is
-//!   complete (a typed `1` may still be followed by `2` on the same path); see [what a partial shows](Partial#what-a-partial-shows);
+//!   complete (a typed `1` may still be followed by `2` on the same path), and once shown it
+//!   never changes (its path sent again after the stream moved on must bring the same value,
+//!   or the chunk is refused); see [what a partial shows](Partial#what-a-partial-shows);
 //! - `[i]` creates the items of an array in order and fills them;
 //! - the `response.` prefix of a path is optional, and a field literally named `response` still
 //!   works;
