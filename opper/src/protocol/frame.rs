@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::Response;
 use crate::protocol::v2::StreamingChunk;
+use crate::reask::output::OutputText;
 
 /// Which endpoint of a version a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +24,9 @@ pub(crate) enum Frame {
     /// A piece of the model's text (v3 `content`): the JSON document with an output schema,
     /// else the text output.
     Text(String),
-    /// The final answer (v3 `complete`): the output and its metadata.
-    Complete(Box<Response<Value>>),
+    /// The final answer (v3 `complete`): the output, as the JSON text it arrived in (the
+    /// event's data, moved, not copied), and its metadata.
+    Complete(Box<Response<OutputText>>),
     /// The end of the stream (v3 `[DONE]`): nothing after it is read.
     Done,
 }
