@@ -293,10 +293,16 @@ pub enum Error {
         "no Opper API key: set OPPER_API_KEY (or OPPER_HTTP_BEARER), or pass one to Opper::builder().api_key(..)"
     )]
     MissingApiKey,
-    /// The client's configuration is not usable (a bad base URL, header, or an API key that
-    /// would be sent over plain HTTP to a remote host).
-    #[error("invalid Opper client configuration: {}", escape(.0))]
-    Config(String),
+    /// The client's configuration is not usable (a bad base URL, header, environment variable,
+    /// or an API key that would be sent over plain HTTP to a remote host).
+    #[error("invalid Opper client configuration: {}", escape(.message))]
+    Config {
+        /// What is wrong, in this layer's words.
+        message: String,
+        /// The error that made it so (the URL parser's, the HTTP client's), if any.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The task's input could not be serialized to JSON (a NaN or an infinity among them: JSON
     /// cannot carry those), reported before any request.
     #[error("the task's input could not be serialized to JSON")]
@@ -581,6 +587,25 @@ impl Error {
             Error::Timeout(e) => e.is_connect(),
             Error::Api(e) => matches!(e.status, 500 | 502 | 503 | 504),
             _ => false,
+        }
+    }
+
+    /// [`Error::Config`] saying `message`.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`Error::Config`] saying `message`, caused by `source`.
+    pub(crate) fn config_caused(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: Some(Box::new(source)),
         }
     }
 

@@ -921,7 +921,7 @@ async fn a_replay_only_client_sends_no_agent_request() {
         .unwrap();
     let error = agent().run::<String>(&opper, "x").await.unwrap_err();
     assert!(
-        matches!(&error, Error::Config(message) if message.contains("replay-only")),
+        matches!(&error, Error::Config { message, .. } if message.contains("replay-only")),
         "{error:?}"
     );
     assert_eq!(server.request_count(), 0);

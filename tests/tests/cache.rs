@@ -568,7 +568,17 @@ fn child() {
                 assert!(format!("{opper:?}").contains("opper-cache-env"));
             }
             "off" => assert!(matches!(Opper::from_env(), Err(Error::MissingApiKey))),
-            _ => assert!(matches!(Opper::from_env(), Err(Error::Config(_)))),
+            _ => {
+                let error = Opper::from_env().unwrap_err();
+                assert!(matches!(error, Error::Config { .. }), "{error:?}");
+                // Its layer's words once, the variable named.
+                let shown = error.to_string();
+                assert_eq!(
+                    shown.matches("invalid Opper client configuration").count(),
+                    1
+                );
+                assert!(shown.contains("OPPER_CACHE_MODE"), "{shown}");
+            }
         }
     });
 }

@@ -471,3 +471,89 @@ fn a_unit_enum_is_matched_on_mid_stream() {
         assert_eq!((review.role, review.note.as_str()), (Role::Editor, "looks good"));
     });
 }
+
+/// A number, boolean or variant path sent again after the stream moved on never changes the
+/// value already shown: the same value is accepted, another one ends the stream.
+#[test]
+fn a_value_shown_is_never_changed_by_its_path_sent_again() {
+    #[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
+    struct Card {
+        n: i64,
+        ok: bool,
+        role: Role,
+        label: String,
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
+        let first = || {
+            vec![
+                chunk("response.n", json!(1)),
+                chunk("response.ok", json!(true)),
+                chunk("response.role", json!("Writer")),
+                chunk("response.label", json!("x")),
+            ]
+        };
+        let again = [
+            ("n", chunk("response.n", json!(2))),
+            ("n", chunk("response.n", json!("2"))),
+            ("ok", chunk("response.ok", json!(false))),
+            ("role", chunk("response.role", json!("Editor"))),
+        ];
+        for (field, chunk) in &again {
+            let mut events = first();
+            events.push(chunk.clone());
+            events.push(json!({"json_path": "response.label", "delta": "y", "chunk_type": "json"}));
+            server.reply(format!("again-{field}"), Reply::events(events).times(1));
+        }
+        let mut same = first();
+        same.extend([chunk("response.n", json!(1)), chunk("response.label", json!("y"))]);
+        server.reply("same", Reply::events(same));
+        let client = server.client();
+        for (field, _) in &again {
+            let mut stream = client
+                .call(format!("again-{field}"))
+                .output_type::<Card>()
+                .stream::<Card>()
+                .await
+                .expect("a stream");
+            let mut shown = Vec::new();
+            let error = loop {
+                match stream.next().await {
+                    Some(Ok(update)) => shown.push(serde_json::to_value(&*update.partial).unwrap()),
+                    Some(Err(error)) => break error,
+                    None => panic!("{field}: sent again with another value, the stream went on: {shown:?}"),
+                }
+            };
+            match &error {
+                opper::Error::InvalidChunk { reason, .. } => {
+                    assert!(reason.contains("already shows"), "{reason}");
+                }
+                other => panic!("{field}: {other:?}"),
+            }
+            // Every partial shown held the first values only.
+            for partial in &shown {
+                for (key, first) in [("n", json!(1)), ("ok", json!(true)), ("role", json!("Writer"))] {
+                    if let Some(value) = partial.get(key) {
+                        assert_eq!(value, &first, "{field}: {shown:?}");
+                    }
+                }
+            }
+            assert_eq!(error.partial().unwrap()["n"], 1, "{field}");
+        }
+        let card = client
+            .call("same")
+            .output_type::<Card>()
+            .stream::<Card>()
+            .await
+            .expect("a stream")
+            .finish()
+            .await
+            .expect("the same value again is accepted");
+        assert_eq!(card, Card { n: 1, ok: true, role: Role::Writer, label: "xy".into() });
+    });
+}

@@ -545,7 +545,7 @@ fn a_base_url_with_a_query_is_refused() {
     ] {
         let built = builder(base).build();
         assert!(
-            matches!(&built, Err(Error::Config(message)) if message.contains("query or a fragment")),
+            matches!(&built, Err(Error::Config { message, .. }) if message.contains("query or a fragment")),
             "{base}: {built:?}"
         );
     }
@@ -553,7 +553,7 @@ fn a_base_url_with_a_query_is_refused() {
     // From the environment, in a child process (the environment is the process's).
     if std::env::var_os(CHILD).is_some() {
         let built = opper::Opper::from_env();
-        assert!(matches!(built, Err(Error::Config(_))), "{built:?}");
+        assert!(matches!(built, Err(Error::Config { .. })), "{built:?}");
         return;
     }
     let output = std::process::Command::new(std::env::current_exe().unwrap())

@@ -209,6 +209,31 @@ async fn names_are_one_percent_encoded_path_segment() {
 }
 
 #[tokio::test]
+async fn dot_names_are_refused_before_any_request() {
+    let server = RawServer::start().await;
+    let opper = v3(&server.url());
+    for name in [".", ".."] {
+        let called = opper.call(name).send::<Value>().await.unwrap_err();
+        let streamed = opper.call(name).stream::<String>().await.unwrap_err();
+        let task = opper::Task::new(name);
+        let prepared = opper.task(&task).send::<Value>().await.unwrap_err();
+        for error in [called, streamed, prepared] {
+            assert!(
+                matches!(&error, Error::InvalidTask { task, .. } if task == name),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains("dot segment"), "{error}");
+        }
+    }
+    // Names that merely hold dots are one segment, as before.
+    server.push(answer(json!(1)));
+    opper.call("..a.").send::<Value>().await.unwrap();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].path, "/v3/functions/..a./call");
+}
+
+#[tokio::test]
 async fn models_with_options_and_fallback_chains() {
     let server = RawServer::start().await;
     server.push(answer(json!("a")));
@@ -364,16 +389,37 @@ async fn the_answer_fills_the_response() {
 #[tokio::test]
 async fn a_202_is_an_error_with_the_pending_operations() {
     let server = RawServer::start().await;
-    server.push(Script::json(
-        202,
-        &json!({"data": null, "meta": {"function_name": "draw", "status": "pending", "execution_ms": 3,
-            "pending_operations": [{"id": "op-1", "status_url": "/v3/artifacts/op-1/status", "type": "image"}]}}),
-    ));
+    let pending = || {
+        Script::json(
+            202,
+            &json!({"data": null, "meta": {"function_name": "draw", "status": "pending", "execution_ms": 3,
+                "pending_operations": [{"id": "op-1", "status_url": "/v3/artifacts/op-1/status", "type": "image"}]}}),
+        )
+    };
+    server.push(pending());
+    server.push(pending());
     let opper = v3(&server.url());
     let error = opper.call("draw").send::<Value>().await.unwrap_err();
+    // On a stream path too: the same error, with the operations, not a closed stream.
+    let on_stream = match opper.call("draw").stream::<String>().await {
+        Ok(stream) => stream.finish().await.unwrap_err(),
+        Err(error) => error,
+    };
+    let Error::Pending {
+        operations: streamed,
+    } = &on_stream
+    else {
+        panic!("{on_stream:?}")
+    };
+    assert_eq!(
+        server.received().len(),
+        2,
+        "a pending answer is not retried"
+    );
     let Error::Pending { operations } = &error else {
         panic!("{error:?}")
     };
+    assert_eq!(streamed, operations);
     assert_eq!(operations.len(), 1);
     assert_eq!(operations[0].id.as_deref(), Some("op-1"));
     assert_eq!(
@@ -443,9 +489,15 @@ async fn numbers_cut_across_deltas_appear_whole() {
         .unwrap();
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 42 });
-    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates.len(), 2, "{updates:?}");
     assert_eq!(updates[0].0, "response.sum");
     assert_eq!(updates[0].1, json!(42));
+    // Shown once its field completes: by the final answer's update.
+    assert_eq!(updates[0].2, json!({}));
+    assert_eq!(
+        updates[1],
+        ("response".into(), Value::Null, json!({"sum": 42}))
+    );
 }
 
 #[tokio::test]
@@ -461,13 +513,15 @@ async fn fenced_json_streams_too() {
         .unwrap();
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
-    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates.len(), 2, "{updates:?}");
     assert_eq!(
         (updates[0].0.as_str(), &updates[0].1),
         ("response.sum", &json!(9))
     );
-    // A number is shown only once its field completes (here: at the end).
+    // A number is shown only once its field completes (here: at the end, by the update of
+    // the final answer).
     assert_eq!(updates[0].2, json!({}));
+    assert_eq!(updates[1].2, json!({"sum": 9}));
 }
 
 #[tokio::test]
@@ -479,12 +533,18 @@ async fn a_sentence_first_means_no_partials_and_the_final_output_from_complete()
     ));
     let opper = v3(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
-    assert!(updates.is_empty(), "{updates:?}");
+    // Nothing from the text; one update when the final answer comes.
+    assert_eq!(
+        updates,
+        [("response".into(), Value::Null, team_json())],
+        "{updates:?}"
+    );
     assert_eq!(team.unwrap().summary, "Ann leads.");
 }
 
 #[tokio::test]
-async fn the_final_output_is_complete_data_when_it_differs_from_the_text() {
+async fn the_final_output_is_complete_data_when_it_differs_from_the_text_and_the_last_update_shows_it()
+ {
     let server = RawServer::start().await;
     server.push(stream(
         r#"{"people": [{"name": "Ann", "role": "cto"}], "summary": "draft"}"#,
@@ -492,7 +552,10 @@ async fn the_final_output_is_complete_data_when_it_differs_from_the_text() {
     ));
     let opper = v3(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
-    assert_eq!(updates.last().unwrap().2["summary"], "draft");
+    let (last, text) = updates.split_last().unwrap();
+    assert_eq!(text.last().unwrap().2["summary"], "draft");
+    // The last update is the final output's, whole: it never keeps showing the text's.
+    assert_eq!(last, &("response".into(), Value::Null, team_json()));
     let team = team.unwrap();
     assert_eq!(
         (team.people[0].role.as_str(), team.summary.as_str()),
@@ -510,10 +573,12 @@ async fn text_that_does_not_fit_the_type_silences_partials_without_failing() {
     ));
     let opper = v3(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
+    let (last, text) = updates.split_last().unwrap();
     assert!(
-        updates.iter().all(|(path, ..)| path == "response.summary"),
+        text.iter().all(|(path, ..)| path == "response.summary"),
         "{updates:?}"
     );
+    assert_eq!(last.2, team_json());
     assert_eq!(team.unwrap().summary, "Ann leads.");
 }
 
@@ -544,8 +609,9 @@ async fn the_bounds_hold_on_v3_too() {
         .build()
         .unwrap();
     let (updates, team) = read(team_stream(&v3(&server.url())).await).await;
-    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates.len(), 2, "{updates:?}");
     assert_eq!(updates[0].0, "response.summary");
+    assert_eq!(updates[1].2, team_json());
     assert_eq!(team.unwrap().summary, "Ann leads.");
     let error = match opper
         .call("extract_team")
@@ -647,7 +713,9 @@ async fn unknown_frames_comments_and_bad_lines_are_skipped_and_done_ends_it() {
         .unwrap();
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
-    assert_eq!(updates.len(), 1);
+    // The number, then the final answer's update showing it.
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].2, json!({"sum": 9}));
 }
 
 #[tokio::test]
@@ -745,7 +813,16 @@ async fn a_rejected_stream_is_asked_again_on_v3() {
         let update = update.unwrap();
         seen.push((update.attempt, update.delta.clone()));
     }
-    assert_eq!(seen, [(1, json!(-1)), (2, json!(9))]);
+    // Each attempt ends with the update that shows its final output whole.
+    assert_eq!(
+        seen,
+        [
+            (1, json!(-1)),
+            (1, Value::Null),
+            (2, json!(9)),
+            (2, Value::Null)
+        ]
+    );
     assert_eq!(stream.finish().await.unwrap(), Sum { sum: 9 });
     let received = server.received();
     assert_eq!(received[1].path, "/v3/functions/add/stream");
@@ -855,8 +932,25 @@ fn api_versions_parse() {
     assert_eq!(" V2 ".parse::<Api>().unwrap(), Api::V2);
     assert_eq!(Api::default(), Api::V2);
     let error = "3".parse::<Api>().unwrap_err();
-    assert!(matches!(error, Error::Config(_)), "{error:?}");
+    assert!(matches!(error, Error::Config { .. }), "{error:?}");
     assert!(error.to_string().contains("OPPER_API_VERSION"), "{error}");
+}
+
+#[test]
+fn a_configuration_error_keeps_its_cause_as_its_source() {
+    use std::error::Error as _;
+    let error = Opper::builder()
+        .api_key("k")
+        .base_url("http://[::1")
+        .build()
+        .unwrap_err();
+    let shown = error.to_string();
+    let source = error.source().expect("the URL parser's error").to_string();
+    assert!(
+        shown.starts_with("invalid Opper client configuration: invalid base URL"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&source), "{shown} repeats {source}");
 }
 
 /// Runs this test binary's `opper_api_version_is_read_from_the_environment` with
@@ -868,8 +962,15 @@ fn opper_api_version_is_read_from_the_environment() {
         match expect.as_str() {
             "error" => {
                 let error = built.unwrap_err();
-                assert!(matches!(error, Error::Config(_)), "{error:?}");
-                assert!(error.to_string().contains("OPPER_API_VERSION"), "{error}");
+                assert!(matches!(error, Error::Config { .. }), "{error:?}");
+                let shown = error.to_string();
+                assert!(shown.contains("OPPER_API_VERSION"), "{error}");
+                // Its layer's words once: not wrapped in another configuration error.
+                assert_eq!(
+                    shown.matches("invalid Opper client configuration").count(),
+                    1,
+                    "{shown}"
+                );
             }
             "v3" => assert_eq!(built.unwrap().api(), Api::V3),
             _ => assert_eq!(built.unwrap().api(), Api::V2),
@@ -966,4 +1067,232 @@ async fn a_long_text_frame_is_read_piece_by_piece_across_characters() {
         assert_eq!(partial["summary"], shown.as_str());
     }
     assert_eq!(shown, summary);
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
+struct Repeated {
+    n: Option<i64>,
+    m: Option<String>,
+    xs: Option<Vec<i64>>,
+    inner: Option<Box<Repeated>>,
+    items: Option<Vec<Repeated>>,
+}
+
+/// Whether `partial` shows only what `reference` holds: strings by prefix, arrays by their
+/// first items, objects by some of their keys, anything else equal.
+fn shows_only(partial: &Value, reference: &Value) -> bool {
+    match (partial, reference) {
+        (Value::String(shown), Value::String(whole)) => whole.starts_with(shown.as_str()),
+        (Value::Array(shown), Value::Array(whole)) => {
+            shown.len() <= whole.len() && shown.iter().zip(whole).all(|(a, b)| shows_only(a, b))
+        }
+        (Value::Object(shown), Value::Object(whole)) => shown
+            .iter()
+            .all(|(key, value)| whole.get(key).is_some_and(|w| shows_only(value, w))),
+        (shown, whole) => shown == whole,
+    }
+}
+
+/// (text with a repeated key, what its first occurrences say, `complete`'s data)
+fn repeated_keys() -> Vec<(&'static str, Value, Value)> {
+    vec![
+        (
+            r#"{"n": 1, "n": 2, "m": "x"}"#,
+            json!({"n": 1}),
+            json!({"n": 2, "m": "x"}),
+        ),
+        (
+            r#"{"m": "ab", "m": "cd"}"#,
+            json!({"m": "ab"}),
+            json!({"m": "cd"}),
+        ),
+        (
+            r#"{"xs": [1], "xs": [2]}"#,
+            json!({"xs": [1]}),
+            json!({"xs": [2]}),
+        ),
+        (
+            r#"{"n": 1, "m": "y", "n": 3}"#,
+            json!({"n": 1, "m": "y"}),
+            json!({"n": 3, "m": "y"}),
+        ),
+        (
+            r#"{"inner": {"inner": {"m": "ab", "n": 1, "m": "cd"}}}"#,
+            json!({"inner": {"inner": {"m": "ab", "n": 1}}}),
+            json!({"inner": {"inner": {"m": "cd", "n": 1}}}),
+        ),
+        (
+            r#"{"items": [{"n": 1, "m": "a"}, {"m": "b", "n": 2, "m": "c"}]}"#,
+            json!({"items": [{"n": 1, "m": "a"}, {"m": "b", "n": 2}]}),
+            json!({"items": [{"n": 1, "m": "a"}, {"m": "c", "n": 2}]}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_repeated_key_never_joins_two_values_in_a_partial() {
+    let server = RawServer::start().await;
+    for (text, _, data) in repeated_keys() {
+        server.push(stream(text, &data));
+    }
+    let opper = v3(&server.url());
+    for (text, first, data) in repeated_keys() {
+        let stream = opper
+            .call("r")
+            .output_type::<Repeated>()
+            .stream::<Repeated>()
+            .await;
+        let (updates, output) = read(stream.unwrap()).await;
+        let expected: Repeated = serde_json::from_value(data.clone()).unwrap();
+        assert_eq!(output.unwrap(), expected, "{text}");
+        // Before `complete`, only what the text said before the repeated key.
+        let (last, before) = updates.split_last().expect("updates");
+        for (path, _, partial) in before {
+            assert!(
+                shows_only(partial, &first),
+                "{text}: {path} shows {partial}"
+            );
+        }
+        // Then the final output, whole.
+        assert_eq!(last, &("response".into(), Value::Null, data), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn text_after_complete_changes_no_partial() {
+    let server = RawServer::start().await;
+    let script = |after: &str| {
+        Script::default()
+            .sse_head()
+            .write(content("{\"m\": \"A"))
+            .write(complete(&json!({"m": "A"})))
+            .write(content(after))
+            .write(DONE)
+    };
+    server.push(script("BC\"}"));
+    // Text after it that would complete the document, or break it.
+    server.push(script("\", \"n\": 1}"));
+    server.push(script("] not json"));
+    let opper = v3(&server.url());
+    for _ in 0..3 {
+        let stream = opper
+            .call("r")
+            .output_type::<Repeated>()
+            .stream::<Repeated>()
+            .await;
+        let (updates, output) = read(stream.unwrap()).await;
+        assert_eq!(output.unwrap().m.as_deref(), Some("A"));
+        for (path, _, partial) in &updates {
+            assert!(
+                shows_only(partial, &json!({"m": "A"})),
+                "{path} shows {partial}"
+            );
+        }
+        assert_eq!(updates.last().unwrap().2, json!({"m": "A"}));
+    }
+}
+
+#[tokio::test]
+async fn a_text_task_whose_final_answer_differs_ends_with_an_update_showing_it() {
+    let server = RawServer::start().await;
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content("Hello, "))
+            .write(content("Ann!"))
+            .write(complete(&json!("Hello, Bob!")))
+            .write(DONE),
+    );
+    let opper = v3(&server.url());
+    let stream = opper.call("hello").stream::<String>().await.unwrap();
+    let (updates, text) = read(stream).await;
+    assert_eq!(text.unwrap(), "Hello, Bob!");
+    assert_eq!(updates.len(), 3, "{updates:?}");
+    assert_eq!(
+        updates[2],
+        (String::new(), Value::Null, json!("Hello, Bob!"))
+    );
+}
+
+#[tokio::test]
+async fn a_complete_event_that_cannot_be_read_says_so_and_why() {
+    let server = RawServer::start().await;
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let events = [
+        (
+            r#"{"data": {"sum": NaN}, "meta": {}}"#.to_owned(),
+            "NaN or Infinity",
+        ),
+        (
+            format!(r#"{{"data": {{"sum": {deep}}}, "meta": {{}}}}"#),
+            "nests more than 127",
+        ),
+        (r#"{"meta": {}}"#.to_owned(), "no `data`"),
+    ];
+    for (event, _) in &events {
+        server.push(
+            Script::default()
+                .sse_head()
+                .write(content("{\"sum\": 9}"))
+                .write(format!("event: complete\ndata: {event}\n\n"))
+                .write(DONE),
+        );
+    }
+    let opper = v3(&server.url());
+    for (_, why) in &events {
+        let stream = opper.call("add").output_type::<Sum>().stream::<Sum>().await;
+        let (_, sum) = read(stream.unwrap()).await;
+        let error = sum.unwrap_err();
+        let shown = error.to_string();
+        assert!(matches!(error, Error::InvalidChunk { .. }), "{error:?}");
+        assert!(
+            shown.contains("the final answer could not be read"),
+            "{shown}"
+        );
+        assert!(shown.contains(why), "{shown}");
+        assert!(!shown.contains("without its final answer"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_meta_field_is_dropped_and_the_output_stands() {
+    let server = RawServer::start().await;
+    let costs = ["1e400", "NaN", "Infinity", "-Infinity"];
+    for cost in costs {
+        let body = format!(
+            r#"{{"data": {{"sum": 9}}, "meta": {{"cost": {cost}, "trace_uuid": "t", "usage": {{"input_tokens": 1, "output_tokens": 2}}}}}}"#
+        );
+        server.push(Script::response(
+            200,
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        ));
+        server.push(
+            Script::default()
+                .sse_head()
+                .write(content("{\"sum\": 9}"))
+                .write(format!("event: complete\ndata: {body}\n\n"))
+                .write(DONE),
+        );
+    }
+    let opper = v3(&server.url());
+    let (logs, _guard) = capture_logs();
+    for cost in costs {
+        let reply = opper.call("add").send::<Sum>().await.unwrap();
+        assert_eq!(reply.output, Sum { sum: 9 }, "{cost}");
+        assert_eq!(reply.cost, None, "{cost}");
+        assert_eq!(reply.trace_uuid.as_deref(), Some("t"), "{cost}");
+        assert_eq!(reply.usage.unwrap().total_tokens, 3, "{cost}");
+        let stream = opper.call("add").output_type::<Sum>().stream::<Sum>().await;
+        assert_eq!(
+            stream.unwrap().finish().await.unwrap(),
+            Sum { sum: 9 },
+            "{cost}"
+        );
+    }
+    let logs = logs.text();
+    assert!(
+        logs.contains("dropping a field of the answer's `meta`"),
+        "{logs}"
+    );
 }

@@ -197,7 +197,7 @@ impl Agent {
     {
         if client.replays_only() {
             // A run is never cached (its tools have effects): there is nothing to replay.
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "agent `{}`: a replay-only cache never sends a request, and an agent's run is \
                  never cached; run agents with a client without a replay-only cache",
                 self.name

@@ -132,7 +132,7 @@ impl Cache {
             Some("replay") => true,
             Some("off") => return Ok(None),
             Some(other) => {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "OPPER_CACHE_MODE is {other:?}; use replay, off or read-write"
                 )));
             }
@@ -142,9 +142,8 @@ impl Cache {
                 dir: PathBuf::from(dir),
                 replay_only,
             })),
-            None if replay_only => Err(Error::Config(
-                "OPPER_CACHE_MODE=replay needs OPPER_CACHE_DIR, the directory to replay from"
-                    .into(),
+            None if replay_only => Err(Error::config(
+                "OPPER_CACHE_MODE=replay needs OPPER_CACHE_DIR, the directory to replay from",
             )),
             None => Ok(None),
         }

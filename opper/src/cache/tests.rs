@@ -435,9 +435,12 @@ fn the_environment_picks_the_mode() {
     );
     assert_eq!(from(Some("c"), Some("off")).unwrap(), None);
     assert_eq!(from(None, Some("off")).unwrap(), None);
-    assert!(matches!(from(None, Some("replay")), Err(Error::Config(_))));
+    assert!(matches!(
+        from(None, Some("replay")),
+        Err(Error::Config { .. })
+    ));
     assert!(matches!(
         from(Some("c"), Some("record")),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
 }

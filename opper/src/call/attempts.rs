@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
 use crate::protocol::Endpoint;
+use crate::reask::output::OutputText;
 use crate::reask::{Policy, Reasker, Step};
 use crate::trace::parent;
 use crate::trace::{self, Kind};
@@ -120,12 +120,12 @@ async fn call_attempt(
     let started = Instant::now();
     let decoded = match lookup::<CallAnswer>(client, task, &body, attempt, &span).await {
         Err(error) => Err(error),
-        Ok(Some(Lookup::Hit(CallAnswer(raw)))) => {
-            api.answer(raw.get().as_bytes()).map(|mut response| {
+        Ok(Some(Lookup::Hit(CallAnswer(raw)))) => api
+            .answer(Bytes::from(String::from(Box::<str>::from(raw))))
+            .map(|mut response| {
                 response.cache_hit = true;
                 (response, None, None)
-            })
-        }
+            }),
         Ok(lookup) => {
             let missed = match lookup {
                 Some(Lookup::Miss(store)) => store,
@@ -134,7 +134,7 @@ async fn call_attempt(
             let path = api.path(Endpoint::Call, task.get_name());
             match client.transport().call(&span, &path, body).await {
                 Ok(bytes) => api
-                    .answer(&bytes)
+                    .answer(bytes.clone())
                     .map(|response| (response, Some(bytes), missed)),
                 Err(error) => Err(error),
             }
@@ -196,7 +196,7 @@ pub(crate) async fn open_stream(
 /// caller, who judges the output) and when it started; the body as it came when it was sent (not
 /// served from the cache), and the cache entry it missed, for the accepted answer.
 struct CallAttempt {
-    response: Response<Value>,
+    response: Response<OutputText>,
     span: tracing::Span,
     started: Instant,
     live: Option<Bytes>,

@@ -86,6 +86,15 @@ impl fmt::Debug for OpperBuilder {
     }
 }
 
+/// What an environment variable's [`Error::Config`] says, kept to be reported by `build` (as
+/// its own, once: not wrapped in another).
+fn config_message(error: Error) -> String {
+    match error {
+        Error::Config { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
 impl OpperBuilder {
     /// A builder holding what the environment sets: `OPPER_API_KEY` (else
     /// `OPPER_HTTP_BEARER`), `OPPER_BASE_URL`, and a [`Cache`]: `OPPER_CACHE_DIR` turns it on
@@ -104,12 +113,12 @@ impl OpperBuilder {
             var("OPPER_CACHE_MODE").as_deref(),
         ) {
             Ok(cache) => (cache, None),
-            Err(error) => (None, Some(error.to_string())),
+            Err(error) => (None, Some(config_message(error))),
         };
         let (api, api_env_error) = match var("OPPER_API_VERSION").map(|v| v.parse::<Api>()) {
             None => (None, None),
             Some(Ok(api)) => (Some(api), None),
-            Some(Err(error)) => (None, Some(error.to_string())),
+            Some(Err(error)) => (None, Some(config_message(error))),
         };
         Self {
             api_key: var("OPPER_API_KEY").or_else(|| var("OPPER_HTTP_BEARER")),
@@ -254,10 +263,10 @@ impl OpperBuilder {
     /// sends a request then).
     pub fn build(self) -> Result<Opper> {
         if let Some(error) = self.api_env_error {
-            return Err(Error::Config(error));
+            return Err(Error::config(error));
         }
         if let Some(error) = self.cache_env_error {
-            return Err(Error::Config(error));
+            return Err(Error::config(error));
         }
         let api = self.api.unwrap_or_default();
         let replay_only = self.cache.as_ref().is_some_and(Cache::is_replay_only);
@@ -265,9 +274,7 @@ impl OpperBuilder {
             Some(key) => {
                 let mut authorization = HeaderValue::try_from(format!("Bearer {}", key.trim()))
                     .map_err(|_| {
-                        Error::Config(
-                            "the API key contains characters not allowed in a header".into(),
-                        )
+                        Error::config("the API key contains characters not allowed in a header")
                     })?;
                 authorization.set_sensitive(true);
                 Some(authorization)
@@ -280,24 +287,24 @@ impl OpperBuilder {
         let base = base.trim().trim_end_matches('/').to_owned();
         let url = reqwest::Url::parse(&base).map_err(|e| {
             let base = redact_userinfo(&base);
-            Error::Config(format!("invalid base URL {base:?}: {e}"))
+            Error::config_caused(format!("invalid base URL {base:?}"), e)
         })?;
         match url.scheme() {
             "https" => {}
             "http" if self.allow_insecure_http || is_loopback(&url) => {}
             "http" => {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "refusing to send the API key over plain http to {}; use https, or allow_insecure_http(true)",
                     url.host_str().unwrap_or("")
                 )));
             }
-            scheme => return Err(Error::Config(format!("unsupported URL scheme {scheme:?}"))),
+            scheme => return Err(Error::config(format!("unsupported URL scheme {scheme:?}"))),
         }
         // The endpoints' paths are appended to the base: a query or a fragment would end up
         // before them (`/?a=1/v2/call`).
         if url.query().is_some() || url.fragment().is_some() {
             let base = redact_userinfo(&base);
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "the base URL {base:?} has a query or a fragment; give the scheme, host and path only"
             )));
         }
@@ -312,9 +319,9 @@ impl OpperBuilder {
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let name = HeaderName::try_from(name.as_str())
-                .map_err(|_| Error::Config(format!("invalid header name {name:?}")))?;
+                .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
             let value = HeaderValue::try_from(value.as_str())
-                .map_err(|_| Error::Config(format!("invalid value for header {name}")))?;
+                .map_err(|_| Error::config(format!("invalid value for header {name}")))?;
             headers.append(name, value);
         }
         let user_agent = self
@@ -339,7 +346,7 @@ impl OpperBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| Error::Config(format!("the HTTP client could not be built: {e}")))?;
+            .map_err(|e| Error::config_caused("the HTTP client could not be built", e))?;
         let transport = Transport {
             http,
             root: root.clone(),
@@ -420,7 +427,7 @@ mod tests {
                 ..Opper::builder().api_key("k")
             }
             .build();
-            let Err(Error::Config(message)) = built else {
+            let Err(Error::Config { message, .. }) = built else {
                 panic!("{base}: {built:?}")
             };
             assert!(message.contains("query or a fragment"), "{message}");
@@ -434,7 +441,7 @@ mod tests {
             .api_key("k")
             .base_url("http://example.com")
             .build();
-        assert!(matches!(remote, Err(Error::Config(_))));
+        assert!(matches!(remote, Err(Error::Config { .. })));
         for local in [
             "http://127.0.0.1:8080",
             "http://localhost:1",
@@ -498,7 +505,7 @@ mod tests {
             cache_env_error: Some("OPPER_CACHE_MODE is \"x\"".into()),
             ..Opper::builder().api_key("k")
         };
-        assert!(matches!(builder.clone().build(), Err(Error::Config(_))));
+        assert!(matches!(builder.clone().build(), Err(Error::Config { .. })));
         // An explicit cache replaces what the environment asked for.
         assert!(builder.cache(Cache::dir("c")).build().is_ok());
     }

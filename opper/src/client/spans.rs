@@ -9,11 +9,12 @@
 use bytes::Bytes;
 use reqwest::Method;
 
+use crate::Opper;
+use crate::error::{Error, Result};
 use crate::protocol::Api;
 use crate::protocol::spans::{self, SpanEnd, SpanStart};
 use crate::trace::once::OncePerName;
 use crate::trace::parent::SpanHandle;
-use crate::{Opper, Result};
 
 impl Opper {
     /// Creates the span `start` describes: its handle, or why it could not be created (an
@@ -84,7 +85,8 @@ impl OpenSpan {
             tracing::warn!(
                 span = %self.name,
                 span_id = %self.handle.id(),
-                error = %error,
+                // As an error, so a subscriber shows its sources (the API's answer to a status).
+                error = &error as &(dyn std::error::Error + 'static),
                 "opper: the end of a span could not be sent"
             );
         }
@@ -92,11 +94,11 @@ impl OpenSpan {
 }
 
 /// Logs, the first time for `name`, that its span could not be created because of `error`.
-pub(crate) fn log_untraced(name: &str, error: &dyn std::fmt::Display) {
+pub(crate) fn log_untraced(name: &str, error: &Error) {
     if UNTRACED.first(name) {
         tracing::warn!(
             span = %name,
-            error = %error,
+            error = error as &(dyn std::error::Error + 'static),
             "opper: a span could not be created; the work runs untraced"
         );
     }

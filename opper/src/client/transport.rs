@@ -149,8 +149,18 @@ impl Transport {
             .await
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
-        let mut response = self.check_status(response, deadline, api).await?;
+        let response = self.check_status(response, deadline, api).await?;
         let status = response.status().as_u16();
+        let bytes = self.read_body(response, deadline).await?;
+        Ok((status, Bytes::from(bytes)))
+    }
+
+    /// A success's whole body, at most `max_response_bytes` of it, before `deadline`.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        deadline: tokio::time::Instant,
+    ) -> Result<Vec<u8>> {
         let limit = self.max_response_bytes;
         if response
             .content_length()
@@ -159,6 +169,7 @@ impl Transport {
             return Err(Error::ResponseTooLarge { limit });
         }
         let mut bytes = Vec::new();
+        let timeout = self.request_timeout;
         let cut = tokio::time::timeout_at(deadline, read(&mut response, limit, &mut bytes))
             .await
             .map_err(|_| request_timeout(timeout, "the response body was not complete"))?
@@ -166,7 +177,7 @@ impl Transport {
         if cut {
             return Err(Error::ResponseTooLarge { limit });
         }
-        Ok((status, Bytes::from(bytes)))
+        Ok(bytes)
     }
 
     async fn stream_once(
@@ -184,6 +195,16 @@ impl Transport {
             .map_err(|_| request_timeout(timeout, "no response"))?
             .map_err(Error::from_reqwest)?;
         let response = self.check_status(response, deadline, self.api).await?;
+        // A success that is not a stream (v3's 202: the work is not done) is the error it
+        // stands for, as on a call.
+        let status = response.status().as_u16();
+        if self.api.answers_later(status) {
+            let bytes = self.read_body(response, deadline).await?;
+            return Err(self
+                .api
+                .not_an_answer(status, &bytes)
+                .unwrap_or_else(|| Error::Transport(TransportError::closed("no stream"))));
+        }
         let timeouts = Timeouts::new(started, timeout, self.stream_idle_timeout);
         let (event_limit, limit) = (self.max_event_bytes, self.max_response_bytes);
         let mut stream = ChunkStream::new(self.api, response, event_limit, limit, timeouts, span);

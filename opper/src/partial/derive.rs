@@ -156,10 +156,11 @@ pub fn no_field(ty: &str, key: &str, fields: &[&str]) -> String {
 /// received is held back (it must stay a prefix of one of `names` unless the enum has an
 /// `other` variant, `open`) and enters `slot` only when the field completes, as the variant
 /// `from_name` gives for it (the `other` variant for any other text, if `open`). A partial never
-/// shows a variant on its way to another (`Wri` on the way to `Writer`). It only ever replaces
-/// `slot` (see [`PartialForm::__empty`]).
+/// shows a variant on its way to another (`Wri` on the way to `Writer`), and a variant once
+/// shown is never changed (a path sent again must bring the same variant). It only ever
+/// replaces `slot` (see [`PartialForm::__empty`]).
 #[allow(clippy::too_many_arguments)] // the derive's one call
-pub fn variant<E>(
+pub fn variant<E: std::fmt::Debug>(
     slot: &mut Option<E>,
     path: &[Seg<'_>],
     delta: &Value,
@@ -176,7 +177,19 @@ pub fn variant<E>(
         if cx.held_text {
             cx.held_text = false;
             match from_name(&cx.text) {
-                Some(value) => *slot = Some(value),
+                // (A root value is never sent again: no other path to move on to.)
+                Some(value) => match slot {
+                    Some(shown)
+                        if std::mem::discriminant(shown) != std::mem::discriminant(&value)
+                            && cx.len > 0 =>
+                    {
+                        return Err(super::scalar::shown_already(
+                            &format!("{shown:?}"),
+                            &cx.text,
+                        ));
+                    }
+                    _ => *slot = Some(value),
+                },
                 None => {
                     return Err(format!(
                         "`{}` is not a variant of {ty} ({})",

@@ -175,6 +175,19 @@ impl<T: PartialForm> PartialForm for Box<T> {
     }
 }
 
+/// The capacity past which a partial array grows by an eighth, not by doubling.
+const GROW_BY_EIGHTHS: usize = 8 * 1024;
+
+/// Makes room for `more` items: by doubling while the array is short, then by an eighth, so a
+/// large array is held in about its own size (and growing it takes about twice that, not
+/// three times).
+fn grow<P>(items: &mut Vec<P>, more: usize) {
+    let (len, capacity) = (items.len(), items.capacity());
+    if len.saturating_add(more) > capacity && capacity >= GROW_BY_EIGHTHS {
+        items.reserve_exact(more.max(capacity / 8));
+    }
+}
+
 /// Items arrive in order: `[len]` starts the next item, `[i]` with `i < len` fills item `i`,
 /// and `[i]` with `i > len` first fills the items skipped with their empty value. Every item
 /// created is paid for out of the stream's budget (see [`FREE_ITEMS`](super::FREE_ITEMS)).
@@ -223,6 +236,7 @@ impl<T: PartialForm> PartialForm for Vec<T> {
                 let result = T::__apply(&mut item, rest, delta, cx);
                 if let Some(item) = item {
                     cx.create_items(1)?;
+                    grow(items, 1);
                     items.push(item);
                 }
                 return result;
@@ -245,6 +259,7 @@ impl<T: PartialForm> PartialForm for Vec<T> {
                 format!("item [{index}] arrived while the array has {len} items, and an item of this type is never empty")
             })
         };
+        grow(items, count);
         if index > len {
             let empty = empty()?;
             items.resize(index, empty);

@@ -8,7 +8,9 @@
 //! - string deltas concatenate; a number or boolean field takes a typed delta or its text,
 //!   possibly split over consecutive chunks of the same path (`"1"`, `"2.5"` is `12.5`);
 //! - partials never lie: a number, boolean or enum variant shows only whole, once its field is
-//!   complete (a typed `1` may still be followed by `2` on the same path); see [what a partial shows](Partial#what-a-partial-shows);
+//!   complete (a typed `1` may still be followed by `2` on the same path), and once shown it
+//!   never changes (its path sent again after the stream moved on must bring the same value,
+//!   or the chunk is refused); see [what a partial shows](Partial#what-a-partial-shows);
 //! - `[i]` creates the items of an array in order and fills them;
 //! - the `response.` prefix of a path is optional, and a field literally named `response` still
 //!   works;
@@ -86,12 +88,6 @@ mod impls;
 pub(crate) mod derive;
 mod complete;
 // The JSON text of a v3 stream, read into the same `(json_path, delta)` chunks as it arrives.
-// Its `status` and `finish` serve the fuzz targets and its tests (which need the `testing`
-// feature's writer), not the stream, which takes its final output from `complete`.
-#[cfg_attr(
-    not(any(feature = "fuzzing", all(test, feature = "testing"))),
-    allow(dead_code)
-)]
 pub(crate) mod text;
 #[cfg(test)]
 mod tests;
@@ -369,6 +365,40 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
         Arc::clone(&self.partial)
     }
 
+    /// Completes every level of the last path, as the end of the stream does, so that the
+    /// partial shows every value that arrived whole (a number is shown once its field
+    /// completes). Later chunks start a new path.
+    pub(crate) fn settle(&mut self) -> Result<(), String> {
+        match self.last.take() {
+            Some(last) => {
+                let closed = self.close(&last, 0);
+                self.spare = last;
+                closed
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A hash of the partial's JSON, written into the hasher as it is serialized (nothing
+    /// is copied): two partials of the same `T` with the same fingerprint show the same value.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::Hasher as _;
+        struct Hashing(std::collections::hash_map::DefaultHasher);
+        impl std::io::Write for Hashing {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.write(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut hashing = Hashing(std::collections::hash_map::DefaultHasher::new());
+        // A partial is plain data: serializing it does not fail (else both sides differ).
+        let _ = serde_json::to_writer(&mut hashing, &*self.partial);
+        hashing.0.finish()
+    }
+
     /// The JSON assembled so far (for errors).
     pub(crate) fn so_far(&self) -> Value {
         serde_json::to_value(&*self.partial).unwrap_or(Value::Null)
@@ -388,13 +418,27 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
             });
         }
         let open = last.map(|last| last.text).filter(|t| !t.is_empty());
-        // What arrived (for errors) is serialized again only when there is an error: the
-        // normal path builds the JSON once and moves it into `T`.
-        let mut json = serde_json::to_value(&*self.partial).map_err(|e| Error::Output {
+        // Read into `T` from the partial's JSON text: one compact copy, never a `Value` tree
+        // (several times larger), and the partial is dropped before `T` is built (unless a
+        // caller still holds it).
+        // Sized first (serialized into a counter), so the text is held in its own size.
+        let mut size = Counter(0);
+        let _ = serde_json::to_writer(&mut size, &*self.partial);
+        let mut text = Vec::with_capacity(size.0);
+        serde_json::to_writer(&mut text, &*self.partial).map_err(|e| Error::Output {
             json: Value::Null,
             path: String::new(),
             message: e.to_string(),
         })?;
+        self.partial = Arc::default();
+        if let Ok(value) = read_deep::<T>(&text) {
+            return Ok((value, open));
+        }
+        // What did not read as it is: completed from the schema (arrays, objects and options
+        // the service sent nothing for), then read again, or the error saying why not.
+        let arrived: Value = read_deep(&text).unwrap_or(Value::Null);
+        drop(text);
+        let mut json = arrived.clone();
         if let Some(schema) = &self.schema {
             let mut missing = Vec::new();
             complete::complete(&mut json, schema, &mut missing);
@@ -412,39 +456,53 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                 return Err(Error::Incomplete {
                     reason,
                     source: None,
-                    partial: self.so_far(),
+                    partial: arrived,
                 });
             }
         }
-        match serde_json::from_value::<T>(json) {
+        match serde_path_to_error::deserialize::<_, T>(&json) {
             Ok(value) => Ok((value, open)),
-            Err(_) => Err(self.output_error()),
+            Err(error) => {
+                let (path, message) = (error.path().to_string(), error.into_inner().to_string());
+                if self.schema.is_none() && message.starts_with("missing field") {
+                    return Err(Error::Incomplete {
+                        reason: format!("{message} at `{path}`"),
+                        source: None,
+                        partial: arrived,
+                    });
+                }
+                Err(Error::Output {
+                    json,
+                    path,
+                    message,
+                })
+            }
         }
     }
+}
 
-    /// The error for a completed value that is not a `T`, naming where it fails (built again:
-    /// this is the error path only).
-    fn output_error(&self) -> Error {
-        let mut json = serde_json::to_value(&*self.partial).unwrap_or(Value::Null);
-        if let Some(schema) = &self.schema {
-            complete::complete(&mut json, schema, &mut Vec::new());
-        }
-        let (path, message) = match serde_path_to_error::deserialize::<_, T>(&json) {
-            Err(error) => (error.path().to_string(), error.into_inner().to_string()),
-            Ok(_) => (String::new(), "the output is not a valid value".to_owned()),
-        };
-        if self.schema.is_none() && message.starts_with("missing field") {
-            return Error::Incomplete {
-                reason: format!("{message} at `{path}`"),
-                source: None,
-                partial: self.so_far(),
-            };
-        }
-        Error::Output {
-            json,
-            path,
-            message,
-        }
+/// Reads the JSON of a partial value, which nests at most [`MAX_DEPTH`] levels plus its
+/// leaf: past `serde_json`'s own recursion limit (128), which the deepest allowed value
+/// reaches, and as safely (the depth is bounded all the same).
+fn read_deep<T: DeserializeOwned>(text: &[u8]) -> serde_json::Result<T> {
+    let mut reader = serde_json::Deserializer::from_slice(text);
+    reader.disable_recursion_limit();
+    let value = T::deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(value)
+}
+
+/// A writer that counts what is written to it.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(bytes.len());
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -73,7 +73,7 @@ fn number(text: &str, signed: bool, real: bool) -> Progress {
 }
 
 /// A scalar (number or boolean) leaf type.
-pub(crate) trait Scalar: Sized {
+pub(crate) trait Scalar: Sized + PartialEq + std::fmt::Display {
     const KIND: Kind;
     fn parse(text: &str) -> Option<Self>;
 }
@@ -128,7 +128,9 @@ impl Scalar for bool {
 /// Applies a delta to a number or boolean leaf. Every delta, typed (a JSON number or boolean)
 /// or text, joins the text of the previous chunks of the same path and is held back: the value
 /// enters the slot when the field completes (the commit walk), so a partial never shows `4` on
-/// the way to `42`, whether `42` came as `"4"`, `"2"` or as `4`, `2`.
+/// the way to `42`, whether `42` came as `"4"`, `"2"` or as `4`, `2`. A value once shown is
+/// never changed: a path sent again after the stream moved on must bring the same value, or
+/// the chunk is refused.
 pub(crate) fn apply<N: Scalar>(
     slot: &mut Option<N>,
     path: &[Seg<'_>],
@@ -146,7 +148,12 @@ pub(crate) fn apply<N: Scalar>(
     if cx.committing() {
         if cx.held_text {
             cx.held_text = false;
-            *slot = Some(parse_whole::<N>(cx)?);
+            let value = parse_whole::<N>(cx)?;
+            // (A root value is never sent again: there is no other path to move on to.)
+            if let Some(shown) = slot.as_ref().filter(|shown| **shown != value && cx.len > 0) {
+                return Err(shown_already(&shown.to_string(), &cx.text));
+            }
+            *slot = Some(value);
         }
         return Ok(());
     }
@@ -179,6 +186,15 @@ pub(crate) fn apply<N: Scalar>(
             Ok(())
         }
     }
+}
+
+/// The error for a field sent again, after the stream had moved on, with another value than the
+/// one shown.
+pub(crate) fn shown_already(shown: &str, sent: &str) -> String {
+    format!(
+        "the field already shows `{shown}` and was sent again as `{sent}`: a value once shown \
+         is never changed"
+    )
 }
 
 /// The held text as a value of `N`.

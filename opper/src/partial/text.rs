@@ -32,8 +32,13 @@
 //! - A lone surrogate escape (`\ud83d` not followed by a low-surrogate escape, or a lone
 //!   `\ude00`) is invalid: `serde_json` refuses it when it reads a string, so it is
 //!   [`Status::Invalid`]. A high surrogate waits (unemitted) for its pair across pushes.
-//! - Duplicate keys are not tracked (that would need memory for every key seen): a repeated
-//!   key's events go to the same path again.
+//! - A key repeated in one object (`{"n": 1, "m": 2, "n": 3}`, at any depth, in any item of
+//!   an array) silences the reader ([`Status::RepeatedKey`]) at the repeated key: its events
+//!   would go to the same path again, joining two values into one the text never holds
+//!   (`1` and `3` into `13`). What was emitted before it was what a prefix of the text said.
+//!   Each open object remembers a 64-bit hash of each of its keys (8 bytes a key, dropped when
+//!   the object closes); two keys of the same hash count as repeated, which silences the
+//!   updates and never shows anything wrong.
 //! - A root number or literal is emitted only once the text shows it is the document: at a
 //!   closing fence after it, or by [`TextReader::finish`] when only whitespace followed it
 //!   (`42`, `42\n`); `1 apple` is a sentence ([`Status::NotJson`]). A root string streams
@@ -46,10 +51,12 @@
 //! number or literal (looked at to end the token, then read in the state after it). Memory: the path (at most [`MAX_PATH_BYTES`]), one frame per open
 //! container (at most [`MAX_DEPTH`]), the key being read (its path must fit in
 //! [`MAX_PATH_BYTES`]), a number token (at most [`MAX_NUMBER_BYTES`]), and the piece of string
-//! of the current push. Going over a bound is a [`ReadError`] and silences the reader
+//! of the current push, and a hash of each key of each open object. Going over a bound is a [`ReadError`] and silences the reader
 //! ([`Status::TooLarge`]).
 
+use std::collections::HashSet;
 use std::fmt::{self, Write as _};
+use std::hash::{BuildHasher, RandomState};
 
 use serde_json::{Number, Value};
 
@@ -80,6 +87,8 @@ pub(crate) enum Status {
     Invalid,
     /// Silent: the document went over a bound (the [`ReadError`] said which).
     TooLarge,
+    /// Silent: an object repeats a key (its value would join the first one's).
+    RepeatedKey,
 }
 
 /// A document over one of the reader's bounds. The reader is silent after it.
@@ -221,7 +230,17 @@ pub(crate) struct TextReader {
     number: String,
     /// A root number or literal, held until the text after it shows it is the document.
     root_scalar: Option<Value>,
+    /// The hashes of the keys of each open object, outermost first: `keys[..objects]` are in
+    /// use, the rest kept for their buffers.
+    keys: Vec<HashSet<u64>>,
+    /// How many objects are open.
+    objects: usize,
+    /// Hashes the keys (seeded per reader).
+    hasher: RandomState,
 }
+
+/// The largest set of key hashes kept for reuse once its object closed.
+const MAX_REUSED_KEYS: usize = 1024;
 
 impl Default for TextReader {
     fn default() -> Self {
@@ -248,6 +267,9 @@ impl TextReader {
             piece: String::new(),
             number: String::new(),
             root_scalar: None,
+            keys: Vec::new(),
+            objects: 0,
+            hasher: RandomState::new(),
         }
     }
 
@@ -309,6 +331,8 @@ impl TextReader {
         self.number = String::new();
         self.high = None;
         self.root_scalar = None;
+        self.keys = Vec::new();
+        self.objects = 0;
     }
 
     fn read<F: FnMut(&str, Value)>(&mut self, text: &str, event: &mut F) -> Result<(), ReadError> {
@@ -542,6 +566,15 @@ impl TextReader {
                     base: self.path.len(),
                     index: array.then_some(0),
                 });
+                if !array {
+                    match self.keys.get_mut(self.objects) {
+                        Some(keys) if keys.capacity() <= MAX_REUSED_KEYS => keys.clear(),
+                        Some(keys) => *keys = HashSet::new(),
+                        None => self.keys.push(HashSet::new()),
+                    }
+                    // At most `MAX_DEPTH` frames are open.
+                    self.objects = self.objects.saturating_add(1);
+                }
                 if array {
                     Mode::FirstItem
                 } else {
@@ -584,6 +617,9 @@ impl TextReader {
     fn close(&mut self) {
         if let Some(frame) = self.frames.pop() {
             self.path.truncate(frame.base);
+            if frame.index.is_none() {
+                self.objects = self.objects.saturating_sub(1);
+            }
         }
         self.after_value();
     }
@@ -644,6 +680,16 @@ impl TextReader {
     fn end_string<F: FnMut(&str, Value)>(&mut self, event: &mut F) -> Result<(), ReadError> {
         if self.in_key {
             self.in_key = false;
+            let hash = self.hasher.hash_one(&self.key);
+            let repeated = self
+                .objects
+                .checked_sub(1)
+                .and_then(|top| self.keys.get_mut(top))
+                .is_some_and(|keys| !keys.insert(hash));
+            if repeated {
+                self.silence(Status::RepeatedKey);
+                return Ok(());
+            }
             let base = self.frames.last().map_or(ROOT.len(), |frame| frame.base);
             self.path.truncate(base);
             let plain = !self.key.is_empty()
@@ -730,6 +776,86 @@ impl TextReader {
             self.piece.push_str(text);
         }
         Ok(())
+    }
+}
+
+/// A digest of the events of a text, the same however the text was cut: a string's pieces
+/// count as the string they make up. Two texts whose events have the same digest say the same
+/// values at the same paths (but for a 64-bit collision). FNV-1a, over each event's path and
+/// value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Digest {
+    hash: u64,
+    /// The path of the last event, when it was a string (its next piece continues it).
+    string_at: Option<String>,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Digest {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0100_0000_01b3;
+
+    /// The digest of no event.
+    pub(crate) fn new() -> Self {
+        Self {
+            hash: Self::OFFSET,
+            string_at: None,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(Self::PRIME);
+        }
+    }
+
+    /// Adds an event of a [`TextReader`].
+    pub(crate) fn event(&mut self, path: &str, value: &Value) {
+        if let Value::String(piece) = value
+            && self.string_at.as_deref() == Some(path)
+        {
+            self.write(piece.as_bytes());
+            return;
+        }
+        // A byte that JSON text never holds separates the parts.
+        self.write(&[0xFF]);
+        self.write(path.as_bytes());
+        self.write(&[0xFF]);
+        match value {
+            Value::String(piece) => {
+                self.write(b"\"");
+                self.write(piece.as_bytes());
+                let at = self.string_at.get_or_insert_with(String::new);
+                at.clear();
+                at.push_str(path);
+            }
+            other => {
+                self.write(other.to_string().as_bytes());
+                self.string_at = None;
+            }
+        }
+    }
+
+    /// The digest of the events of the whole `text`, read at once; `None` unless the reader
+    /// read a whole document.
+    pub(crate) fn of_text(text: &str) -> Option<u64> {
+        let mut digest = Self::new();
+        let mut reader = TextReader::new();
+        reader
+            .push(text, |path, value| digest.event(path, &value))
+            .ok()?;
+        let whole = reader.finish(|path, value| digest.event(path, &value));
+        whole.then_some(digest.hash)
+    }
+
+    /// The digest so far.
+    pub(crate) fn value(&self) -> u64 {
+        self.hash
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::Response;
 use crate::protocol::v2::StreamingChunk;
+use crate::reask::output::OutputText;
 
 /// Which endpoint of a version a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +27,9 @@ pub(crate) enum Frame {
     /// A tool call's start or arguments (v3 `tool_call_start`, `tool_call_delta`): for the raw
     /// chunk stream only; a typed stream skips it.
     ToolCall(StreamingChunk),
-    /// The final answer (v3 `complete`): the output and its metadata.
-    Complete(Box<Response<Value>>),
+    /// The final answer (v3 `complete`): the output, as the JSON text it arrived in (the
+    /// event's data, moved, not copied), and its metadata.
+    Complete(Box<Response<OutputText>>),
     /// The end of the stream (v3 `[DONE]`): nothing after it is read.
     Done,
 }

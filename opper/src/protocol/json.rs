@@ -1,8 +1,8 @@
 //! JSON in and out, the same for both versions: a request body written in one pass, an answer
 //! read with the errors an unreadable one gets.
 
+use serde::Deserialize;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::error::truncate;
@@ -22,14 +22,20 @@ pub(crate) fn write(body: &impl Serialize, raw: [Option<&RawValue>; 3]) -> Resul
 
 /// An answer's body read as `T`: an empty body, or one that is not that JSON, is
 /// [`Error::InvalidResponse`] with the start of the body.
-pub(crate) fn read<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+pub(crate) fn read<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
+    not_empty(bytes)?;
+    serde_json::from_slice(bytes).map_err(|e| invalid(bytes, e.to_string()))
+}
+
+/// An empty body (or only whitespace) is [`Error::InvalidResponse`].
+pub(crate) fn not_empty(bytes: &[u8]) -> Result<()> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::InvalidResponse {
             body: String::new(),
             reason: "the response body is empty".into(),
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| invalid(bytes, e.to_string()))
+    Ok(())
 }
 
 /// [`Error::InvalidResponse`] for `bytes`, keeping their start.

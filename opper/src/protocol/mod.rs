@@ -18,11 +18,14 @@ pub(crate) use frame::{Decoded, Endpoint, Frame};
 use std::borrow::Cow;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 // Defined below the error type, which names it; the version's wire is chosen here.
 pub(crate) use crate::api::Api;
+use crate::reask::output::OutputText;
+
 use crate::{ApiError, Error, Response, Result, StreamingChunk, Task};
 
 impl std::str::FromStr for Api {
@@ -33,7 +36,7 @@ impl std::str::FromStr for Api {
         match text.trim().to_ascii_lowercase().as_str() {
             "v2" => Ok(Api::V2),
             "v3" => Ok(Api::V3),
-            _ => Err(Error::Config(format!(
+            _ => Err(Error::config(format!(
                 "OPPER_API_VERSION is {:?}; use v2 or v3",
                 crate::error::truncate(text, 100)
             ))),
@@ -89,10 +92,19 @@ impl Api {
     }
 
     /// A call's successful body (live or cached), with its output as JSON.
-    pub(crate) fn answer(self, bytes: &[u8]) -> Result<Response<Value>> {
+    pub(crate) fn answer(self, body: Bytes) -> Result<Response<OutputText>> {
         match self {
-            Api::V2 => v2::answer(bytes),
-            Api::V3 => v3::answer(bytes),
+            Api::V2 => v2::answer(body),
+            Api::V3 => v3::answer(body),
+        }
+    }
+
+    /// Whether a success status means the work is not done (v3's 202): its body is then no
+    /// answer nor stream, but the error [`not_an_answer`](Self::not_an_answer) reads.
+    pub(crate) fn answers_later(self, status: u16) -> bool {
+        match self {
+            Api::V2 => false,
+            Api::V3 => status == v3::PENDING,
         }
     }
 
@@ -120,10 +132,10 @@ impl Api {
 
     /// The frame an SSE event carries (`event`: its name, `at_eof`: cut by the end of the
     /// body); `Ok(None)` for events that carry nothing the stream uses.
-    pub(crate) fn frame(self, event: &str, data: &str, at_eof: bool) -> Result<Option<Decoded>> {
+    pub(crate) fn frame(self, event: &str, data: String, at_eof: bool) -> Result<Option<Decoded>> {
         match self {
             // No allocation beyond the chunk itself: v2's path is benchmarked.
-            Api::V2 => Ok(v2::chunk(data, at_eof)?.map(|chunk| Decoded {
+            Api::V2 => Ok(v2::chunk(&data, at_eof)?.map(|chunk| Decoded {
                 frame: Frame::Chunk(chunk),
                 record: None,
             })),
@@ -137,6 +149,15 @@ impl Api {
         match self {
             Api::V2 => None,
             Api::V3 => Some(v3::content_record(text)),
+        }
+    }
+
+    /// What a cassette records of a final answer (v3's `complete`); `None` when it cannot be
+    /// recorded (v2 has none).
+    pub(crate) fn complete_record(self, answer: &Response<OutputText>) -> Option<Value> {
+        match self {
+            Api::V2 => None,
+            Api::V3 => v3::complete_record(answer),
         }
     }
 

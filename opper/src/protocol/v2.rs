@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::truncate;
 use crate::protocol::json;
+use crate::reask::output::OutputText;
 use crate::task::json::Pairs;
 use crate::task::schema::Schema;
 use crate::{ApiError, Configuration, Cost, Error, Example, Model, Response, Result, Task, Usage};
@@ -77,14 +79,23 @@ struct Body<'a> {
 
 /// The body of a `/v2/call` success, live or cached, with its output as JSON: `json_payload`
 /// when the service sent one, else the text `message`.
-pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
-    let raw: RawResponse = json::read(bytes)?;
-    let output = match raw.json_payload {
-        Some(json) if !json.is_null() => json,
-        _ => raw.message.map(Value::String).unwrap_or(Value::Null),
+pub(crate) fn answer(body: Bytes) -> Result<Response<OutputText>> {
+    let raw: RawResponse<'_> = json::read(&body)?;
+    // The output is located in the body, not decoded: its reader decodes it into `T`.
+    let output = match (raw.json_payload, raw.message) {
+        (Some(json), _) => Some(json),
+        (None, message) => message,
     };
-    Ok(Response {
-        output,
+    let output = match output {
+        Some(raw) => {
+            // `raw` is a piece of `body`: its offset is the distance between their starts.
+            let start = (raw.get().as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
+            OutputText::new(body.clone(), start..start.saturating_add(raw.get().len()))
+        }
+        None => OutputText::from_value(&Value::Null),
+    };
+    let response = Response {
+        output: (),
         span_id: raw.span_id,
         trace_uuid: None,
         usage: raw.usage.map(RawUsage::into_usage),
@@ -94,18 +105,20 @@ pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
         cache_hit: false,
         images: raw.images.unwrap_or_default(),
         reasks: 0,
-    })
+    };
+    Ok(response.map(|()| output))
 }
 
-/// The raw body of `/v2/call`: only `span_id` is required; unknown fields are ignored.
+/// The raw body of `/v2/call`: only `span_id` is required; unknown fields are ignored. The
+/// output (`json_payload`, else the text `message`) is borrowed as the JSON text it is.
 #[derive(Debug, Deserialize)]
-struct RawResponse {
+struct RawResponse<'a> {
     #[serde(default)]
     span_id: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    json_payload: Option<Value>,
+    #[serde(default, borrow)]
+    message: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    json_payload: Option<&'a RawValue>,
     #[serde(default)]
     cached: Option<bool>,
     #[serde(default)]

@@ -2,8 +2,12 @@
 //! the `{data, meta}` answer, the `202` pending answer, the stream's frames and the error body,
 //! as the official v3 clients (Python `opperai` 2.1.1) send and read them.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::time::Duration;
 
+use bytes::Bytes;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -13,6 +17,7 @@ use crate::error::{PendingOperation, cut};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
 use crate::protocol::v2::{ChunkType, StreamingChunk};
+use crate::reask::output::OutputText;
 use crate::task::schema::Schema;
 use crate::trace::once::OncePerName;
 use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
@@ -51,6 +56,21 @@ pub(crate) fn push_segment(path: &mut String, segment: &str) {
     }
 }
 
+/// A task name is a path segment of its own: `.` and `..`, which are kept as they are by the
+/// percent-encoding, would be read as the URL's dot segments (`..` would send the call to
+/// `/v3/call`), so they are refused ([`Error::InvalidTask`]) before any request.
+fn one_segment(name: &str) -> Result<()> {
+    match name {
+        "." | ".." => Err(Error::InvalidTask {
+            task: name.to_owned(),
+            reason: "its name would be read as a dot segment of the URL's path on Opper API v3; \
+                     give the task another name"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The body of `POST /v3/functions/{name}/call` and `/stream`: keys in the order the official
 /// client 2.1.1 sends them. `input` is required by v3: `null` when the call has none. A task
 /// with `examples` is refused ([`Error::Unsupported`]); `tags` and `configuration`, which v3
@@ -61,6 +81,7 @@ pub(crate) fn encode(
     parent_span_id: Option<&str>,
 ) -> Result<Vec<u8>> {
     task.check()?;
+    one_segment(&task.name)?;
     if !task.examples.is_empty() {
         return Err(Error::Unsupported {
             task: task.name.clone(),
@@ -120,41 +141,216 @@ fn warn_once(task: &str, fields: &[&str]) {
 }
 
 /// The body of a v3 call's success, live or cached: `{"data": ..., "meta": {...}}`.
-pub(crate) fn answer(bytes: &[u8]) -> Result<Response<Value>> {
-    let value: Value = json::read(bytes)?;
-    from_value(value).map_err(|reason| json::invalid(bytes, reason))
+pub(crate) fn answer(body: Bytes) -> Result<Response<OutputText>> {
+    json::not_empty(&body)?;
+    read_answer(body.clone()).map_err(|reason| json::invalid(&body, reason))
 }
 
-/// An answer read: `data` is required; `meta` fills the metadata and is kept whole.
-fn from_value(value: Value) -> Result<Response<Value>, String> {
-    let Value::Object(mut answer) = value else {
+/// The most arrays and objects an output may nest: what `serde_json`'s recursion limit (128)
+/// reads, past which no output type can be read from it.
+const MAX_OUTPUT_DEPTH: usize = 127;
+
+/// An answer's two parts, borrowed from its text.
+#[derive(Deserialize)]
+struct Parts<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+    #[serde(borrow, default)]
+    meta: Option<&'a RawValue>,
+}
+
+/// Reads an answer, `{"data": ..., "meta": {...}}` (a call's body, or a `complete` event's
+/// data): its output, located in the body (and checked to nest at most
+/// [`MAX_OUTPUT_DEPTH`] deep) but not decoded, and its metadata.
+///
+/// Python writes `NaN`, `Infinity` and `-Infinity`, which JSON does not have: in a body that
+/// does not read, each outside a string is made `null` and the body read again, which is
+/// kept when none of them was in the output (a `meta` field that cannot be read is dropped,
+/// see [`metadata`]); one in the output is an error.
+fn read_answer(body: Bytes) -> Result<Response<OutputText>, String> {
+    let text = std::str::from_utf8(&body).map_err(|e| e.to_string())?;
+    let (body, output, meta) = match locate(text) {
+        Ok((output, meta)) => (body.clone(), output, meta),
+        Err(error) => {
+            let Some((patched, patches)) = non_finite_as_null(text) else {
+                return Err(error);
+            };
+            let (output, meta) = locate(&patched).map_err(|_| error)?;
+            if patches
+                .iter()
+                .any(|patch| patch.start < output.end && output.start < patch.end)
+            {
+                return Err(
+                    "the output holds a number JSON does not have (NaN or Infinity)".into(),
+                );
+            }
+            (Bytes::from(patched), output, meta)
+        }
+    };
+    if nests_deeper(
+        body.get(output.clone()).unwrap_or_default(),
+        MAX_OUTPUT_DEPTH,
+    ) {
+        return Err(format!(
+            "the output nests more than {MAX_OUTPUT_DEPTH} arrays and objects"
+        ));
+    }
+    let meta = meta
+        .and_then(|meta| body.get(meta))
+        .and_then(|meta| std::str::from_utf8(meta).ok());
+    let answer = metadata(meta);
+    Ok(answer.map(|()| OutputText::new(body, output)))
+}
+
+/// Where the output and the `meta` are in an answer's text.
+fn locate(text: &str) -> Result<(Range<usize>, Option<Range<usize>>), String> {
+    if !text.trim_start().starts_with('{') {
         return Err("the answer is not a JSON object".into());
+    }
+    let parts: Parts<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data if e.to_string().starts_with("missing field") => {
+            String::from("the answer has no `data`")
+        }
+        serde_json::error::Category::Data => String::from("the answer is not a JSON object"),
+        _ => e.to_string(),
+    })?;
+    let range = |raw: &RawValue| {
+        // `raw` is a piece of `text`: its offset is the distance between their starts.
+        let start = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        start..start.saturating_add(raw.get().len())
     };
-    let output = answer
-        .remove("data")
-        .ok_or_else(|| String::from("the answer has no `data`"))?;
-    let meta = match answer.remove("meta") {
-        Some(Value::Object(meta)) => Some(meta),
-        _ => None,
-    };
+    Ok((range(parts.data), parts.meta.map(range)))
+}
+
+/// `text` with each `NaN`, `Infinity` and `-Infinity` outside a string made `null`, and where
+/// each `null` is in it; `None` when there is none.
+fn non_finite_as_null(text: &str) -> Option<(String, Vec<Range<usize>>)> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut patches = Vec::new();
+    let (mut i, mut copied, mut in_string, mut escaped) = (0, 0, false, false);
+    while let Some(&b) = bytes.get(i) {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i = i.saturating_add(1);
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+            i = i.saturating_add(1);
+            continue;
+        }
+        let rest = bytes.get(i..).unwrap_or_default();
+        let word = [&b"NaN"[..], b"Infinity", b"-Infinity"]
+            .into_iter()
+            .find(|word| rest.starts_with(word));
+        match word {
+            Some(word) => {
+                // `i` and `copied` are at ASCII bytes: character boundaries.
+                out.push_str(text.get(copied..i).unwrap_or_default());
+                let start = out.len();
+                out.push_str("null");
+                patches.push(start..out.len());
+                i = i.saturating_add(word.len());
+                copied = i;
+            }
+            None => i = i.saturating_add(1),
+        }
+    }
+    if patches.is_empty() {
+        return None;
+    }
+    out.push_str(text.get(copied..).unwrap_or_default());
+    Some((out, patches))
+}
+
+/// Whether `json` (valid JSON) nests more than `limit` arrays and objects. One pass.
+fn nests_deeper(json: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth = depth.saturating_add(1);
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// An answer's metadata from its `meta` (JSON text): usage, cost, trace, and the whole `meta`.
+/// A field that cannot be read (a number out of range, `1e400`) or that does not have its
+/// type (a `cost` that is not a number) is dropped, and logged at `debug`: the output stands.
+fn metadata(meta: Option<&str>) -> Response<()> {
+    let meta = meta.and_then(|meta| match serde_json::from_str::<Value>(meta) {
+        Ok(Value::Object(meta)) => Some(meta),
+        Ok(_) => None,
+        // A field that cannot be read: the others are kept.
+        Err(_) => serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(meta)
+            .ok()
+            .map(|fields| {
+                fields
+                    .into_iter()
+                    .filter_map(|(key, raw)| match serde_json::from_str(raw.get()) {
+                        Ok(value) => Some((key, value)),
+                        Err(error) => {
+                            dropped(&key, &error.to_string());
+                            None
+                        }
+                    })
+                    .collect()
+            }),
+    });
     let read = |key: &str| meta.as_ref().and_then(|meta| meta.get(key));
     let usage = read("usage")
-        .and_then(|usage| Usage::deserialize(usage).ok())
+        .and_then(|usage| {
+            Usage::deserialize(usage)
+                .map_err(|error| dropped("usage", &error.to_string()))
+                .ok()
+        })
         .map(|mut usage: Usage| {
             if usage.total_tokens == 0 {
                 usage.total_tokens = usage.input_tokens.saturating_add(usage.output_tokens);
             }
             usage
         });
-    let cost = read("cost").and_then(Value::as_f64).map(|total| Cost {
-        total,
-        ..Cost::default()
-    });
+    let cost = read("cost")
+        .filter(|cost| !cost.is_null())
+        .and_then(|cost| {
+            let total = cost.as_f64().filter(|total| total.is_finite());
+            if total.is_none() {
+                dropped("cost", "not a finite number");
+            }
+            total
+        })
+        .map(|total| Cost {
+            total,
+            ..Cost::default()
+        });
     let trace_uuid = read("trace_uuid")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    Ok(Response {
-        output,
+    Response {
+        output: (),
         span_id: None,
         trace_uuid,
         usage,
@@ -164,12 +360,24 @@ fn from_value(value: Value) -> Result<Response<Value>, String> {
         cache_hit: false,
         images: Vec::new(),
         reasks: 0,
-    })
+    }
 }
+
+/// Logs a `meta` field dropped because it could not be read.
+fn dropped(field: &str, reason: &str) {
+    tracing::debug!(
+        field,
+        reason,
+        "dropping a field of the answer's `meta` that cannot be read"
+    );
+}
+
+/// The status of a pending answer: `202 Accepted`.
+pub(crate) const PENDING: u16 = 202;
 
 /// A `202 Accepted` (`PendingResponse`): the work is not done; its pending operations.
 pub(crate) fn pending(status: u16, bytes: &[u8]) -> Option<Error> {
-    if status != 202 {
+    if status != PENDING {
         return None;
     }
     #[derive(Deserialize, Default)]
@@ -179,9 +387,24 @@ pub(crate) fn pending(status: u16, bytes: &[u8]) -> Option<Error> {
     }
     #[derive(Deserialize, Default)]
     struct Meta {
-        #[serde(default)]
-        pending_operations: Option<Vec<Operation>>,
+        #[serde(default, deserialize_with = "first_operations")]
+        pending_operations: Vec<PendingOperation>,
     }
+    let body: Body = serde_json::from_slice(bytes).unwrap_or_default();
+    let operations = body
+        .meta
+        .map(|meta| meta.pending_operations)
+        .unwrap_or_default();
+    Some(Error::Pending { operations })
+}
+
+/// The first [`PendingOperation::MAX_KEPT`] operations of a `pending_operations` array (or
+/// none, when it is not an array), each field cut at [`PendingOperation::MAX_FIELD_BYTES`]:
+/// the rest are skipped as they are read, never decoded, so a 202 holds its body and what it
+/// keeps, however many operations it lists.
+fn first_operations<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<PendingOperation>, D::Error> {
     #[derive(Deserialize)]
     struct Operation {
         #[serde(default)]
@@ -191,27 +414,56 @@ pub(crate) fn pending(status: u16, bytes: &[u8]) -> Option<Error> {
         #[serde(default, rename = "type")]
         kind: Option<String>,
     }
-    let body: Body = serde_json::from_slice(bytes).unwrap_or_default();
-    let operations = body
-        .meta
-        .and_then(|meta| meta.pending_operations)
-        .unwrap_or_default()
-        .into_iter()
-        // Kept bounded, as other text from the server: the first operations, each field cut.
-        .take(PendingOperation::MAX_KEPT)
-        .map(|operation| {
+    struct First;
+    impl<'de> serde::de::Visitor<'de> for First {
+        type Value = Vec<PendingOperation>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of pending operations")
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut items: A,
+        ) -> Result<Self::Value, A::Error> {
             let text = |text: String| cut(text, PendingOperation::MAX_FIELD_BYTES);
-            PendingOperation {
-                id: operation.id.map(|id| match id {
-                    Value::String(id) => text(id),
-                    other => text(other.to_string()),
-                }),
-                status_url: operation.status_url.map(text),
-                kind: operation.kind.map(text),
+            let mut kept = Vec::new();
+            while kept.len() < PendingOperation::MAX_KEPT {
+                // An item that is not an operation's object counts as one with no fields.
+                let Some(item) = items.next_element::<MaybeOperation>()? else {
+                    return Ok(kept);
+                };
+                let operation = item.0.unwrap_or(Operation {
+                    id: None,
+                    status_url: None,
+                    kind: None,
+                });
+                kept.push(PendingOperation {
+                    id: operation.id.map(|id| match id {
+                        Value::String(id) => text(id),
+                        other => text(other.to_string()),
+                    }),
+                    status_url: operation.status_url.map(text),
+                    kind: operation.kind.map(text),
+                });
             }
-        })
-        .collect();
-    Some(Error::Pending { operations })
+            while items.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(kept)
+        }
+    }
+    /// An operation, or `None` for an item of another shape.
+    struct MaybeOperation(Option<Operation>);
+    impl<'de> Deserialize<'de> for MaybeOperation {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let value = Value::deserialize(deserializer)?;
+            Ok(Self(Operation::deserialize(value).ok()))
+        }
+    }
+    deserializer.deserialize_any(First)
 }
 
 /// An error answer: `{"error": {"code": "...", "message": "...", "details": ...}}`; `code`
@@ -248,11 +500,13 @@ pub(crate) fn api_error(
 /// The event name of the final answer.
 const COMPLETE: &str = "complete";
 
-/// The frame an event carries. `content` is text; the `complete` event is the final answer;
-/// `[DONE]` ends the stream; an `error` frame ends it with its message. Unknown types,
-/// `done`, keep-alives, and lines that are not JSON (as the official clients do) are skipped;
-/// a line cut by the end of the body is a cut stream.
-pub(crate) fn frame(event: &str, data: &str, at_eof: bool) -> Result<Option<Decoded>> {
+/// The frame an event carries. `content` is text; the `complete` event is the final answer
+/// (its data moved into the frame, not copied: see [`Final`]); `[DONE]` ends the stream; an
+/// `error` frame ends it with its message. Unknown types, `done`, keep-alives, and lines
+/// that are not JSON (as the official clients do) are skipped; a line cut by the end of the
+/// body is a cut stream; a `complete` event that cannot be read ends the stream
+/// ([`Error::InvalidChunk`], saying why).
+pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<Decoded>> {
     let trimmed = data.trim();
     if trimmed == "[DONE]" {
         return Ok(Some(Decoded {
@@ -263,10 +517,20 @@ pub(crate) fn frame(event: &str, data: &str, at_eof: bool) -> Result<Option<Deco
     if trimmed.is_empty() {
         return Ok(None);
     }
+    if event == COMPLETE {
+        if at_eof && serde_json::from_str::<IgnoredAny>(trimmed).is_err() {
+            return Err(Error::cut_inside_an_event());
+        }
+        return complete(data).map(|frame| {
+            Some(Decoded {
+                frame,
+                record: None,
+            })
+        });
+    }
     // Most frames are `content`: read with borrowed text, into no map (the recording, when a
     // cache records, is made from the frame: see [`content_record`]).
-    if event != COMPLETE
-        && let Ok(content) = serde_json::from_str::<Content<'_>>(trimmed)
+    if let Ok(content) = serde_json::from_str::<Content<'_>>(trimmed)
         && content.kind == "content"
     {
         return Ok(content
@@ -287,13 +551,6 @@ pub(crate) fn frame(event: &str, data: &str, at_eof: bool) -> Result<Option<Deco
             return Ok(None);
         }
     };
-    if event == COMPLETE {
-        let recorded = serde_json::json!({ "event": COMPLETE, "data": value });
-        return Ok(Some(Decoded {
-            frame: complete(value)?,
-            record: Some(recorded),
-        }));
-    }
     Ok(data_frame(&value)?.map(|frame| Decoded {
         frame,
         record: Some(value),
@@ -314,25 +571,34 @@ pub(crate) fn content_record(text: &str) -> Value {
     serde_json::json!({"type": "content", "delta": text})
 }
 
+/// What a cassette records of a final answer: `{"event": "complete", "data": ...}`, the
+/// event's data as it was read; `None` when it has a number `Value` cannot hold (then the
+/// stream is not stored).
+pub(crate) fn complete_record(answer: &Response<OutputText>) -> Option<Value> {
+    let data: Value = serde_json::from_slice(answer.output.body()).ok()?;
+    Some(serde_json::json!({ "event": COMPLETE, "data": data }))
+}
+
 /// The frame of a recorded event: a `content` frame's data as sent, or
 /// `{"event": "complete", "data": ...}`.
-pub(crate) fn replayed(mut recorded: Value) -> Result<Option<Frame>> {
+pub(crate) fn replayed(recorded: Value) -> Result<Option<Frame>> {
     if recorded.get("event").and_then(Value::as_str) == Some(COMPLETE) {
         let data = recorded
-            .get_mut("data")
-            .map(Value::take)
+            .get("data")
+            .map(Value::to_string)
             .unwrap_or_default();
         return complete(data).map(Some);
     }
     data_frame(&recorded)
 }
 
-fn complete(data: Value) -> Result<Frame> {
-    match from_value(data) {
+/// The final answer in a `complete` event's data.
+fn complete(data: String) -> Result<Frame> {
+    match read_answer(Bytes::from(data)) {
         Ok(answer) => Ok(Frame::Complete(Box::new(answer))),
         Err(reason) => Err(Error::InvalidChunk {
             data: "the `complete` event".into(),
-            reason,
+            reason: format!("the final answer could not be read: {reason}"),
             partial: Value::Null,
         }),
     }
@@ -439,6 +705,7 @@ mod tests {
 
     #[test]
     fn frames_by_type() {
+        let frame = |event: &str, data: &str, at_eof| frame(event, data.to_owned(), at_eof);
         let text = frame("", r#"{"type":"content","delta":"{\"a\""}"#, false).unwrap();
         assert!(matches!(text.unwrap().frame, Frame::Text(t) if t == "{\"a\""));
         assert!(
@@ -457,7 +724,7 @@ mod tests {
         ));
         let complete = frame(
             "complete",
-            r#"{"data":{"sum":9},"meta":{"trace_uuid":"t"}}"#,
+            r#"{"data": {"sum":9} ,"meta":{"trace_uuid":"t"}}"#,
             false,
         )
         .unwrap()
@@ -465,8 +732,51 @@ mod tests {
         let Frame::Complete(answer) = complete.frame else {
             panic!()
         };
-        assert_eq!(answer.output, json!({"sum": 9}));
-        let replay = replayed(complete.record.unwrap()).unwrap().unwrap();
+        // Held as it arrived: the output is a piece of the event's text.
+        assert_eq!(answer.output.text(), r#"{"sum":9}"#);
+        let record = complete_record(&answer).unwrap();
+        let replay = replayed(record).unwrap().unwrap();
         assert!(matches!(replay, Frame::Complete(a) if a.trace_uuid.as_deref() == Some("t")));
+    }
+
+    #[test]
+    fn an_answer_reads_around_what_meta_cannot_hold() {
+        for meta in [
+            r#"{"cost": 1e400, "trace_uuid": "t"}"#,
+            r#"{"cost": NaN, "trace_uuid": "t"}"#,
+            r#"{"cost": Infinity, "trace_uuid": "t"}"#,
+            r#"{"cost": -Infinity, "trace_uuid": "t", "note": "NaN \" Infinity"}"#,
+        ] {
+            let body = format!(r#"{{"data": {{"sum": 9, "s": "NaN"}}, "meta": {meta}}}"#);
+            let answer = answer(Bytes::from(body)).unwrap();
+            assert_eq!(
+                answer.output.to_value(),
+                json!({"sum": 9, "s": "NaN"}),
+                "{meta}"
+            );
+            assert_eq!(answer.cost, None, "{meta}");
+            assert_eq!(answer.trace_uuid.as_deref(), Some("t"), "{meta}");
+        }
+        // In the output, such a number is an error.
+        let answer = |body: &[u8]| answer(Bytes::copy_from_slice(body));
+        let error = answer(br#"{"data": {"sum": NaN}, "meta": {}}"#).unwrap_err();
+        assert!(error.to_string().contains("NaN or Infinity"), "{error}");
+        let deepest = format!(r#"{{"data": {}1{}}}"#, "[".repeat(127), "]".repeat(127));
+        assert!(answer(deepest.as_bytes()).is_ok());
+        let deep = format!(r#"{{"data": {}1{}}}"#, "[".repeat(128), "]".repeat(128));
+        let error = answer(deep.as_bytes()).unwrap_err();
+        assert!(error.to_string().contains("nests more than 127"), "{error}");
+        assert!(
+            answer(br#"{"meta": {}}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("no `data`")
+        );
+        assert!(
+            answer(b"[1]")
+                .unwrap_err()
+                .to_string()
+                .contains("not a JSON object")
+        );
     }
 }

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::{Rejection, bounded_json, truncate};
+use crate::reask::output::OutputText;
 use crate::reask::validate::Validator;
 use crate::{Cost, Error, Response, Result, Usage};
 
@@ -225,7 +226,7 @@ impl Reasker {
         &mut self,
         policy: &Policy<T>,
         original: Option<&str>,
-        response: Response<Value>,
+        response: Response<OutputText>,
         span: &tracing::Span,
     ) -> Result<Step<Response<T>>> {
         let Response {
@@ -242,11 +243,10 @@ impl Reasker {
         } = response;
         add(&mut self.usage, usage.as_ref());
         add(&mut self.cost, cost.as_ref());
-        // The JSON is needed again only if a validator may reject the value made from it.
-        let kept = policy.validator.is_some().then(|| output.clone());
-        let typed = crate::reask::output::deserialize_output::<T>(output);
+        // Read straight into `T`; as a `Value` only for a rejection.
+        let typed = crate::reask::output::deserialize_text::<T>(output.text());
         Ok(
-            match self.judge(policy, original, typed, || kept.unwrap_or_default(), span)? {
+            match self.judge(policy, original, typed, || output.to_value(), span)? {
                 Step::Again(instructions) => Step::Again(instructions),
                 Step::Done(output) => Step::Done(Response {
                     output,
@@ -356,7 +356,7 @@ mod tests {
         )
     }
 
-    fn answer(output: Value, usage: u64, span_id: &str) -> Response<Value> {
+    fn answer(output: Value, usage: u64, span_id: &str) -> Response<OutputText> {
         let usage = Usage {
             input_tokens: usage,
             output_tokens: usage,
@@ -364,7 +364,7 @@ mod tests {
             ..Usage::default()
         };
         Response {
-            output,
+            output: OutputText::from_value(&output),
             span_id: Some(span_id.into()),
             trace_uuid: None,
             meta: None,

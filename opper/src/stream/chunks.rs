@@ -49,7 +49,8 @@ pub struct ChunkStream {
     cache_hit: bool,
     /// Whether the final answer (v3 `complete`) arrived.
     completed: bool,
-    /// The output of the final answer, for the raw stream's [`output`](Self::output).
+    /// The output of the final answer, for the raw stream's [`output`](Self::output) (read
+    /// only by the raw stream: a typed stream reads the final answer into its own type).
     output: Option<Value>,
     /// The chunks so far of a stream the cache is to store once it ends cleanly.
     recording: Option<Recording>,
@@ -418,7 +419,7 @@ impl ChunkStream {
         }
         loop {
             if let Some(event) = self.queue.pop_front() {
-                match self.api.frame(&event.event, &event.data, event.at_eof) {
+                match self.api.frame(&event.event, event.data, event.at_eof) {
                     Ok(Some(decoded)) => {
                         self.chunks = self.chunks.saturating_add(1);
                         if let Frame::Chunk(chunk) = &decoded.frame {
@@ -468,15 +469,18 @@ impl ChunkStream {
                             self.record(Recorded::Frame(record));
                         }
                     }
+                    (Frame::Complete(answer), None) if self.recording.is_some() => {
+                        match self.api.complete_record(answer) {
+                            Some(record) => self.record(Recorded::Frame(record)),
+                            None => self.recording = None,
+                        }
+                    }
                     (_, None) => {}
                 }
                 if let Frame::Complete(answer) = &frame {
                     self.completed = true;
                     if let Some(trace_uuid) = &answer.trace_uuid {
                         trace::record_trace_uuid(&self.span, trace_uuid);
-                    }
-                    if self.output.is_none() {
-                        self.output = Some(answer.output.clone());
                     }
                 }
                 Poll::Ready(Some(Ok(frame)))
@@ -603,8 +607,14 @@ impl FuturesStream for ChunkStream {
                         ..StreamingChunk::default()
                     })));
                 }
-                // Kept for `output()`; the frame carries no chunk.
-                Frame::Complete(_) | Frame::Done => {}
+                // Kept for `output()` (the first: as a typed stream's final output); the frame
+                // carries no chunk.
+                Frame::Complete(answer) => {
+                    if this.output.is_none() {
+                        this.output = serde_json::from_str(answer.output.text()).ok();
+                    }
+                }
+                Frame::Done => {}
             }
         }
     }

@@ -7,6 +7,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+/// The largest line buffer kept for the next line once its line is read.
+const MAX_KEPT_LINE: usize = 64 * 1024;
+
 /// The default limit on one event's size: 16 MiB.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
@@ -122,12 +125,10 @@ impl Decoder {
                         self.line_done(head, out)?;
                     } else {
                         self.check_size(self.line.len().saturating_add(head.len()))?;
+                        self.grow_line(head.len());
                         self.line.extend_from_slice(head);
                         let line = std::mem::take(&mut self.line);
-                        let result = self.line_done(&line, out);
-                        self.line = line;
-                        self.line.clear();
-                        result?;
+                        self.long_line_done(line, out)?;
                     }
                     bytes = rest;
                     if *terminator == b'\r' {
@@ -142,6 +143,7 @@ impl Decoder {
                 // only other case).
                 _ => {
                     self.check_size(self.line.len().saturating_add(bytes.len()))?;
+                    self.grow_line(bytes.len());
                     self.line.extend_from_slice(bytes);
                     break;
                 }
@@ -164,6 +166,53 @@ impl Decoder {
             out.push(event);
         }
         Ok(out.pop())
+    }
+
+    /// Makes room for `more` bytes of the line: by doubling while it is short, then by an
+    /// eighth, so a long line (a large final answer) is held in about its own size, not in a
+    /// buffer up to twice as large, and growing it never needs three times its size.
+    fn grow_line(&mut self, more: usize) {
+        let (len, capacity) = (self.line.len(), self.line.capacity());
+        if len.saturating_add(more) <= capacity || capacity < MAX_KEPT_LINE {
+            return;
+        }
+        self.line.reserve_exact(more.max(capacity / 8));
+    }
+
+    /// A line that came in several pieces (so possibly long). An event's first `data` line
+    /// becomes its data without a copy (its buffer is the data's); after any other line, a
+    /// buffer grown past [`MAX_KEPT_LINE`] is let go, so a long event is not held twice.
+    fn long_line_done(
+        &mut self,
+        mut line: Vec<u8>,
+        out: &mut impl Extend<Event>,
+    ) -> Result<(), DecodeError> {
+        let first_data = !self.at_start && !self.has_data && self.data.is_empty();
+        if first_data && let Some(rest) = line.strip_prefix(b"data:") {
+            let skip = b"data:"
+                .len()
+                .saturating_add(usize::from(rest.first() == Some(&b' ')));
+            line.drain(..skip.min(line.len()));
+            match String::from_utf8(line) {
+                Ok(data) => {
+                    self.data = data;
+                    self.has_data = true;
+                    return Ok(());
+                }
+                Err(error) => {
+                    let line = String::from_utf8_lossy(error.as_bytes());
+                    return Err(DecodeError::InvalidUtf8 {
+                        line: crate::error::truncate(&line, 200).to_owned(),
+                    });
+                }
+            }
+        }
+        let result = self.line_done(&line, out);
+        if line.capacity() <= MAX_KEPT_LINE {
+            line.clear();
+            self.line = line;
+        }
+        result
     }
 
     fn check_size(&self, line_len: usize) -> Result<(), DecodeError> {

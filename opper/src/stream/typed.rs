@@ -12,13 +12,14 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::error::truncate;
-use crate::partial::text::TextReader;
+use crate::partial::text::{Digest, Status, TextReader};
 use crate::partial::{Assembler, Partial};
 use crate::protocol::Frame;
-use crate::reask::output::deserialize_output;
+use crate::reask::output::OutputText;
+use crate::reask::output::deserialize_text;
 use crate::reask::{Policy, Reasker, Step};
 use crate::stream::chunks::ChunkStream;
-use crate::{Error, Result};
+use crate::{Error, Response, Result};
 
 /// How much of a v3 text frame is read at a time: its events wait in memory until handed out.
 const TEXT_PIECE: usize = 4096;
@@ -42,6 +43,8 @@ trait Reassemble<T> {
     where
         T: Partial;
     fn so_far(&self) -> Value;
+    fn settle(&mut self) -> Result<(), String>;
+    fn fingerprint(&self) -> u64;
     fn finish(self: Box<Self>) -> Result<(T, Option<String>)>;
 }
 
@@ -56,6 +59,14 @@ impl<T: Partial + DeserializeOwned> Reassemble<T> for Assembler<T> {
 
     fn so_far(&self) -> Value {
         Assembler::so_far(self)
+    }
+
+    fn settle(&mut self) -> Result<(), String> {
+        Assembler::settle(self)
+    }
+
+    fn fingerprint(&self) -> u64 {
+        Assembler::fingerprint(self)
     }
 
     fn finish(self: Box<Self>) -> Result<(T, Option<String>)> {
@@ -76,6 +87,14 @@ pub struct Update<T: Partial> {
     /// The partial output after this chunk. Cheap: shared with the stream, and copied only if
     /// you still hold it when the next chunk arrives. It never shows what the output will
     /// not hold: see [`Partial`](crate::Partial#what-a-partial-shows).
+    ///
+    /// On [`Api::V3`](crate::Api::V3) the output is the `complete` event's `data`, which the
+    /// service may change after the text: a partial then shows only what the text said so
+    /// far. When `complete` arrives and the last update did not show its output whole, one
+    /// more update does: `json_path` `response` (empty in text mode), `delta` `null`, no
+    /// `completed`, and this partial built from the final output. The last update before
+    /// [`Stream::finish`] therefore shows the final output, unless it cannot be shown as a
+    /// partial (it does not fit `T`, and `finish` fails).
     pub partial: Arc<T::Partial>,
     /// Innermost first, every path this chunk completed by moving past it, array items and
     /// objects included, written like the previous chunk's `json_path`: a chunk for
@@ -120,8 +139,10 @@ impl<T> Again<T> {
 /// On [`Api::V3`](crate::Api::V3) the stream carries the model's JSON text; it is read as it
 /// arrives into the same updates as v2's chunks (paths in v2's form, the same rules of what a
 /// partial shows). The text is not a contract: a model may write a sentence before the JSON,
-/// or JSON that does not fit the output type; the updates then stop (the stream goes on), and
-/// the final output is always the `complete` event's `data`. A text task's updates carry the
+/// JSON that does not fit the output type, or a key twice; the updates then stop (the stream
+/// goes on), and the final output is always the `complete` event's `data`, read straight into
+/// `T`. Text after `complete` is not read, and the last update shows the final output (see
+/// [`Update::partial`]). A text task's updates carry the
 /// text with an empty `json_path`. A v3 stream that ends without `complete` is cut
 /// ([`Error::Incomplete`], with what had arrived).
 ///
@@ -165,10 +186,12 @@ pub struct Stream<T> {
     text_at: usize,
     /// Events the reader produced, not yet handed out.
     events: VecDeque<(String, Value)>,
+    /// A digest of every event the reader produced (see `settle_on`).
+    digest: Digest,
     /// The text stopped making updates (it was not JSON, or not the output type's).
     silent: bool,
-    /// The final output, when the stream sends one (v3 `complete`).
-    complete: Option<Value>,
+    /// The final answer, when the stream sends one (v3 `complete`).
+    complete: Option<Box<Response<OutputText>>>,
     attempt: u32,
     /// Set when the output is validated or re-asked: the stream then judges the output when
     /// its chunks end, and opens the re-ask itself.
@@ -204,6 +227,7 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
             text: String::new(),
             text_at: 0,
             events: VecDeque::new(),
+            digest: Digest::new(),
             silent: false,
             complete: None,
             attempt: 1,
@@ -272,7 +296,8 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         if let Some(accepted) = self.again.as_mut().and_then(|again| again.accepted.take()) {
             return Ok(accepted);
         }
-        final_output(self.assembler, self.complete.take())
+        let complete = self.complete.take();
+        final_output(self.assembler, complete.as_deref())
     }
 
     /// Starts the next attempt's reading afresh.
@@ -281,6 +306,7 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         self.text = String::new();
         self.text_at = 0;
         self.events.clear();
+        self.digest = Digest::new();
         self.silent = false;
         let fresh = Box::new(Assembler::<T>::new(self.schema.clone()));
         std::mem::replace(&mut self.assembler, fresh)
@@ -313,8 +339,9 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
             end = end.saturating_sub(1);
         }
         let piece = self.text.get(self.text_at..end).unwrap_or_default();
-        let events = &mut self.events;
+        let (events, digest) = (&mut self.events, &mut self.digest);
         let read = self.reader.push(piece, |path, delta| {
+            digest.event(path, &delta);
             events.push_back((path.to_owned(), delta));
         });
         self.text_at = end;
@@ -353,18 +380,21 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         self.again.as_ref()?;
         let assembler = self.reset();
         let complete = self.complete.take();
-        let json = match &complete {
-            Some(output) => output.clone(),
-            None => assembler.so_far(),
+        // What was built, for a rejection (the final answer is read again only then).
+        let built = complete.is_none().then(|| assembler.so_far());
+        let output = final_output(assembler, complete.as_deref());
+        let json = move || match (built, complete) {
+            (Some(built), _) => built,
+            (None, Some(answer)) => answer.output.to_value(),
+            (None, None) => Value::Null,
         };
-        let output = final_output(assembler, complete);
         let span = self.chunks.tracing_span().clone();
         let again = self.again.as_mut()?;
         match again.reasker.judge(
             &again.policy,
             again.original.as_deref(),
             output,
-            || json,
+            json,
             &span,
         ) {
             Ok(Step::Done(output)) => {
@@ -383,6 +413,91 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
                 Some(Err(error))
             }
         }
+    }
+
+    /// The final answer arrived: when the partial last shown is not the answer's output,
+    /// whole, the partial becomes the answer's, and this is the update that shows it
+    /// (`json_path` `response`, or empty in text mode, `delta` `null`). So the last update
+    /// shows the final output. `None` when the last one already did, or when the answer cannot
+    /// be shown as a partial (it does not fit the type, or goes over a partial's bounds:
+    /// `finish` then says so, or reads it).
+    fn settle_on(&mut self, answer: &Response<OutputText>, silent: bool) -> Option<Update<T>> {
+        let shown = self.assembler.fingerprint();
+        // Most often the text said just what the final answer holds (a whole document, every
+        // event applied, the same events): the partial is the answer's once its last fields
+        // complete, with no second partial built.
+        let said_it = self.schema.is_some()
+            && !silent
+            && self.reader.status() == Status::Complete
+            && Digest::of_text(answer.output.text()) == Some(self.digest.value());
+        if said_it && self.assembler.settle().is_ok() {
+            if shown == self.assembler.fingerprint() {
+                return None;
+            }
+            return Some(Update {
+                json_path: "response".into(),
+                delta: Value::Null,
+                partial: self.assembler.partial(),
+                completed: Vec::new(),
+                attempt: self.attempt,
+            });
+        }
+        // Dropped before the answer's partial is built: one partial at a time.
+        self.assembler = Box::new(Assembler::<T>::new(self.schema.clone()));
+        let rebuilt = self.rebuild(answer.output.text());
+        if let Err(reason) = &rebuilt {
+            tracing::debug!(
+                parent: self.chunks.tracing_span(),
+                reason = %reason,
+                "the final output cannot be shown as a partial"
+            );
+        }
+        if rebuilt.is_err() || shown == self.assembler.fingerprint() {
+            return None;
+        }
+        let text_mode = self.schema.is_none();
+        Some(Update {
+            json_path: if text_mode {
+                String::new()
+            } else {
+                "response".into()
+            },
+            delta: Value::Null,
+            partial: self.assembler.partial(),
+            completed: Vec::new(),
+            attempt: self.attempt,
+        })
+    }
+
+    /// Builds the partial of `output` (the final answer's JSON text) in the assembler, every
+    /// field complete.
+    fn rebuild(&mut self, output: &str) -> Result<(), String> {
+        if self.schema.is_none() {
+            // Text mode: the output is the text.
+            let text: String = serde_json::from_str(output).map_err(|e| e.to_string())?;
+            self.assembler.push(None, &Value::String(text))?;
+            return self.assembler.settle();
+        }
+        let mut reader = TextReader::new();
+        let mut failed = None;
+        let assembler = &mut self.assembler;
+        let mut apply = |path: &str, delta: Value| {
+            if failed.is_none()
+                && let Err(reason) = assembler.push(Some(path), &delta)
+            {
+                failed = Some(reason);
+            }
+        };
+        let read = reader.push(output, &mut apply);
+        let whole = reader.finish(&mut apply);
+        if let Some(reason) = failed {
+            return Err(reason);
+        }
+        read.map_err(|e| e.to_string())?;
+        if !whole {
+            return Err(format!("the reader stopped: {:?}", reader.status()));
+        }
+        self.assembler.settle()
     }
 
     fn fail(&mut self, error: Error) -> Error {
@@ -471,11 +586,19 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     }
                     continue;
                 }
-                Frame::Complete(answer) => {
-                    // The first is the answer (as for the raw stream's `output`).
-                    this.complete.get_or_insert(answer.output);
-                    continue;
+                // The first is the answer (as for the raw stream's `output`).
+                Frame::Complete(answer) if this.complete.is_none() => {
+                    // The text says nothing more: the final answer is the output.
+                    let silent = std::mem::replace(&mut this.silent, true);
+                    (this.text, this.text_at) = (String::new(), 0);
+                    let update = this.settle_on(&answer, silent);
+                    this.complete = Some(answer);
+                    match update {
+                        Some(update) => return Poll::Ready(Some(Ok(update))),
+                        None => continue,
+                    }
                 }
+                Frame::Complete(_) => continue,
                 // Tool calls are the raw chunk stream's (and an agent's); not the output.
                 Frame::Done | Frame::ToolCall(_) => continue,
             };
@@ -510,19 +633,15 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
 }
 
 /// The final output: the stream's final answer when it sent one (v3 `complete`, which the
-/// service may have post-processed: what the text built is only logged when it differs), else
-/// what the chunks built.
+/// service may have post-processed), read from its text straight into `T` (the partial is
+/// dropped first), else what the chunks built.
 fn final_output<T: Partial + DeserializeOwned>(
     assembler: Box<dyn Reassemble<T> + Send>,
-    complete: Option<Value>,
+    complete: Option<&Response<OutputText>>,
 ) -> Result<T> {
-    let Some(output) = complete else {
+    let Some(answer) = complete else {
         return assembler.finish().map(|(output, _)| output);
     };
-    if tracing::enabled!(tracing::Level::DEBUG) && assembler.so_far() != output {
-        tracing::debug!(
-            "the final output differs from what the streamed text built; the final output is used"
-        );
-    }
-    deserialize_output(output)
+    drop(assembler);
+    deserialize_text(answer.output.text())
 }

@@ -411,6 +411,62 @@ fn text_after_the_document_is_ignored() {
 }
 
 #[test]
+fn a_repeated_key_silences_the_reader_before_its_value() {
+    // (text, the events before the repeated key)
+    let cases: [(&str, Vec<(&str, Value)>); 6] = [
+        (
+            r#"{"n": 1, "n": 2, "m": "x"}"#,
+            vec![("response.n", json!(1))],
+        ),
+        (
+            r#"{"m": "ab", "m": "cd"}"#,
+            vec![("response.m", json!("ab"))],
+        ),
+        (
+            r#"{"xs": [1], "xs": [2]}"#,
+            vec![("response.xs[0]", json!(1))],
+        ),
+        (
+            r#"{"n": 1, "m": 2, "n": 3}"#,
+            vec![("response.n", json!(1)), ("response.m", json!(2))],
+        ),
+        (
+            r#"{"a": {"b": {"n": true, "k": null, "n": false}}}"#,
+            vec![
+                ("response.a.b.n", json!(true)),
+                ("response.a.b.k", Value::Null),
+            ],
+        ),
+        (
+            r#"{"xs": [{"n": 1}, {"n": 2, "m": "y", "n": 3}]}"#,
+            vec![
+                ("response.xs[0].n", json!(1)),
+                ("response.xs[1].n", json!(2)),
+                ("response.xs[1].m", json!("y")),
+            ],
+        ),
+    ];
+    for (text, before) in cases {
+        let mut cuts: Vec<Vec<&str>> = text
+            .char_indices()
+            .map(|(i, _)| vec![&text[..i], &text[i..]])
+            .collect();
+        cuts.push(chars(text));
+        for deltas in cuts {
+            let (events, status, whole) = read(&deltas);
+            assert_eq!(status, Status::RepeatedKey, "{deltas:?}");
+            assert!(!whole);
+            assert_eq!(joined(&events), before, "{deltas:?}");
+        }
+    }
+    // The same key in sibling objects, in nested ones, or after its object closed is not
+    // repeated.
+    let (events, status, _) = read(&[r#"[{"n": 1}, {"n": 2, "o": {"n": 3}}, {"n": 4}]"#]);
+    assert_eq!(status, Status::Complete);
+    assert_eq!(events.len(), 4);
+}
+
+#[test]
 fn depth_over_the_maximum_is_an_error() {
     let ok = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     let (events, status, _) = read(&[&ok]);
@@ -860,4 +916,32 @@ proptest! {
         let expected: Team = serde_json::from_str(&deltas.concat()).unwrap();
         prop_assert_eq!(assemble(&pieces).map_err(TestCaseError::fail)?, expected);
     }
+}
+
+#[test]
+fn the_digest_of_a_text_does_not_depend_on_its_cuts() {
+    use super::Digest;
+    let text = r#"{"a": "Ann é😀 \"x\"", "n": [1, 2.5, -3e2], "o": {"k": null, "t": true}}"#;
+    let whole = Digest::of_text(text).unwrap();
+    for deltas in [chars(text), vec![&text[..7], &text[7..]]] {
+        let mut digest = Digest::new();
+        let mut reader = TextReader::new();
+        for delta in deltas {
+            reader
+                .push(delta, |path, value| digest.event(path, &value))
+                .unwrap();
+        }
+        assert!(reader.finish(|path, value| digest.event(path, &value)));
+        assert_eq!(digest.value(), whole);
+    }
+    // Another value, another digest; so is a string split across two paths.
+    assert_ne!(
+        Digest::of_text(r#"{"a": "Ann", "n": [1, 2.5, -3e2]}"#),
+        Some(whole)
+    );
+    assert_ne!(
+        Digest::of_text(r#"{"a": "ab", "b": "c"}"#),
+        Digest::of_text(r#"{"a": "a", "b": "bc"}"#)
+    );
+    assert_eq!(Digest::of_text("{\"a\": "), None);
 }
