@@ -8,9 +8,11 @@ mod case;
 mod ctxt;
 mod meta;
 mod ungroup;
+mod docs;
 mod crate_path;
 mod function;
 mod partial;
+mod tool;
 
 /// Turns a bodiless `async fn` signature into a typed call of an Opper task.
 ///
@@ -26,4 +28,12 @@ pub fn function(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(Partial, attributes(serde, opper))]
 pub fn derive_partial(input: TokenStream) -> TokenStream {
     partial::derive(input.into()).into()
+}
+
+/// Makes a `fn` or `async fn` an `opper::Tool` as well: `<name>_tool()`.
+///
+/// Documented in the `opper` crate, which re-exports it.
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    tool::expand(args.into(), item.into()).into()
 }

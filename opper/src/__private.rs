@@ -6,6 +6,7 @@ pub use ::serde;
 pub use ::serde_json;
 pub use serde_json::Value;
 
+pub use crate::agent::generated::*;
 pub use crate::partial::derive::{
     atomic, first_key, flat_ready, flattened, has_value, no_field, split_key, variant, with_object,
 };
@@ -14,7 +15,9 @@ pub use crate::partial::{Cx, PartialForm, Seg};
 pub use crate::reask::validate::ValidatorForm;
 pub use crate::reask::{Policy, instructions as reask_instructions};
 pub use crate::task::schema::schema_for;
+pub use crate::tool::generated::*;
 pub use crate::{Configuration, Model, Opper, Task, Validator, ValidatorFn};
+pub use crate::{Tool, ToolFuture};
 
 use std::any::TypeId;
 use std::collections::BTreeMap;
@@ -26,6 +29,7 @@ use serde::de::DeserializeOwned;
 
 use crate::client::default::default_client;
 use crate::task::json::input;
+use crate::tool::generated::param_schema;
 use crate::{Example, Partial, Response, Result, Stream};
 
 /// The validator of `validate = |x| ...`, a closure whose parameter's type is not written: its
@@ -171,9 +175,6 @@ impl Default for TaskCell {
     }
 }
 
-/// A parameter type's subschema and whether the property is optional, given the generator.
-pub type ParamSchema = fn(&mut schemars::SchemaGenerator) -> (schemars::Schema, bool);
-
 /// What the input needs of a parameter's type, from [`assert_input`], the one place that checks
 /// it: its schema and its serialization, as plain function pointers, so that nothing else the
 /// macro writes has a bound a wrong type could fail (each body would report it again).
@@ -194,15 +195,6 @@ impl<T: ?Sized> std::fmt::Debug for Param<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Param")
     }
-}
-
-/// The subschema of a property of type `T` and whether it is optional, as the `JsonSchema`
-/// derive writes them for a field.
-fn param_schema<T: JsonSchema + ?Sized>(
-    generator: &mut schemars::SchemaGenerator,
-) -> (schemars::Schema, bool) {
-    let optional = generator.contract().is_deserialize() && T::_schemars_private_is_option();
-    (generator.subschema_for::<T>(), optional)
 }
 
 fn param_value<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Value> {

@@ -467,6 +467,15 @@ pub enum Error {
         /// The entry that was looked for.
         path: std::path::PathBuf,
     },
+    /// An agent used its last iteration (and the recovery turn after it) still calling tools,
+    /// without a final answer.
+    #[error("the agent reached its limit of {iterations} iterations without a final answer")]
+    MaxIterations {
+        /// The agent's limit (`max_iterations`).
+        iterations: u32,
+        /// Every tool call of the run, in order.
+        tool_calls: Vec<crate::ToolCall>,
+    },
 }
 
 impl Error {

@@ -19,6 +19,8 @@
 
 // The stages, leaves first: a module uses only modules listed above it, and a folder's parts
 // only the parts listed above them (`scripts/check-layers` fails otherwise).
+// 0. Tools: functions an agent lets the model call, and the record of each call.
+mod tool;
 // 1. The API version, the error type (which names it), and what a call answers.
 mod api;
 mod error;
@@ -42,7 +44,9 @@ mod client;
 mod call;
 // 10. Traces: a block of work as one span in Opper, the calls inside nested under it.
 mod traced;
-// 11. Support for the macros, the fuzz targets, and the testing server.
+// 11. Agents: a task that calls the program's tools in a loop until it answers.
+mod agent;
+// 12. Support for the macros, the fuzz targets, and the testing server.
 #[doc(hidden)]
 pub mod __private;
 #[cfg(feature = "fuzzing")]
@@ -58,6 +62,7 @@ pub mod __fuzz {
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+pub use agent::{Agent, AgentEvent, AgentRun, AgentStream};
 pub use api::Api;
 pub use cache::Cache;
 pub use call::CallBuilder;
@@ -73,6 +78,7 @@ pub use task::Task;
 pub use task::configuration::Configuration;
 pub use task::example::Example;
 pub use task::model::Model;
+pub use tool::{Tool, ToolCall, ToolFuture, ToolOutput};
 pub use trace::parent::{
     ParentSpan, SpanHandle, WithParentSpan, current_parent_span, current_span, with_parent_span,
 };
@@ -308,6 +314,64 @@ pub use opper_macros::function;
 /// already).
 #[doc(inline)]
 pub use opper_macros::Partial;
+
+/// Makes a `fn` or `async fn` a tool an agent's model may call: `<name>_tool()` returns it as
+/// an [`opper::Tool`](crate::Tool), and the function stays callable as written.
+///
+/// ```
+/// use serde::Serialize;
+///
+/// #[derive(Serialize)]
+/// struct Weather {
+///     city: String,
+///     temperature_c: i32,
+/// }
+///
+/// /// Current weather in a city.
+/// #[opper::tool]
+/// async fn get_weather(
+///     /// City name, e.g. "Paris"
+///     city: &str,
+/// ) -> Result<Weather, String> {
+///     match city {
+///         "Atlantis" => Err(format!("unknown city: {city}")),
+///         _ => Ok(Weather { city: city.into(), temperature_c: 21 }),
+///     }
+/// }
+///
+/// /// Add two integers.
+/// #[opper::tool]
+/// fn add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// # async fn run() {
+/// assert_eq!(add(2, 3), 5);                                   // callable as written
+/// let tool = get_weather_tool();
+/// assert_eq!(tool.get_description(), Some("Current weather in a city."));
+/// assert_eq!(tool.get_parameters().unwrap()["properties"]["city"]["description"], "City name, e.g. \"Paris\"");
+/// assert_eq!(tool.call(r#"{"city": "Paris"}"#).await.unwrap(), r#"{"city": "Paris", "temperature_c": 21}"#);
+/// assert_eq!(tool.call(r#"{"city": "Atlantis"}"#).await, Err("unknown city: Atlantis".into()));
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run());
+/// ```
+///
+/// The function's name is the tool's (`name = "..."` sets another) and its doc comment the
+/// tool's description (none without one). Its parameters are the properties of the tool's
+/// `parameters` schema, built as a task's input schema is (each `///` comment the property's
+/// description; an `Option` is not required). A parameter is owned or borrowed (`&str`,
+/// `&[T]`, `&T`: read from the arguments as `String`, `Vec<T>`, `T`), of any type with
+/// `serde::Deserialize` and `schemars::JsonSchema`. The function returns any
+/// `T: serde::Serialize` (the model reads its JSON) or `Result<T, E>` with `E: Display` (the
+/// model reads `{"error": "<Display>"}`; any type named `Result` is read this way, so a
+/// `String` error works here).
+///
+/// Refused with an error on the token: `self`, generics and lifetime parameters, `&mut` and
+/// `impl Trait` parameters, patterns as parameters, `unsafe`, `extern`, a missing body; a
+/// parameter or return type without the traits above is an error on the type. `crate = "..."`
+/// says where `opper` is when the dependency is renamed.
+#[doc(inline)]
+pub use opper_macros::tool;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

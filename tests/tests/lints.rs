@@ -177,6 +177,35 @@ where
     pub async fn live(&self, id: u32) -> opper::Result<opper::Stream<T>>;
 }
 
+/// Add two integers.
+#[opper::tool]
+#[must_use]
+pub fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+/// Describe a city, borrowed.
+///
+/// # Errors
+/// Never.
+#[opper::tool]
+pub async fn describe(
+    /// The city.
+    city: &str,
+    tags: &[String],
+    note: Option<Sum>,
+) -> Result<String, std::fmt::Error> {
+    Ok(format!("{city} {tags:?} {note:?}"))
+}
+
+/// An agent task.
+#[opper::function(tools = [add, describe], max_iterations = 3)]
+pub async fn agent_task(question: String) -> opper::Result<opper::AgentRun<Sum>>;
+
+/// A streamed agent task.
+#[opper::function(tools = [add])]
+pub async fn agent_live(question: &str) -> opper::Result<opper::AgentStream<Sum>>;
+
 #[test]
 fn generated_code_is_lint_clean() {
     let _ = private_task;

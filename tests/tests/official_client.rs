@@ -408,3 +408,136 @@ async fn the_official_v3_python_clients_traces_work_against_the_built_in_server(
     assert_eq!(parent("fn-b"), Some(json!(inner.id)));
     assert_eq!(parent("fn-c"), None);
 }
+
+/// The official Python agent (`opperai` 2.1.1 `Agent`): two tools and a structured output,
+/// then a text answer from the server's own model; and this crate's agent, given the same
+/// turns, sends the same requests (the same keys in the same order, the same history).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_python_agent_works_against_the_built_in_server() {
+    use opper::testing::Turn;
+
+    let Some((python, path)) = python_with_opperai("2.1.1", &["pydantic"], "pydeps-v3") else {
+        unavailable(
+            "python3 with opperai 2.1.1 and pydantic is not available and could not be installed",
+        );
+        return;
+    };
+    // The official agent sends `X-Opper-Name` only when it traces: its requests take the
+    // server's queue `openresponses`; this crate's, the agent's name.
+    let turns = |server: &MockServer, queue: &str| {
+        server.enqueue(
+            queue,
+            Turn::new()
+                .call_with_id("call_weather_1", "get_weather", r#"{"city":"Paris"}"#)
+                .call_with_id("call_add_2", "add", r#"{"a":2,"b":3}"#)
+                .into_reply(),
+        );
+        server.enqueue(
+            queue,
+            Turn::answer(r#"{"summary": "Sunny; 5"}"#).into_reply(),
+        );
+    };
+    let server = MockServer::start().await;
+    server.require_api_key("official-key");
+    turns(&server, "openresponses");
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_agent.py"))
+        .arg(server.url());
+    if let Some(path) = path {
+        command.env("PYTHONPATH", path);
+    }
+    let results = run_script(command).await;
+    let get = |kind: &str| results.iter().find(|r| r["kind"] == kind).unwrap()["value"].clone();
+    let structured = get("structured");
+    assert_eq!(structured["type"], "Report");
+    assert_eq!(structured["summary"], "Sunny; 5");
+    assert_eq!(structured["iterations"], 2);
+    assert_eq!(
+        structured["tool_calls"][1],
+        json!({"name": "add", "call_id": "call_add_2", "error": null})
+    );
+    assert!(
+        get("text")["output"]
+            .as_str()
+            .unwrap()
+            .starts_with("This is a mock answer")
+    );
+    let official: Vec<_> = server.requests();
+    assert_eq!(official.len(), 3);
+    assert!(
+        official
+            .iter()
+            .all(|r| r.path == "/v3/compat/openresponses")
+    );
+
+    // This crate's agent, on the same turns.
+    /// Current weather in a city.
+    #[opper::tool]
+    fn get_weather(city: String) -> Value {
+        json!({"city": city, "temperature_c": 21, "conditions": "sunny"})
+    }
+    /// Add two integers.
+    #[opper::tool]
+    fn add(a: i64, b: i64) -> i64 {
+        a + b
+    }
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Report {
+        summary: String,
+    }
+    let ours = MockServer::start().await;
+    turns(&ours, "planner");
+    let run = opper::Agent::new("planner")
+        .instructions("Plan the day.")
+        .model("openai/gpt-4o-mini")
+        .tool(get_weather_tool())
+        .tool(add_tool())
+        .run::<Report>(&ours.client(), "Weather in Paris, and 2+3?")
+        .await
+        .unwrap();
+    assert_eq!(run.output.summary, "Sunny; 5");
+    let ours = ours.requests();
+    assert_eq!(ours.len(), 2);
+    let keys = |request: &opper::testing::RecordedRequest| -> Vec<String> {
+        let body: serde_json::Map<String, Value> =
+            serde_json::from_slice(&request.raw_body).unwrap();
+        body.keys().cloned().collect()
+    };
+    for (theirs, ours) in official.iter().zip(&ours) {
+        let (a, b) = (theirs.body.as_ref().unwrap(), ours.body.as_ref().unwrap());
+        assert_eq!(keys(theirs), keys(ours));
+        for key in [
+            "input",
+            "instructions",
+            "model",
+            "max_output_tokens",
+            "stream",
+        ] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+        assert_eq!(a["text"]["format"]["name"], b["text"]["format"]["name"]);
+        let tools = |body: &Value| -> Vec<(Value, Value, Value)> {
+            body["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|tool| {
+                    let mut parameters = tool["parameters"].clone();
+                    // schemars writes `"format": "int64"` for an i64; Python's `int` has none.
+                    for property in parameters["properties"]
+                        .as_object_mut()
+                        .unwrap()
+                        .values_mut()
+                    {
+                        property.as_object_mut().unwrap().remove("format");
+                    }
+                    (tool["type"].clone(), tool["name"].clone(), parameters)
+                })
+                .collect()
+        };
+        assert_eq!(tools(a), tools(b));
+        assert_eq!(a["tools"][0]["description"], b["tools"][0]["description"]);
+        assert_eq!(theirs.header("accept"), ours.header("accept"));
+    }
+}

@@ -10,4 +10,5 @@ fn ui() {
     cases.pass("ui/pass/*.rs");
     cases.compile_fail("ui/*.rs");
     cases.compile_fail("ui/partial/*.rs");
+    cases.compile_fail("ui/tool/*.rs");
 }

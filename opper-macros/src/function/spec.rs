@@ -22,6 +22,10 @@ pub(crate) struct Task<'a> {
     pub(crate) validate: Option<Expr>,
     /// `reasks = N`; without it, the runtime default (2 with `validate`, else 0).
     pub(crate) reasks: Option<LitInt>,
+    /// `tools = [a, b]`: the task is an agent calling `a_tool()`, `b_tool()`.
+    pub(crate) tools: Option<Vec<syn::Path>>,
+    /// `max_iterations = N`, for an agent.
+    pub(crate) max_iterations: Option<LitInt>,
     pub(crate) function: Function<'a>,
 }
 
@@ -78,6 +82,10 @@ pub(crate) enum Mode {
     Response,
     /// `Result<Stream<T>>`: `/call/stream`.
     Stream,
+    /// `Result<AgentRun<T>>`: an agent's run.
+    AgentRun,
+    /// `Result<AgentStream<T>>`: an agent's run, streamed.
+    AgentStream,
 }
 
 /// The output: how it is called for, its type, and whether it is text (`String`).

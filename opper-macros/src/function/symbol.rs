@@ -14,6 +14,8 @@ pub(crate) const XML_MODE: &str = "xml_mode";
 pub(crate) const FEW_SHOT_COUNT: &str = "few_shot_count";
 pub(crate) const VALIDATE: &str = "validate";
 pub(crate) const REASKS: &str = "reasks";
+pub(crate) const TOOLS: &str = "tools";
+pub(crate) const MAX_ITERATIONS: &str = "max_iterations";
 
 /// Keys of `example(...)`.
 pub(crate) const INPUT: &str = "input";
@@ -30,6 +32,8 @@ pub(crate) const TOP_LEVEL: &[&str] = &[
     CONFIGURATION,
     VALIDATE,
     REASKS,
+    TOOLS,
+    MAX_ITERATIONS,
     MAX_ATTEMPTS,
     CACHE_TTL,
     INPUT_VALIDATION,

@@ -65,6 +65,36 @@ impl Transport {
             .await
     }
 
+    /// Opens a stream at `path` with `headers` besides the usual ones, retried until its
+    /// status is a success: the response, its body not yet read, and when its request started
+    /// (for the stream's clocks). An error status's body is read as v3's (the agent's
+    /// endpoint is v3's whatever the client's version).
+    pub(crate) async fn open(
+        &self,
+        span: &tracing::Span,
+        path: &str,
+        body: Bytes,
+        headers: &[(&'static str, HeaderValue)],
+    ) -> Result<(reqwest::Response, tokio::time::Instant)> {
+        let url = self.url(path);
+        let once = || async {
+            let mut request = self.post(&url, "text/event-stream", body.clone());
+            for (name, value) in headers {
+                request = request.header(*name, value.clone());
+            }
+            let started = tokio::time::Instant::now();
+            let timeout = self.request_timeout;
+            let deadline = deadline_after(started, timeout);
+            let response = tokio::time::timeout_at(deadline, request.send())
+                .await
+                .map_err(|_| request_timeout(timeout, "no response"))?
+                .map_err(Error::from_reqwest)?;
+            let response = self.check_status(response, deadline, Api::V3).await?;
+            Ok((response, started))
+        };
+        self.retry.run(span, once).instrument(span.clone()).await
+    }
+
     fn post(&self, url: &str, accept: &'static str, body: Bytes) -> reqwest::RequestBuilder {
         self.request(reqwest::Method::POST, url, accept, body)
     }

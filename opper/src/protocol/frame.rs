@@ -24,6 +24,9 @@ pub(crate) enum Frame {
     /// A piece of the model's text (v3 `content`): the JSON document with an output schema,
     /// else the text output.
     Text(String),
+    /// A tool call's start or arguments (v3 `tool_call_start`, `tool_call_delta`): for the raw
+    /// chunk stream only; a typed stream skips it.
+    ToolCall(StreamingChunk),
     /// The final answer (v3 `complete`): the output, as the JSON text it arrived in (the
     /// event's data, moved, not copied), and its metadata.
     Complete(Box<Response<OutputText>>),

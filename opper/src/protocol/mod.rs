@@ -4,13 +4,14 @@
 //! version's module through [`Api`] without naming a field.
 
 // The parts, leaves first: JSON in and out for both versions, v2's wire, the frames both
-// versions decode into (a v2 chunk is one), then v3's wire, then the spans wire (v3's, used
-// by clients of both versions).
+// versions decode into (a v2 chunk is one), then v3's wire, the spans wire (v3's, used by
+// clients of both versions), and the agent's (v3's `/v3/compat/openresponses`).
 pub(crate) mod json;
 pub(crate) mod v2;
 pub(crate) mod frame;
 pub(crate) mod v3;
 pub(crate) mod spans;
+pub(crate) mod openresponses;
 
 pub(crate) use frame::{Decoded, Endpoint, Frame};
 

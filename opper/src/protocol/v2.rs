@@ -396,6 +396,11 @@ pub enum ChunkType {
     Json,
     /// The service failed: see `error_type` and `error_message`.
     Error,
+    /// A v3 stream's `tool_call_start` or `tool_call_delta` event (a tool the model calls):
+    /// `delta` is the event as sent (`tool_call_index`, `tool_call_id`, `tool_call_name`,
+    /// `tool_call_args`). Only the raw [`ChunkStream`](crate::ChunkStream) yields it.
+    #[serde(rename = "tool_call")]
+    ToolCall,
     /// A type this version does not know.
     #[serde(other)]
     Other,

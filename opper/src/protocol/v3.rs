@@ -16,6 +16,7 @@ use crate::api::Api;
 use crate::error::{PendingOperation, cut};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
+use crate::protocol::v2::{ChunkType, StreamingChunk};
 use crate::reask::output::OutputText;
 use crate::task::schema::Schema;
 use crate::trace::once::OncePerName;
@@ -603,7 +604,8 @@ fn complete(data: String) -> Result<Frame> {
     }
 }
 
-/// A data frame by its `type`: `content` is text, `error` ends the stream, others are skipped.
+/// A data frame by its `type`: `content` is text, `tool_call_start` and `tool_call_delta` are
+/// tool-call chunks, `error` ends the stream, others are skipped.
 fn data_frame(value: &Value) -> Result<Option<Frame>> {
     match value.get("type").and_then(Value::as_str) {
         Some("content") => Ok(value
@@ -611,6 +613,11 @@ fn data_frame(value: &Value) -> Result<Option<Frame>> {
             .and_then(Value::as_str)
             .filter(|delta| !delta.is_empty())
             .map(|delta| Frame::Text(delta.to_owned()))),
+        Some("tool_call_start" | "tool_call_delta") => Ok(Some(Frame::ToolCall(StreamingChunk {
+            delta: Some(value.clone()),
+            chunk_type: Some(ChunkType::ToolCall),
+            ..StreamingChunk::default()
+        }))),
         Some("error") => {
             let message = match value.get("error") {
                 Some(Value::String(message)) => Some(message.clone()),

@@ -30,7 +30,8 @@ type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 /// On [`Api::V2`] it yields every [`StreamingChunk`] (the first often carries only the
 /// `span_id`). On [`Api::V3`] it yields each `content` delta as a text chunk
 /// (`chunk_type` `text`, `delta` the text, no `json_path`: with an output schema, a piece of
-/// the model's JSON document), and keeps the `complete` event's output for
+/// the model's JSON document), each `tool_call_start` and `tool_call_delta` event as a
+/// `tool_call` chunk (`delta` the event as sent), and keeps the `complete` event's output for
 /// [`output`](Self::output); a v3 stream that ends without `complete` ends with
 /// [`Error::Incomplete`]. An `error`
 /// chunk, an event that is not JSON, an oversized event, a body longer than the response limit,
@@ -596,7 +597,9 @@ impl FuturesStream for ChunkStream {
                 Poll::Pending => return Poll::Pending,
             };
             match frame {
-                Frame::Chunk(chunk) => return Poll::Ready(Some(Ok(chunk))),
+                Frame::Chunk(chunk) | Frame::ToolCall(chunk) => {
+                    return Poll::Ready(Some(Ok(chunk)));
+                }
                 Frame::Text(text) => {
                     return Poll::Ready(Some(Ok(StreamingChunk {
                         delta: Some(Value::String(text)),
@@ -634,7 +637,7 @@ impl Recording {
     }
 }
 
-fn decode_error(error: DecodeError) -> Error {
+pub(crate) fn decode_error(error: DecodeError) -> Error {
     match error {
         DecodeError::TooLarge { limit } => Error::EventTooLarge {
             limit,

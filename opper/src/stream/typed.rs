@@ -599,7 +599,8 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     }
                 }
                 Frame::Complete(_) => continue,
-                Frame::Done => continue,
+                // Tool calls are the raw chunk stream's (and an agent's); not the output.
+                Frame::Done | Frame::ToolCall(_) => continue,
             };
             let Some(delta) = chunk.delta else { continue };
             let path = chunk.json_path.as_deref();

@@ -81,9 +81,10 @@ pub(crate) mod chunker;
 mod record;
 mod reply;
 mod schema;
-// The v3 wire and the spans endpoints, below the server that routes to them.
+// The v3 wire, the spans endpoints and the agent's, below the server that routes to them.
 mod v3;
 mod spans;
+mod openresponses;
 // The HTTP side: routing, auth, limits, faults, v2's shapes.
 mod server;
 
@@ -98,6 +99,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::testing::chunker::{ChunkOptions, chunks_for};
+pub use openresponses::Turn;
 pub use record::RecordedRequest;
 pub use reply::Reply;
 pub use schema::{Generator, generate};

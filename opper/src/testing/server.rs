@@ -18,6 +18,7 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use super::openresponses;
 use super::record::{RecordedRequest, Recording};
 use super::reply::{Body, Reply, StreamFault};
 use super::schema::{Generator, hash_str, uuid_like, words};
@@ -373,6 +374,11 @@ fn route(path: &str) -> Route {
     match path {
         "/v2/call" | "/call" => v2(Endpoint::Call),
         "/v2/call/stream" | "/call/stream" => v2(Endpoint::Stream),
+        openresponses::PATH => Route {
+            api: Api::V3,
+            endpoint: Some(Endpoint::Stream),
+            name: None,
+        },
         path if spans::is_spans(path) => Route {
             api: Api::V3,
             endpoint: Some(Endpoint::Spans),
@@ -539,6 +545,16 @@ pub(crate) async fn handle(
         );
     }
     let checked = match api {
+        _ if parts.uri.path() == openresponses::PATH => openresponses::validate(body.as_ref())
+            .map(|()| {
+                openresponses::name(
+                    parts
+                        .headers
+                        .get("x-opper-name")
+                        .and_then(|v| v.to_str().ok()),
+                )
+            })
+            .map_err(|(message, details)| error_response(api, 400, "", message, details)),
         Api::V2 => validate(&raw_body, body.as_ref()),
         Api::V3 => v3::validate(body.as_ref(), route.name.as_deref())
             .map_err(|(message, details)| error_response(api, 400, "", message, details)),
@@ -589,6 +605,12 @@ pub(crate) async fn handle(
         return Err(DropConnection);
     }
 
+    if parts.uri.path() == openresponses::PATH
+        && let Some(pieces) =
+            openresponses::answer(&reply.body, body.as_ref(), seed ^ hash_str(&name))
+    {
+        return Ok(stream_response(pieces, &reply, api, guard));
+    }
     let schema = body
         .as_ref()
         .and_then(|b| b.get("output_schema"))

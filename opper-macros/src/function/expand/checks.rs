@@ -28,7 +28,7 @@ pub(super) fn checks(task: &Task<'_>, names: &Names) -> TokenStream {
     };
     let out_ty = &task.function.output.ty;
     let assert_output = match task.function.output.mode {
-        Mode::Stream => quote!(assert_streamable),
+        Mode::Stream | Mode::AgentStream => quote!(assert_streamable),
         _ => quote!(assert_output),
     };
     let output = quote_spanned!(out_ty.span()=> #private::#assert_output::<#out_ty>(););

@@ -2,7 +2,7 @@
 //! tags, configuration and examples.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::LitStr;
 use syn::spanned::Spanned;
 
@@ -70,34 +70,9 @@ pub(super) fn build_task(task: &Task<'_>, names: &Names) -> TokenStream {
     })
 }
 
-/// A parameter's doc comment as `schemars` joins a field's: one line per `#[doc]`, without the
-/// space `///` leaves first, in `concat!`; `""` without one.
+/// A parameter's doc comment as `schemars` joins a field's; `""` without one.
 fn doc(attrs: &[syn::Attribute]) -> TokenStream {
-    let mut joined = TokenStream::new();
-    let lines = attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident("doc"))
-        .filter_map(|attr| attr.meta.require_name_value().ok());
-    for (index, line) in lines.enumerate() {
-        if index > 0 {
-            joined.extend(quote!(, "\n",));
-        }
-        match &line.value {
-            syn::Expr::Lit(syn::ExprLit {
-                lit: syn::Lit::Str(text),
-                ..
-            }) => {
-                let value = text.value();
-                let value = value.strip_prefix(' ').unwrap_or(&value);
-                LitStr::new(value, text.span()).to_tokens(&mut joined);
-            }
-            other => other.to_tokens(&mut joined),
-        }
-    }
-    if joined.is_empty() {
-        return quote!("");
-    }
-    quote!(::core::concat!(#joined))
+    crate::docs::joined(attrs).unwrap_or_else(|| quote!(""))
 }
 
 fn model_tokens(model: &ModelSpec, private: &TokenStream) -> TokenStream {

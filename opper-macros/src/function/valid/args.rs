@@ -26,6 +26,10 @@ pub(super) struct Args {
     pub(super) validate: Option<Expr>,
     /// `reasks = N`, a `u32` literal.
     pub(super) reasks: Option<LitInt>,
+    /// `tools = [a, b]`: paths of `#[opper::tool]` functions.
+    pub(super) tools: Option<Vec<syn::Path>>,
+    /// `max_iterations = N`, a `u32` literal.
+    pub(super) max_iterations: Option<LitInt>,
     /// Keys set so far (for "set multiple times").
     seen: Vec<String>,
 }
@@ -124,6 +128,31 @@ impl Args {
                     self.reasks = reasks;
                 }
             }
+            symbol::TOOLS => {
+                let Some(expr) = expr(meta, cx) else { return };
+                let tools = tools(expr, cx);
+                if self.first_time(key, cx) {
+                    self.tools = tools;
+                }
+            }
+            symbol::MAX_ITERATIONS => {
+                let Some(expr) = expr(meta, cx) else { return };
+                let max = match lit(expr) {
+                    Some(Lit::Int(int)) if int.base10_parse::<u32>().is_ok_and(|n| n > 0) => {
+                        Some(int.clone())
+                    }
+                    _ => {
+                        cx.error_spanned_by(
+                            expr,
+                            "`max_iterations` takes a whole number of turns, at least 1: `max_iterations = 10`",
+                        );
+                        None
+                    }
+                };
+                if self.first_time(key, cx) {
+                    self.max_iterations = max;
+                }
+            }
             symbol::EXAMPLE => {
                 let Some(list) = list(meta, cx) else { return };
                 if let Some(example) = example::parse(key, list, cx) {
@@ -219,6 +248,30 @@ fn tags(list: &[Meta], cx: &Ctxt) -> Vec<(LitStr, Expr)> {
         }
     }
     tags
+}
+
+/// `tools = [a, b, path::c]`: each a path to an `#[opper::tool]` function.
+fn tools(expr: &Expr, cx: &Ctxt) -> Option<Vec<syn::Path>> {
+    let Expr::Array(array) = crate::ungroup::ungroup(expr) else {
+        cx.error_spanned_by(
+            expr,
+            "`tools` takes a list of #[opper::tool] functions: `tools = [get_weather, add]`",
+        );
+        return None;
+    };
+    let mut paths = Vec::new();
+    for elem in &array.elems {
+        match crate::ungroup::ungroup(elem) {
+            Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => {
+                paths.push(path.path.clone());
+            }
+            other => cx.error_spanned_by(
+                other,
+                "a tool is the path of an #[opper::tool] function (its `<name>_tool()` is called)",
+            ),
+        }
+    }
+    Some(paths)
 }
 
 /// `crate = "::opper"` or `crate = ::opper`.

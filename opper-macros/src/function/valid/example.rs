@@ -18,6 +18,13 @@ pub(super) struct RawExample {
     comment: Option<Expr>,
 }
 
+impl RawExample {
+    /// The example's output, to point at the example.
+    pub(super) fn output(&self) -> &Expr {
+        &self.output
+    }
+}
+
 enum RawInput {
     /// `input(field = value, ...)`; the `input` token.
     Fields(Ident, Vec<(Ident, Expr)>),

@@ -323,7 +323,17 @@ fn output(sig: &syn::Signature, cx: &Ctxt) -> Option<Output> {
         Some((ident, args, true)) if ident == "Stream" && args.len() == 1 => {
             (Mode::Stream, args[0])
         }
-        Some((ident, _, _)) if ident == "Response" || ident == "Stream" => {
+        Some((ident, args, true)) if ident == "AgentRun" && args.len() == 1 => {
+            (Mode::AgentRun, args[0])
+        }
+        Some((ident, args, true)) if ident == "AgentStream" && args.len() == 1 => {
+            (Mode::AgentStream, args[0])
+        }
+        Some((ident, _, _))
+            if ["Response", "Stream", "AgentRun", "AgentStream"]
+                .iter()
+                .any(|name| ident == name) =>
+        {
             cx.error_spanned_by(
                 inner,
                 format!("write `opper::{ident}<T>` with the output type as `T`"),

@@ -1,15 +1,16 @@
-//! The instructions from the doc comment.
+//! Doc comments as text: a task's instructions, a tool's description, a parameter's
+//! description.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
-use syn::Attribute;
+use syn::{Attribute, LitStr};
 
 use crate::ungroup::lit_str;
 
 /// The doc comment, lines joined and trimmed (rustdoc's leading space removed). Doc attributes
 /// that are macro calls, such as `#[doc = include_str!("task.md")]`, are joined in with
 /// `concat!` and the whole trimmed when the task is built.
-pub(super) fn instructions(attrs: &[Attribute]) -> Option<TokenStream> {
+pub(crate) fn instructions(attrs: &[Attribute]) -> Option<TokenStream> {
     let mut parts: Vec<TokenStream> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
     let mut computed = false;
@@ -54,4 +55,29 @@ pub(super) fn instructions(attrs: &[Attribute]) -> Option<TokenStream> {
     Some(quote!(::core::primitive::str::trim(
         ::core::concat!(#(#joined),*)
     )))
+}
+
+/// The doc comment in `concat!`, one line per `#[doc]` without the space `///` leaves first
+/// (as `schemars` joins a field's; `opper::Tool` trims a description); `None` without one.
+/// Computed docs (`#[doc = include_str!(..)]`) are joined in as they are.
+pub(crate) fn joined(attrs: &[Attribute]) -> Option<TokenStream> {
+    let mut joined = TokenStream::new();
+    let lines = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| attr.meta.require_name_value().ok());
+    for (index, line) in lines.enumerate() {
+        if index > 0 {
+            joined.extend(quote!(, "\n",));
+        }
+        match lit_str(&line.value) {
+            Some(text) => {
+                let value = text.value();
+                let value = value.strip_prefix(' ').unwrap_or(&value);
+                LitStr::new(value, text.span()).to_tokens(&mut joined);
+            }
+            None => line.value.to_tokens(&mut joined),
+        }
+    }
+    (!joined.is_empty()).then(|| quote!(::core::concat!(#joined)))
 }

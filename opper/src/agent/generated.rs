@@ -1,0 +1,79 @@
+//! What `#[opper::function(tools = [...])]` generates calls to (through `__private`): the task
+//! run as an agent, its tools made on each call.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::agent::builder::Agent;
+use crate::agent::run::AgentRun;
+use crate::agent::stream::AgentStream;
+use crate::client::default::default_client;
+use crate::reask::Policy;
+use crate::{Opper, Partial, Result, Task, Tool};
+
+/// The task's agent: its name, instructions and model, with `tools` and `max_iterations`.
+fn agent(task: &Task, tools: fn() -> Vec<Tool>, max_iterations: Option<u32>) -> Agent {
+    let mut agent = Agent::new(task.name.clone())
+        .instructions(task.instructions.clone().unwrap_or_default())
+        .tools(tools());
+    if let Some(model) = &task.model {
+        agent = agent.model(model.clone());
+    }
+    if let Some(max) = max_iterations {
+        agent = agent.max_iterations(max);
+    }
+    agent
+}
+
+fn client(client: Option<&Opper>) -> Result<Opper> {
+    match client {
+        Some(client) => Ok(client.clone()),
+        None => default_client(),
+    }
+}
+
+/// An agent task's run: the output with what it took.
+pub async fn agent_run<I: Serialize + ?Sized, O: DeserializeOwned + JsonSchema>(
+    client_: Option<&Opper>,
+    task: &Task,
+    input_: &I,
+    _policy: &Policy<O>,
+    tools: fn() -> Vec<Tool>,
+    max_iterations: Option<u32>,
+) -> Result<AgentRun<O>> {
+    let client_ = client(client_)?;
+    agent(task, tools, max_iterations)
+        .run(&client_, input_)
+        .await
+}
+
+/// An agent task's output.
+pub async fn agent_call<I: Serialize + ?Sized, O: DeserializeOwned + JsonSchema>(
+    client_: Option<&Opper>,
+    task: &Task,
+    input_: &I,
+    policy: &Policy<O>,
+    tools: fn() -> Vec<Tool>,
+    max_iterations: Option<u32>,
+) -> Result<O> {
+    agent_run(client_, task, input_, policy, tools, max_iterations)
+        .await
+        .map(|run| run.output)
+}
+
+/// An agent task's run as a stream.
+pub async fn agent_stream<
+    I: Serialize + ?Sized,
+    O: Partial + DeserializeOwned + JsonSchema + Send + 'static,
+>(
+    client_: Option<&Opper>,
+    task: &Task,
+    input_: &I,
+    _policy: &Policy<O>,
+    tools: fn() -> Vec<Tool>,
+    max_iterations: Option<u32>,
+) -> Result<AgentStream<O>> {
+    let client_ = client(client_)?;
+    agent(task, tools, max_iterations).stream(&client_, input_)
+}

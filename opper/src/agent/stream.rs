@@ -1,0 +1,327 @@
+//! [`AgentStream`]: an agent's run as a stream of what it does, with typed partials of its
+//! answer read from the model's text as a v3 stream reads it (the same reader and assembler,
+//! so the same honesty rules).
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream as FuturesStream;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::agent::run::AgentRun;
+use crate::agent::turn::Happened;
+use crate::partial::text::TextReader;
+use crate::partial::{Assembler, Partial};
+use crate::task::schema::schema_for;
+use crate::{Error, Result, Update};
+
+/// What an agent does, as an [`AgentStream`] tells it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AgentEvent<T: Partial> {
+    /// A turn starts: its request is about to be sent (from 1).
+    Turn {
+        /// The turn's number.
+        iteration: u32,
+    },
+    /// A tool starts (also a call that cannot run: it ends at once with its error).
+    ToolStart {
+        /// The tool's name, as the model called it.
+        name: String,
+        /// The call's id.
+        call_id: String,
+        /// The arguments' JSON text, as the model wrote them.
+        input: String,
+    },
+    /// A tool ended.
+    ToolEnd {
+        /// The tool's name.
+        name: String,
+        /// The call's id.
+        call_id: String,
+        /// The arguments' JSON text.
+        input: String,
+        /// The output's JSON text, or the error's message (see
+        /// [`ToolCall::output`](crate::ToolCall::output)).
+        output: std::result::Result<String, String>,
+        /// How long it ran.
+        duration: Duration,
+    },
+    /// A piece of the model's text in this turn.
+    Text(String),
+    /// A typed update of the answer, read from this turn's text; its `attempt` is the turn's
+    /// number (a turn that then calls tools was not the answer: the next turn starts afresh).
+    Update(Update<T>),
+}
+
+/// What the run's observer keeps for the stream: owned copies.
+enum Heard {
+    Turn(u32),
+    Started(String, String, String),
+    Ended(
+        String,
+        String,
+        String,
+        std::result::Result<String, String>,
+        Duration,
+    ),
+    Text(String),
+}
+
+pub(super) type Run<T> = Pin<Box<dyn Future<Output = Result<AgentRun<T>>> + Send>>;
+
+/// An agent's run as a stream of [`AgentEvent`]s; [`finish`](Self::finish) gives the
+/// [`AgentRun`]. From [`Agent::stream`](crate::Agent::stream).
+///
+/// Nothing is spawned: the run advances only while the stream is polled, and dropping the
+/// stream cancels its request and its running tools. What a poll of the run produces waits in
+/// the stream until it is read (at most what one turn's response holds).
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> opper::Result<()> {
+/// use futures::StreamExt;
+/// use opper::AgentEvent;
+///
+/// #[derive(Debug, serde::Deserialize, schemars::JsonSchema, opper::Partial)]
+/// struct Answer {
+///     sum: i64,
+/// }
+///
+/// /// Add two integers.
+/// #[opper::tool]
+/// fn add(a: i64, b: i64) -> i64 {
+///     a + b
+/// }
+///
+/// let server = opper::testing::MockServer::start().await;
+/// let agent = opper::Agent::new("adder").tool(add_tool());
+/// let mut run = agent.stream::<Answer>(&server.client(), "2 + 3?")?;
+/// while let Some(event) = run.next().await {
+///     match event? {
+///         AgentEvent::ToolStart { name, input, .. } => println!("-> {name}({input})"),
+///         AgentEvent::ToolEnd { name, output, .. } => println!("<- {name}: {output:?}"),
+///         AgentEvent::Update(update) => println!("{} <- {}", update.json_path, update.delta),
+///         _ => {}
+///     }
+/// }
+/// let run = run.finish().await?;
+/// assert_eq!(run.tool_calls.len(), 1);
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))]
+/// # fn main() {}
+/// ```
+pub struct AgentStream<T: Partial> {
+    run: Option<Run<T>>,
+    heard: Arc<Mutex<VecDeque<Heard>>>,
+    ready: VecDeque<AgentEvent<T>>,
+    outcome: Option<AgentRun<T>>,
+    /// The run's error, handed out after what the run did before it.
+    error: Option<Error>,
+    failure: Option<String>,
+    schema: Option<Arc<Value>>,
+    reader: TextReader,
+    assembler: Assembler<T>,
+    iteration: u32,
+    silent: bool,
+}
+
+impl<T: Partial> Unpin for AgentStream<T> {}
+
+impl<T: Partial> std::fmt::Debug for AgentStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentStream")
+            .field("iteration", &self.iteration)
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<T> AgentStream<T>
+where
+    T: Partial + DeserializeOwned + JsonSchema + Send + 'static,
+{
+    /// The stream of the run `start` makes, given the observer that tells the stream what the
+    /// run does.
+    pub(super) fn new(start: impl FnOnce(Box<dyn FnMut(Happened<'_>) + Send>) -> Run<T>) -> Self {
+        let heard = Arc::new(Mutex::new(VecDeque::new()));
+        let sink = heard.clone();
+        let observe = move |happened: Happened<'_>| {
+            let heard = match happened {
+                Happened::Turn(iteration) => Heard::Turn(iteration),
+                Happened::Started(call) => Heard::Started(
+                    call.name.clone(),
+                    call.call_id.clone(),
+                    call.arguments.clone(),
+                ),
+                Happened::Ended(call) => Heard::Ended(
+                    call.name.clone(),
+                    call.call_id.clone(),
+                    call.arguments.clone(),
+                    call.output.clone().unwrap_or_else(|| Err(String::new())),
+                    call.duration,
+                ),
+                Happened::Text(text) => Heard::Text(text.to_owned()),
+            };
+            lock(&sink).push_back(heard);
+        };
+        let run = start(Box::new(observe));
+        let text_answer = typeid::of::<T>() == typeid::of::<String>();
+        let schema = (!text_answer).then(|| Arc::new(schema_for::<T>()));
+        AgentStream {
+            run: Some(run),
+            heard,
+            ready: VecDeque::new(),
+            outcome: None,
+            error: None,
+            failure: None,
+            assembler: Assembler::new(schema.clone()),
+            schema,
+            reader: TextReader::new(),
+            iteration: 0,
+            silent: false,
+        }
+    }
+
+    /// Reads what is left of the run and returns it.
+    ///
+    /// # Errors
+    /// The run's error; if the stream already handed it out, [`Error::Incomplete`] saying so.
+    pub async fn finish(mut self) -> Result<AgentRun<T>> {
+        while let Some(event) = std::future::poll_fn(|cx| Pin::new(&mut self).poll_next(cx)).await {
+            event?;
+        }
+        match (self.outcome.take(), self.failure.take()) {
+            (Some(run), _) => Ok(run),
+            (None, reason) => Err(Error::Incomplete {
+                reason: format!("the run had already failed: {}", reason.unwrap_or_default()),
+                source: None,
+                partial: Value::Null,
+            }),
+        }
+    }
+
+    /// Turns what the run did into events.
+    fn hear(&mut self, heard: Heard) {
+        match heard {
+            Heard::Turn(iteration) => {
+                self.iteration = iteration;
+                self.reader = TextReader::new();
+                self.assembler = Assembler::new(self.schema.clone());
+                self.silent = false;
+                self.ready.push_back(AgentEvent::Turn { iteration });
+            }
+            Heard::Started(name, call_id, input) => {
+                self.ready.push_back(AgentEvent::ToolStart {
+                    name,
+                    call_id,
+                    input,
+                });
+            }
+            Heard::Ended(name, call_id, input, output, duration) => {
+                self.ready.push_back(AgentEvent::ToolEnd {
+                    name,
+                    call_id,
+                    input,
+                    output,
+                    duration,
+                });
+            }
+            Heard::Text(text) => {
+                self.updates(&text);
+                self.ready.push_back(AgentEvent::Text(text));
+            }
+        }
+    }
+
+    /// The typed updates a piece of the text makes, before the text itself.
+    fn updates(&mut self, text: &str) {
+        if self.silent {
+            return;
+        }
+        let mut events = Vec::new();
+        if self.schema.is_none() {
+            events.push((String::new(), Value::String(text.to_owned())));
+        } else if self
+            .reader
+            .push(text, |path, delta| events.push((path.to_owned(), delta)))
+            .is_err()
+        {
+            self.silent = true;
+        }
+        for (path, delta) in events {
+            let json_path = (!path.is_empty()).then_some(path.as_str());
+            match self.assembler.push(json_path, &delta) {
+                Ok(completed) => self.ready.push_back(AgentEvent::Update(Update {
+                    json_path: path.clone(),
+                    delta,
+                    partial: self.assembler.partial(),
+                    completed,
+                    attempt: self.iteration,
+                })),
+                Err(_) => {
+                    // The text is not the answer's JSON: no more updates this turn.
+                    self.silent = true;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl<T> FuturesStream for AgentStream<T>
+where
+    T: Partial + DeserializeOwned + JsonSchema + Send + 'static,
+{
+    type Item = Result<AgentEvent<T>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(event) = this.ready.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            let heard = lock(&this.heard).pop_front();
+            if let Some(heard) = heard {
+                this.hear(heard);
+                continue;
+            }
+            if let Some(error) = this.error.take() {
+                return Poll::Ready(Some(Err(error)));
+            }
+            let Some(run) = this.run.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match run.as_mut().poll(cx) {
+                Poll::Pending => {
+                    if lock(&this.heard).is_empty() {
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Ready(outcome) => {
+                    this.run = None;
+                    match outcome {
+                        Ok(run) => this.outcome = Some(run),
+                        Err(error) => {
+                            this.failure = Some(error.to_string());
+                            this.error = Some(error);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

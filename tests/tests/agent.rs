@@ -1,0 +1,1010 @@
+//! Agents over loopback (`POST /v3/compat/openresponses`), scenario by scenario as
+//! `opper-api/AGENT.md` describes what the official client 2.1.1 sends: the request body (its
+//! keys in order, the tools, `text.format`), the history sent back (the calls, then their
+//! outputs, as `json.dumps` text), tool errors, unknown tools, bad arguments, a text answer,
+//! the iteration limit and its messages, HTTP errors, failed and cut streams; and what this
+//! crate does better: tools that start while the model streams, run together, and are
+//! cancelled with the run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use opper::testing::{MockServer, RecordedRequest, Reply, Turn};
+use opper::{Agent, Error, RetryPolicy, Tool};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Serialize)]
+struct Weather {
+    city: String,
+    temperature_c: i64,
+    conditions: &'static str,
+}
+
+/// Current weather in a city.
+#[opper::tool]
+async fn get_weather(
+    /// City name, e.g. "Paris"
+    city: String,
+) -> Result<Weather, String> {
+    match city.as_str() {
+        "Atlantis" => Err(format!("unknown city: {city}")),
+        _ => Ok(Weather {
+            city,
+            temperature_c: 21,
+            conditions: "sunny",
+        }),
+    }
+}
+
+/// Add two integers.
+#[opper::tool]
+fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema)]
+struct Report {
+    summary: String,
+}
+
+fn agent() -> Agent {
+    Agent::new("planner")
+        .instructions("Plan the day.")
+        .model("openai/gpt-4o-mini")
+        .tool(get_weather_tool())
+        .tool(add_tool())
+}
+
+fn client(server: &MockServer) -> opper::Opper {
+    server
+        .client_builder()
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("a client")
+}
+
+/// The bodies of the agent's requests, in order.
+fn bodies(server: &MockServer) -> Vec<Value> {
+    server
+        .requests()
+        .into_iter()
+        .map(|request| request.body.expect("a JSON body"))
+        .collect()
+}
+
+/// The top-level keys of a body, in the order they were sent.
+fn keys(request: &RecordedRequest) -> Vec<String> {
+    let body: serde_json::Map<String, Value> =
+        serde_json::from_slice(&request.raw_body).expect("a JSON object");
+    body.keys().cloned().collect()
+}
+
+fn user(content: &str) -> Value {
+    json!({"type": "message", "role": "user", "content": content})
+}
+
+fn call(call_id: &str, name: &str, arguments: &str) -> Value {
+    json!({"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments})
+}
+
+fn output(call_id: &str, output: &str) -> Value {
+    json!({"type": "function_call_output", "call_id": call_id, "output": output})
+}
+
+#[tokio::test]
+async fn two_tools_in_one_turn_then_a_structured_answer() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("call_weather_1", "get_weather", r#"{"city":"Paris"}"#)
+            .call_with_id("call_add_2", "add", r#"{"a":2,"b":3}"#)
+            .usage(100, 20)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"summary": "Sunny; 5"}"#)
+            .usage(150, 10)
+            .into_reply(),
+    );
+    let run = agent()
+        .run::<Report>(&client(&server), "Weather in Paris, and 2+3?")
+        .await
+        .unwrap();
+    assert_eq!(run.output.summary, "Sunny; 5");
+    assert_eq!(run.iterations, 2);
+    assert_eq!(
+        (
+            run.usage.input_tokens,
+            run.usage.output_tokens,
+            run.usage.total_tokens
+        ),
+        (250, 30, 280)
+    );
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["get_weather", "add"]);
+    assert_eq!(run.tool_calls[1].input, r#"{"a":2,"b":3}"#);
+    assert_eq!(run.tool_calls[1].output, Ok("5".into()));
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.path, "/v3/compat/openresponses");
+        assert_eq!(request.header("accept"), Some("text/event-stream"));
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("x-opper-name"), Some("planner"));
+        assert_eq!(request.header("x-opper-parent-span-id"), None);
+        assert_eq!(
+            keys(request),
+            [
+                "input",
+                "instructions",
+                "tools",
+                "model",
+                "max_output_tokens",
+                "text",
+                "stream"
+            ]
+        );
+    }
+    let bodies = bodies(&server);
+    // AGENT.md §1.1: the tools as functions, their parameters from the signatures, the answer's
+    // schema in `text.format` named "output", 16000 output tokens, streamed.
+    assert_eq!(
+        bodies[0],
+        json!({
+            "input": [user("Weather in Paris, and 2+3?")],
+            "instructions": "Plan the day.",
+            "tools": [
+                {"type": "function", "name": "get_weather", "description": "Current weather in a city.",
+                 "parameters": {"type": "object",
+                    "properties": {"city": {"type": "string", "description": "City name, e.g. \"Paris\""}},
+                    "required": ["city"]}},
+                {"type": "function", "name": "add", "description": "Add two integers.",
+                 "parameters": {"type": "object",
+                    "properties": {"a": {"type": "integer", "format": "int64"},
+                                   "b": {"type": "integer", "format": "int64"}},
+                    "required": ["a", "b"]}},
+            ],
+            "model": "openai/gpt-4o-mini",
+            "max_output_tokens": 16000,
+            "text": {"format": {"type": "json_schema", "name": "output", "schema": {
+                "title": "Report", "type": "object",
+                "properties": {"summary": {"type": "string"}}, "required": ["summary"]}}},
+            "stream": true,
+        })
+    );
+    // AGENT.md §1.2: every call of the turn, then every output, in call order; arguments as
+    // streamed, outputs as `json.dumps` writes them.
+    assert_eq!(
+        bodies[1]["input"],
+        json!([
+            user("Weather in Paris, and 2+3?"),
+            call("call_weather_1", "get_weather", r#"{"city":"Paris"}"#),
+            call("call_add_2", "add", r#"{"a":2,"b":3}"#),
+            output(
+                "call_weather_1",
+                r#"{"city": "Paris", "temperature_c": 21, "conditions": "sunny"}"#
+            ),
+            output("call_add_2", "5"),
+        ])
+    );
+    assert_eq!(bodies[1]["tools"], bodies[0]["tools"]);
+}
+
+#[tokio::test]
+async fn a_tool_error_an_unknown_tool_and_bad_arguments_reach_the_model_as_errors() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "get_weather", r#"{"city":"Atlantis"}"#)
+            .call_with_id("c2", "delete_everything", "{}")
+            .call_with_id("c3", "add", r#"{"a":2,"b":"#)
+            .call_with_id("c4", "add", r#"{"a":2}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("All done.").into_reply());
+    let run = agent().run::<String>(&client(&server), "go").await.unwrap();
+    assert_eq!(run.output, "All done.");
+    let errors: Vec<_> = run
+        .tool_calls
+        .iter()
+        .map(|c| c.output.clone().unwrap_err())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "unknown city: Atlantis",
+            "Tool \"delete_everything\" not found",
+            r#"Failed to parse tool arguments: {"a":2,"b":"#,
+            "Invalid tool arguments: missing field `b`",
+        ]
+    );
+    // AGENT.md §1.8: each as `{"error": "..."}`, and the run goes on.
+    let input = &bodies(&server)[1]["input"];
+    assert_eq!(
+        input[5],
+        output("c1", r#"{"error": "unknown city: Atlantis"}"#)
+    );
+    assert_eq!(
+        input[6],
+        output("c2", r#"{"error": "Tool \"delete_everything\" not found"}"#)
+    );
+    assert_eq!(
+        input[7],
+        output(
+            "c3",
+            r#"{"error": "Failed to parse tool arguments: {\"a\":2,\"b\":"}"#
+        )
+    );
+    assert_eq!(input[3], call("c3", "add", r#"{"a":2,"b":"#));
+}
+
+#[tokio::test]
+async fn a_text_answer_sends_no_text_format() {
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::answer("Hello there.").into_reply());
+    let run = agent().run::<String>(&client(&server), "hi").await.unwrap();
+    assert_eq!((run.output.as_str(), run.iterations), ("Hello there.", 1));
+    let requests = server.requests();
+    assert_eq!(
+        keys(&requests[0]),
+        [
+            "input",
+            "instructions",
+            "tools",
+            "model",
+            "max_output_tokens",
+            "stream"
+        ]
+    );
+    // Without tools, no `tools` key; the instructions always, even empty.
+    server.enqueue("bare", Turn::answer("ok").into_reply());
+    Agent::new("bare")
+        .run::<String>(&client(&server), "hi")
+        .await
+        .unwrap();
+    assert_eq!(
+        server.requests()[1].body,
+        Some(
+            json!({"input": [user("hi")], "instructions": "", "max_output_tokens": 16000, "stream": true})
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_iteration_limit_adds_the_official_messages_then_fails_with_the_calls() {
+    let server = MockServer::start().await;
+    for turn in 1..=4 {
+        let arguments = format!(r#"{{"a":{turn},"b":1}}"#);
+        server.enqueue("planner", Turn::new().call("add", arguments).into_reply());
+    }
+    let error = agent()
+        .max_iterations(3)
+        .run::<Report>(&client(&server), "loop")
+        .await
+        .unwrap_err();
+    let Error::MaxIterations {
+        iterations,
+        tool_calls,
+    } = &error
+    else {
+        panic!("expected MaxIterations, got {error:?}");
+    };
+    assert_eq!((*iterations, tool_calls.len()), (3, 4));
+    assert_eq!(
+        error.to_string(),
+        "the agent reached its limit of 3 iterations without a final answer"
+    );
+    let developer = |text: &str| json!({"type": "message", "role": "developer", "content": text});
+    let bodies = bodies(&server);
+    assert_eq!(bodies.len(), 4);
+    // AGENT.md §1.7: at max-2, at max and at max+1, kept in the history.
+    let wrap_up =
+        developer("[System] 2 turns remaining. Start wrapping up and prepare your final output.");
+    let last = developer("[System] Final turn. Produce your final output now.");
+    let exceeded = developer("[System] Turn limit exceeded. Respond with your best output now.");
+    assert_eq!(bodies[0]["input"], json!([user("loop"), wrap_up]));
+    let messages = |body: &Value| -> Vec<Value> {
+        body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["type"] == "message")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(messages(&bodies[1]), [user("loop"), wrap_up.clone()]);
+    assert_eq!(
+        messages(&bodies[2]),
+        [user("loop"), wrap_up.clone(), last.clone()]
+    );
+    assert_eq!(
+        messages(&bodies[3]),
+        [user("loop"), wrap_up, last, exceeded]
+    );
+    assert!(
+        bodies
+            .iter()
+            .all(|body| body["tools"].as_array().unwrap().len() == 2)
+    );
+}
+
+#[tokio::test]
+async fn the_recovery_turn_may_answer() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new().call("add", r#"{"a":1,"b":1}"#).into_reply(),
+    );
+    server.enqueue("planner", Turn::answer(r#"{"summary": "2"}"#).into_reply());
+    let run = agent()
+        .max_iterations(1)
+        .run::<Report>(&client(&server), "sum")
+        .await
+        .unwrap();
+    assert_eq!((run.output.summary.as_str(), run.iterations), ("2", 2));
+}
+
+#[tokio::test]
+async fn an_http_400_is_a_bad_request_after_one_request() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Reply::api_error(400, "BadRequestError", "model does not exist"),
+    );
+    let error = agent()
+        .run::<Report>(&server.client(), "x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::BadRequest(api) if api.message.as_deref() == Some("model does not exist")),
+        "{error:?}"
+    );
+    assert_eq!(server.request_count(), 1);
+}
+
+#[tokio::test]
+async fn failed_and_cut_streams() {
+    let server = MockServer::start().await;
+    let opper = client(&server);
+    // No terminal event.
+    server.enqueue(
+        "planner",
+        Turn::answer("{}").without_completion().into_reply(),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Incomplete { reason, .. } if reason.contains("without a completion event")),
+        "{error:?}"
+    );
+    // The connection dropped after two events.
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"summary": "x"}"#)
+            .into_reply()
+            .drop_after(2),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(matches!(&error, Error::Incomplete { .. }), "{error:?}");
+    // A response that failed.
+    server.enqueue(
+        "planner",
+        Turn::answer("")
+            .failed("the model is overloaded")
+            .into_reply(),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::StreamChunk { error_message: Some(m), .. } if m == "the model is overloaded"),
+        "{error:?}"
+    );
+    // An `error` event: only its nested message is read (AGENT.md §1.3).
+    server.enqueue(
+        "planner",
+        Reply::events([
+            json!({"type": "error", "error": {"message": "rate limit", "code": "rate_limited"}}),
+        ]),
+    );
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::StreamChunk { error_message: Some(m), .. } if m == "rate limit"),
+        "{error:?}"
+    );
+    // An answer that is not the output type's JSON.
+    server.enqueue("planner", Turn::answer("I cannot say.").into_reply());
+    let error = agent().run::<Report>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Output { message, .. } if message.contains("did not return a parseable structured response (status=completed")),
+        "{error:?}"
+    );
+    // Fenced JSON is read, as the official client reads it.
+    server.enqueue(
+        "planner",
+        Turn::answer("```json\n{\"summary\": \"ok\"}\n```").into_reply(),
+    );
+    let run = agent().run::<Report>(&opper, "x").await.unwrap();
+    assert_eq!(run.output.summary, "ok");
+}
+
+#[tokio::test]
+async fn tools_start_while_the_model_streams_and_dropping_the_run_cancels_them() {
+    let server = MockServer::start().await;
+    // The call's arguments are done at the 4th event; then the stream stalls.
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call("slow", "{}")
+            .text("thinking")
+            .into_reply()
+            .stall_after(5),
+    );
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let started_tx = Arc::new(std::sync::Mutex::new(Some(started_tx)));
+    let dropped = Arc::new(AtomicBool::new(false));
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let slow = Tool::new("slow", "Never ends.", {
+        let dropped = dropped.clone();
+        move |_: NoArgs| {
+            let started = started_tx.lock().unwrap().take();
+            let guard = SetOnDrop(dropped.clone());
+            async move {
+                let _guard = guard;
+                if let Some(started) = started {
+                    let _ = started.send(());
+                }
+                std::future::pending::<()>().await;
+            }
+        }
+    });
+    let agent = Agent::new("planner").tool(slow);
+    let opper = client(&server);
+    let run = agent.run::<String>(&opper, "go");
+    tokio::select! {
+        _ = run => panic!("the run cannot end: its stream stalls"),
+        started = started_rx => started.expect("the tool started"),
+    }
+    // The select dropped the run: its tool and its request are gone.
+    assert!(dropped.load(Ordering::SeqCst));
+    let request = server.requests().pop().unwrap();
+    assert!(request.wait_disconnected(Duration::from_secs(10)).await);
+}
+
+#[tokio::test]
+async fn the_tools_of_a_turn_run_together() {
+    // Each tool waits for the other: run one after the other, they would never end.
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let meeting = |name: &'static str| {
+        let barrier = barrier.clone();
+        Tool::new(name, "", move |_: NoArgs| {
+            let barrier = barrier.clone();
+            async move {
+                barrier.wait().await;
+                name
+            }
+        })
+    };
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call("left", "{}")
+            .call("right", "{}")
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("met").into_reply());
+    let agent = Agent::new("planner")
+        .tool(meeting("left"))
+        .tool(meeting("right"));
+    let run = tokio::time::timeout(
+        Duration::from_secs(30),
+        agent.run::<String>(&client(&server), "go"),
+    )
+    .await
+    .expect("the tools ran together")
+    .unwrap();
+    assert_eq!(run.tool_calls[0].output, Ok(r#""left""#.into()));
+}
+
+#[tokio::test]
+async fn unscripted_the_server_calls_each_tool_once_then_answers_from_the_schema() {
+    let server = MockServer::start().await;
+    let run = agent()
+        .run::<Report>(&client(&server), "plan")
+        .await
+        .unwrap();
+    assert_eq!(run.iterations, 2);
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["get_weather", "add"]);
+    assert!(
+        run.tool_calls.iter().all(|call| call.output.is_ok()),
+        "{:?}",
+        run.tool_calls
+    );
+    assert!(!run.output.summary.is_empty());
+    let bodies = bodies(&server);
+    assert_eq!(bodies[1]["input"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn the_enclosing_parent_span_is_a_header() {
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::answer("ok").into_reply());
+    let opper = client(&server);
+    opper::with_parent_span(
+        "0f6c6b4e-0000-4000-8000-000000000001",
+        agent().run::<String>(&opper, "x"),
+    )
+    .await
+    .unwrap();
+    let request = server.requests().pop().unwrap();
+    assert_eq!(
+        request.header("x-opper-parent-span-id"),
+        Some("0f6c6b4e-0000-4000-8000-000000000001")
+    );
+    assert!(request.body.unwrap().get("parent_span_id").is_none());
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
+struct Plan {
+    city: String,
+    temperature_c: i64,
+}
+
+#[tokio::test]
+async fn a_stream_tells_the_turns_the_tools_and_typed_updates_of_the_answer() {
+    use futures::StreamExt;
+    use opper::AgentEvent;
+
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "get_weather", r#"{"city":"Paris"}"#)
+            .call_with_id("c2", "get_weather", r#"{"city":"Atlantis"}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"city": "Paris", "temperature_c": 21}"#).into_reply(),
+    );
+    let mut stream = agent()
+        .stream::<Plan>(&client(&server), "Plan a day in Paris")
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut partials = Vec::new();
+    while let Some(event) = stream.next().await {
+        match event.unwrap() {
+            AgentEvent::Turn { iteration } => seen.push(format!("turn {iteration}")),
+            AgentEvent::ToolStart {
+                name,
+                call_id,
+                input,
+            } => seen.push(format!("start {name} {call_id} {input}")),
+            AgentEvent::ToolEnd {
+                call_id, output, ..
+            } => seen.push(format!("end {call_id} {output:?}")),
+            AgentEvent::Update(update) => {
+                assert_eq!(update.attempt, 2);
+                partials.push(serde_json::to_value(&*update.partial).unwrap());
+            }
+            AgentEvent::Text(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let mut tools: Vec<&str> = seen[1..5].iter().map(String::as_str).collect();
+    tools.sort_unstable();
+    assert_eq!(seen[0], "turn 1");
+    assert_eq!(
+        tools,
+        [
+            r#"end c1 Ok("{\"city\": \"Paris\", \"temperature_c\": 21, \"conditions\": \"sunny\"}")"#,
+            r#"end c2 Err("unknown city: Atlantis")"#,
+            r#"start get_weather c1 {"city":"Paris"}"#,
+            r#"start get_weather c2 {"city":"Atlantis"}"#,
+        ]
+    );
+    assert!(
+        seen.iter()
+            .position(|s| s == "start get_weather c1 {\"city\":\"Paris\"}")
+            < seen.iter().position(|s| s.starts_with("end c1"))
+    );
+    assert_eq!(seen[5], "turn 2");
+    // Honest partials: the city grows by prefix, the number never shows in part.
+    assert!(partials.len() >= 2, "{partials:?}");
+    assert!(
+        partials
+            .iter()
+            .all(|p| "Paris".starts_with(p["city"].as_str().unwrap()))
+    );
+    assert!(
+        partials
+            .iter()
+            .all(|p| p.get("temperature_c").is_none_or(|t| t == 21))
+    );
+    assert_eq!(partials.last().unwrap()["city"], "Paris");
+    let run = stream.finish().await.unwrap();
+    assert_eq!(
+        run.output,
+        Plan {
+            city: "Paris".into(),
+            temperature_c: 21
+        }
+    );
+    assert_eq!((run.iterations, run.tool_calls.len()), (2, 2));
+}
+
+#[tokio::test]
+async fn a_failed_run_ends_its_stream_with_the_error() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    server.enqueue("planner", Reply::api_error(400, "BadRequestError", "no"));
+    let mut stream = agent().stream::<Plan>(&client(&server), "x").unwrap();
+    assert!(matches!(
+        stream.next().await,
+        Some(Ok(opper::AgentEvent::Turn { iteration: 1 }))
+    ));
+    assert!(matches!(
+        stream.next().await,
+        Some(Err(Error::BadRequest(_)))
+    ));
+    assert!(stream.next().await.is_none());
+    assert!(matches!(
+        stream.finish().await,
+        Err(Error::Incomplete { .. })
+    ));
+}
+
+/// Plan the day in the city. Check the weather first.
+#[opper::function(model = "openai/gpt-4o-mini", tools = [get_weather, add], max_iterations = 4)]
+async fn plan_day(city: String) -> opper::Result<Report>;
+
+/// Plan the day in the city.
+#[opper::function(name = "plan_day", tools = [get_weather])]
+async fn plan_day_run(city: &str) -> opper::Result<opper::AgentRun<Report>>;
+
+/// Plan the day in the city.
+#[opper::function(name = "plan_day")]
+async fn plan_day_live(city: String) -> opper::Result<opper::AgentStream<Plan>>;
+
+#[tokio::test]
+async fn a_function_with_tools_is_an_agent() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    let opper = client(&server);
+    server.enqueue(
+        "plan_day",
+        Turn::new()
+            .call("get_weather", r#"{"city":"Paris"}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "plan_day",
+        Turn::answer(r#"{"summary": "Sunny"}"#).into_reply(),
+    );
+    let report = plan_day_with(&opper, "Paris".into()).await.unwrap();
+    assert_eq!(report.summary, "Sunny");
+    let bodies = bodies(&server);
+    assert_eq!(
+        bodies[0]["instructions"],
+        "Plan the day in the city. Check the weather first."
+    );
+    assert_eq!(bodies[0]["model"], "openai/gpt-4o-mini");
+    assert_eq!(bodies[0]["input"], json!([user(r#"{"city":"Paris"}"#)]));
+    let names: Vec<&str> = bodies[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["get_weather", "add"]);
+    // max_iterations = 4: the "2 turns remaining" message comes before turn 2.
+    assert_eq!(
+        bodies[1]["input"].as_array().unwrap().last().unwrap()["role"],
+        "developer"
+    );
+
+    server.enqueue(
+        "plan_day",
+        Turn::answer(r#"{"summary": "Rain"}"#).into_reply(),
+    );
+    let run = plan_day_run_with(&opper, "Oslo").await.unwrap();
+    assert_eq!((run.output.summary.as_str(), run.iterations), ("Rain", 1));
+
+    server.enqueue(
+        "plan_day",
+        Turn::answer(r#"{"city": "Rome", "temperature_c": 30}"#).into_reply(),
+    );
+    let mut stream = plan_day_live_with(&opper, "Rome".into()).await.unwrap();
+    let mut updates = 0;
+    while let Some(event) = stream.next().await {
+        updates += usize::from(matches!(event.unwrap(), opper::AgentEvent::Update(_)));
+    }
+    assert!(updates > 0);
+    assert_eq!(stream.finish().await.unwrap().output.city, "Rome");
+    // No tools: none sent.
+    assert!(
+        server
+            .requests()
+            .last()
+            .unwrap()
+            .body
+            .as_ref()
+            .unwrap()
+            .get("tools")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn arguments_past_the_bound_do_not_run_the_tool() {
+    let server = MockServer::start().await;
+    let long = format!(r#"{{"a":1,"b":2,"pad":"{}"}}"#, "x".repeat(70 * 1024));
+    server.enqueue(
+        "planner",
+        Turn::new().call_with_id("c1", "add", long).into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("ok").into_reply());
+    let run = agent().run::<String>(&client(&server), "x").await.unwrap();
+    assert_eq!(
+        run.tool_calls[0].output,
+        Err(format!(
+            "Tool arguments are longer than {} bytes",
+            Tool::MAX_ARGUMENT_BYTES
+        ))
+    );
+    assert_eq!(run.tool_calls[0].input.len(), Tool::MAX_ARGUMENT_BYTES);
+    let sent = &bodies(&server)[1]["input"][1]["arguments"];
+    assert_eq!(sent.as_str().unwrap().len(), Tool::MAX_ARGUMENT_BYTES);
+}
+
+#[tokio::test]
+async fn more_calls_in_one_turn_than_the_bound_end_the_run() {
+    let server = MockServer::start().await;
+    let turn = (0..65).fold(Turn::new(), |turn, _| turn.call("add", r#"{"a":1,"b":1}"#));
+    server.enqueue("planner", turn.into_reply());
+    let error = agent()
+        .run::<String>(&client(&server), "x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidChunk { reason, .. } if reason.contains("more than 64 tools in one turn")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn at_most_eight_tools_run_at_once() {
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Gate {
+        running: AtomicUsize,
+        most: AtomicUsize,
+        open: AtomicBool,
+    }
+    // Each call waits until 8 run together (then the gate opens for good): with a bound of 8,
+    // exactly 8 ever run at once; with none, more would start before any ended.
+    let gate = Arc::new(Gate::default());
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let waiting = Tool::new("wait", "", {
+        let gate = gate.clone();
+        move |_: NoArgs| {
+            let gate = gate.clone();
+            async move {
+                let now = gate.running.fetch_add(1, Ordering::SeqCst) + 1;
+                gate.most.fetch_max(now, Ordering::SeqCst);
+                if now >= 8 {
+                    gate.open.store(true, Ordering::SeqCst);
+                }
+                while !gate.open.load(Ordering::SeqCst) {
+                    tokio::task::yield_now().await;
+                }
+                for _ in 0..10 {
+                    tokio::task::yield_now().await;
+                }
+                gate.running.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let server = MockServer::start().await;
+    let turn = (0..12).fold(Turn::new(), |turn, _| turn.call("wait", "{}"));
+    server.enqueue("planner", turn.into_reply());
+    server.enqueue("planner", Turn::answer("done").into_reply());
+    let agent = Agent::new("planner").tool(waiting);
+    let run = tokio::time::timeout(
+        Duration::from_secs(30),
+        agent.run::<String>(&client(&server), "go"),
+    )
+    .await
+    .expect("eight tools ran together")
+    .unwrap();
+    assert_eq!(run.tool_calls.len(), 12);
+    assert_eq!(gate.most.load(Ordering::SeqCst), 8);
+}
+
+#[tokio::test]
+async fn models_without_schema_and_tools_answer_through_final_answer() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":2,"b":3}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer("Here is your plan: sunny.").into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c2", "final_answer", r#"{"summary":"Sunny; 5"}"#)
+            .into_reply(),
+    );
+    let run = agent()
+        .model("mistral/mistral-large-latest")
+        .run::<Report>(&client(&server), "plan")
+        .await
+        .unwrap();
+    assert_eq!(
+        (run.output.summary.as_str(), run.iterations),
+        ("Sunny; 5", 3)
+    );
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["add", "final_answer"]);
+    let bodies = bodies(&server);
+    // AGENT.md §1.6: no `text`, a `final_answer` tool with the answer's schema, the
+    // instructions prefixed; after prose, the system nudge.
+    let requests = server.requests();
+    assert_eq!(
+        keys(&requests[0]),
+        [
+            "input",
+            "instructions",
+            "tools",
+            "model",
+            "max_output_tokens",
+            "stream"
+        ]
+    );
+    assert_eq!(
+        bodies[0]["instructions"],
+        "When you have all the information needed to answer, respond by calling the `final_answer` tool exactly once. Its arguments must match the required output schema. Do not produce a plain-text final answer \u{2014} only the `final_answer` tool call counts as your response.\n\nPlan the day."
+    );
+    assert_eq!(
+        bodies[0]["tools"][2],
+        json!({"type": "function", "name": "final_answer",
+            "description": "Call this exactly once to provide your final answer. Its arguments must conform to the required output schema. Do not produce any plain-text final response \u{2014} only this tool call counts as your answer.",
+            "parameters": {"title": "Report", "type": "object",
+                "properties": {"summary": {"type": "string"}}, "required": ["summary"]}})
+    );
+    assert_eq!(
+        bodies[2]["input"].as_array().unwrap().last().unwrap(),
+        &json!({"type": "message", "role": "system", "content": "Your previous response did not call the `final_answer` tool. You must deliver your final response by calling `final_answer` with arguments that match the required output schema."})
+    );
+    // Unscripted, the built-in model calls the tools, then `final_answer`.
+    let run = agent()
+        .model("mistral/mistral-large-latest")
+        .run::<Report>(&client(&MockServer::start().await), "plan")
+        .await
+        .unwrap();
+    let names: Vec<&str> = run.tool_calls.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["get_weather", "add", "final_answer"]);
+}
+
+#[tokio::test]
+async fn a_replay_only_client_sends_no_agent_request() {
+    let server = MockServer::start().await;
+    let dir = opper_tests::TempDir::new("agent-replay");
+    let opper = server
+        .client_builder()
+        .cache(opper::Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    let error = agent().run::<String>(&opper, "x").await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Config { message, .. } if message.contains("replay-only")),
+        "{error:?}"
+    );
+    assert_eq!(server.request_count(), 0);
+}
+
+#[tokio::test]
+#[should_panic(expected = "the tool's bug")]
+async fn a_tool_that_panics_panics_the_run() {
+    // A panic is a bug, not an answer for the model: it reaches the caller as any panic of an
+    // awaited future does.
+    #[derive(Deserialize, JsonSchema)]
+    struct NoArgs {}
+    let broken = Tool::new("broken", "", |_: NoArgs| async move {
+        if true {
+            panic!("the tool's bug");
+        }
+    });
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::new().call("broken", "{}").into_reply());
+    let _ = Agent::new("planner")
+        .tool(broken)
+        .run::<String>(&client(&server), "x")
+        .await;
+}
+
+#[test]
+fn runs_and_streams_can_move_between_threads() {
+    fn send<T: Send>(_: &T) {}
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Agent>();
+    send_sync::<Tool>();
+    let opper = opper::Opper::builder().api_key("k").build().unwrap();
+    let agent = agent();
+    send(&agent.run::<Plan>(&opper, "x"));
+    send(&agent.stream::<Plan>(&opper, "x").unwrap());
+}
+
+#[tokio::test]
+async fn a_plain_v3_task_stream_keeps_its_tool_call_chunks_for_the_raw_stream() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    let opper = server.client_builder().api(opper::Api::V3).build().unwrap();
+    let start = json!({"type": "tool_call_start", "tool_call_index": 0,
+        "tool_call_id": "call_1", "tool_call_name": "get_weather"});
+    let delta = json!({"type": "tool_call_delta", "tool_call_index": 0,
+        "tool_call_args": "{\"city\":\"Paris\"}"});
+    let tool_calls =
+        json!([{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]);
+    let body = [
+        format!("data: {start}\n\n"),
+        format!("data: {delta}\n\n"),
+        "data: {\"type\":\"content\",\"delta\":\"Sunny\"}\n\n".to_owned(),
+        format!(
+            "event: complete\ndata: {}\n\n",
+            json!({"data": "Sunny", "meta": {"tool_calls": tool_calls}})
+        ),
+        "data: [DONE]\n\n".to_owned(),
+    ];
+    server.reply("weather", Reply::raw_sse(body.clone()));
+    let mut raw = opper.call("weather").stream_raw().await.unwrap();
+    let mut chunks = Vec::new();
+    while let Some(chunk) = raw.next().await {
+        chunks.push(chunk.unwrap());
+    }
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(chunks[0].chunk_type, Some(opper::ChunkType::ToolCall));
+    assert_eq!(chunks[0].delta, Some(start));
+    assert_eq!(chunks[1].delta, Some(delta));
+    assert_eq!(chunks[2].chunk_type, Some(opper::ChunkType::Text));
+    // A typed stream skips them: its output is the text.
+    let mut typed = opper.call("weather").stream::<String>().await.unwrap();
+    let mut deltas = Vec::new();
+    while let Some(update) = typed.next().await {
+        deltas.push(update.unwrap().delta);
+    }
+    assert_eq!(deltas, [json!("Sunny")]);
+    assert_eq!(typed.finish().await.unwrap(), "Sunny");
+    // A call's answer keeps `meta.tool_calls` as sent.
+    server.reply(
+        "weather",
+        Reply::text("Sunny").meta(json!({"tool_calls": tool_calls})),
+    );
+    let reply = opper.call("weather").send::<String>().await.unwrap();
+    assert_eq!(reply.meta.unwrap()["tool_calls"], tool_calls);
+}
