@@ -5,9 +5,11 @@ use reqwest::header::HeaderValue;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::agent::events::Events;
 use crate::agent::run::{AgentRun, answer, content, final_answer_output};
+use crate::agent::spans::{self, Tracer};
 use crate::agent::stream::AgentStream;
 use crate::agent::turn;
 use crate::protocol::openresponses::{
@@ -15,6 +17,7 @@ use crate::protocol::openresponses::{
 };
 use crate::task::schema::schema_for;
 use crate::tool::{Tool, ToolCall, json};
+use crate::trace::parent::{self, SpanHandle};
 use crate::{Error, Model, Opper, Partial, Result, Usage};
 
 /// An agent put together at run time: instructions, a model, tools and an iteration limit;
@@ -30,6 +33,15 @@ use crate::{Error, Model, Opper, Partial, Result, Usage};
 /// the run's future cancels its request and its running tools. A tool that panics panics the
 /// run (a panic is a bug, not an answer for the model). A run is never cached (tools have
 /// effects).
+///
+/// A run is traced in Opper as the official client traces it: a span named after the agent
+/// (its input the user's message) under the enclosing [`trace`](crate::trace) or
+/// [`with_parent_span`](crate::with_parent_span), sent as `X-Opper-Parent-Span-Id` with each
+/// turn; under it one span per tool call (`type: "tool"`, its input the arguments, its output
+/// or error sent as the tool ends; none for an unknown tool or arguments that are not JSON),
+/// and the calls a tool makes to Opper are nested under its span. The run's span ends with the
+/// answer's text (any other type: its compact JSON) or the run's error, before the run
+/// returns. A span that cannot be created or ended is logged and never fails the run.
 ///
 /// ```
 /// # #[cfg(feature = "testing")]
@@ -203,6 +215,31 @@ impl Agent {
                 self.name
             )));
         }
+        let Some(open) = Tracer::start(client, &self.name, &content).await else {
+            return self
+                .turns(client, content, None, observe)
+                .await
+                .map(|(run, _)| run);
+        };
+        let tracer = Tracer::new(client, &open);
+        let turns = self.turns(client, content, Some(&tracer), observe);
+        let outcome = parent::in_span(tracer.run().clone(), turns).await;
+        open.end(&spans::run_end(&outcome)).await;
+        outcome.map(|(run, _)| run)
+    }
+
+    /// The turns of a run, traced under `tracer`'s span if there is one: the run, and the
+    /// answer's JSON (the text of a text answer).
+    async fn turns<T>(
+        &self,
+        client: &Opper,
+        content: String,
+        tracer: Option<&Tracer>,
+        observe: turn::Observer<'_>,
+    ) -> Result<(AgentRun<T>, Value)>
+    where
+        T: DeserializeOwned + JsonSchema,
+    {
         let text_answer = typeid::of::<T>() == typeid::of::<String>();
         let schema = (!text_answer).then(|| openresponses::inline_refs(schema_for::<T>()));
         // The official client's fallback for models that cannot take a schema and tools in one
@@ -237,9 +274,9 @@ impl Agent {
                 }
             }
         };
-        let headers = self.headers();
+        let headers = self.headers(tracer.map(Tracer::run));
         let transport = client.transport();
-        // The seam for the run's span (Opper traces): its id becomes the parent header.
+        // The run in the program's own `tracing` subscriber (Opper's spans are the tracer's).
         let span = tracing::info_span!(
             "opper.agent",
             gen_ai.operation.name = "invoke_agent",
@@ -269,7 +306,7 @@ impl Agent {
                 .open(&span, openresponses::PATH, body.into(), &headers)
                 .await?;
             let events = Events::new(response, started, transport);
-            let mut turn = turn::run(events, &self.tools, fallback, observe).await?;
+            let mut turn = turn::run(events, &self.tools, fallback, tracer, observe).await?;
             // `Usage`'s sum saturates.
             #[allow(clippy::arithmetic_side_effects)]
             {
@@ -284,15 +321,21 @@ impl Agent {
                 // The calls made beside it ran; the run ends with the answer (nothing is sent
                 // back), as the official client does.
                 tool_calls.extend(turn.calls.into_iter().map(record));
-                let output = final_answer_output::<T>(&call.arguments)?;
+                let (output, value) = final_answer_output::<T>(&call.arguments)?;
+                if let Some(tracer) = tracer {
+                    tracer
+                        .final_answer(&call.call_id, &call.arguments, &value)
+                        .await;
+                }
                 tool_calls.push(record(call));
-                return Ok(AgentRun {
+                let run = AgentRun {
                     output,
                     usage,
                     iterations: iteration,
                     tool_calls,
                     response_id: turn.terminal.id,
-                });
+                };
+                return Ok((run, value));
             }
             if turn.calls.is_empty() && fallback && iteration <= max {
                 // Prose instead of `final_answer`: asked again (not on the recovery turn).
@@ -301,14 +344,16 @@ impl Agent {
                 continue;
             }
             if turn.calls.is_empty() {
-                let output = answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens)?;
-                return Ok(AgentRun {
+                let (output, value) =
+                    answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens)?;
+                let run = AgentRun {
                     output,
                     usage,
                     iterations: iteration,
                     tool_calls,
                     response_id: turn.terminal.id,
-                });
+                };
+                return Ok((run, value));
             }
             let mut outputs = Vec::with_capacity(turn.calls.len());
             for call in turn.calls {
@@ -338,9 +383,13 @@ impl Agent {
         }
     }
 
-    /// The headers of every request of a run: the run's name, and the enclosing parent span.
-    fn headers(&self) -> Vec<(&'static str, HeaderValue)> {
-        let parent = crate::current_parent_span();
+    /// The headers of every request of a run: the run's name, and its parent span: the run's
+    /// span, or, when the run is untraced, the enclosing parent span.
+    fn headers(&self, run: Option<&SpanHandle>) -> Vec<(&'static str, HeaderValue)> {
+        let parent = match run {
+            Some(run) => Some(std::sync::Arc::from(run.id())),
+            None => crate::current_parent_span(),
+        };
         [
             (NAME_HEADER, Some(self.name.as_str())),
             (PARENT_SPAN_HEADER, parent.as_deref()),

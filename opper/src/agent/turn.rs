@@ -15,6 +15,8 @@ use futures_util::stream::FuturesUnordered;
 use serde_json::Value;
 
 use crate::agent::events::Events;
+use crate::agent::spans::{self, Ending, ToolSpan, Tracer};
+use crate::client::spans::OpenSpan;
 use crate::error::cut;
 use crate::protocol::openresponses::{Event, Terminal};
 use crate::tool::{Tool, ToolFuture};
@@ -59,16 +61,22 @@ pub(crate) enum Happened<'a> {
 /// A run's observer.
 pub(crate) type Observer<'o> = &'o mut (dyn FnMut(Happened<'_>) + Send);
 
-type Running = Pin<Box<dyn Future<Output = (usize, Result<String, String>, Duration)> + Send>>;
+/// A running tool: its slot, output, duration and span to end.
+type Ended = (usize, Result<String, String>, Duration, Option<OpenSpan>);
+type Running = Pin<Box<dyn Future<Output = Ended> + Send>>;
 
 /// The turn's state while its stream is read.
 struct State<'t> {
     tools: &'t [Tool],
     /// Whether a `final_answer` call is the answer, not a tool (the fallback is on).
     final_answer: bool,
+    /// The run's span, when the run is traced: each tool call gets a span under it.
+    tracer: Option<&'t Tracer>,
     calls: Vec<Call>,
-    queued: VecDeque<(usize, ToolFuture)>,
+    queued: VecDeque<(usize, ToolFuture, Option<ToolSpan>)>,
     running: FuturesUnordered<Running>,
+    /// The ends of the spans of the tools that ended, sent while the turn goes on.
+    ending: FuturesUnordered<Ending>,
 }
 
 impl State<'_> {
@@ -97,7 +105,11 @@ impl State<'_> {
             // The official client's words.
             None => Some(format!("Tool \"{}\" not found", call.name)),
             Some(tool) => {
-                self.queued.push_back((slot, tool.call(&call.arguments)));
+                let span = self
+                    .tracer
+                    .and_then(|tracer| tracer.tool(&call.name, &call.arguments));
+                self.queued
+                    .push_back((slot, tool.call(&call.arguments), span));
                 None
             }
         };
@@ -112,13 +124,12 @@ impl State<'_> {
     /// Runs waiting calls while fewer than [`MAX_CONCURRENT_TOOLS`] run.
     fn fill(&mut self) {
         while self.running.len() < MAX_CONCURRENT_TOOLS {
-            let Some((slot, call)) = self.queued.pop_front() else {
+            let Some((slot, call, span)) = self.queued.pop_front() else {
                 return;
             };
             self.running.push(Box::pin(async move {
-                let started = std::time::Instant::now();
-                let output = call.await;
-                (slot, output, started.elapsed())
+                let (output, duration, open) = spans::traced(span, call).await;
+                (slot, output, duration, open)
             }));
         }
     }
@@ -199,41 +210,67 @@ fn append(call: &mut Call, text: &str) {
 /// One step of the turn: an event of the stream, or a tool that ended.
 enum Step {
     Event(Result<Option<Event>>),
-    Ended((usize, Result<String, String>, Duration)),
+    Ended(Ended),
     Finished,
 }
 
 /// Reads the turn's stream while its tools run; `observe` hears each tool start and end and
 /// the model's text. With `final_answer`, a call of that name is the answer (its arguments are
-/// its output) and does not run. Ends when the stream ended and every call did; a failed stream ends it
-/// at once (dropping the running tools).
+/// its output) and does not run. With `tracer`, each call that runs has a span under the run's,
+/// ended as the call ends. Ends when the stream ended and every call did (and every tool span's
+/// end was sent); a failed stream ends it at once (dropping the running tools, after sending
+/// the ends of the spans of the tools that had ended).
 pub(super) async fn run(
     mut events: Events,
     tools: &[Tool],
     final_answer: bool,
+    tracer: Option<&Tracer>,
     observe: &mut (dyn FnMut(Happened<'_>) + Send),
 ) -> Result<Turn> {
     let mut state = State {
         tools,
         final_answer,
+        tracer,
         calls: Vec::new(),
         queued: VecDeque::new(),
         running: FuturesUnordered::new(),
+        ending: FuturesUnordered::new(),
     };
+    let turn = drive(&mut state, &mut events, observe).await;
+    if turn.is_err() {
+        drop(events);
+        state.running.clear();
+        while state.ending.next().await.is_some() {}
+    }
+    turn.map(|terminal| Turn {
+        calls: std::mem::take(&mut state.calls),
+        terminal,
+    })
+}
+
+/// The turn's loop: its terminal response once the stream and every call ended.
+async fn drive(
+    state: &mut State<'_>,
+    events: &mut Events,
+    observe: &mut (dyn FnMut(Happened<'_>) + Send),
+) -> Result<Terminal> {
     let mut terminal = None;
     let mut streaming = true;
     loop {
         // Borrowed whole and mutably: a shared borrow of the waiting calls would ask them to
         // be `Sync` for the run to be `Send`.
-        let (running, queued, events) = (&mut state.running, &mut state.queued, &mut events);
+        let (running, queued, ending) = (&mut state.running, &mut state.queued, &mut state.ending);
+        let events = &mut *events;
         let step = std::future::poll_fn(move |cx| {
+            // The ends of spans go out beside the rest; nothing waits for them but the turn's end.
+            while let Poll::Ready(Some(())) = ending.poll_next_unpin(cx) {}
             if let Poll::Ready(Some(ended)) = running.poll_next_unpin(cx) {
                 return Poll::Ready(Step::Ended(ended));
             }
             if streaming {
                 return events.poll_next(cx).map(Step::Event);
             }
-            if running.is_empty() && queued.is_empty() {
+            if running.is_empty() && queued.is_empty() && ending.is_empty() {
                 return Poll::Ready(Step::Finished);
             }
             Poll::Pending
@@ -260,7 +297,10 @@ pub(super) async fn run(
                 }
             }
             Step::Event(Err(error)) => return Err(error),
-            Step::Ended((slot, output, duration)) => {
+            Step::Ended((slot, output, duration, open)) => {
+                if let Some(open) = open {
+                    state.ending.push(spans::end_tool(open, &output));
+                }
                 if let Some(call) = state.calls.get_mut(slot) {
                     call.output = Some(output);
                     call.duration = duration;
@@ -268,13 +308,7 @@ pub(super) async fn run(
                 }
                 state.fill();
             }
-            Step::Finished => {
-                let terminal = terminal.unwrap_or_default();
-                return Ok(Turn {
-                    calls: state.calls,
-                    terminal,
-                });
-            }
+            Step::Finished => return Ok(terminal.unwrap_or_default()),
         }
     }
 }
