@@ -168,3 +168,47 @@ fn text(value: &Value, python: bool) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tool_span_reads_its_arguments_as_the_official_client_writes_them() {
+        let run = SpanHandle::new("run", "trace");
+        let start = tool_start(&run, "add", r#"{"a":2,"b":"é"}"#).unwrap();
+        assert_eq!(start.input.as_deref(), Some(r#"{"a": 2, "b": "\u00e9"}"#));
+        assert_eq!(
+            (start.parent_id.as_deref(), start.trace_id.as_deref()),
+            (Some("run"), Some("trace"))
+        );
+        assert_eq!(start.kind.as_deref(), Some("tool"));
+        assert_eq!(
+            tool_start(&run, "f", "  ").unwrap().input.as_deref(),
+            Some("{}")
+        );
+        // Arguments that are not JSON: no span.
+        assert!(tool_start(&run, "add", r#"{"a":"#).is_none());
+    }
+
+    #[test]
+    fn outputs_are_text_and_errors_are_errors() {
+        let end = tool_end(&Ok(r#""sunny""#.into()));
+        assert_eq!((end.output.as_deref(), end.error), (Some("sunny"), None));
+        assert_eq!(tool_end(&Ok("5".into())).output.as_deref(), Some("5"));
+        let end = tool_end(&Err("boom".into()));
+        assert_eq!((end.output, end.error.as_deref()), (None, Some("boom")));
+        let answer = serde_json::json!({"summary": "é", "n": [1, 2]});
+        let end = run_end(&Ok(((), answer.clone())));
+        assert_eq!(end.output.as_deref(), Some(r#"{"summary":"é","n":[1,2]}"#));
+        assert_eq!(text(&answer, true), r#"{"summary": "\u00e9", "n": [1, 2]}"#);
+        assert_eq!(
+            run_end(&Ok(((), Value::String("hi".into()))))
+                .output
+                .as_deref(),
+            Some("hi")
+        );
+        let failed = run_end::<()>(&Err(crate::Error::config("no")));
+        assert!(failed.output.is_none() && failed.error.is_some());
+    }
+}
