@@ -1446,3 +1446,201 @@ async fn a_plain_v3_task_stream_keeps_its_tool_call_chunks_for_the_raw_stream() 
     let reply = opper.call("weather").send::<String>().await.unwrap();
     assert_eq!(reply.meta.unwrap()["tool_calls"], tool_calls);
 }
+
+fn summary_not_empty(report: &Report) -> Result<(), String> {
+    if report.summary.is_empty() {
+        Err("the summary is empty".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Plan the day.
+#[opper::function(model = "openai/gpt-4o-mini", tools = [add], validate = summary_not_empty)]
+async fn checked_plan(city: String) -> opper::Result<opper::AgentRun<Report>>;
+
+/// Plan the day.
+#[opper::function(model = "mistral/mistral-large-latest", tools = [add], validate = summary_not_empty, reasks = 1)]
+async fn checked_fallback_plan(city: String) -> opper::Result<Report>;
+
+/// Plan the day.
+#[opper::function(tools = [add], reasks = 1)]
+async fn fitting_plan(city: String) -> opper::Result<Report>;
+
+/// Plan the day.
+#[opper::function(tools = [add], validate = |plan: &Plan| if plan.temperature_c > 0 { Ok(()) } else { Err("too cold") })]
+async fn checked_live_plan(city: String) -> opper::Result<opper::AgentStream<Plan>>;
+
+fn reask(output: &str, reason: &str) -> Value {
+    json!({"type": "message", "role": "system", "content": format!(
+        "The previous answer was rejected.\nRejected answer: {output}\nReason: {reason}\nGive a corrected answer."
+    )})
+}
+
+#[tokio::test]
+async fn a_rejected_answer_is_asked_again_in_the_conversation() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "checked_plan",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":2,"b":3}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "checked_plan",
+        Turn::answer(r#"{"summary": ""}"#).into_reply(),
+    );
+    server.enqueue(
+        "checked_plan",
+        Turn::answer(r#"{"summary": "Sunny; 5"}"#).into_reply(),
+    );
+    let run = checked_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (run.output.summary.as_str(), run.iterations),
+        ("Sunny; 5", 3)
+    );
+    let bodies = bodies(&server);
+    assert_eq!(bodies.len(), 3);
+    // The history so far, then the rejected answer and why, as a task's re-ask words them.
+    let input = bodies[2]["input"].as_array().unwrap();
+    assert_eq!(input[..3], bodies[1]["input"].as_array().unwrap()[..]);
+    assert_eq!(input[3], reask(r#"{"summary":""}"#, "the summary is empty"));
+    assert_eq!(input.len(), 4);
+    // The run's span ends with the accepted answer.
+    assert_eq!(
+        only_root(&server).output,
+        Some(json!(r#"{"summary":"Sunny; 5"}"#))
+    );
+}
+
+#[tokio::test]
+async fn an_answer_rejected_past_its_reasks_is_rejected() {
+    let server = MockServer::start().await;
+    server.reply(
+        "checked_plan",
+        Turn::answer(r#"{"summary": ""}"#).into_reply(),
+    );
+    let error = checked_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap_err();
+    // Two re-asks by default, as a task's: three answers, each kept with its reason.
+    let Error::Rejected { attempts } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.reason == "the summary is empty" && a.output == json!({"summary": ""}))
+    );
+    let bodies = bodies(&server);
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(bodies[2]["input"].as_array().unwrap().len(), 3);
+    assert_eq!(only_root(&server).error, Some(error.to_string()));
+}
+
+#[tokio::test]
+async fn an_answer_that_does_not_fit_is_asked_again_with_reasks() {
+    let server = MockServer::start().await;
+    server.enqueue("fitting_plan", Turn::answer(r#"{"sum": 5}"#).into_reply());
+    server.enqueue(
+        "fitting_plan",
+        Turn::answer(r#"{"summary": "ok"}"#).into_reply(),
+    );
+    let report = fitting_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    assert_eq!(report.summary, "ok");
+    let bodies = bodies(&server);
+    let last = bodies[1]["input"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let text = last["content"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "The previous answer was rejected.\nRejected answer: {\"sum\":5}\nReason: "
+        ) && text.contains("missing field `summary`"),
+        "{text}"
+    );
+    // Without `reasks`, an answer that does not fit ends the run at once.
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::answer(r#"{"sum": 5}"#).into_reply());
+    let error = agent()
+        .run::<Report>(&client(&server), "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Output { .. }), "{error:?}");
+    assert_eq!(turns(&server).len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_final_answer_is_asked_again_with_the_calls_made_beside_it() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "checked_fallback_plan",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":2,"b":3}"#)
+            .call_with_id("c2", "final_answer", r#"{"summary":""}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "checked_fallback_plan",
+        Turn::new()
+            .call_with_id("c3", "final_answer", r#"{"summary":"5"}"#)
+            .into_reply(),
+    );
+    let report = checked_fallback_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    assert_eq!(report.summary, "5");
+    let input = bodies(&server)[1]["input"].as_array().unwrap().clone();
+    assert_eq!(
+        input[1..],
+        [
+            call("c1", "add", r#"{"a":2,"b":3}"#),
+            output("c1", "5"),
+            reask(r#"{"summary":""}"#, "the summary is empty"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_agent_asks_again_too() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    server.enqueue(
+        "checked_live_plan",
+        Turn::answer(r#"{"city": "Oslo", "temperature_c": -3}"#).into_reply(),
+    );
+    server.enqueue(
+        "checked_live_plan",
+        Turn::answer(r#"{"city": "Oslo", "temperature_c": 3}"#).into_reply(),
+    );
+    let mut stream = checked_live_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    let mut turns_seen = Vec::new();
+    while let Some(event) = stream.next().await {
+        if let opper::AgentEvent::Turn { iteration } = event.unwrap() {
+            turns_seen.push(iteration);
+        }
+    }
+    assert_eq!(turns_seen, [1, 2]);
+    assert_eq!(stream.finish().await.unwrap().output.temperature_c, 3);
+    let last = bodies(&server)[1]["input"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last,
+        reask(r#"{"city":"Oslo","temperature_c":-3}"#, "too cold")
+    );
+}

@@ -15,6 +15,7 @@ use crate::agent::turn;
 use crate::protocol::openresponses::{
     self, Item, NAME_HEADER, PARENT_SPAN_HEADER, Request, ToolSpec,
 };
+use crate::reask::{Policy, Reasker, Step};
 use crate::task::schema::schema_for;
 use crate::tool::{Tool, ToolCall, json};
 use crate::trace::parent::{self, SpanHandle};
@@ -29,7 +30,8 @@ use crate::{Error, Model, Opper, Partial, Result, Usage};
 /// outputs (the tool's JSON text, or `{"error": "..."}` for a tool's `Err`, an unknown tool, or
 /// arguments that do not parse or fit) go back to the model in the next turn. A turn without
 /// calls ends the run: its message is the answer, read as `T` (`String`: the text as it is;
-/// any other type: its JSON, whose schema the request carries). Nothing is spawned: dropping
+/// any other type: its JSON, whose schema the request carries); an agent task's
+/// `validate = ...` checks it too, and a rejected answer is asked again in the conversation. Nothing is spawned: dropping
 /// the run's future cancels its request and its running tools. A tool that panics panics the
 /// run (a panic is a bug, not an answer for the model). A run is never cached (tools have
 /// effects).
@@ -173,7 +175,7 @@ impl Agent {
     where
         T: DeserializeOwned + JsonSchema,
     {
-        self.run_observed(client, content(&input)?, &mut |_| {})
+        self.run_observed(client, content(&input)?, &Policy::default(), &mut |_| {})
             .await
     }
 
@@ -190,18 +192,37 @@ impl Agent {
     where
         T: Partial + DeserializeOwned + JsonSchema + Send + 'static,
     {
+        self.stream_checked(client, input, Policy::default())
+    }
+
+    /// [`stream`](Self::stream), the answer checked by `policy`.
+    pub(crate) fn stream_checked<T>(
+        &self,
+        client: &Opper,
+        input: impl Serialize,
+        policy: Policy<T>,
+    ) -> Result<AgentStream<T>>
+    where
+        T: Partial + DeserializeOwned + JsonSchema + Send + 'static,
+    {
         let content = content(&input)?;
         let (agent, client) = (self.clone(), client.clone());
         Ok(AgentStream::new(move |mut observe| {
-            Box::pin(async move { agent.run_observed(&client, content, &mut *observe).await })
+            Box::pin(async move {
+                agent
+                    .run_observed(&client, content, &policy, &mut *observe)
+                    .await
+            })
         }))
     }
 
-    /// [`run`](Self::run), telling `observe` what each turn does.
+    /// [`run`](Self::run), the answer checked by `policy` (a rejected answer is asked again,
+    /// see `#[opper::function(validate = ...)]`), telling `observe` what each turn does.
     pub(crate) async fn run_observed<T>(
         &self,
         client: &Opper,
         content: String,
+        policy: &Policy<T>,
         observe: turn::Observer<'_>,
     ) -> Result<AgentRun<T>>
     where
@@ -217,12 +238,12 @@ impl Agent {
         }
         let Some(open) = Tracer::start(client, &self.name, &content).await else {
             return self
-                .turns(client, content, None, observe)
+                .turns(client, content, policy, None, observe)
                 .await
                 .map(|(run, _)| run);
         };
         let tracer = Tracer::new(client, &open);
-        let turns = self.turns(client, content, Some(&tracer), observe);
+        let turns = self.turns(client, content, policy, Some(&tracer), observe);
         let outcome = parent::in_span(tracer.run().clone(), turns).await;
         open.end(&spans::run_end(&outcome)).await;
         outcome.map(|(run, _)| run)
@@ -234,6 +255,7 @@ impl Agent {
         &self,
         client: &Opper,
         content: String,
+        policy: &Policy<T>,
         tracer: Option<&Tracer>,
         observe: turn::Observer<'_>,
     ) -> Result<(AgentRun<T>, Value)>
@@ -288,6 +310,7 @@ impl Agent {
         let mut tool_calls = Vec::new();
         let max = self.max_iterations.max(1);
         let mut iteration = 1u32;
+        let mut reasker = Reasker::new();
         loop {
             observe(turn::Happened::Turn(iteration));
             if let Some(message) = openresponses::turn_message(iteration, max) {
@@ -318,24 +341,33 @@ impl Agent {
                 .position(|call| fallback && call.name == openresponses::FINAL_ANSWER)
                 .map(|at| turn.calls.remove(at));
             if let Some(call) = final_answer {
-                // The calls made beside it ran; the run ends with the answer (nothing is sent
-                // back), as the official client does.
-                tool_calls.extend(turn.calls.into_iter().map(record));
-                let (output, value) = final_answer_output::<T>(&call.arguments)?;
-                if let Some(tracer) = tracer {
+                // The calls made beside it ran; the run ends with the answer (the official
+                // client sends nothing back; they go back only if the answer is asked again).
+                send_back(&mut history, &mut tool_calls, turn.calls);
+                let answered = final_answer_output::<T>(&call.arguments);
+                if let (Some(tracer), Ok((_, value))) = (tracer, &answered) {
                     tracer
-                        .final_answer(&call.call_id, &call.arguments, &value)
+                        .final_answer(&call.call_id, &call.arguments, value)
                         .await;
                 }
                 tool_calls.push(record(call));
-                let run = AgentRun {
-                    output,
-                    usage,
-                    iterations: iteration,
-                    tool_calls,
-                    response_id: turn.terminal.id,
-                };
-                return Ok((run, value));
+                match judge(&mut reasker, policy, answered, &span)? {
+                    Ok((output, value)) => {
+                        let run = AgentRun {
+                            output,
+                            usage,
+                            iterations: iteration,
+                            tool_calls,
+                            response_id: turn.terminal.id,
+                        };
+                        return Ok((run, value));
+                    }
+                    Err(reask) => {
+                        history.push(Item::system(&reask));
+                        iteration = iteration.saturating_add(1);
+                        continue;
+                    }
+                }
             }
             if turn.calls.is_empty() && fallback && iteration <= max {
                 // Prose instead of `final_answer`: asked again (not on the recovery turn).
@@ -344,35 +376,27 @@ impl Agent {
                 continue;
             }
             if turn.calls.is_empty() {
-                let (output, value) =
-                    answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens)?;
-                let run = AgentRun {
-                    output,
-                    usage,
-                    iterations: iteration,
-                    tool_calls,
-                    response_id: turn.terminal.id,
-                };
-                return Ok((run, value));
+                let answered =
+                    answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens);
+                match judge(&mut reasker, policy, answered, &span)? {
+                    Ok((output, value)) => {
+                        let run = AgentRun {
+                            output,
+                            usage,
+                            iterations: iteration,
+                            tool_calls,
+                            response_id: turn.terminal.id,
+                        };
+                        return Ok((run, value));
+                    }
+                    Err(reask) => {
+                        history.push(Item::system(&reask));
+                        iteration = iteration.saturating_add(1);
+                        continue;
+                    }
+                }
             }
-            let mut outputs = Vec::with_capacity(turn.calls.len());
-            for call in turn.calls {
-                history.push(Item::FunctionCall {
-                    call_id: call.call_id.clone(),
-                    name: call.name.clone(),
-                    arguments: call.arguments.clone(),
-                });
-                let record = record(call);
-                outputs.push(Item::FunctionCallOutput {
-                    call_id: record.call_id.clone(),
-                    output: match &record.output {
-                        Ok(text) => text.clone(),
-                        Err(message) => json::error_output(message),
-                    },
-                });
-                tool_calls.push(record);
-            }
-            history.extend(outputs);
+            send_back(&mut history, &mut tool_calls, turn.calls);
             if iteration > max {
                 return Err(Error::MaxIterations {
                     iterations: max,
@@ -398,6 +422,56 @@ impl Agent {
         .filter_map(|(name, value)| Some((name, HeaderValue::from_str(value?).ok()?)))
         .collect()
     }
+}
+
+/// Sends a turn's calls back to the model: each call, then their outputs (the tool's JSON text,
+/// or `{"error": "..."}`), as the official client does; and keeps their records.
+fn send_back(history: &mut Vec<Item>, tool_calls: &mut Vec<ToolCall>, calls: Vec<turn::Call>) {
+    let mut outputs = Vec::with_capacity(calls.len());
+    for call in calls {
+        history.push(Item::FunctionCall {
+            call_id: call.call_id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        });
+        let record = record(call);
+        outputs.push(Item::FunctionCallOutput {
+            call_id: record.call_id.clone(),
+            output: match &record.output {
+                Ok(text) => text.clone(),
+                Err(message) => json::error_output(message),
+            },
+        });
+        tool_calls.push(record);
+    }
+    history.extend(outputs);
+}
+
+/// Judges an answer as a task's output is judged (its type, then `validate`): `Ok` with the
+/// answer and its JSON when accepted, `Err` with the message that asks again (the rejected
+/// answer and why, worded as a task's re-ask), or the run's error ([`Error::Rejected`] when
+/// no re-ask is left).
+fn judge<T>(
+    reasker: &mut Reasker,
+    policy: &Policy<T>,
+    answered: Result<(T, Value)>,
+    span: &tracing::Span,
+) -> Result<std::result::Result<(T, Value), String>> {
+    let (typed, value) = match answered {
+        Ok((output, value)) => (Ok(output), Some(value)),
+        Err(error) => (Err(error), None),
+    };
+    let judged = reasker.judge(
+        policy,
+        None,
+        typed,
+        || value.clone().unwrap_or_default(),
+        span,
+    )?;
+    Ok(match judged {
+        Step::Done(output) => Ok((output, value.unwrap_or_default())),
+        Step::Again(reask) => Err(reask),
+    })
 }
 
 /// The record of a call of the turn.

@@ -25,7 +25,7 @@ pub struct AgentRun<T> {
 }
 
 /// The user's message: a string as it is, any other value its JSON text.
-pub(super) fn content(input: &impl Serialize) -> Result<String> {
+pub(super) fn content<I: Serialize + ?Sized>(input: &I) -> Result<String> {
     Ok(match serde_json::to_value(input).map_err(Error::Input)? {
         Value::String(text) => text,
         other => other.to_string(),
