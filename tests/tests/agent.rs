@@ -1644,3 +1644,48 @@ async fn a_streamed_agent_asks_again_too() {
         reask(r#"{"city":"Oslo","temperature_c":-3}"#, "too cold")
     );
 }
+
+#[tokio::test]
+async fn a_failed_turn_ends_the_spans_of_the_tools_it_cancels() {
+    #[derive(Deserialize, JsonSchema)]
+    struct Nothing {}
+    let started = Arc::new(AtomicBool::new(false));
+    let forever = Tool::new("forever", "Never ends.", {
+        let started = started.clone();
+        move |_: Nothing| {
+            let started = started.clone();
+            async move {
+                started.store(true, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+        }
+    });
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":1,"b":2}"#)
+            .call_with_id("c2", "forever", "{}")
+            .failed("the model crashed")
+            .into_reply()
+            // Time for the tools to start before the stream fails.
+            .chunk_delay(Duration::from_millis(100)),
+    );
+    let error = agent()
+        .tool(forever)
+        .run::<String>(&client(&server), "go")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::StreamChunk { .. }), "{error:?}");
+    assert!(started.load(Ordering::SeqCst));
+    let run = only_root(&server);
+    assert_eq!(run.error, Some(error.to_string()));
+    let (add, forever) = (&run.children[0], &run.children[1]);
+    // The tool that ended is ended with its output; the one dropped, as cancelled.
+    assert_eq!(add.output, Some(json!("3")));
+    assert_eq!(
+        forever.error,
+        Some(format!("cancelled: the turn failed: {error}"))
+    );
+    assert!(forever.end_time.is_some());
+}

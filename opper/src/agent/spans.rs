@@ -43,26 +43,21 @@ fn tool_start(run: &SpanHandle, name: &str, arguments: &str) -> Option<SpanStart
     })
 }
 
-/// Runs a tool's `call`, timed, inside its span when `span` is one to create (what the tool
-/// calls is nested under it): the output, how long the tool ran (the span's creation aside),
-/// and the span to end with the output (`None` when there is none).
-pub(super) async fn traced<F>(
-    span: Option<ToolSpan>,
-    call: F,
-) -> (F::Output, Duration, Option<OpenSpan>)
-where
-    F: Future,
-{
-    let open = match &span {
-        Some((client, start)) => OpenSpan::start(client, start).await,
-        None => None,
-    };
+/// Creates a tool call's span (`None` when it cannot be created: logged, and the tool runs
+/// untraced).
+pub(super) async fn start_tool((client, start): ToolSpan) -> Option<OpenSpan> {
+    OpenSpan::start(&client, &start).await
+}
+
+/// Runs a tool's `call`, timed, inside the span `span` if there is one (the calls the tool
+/// makes are nested under it): the output and how long the tool ran.
+pub(super) async fn timed<F: Future>(span: Option<SpanHandle>, call: F) -> (F::Output, Duration) {
     let started = Instant::now();
-    let output = match &open {
-        Some(open) => parent::in_span(open.handle().clone(), call).await,
+    let output = match span {
+        Some(span) => parent::in_span(span, call).await,
         None => call.await,
     };
-    (output, started.elapsed(), open)
+    (output, started.elapsed())
 }
 
 /// A tool call's span to create, with the client to create it with.

@@ -40,6 +40,8 @@ pub(crate) struct Call {
     started: bool,
     /// The output's JSON text or the error's message, once the call ended.
     pub(super) output: Option<Result<String, String>>,
+    /// The call's span while the tool runs (the run is traced and the span was created).
+    span: Option<OpenSpan>,
     pub(super) duration: Duration,
 }
 
@@ -61,8 +63,10 @@ pub(crate) enum Happened<'a> {
 /// A run's observer.
 pub(crate) type Observer<'o> = &'o mut (dyn FnMut(Happened<'_>) + Send);
 
-/// A running tool: its slot, output, duration and span to end.
-type Ended = (usize, Result<String, String>, Duration, Option<OpenSpan>);
+/// A tool whose span is being created: its slot, its call, and the span once created.
+type Starting = Pin<Box<dyn Future<Output = (usize, ToolFuture, Option<OpenSpan>)> + Send>>;
+/// A running tool: its slot, output and duration.
+type Ended = (usize, Result<String, String>, Duration);
 type Running = Pin<Box<dyn Future<Output = Ended> + Send>>;
 
 /// The turn's state while its stream is read.
@@ -74,6 +78,8 @@ struct State<'t> {
     tracer: Option<&'t Tracer>,
     calls: Vec<Call>,
     queued: VecDeque<(usize, ToolFuture, Option<ToolSpan>)>,
+    /// Calls whose span is being created; they count as running.
+    starting: FuturesUnordered<Starting>,
     running: FuturesUnordered<Running>,
     /// The ends of the spans of the tools that ended, sent while the turn goes on.
     ending: FuturesUnordered<Ending>,
@@ -123,14 +129,42 @@ impl State<'_> {
 
     /// Runs waiting calls while fewer than [`MAX_CONCURRENT_TOOLS`] run.
     fn fill(&mut self) {
-        while self.running.len() < MAX_CONCURRENT_TOOLS {
+        while self.starting.len().saturating_add(self.running.len()) < MAX_CONCURRENT_TOOLS {
             let Some((slot, call, span)) = self.queued.pop_front() else {
                 return;
             };
-            self.running.push(Box::pin(async move {
-                let (output, duration, open) = spans::traced(span, call).await;
-                (slot, output, duration, open)
-            }));
+            match span {
+                Some(span) => self.starting.push(Box::pin(async move {
+                    (slot, call, spans::start_tool(span).await)
+                })),
+                None => self.run(slot, call, None),
+            }
+        }
+    }
+
+    /// Runs the call at `slot` inside `span`, kept with the call until the tool ends.
+    fn run(&mut self, slot: usize, call: ToolFuture, span: Option<OpenSpan>) {
+        let handle = span.as_ref().map(|span| span.handle().clone());
+        if let Some(call) = self.calls.get_mut(slot) {
+            call.span = span;
+        }
+        self.running.push(Box::pin(async move {
+            let (output, duration) = spans::timed(handle, call).await;
+            (slot, output, duration)
+        }));
+    }
+
+    /// Drops the tools still running and ends their spans with `error` (their ends are sent
+    /// with those of the tools that ended).
+    fn cancel(&mut self, error: &Error) {
+        self.starting.clear();
+        self.running.clear();
+        self.queued.clear();
+        for call in &mut self.calls {
+            if let Some(open) = call.span.take() {
+                let cancelled = Err(format!("cancelled: the turn failed: {error}"));
+                self.ending.push(spans::end_tool(open, &cancelled));
+            }
         }
     }
 
@@ -167,6 +201,7 @@ impl State<'_> {
                     too_long: false,
                     started: false,
                     output: None,
+                    span: None,
                     duration: Duration::ZERO,
                 });
             }
@@ -210,6 +245,7 @@ fn append(call: &mut Call, text: &str) {
 /// One step of the turn: an event of the stream, or a tool that ended.
 enum Step {
     Event(Result<Option<Event>>),
+    Started((usize, ToolFuture, Option<OpenSpan>)),
     Ended(Ended),
     Finished,
 }
@@ -218,8 +254,8 @@ enum Step {
 /// the model's text. With `final_answer`, a call of that name is the answer (its arguments are
 /// its output) and does not run. With `tracer`, each call that runs has a span under the run's,
 /// ended as the call ends. Ends when the stream ended and every call did (and every tool span's
-/// end was sent); a failed stream ends it at once (dropping the running tools, after sending
-/// the ends of the spans of the tools that had ended).
+/// end was sent); a failed stream ends it at once: the running tools are dropped, and the
+/// ends of the tools' spans are sent first (the spans of dropped tools end as cancelled).
 pub(super) async fn run(
     mut events: Events,
     tools: &[Tool],
@@ -233,13 +269,14 @@ pub(super) async fn run(
         tracer,
         calls: Vec::new(),
         queued: VecDeque::new(),
+        starting: FuturesUnordered::new(),
         running: FuturesUnordered::new(),
         ending: FuturesUnordered::new(),
     };
     let turn = drive(&mut state, &mut events, observe).await;
-    if turn.is_err() {
+    if let Err(error) = &turn {
         drop(events);
-        state.running.clear();
+        state.cancel(error);
         while state.ending.next().await.is_some() {}
     }
     turn.map(|terminal| Turn {
@@ -259,18 +296,22 @@ async fn drive(
     loop {
         // Borrowed whole and mutably: a shared borrow of the waiting calls would ask them to
         // be `Sync` for the run to be `Send`.
-        let (running, queued, ending) = (&mut state.running, &mut state.queued, &mut state.ending);
+        let (starting, running) = (&mut state.starting, &mut state.running);
+        let (queued, ending) = (&mut state.queued, &mut state.ending);
         let events = &mut *events;
         let step = std::future::poll_fn(move |cx| {
             // The ends of spans go out beside the rest; nothing waits for them but the turn's end.
             while let Poll::Ready(Some(())) = ending.poll_next_unpin(cx) {}
+            if let Poll::Ready(Some(started)) = starting.poll_next_unpin(cx) {
+                return Poll::Ready(Step::Started(started));
+            }
             if let Poll::Ready(Some(ended)) = running.poll_next_unpin(cx) {
                 return Poll::Ready(Step::Ended(ended));
             }
             if streaming {
                 return events.poll_next(cx).map(Step::Event);
             }
-            if running.is_empty() && queued.is_empty() && ending.is_empty() {
+            if starting.is_empty() && running.is_empty() && queued.is_empty() && ending.is_empty() {
                 return Poll::Ready(Step::Finished);
             }
             Poll::Pending
@@ -297,8 +338,9 @@ async fn drive(
                 }
             }
             Step::Event(Err(error)) => return Err(error),
-            Step::Ended((slot, output, duration, open)) => {
-                if let Some(open) = open {
+            Step::Started((slot, call, span)) => state.run(slot, call, span),
+            Step::Ended((slot, output, duration)) => {
+                if let Some(open) = state.calls.get_mut(slot).and_then(|call| call.span.take()) {
                     state.ending.push(spans::end_tool(open, &output));
                 }
                 if let Some(call) = state.calls.get_mut(slot) {
