@@ -152,7 +152,11 @@ pub use traced::{Trace, TraceOutput, trace};
 /// - `validate = EXPR`: checks the output; EXPR is anything callable as
 ///   `Fn(&T) -> Result<(), E>` with `E: Display` (a fn path, a closure,
 ///   `garde::Validate::validate`). A rejected output is asked again with the rejected output and
-///   the reason appended to the instructions; [`Error::Rejected`] when none is accepted.
+///   the reason appended to the instructions; [`Error::Rejected`] when none is accepted. On an
+///   agent (`tools = [...]`) the run goes on instead: the next turn's history ends with a
+///   `system` message in the same words (the rejected answer and the reason), and the turn
+///   counts in [`AgentRun::iterations`]; in the `final_answer` fallback, the calls made beside
+///   the rejected answer are sent back first.
 /// - `reasks = N`: how many times to ask again (default 2 with `validate`, else 0). With re-asks,
 ///   output that does not deserialize into `T` is asked again too.
 /// - `crate = "::path"`: where `opper` is, when the dependency is renamed.

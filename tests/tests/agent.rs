@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opper::testing::{MockServer, RecordedRequest, Reply, Turn};
+use opper::testing::{MockServer, RecordedRequest, RecordedSpan, Reply, Turn};
 use opper::{Agent, Error, RetryPolicy, Tool};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -66,10 +66,18 @@ fn client(server: &MockServer) -> opper::Opper {
         .expect("a client")
 }
 
-/// The bodies of the agent's requests, in order.
-fn bodies(server: &MockServer) -> Vec<Value> {
+/// The agent's requests (its turns), in order; the spans' requests aside.
+fn turns(server: &MockServer) -> Vec<RecordedRequest> {
     server
         .requests()
+        .into_iter()
+        .filter(|request| request.path == "/v3/compat/openresponses")
+        .collect()
+}
+
+/// The bodies of the agent's requests, in order.
+fn bodies(server: &MockServer) -> Vec<Value> {
+    turns(server)
         .into_iter()
         .map(|request| request.body.expect("a JSON body"))
         .collect()
@@ -130,14 +138,15 @@ async fn two_tools_in_one_turn_then_a_structured_answer() {
     assert_eq!(run.tool_calls[1].input, r#"{"a":2,"b":3}"#);
     assert_eq!(run.tool_calls[1].output, Ok("5".into()));
 
-    let requests = server.requests();
+    let requests = turns(&server);
     assert_eq!(requests.len(), 2);
     for request in &requests {
         assert_eq!(request.path, "/v3/compat/openresponses");
         assert_eq!(request.header("accept"), Some("text/event-stream"));
         assert_eq!(request.header("content-type"), Some("application/json"));
         assert_eq!(request.header("x-opper-name"), Some("planner"));
-        assert_eq!(request.header("x-opper-parent-span-id"), None);
+        // The run's span (see the span tests below).
+        assert!(request.header("x-opper-parent-span-id").is_some());
         assert_eq!(
             keys(request),
             [
@@ -251,7 +260,7 @@ async fn a_text_answer_sends_no_text_format() {
     server.enqueue("planner", Turn::answer("Hello there.").into_reply());
     let run = agent().run::<String>(&client(&server), "hi").await.unwrap();
     assert_eq!((run.output.as_str(), run.iterations), ("Hello there.", 1));
-    let requests = server.requests();
+    let requests = turns(&server);
     assert_eq!(
         keys(&requests[0]),
         [
@@ -270,7 +279,7 @@ async fn a_text_answer_sends_no_text_format() {
         .await
         .unwrap();
     assert_eq!(
-        server.requests()[1].body,
+        turns(&server)[1].body,
         Some(
             json!({"input": [user("hi")], "instructions": "", "max_output_tokens": 16000, "stream": true})
         )
@@ -366,7 +375,7 @@ async fn an_http_400_is_a_bad_request_after_one_request() {
         matches!(&error, Error::BadRequest(api) if api.message.as_deref() == Some("model does not exist")),
         "{error:?}"
     );
-    assert_eq!(server.request_count(), 1);
+    assert_eq!(turns(&server).len(), 1);
 }
 
 #[tokio::test]
@@ -478,7 +487,7 @@ async fn tools_start_while_the_model_streams_and_dropping_the_run_cancels_them()
     }
     // The select dropped the run: its tool and its request are gone.
     assert!(dropped.load(Ordering::SeqCst));
-    let request = server.requests().pop().unwrap();
+    let request = turns(&server).pop().unwrap();
     assert!(request.wait_disconnected(Duration::from_secs(10)).await);
 }
 
@@ -540,8 +549,171 @@ async fn unscripted_the_server_calls_each_tool_once_then_answers_from_the_schema
     assert_eq!(bodies[1]["input"].as_array().unwrap().len(), 5);
 }
 
+/// The only root span, and the whole tree below it.
+fn only_root(server: &MockServer) -> RecordedSpan {
+    let mut roots = server.spans();
+    assert_eq!(roots.len(), 1, "{roots:#?}");
+    roots.remove(0)
+}
+
+/// The keys of the body that created `span`, in the order they were sent.
+fn created_keys(span: &RecordedSpan) -> Vec<&str> {
+    span.received[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// `span` is a tool call's span under `run`, created with `input`.
+fn assert_tool_span(span: &RecordedSpan, run: &RecordedSpan, name: &str, input: &str) {
+    assert_eq!(span.name, name);
+    assert_eq!(span.kind.as_deref(), Some("tool"));
+    assert_eq!(span.parent_id.as_deref(), Some(run.id.as_str()));
+    assert_eq!(span.trace_id, run.trace_id);
+    assert_eq!(span.input, Some(json!(input)));
+    assert_eq!(span.tags, Some(json!({"tool": true})));
+    assert_eq!(
+        created_keys(span),
+        [
+            "name",
+            "trace_id",
+            "parent_id",
+            "type",
+            "input",
+            "start_time",
+            "tags"
+        ]
+    );
+    assert!(span.end_time.is_some(), "{span:#?}");
+    assert!(span.children.is_empty());
+}
+
 #[tokio::test]
-async fn the_enclosing_parent_span_is_a_header() {
+async fn a_run_is_a_span_with_one_span_per_tool_call_its_turns_name_it_as_their_parent() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("call_weather_1", "get_weather", r#"{"city":"Paris"}"#)
+            .call_with_id("call_add_2", "add", r#"{"a":2,"b":3}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"summary": "Sunny; 5"}"#).into_reply(),
+    );
+    agent()
+        .run::<Report>(&client(&server), "Weather in Paris, and 2+3?")
+        .await
+        .unwrap();
+    // AGENT.md §2.1: at top level, neither `trace_id` nor `parent_id`.
+    let run = only_root(&server);
+    assert_eq!(run.name, "planner");
+    assert_eq!(
+        (run.parent_id.as_deref(), run.kind.as_deref()),
+        (None, None)
+    );
+    assert_eq!(run.input, Some(json!("Weather in Paris, and 2+3?")));
+    assert_eq!(created_keys(&run), ["name", "input", "start_time"]);
+    // §2.5: ended, before `run` returned, with the answer's compact JSON.
+    assert_eq!(run.received.len(), 2);
+    assert_eq!(run.output, Some(json!(r#"{"summary":"Sunny; 5"}"#)));
+    assert_eq!(run.error, None);
+    assert_eq!(
+        run.received[1]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["output", "end_time"]
+    );
+    // §2.3: one span per call, its input as `json.dumps` writes the arguments, its output the
+    // tool's text.
+    assert_eq!(run.children.len(), 2, "{run:#?}");
+    assert_tool_span(
+        &run.children[0],
+        &run,
+        "get_weather",
+        r#"{"city": "Paris"}"#,
+    );
+    assert_tool_span(&run.children[1], &run, "add", r#"{"a": 2, "b": 3}"#);
+    assert_eq!(
+        run.children[0].output,
+        Some(json!(
+            r#"{"city": "Paris", "temperature_c": 21, "conditions": "sunny"}"#
+        ))
+    );
+    assert_eq!(run.children[1].output, Some(json!("5")));
+    assert_eq!(
+        run.children[1].received[1]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["output", "end_time"]
+    );
+    // §2.2: every turn carries the run's span and name as headers, never in the body.
+    let turns = turns(&server);
+    assert_eq!(turns.len(), 2);
+    for turn in &turns {
+        assert_eq!(turn.header("x-opper-parent-span-id"), Some(run.id.as_str()));
+        assert_eq!(turn.header("x-opper-name"), Some("planner"));
+        assert!(turn.body.as_ref().unwrap().get("parent_span_id").is_none());
+    }
+    // The run span first, its end last.
+    let requests = server.requests();
+    assert_eq!(requests[0].path, "/v3/spans");
+    assert_eq!(
+        (
+            requests.last().unwrap().method.as_str(),
+            requests.last().unwrap().path.clone()
+        ),
+        ("PATCH", format!("/v3/spans/{}", run.id))
+    );
+}
+
+#[tokio::test]
+async fn a_run_inside_a_trace_is_a_child_of_the_trace_and_an_explicit_parent_is_sent_alone() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":1,"b":1}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("two").into_reply());
+    let opper = client(&server);
+    let output = opper::Trace::new("outer")
+        .client(&opper)
+        .run(agent().run::<String>(&opper, "1+1?"))
+        .await
+        .unwrap()
+        .output;
+    assert_eq!(output, "two");
+    let outer = only_root(&server);
+    assert_eq!(outer.name, "outer");
+    let run = &outer.children[0];
+    assert_eq!(outer.children.len(), 1);
+    assert_eq!(run.name, "planner");
+    assert_eq!(run.parent_id.as_deref(), Some(outer.id.as_str()));
+    assert_eq!(run.trace_id, outer.trace_id);
+    assert_eq!(
+        created_keys(run),
+        ["name", "trace_id", "parent_id", "input", "start_time"]
+    );
+    // A text answer is its own text.
+    assert_eq!(run.output, Some(json!("two")));
+    assert_tool_span(&run.children[0], run, "add", r#"{"a": 1, "b": 1}"#);
+    for turn in turns(&server) {
+        assert_eq!(turn.header("x-opper-parent-span-id"), Some(run.id.as_str()));
+    }
+    // After the run, the trace's span is current again: its end is the last request.
+    let last = server.requests().pop().unwrap();
+    assert_eq!(last.path, format!("/v3/spans/{}", outer.id));
+
+    // An explicit parent: sent alone as the run's `parent_id` (§2.1).
     let server = MockServer::start().await;
     server.enqueue("planner", Turn::answer("ok").into_reply());
     let opper = client(&server);
@@ -551,12 +723,193 @@ async fn the_enclosing_parent_span_is_a_header() {
     )
     .await
     .unwrap();
-    let request = server.requests().pop().unwrap();
+    let run = only_root(&server);
     assert_eq!(
-        request.header("x-opper-parent-span-id"),
+        run.parent_id.as_deref(),
         Some("0f6c6b4e-0000-4000-8000-000000000001")
     );
+    assert_eq!(
+        created_keys(&run),
+        ["name", "parent_id", "input", "start_time"]
+    );
+    let request = turns(&server).pop().unwrap();
+    assert_eq!(
+        request.header("x-opper-parent-span-id"),
+        Some(run.id.as_str())
+    );
     assert!(request.body.unwrap().get("parent_span_id").is_none());
+}
+
+#[tokio::test]
+async fn a_tool_error_ends_its_span_with_the_error_and_calls_that_cannot_run_have_none() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "get_weather", r#"{"city":"Atlantis"}"#)
+            .call_with_id("c2", "delete_everything", "{}")
+            .call_with_id("c3", "add", r#"{"a":2,"b":"#)
+            .call_with_id("c4", "add", r#"{"a":2}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("All done.").into_reply());
+    agent().run::<String>(&client(&server), "go").await.unwrap();
+    let run = only_root(&server);
+    // AGENT.md §2.3: no span for an unknown tool or arguments that are not JSON; arguments
+    // that are JSON but do not fit fail inside the tool's span, as a Python tool's call does.
+    let names: Vec<&str> = run.children.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["get_weather", "add"], "{run:#?}");
+    let (failed, unfit) = (&run.children[0], &run.children[1]);
+    assert_tool_span(failed, &run, "get_weather", r#"{"city": "Atlantis"}"#);
+    assert_eq!(failed.error.as_deref(), Some("unknown city: Atlantis"));
+    assert_eq!(failed.output, None);
+    assert_eq!(
+        failed.received[1]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["error", "end_time"]
+    );
+    assert_tool_span(unfit, &run, "add", r#"{"a": 2}"#);
+    assert_eq!(
+        unfit.error.as_deref(),
+        Some("Invalid tool arguments: missing field `b`")
+    );
+    // The run itself answered.
+    assert_eq!(run.output, Some(json!("All done.")));
+}
+
+#[tokio::test]
+async fn a_failed_run_ends_its_span_with_the_error() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Reply::api_error(400, "BadRequestError", "model does not exist"),
+    );
+    let error = agent()
+        .run::<Report>(&client(&server), "x")
+        .await
+        .unwrap_err();
+    let run = only_root(&server);
+    assert_eq!(run.error, Some(error.to_string()));
+    assert_eq!(run.output, None);
+    assert!(run.end_time.is_some());
+
+    // The iteration limit too, after the tool spans of every turn.
+    let server = MockServer::start().await;
+    server.reply_all(
+        Turn::new()
+            .call_with_id("c", "add", r#"{"a":1,"b":2}"#)
+            .into_reply(),
+    );
+    let error = agent()
+        .max_iterations(2)
+        .run::<Report>(&client(&server), "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::MaxIterations { .. }), "{error:?}");
+    let run = only_root(&server);
+    assert_eq!(run.error, Some(error.to_string()));
+    assert_eq!(run.children.len(), 3);
+    assert!(
+        run.children
+            .iter()
+            .all(|span| span.output == Some(json!("3")))
+    );
+}
+
+#[tokio::test]
+async fn a_span_that_cannot_be_created_leaves_the_run_untraced() {
+    let server = MockServer::start().await;
+    server.fault(Reply::status(500));
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":1,"b":1}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("two").into_reply());
+    let run = agent()
+        .run::<String>(&client(&server), "1+1?")
+        .await
+        .unwrap();
+    assert_eq!(run.output, "two");
+    assert!(server.spans().is_empty());
+    let spans: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v3/spans"))
+        .collect();
+    assert_eq!(spans.len(), 1, "only the refused POST: {spans:?}");
+    for turn in turns(&server) {
+        assert_eq!(turn.header("x-opper-parent-span-id"), None);
+    }
+}
+
+#[tokio::test]
+async fn what_a_tool_calls_is_nested_under_the_tools_span() {
+    #[derive(Deserialize, JsonSchema)]
+    struct Question {
+        text: String,
+    }
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "ask", r#"{"text":"where?"}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("done").into_reply());
+    let opper = client(&server);
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let ask = Tool::new("ask", "Ask a task.", {
+        let (opper, seen) = (opper.clone(), seen.clone());
+        move |question: Question| {
+            let (opper, seen) = (opper.clone(), seen.clone());
+            async move {
+                *seen.lock().unwrap() = opper::current_span();
+                let sent = opper
+                    .call("lookup")
+                    .input(&question.text)
+                    .send::<String>()
+                    .await;
+                if sent.is_ok() { "looked up" } else { "failed" }
+            }
+        }
+    });
+    let run = Agent::new("planner")
+        .tool(ask)
+        .run::<String>(&opper, "go")
+        .await
+        .unwrap();
+    let run_span = only_root(&server);
+    let tool_span = &run_span.children[0];
+    assert_eq!(tool_span.name, "ask");
+    // The tool saw its span as the current one, and its call was sent under it.
+    let seen = seen
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("a span inside the tool");
+    assert_eq!(
+        (seen.id(), seen.trace_id()),
+        (tool_span.id.as_str(), run_span.trace_id.as_str())
+    );
+    let call = server.requests_for("lookup").pop().unwrap();
+    assert_eq!(
+        call.body.unwrap()["parent_span_id"],
+        json!(tool_span.id.clone())
+    );
+    // A string output is its text in the span, as `to_text` writes it; the model reads its
+    // JSON.
+    assert_eq!(run.tool_calls[0].output, Ok(r#""looked up""#.to_owned()));
+    assert_eq!(tool_span.output, Some(json!("looked up")));
+    // After the tool, the run's span is the parent again: the next turn says so.
+    assert_eq!(
+        turns(&server)[1].header("x-opper-parent-span-id"),
+        Some(run_span.id.as_str())
+    );
 }
 
 #[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
@@ -646,6 +999,72 @@ async fn a_stream_tells_the_turns_the_tools_and_typed_updates_of_the_answer() {
         }
     );
     assert_eq!((run.iterations, run.tool_calls.len()), (2, 2));
+}
+
+#[tokio::test]
+async fn a_streamed_run_is_traced_as_a_run_is() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "get_weather", r#"{"city":"Rome"}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "planner",
+        Turn::answer(r#"{"city": "Rome", "temperature_c": 21}"#).into_reply(),
+    );
+    let opper = client(&server);
+    let run = opper::Trace::new("outer")
+        .client(&opper)
+        .run(async {
+            let mut stream = agent().stream::<Plan>(&opper, "Rome?")?;
+            while let Some(event) = stream.next().await {
+                event?;
+            }
+            stream.finish().await
+        })
+        .await
+        .unwrap();
+    assert_eq!(run.output.city, "Rome");
+    let outer = only_root(&server);
+    let run_span = &outer.children[0];
+    assert_eq!(run_span.name, "planner");
+    assert_eq!(run_span.parent_id.as_deref(), Some(outer.id.as_str()));
+    assert_eq!(run_span.input, Some(json!("Rome?")));
+    assert_eq!(
+        run_span.output,
+        Some(json!(r#"{"city":"Rome","temperature_c":21}"#))
+    );
+    assert_eq!(run_span.children.len(), 1);
+    assert_tool_span(
+        &run_span.children[0],
+        run_span,
+        "get_weather",
+        r#"{"city": "Rome"}"#,
+    );
+    for turn in turns(&server) {
+        assert_eq!(
+            turn.header("x-opper-parent-span-id"),
+            Some(run_span.id.as_str())
+        );
+    }
+
+    // A failed stream ends the run's span with its error.
+    let server = MockServer::start().await;
+    server.enqueue("planner", Reply::api_error(400, "BadRequestError", "no"));
+    let mut stream = agent().stream::<Plan>(&client(&server), "x").unwrap();
+    let mut error = None;
+    while let Some(event) = stream.next().await {
+        if let Err(e) = event {
+            error = Some(e.to_string());
+        }
+    }
+    let run_span = only_root(&server);
+    assert_eq!(run_span.error, error);
+    assert!(run_span.error.is_some());
 }
 
 #[tokio::test]
@@ -740,8 +1159,7 @@ async fn a_function_with_tools_is_an_agent() {
     assert_eq!(stream.finish().await.unwrap().output.city, "Rome");
     // No tools: none sent.
     assert!(
-        server
-            .requests()
+        turns(&server)
             .last()
             .unwrap()
             .body
@@ -873,7 +1291,7 @@ async fn models_without_schema_and_tools_answer_through_final_answer() {
     let bodies = bodies(&server);
     // AGENT.md §1.6: no `text`, a `final_answer` tool with the answer's schema, the
     // instructions prefixed; after prose, the system nudge.
-    let requests = server.requests();
+    let requests = turns(&server);
     assert_eq!(
         keys(&requests[0]),
         [
@@ -900,6 +1318,25 @@ async fn models_without_schema_and_tools_answer_through_final_answer() {
         bodies[2]["input"].as_array().unwrap().last().unwrap(),
         &json!({"type": "message", "role": "system", "content": "Your previous response did not call the `final_answer` tool. You must deliver your final response by calling `final_answer` with arguments that match the required output schema."})
     );
+    // AGENT.md §2.4: the answer is a `final_answer` span under the run's, its input the raw
+    // arguments, its output the answer as `json.dumps` writes it, ended when it started.
+    let run_span = only_root(&server);
+    let names: Vec<&str> = run_span.children.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["add", "final_answer"]);
+    let answer = &run_span.children[1];
+    assert_eq!(
+        answer.received[0],
+        json!({"name": "final_answer", "trace_id": run_span.trace_id,
+            "parent_id": run_span.id, "type": "tool", "input": r#"{"summary":"Sunny; 5"}"#,
+            "start_time": answer.start_time, "tags": {"tool": true, "final_answer": true, "call_id": "c2"}})
+    );
+    assert_eq!(
+        answer.received[1],
+        json!({"output": r#"{"summary": "Sunny; 5"}"#, "end_time": answer.start_time})
+    );
+    assert_eq!(answer.received.len(), 2);
+    assert_eq!(created_keys(answer)[6], "tags");
+    assert_eq!(run_span.output, Some(json!(r#"{"summary":"Sunny; 5"}"#)));
     // Unscripted, the built-in model calls the tools, then `final_answer`.
     let run = agent()
         .model("mistral/mistral-large-latest")
@@ -925,6 +1362,7 @@ async fn a_replay_only_client_sends_no_agent_request() {
         "{error:?}"
     );
     assert_eq!(server.request_count(), 0);
+    assert!(server.spans().is_empty());
 }
 
 #[tokio::test]
@@ -1007,4 +1445,247 @@ async fn a_plain_v3_task_stream_keeps_its_tool_call_chunks_for_the_raw_stream() 
     );
     let reply = opper.call("weather").send::<String>().await.unwrap();
     assert_eq!(reply.meta.unwrap()["tool_calls"], tool_calls);
+}
+
+fn summary_not_empty(report: &Report) -> Result<(), String> {
+    if report.summary.is_empty() {
+        Err("the summary is empty".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Plan the day.
+#[opper::function(model = "openai/gpt-4o-mini", tools = [add], validate = summary_not_empty)]
+async fn checked_plan(city: String) -> opper::Result<opper::AgentRun<Report>>;
+
+/// Plan the day.
+#[opper::function(model = "mistral/mistral-large-latest", tools = [add], validate = summary_not_empty, reasks = 1)]
+async fn checked_fallback_plan(city: String) -> opper::Result<Report>;
+
+/// Plan the day.
+#[opper::function(tools = [add], reasks = 1)]
+async fn fitting_plan(city: String) -> opper::Result<Report>;
+
+/// Plan the day.
+#[opper::function(tools = [add], validate = |plan: &Plan| if plan.temperature_c > 0 { Ok(()) } else { Err("too cold") })]
+async fn checked_live_plan(city: String) -> opper::Result<opper::AgentStream<Plan>>;
+
+fn reask(output: &str, reason: &str) -> Value {
+    json!({"type": "message", "role": "system", "content": format!(
+        "The previous answer was rejected.\nRejected answer: {output}\nReason: {reason}\nGive a corrected answer."
+    )})
+}
+
+#[tokio::test]
+async fn a_rejected_answer_is_asked_again_in_the_conversation() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "checked_plan",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":2,"b":3}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "checked_plan",
+        Turn::answer(r#"{"summary": ""}"#).into_reply(),
+    );
+    server.enqueue(
+        "checked_plan",
+        Turn::answer(r#"{"summary": "Sunny; 5"}"#).into_reply(),
+    );
+    let run = checked_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (run.output.summary.as_str(), run.iterations),
+        ("Sunny; 5", 3)
+    );
+    let bodies = bodies(&server);
+    assert_eq!(bodies.len(), 3);
+    // The history so far, then the rejected answer and why, as a task's re-ask words them.
+    let input = bodies[2]["input"].as_array().unwrap();
+    assert_eq!(input[..3], bodies[1]["input"].as_array().unwrap()[..]);
+    assert_eq!(input[3], reask(r#"{"summary":""}"#, "the summary is empty"));
+    assert_eq!(input.len(), 4);
+    // The run's span ends with the accepted answer.
+    assert_eq!(
+        only_root(&server).output,
+        Some(json!(r#"{"summary":"Sunny; 5"}"#))
+    );
+}
+
+#[tokio::test]
+async fn an_answer_rejected_past_its_reasks_is_rejected() {
+    let server = MockServer::start().await;
+    server.reply(
+        "checked_plan",
+        Turn::answer(r#"{"summary": ""}"#).into_reply(),
+    );
+    let error = checked_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap_err();
+    // Two re-asks by default, as a task's: three answers, each kept with its reason.
+    let Error::Rejected { attempts } = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(attempts.len(), 3);
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.reason == "the summary is empty" && a.output == json!({"summary": ""}))
+    );
+    let bodies = bodies(&server);
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(bodies[2]["input"].as_array().unwrap().len(), 3);
+    assert_eq!(only_root(&server).error, Some(error.to_string()));
+}
+
+#[tokio::test]
+async fn an_answer_that_does_not_fit_is_asked_again_with_reasks() {
+    let server = MockServer::start().await;
+    server.enqueue("fitting_plan", Turn::answer(r#"{"sum": 5}"#).into_reply());
+    server.enqueue(
+        "fitting_plan",
+        Turn::answer(r#"{"summary": "ok"}"#).into_reply(),
+    );
+    let report = fitting_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    assert_eq!(report.summary, "ok");
+    let bodies = bodies(&server);
+    let last = bodies[1]["input"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let text = last["content"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "The previous answer was rejected.\nRejected answer: {\"sum\":5}\nReason: "
+        ) && text.contains("missing field `summary`"),
+        "{text}"
+    );
+    // Without `reasks`, an answer that does not fit ends the run at once.
+    let server = MockServer::start().await;
+    server.enqueue("planner", Turn::answer(r#"{"sum": 5}"#).into_reply());
+    let error = agent()
+        .run::<Report>(&client(&server), "x")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Output { .. }), "{error:?}");
+    assert_eq!(turns(&server).len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejected_final_answer_is_asked_again_with_the_calls_made_beside_it() {
+    let server = MockServer::start().await;
+    server.enqueue(
+        "checked_fallback_plan",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":2,"b":3}"#)
+            .call_with_id("c2", "final_answer", r#"{"summary":""}"#)
+            .into_reply(),
+    );
+    server.enqueue(
+        "checked_fallback_plan",
+        Turn::new()
+            .call_with_id("c3", "final_answer", r#"{"summary":"5"}"#)
+            .into_reply(),
+    );
+    let report = checked_fallback_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    assert_eq!(report.summary, "5");
+    let input = bodies(&server)[1]["input"].as_array().unwrap().clone();
+    assert_eq!(
+        input[1..],
+        [
+            call("c1", "add", r#"{"a":2,"b":3}"#),
+            output("c1", "5"),
+            reask(r#"{"summary":""}"#, "the summary is empty"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_agent_asks_again_too() {
+    use futures::StreamExt;
+
+    let server = MockServer::start().await;
+    server.enqueue(
+        "checked_live_plan",
+        Turn::answer(r#"{"city": "Oslo", "temperature_c": -3}"#).into_reply(),
+    );
+    server.enqueue(
+        "checked_live_plan",
+        Turn::answer(r#"{"city": "Oslo", "temperature_c": 3}"#).into_reply(),
+    );
+    let mut stream = checked_live_plan_with(&client(&server), "Paris".into())
+        .await
+        .unwrap();
+    let mut turns_seen = Vec::new();
+    while let Some(event) = stream.next().await {
+        if let opper::AgentEvent::Turn { iteration } = event.unwrap() {
+            turns_seen.push(iteration);
+        }
+    }
+    assert_eq!(turns_seen, [1, 2]);
+    assert_eq!(stream.finish().await.unwrap().output.temperature_c, 3);
+    let last = bodies(&server)[1]["input"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last,
+        reask(r#"{"city":"Oslo","temperature_c":-3}"#, "too cold")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_turn_ends_the_spans_of_the_tools_it_cancels() {
+    #[derive(Deserialize, JsonSchema)]
+    struct Nothing {}
+    let started = Arc::new(AtomicBool::new(false));
+    let forever = Tool::new("forever", "Never ends.", {
+        let started = started.clone();
+        move |_: Nothing| {
+            let started = started.clone();
+            async move {
+                started.store(true, Ordering::SeqCst);
+                std::future::pending::<()>().await;
+            }
+        }
+    });
+    let server = MockServer::start().await;
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":1,"b":2}"#)
+            .call_with_id("c2", "forever", "{}")
+            .failed("the model crashed")
+            .into_reply()
+            // Time for the tools to start before the stream fails.
+            .chunk_delay(Duration::from_millis(100)),
+    );
+    let error = agent()
+        .tool(forever)
+        .run::<String>(&client(&server), "go")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::StreamChunk { .. }), "{error:?}");
+    assert!(started.load(Ordering::SeqCst));
+    let run = only_root(&server);
+    assert_eq!(run.error, Some(error.to_string()));
+    let (add, forever) = (&run.children[0], &run.children[1]);
+    // The tool that ended is ended with its output; the one dropped, as cancelled.
+    assert_eq!(add.output, Some(json!("3")));
+    assert_eq!(
+        forever.error,
+        Some(format!("cancelled: the turn failed: {error}"))
+    );
+    assert!(forever.end_time.is_some());
 }

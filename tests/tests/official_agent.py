@@ -1,5 +1,5 @@
 """Drives the official Python agent (opperai 2.1.1 `Agent`) against a server: two tools and a
-structured output, then a text answer. Prints one JSON line per result for
+structured output (traced: it sends its spans), then a text answer (untraced). Prints one JSON line per result for
 tests/official_client.rs to check."""
 import asyncio
 import json
@@ -40,7 +40,6 @@ async def main():
         tools=[get_weather, add],
         model="openai/gpt-4o-mini",
         output_schema=Report,
-        tracing=False,
         client=client,
     )
     result = await planner.run("Weather in Paris, and 2+3?")

@@ -422,8 +422,8 @@ async fn the_official_python_agent_works_against_the_built_in_server() {
         );
         return;
     };
-    // The official agent sends `X-Opper-Name` only when it traces: its requests take the
-    // server's queue `openresponses`; this crate's, the agent's name.
+    // The official agent sends `X-Opper-Name` only when it traces: the traced `planner` takes
+    // the server's queue of its name, as this crate's agent does.
     let turns = |server: &MockServer, queue: &str| {
         server.enqueue(
             queue,
@@ -439,7 +439,7 @@ async fn the_official_python_agent_works_against_the_built_in_server() {
     };
     let server = MockServer::start().await;
     server.require_api_key("official-key");
-    turns(&server, "openresponses");
+    turns(&server, "planner");
     let mut command = Command::new(python);
     command
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/official_agent.py"))
@@ -463,13 +463,13 @@ async fn the_official_python_agent_works_against_the_built_in_server() {
             .unwrap()
             .starts_with("This is a mock answer")
     );
-    let official: Vec<_> = server.requests();
+    let official: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v3/compat/openresponses")
+        .collect();
     assert_eq!(official.len(), 3);
-    assert!(
-        official
-            .iter()
-            .all(|r| r.path == "/v3/compat/openresponses")
-    );
+    let official_spans = server.spans();
 
     // This crate's agent, on the same turns.
     /// Current weather in a city.
@@ -497,7 +497,31 @@ async fn the_official_python_agent_works_against_the_built_in_server() {
         .await
         .unwrap();
     assert_eq!(run.output.summary, "Sunny; 5");
-    let ours = ours.requests();
+    // The same spans (AGENT.md §2): the bodies of the run's span and of each tool's, their ids
+    // and times aside.
+    let our_spans = ours.spans();
+    assert_eq!(official_spans.len(), 1, "{official_spans:#?}");
+    assert_eq!(span_bodies(&official_spans[0]), span_bodies(&our_spans[0]));
+    // Each turn names the run's span as its parent.
+    for (spans, server) in [(&official_spans, &server), (&our_spans, &ours)] {
+        let agent_turns: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.header("x-opper-name") == Some("planner"))
+            .collect();
+        assert_eq!(agent_turns.len(), 2);
+        for turn in agent_turns {
+            assert_eq!(
+                turn.header("x-opper-parent-span-id"),
+                Some(spans[0].id.as_str())
+            );
+        }
+    }
+    let ours: Vec<_> = ours
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v3/compat/openresponses")
+        .collect();
     assert_eq!(ours.len(), 2);
     let keys = |request: &opper::testing::RecordedRequest| -> Vec<String> {
         let body: serde_json::Map<String, Value> =
@@ -540,4 +564,47 @@ async fn the_official_python_agent_works_against_the_built_in_server() {
         assert_eq!(a["tools"][0]["description"], b["tools"][0]["description"]);
         assert_eq!(theirs.header("accept"), ours.header("accept"));
     }
+}
+
+/// The bodies a span and the spans below it received (its `POST`, then each `PATCH`), each
+/// with its times, its trace and its parent written as placeholders (the parent by its name),
+/// the children in order of name (tools running together create theirs in any order).
+fn span_bodies(span: &opper::testing::RecordedSpan) -> Vec<(String, Vec<Value>)> {
+    fn walk(
+        span: &opper::testing::RecordedSpan,
+        parent: Option<&str>,
+        out: &mut Vec<(String, Vec<Value>)>,
+    ) {
+        let bodies = span
+            .received
+            .iter()
+            .map(|body| {
+                let mut body = body.clone();
+                let object = body.as_object_mut().unwrap();
+                for key in ["start_time", "end_time"] {
+                    if let Some(time) = object.get_mut(key) {
+                        assert!(time.as_str().unwrap().ends_with("+00:00"), "{time}");
+                        *time = json!("<time>");
+                    }
+                }
+                if let Some(trace) = object.get_mut("trace_id") {
+                    *trace = json!("<trace>");
+                }
+                if let Some(id) = object.get_mut("parent_id") {
+                    assert_eq!(Some(id.as_str().unwrap()), parent);
+                    *id = json!("<parent>");
+                }
+                body
+            })
+            .collect();
+        out.push((span.name.clone(), bodies));
+        let mut children: Vec<_> = span.children.iter().collect();
+        children.sort_by(|a, b| a.name.cmp(&b.name));
+        for child in children {
+            walk(child, Some(&span.id), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(span, None, &mut out);
+    out
 }

@@ -4,10 +4,6 @@ struct Report {
     summary: String,
 }
 
-fn check(_: &Report) -> Result<(), String> {
-    Ok(())
-}
-
 /// Add.
 #[opper::tool]
 fn add(a: i64, b: i64) -> i64 {
@@ -19,9 +15,6 @@ async fn not_a_list(city: String) -> opper::Result<Report>;
 
 #[opper::function(tools = [add, "get_weather"], max_iterations = 0)]
 async fn bad_items(city: String) -> opper::Result<Report>;
-
-#[opper::function(tools = [add], validate = check)]
-async fn with_validate(city: String) -> opper::Result<Report>;
 
 #[opper::function(max_iterations = 3)]
 async fn limit_without_tools(city: String) -> opper::Result<Report>;

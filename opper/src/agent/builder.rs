@@ -5,16 +5,20 @@ use reqwest::header::HeaderValue;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::agent::events::Events;
 use crate::agent::run::{AgentRun, answer, content, final_answer_output};
+use crate::agent::spans::{self, Tracer};
 use crate::agent::stream::AgentStream;
 use crate::agent::turn;
 use crate::protocol::openresponses::{
     self, Item, NAME_HEADER, PARENT_SPAN_HEADER, Request, ToolSpec,
 };
+use crate::reask::{Policy, Reasker, Step};
 use crate::task::schema::schema_for;
 use crate::tool::{Tool, ToolCall, json};
+use crate::trace::parent::{self, SpanHandle};
 use crate::{Error, Model, Opper, Partial, Result, Usage};
 
 /// An agent put together at run time: instructions, a model, tools and an iteration limit;
@@ -26,10 +30,20 @@ use crate::{Error, Model, Opper, Partial, Result, Usage};
 /// outputs (the tool's JSON text, or `{"error": "..."}` for a tool's `Err`, an unknown tool, or
 /// arguments that do not parse or fit) go back to the model in the next turn. A turn without
 /// calls ends the run: its message is the answer, read as `T` (`String`: the text as it is;
-/// any other type: its JSON, whose schema the request carries). Nothing is spawned: dropping
+/// any other type: its JSON, whose schema the request carries); an agent task's
+/// `validate = ...` checks it too, and a rejected answer is asked again in the conversation. Nothing is spawned: dropping
 /// the run's future cancels its request and its running tools. A tool that panics panics the
 /// run (a panic is a bug, not an answer for the model). A run is never cached (tools have
 /// effects).
+///
+/// A run is traced in Opper as the official client traces it: a span named after the agent
+/// (its input the user's message) under the enclosing [`trace`](crate::trace) or
+/// [`with_parent_span`](crate::with_parent_span), sent as `X-Opper-Parent-Span-Id` with each
+/// turn; under it one span per tool call (`type: "tool"`, its input the arguments, its output
+/// or error sent as the tool ends; none for an unknown tool or arguments that are not JSON),
+/// and the calls a tool makes to Opper are nested under its span. The run's span ends with the
+/// answer's text (any other type: its compact JSON) or the run's error, before the run
+/// returns. A span that cannot be created or ended is logged and never fails the run.
 ///
 /// ```
 /// # #[cfg(feature = "testing")]
@@ -161,7 +175,7 @@ impl Agent {
     where
         T: DeserializeOwned + JsonSchema,
     {
-        self.run_observed(client, content(&input)?, &mut |_| {})
+        self.run_observed(client, content(&input)?, &Policy::default(), &mut |_| {})
             .await
     }
 
@@ -178,18 +192,37 @@ impl Agent {
     where
         T: Partial + DeserializeOwned + JsonSchema + Send + 'static,
     {
+        self.stream_checked(client, input, Policy::default())
+    }
+
+    /// [`stream`](Self::stream), the answer checked by `policy`.
+    pub(crate) fn stream_checked<T>(
+        &self,
+        client: &Opper,
+        input: impl Serialize,
+        policy: Policy<T>,
+    ) -> Result<AgentStream<T>>
+    where
+        T: Partial + DeserializeOwned + JsonSchema + Send + 'static,
+    {
         let content = content(&input)?;
         let (agent, client) = (self.clone(), client.clone());
         Ok(AgentStream::new(move |mut observe| {
-            Box::pin(async move { agent.run_observed(&client, content, &mut *observe).await })
+            Box::pin(async move {
+                agent
+                    .run_observed(&client, content, &policy, &mut *observe)
+                    .await
+            })
         }))
     }
 
-    /// [`run`](Self::run), telling `observe` what each turn does.
+    /// [`run`](Self::run), the answer checked by `policy` (a rejected answer is asked again,
+    /// see `#[opper::function(validate = ...)]`), telling `observe` what each turn does.
     pub(crate) async fn run_observed<T>(
         &self,
         client: &Opper,
         content: String,
+        policy: &Policy<T>,
         observe: turn::Observer<'_>,
     ) -> Result<AgentRun<T>>
     where
@@ -203,6 +236,32 @@ impl Agent {
                 self.name
             )));
         }
+        let Some(open) = Tracer::start(client, &self.name, &content).await else {
+            return self
+                .turns(client, content, policy, None, observe)
+                .await
+                .map(|(run, _)| run);
+        };
+        let tracer = Tracer::new(client, &open);
+        let turns = self.turns(client, content, policy, Some(&tracer), observe);
+        let outcome = parent::in_span(tracer.run().clone(), turns).await;
+        open.end(&spans::run_end(&outcome)).await;
+        outcome.map(|(run, _)| run)
+    }
+
+    /// The turns of a run, traced under `tracer`'s span if there is one: the run, and the
+    /// answer's JSON (the text of a text answer).
+    async fn turns<T>(
+        &self,
+        client: &Opper,
+        content: String,
+        policy: &Policy<T>,
+        tracer: Option<&Tracer>,
+        observe: turn::Observer<'_>,
+    ) -> Result<(AgentRun<T>, Value)>
+    where
+        T: DeserializeOwned + JsonSchema,
+    {
         let text_answer = typeid::of::<T>() == typeid::of::<String>();
         let schema = (!text_answer).then(|| openresponses::inline_refs(schema_for::<T>()));
         // The official client's fallback for models that cannot take a schema and tools in one
@@ -237,9 +296,9 @@ impl Agent {
                 }
             }
         };
-        let headers = self.headers();
+        let headers = self.headers(tracer.map(Tracer::run));
         let transport = client.transport();
-        // The seam for the run's span (Opper traces): its id becomes the parent header.
+        // The run in the program's own `tracing` subscriber (Opper's spans are the tracer's).
         let span = tracing::info_span!(
             "opper.agent",
             gen_ai.operation.name = "invoke_agent",
@@ -251,6 +310,7 @@ impl Agent {
         let mut tool_calls = Vec::new();
         let max = self.max_iterations.max(1);
         let mut iteration = 1u32;
+        let mut reasker = Reasker::new();
         loop {
             observe(turn::Happened::Turn(iteration));
             if let Some(message) = openresponses::turn_message(iteration, max) {
@@ -269,7 +329,7 @@ impl Agent {
                 .open(&span, openresponses::PATH, body.into(), &headers)
                 .await?;
             let events = Events::new(response, started, transport);
-            let mut turn = turn::run(events, &self.tools, fallback, observe).await?;
+            let mut turn = turn::run(events, &self.tools, fallback, tracer, observe).await?;
             // `Usage`'s sum saturates.
             #[allow(clippy::arithmetic_side_effects)]
             {
@@ -281,18 +341,33 @@ impl Agent {
                 .position(|call| fallback && call.name == openresponses::FINAL_ANSWER)
                 .map(|at| turn.calls.remove(at));
             if let Some(call) = final_answer {
-                // The calls made beside it ran; the run ends with the answer (nothing is sent
-                // back), as the official client does.
-                tool_calls.extend(turn.calls.into_iter().map(record));
-                let output = final_answer_output::<T>(&call.arguments)?;
+                // The calls made beside it ran; the run ends with the answer (the official
+                // client sends nothing back; they go back only if the answer is asked again).
+                send_back(&mut history, &mut tool_calls, turn.calls);
+                let answered = final_answer_output::<T>(&call.arguments);
+                if let (Some(tracer), Ok((_, value))) = (tracer, &answered) {
+                    tracer
+                        .final_answer(&call.call_id, &call.arguments, value)
+                        .await;
+                }
                 tool_calls.push(record(call));
-                return Ok(AgentRun {
-                    output,
-                    usage,
-                    iterations: iteration,
-                    tool_calls,
-                    response_id: turn.terminal.id,
-                });
+                match judge(&mut reasker, policy, answered, &span)? {
+                    Ok((output, value)) => {
+                        let run = AgentRun {
+                            output,
+                            usage,
+                            iterations: iteration,
+                            tool_calls,
+                            response_id: turn.terminal.id,
+                        };
+                        return Ok((run, value));
+                    }
+                    Err(reask) => {
+                        history.push(Item::system(&reask));
+                        iteration = iteration.saturating_add(1);
+                        continue;
+                    }
+                }
             }
             if turn.calls.is_empty() && fallback && iteration <= max {
                 // Prose instead of `final_answer`: asked again (not on the recovery turn).
@@ -301,33 +376,27 @@ impl Agent {
                 continue;
             }
             if turn.calls.is_empty() {
-                let output = answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens)?;
-                return Ok(AgentRun {
-                    output,
-                    usage,
-                    iterations: iteration,
-                    tool_calls,
-                    response_id: turn.terminal.id,
-                });
+                let answered =
+                    answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens);
+                match judge(&mut reasker, policy, answered, &span)? {
+                    Ok((output, value)) => {
+                        let run = AgentRun {
+                            output,
+                            usage,
+                            iterations: iteration,
+                            tool_calls,
+                            response_id: turn.terminal.id,
+                        };
+                        return Ok((run, value));
+                    }
+                    Err(reask) => {
+                        history.push(Item::system(&reask));
+                        iteration = iteration.saturating_add(1);
+                        continue;
+                    }
+                }
             }
-            let mut outputs = Vec::with_capacity(turn.calls.len());
-            for call in turn.calls {
-                history.push(Item::FunctionCall {
-                    call_id: call.call_id.clone(),
-                    name: call.name.clone(),
-                    arguments: call.arguments.clone(),
-                });
-                let record = record(call);
-                outputs.push(Item::FunctionCallOutput {
-                    call_id: record.call_id.clone(),
-                    output: match &record.output {
-                        Ok(text) => text.clone(),
-                        Err(message) => json::error_output(message),
-                    },
-                });
-                tool_calls.push(record);
-            }
-            history.extend(outputs);
+            send_back(&mut history, &mut tool_calls, turn.calls);
             if iteration > max {
                 return Err(Error::MaxIterations {
                     iterations: max,
@@ -338,9 +407,13 @@ impl Agent {
         }
     }
 
-    /// The headers of every request of a run: the run's name, and the enclosing parent span.
-    fn headers(&self) -> Vec<(&'static str, HeaderValue)> {
-        let parent = crate::current_parent_span();
+    /// The headers of every request of a run: the run's name, and its parent span: the run's
+    /// span, or, when the run is untraced, the enclosing parent span.
+    fn headers(&self, run: Option<&SpanHandle>) -> Vec<(&'static str, HeaderValue)> {
+        let parent = match run {
+            Some(run) => Some(std::sync::Arc::from(run.id())),
+            None => crate::current_parent_span(),
+        };
         [
             (NAME_HEADER, Some(self.name.as_str())),
             (PARENT_SPAN_HEADER, parent.as_deref()),
@@ -349,6 +422,56 @@ impl Agent {
         .filter_map(|(name, value)| Some((name, HeaderValue::from_str(value?).ok()?)))
         .collect()
     }
+}
+
+/// Sends a turn's calls back to the model: each call, then their outputs (the tool's JSON text,
+/// or `{"error": "..."}`), as the official client does; and keeps their records.
+fn send_back(history: &mut Vec<Item>, tool_calls: &mut Vec<ToolCall>, calls: Vec<turn::Call>) {
+    let mut outputs = Vec::with_capacity(calls.len());
+    for call in calls {
+        history.push(Item::FunctionCall {
+            call_id: call.call_id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        });
+        let record = record(call);
+        outputs.push(Item::FunctionCallOutput {
+            call_id: record.call_id.clone(),
+            output: match &record.output {
+                Ok(text) => text.clone(),
+                Err(message) => json::error_output(message),
+            },
+        });
+        tool_calls.push(record);
+    }
+    history.extend(outputs);
+}
+
+/// Judges an answer as a task's output is judged (its type, then `validate`): `Ok` with the
+/// answer and its JSON when accepted, `Err` with the message that asks again (the rejected
+/// answer and why, worded as a task's re-ask), or the run's error ([`Error::Rejected`] when
+/// no re-ask is left).
+fn judge<T>(
+    reasker: &mut Reasker,
+    policy: &Policy<T>,
+    answered: Result<(T, Value)>,
+    span: &tracing::Span,
+) -> Result<std::result::Result<(T, Value), String>> {
+    let (typed, value) = match answered {
+        Ok((output, value)) => (Ok(output), Some(value)),
+        Err(error) => (Err(error), None),
+    };
+    let judged = reasker.judge(
+        policy,
+        None,
+        typed,
+        || value.clone().unwrap_or_default(),
+        span,
+    )?;
+    Ok(match judged {
+        Step::Done(output) => Ok((output, value.unwrap_or_default())),
+        Step::Again(reask) => Err(reask),
+    })
 }
 
 /// The record of a call of the turn.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::agent::builder::Agent;
-use crate::agent::run::AgentRun;
+use crate::agent::run::{AgentRun, content};
 use crate::agent::stream::AgentStream;
 use crate::client::default::default_client;
 use crate::reask::Policy;
@@ -38,13 +38,14 @@ pub async fn agent_run<I: Serialize + ?Sized, O: DeserializeOwned + JsonSchema>(
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
-    _policy: &Policy<O>,
+    policy: &Policy<O>,
     tools: fn() -> Vec<Tool>,
     max_iterations: Option<u32>,
 ) -> Result<AgentRun<O>> {
     let client_ = client(client_)?;
+    let content = content(input_)?;
     agent(task, tools, max_iterations)
-        .run(&client_, input_)
+        .run_observed(&client_, content, policy, &mut |_| {})
         .await
 }
 
@@ -70,10 +71,10 @@ pub async fn agent_stream<
     client_: Option<&Opper>,
     task: &Task,
     input_: &I,
-    _policy: &Policy<O>,
+    policy: &Policy<O>,
     tools: fn() -> Vec<Tool>,
     max_iterations: Option<u32>,
 ) -> Result<AgentStream<O>> {
     let client_ = client(client_)?;
-    agent(task, tools, max_iterations).stream(&client_, input_)
+    agent(task, tools, max_iterations).stream_checked(&client_, input_, policy.clone())
 }

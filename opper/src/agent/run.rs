@@ -25,15 +25,16 @@ pub struct AgentRun<T> {
 }
 
 /// The user's message: a string as it is, any other value its JSON text.
-pub(super) fn content(input: &impl Serialize) -> Result<String> {
+pub(super) fn content<I: Serialize + ?Sized>(input: &I) -> Result<String> {
     Ok(match serde_json::to_value(input).map_err(Error::Input)? {
         Value::String(text) => text,
         other => other.to_string(),
     })
 }
 
-/// The answer given as `final_answer`'s arguments (read leniently, `{}` when empty), as `T`.
-pub(super) fn final_answer_output<T: DeserializeOwned>(arguments: &str) -> Result<T> {
+/// The answer given as `final_answer`'s arguments (read leniently, `{}` when empty), as `T`,
+/// with the JSON it was read from.
+pub(super) fn final_answer_output<T: DeserializeOwned>(arguments: &str) -> Result<(T, Value)> {
     let arguments = match arguments.trim() {
         "" => "{}",
         text => text,
@@ -46,12 +47,13 @@ pub(super) fn final_answer_output<T: DeserializeOwned>(arguments: &str) -> Resul
     typed(value)
 }
 
-/// The answer of the last turn as `T`: its text, or (with a schema) the JSON in it.
+/// The answer of the last turn as `T`: its text, or (with a schema) the JSON in it; with the
+/// JSON it was read from (a text answer: its string).
 pub(super) fn answer<T: DeserializeOwned>(
     terminal: &Terminal,
     structured: bool,
     max_output_tokens: Option<u32>,
-) -> Result<T> {
+) -> Result<(T, Value)> {
     let value = if structured {
         openresponses::lenient_json(&terminal.text).ok_or_else(|| Error::Output {
             json: Value::String(terminal.text.clone()),
@@ -69,11 +71,14 @@ pub(super) fn answer<T: DeserializeOwned>(
     typed(value)
 }
 
-/// `value` as `T`, or where it stops fitting.
-fn typed<T: DeserializeOwned>(value: Value) -> Result<T> {
-    serde_path_to_error::deserialize(&value).map_err(|error| Error::Output {
-        path: error.path().to_string(),
-        message: error.inner().to_string(),
-        json: value.clone(),
-    })
+/// `value` as `T` (and `value`), or where it stops fitting.
+fn typed<T: DeserializeOwned>(value: Value) -> Result<(T, Value)> {
+    match serde_path_to_error::deserialize(&value) {
+        Ok(output) => Ok((output, value)),
+        Err(error) => Err(Error::Output {
+            path: error.path().to_string(),
+            message: error.inner().to_string(),
+            json: value,
+        }),
+    }
 }

@@ -15,6 +15,8 @@ use futures_util::stream::FuturesUnordered;
 use serde_json::Value;
 
 use crate::agent::events::Events;
+use crate::agent::spans::{self, Ending, ToolSpan, Tracer};
+use crate::client::spans::OpenSpan;
 use crate::error::cut;
 use crate::protocol::openresponses::{Event, Terminal};
 use crate::tool::{Tool, ToolFuture};
@@ -38,6 +40,8 @@ pub(crate) struct Call {
     started: bool,
     /// The output's JSON text or the error's message, once the call ended.
     pub(super) output: Option<Result<String, String>>,
+    /// The call's span while the tool runs (the run is traced and the span was created).
+    span: Option<OpenSpan>,
     pub(super) duration: Duration,
 }
 
@@ -59,16 +63,26 @@ pub(crate) enum Happened<'a> {
 /// A run's observer.
 pub(crate) type Observer<'o> = &'o mut (dyn FnMut(Happened<'_>) + Send);
 
-type Running = Pin<Box<dyn Future<Output = (usize, Result<String, String>, Duration)> + Send>>;
+/// A tool whose span is being created: its slot, its call, and the span once created.
+type Starting = Pin<Box<dyn Future<Output = (usize, ToolFuture, Option<OpenSpan>)> + Send>>;
+/// A running tool: its slot, output and duration.
+type Ended = (usize, Result<String, String>, Duration);
+type Running = Pin<Box<dyn Future<Output = Ended> + Send>>;
 
 /// The turn's state while its stream is read.
 struct State<'t> {
     tools: &'t [Tool],
     /// Whether a `final_answer` call is the answer, not a tool (the fallback is on).
     final_answer: bool,
+    /// The run's span, when the run is traced: each tool call gets a span under it.
+    tracer: Option<&'t Tracer>,
     calls: Vec<Call>,
-    queued: VecDeque<(usize, ToolFuture)>,
+    queued: VecDeque<(usize, ToolFuture, Option<ToolSpan>)>,
+    /// Calls whose span is being created; they count as running.
+    starting: FuturesUnordered<Starting>,
     running: FuturesUnordered<Running>,
+    /// The ends of the spans of the tools that ended, sent while the turn goes on.
+    ending: FuturesUnordered<Ending>,
 }
 
 impl State<'_> {
@@ -97,7 +111,11 @@ impl State<'_> {
             // The official client's words.
             None => Some(format!("Tool \"{}\" not found", call.name)),
             Some(tool) => {
-                self.queued.push_back((slot, tool.call(&call.arguments)));
+                let span = self
+                    .tracer
+                    .and_then(|tracer| tracer.tool(&call.name, &call.arguments));
+                self.queued
+                    .push_back((slot, tool.call(&call.arguments), span));
                 None
             }
         };
@@ -111,15 +129,42 @@ impl State<'_> {
 
     /// Runs waiting calls while fewer than [`MAX_CONCURRENT_TOOLS`] run.
     fn fill(&mut self) {
-        while self.running.len() < MAX_CONCURRENT_TOOLS {
-            let Some((slot, call)) = self.queued.pop_front() else {
+        while self.starting.len().saturating_add(self.running.len()) < MAX_CONCURRENT_TOOLS {
+            let Some((slot, call, span)) = self.queued.pop_front() else {
                 return;
             };
-            self.running.push(Box::pin(async move {
-                let started = std::time::Instant::now();
-                let output = call.await;
-                (slot, output, started.elapsed())
-            }));
+            match span {
+                Some(span) => self.starting.push(Box::pin(async move {
+                    (slot, call, spans::start_tool(span).await)
+                })),
+                None => self.run(slot, call, None),
+            }
+        }
+    }
+
+    /// Runs the call at `slot` inside `span`, kept with the call until the tool ends.
+    fn run(&mut self, slot: usize, call: ToolFuture, span: Option<OpenSpan>) {
+        let handle = span.as_ref().map(|span| span.handle().clone());
+        if let Some(call) = self.calls.get_mut(slot) {
+            call.span = span;
+        }
+        self.running.push(Box::pin(async move {
+            let (output, duration) = spans::timed(handle, call).await;
+            (slot, output, duration)
+        }));
+    }
+
+    /// Drops the tools still running and ends their spans with `error` (their ends are sent
+    /// with those of the tools that ended).
+    fn cancel(&mut self, error: &Error) {
+        self.starting.clear();
+        self.running.clear();
+        self.queued.clear();
+        for call in &mut self.calls {
+            if let Some(open) = call.span.take() {
+                let cancelled = Err(format!("cancelled: the turn failed: {error}"));
+                self.ending.push(spans::end_tool(open, &cancelled));
+            }
         }
     }
 
@@ -156,6 +201,7 @@ impl State<'_> {
                     too_long: false,
                     started: false,
                     output: None,
+                    span: None,
                     duration: Duration::ZERO,
                 });
             }
@@ -199,41 +245,73 @@ fn append(call: &mut Call, text: &str) {
 /// One step of the turn: an event of the stream, or a tool that ended.
 enum Step {
     Event(Result<Option<Event>>),
-    Ended((usize, Result<String, String>, Duration)),
+    Started((usize, ToolFuture, Option<OpenSpan>)),
+    Ended(Ended),
     Finished,
 }
 
 /// Reads the turn's stream while its tools run; `observe` hears each tool start and end and
 /// the model's text. With `final_answer`, a call of that name is the answer (its arguments are
-/// its output) and does not run. Ends when the stream ended and every call did; a failed stream ends it
-/// at once (dropping the running tools).
+/// its output) and does not run. With `tracer`, each call that runs has a span under the run's,
+/// ended as the call ends. Ends when the stream ended and every call did (and every tool span's
+/// end was sent); a failed stream ends it at once: the running tools are dropped, and the
+/// ends of the tools' spans are sent first (the spans of dropped tools end as cancelled).
 pub(super) async fn run(
     mut events: Events,
     tools: &[Tool],
     final_answer: bool,
+    tracer: Option<&Tracer>,
     observe: &mut (dyn FnMut(Happened<'_>) + Send),
 ) -> Result<Turn> {
     let mut state = State {
         tools,
         final_answer,
+        tracer,
         calls: Vec::new(),
         queued: VecDeque::new(),
+        starting: FuturesUnordered::new(),
         running: FuturesUnordered::new(),
+        ending: FuturesUnordered::new(),
     };
+    let turn = drive(&mut state, &mut events, observe).await;
+    if let Err(error) = &turn {
+        drop(events);
+        state.cancel(error);
+        while state.ending.next().await.is_some() {}
+    }
+    turn.map(|terminal| Turn {
+        calls: std::mem::take(&mut state.calls),
+        terminal,
+    })
+}
+
+/// The turn's loop: its terminal response once the stream and every call ended.
+async fn drive(
+    state: &mut State<'_>,
+    events: &mut Events,
+    observe: &mut (dyn FnMut(Happened<'_>) + Send),
+) -> Result<Terminal> {
     let mut terminal = None;
     let mut streaming = true;
     loop {
         // Borrowed whole and mutably: a shared borrow of the waiting calls would ask them to
         // be `Sync` for the run to be `Send`.
-        let (running, queued, events) = (&mut state.running, &mut state.queued, &mut events);
+        let (starting, running) = (&mut state.starting, &mut state.running);
+        let (queued, ending) = (&mut state.queued, &mut state.ending);
+        let events = &mut *events;
         let step = std::future::poll_fn(move |cx| {
+            // The ends of spans go out beside the rest; nothing waits for them but the turn's end.
+            while let Poll::Ready(Some(())) = ending.poll_next_unpin(cx) {}
+            if let Poll::Ready(Some(started)) = starting.poll_next_unpin(cx) {
+                return Poll::Ready(Step::Started(started));
+            }
             if let Poll::Ready(Some(ended)) = running.poll_next_unpin(cx) {
                 return Poll::Ready(Step::Ended(ended));
             }
             if streaming {
                 return events.poll_next(cx).map(Step::Event);
             }
-            if running.is_empty() && queued.is_empty() {
+            if starting.is_empty() && running.is_empty() && queued.is_empty() && ending.is_empty() {
                 return Poll::Ready(Step::Finished);
             }
             Poll::Pending
@@ -260,7 +338,11 @@ pub(super) async fn run(
                 }
             }
             Step::Event(Err(error)) => return Err(error),
+            Step::Started((slot, call, span)) => state.run(slot, call, span),
             Step::Ended((slot, output, duration)) => {
+                if let Some(open) = state.calls.get_mut(slot).and_then(|call| call.span.take()) {
+                    state.ending.push(spans::end_tool(open, &output));
+                }
                 if let Some(call) = state.calls.get_mut(slot) {
                     call.output = Some(output);
                     call.duration = duration;
@@ -268,13 +350,7 @@ pub(super) async fn run(
                 }
                 state.fill();
             }
-            Step::Finished => {
-                let terminal = terminal.unwrap_or_default();
-                return Ok(Turn {
-                    calls: state.calls,
-                    terminal,
-                });
-            }
+            Step::Finished => return Ok(terminal.unwrap_or_default()),
         }
     }
 }

@@ -63,15 +63,9 @@ pub(crate) fn validate<'a>(metas: &[Meta], item: &'a ItemSig, cx: Ctxt) -> syn::
     cx.finish(task)
 }
 
-/// The keys an agent takes, and those it does not take (yet).
+/// The keys an agent takes, and those it does not take.
 fn agent_keys(args: &args::Args, agent: bool, cx: &Ctxt) {
     if agent {
-        if let Some(validate) = &args.validate {
-            cx.error_spanned_by(
-                validate,
-                "`validate` is not supported on an agent (`tools = [...]`) yet: validate the run's output after it",
-            );
-        }
         if let Some(example) = args.examples.first() {
             cx.error_spanned_by(
                 example.output(),
