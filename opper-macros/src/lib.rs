@@ -10,6 +10,7 @@ mod meta;
 mod ungroup;
 mod docs;
 mod crate_path;
+mod param;
 mod function;
 mod partial;
 mod tool;

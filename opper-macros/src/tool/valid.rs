@@ -3,14 +3,13 @@
 //! token. What the types must implement is checked by the compiler where the expansion places
 //! the assertions (on the types).
 
-use proc_macro2::{TokenStream, TokenTree};
-use quote::ToTokens;
-use syn::{FnArg, GenericArgument, Pat, PathArguments, ReturnType, Type};
+use syn::{FnArg, GenericArgument, PathArguments, ReturnType, Type};
 
 use super::ast::{Args, ItemFn};
 use super::spec::{Param, Tool};
 use crate::ctxt::Ctxt;
 use crate::docs::joined as doc;
+use crate::param::{Refused, plain_name, refused};
 use crate::ungroup::ungroup_type;
 
 pub(super) fn validate<'a>(args: &Args, item: &'a ItemFn, cx: Ctxt) -> syn::Result<Tool<'a>> {
@@ -64,20 +63,13 @@ pub(super) fn validate<'a>(args: &Args, item: &'a ItemFn, cx: Ctxt) -> syn::Resu
                         );
                     }
                 }
-                let ident = match &*typed.pat {
-                    Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
-                        Some(pat.ident.clone())
-                    }
-                    other => {
-                        cx.error_spanned_by(
-                            other,
-                            "a parameter of an #[opper::tool] is a plain name: it becomes the \
-                             name of a property of the tool's parameters",
-                        );
-                        None
-                    }
-                };
-                let refused = refused(&typed.ty, &cx);
+                let ident = plain_name(
+                    &typed.pat,
+                    &cx,
+                    "a parameter of an #[opper::tool] is a plain name: it becomes the name of a \
+                     property of the tool's parameters",
+                );
+                let refused = check_param_type(&typed.ty, &cx);
                 if let (Some(ident), false) = (ident, refused) {
                     let (owned, borrowed) = owned(&typed.ty);
                     params.push(Param {
@@ -122,44 +114,23 @@ const LIFETIMES_ELIDED: &str = "#[opper::tool] takes no lifetime parameters: wri
      with their lifetimes elided (`&str`, `&[T]`, `&T`)";
 
 /// Reports `&mut`, `impl Trait` and named lifetimes in a parameter's type; whether it found one.
-fn refused(ty: &Type, cx: &Ctxt) -> bool {
-    fn walk(tokens: TokenStream, cx: &Ctxt, found: &mut bool) {
-        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-        for (i, tt) in tokens.iter().enumerate() {
-            let next = tokens.get(i + 1);
-            match (tt, next) {
-                (TokenTree::Group(group), _) => walk(group.stream(), cx, found),
-                (TokenTree::Ident(ident), _) if ident == "impl" => {
-                    *found = true;
-                    cx.error_spanned_by(
-                        tt,
-                        "#[opper::tool] cannot take `impl Trait`: it would make the tool \
-                         generic; use a concrete type",
-                    );
-                }
-                (TokenTree::Punct(punct), Some(TokenTree::Ident(ident)))
-                    if punct.as_char() == '&' && ident == "mut" =>
-                {
-                    *found = true;
-                    cx.error_spanned_by(
-                        quote::quote!(#punct #ident),
-                        "a parameter of an #[opper::tool] cannot be `&mut`: the tool's \
-                         arguments come from the model, read once; take `&T` or an owned value",
-                    );
-                }
-                (TokenTree::Punct(punct), Some(TokenTree::Ident(ident)))
-                    if punct.as_char() == '\'' && ident != "static" && ident != "_" =>
-                {
-                    *found = true;
-                    cx.error_spanned_by(quote::quote!(#punct #ident), LIFETIMES_ELIDED);
-                }
-                _ => {}
+fn check_param_type(ty: &Type, cx: &Ctxt) -> bool {
+    let found = refused(ty);
+    for (tokens, refused) in &found {
+        let message = match refused {
+            Refused::ImplTrait => {
+                "#[opper::tool] cannot take `impl Trait`: it would make the tool generic; use a \
+                 concrete type"
             }
-        }
+            Refused::MutRef => {
+                "a parameter of an #[opper::tool] cannot be `&mut`: the tool's arguments come \
+                 from the model, read once; take `&T` or an owned value"
+            }
+            Refused::Lifetime => LIFETIMES_ELIDED,
+        };
+        cx.error_spanned_by(tokens, message);
     }
-    let mut found = false;
-    walk(ty.to_token_stream(), cx, &mut found);
-    found
+    !found.is_empty()
 }
 
 /// The type a parameter is read as, and whether it is borrowed: `&str` -> `String`, `&[T]` ->

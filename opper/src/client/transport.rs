@@ -83,13 +83,7 @@ impl Transport {
                 request = request.header(*name, value.clone());
             }
             let started = tokio::time::Instant::now();
-            let timeout = self.request_timeout;
-            let deadline = deadline_after(started, timeout);
-            let response = tokio::time::timeout_at(deadline, request.send())
-                .await
-                .map_err(|_| request_timeout(timeout, "no response"))?
-                .map_err(Error::from_reqwest)?;
-            let response = self.check_status(response, deadline, Api::V3).await?;
+            let (response, _) = self.send_checked(request, started, Api::V3).await?;
             Ok((response, started))
         };
         self.retry.run(span, once).instrument(span.clone()).await
@@ -143,13 +137,8 @@ impl Transport {
     /// Sends `request` once: the status and body of a success, at most `max_response_bytes`
     /// of it, all within the request timeout.
     async fn send_once(&self, request: reqwest::RequestBuilder, api: Api) -> Result<(u16, Bytes)> {
-        let timeout = self.request_timeout;
-        let deadline = deadline_after(tokio::time::Instant::now(), timeout);
-        let response = tokio::time::timeout_at(deadline, request.send())
-            .await
-            .map_err(|_| request_timeout(timeout, "no response"))?
-            .map_err(Error::from_reqwest)?;
-        let response = self.check_status(response, deadline, api).await?;
+        let started = tokio::time::Instant::now();
+        let (response, deadline) = self.send_checked(request, started, api).await?;
         let status = response.status().as_u16();
         let bytes = self.read_body(response, deadline).await?;
         Ok((status, Bytes::from(bytes)))
@@ -188,13 +177,7 @@ impl Transport {
     ) -> Result<ChunkStream> {
         let request = self.post(url, "text/event-stream", body);
         let started = tokio::time::Instant::now();
-        let timeout = self.request_timeout;
-        let deadline = deadline_after(started, timeout);
-        let response = tokio::time::timeout_at(deadline, request.send())
-            .await
-            .map_err(|_| request_timeout(timeout, "no response"))?
-            .map_err(Error::from_reqwest)?;
-        let response = self.check_status(response, deadline, self.api).await?;
+        let (response, deadline) = self.send_checked(request, started, self.api).await?;
         // A success that is not a stream (v3's 202: the work is not done) is the error it
         // stands for, as on a call.
         let status = response.status().as_u16();
@@ -205,13 +188,32 @@ impl Transport {
                 .not_an_answer(status, &bytes)
                 .unwrap_or_else(|| Error::Transport(TransportError::closed("no stream"))));
         }
-        let timeouts = Timeouts::new(started, timeout, self.stream_idle_timeout);
+        let timeouts = Timeouts::new(started, self.request_timeout, self.stream_idle_timeout);
         let (event_limit, limit) = (self.max_event_bytes, self.max_response_bytes);
         let mut stream = ChunkStream::new(self.api, response, event_limit, limit, timeouts, span);
         // Wait for the first event inside the retry loop: until then, nothing reached the caller.
         // The stream's own clocks bound the wait.
         stream.prefetch().await?;
         Ok(stream)
+    }
+
+    /// Sends `request` and waits for its status, within the request timeout from `started`:
+    /// the response of a success (its body not read yet) and the deadline its body is read by;
+    /// else the error the status stands for (see [`check_status`](Self::check_status)).
+    async fn send_checked(
+        &self,
+        request: reqwest::RequestBuilder,
+        started: tokio::time::Instant,
+        api: Api,
+    ) -> Result<(reqwest::Response, tokio::time::Instant)> {
+        let timeout = self.request_timeout;
+        let deadline = deadline_after(started, timeout);
+        let response = tokio::time::timeout_at(deadline, request.send())
+            .await
+            .map_err(|_| request_timeout(timeout, "no response"))?
+            .map_err(Error::from_reqwest)?;
+        let response = self.check_status(response, deadline, api).await?;
+        Ok((response, deadline))
     }
 
     /// The response if its status is a success; else the error it stands for (its body read

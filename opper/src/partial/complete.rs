@@ -243,19 +243,9 @@ fn walk<'s>(
             let additional = node.additional;
             for (key, child) in map.iter_mut() {
                 let child_schema = properties.and_then(|p| p.get(key)).or(additional);
-                if let Some(child_schema) = child_schema {
-                    let len = at.len();
+                walk_child(child, child_schema, root, at, missing, depth, |at| {
                     push_key(at, key);
-                    walk(
-                        child,
-                        child_schema,
-                        root,
-                        at,
-                        missing,
-                        depth.saturating_add(1),
-                    );
-                    at.truncate(len);
-                }
+                });
             }
         }
         Value::Array(items) => {
@@ -263,23 +253,32 @@ fn walk<'s>(
             let rest = node.items;
             for (i, child) in items.iter_mut().enumerate() {
                 let child_schema = prefix.and_then(|p| p.get(i)).or(rest);
-                if let Some(child_schema) = child_schema {
-                    let len = at.len();
+                walk_child(child, child_schema, root, at, missing, depth, |at| {
                     // Writing to a `String` cannot fail.
                     let _ = write!(at, "[{i}]");
-                    walk(
-                        child,
-                        child_schema,
-                        root,
-                        at,
-                        missing,
-                        depth.saturating_add(1),
-                    );
-                    at.truncate(len);
-                }
+                });
             }
         }
         _ => {}
+    }
+}
+
+/// [`walk`]s a child of an object or array, when its schema is known, at the path `at` with
+/// the child's segment added by `segment` (and taken off again after).
+fn walk_child<'s>(
+    child: &mut Value,
+    schema: Option<&'s Value>,
+    root: &mut Root<'s>,
+    at: &mut String,
+    missing: &mut Vec<String>,
+    depth: usize,
+    segment: impl FnOnce(&mut String),
+) {
+    if let Some(schema) = schema {
+        let len = at.len();
+        segment(at);
+        walk(child, schema, root, at, missing, depth.saturating_add(1));
+        at.truncate(len);
     }
 }
 

@@ -37,38 +37,60 @@ pub(crate) fn progress(kind: Kind, text: &str) -> Progress {
     }
 }
 
-/// JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+/// Where a text is in JSON's number grammar, `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`,
+/// read a byte at a time (here, and by the v3 text reader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Num {
+    /// Nothing read yet.
+    Start,
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    E,
+    ExpSign,
+    Exp,
+}
+
+impl Num {
+    /// The state after `b`; `None` when `b` cannot come next.
+    pub(crate) fn next(self, b: u8) -> Option<Self> {
+        Some(match (self, b) {
+            (Self::Start, b'-') => Self::Minus,
+            (Self::Start | Self::Minus, b'0') => Self::Zero,
+            (Self::Start | Self::Minus | Self::Int, b'1'..=b'9') | (Self::Int, b'0') => Self::Int,
+            (Self::Zero | Self::Int, b'.') => Self::Dot,
+            (Self::Dot | Self::Frac, b'0'..=b'9') => Self::Frac,
+            (Self::Zero | Self::Int | Self::Frac, b'e' | b'E') => Self::E,
+            (Self::E, b'+' | b'-') => Self::ExpSign,
+            (Self::E | Self::ExpSign | Self::Exp, b'0'..=b'9') => Self::Exp,
+            _ => return None,
+        })
+    }
+
+    /// Whether the number may end here.
+    pub(crate) fn whole(self) -> bool {
+        matches!(self, Self::Zero | Self::Int | Self::Frac | Self::Exp)
+    }
+}
+
+/// `text` in JSON's number grammar (see [`Num`]); without a sign unless `signed`, without a
+/// fraction or an exponent unless `real`.
 fn number(text: &str, signed: bool, real: bool) -> Progress {
-    #[derive(Clone, Copy, PartialEq)]
-    enum S {
-        Start,
-        Minus,
-        Zero,
-        Int,
-        Dot,
-        Frac,
-        E,
-        ESign,
-        Exp,
-    }
-    let mut state = S::Start;
+    let mut state = Num::Start;
     for b in text.bytes() {
-        state = match (state, b) {
-            (S::Start, b'-') if signed => S::Minus,
-            (S::Start | S::Minus, b'0') => S::Zero,
-            (S::Start | S::Minus, b'1'..=b'9') => S::Int,
-            (S::Int, b'0'..=b'9') => S::Int,
-            (S::Zero | S::Int, b'.') if real => S::Dot,
-            (S::Dot | S::Frac, b'0'..=b'9') => S::Frac,
-            (S::Zero | S::Int | S::Frac, b'e' | b'E') if real => S::E,
-            (S::E, b'+' | b'-') => S::ESign,
-            (S::E | S::ESign | S::Exp, b'0'..=b'9') => S::Exp,
+        let refused = (b == b'-' && state == Num::Start && !signed)
+            || (!real && matches!(b, b'.' | b'e' | b'E'));
+        match state.next(b) {
+            Some(next) if !refused => state = next,
             _ => return Progress::Invalid,
-        };
+        }
     }
-    match state {
-        S::Zero | S::Int | S::Frac | S::Exp => Progress::Complete,
-        _ => Progress::Incomplete,
+    if state.whole() {
+        Progress::Complete
+    } else {
+        Progress::Incomplete
     }
 }
 

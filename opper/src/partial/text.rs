@@ -60,6 +60,7 @@ use std::hash::{BuildHasher, RandomState};
 
 use serde_json::{Number, Value};
 
+use crate::partial::scalar::Num;
 use crate::partial::{MAX_DEPTH, MAX_PATH_BYTES};
 
 /// The longest number token read, in bytes (a longer one is a [`ReadError`]): far above the
@@ -122,39 +123,6 @@ impl fmt::Display for ReadError {
 }
 
 impl std::error::Error for ReadError {}
-
-/// Where a number token is (JSON's grammar).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Num {
-    Minus,
-    Zero,
-    Int,
-    Dot,
-    Frac,
-    E,
-    ExpSign,
-    Exp,
-}
-
-impl Num {
-    fn next(self, b: u8) -> Option<Self> {
-        Some(match (self, b) {
-            (Self::Minus, b'0') => Self::Zero,
-            (Self::Minus | Self::Int, b'1'..=b'9') | (Self::Int, b'0') => Self::Int,
-            (Self::Zero | Self::Int, b'.') => Self::Dot,
-            (Self::Dot | Self::Frac, b'0'..=b'9') => Self::Frac,
-            (Self::Zero | Self::Int | Self::Frac, b'e' | b'E') => Self::E,
-            (Self::E, b'+' | b'-') => Self::ExpSign,
-            (Self::E | Self::ExpSign | Self::Exp, b'0'..=b'9') => Self::Exp,
-            _ => return None,
-        })
-    }
-
-    /// Whether the token may end here.
-    fn whole(self) -> bool {
-        matches!(self, Self::Zero | Self::Int | Self::Frac | Self::Exp)
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -589,17 +557,15 @@ impl TextReader {
             b't' => Mode::Literal(b"true", 1),
             b'f' => Mode::Literal(b"false", 1),
             b'n' => Mode::Literal(b"null", 1),
-            _ => {
-                self.number.clear();
-                self.number.push(char::from(b));
-                Mode::Number(if b == b'-' {
-                    Num::Minus
-                } else if b == b'0' {
-                    Num::Zero
-                } else {
-                    Num::Int
-                })
-            }
+            _ => match Num::Start.next(b) {
+                Some(num) => {
+                    self.number.clear();
+                    self.number.push(char::from(b));
+                    Mode::Number(num)
+                }
+                // The check above lets only `-` and digits come here.
+                None => return Ok(false),
+            },
         };
         Ok(true)
     }

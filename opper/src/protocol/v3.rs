@@ -228,20 +228,9 @@ fn non_finite_as_null(text: &str) -> Option<(String, Vec<Range<usize>>)> {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut patches = Vec::new();
-    let (mut i, mut copied, mut in_string, mut escaped) = (0, 0, false, false);
+    let (mut i, mut copied, mut strings) = (0, 0, Strings::default());
     while let Some(&b) = bytes.get(i) {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            i = i.saturating_add(1);
-            continue;
-        }
-        if b == b'"' {
-            in_string = true;
+        if strings.holds(b) {
             i = i.saturating_add(1);
             continue;
         }
@@ -271,19 +260,12 @@ fn non_finite_as_null(text: &str) -> Option<(String, Vec<Range<usize>>)> {
 
 /// Whether `json` (valid JSON) nests more than `limit` arrays and objects. One pass.
 fn nests_deeper(json: &[u8], limit: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut depth, mut strings) = (0usize, Strings::default());
     for &b in json {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
+        if strings.holds(b) {
             continue;
         }
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth = depth.saturating_add(1);
                 if depth > limit {
@@ -295,6 +277,32 @@ fn nests_deeper(json: &[u8], limit: usize) -> bool {
         }
     }
     false
+}
+
+/// Which bytes of JSON text are inside a string: fed the bytes in order, it follows the quotes
+/// and the escapes between them.
+#[derive(Default)]
+struct Strings {
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Strings {
+    /// Whether `b`, the next byte, belongs to a string (its quotes included).
+    fn holds(&mut self, b: u8) -> bool {
+        if self.in_string {
+            match (self.escaped, b) {
+                (true, _) => self.escaped = false,
+                (false, b'\\') => self.escaped = true,
+                (false, b'"') => self.in_string = false,
+                _ => {}
+            }
+            true
+        } else {
+            self.in_string = b == b'"';
+            self.in_string
+        }
+    }
 }
 
 /// An answer's metadata from its `meta` (JSON text): usage, cost, trace, and the whole `meta`.
@@ -639,6 +647,26 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn text_inside_strings_is_neither_patched_nor_counted_as_nesting() {
+        let text = r#"{"a": "NaN \" [[ Infinity", "b": NaN, "c": -Infinity}"#;
+        let (patched, patches) = non_finite_as_null(text).expect("two to patch");
+        assert_eq!(
+            patched,
+            r#"{"a": "NaN \" [[ Infinity", "b": null, "c": null}"#
+        );
+        assert_eq!(patches.len(), 2);
+        assert!(
+            patches
+                .iter()
+                .all(|at| patched.get(at.clone()) == Some("null"))
+        );
+        assert_eq!(non_finite_as_null(r#"["NaN", "\"Infinity"]"#), None);
+        let nested = br#"["[[[\"[[", [1]]"#;
+        assert!(!nests_deeper(nested, 2));
+        assert!(nests_deeper(nested, 1));
+    }
 
     #[test]
     fn a_pending_answer_is_kept_bounded() {

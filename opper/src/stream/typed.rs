@@ -357,16 +357,22 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         true
     }
 
-    /// Applies a v3 text event; `None` when it silenced the updates.
-    fn text_event(&mut self, path: String, delta: Value) -> Option<Update<T>> {
-        match self.assembler.push(Some(&path), &delta) {
-            Ok(completed) => Some(Update {
-                json_path: path,
-                delta,
-                partial: self.assembler.partial(),
-                completed,
-                attempt: self.attempt,
-            }),
+    /// The update showing the partial as it now is.
+    fn update(&mut self, json_path: String, delta: Value, completed: Vec<String>) -> Update<T> {
+        Update {
+            json_path,
+            delta,
+            partial: self.assembler.partial(),
+            completed,
+            attempt: self.attempt,
+        }
+    }
+
+    /// Applies a v3 text event (at `path`; in text mode, with none, a piece of the text);
+    /// `None` when it silenced the updates.
+    fn text_event(&mut self, path: Option<String>, delta: Value) -> Option<Update<T>> {
+        match self.assembler.push(path.as_deref(), &delta) {
+            Ok(completed) => Some(self.update(path.unwrap_or_default(), delta, completed)),
             Err(reason) => {
                 self.silence(&reason);
                 None
@@ -434,13 +440,7 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
             if shown == self.assembler.fingerprint() {
                 return None;
             }
-            return Some(Update {
-                json_path: "response".into(),
-                delta: Value::Null,
-                partial: self.assembler.partial(),
-                completed: Vec::new(),
-                attempt: self.attempt,
-            });
+            return Some(self.update("response".into(), Value::Null, Vec::new()));
         }
         // Dropped before the answer's partial is built: one partial at a time.
         self.assembler = Box::new(Assembler::<T>::new(self.schema.clone()));
@@ -455,18 +455,11 @@ impl<T: Partial + DeserializeOwned + 'static> Stream<T> {
         if rebuilt.is_err() || shown == self.assembler.fingerprint() {
             return None;
         }
-        let text_mode = self.schema.is_none();
-        Some(Update {
-            json_path: if text_mode {
-                String::new()
-            } else {
-                "response".into()
-            },
-            delta: Value::Null,
-            partial: self.assembler.partial(),
-            completed: Vec::new(),
-            attempt: self.attempt,
-        })
+        let json_path = match self.schema {
+            None => String::new(),
+            Some(_) => "response".into(),
+        };
+        Some(self.update(json_path, Value::Null, Vec::new()))
     }
 
     /// Builds the partial of `output` (the final answer's JSON text) in the assembler, every
@@ -541,7 +534,7 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                 }
             }
             if let Some((path, delta)) = this.events.pop_front() {
-                match this.text_event(path, delta) {
+                match this.text_event(Some(path), delta) {
                     Some(update) => return Poll::Ready(Some(Ok(update))),
                     None => continue,
                 }
@@ -563,21 +556,9 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                 Frame::Chunk(chunk) => chunk,
                 Frame::Text(text) if this.schema.is_none() => {
                     // Text mode: the text is the output.
-                    let delta = Value::String(text);
-                    match this.assembler.push(None, &delta) {
-                        Ok(completed) => {
-                            return Poll::Ready(Some(Ok(Update {
-                                json_path: String::new(),
-                                delta,
-                                partial: this.assembler.partial(),
-                                completed,
-                                attempt: this.attempt,
-                            })));
-                        }
-                        Err(reason) => {
-                            this.silence(&reason);
-                            continue;
-                        }
+                    match this.text_event(None, Value::String(text)) {
+                        Some(update) => return Poll::Ready(Some(Ok(update))),
+                        None => continue,
                     }
                 }
                 Frame::Text(text) => {
@@ -606,13 +587,8 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
             let path = chunk.json_path.as_deref();
             match this.assembler.push(path, &delta) {
                 Ok(completed) => {
-                    return Poll::Ready(Some(Ok(Update {
-                        json_path: chunk.json_path.unwrap_or_default(),
-                        delta,
-                        partial: this.assembler.partial(),
-                        completed,
-                        attempt: this.attempt,
-                    })));
+                    let json_path = chunk.json_path.unwrap_or_default();
+                    return Poll::Ready(Some(Ok(this.update(json_path, delta, completed))));
                 }
                 Err(reason) => {
                     let error = Error::InvalidChunk {

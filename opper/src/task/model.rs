@@ -91,32 +91,25 @@ impl Model {
     }
 
     fn map_spec(self, f: &EditSpec<'_>) -> Self {
-        match self.0 {
-            ModelKind::Name(name) => {
-                let (mut options, mut extra_headers) = (Map::new(), Vec::new());
-                f(&mut options, &mut extra_headers);
-                Model(ModelKind::Spec {
-                    name,
-                    options,
-                    extra_headers,
-                })
-            }
+        let (name, mut options, mut extra_headers) = match self.0 {
+            ModelKind::Name(name) => (name, Map::new(), Vec::new()),
             ModelKind::Spec {
                 name,
-                mut options,
-                mut extra_headers,
-            } => {
-                f(&mut options, &mut extra_headers);
-                Model(ModelKind::Spec {
-                    name,
-                    options,
-                    extra_headers,
-                })
+                options,
+                extra_headers,
+            } => (name, options, extra_headers),
+            ModelKind::Fallback(chain) => {
+                return Model(ModelKind::Fallback(
+                    chain.into_iter().map(|model| model.map_spec(f)).collect(),
+                ));
             }
-            ModelKind::Fallback(chain) => Model(ModelKind::Fallback(
-                chain.into_iter().map(|model| model.map_spec(f)).collect(),
-            )),
-        }
+        };
+        f(&mut options, &mut extra_headers);
+        Model(ModelKind::Spec {
+            name,
+            options,
+            extra_headers,
+        })
     }
 }
 

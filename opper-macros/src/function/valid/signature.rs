@@ -4,11 +4,12 @@
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType, Safety, Type};
+use syn::{FnArg, GenericArgument, Ident, PathArguments, ReturnType, Safety, Type};
 
 use crate::ctxt::Ctxt;
 use crate::function::ast::ItemSig;
 use crate::function::spec::{Function, Input, Mode, Output, Param};
+use crate::param::{Refused, plain_name, refused};
 use crate::ungroup::ungroup_type;
 
 const INPUT_MARKER: &str = "input";
@@ -139,19 +140,12 @@ fn params(item: &ItemSig, cx: &Ctxt) -> (Option<Vec<Param>>, Vec<Span>) {
                 );
             }
         }
-        let ident = match &*typed.pat {
-            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
-                Some(pat.ident.clone())
-            }
-            other => {
-                cx.error_spanned_by(
-                    other,
-                    "a parameter of an #[opper::function] is a plain name: it becomes the name of \
-                     an input field",
-                );
-                None
-            }
-        };
+        let ident = plain_name(
+            &typed.pat,
+            cx,
+            "a parameter of an #[opper::function] is a plain name: it becomes the name of an \
+             input field",
+        );
         check_param_type(&typed.ty, cx);
         match (ident, &mut params) {
             (Some(ident), Some(params)) => params.push(Param {
@@ -170,9 +164,7 @@ fn params(item: &ItemSig, cx: &Ctxt) -> (Option<Vec<Param>>, Vec<Span>) {
 /// Parameters are serialized at the call: owned or borrowed (`&T`), never `&mut`, with elided
 /// lifetimes and no `impl Trait`.
 fn check_param_type(ty: &Type, cx: &Ctxt) {
-    let mut found = Vec::new();
-    find_refused(ty.to_token_stream(), &mut found);
-    for (tokens, refused) in found {
+    for (tokens, refused) in refused(ty) {
         let message = match refused {
             Refused::ImplTrait => {
                 "#[opper::function] cannot take `impl Trait`: it would make the function generic; use a \
@@ -190,44 +182,6 @@ fn check_param_type(ty: &Type, cx: &Ctxt) {
 
 const LIFETIMES_ELIDED: &str = "#[opper::function] takes no lifetime parameters: write references with \
      their lifetimes elided (`&str`, `&[T]`, `&T`); the input is serialized and sent before the call returns";
-
-/// What a parameter's type cannot hold.
-enum Refused {
-    ImplTrait,
-    MutRef,
-    /// A named lifetime other than `'static` (`'_` is elided).
-    Lifetime,
-}
-
-/// Every `impl`, `&mut` and named lifetime in `tokens`, with its tokens.
-fn find_refused(tokens: TokenStream, found: &mut Vec<(TokenStream, Refused)>) {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    for (i, tt) in tokens.iter().enumerate() {
-        let next = tokens.get(i + 1);
-        match tt {
-            TokenTree::Group(group) => find_refused(group.stream(), found),
-            TokenTree::Ident(ident) if ident == "impl" => {
-                found.push((tt.to_token_stream(), Refused::ImplTrait));
-            }
-            TokenTree::Punct(punct) if punct.as_char() == '&' => {
-                if let Some(TokenTree::Ident(ident)) = next
-                    && ident == "mut"
-                {
-                    found.push((quote::quote!(#punct #ident), Refused::MutRef));
-                }
-            }
-            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
-                if let Some(TokenTree::Ident(ident)) = next
-                    && ident != "static"
-                    && ident != "_"
-                {
-                    found.push((quote::quote!(#punct #ident), Refused::Lifetime));
-                }
-            }
-            _ => {}
-        }
-    }
-}
 
 /// Whether a type borrows (`&`, `'_`) or names `Self`: an item inside the function body, such
 /// as the generated input struct, cannot name it, so the struct takes it as a type parameter.

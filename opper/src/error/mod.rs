@@ -1,285 +1,30 @@
-//! The one error type of the crate.
+//! The one error type of the crate, [`Error`], and the public types its variants hold, one
+//! file each: [`ApiError`] (`api_error`), [`PendingOperation`] (`pending`), [`TransportError`]
+//! (`transport`), [`Rejection`] (`rejection`); `text` shows server text in a message (cut,
+//! escaped, bounded).
 
-use std::fmt::{self, Write as _};
+// The parts of the error, leaves first.
+mod text;
+mod api_error;
+mod pending;
+mod transport;
+mod rejection;
+
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::api::Api;
 
+pub use api_error::ApiError;
+pub use pending::PendingOperation;
+pub use rejection::Rejection;
+use text::{after, shown};
+pub(crate) use text::{bounded_json, cut, escape, truncate};
+pub use transport::TransportError;
+
 /// `Result<T, opper::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// An error body returned by the Opper API, with its HTTP status.
-///
-/// The API answers errors as `{"type": "...", "message": "...", "detail": ...}`; any other body
-/// (not JSON, or another shape) is kept verbatim in [`ApiError::body`]. At most
-/// [`ApiError::MAX_BODY_BYTES`] of a body are read and kept: a longer one is cut there
-/// ([`ApiError::truncated`]) and its connection dropped.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct ApiError {
-    /// The HTTP status code.
-    pub status: u16,
-    /// The error's `type`, such as `"BadRequestError"`, when the body had one.
-    pub error_type: Option<String>,
-    /// The error's `message`, when the body had one.
-    pub message: Option<String>,
-    /// The error's `detail`, when the body had one (for a 422: `loc`, `msg`, `type`, `input`).
-    pub detail: Option<Value>,
-    /// The response body, as text: the whole body, or its first
-    /// [`MAX_BODY_BYTES`](Self::MAX_BODY_BYTES) when [`truncated`](Self::truncated).
-    pub body: String,
-    /// Whether the body was longer than [`MAX_BODY_BYTES`](Self::MAX_BODY_BYTES) and only its
-    /// start is in [`body`](Self::body) (then `error_type`, `message` and `detail` are usually
-    /// missing: a cut body is not JSON).
-    pub truncated: bool,
-    /// The wait the server asked for in `Retry-After`, if it sent one (delay-seconds or a date),
-    /// at most [`MAX_RETRY_AFTER`](Self::MAX_RETRY_AFTER): a longer one, however large, reads
-    /// as that cap. A negative or unreadable value counts as none.
-    pub retry_after: Option<Duration>,
-    /// How many times the request was sent, this answer's attempt included: 1 unless the
-    /// [`RetryPolicy`](crate::RetryPolicy) retried it.
-    pub attempts: u32,
-}
-
-impl ApiError {
-    /// How much of an error body is read and kept: 8 KiB (or less, when
-    /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes) is lower).
-    pub const MAX_BODY_BYTES: usize = 8 * 1024;
-
-    /// The longest [`retry_after`](Self::retry_after) kept: one day. A retry policy waits out
-    /// a `Retry-After` only up to its own `max_delay`, so a wait this long returns the error.
-    pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
-}
-
-/// The [`source`](std::error::Error::source) of the [`Error`] variants of an error status, boxed
-/// as they hold it (`source.downcast_ref::<Box<ApiError>>()`); [`Error::api_error`] is the typed
-/// way to it.
-impl std::error::Error for ApiError {}
-
-impl fmt::Display for ApiError {
-    /// The status, the error's type and message (or the start of the body), with control
-    /// characters escaped (see [`Error`]'s `Display`).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let f = &mut Escaping(f);
-        write!(f, "HTTP {}", self.status)?;
-        if let Some(kind) = &self.error_type {
-            write!(f, " {kind}")?;
-        }
-        match (&self.message, self.body.is_empty()) {
-            (Some(message), _) => write!(f, ": {}", truncate(message, ApiError::MAX_BODY_BYTES))?,
-            (None, false) => write!(f, ": {}", truncate(&self.body, 300))?,
-            (None, true) => {}
-        }
-        if self.truncated {
-            write!(f, " (body cut at {} bytes)", self.body.len())?;
-        }
-        Ok(())
-    }
-}
-
-/// An operation the API is still working on, from a v3 `202 Accepted` answer
-/// ([`Error::Pending`]); `GET /v3/artifacts/{id}/status` reports it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PendingOperation {
-    /// The operation's id.
-    pub id: Option<String>,
-    /// Where its status can be read.
-    pub status_url: Option<String>,
-    /// What it is (its `type`, such as `image`).
-    pub kind: Option<String>,
-}
-
-impl PendingOperation {
-    /// How many pending operations an [`Error::Pending`] keeps: the first 64.
-    pub const MAX_KEPT: usize = 64;
-    /// How much of each field is kept: 2 KiB.
-    pub const MAX_FIELD_BYTES: usize = 2 * 1024;
-}
-
-/// A failure of the transport: connecting, sending, reading, or a timeout. Its message says
-/// what failed; the HTTP client's error, when there is one, is its [`source`](std::error::Error::source).
-#[derive(Debug, thiserror::Error)]
-#[error("{message}{}", after(*.attempts))]
-pub struct TransportError {
-    kind: TransportKind,
-    message: String,
-    /// How many times the request was sent (1 unless it was retried).
-    attempts: u32,
-    #[source]
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TransportKind {
-    Connect,
-    ConnectTimeout,
-    Timeout,
-    Other,
-}
-
-impl TransportError {
-    pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
-        let kind = if error.is_connect() && error.is_timeout() {
-            TransportKind::ConnectTimeout
-        } else if error.is_timeout() {
-            TransportKind::Timeout
-        } else if error.is_connect() {
-            TransportKind::Connect
-        } else {
-            TransportKind::Other
-        };
-        // reqwest's error is the source (its Display names the URL, never headers, and the URL
-        // is dropped); the message is this layer's only.
-        let error = error.without_url();
-        let message = match kind {
-            TransportKind::ConnectTimeout => "timed out while connecting",
-            TransportKind::Timeout => "timed out",
-            TransportKind::Connect => "could not connect",
-            TransportKind::Other => "the request failed",
-        }
-        .to_owned();
-        Self {
-            kind,
-            message,
-            attempts: 1,
-            source: Some(Box::new(error)),
-        }
-    }
-
-    pub(crate) fn timeout(message: impl Into<String>) -> Self {
-        Self {
-            kind: TransportKind::Timeout,
-            message: format!("timed out: {}", message.into()),
-            attempts: 1,
-            source: None,
-        }
-    }
-
-    pub(crate) fn closed(message: impl Into<String>) -> Self {
-        Self {
-            kind: TransportKind::Other,
-            message: message.into(),
-            attempts: 1,
-            source: None,
-        }
-    }
-
-    /// How many times the request was sent: 1 unless it was retried.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
-    /// Whether this was a timeout (connect, request or read).
-    pub fn is_timeout(&self) -> bool {
-        matches!(
-            self.kind,
-            TransportKind::Timeout | TransportKind::ConnectTimeout
-        )
-    }
-
-    /// Whether the connection could not be established.
-    pub fn is_connect(&self) -> bool {
-        matches!(
-            self.kind,
-            TransportKind::Connect | TransportKind::ConnectTimeout
-        )
-    }
-}
-
-/// One output that a task rejected: it did not fit the output type, or its validator said why
-/// it is wrong. Kept, in order, by [`Error::Rejected`].
-///
-/// What it keeps is bounded, however large the rejected output: an output whose compact JSON
-/// is longer than [`MAX_OUTPUT_BYTES`](Self::MAX_OUTPUT_BYTES) is kept as a JSON string holding
-/// the start of that JSON ([`cut`](Self::cut) says so), and a reason is cut at
-/// [`MAX_REASON_BYTES`](Self::MAX_REASON_BYTES).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct Rejection {
-    /// The rejected output as JSON (a JSON string in text mode). When [`cut`](Self::cut): a
-    /// JSON string holding the first [`MAX_OUTPUT_BYTES`](Self::MAX_OUTPUT_BYTES) (or a few
-    /// less, at a character boundary) of the output's compact JSON.
-    pub output: Value,
-    /// Why it was rejected: the validator's message, or where and why it did not fit the type;
-    /// at most [`MAX_REASON_BYTES`](Self::MAX_REASON_BYTES).
-    pub reason: String,
-    /// Whether the output was longer than [`MAX_OUTPUT_BYTES`](Self::MAX_OUTPUT_BYTES) and
-    /// [`output`](Self::output) holds only the start of its JSON.
-    pub cut: bool,
-}
-
-impl Rejection {
-    /// How much of a rejected output is kept: 64 KiB of its compact JSON.
-    pub const MAX_OUTPUT_BYTES: usize = 64 * 1024;
-    /// How much of a reason is kept: 4 KiB.
-    pub const MAX_REASON_BYTES: usize = 4 * 1024;
-
-    /// A rejected output and the reason, each kept within its bound. The output is serialized
-    /// into a bounded buffer, so a large one is never copied whole.
-    pub fn new(output: Value, reason: impl Into<String>) -> Self {
-        let mut reason = reason.into();
-        reason = cut(reason, Self::MAX_REASON_BYTES);
-        match bounded_json(&output, Self::MAX_OUTPUT_BYTES) {
-            Ok(_) => Self {
-                output,
-                reason,
-                cut: false,
-            },
-            Err(start) => Self {
-                output: Value::String(start),
-                reason,
-                cut: true,
-            },
-        }
-    }
-}
-
-/// A writer keeping at most `limit` bytes: a write past it keeps what fits and fails, which
-/// stops a serializer there.
-struct Bounded {
-    bytes: Vec<u8>,
-    limit: usize,
-}
-
-impl std::io::Write for Bounded {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let room = self.limit.saturating_sub(self.bytes.len());
-        if room == 0 && !buf.is_empty() {
-            return Err(std::io::Error::other("the limit is reached"));
-        }
-        let take = buf.len().min(room);
-        self.bytes
-            .extend_from_slice(buf.get(..take).unwrap_or_default());
-        Ok(take)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// `value`'s compact JSON, serialized into a buffer of at most `limit` bytes: `Ok` with the
-/// whole JSON when it fits, else `Err` with its start (cut at a character boundary). Never
-/// holds more than `limit` bytes of it.
-pub(crate) fn bounded_json(value: &Value, limit: usize) -> Result<String, String> {
-    let mut out = Bounded {
-        bytes: Vec::new(),
-        limit,
-    };
-    let whole = serde_json::to_writer(&mut out, value).is_ok();
-    let mut bytes = out.bytes;
-    // serde_json writes UTF-8; a cut may fall inside a character.
-    let valid = match std::str::from_utf8(&bytes) {
-        Ok(_) => bytes.len(),
-        Err(error) => error.valid_up_to(),
-    };
-    bytes.truncate(valid);
-    let text = String::from_utf8(bytes).unwrap_or_default();
-    if whole { Ok(text) } else { Err(text) }
-}
 
 /// Everything that can go wrong when calling an Opper task.
 ///
@@ -660,14 +405,6 @@ fn detail(error: &ApiError) -> String {
     })
 }
 
-/// ` (after 3 attempts)` after an error of a request that was retried; nothing otherwise.
-fn after(attempts: u32) -> String {
-    match attempts {
-        0 | 1 => String::new(),
-        n => format!(" (after {n} attempts)"),
-    }
-}
-
 /// `1 attempt`, `3 attempts`.
 fn count_attempts(n: usize) -> String {
     count(n, "attempt")
@@ -695,78 +432,6 @@ fn pending(operations: &[PendingOperation]) -> String {
             )
         })
         .collect()
-}
-
-/// `text` cut at `max` bytes and escaped (see [`escape`]).
-fn shown(text: &str, max: usize) -> Escaped<'_> {
-    escape(truncate(text, max))
-}
-
-/// `text` cut at `max` bytes, at a character boundary, in place.
-pub(crate) fn cut(mut text: String, max: usize) -> String {
-    text.truncate(truncate(&text, max).len());
-    text
-}
-
-pub(crate) fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    // The first character boundary at or below `max` (0 is one): at most 3 steps back.
-    let end = (0..=max)
-        .rev()
-        .find(|&end| text.is_char_boundary(end))
-        .unwrap_or_default();
-    text.get(..end).unwrap_or_default()
-}
-
-/// Whether `c` is escaped where server text reaches a message or a log line: C0 and C1 control
-/// characters (newline, carriage return, escape, ...), DEL, and the Unicode line and paragraph
-/// separators.
-fn needs_escape(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
-}
-
-/// Writes `text` with every character [`needs_escape`] picks escaped as Rust does (`\n`,
-/// `\r`, `\t`, `\u{1b}`), so the text stays on one line and cannot forge another.
-fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
-    let mut rest = text;
-    while let Some(at) = rest.find(needs_escape) {
-        let (plain, tail) = rest.split_at(at);
-        out.write_str(plain)?;
-        let mut chars = tail.chars();
-        if let Some(c) = chars.next() {
-            for e in c.escape_default() {
-                out.write_char(e)?;
-            }
-        }
-        rest = chars.as_str();
-    }
-    out.write_str(rest)
-}
-
-/// `text` to show in a message or a log line: control characters escaped (see
-/// [`needs_escape`]).
-pub(crate) fn escape(text: &str) -> Escaped<'_> {
-    Escaped(text)
-}
-
-/// See [`escape`].
-pub(crate) struct Escaped<'a>(&'a str);
-
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_escaped(f, self.0)
-    }
-}
-
-/// A formatter that escapes what is written through it (see [`escape`]).
-struct Escaping<'a, 'b>(&'a mut fmt::Formatter<'b>);
-
-impl fmt::Write for Escaping<'_, '_> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        write_escaped(self.0, text)
-    }
 }
 
 #[cfg(test)]
@@ -892,42 +557,6 @@ mod tests {
     }
 
     #[test]
-    fn escape_keeps_text_on_one_line() {
-        let text = "a\nb\rc\u{1b}[31md\u{7f}e\u{85}f\u{2028}g\u{2029}h\ti é";
-        assert_eq!(
-            escape(text).to_string(),
-            "a\\nb\\rc\\u{1b}[31md\\u{7f}e\\u{85}f\\u{2028}g\\u{2029}h\\ti é"
-        );
-        assert_eq!(escape("plain").to_string(), "plain");
-    }
-
-    #[test]
-    fn bounded_json_stops_at_the_limit_on_a_character_boundary() {
-        assert_eq!(
-            bounded_json(&json!({"a": 1}), 7),
-            Ok("{\"a\":1}".to_owned())
-        );
-        assert_eq!(
-            bounded_json(&json!({"a": 1}), 6),
-            Err("{\"a\":1".to_owned())
-        );
-        // `"é` is 3 bytes: a limit of 2 falls inside the `é`.
-        assert_eq!(bounded_json(&json!("é"), 2), Err("\"".to_owned()));
-    }
-
-    #[test]
-    fn a_rejection_keeps_bounded_copies() {
-        let big = json!({ "text": "x".repeat(Rejection::MAX_OUTPUT_BYTES) });
-        let rejection = Rejection::new(big, "r".repeat(2 * Rejection::MAX_REASON_BYTES));
-        assert!(rejection.cut);
-        let kept = rejection.output.as_str().map(str::len);
-        assert_eq!(kept, Some(Rejection::MAX_OUTPUT_BYTES));
-        assert_eq!(rejection.reason.len(), Rejection::MAX_REASON_BYTES);
-        let small = Rejection::new(json!({"a": 1}), "why");
-        assert_eq!((small.output, small.cut), (json!({"a": 1}), false));
-    }
-
-    #[test]
     fn server_text_in_a_message_is_cut_and_escaped() {
         let error = Error::StreamChunk {
             error_type: Some("Bad\nType".into()),
@@ -942,16 +571,5 @@ mod tests {
             "{}",
             shown.len()
         );
-        let api = ApiError {
-            status: 400,
-            error_type: None,
-            message: Some("a\nb\u{1b}".into()),
-            detail: None,
-            body: String::new(),
-            truncated: false,
-            retry_after: None,
-            attempts: 1,
-        };
-        assert_eq!(api.to_string(), "HTTP 400: a\\nb\\u{1b}");
     }
 }
