@@ -20,7 +20,11 @@ pub(crate) fn authorize(
     let sent = read.authorization.as_deref();
     {
         let mut script = lock(&shared.script);
-        if script.api_key.as_deref().is_none_or(|key| sent == Some(key)) {
+        if script
+            .api_key
+            .as_deref()
+            .is_none_or(|key| sent == Some(key))
+        {
             return Ok(script.next_fault());
         }
     }

@@ -29,12 +29,12 @@ use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use hyper::{Request, Response};
 
+use crate::testing::reply::Reply;
+use crate::testing::wire::Answer;
 use body::{DropConnection, Guard, MockBody};
 use read::Read;
 use respond::{Stop, plain};
 use route::{Endpoint, Route};
-use crate::testing::reply::Reply;
-use crate::testing::wire::Answer;
 pub(crate) use state::{Shared, lock};
 
 /// Handles one request. The guard marks the request abandoned if this future is dropped (the
