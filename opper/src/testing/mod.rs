@@ -81,11 +81,14 @@ pub(crate) mod chunker;
 mod record;
 mod reply;
 mod schema;
-// The v3 wire, the spans endpoints and the agent's, below the server that routes to them.
+// What an API version gives the server, the v2 and v3 wires, the spans endpoints and the
+// agent's, below the server that routes to them.
+mod wire;
+mod v2;
 mod v3;
 mod spans;
 mod openresponses;
-// The HTTP side: routing, auth, limits, faults, v2's shapes.
+// The HTTP side, a pipeline: read, route, authorize, validate, answer, respond.
 mod server;
 
 use std::io;

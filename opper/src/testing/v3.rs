@@ -5,9 +5,14 @@
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::reply::Reply;
+use super::reply::{Reply, StreamFault};
 use super::schema::percent_decode;
+use super::wire::{Answer, Exchange, Output, Protocol};
 use crate::testing::chunker::{ChunkOptions, chunks_for, text_deltas};
+
+/// The v3 API.
+#[derive(Debug)]
+pub(crate) struct V3;
 
 /// A v3 route: whether it streams, and the task's name when the path carries it.
 #[derive(Debug)]
@@ -262,6 +267,76 @@ pub(crate) fn error_frame(message: &str) -> Bytes {
 }
 
 /// A scripted event framed as `data: {json}\n\n` (compact, as the v3 service writes).
-pub(crate) fn event(value: &Value) -> Bytes {
+fn event_frame(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
+}
+
+impl Protocol for V3 {
+    fn error(&self, status: u16, _error_type: &str, message: &str, detail: Value) -> Value {
+        error(code_for(status), message, detail)
+    }
+
+    fn validate(
+        &self,
+        _raw: &[u8],
+        body: Option<&Value>,
+        path_name: Option<&str>,
+    ) -> Result<String, Answer> {
+        validate(body, path_name)
+            .map_err(|(message, details)| Answer::json(400, &self.error(400, "", message, details)))
+    }
+
+    fn too_much(&self, message: &str) -> Answer {
+        let details = json!({"field": "output_schema", "type": "value_error"});
+        Answer::json(400, &self.error(400, "", message, details))
+    }
+
+    fn event(&self, event: &Value) -> Bytes {
+        event_frame(event)
+    }
+
+    fn error_frame(&self, _error_type: &str, message: &str) -> Bytes {
+        error_frame(message)
+    }
+
+    fn answer(&self, output: Output, exchange: &Exchange<'_>, stream: bool) -> Answer {
+        let reply = exchange.reply;
+        let (data, text) = match output {
+            Output::Json(value) => (value, false),
+            Output::Text(text) => (Value::String(text), true),
+        };
+        let output_len = match &data {
+            Value::String(text) => text.len(),
+            other => other.to_string().len(),
+        };
+        let meta = meta(
+            &MetaInput {
+                name: exchange.name,
+                request: exchange.request,
+                request_len: exchange.request_len,
+                output_len,
+                trace_uuid: exchange.fresh_id.to_owned(),
+                execution_ms: exchange.execution_ms,
+            },
+            reply,
+        );
+        if stream {
+            return Answer::Stream(stream_frames(
+                &data,
+                text,
+                &reply.chunking,
+                exchange.task_seed,
+                &meta,
+            ));
+        }
+        if let Some(StreamFault::Error {
+            error_type,
+            message,
+            ..
+        }) = &reply.fault
+        {
+            return Answer::json(500, &error(error_type, message, Value::Null));
+        }
+        Answer::Json(200, Bytes::from(response(&data, &meta)))
+    }
 }
