@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
-use crate::Opper;
+use crate::client::Opper;
 use crate::client::default::default_client;
 use crate::client::spans::{OpenSpan, log_untraced};
 use crate::protocol::spans::{SpanEnd, SpanStart};

@@ -12,14 +12,19 @@ use crate::agent::run::{AgentRun, answer, content, final_answer_output};
 use crate::agent::spans::{self, Tracer};
 use crate::agent::stream::AgentStream;
 use crate::agent::turn;
+use crate::client::Opper;
+use crate::error::Error;
+use crate::error::Result;
+use crate::partial::Partial;
 use crate::protocol::openresponses::{
     self, Item, NAME_HEADER, PARENT_SPAN_HEADER, Request, ToolSpec,
 };
 use crate::reask::{Policy, Reasker, Step};
+use crate::response::Usage;
+use crate::task::model::Model;
 use crate::task::schema::schema_for;
 use crate::tool::{Tool, ToolCall, json};
 use crate::trace::parent::{self, SpanHandle};
-use crate::{Error, Model, Opper, Partial, Result, Usage};
 
 /// An agent put together at run time: instructions, a model, tools and an iteration limit;
 /// [`run`](Self::run) it with a client and an input.

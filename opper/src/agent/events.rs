@@ -10,13 +10,14 @@ use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
 use crate::client::transport::Transport;
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::TransportError;
 use crate::protocol::carries_data;
 use crate::protocol::openresponses::{self, Event};
 use crate::stream::chunks::decode_error;
 use crate::stream::sse::{DecodeError, Decoder, EventQueue};
 use crate::stream::timeouts::Timeouts;
-use crate::{Error, Result};
 
 type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 

@@ -8,9 +8,13 @@ use serde::de::DeserializeOwned;
 use crate::agent::builder::Agent;
 use crate::agent::run::{AgentRun, content};
 use crate::agent::stream::AgentStream;
+use crate::client::Opper;
 use crate::client::default::default_client;
+use crate::error::Result;
+use crate::partial::Partial;
 use crate::reask::Policy;
-use crate::{Opper, Partial, Result, Task, Tool};
+use crate::task::Task;
+use crate::tool::Tool;
 
 /// The task's agent: its name, instructions and model, with `tools` and `max_iterations`.
 fn agent(task: &Task, tools: fn() -> Vec<Tool>, max_iterations: Option<u32>) -> Agent {

@@ -5,8 +5,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::error::Error;
+use crate::error::Result;
 use crate::protocol::openresponses::{self, Terminal};
-use crate::{Error, Result, ToolCall, Usage};
+use crate::response::Usage;
+use crate::tool::ToolCall;
 
 /// What an agent's run came to: the answer, with what it took.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::Opper;
+use crate::client::Opper;
 use crate::client::spans::OpenSpan;
 use crate::error::Result;
 use crate::protocol::spans::{SpanEnd, SpanStart};

@@ -16,10 +16,12 @@ use serde_json::Value;
 
 use crate::agent::run::AgentRun;
 use crate::agent::turn::Happened;
+use crate::error::Error;
+use crate::error::Result;
 use crate::partial::text::TextReader;
 use crate::partial::{Assembler, Partial};
+use crate::stream::Update;
 use crate::task::schema::schema_for;
-use crate::{Error, Result, Update};
 
 /// What an agent does, as an [`AgentStream`] tells it.
 #[derive(Debug)]

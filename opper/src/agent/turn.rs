@@ -17,10 +17,11 @@ use serde_json::Value;
 use crate::agent::events::Events;
 use crate::agent::spans::{self, Ending, ToolSpan, Tracer};
 use crate::client::spans::OpenSpan;
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::cut;
 use crate::protocol::openresponses::{Event, Terminal};
 use crate::tool::{Tool, ToolFuture};
-use crate::{Error, Result};
 
 /// The most tools of one turn that run at once: 8.
 pub(crate) const MAX_CONCURRENT_TOOLS: usize = 8;

@@ -19,8 +19,9 @@ use entry::{AnswerRef, Found};
 use key::{Key, Route};
 
 use crate::api::Api;
+use crate::error::Error;
+use crate::error::Result;
 use crate::protocol::Endpoint;
-use crate::{Error, Result};
 
 /// A directory of cached answers: calls answered from it make no request.
 ///

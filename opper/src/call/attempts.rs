@@ -9,12 +9,16 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::cache::{Answer, CallAnswer, Lookup, Store, StreamAnswer};
+use crate::client::Opper;
+use crate::error::Result;
 use crate::protocol::Endpoint;
 use crate::reask::output::OutputText;
 use crate::reask::{Policy, Reasker, Step};
+use crate::response::Response;
+use crate::stream::ChunkStream;
+use crate::task::Task;
 use crate::trace::parent;
 use crate::trace::{self, Kind};
-use crate::{ChunkStream, Opper, Response, Result, Task};
 
 fn span(client: &Opper, kind: Kind, task: &Task, attempt: u32) -> tracing::Span {
     let model = task.get_model().and_then(|model| model.get_name());

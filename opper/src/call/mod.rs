@@ -12,15 +12,22 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::client::Opper;
+use crate::error::Result;
+use crate::partial::Partial;
 use crate::reask::Policy;
 use crate::reask::validate::{OutputCheck, Validator, ValidatorFn};
+use crate::response::Response;
+use crate::stream::ChunkStream;
+use crate::stream::Stream;
 use crate::stream::typed::{Again, Reopen};
+use crate::task::Task;
+use crate::task::configuration::Configuration;
+use crate::task::example::Example;
 use crate::task::json;
+use crate::task::model::Model;
 use crate::task::schema::schema_for;
 use crate::trace::parent;
-use crate::{
-    ChunkStream, Configuration, Example, Model, Opper, Partial, Response, Result, Stream, Task,
-};
 
 impl Opper {
     /// A call of a new task by name; set its fields, then send it.

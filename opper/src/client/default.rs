@@ -2,7 +2,8 @@
 
 use std::sync::RwLock;
 
-use crate::{Opper, Result};
+use crate::Opper;
+use crate::error::Result;
 
 static DEFAULT_CLIENT: RwLock<Option<Opper>> = RwLock::new(None);
 

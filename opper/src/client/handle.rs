@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::Cache;
+use crate::cache::Cache;
 use crate::client::transport::Transport;
 use crate::client::url::redact_userinfo;
 

@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use crate::{ApiError, Result};
+use crate::error::ApiError;
+use crate::error::Result;
 
 /// When and how often a failed request is tried again.
 ///

@@ -7,11 +7,15 @@ use bytes::Bytes;
 use reqwest::header::{self, HeaderValue};
 use tracing::Instrument;
 
+use crate::RetryPolicy;
 use crate::client::retry::parse_retry_after;
+use crate::error::ApiError;
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::TransportError;
 use crate::protocol::Api;
+use crate::stream::ChunkStream;
 use crate::stream::timeouts::{Timeouts, deadline_after};
-use crate::{ApiError, ChunkStream, Error, Result, RetryPolicy};
 
 /// What a request needs: the HTTP client, the endpoints' URLs, the key, the retry policy, and
 /// the limits and clocks of an answer.

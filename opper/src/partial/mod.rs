@@ -75,7 +75,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
 
 // The parts, leaves first: a part uses only the parts above it.
 mod limits;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Assembler, Partial};
-use crate::Error;
+use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, crate::Partial)]
 #[opper(crate = "crate")]

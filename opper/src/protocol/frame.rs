@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use crate::Response;
 use crate::protocol::v2::StreamingChunk;
 use crate::reask::output::OutputText;
+use crate::response::Response;
 
 /// Which endpoint of a version a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

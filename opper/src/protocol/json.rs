@@ -5,8 +5,9 @@ use serde::Deserialize;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::truncate;
-use crate::{Error, Result};
 
 /// A request body serialized in one pass, into a buffer sized for its largest parts (the
 /// schemas and the input, copied in as the JSON they already are).

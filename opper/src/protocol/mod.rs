@@ -26,7 +26,12 @@ use serde_json::value::RawValue;
 pub(crate) use crate::api::Api;
 use crate::reask::output::OutputText;
 
-use crate::{ApiError, Error, Response, Result, StreamingChunk, Task};
+use crate::StreamingChunk;
+use crate::error::ApiError;
+use crate::error::Error;
+use crate::error::Result;
+use crate::response::Response;
+use crate::task::Task;
 
 impl std::str::FromStr for Api {
     type Err = Error;

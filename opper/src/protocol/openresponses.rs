@@ -6,9 +6,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::cut;
 use crate::protocol::json;
-use crate::{Error, Model, Result, Usage};
+use crate::response::Usage;
+use crate::task::model::Model;
 
 /// The endpoint, below the base URL.
 pub(crate) const PATH: &str = "/v3/compat/openresponses";

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::Result;
+use crate::error::Result;
 use crate::protocol::{json, v3};
 use crate::trace::parent::{self, SpanHandle};
 

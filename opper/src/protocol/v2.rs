@@ -8,12 +8,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::error::ApiError;
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::truncate;
 use crate::protocol::json;
 use crate::reask::output::OutputText;
+use crate::response::Cost;
+use crate::response::Response;
+use crate::response::Usage;
+use crate::task::Task;
+use crate::task::configuration::Configuration;
+use crate::task::example::Example;
 use crate::task::json::Pairs;
+use crate::task::model::Model;
 use crate::task::schema::Schema;
-use crate::{ApiError, Configuration, Cost, Error, Example, Model, Response, Result, Task, Usage};
 
 /// The path of a call, below the base URL.
 pub(crate) const CALL: &str = "/v2/call";

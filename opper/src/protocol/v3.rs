@@ -13,14 +13,21 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::api::Api;
+use crate::error::ApiError;
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::{PendingOperation, cut};
 use crate::protocol::frame::{Decoded, Endpoint, Frame};
 use crate::protocol::json;
 use crate::protocol::v2::{ChunkType, StreamingChunk};
 use crate::reask::output::OutputText;
+use crate::response::Cost;
+use crate::response::Response;
+use crate::response::Usage;
+use crate::task::Task;
+use crate::task::model::Model;
 use crate::task::schema::Schema;
 use crate::trace::once::OncePerName;
-use crate::{ApiError, Cost, Error, Model, Response, Result, Task, Usage};
 
 /// The version's prefix, which a base URL may already end in.
 pub(crate) const PREFIX: &str = "/v3";
@@ -680,7 +687,8 @@ mod tests {
             operation.id.as_ref().map(String::len) == Some(PendingOperation::MAX_FIELD_BYTES)
         }));
     }
-    use crate::{Configuration, Example};
+    use crate::task::configuration::Configuration;
+    use crate::task::example::Example;
 
     fn encoded(task: &Task, input: Option<&Value>, parent: Option<&str>) -> Result<String> {
         let input = input.map(|input| serde_json::value::to_raw_value(input).unwrap());

@@ -12,10 +12,14 @@ pub(crate) mod validate;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::{Rejection, bounded_json, truncate};
 use crate::reask::output::OutputText;
 use crate::reask::validate::Validator;
-use crate::{Cost, Error, Response, Result, Usage};
+use crate::response::Cost;
+use crate::response::Response;
+use crate::response::Usage;
 
 /// The first line of the section a re-ask adds to the instructions.
 const REJECTED: &str = "The previous answer was rejected.";

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Error, Result};
+use crate::error::Error;
+use crate::error::Result;
 
 /// Deserializes an output from its JSON text, naming the path where it stops fitting (the text
 /// is read as a `Value` only then, for the error).

@@ -12,13 +12,14 @@ use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
 use crate::cache::{Replaying, Store, StreamAnswer, Writing};
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::TransportError;
 use crate::protocol::v2::StreamingChunk;
 use crate::protocol::{self, Api, Decoded, Frame};
 use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
 use crate::stream::timeouts::Timeouts;
 use crate::trace::{self, record_outcome};
-use crate::{Error, Result};
 
 /// How many body bytes are decoded at a time (see `ChunkStream::unfed`).
 const FEED_BYTES: usize = 16 * 1024;

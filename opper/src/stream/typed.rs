@@ -11,6 +11,8 @@ use futures_core::Stream as FuturesStream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::error::Error;
+use crate::error::Result;
 use crate::error::truncate;
 use crate::partial::text::{Digest, Status, TextReader};
 use crate::partial::{Assembler, Partial};
@@ -18,8 +20,8 @@ use crate::protocol::Frame;
 use crate::reask::output::OutputText;
 use crate::reask::output::deserialize_text;
 use crate::reask::{Policy, Reasker, Step};
+use crate::response::Response;
 use crate::stream::chunks::ChunkStream;
-use crate::{Error, Response, Result};
 
 /// How much of a v3 text frame is read at a time: its events wait in memory until handed out.
 const TEXT_PIECE: usize = 4096;

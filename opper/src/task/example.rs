@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Result;
+use crate::error::Result;
 use crate::task::json;
 
 /// An example of a successful completion, added to the prompt.

@@ -10,7 +10,8 @@ use serde::ser::{
 };
 use serde_json::value::RawValue;
 
-use crate::{Error, Result};
+use crate::error::Error;
+use crate::error::Result;
 
 /// A list of pairs serialized as a JSON object, in order.
 pub(crate) struct Pairs<'a, V>(pub(crate) &'a [(String, V)]);

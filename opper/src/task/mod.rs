@@ -11,8 +11,10 @@ use serde_json::Value;
 
 use schemars::JsonSchema;
 
+use crate::error::Error;
+use crate::error::Result;
 use crate::task::schema::{Schema, schema_for};
-use crate::{Configuration, Error, Example, Model, Result};
+use crate::{Configuration, Example, Model};
 
 /// A task definition independent of any client or input: name, instructions, schemas, model,
 /// examples, tags and configuration.

@@ -108,7 +108,9 @@ pub use reply::Reply;
 pub use schema::{Generator, generate};
 pub use spans::RecordedSpan;
 
-use crate::{Opper, OpperBuilder, Result};
+use crate::client::Opper;
+use crate::client::OpperBuilder;
+use crate::error::Result;
 use server::{Shared, lock};
 
 /// An Opper-compatible HTTP server on a local port; see the [module docs](self).

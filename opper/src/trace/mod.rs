@@ -6,8 +6,9 @@ pub(crate) mod parent;
 
 use std::time::Instant;
 
+use crate::error::Error;
 use crate::error::Rejection;
-use crate::{Error, Response};
+use crate::response::Response;
 
 /// What a span traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::Response;
+use crate::response::Response;
 
 /// What the scope holds while a future in it is polled: the parent of the calls made there,
 /// and the innermost open trace's span.

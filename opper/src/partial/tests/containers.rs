@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Person, Team, assemble, assert_err, feed, schema_of};
-use crate::Error;
+use crate::error::Error;
 use crate::partial::Assembler;
 
 #[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]

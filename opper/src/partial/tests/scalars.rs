@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{assemble, assert_err, feed, schema_of};
-use crate::Error;
+use crate::error::Error;
 use crate::partial::Assembler;
 
 #[derive(Debug, PartialEq, Deserialize, JsonSchema, crate::Partial)]

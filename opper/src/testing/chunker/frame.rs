@@ -5,7 +5,8 @@ use std::io;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{ChunkType, StreamingChunk};
+use crate::protocol::v2::ChunkType;
+use crate::protocol::v2::StreamingChunk;
 
 /// Constructors and framing for tests and offline runs (crate feature `testing`): what
 /// [`MockServer`](crate::testing::MockServer) sends, and what
