@@ -345,10 +345,14 @@ impl Agent {
                 .iter()
                 .position(|call| fallback && call.name == openresponses::FINAL_ANSWER)
                 .map(|at| turn.calls.remove(at));
-            if let Some(call) = final_answer {
+            let answered = if let Some(call) = final_answer {
                 // The calls made beside it ran; the run ends with the answer (the official
                 // client sends nothing back; they go back only if the answer is asked again).
-                send_back(&mut history, &mut tool_calls, turn.calls);
+                send_back(
+                    &mut history,
+                    &mut tool_calls,
+                    std::mem::take(&mut turn.calls),
+                );
                 let answered = final_answer_output::<T>(&call.arguments);
                 if let (Some(tracer), Ok((_, value))) = (tracer, &answered) {
                     tracer
@@ -356,33 +360,23 @@ impl Agent {
                         .await;
                 }
                 tool_calls.push(record(call));
-                match judge(&mut reasker, policy, answered, &span)? {
-                    Ok((output, value)) => {
-                        let run = AgentRun {
-                            output,
-                            usage,
-                            iterations: iteration,
-                            tool_calls,
-                            response_id: turn.terminal.id,
-                        };
-                        return Ok((run, value));
-                    }
-                    Err(reask) => {
-                        history.push(Item::system(&reask));
-                        iteration = iteration.saturating_add(1);
-                        continue;
-                    }
-                }
-            }
-            if turn.calls.is_empty() && fallback && iteration <= max {
+                Some(answered)
+            } else if turn.calls.is_empty() && fallback && iteration <= max {
                 // Prose instead of `final_answer`: asked again (not on the recovery turn).
                 history.push(Item::system(openresponses::FINAL_ANSWER_NUDGE));
                 iteration = iteration.saturating_add(1);
                 continue;
-            }
-            if turn.calls.is_empty() {
-                let answered =
-                    answer::<T>(&turn.terminal, schema.is_some(), self.max_output_tokens);
+            } else if turn.calls.is_empty() {
+                Some(answer::<T>(
+                    &turn.terminal,
+                    schema.is_some(),
+                    self.max_output_tokens,
+                ))
+            } else {
+                None
+            };
+            // An answer ends the run, or is asked again.
+            if let Some(answered) = answered {
                 match judge(&mut reasker, policy, answered, &span)? {
                     Ok((output, value)) => {
                         let run = AgentRun {
