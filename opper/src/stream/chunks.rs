@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
 use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
@@ -17,14 +16,10 @@ use crate::error::Result;
 use crate::error::TransportError;
 use crate::protocol::v2::StreamingChunk;
 use crate::protocol::{self, Api, Decoded, Frame};
-use crate::stream::sse::{DecodeError, Decoder, Event, EventQueue};
+use crate::stream::body::{Body, EventBody};
+use crate::stream::sse::EventQueue;
 use crate::stream::timeouts::Timeouts;
 use crate::trace::{self, record_outcome};
-
-/// How many body bytes are decoded at a time (see `ChunkStream::unfed`).
-const FEED_BYTES: usize = 16 * 1024;
-
-type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 
 /// The raw chunks of a stream, in order.
 ///
@@ -41,8 +36,8 @@ type Body = Pin<Box<dyn FuturesStream<Item = reqwest::Result<Bytes>> + Send>>;
 /// connection.
 pub struct ChunkStream {
     api: Api,
-    body: Option<Body>,
-    timeouts: Timeouts,
+    /// The body read into events (nothing to read for a replay).
+    source: EventBody,
     /// A cached stream's chunks or frames, served instead of a body.
     replay: Option<Replay>,
     /// Whether this crate's cache answered (the stream is a replay), for
@@ -57,15 +52,6 @@ pub struct ChunkStream {
     recording: Option<Recording>,
     /// The cache entry being written, once the stream ended: the stream's end waits for it.
     writing: Option<Writing>,
-    decoder: Decoder,
-    /// The most body bytes read (`OpperBuilder::max_response_bytes`); also the most a
-    /// recording may hold.
-    max_bytes: usize,
-    /// Body bytes read so far.
-    received: usize,
-    /// Body bytes read but not yet decoded: a piece is decoded [`FEED_BYTES`] at a time, as
-    /// the queue empties, so the queue holds the events of at most that many bytes.
-    unfed: Bytes,
     queue: EventQueue,
     span_id: Option<String>,
     chunks: u64,
@@ -128,9 +114,8 @@ impl ChunkStream {
         span: tracing::Span,
     ) -> Self {
         let body: Body = Box::pin(response.bytes_stream());
-        let mut stream = Self::from_source(api, Some(body), None, max_event_bytes, timeouts, span);
-        stream.max_bytes = max_bytes;
-        stream
+        let source = EventBody::new(Some(body), max_event_bytes, max_bytes, timeouts);
+        Self::from_source(api, source, None, span)
     }
 
     /// A stream that serves cached chunks as the live one served them: the span id known from
@@ -145,36 +130,30 @@ impl ChunkStream {
             StreamAnswer::Frames(frames) => (None, Replay::Frames(frames.into_iter())),
         };
         let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
-        let mut stream = Self::from_source(api, None, Some(replay), limit, Timeouts::none(), span);
+        let source = EventBody::new(None, limit, usize::MAX, Timeouts::none());
+        let mut stream = Self::from_source(api, source, Some(replay), span);
         if let Some(first) = &first {
             stream.note_span_id(first);
         }
         stream
     }
 
-    /// A stream reading `body` (live) or serving `replay` (cached).
+    /// A stream reading `source` (live) or serving `replay` (cached).
     fn from_source(
         api: Api,
-        body: Option<Body>,
+        source: EventBody,
         replay: Option<Replay>,
-        max_event_bytes: usize,
-        timeouts: Timeouts,
         span: tracing::Span,
     ) -> Self {
         Self {
             api,
-            body,
-            timeouts,
+            source,
             cache_hit: replay.is_some(),
             replay,
             completed: false,
             output: None,
             recording: None,
             writing: None,
-            decoder: Decoder::with_limit(max_event_bytes),
-            max_bytes: usize::MAX,
-            received: 0,
-            unfed: Bytes::new(),
             queue: EventQueue::new(),
             span_id: None,
             chunks: 0,
@@ -313,84 +292,10 @@ impl ChunkStream {
         Ok(())
     }
 
-    /// Reads one piece of the body into the decoder. `Ok(true)`: more may come; `Ok(false)`: the
-    /// body ended.
+    /// Decodes one piece of the body into the queue. `Ok(true)`: more may come; `Ok(false)`:
+    /// the body ended.
     fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool>> {
-        if !self.unfed.is_empty() {
-            return Poll::Ready(self.feed());
-        }
-        let Some(body) = self.body.as_mut() else {
-            return Poll::Ready(Ok(false));
-        };
-        // Checked before every read, so that a server sending bytes without pause (comments,
-        // say) cannot keep the stream from timing out.
-        if let Some(timeout) = self.timeouts.check(cx) {
-            self.body = None;
-            return Poll::Ready(Err(Error::Incomplete {
-                reason: "it timed out".into(),
-                source: Some(timeout),
-                partial: Value::Null,
-            }));
-        }
-        match body.as_mut().poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(bytes))) => {
-                match self.received.checked_add(bytes.len()) {
-                    Some(received) if received <= self.max_bytes => self.received = received,
-                    _ => {
-                        // Nothing of the piece past the limit is decoded.
-                        self.body = None;
-                        return Poll::Ready(Err(Error::ResponseTooLarge {
-                            limit: self.max_bytes,
-                        }));
-                    }
-                }
-                self.unfed = bytes;
-                Poll::Ready(self.feed())
-            }
-            Poll::Ready(Some(Err(error))) => {
-                self.body = None;
-                Poll::Ready(Err(Error::Incomplete {
-                    reason: "the connection broke".into(),
-                    source: Some(TransportError::from_reqwest(error)),
-                    partial: Value::Null,
-                }))
-            }
-            Poll::Ready(None) => {
-                self.body = None;
-                match self.decoder.finish() {
-                    Ok(last) => {
-                        self.queue.extend(last);
-                        Poll::Ready(Ok(false))
-                    }
-                    // An unterminated last line that is not UTF-8 was cut inside a character.
-                    Err(DecodeError::InvalidUtf8 { .. }) => {
-                        Poll::Ready(Err(Error::cut_inside_an_event()))
-                    }
-                    Err(error) => Poll::Ready(Err(decode_error(error))),
-                }
-            }
-        }
-    }
-
-    /// Decodes the next [`FEED_BYTES`] of the bytes read. `Ok(true)`: more may come.
-    fn feed(&mut self) -> Result<bool> {
-        let piece = self.unfed.split_to(self.unfed.len().min(FEED_BYTES));
-        let queued = self.queue.len();
-        let fed = self.decoder.feed(&piece, &mut self.queue);
-        // Comments are never queued; events with no data (keep-alives) do not count.
-        if self.queue.range(queued..).any(carries_data) {
-            self.timeouts.data_arrived();
-        }
-        match fed {
-            Ok(()) => Ok(true),
-            Err(error) => {
-                // Stop reading: what is decoded so far stays queued.
-                self.body = None;
-                self.unfed = Bytes::new();
-                Err(decode_error(error))
-            }
-        }
+        self.source.poll_events(cx, &mut self.queue)
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
@@ -539,7 +444,7 @@ impl ChunkStream {
         };
         let heap = recording.heap.saturating_add(heap);
         let total = capacity.saturating_mul(size).saturating_add(heap);
-        if total <= self.max_bytes {
+        if total <= self.source.max_bytes() {
             match recorded {
                 Recorded::Chunk(chunk) => {
                     let chunks = &mut recording.chunks;
@@ -557,7 +462,7 @@ impl ChunkStream {
             self.recording = None;
             tracing::debug!(
                 parent: &self.span,
-                limit = self.max_bytes,
+                limit = self.source.max_bytes(),
                 "the stream is too large to be cached"
             );
         }
@@ -565,7 +470,7 @@ impl ChunkStream {
 
     pub(crate) fn end(&mut self, error: Option<&Error>) {
         self.finished = true;
-        self.body = None;
+        self.source.stop();
         self.replay = None;
         match (error, self.recording.take()) {
             (None, Some(recording)) if !recording.held => {
@@ -579,7 +484,6 @@ impl ChunkStream {
             (Some(_), _) | (None, None) => {}
         }
         self.queue.clear();
-        self.unfed = Bytes::new();
         self.span.record("chunks", self.chunks);
         record_outcome(&self.span, self.started, error);
     }
@@ -638,20 +542,6 @@ impl Recording {
     }
 }
 
-pub(crate) fn decode_error(error: DecodeError) -> Error {
-    match error {
-        DecodeError::TooLarge { limit } => Error::EventTooLarge {
-            limit,
-            partial: Value::Null,
-        },
-        DecodeError::InvalidUtf8 { line } => Error::InvalidChunk {
-            data: line,
-            reason: "the event is not valid UTF-8".into(),
-            partial: Value::Null,
-        },
-    }
-}
-
 /// About what a recorded chunk holds on the heap: its strings, and its delta's values.
 /// Iterative, so any delta is measured safely.
 fn heap_of(chunk: &StreamingChunk) -> usize {
@@ -687,9 +577,4 @@ fn heap_of_value(value: &Value) -> usize {
         }
     }
     bytes
-}
-
-/// Whether an event carries a chunk (keep-alives do not).
-fn carries_data(event: &Event) -> bool {
-    protocol::carries_data(&event.data)
 }

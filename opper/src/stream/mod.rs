@@ -1,4 +1,5 @@
-//! Reading a stream: SSE events (`sse`) under the stream's two clocks (`timeouts`) become the
+//! Reading a stream: a body read under the stream's two clocks (`timeouts`) into SSE events
+//! (`sse`, `body`) becomes the
 //! raw chunks of a [`ChunkStream`] (`chunks`: recorded for the cache or replayed from it), which
 //! the typed [`Stream`] reassembles into partial updates and the output (`typed`).
 
@@ -6,6 +7,7 @@
 #[allow(unreachable_pub)]
 pub(crate) mod sse;
 pub(crate) mod timeouts;
+pub(crate) mod body;
 pub(crate) mod chunks;
 pub(crate) mod typed;
 
