@@ -324,7 +324,7 @@ fn title_and_description(doc: &str) -> (&str, &str) {
 /// The schema of a generated function's input: what `schema_for` gives for the struct of its
 /// parameters, derived with `title` as its name: each property gets its doc comment's title
 /// and description and is required unless it is an `Option`, as the derive writes them, with
-/// `schemars`' public API only (`tests/tests/function.rs` compares the two). `docs` are the
+/// `schemars`' public API only (`tests/tests/suite/function.rs` compares the two). `docs` are the
 /// parameters' doc comments, joined as `schemars` joins a field's (`""` without one); `params`
 /// their types' [`Param`] schemas.
 pub fn input_schema(

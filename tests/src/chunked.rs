@@ -25,8 +25,8 @@
 //! });
 //! ```
 //!
-//! Used by `tests/honest_partials.rs` (every partial honest) and `tests/streaming.rs` (every
-//! partial consistent).
+//! Used by `tests/suite/honest_partials.rs` (every partial honest) and
+//! `tests/suite/streaming.rs` (every partial consistent).
 
 use std::fmt::Debug;
 use std::ops::Range;

@@ -985,7 +985,10 @@ fn opper_api_version_is_read_from_the_environment() {
     }
     for (value, expect) in [("v3", "v3"), ("V2", "v2"), ("", "v2"), ("v4", "error")] {
         let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "opper_api_version_is_read_from_the_environment"])
+            .args([
+                "--exact",
+                "v3::opper_api_version_is_read_from_the_environment",
+            ])
             .env("OPPER_API_VERSION", value)
             .env("OPPER_API_KEY", "k")
             .env_remove("OPPER_CACHE_DIR")

@@ -484,7 +484,7 @@ fn run_child(case: &str, env: &[(&str, &str)]) -> std::process::Output {
     let mut command = std::process::Command::new(std::env::current_exe().expect("test binary"));
     command
         .args([
-            "child_process",
+            "function::child_process",
             "--exact",
             "--nocapture",
             "--test-threads=1",

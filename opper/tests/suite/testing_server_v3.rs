@@ -6,8 +6,7 @@ use std::time::Duration;
 use opper::testing::{MockServer, Reply};
 use serde_json::{Value, json};
 
-mod common;
-use common::SCHEMA;
+use crate::common::SCHEMA;
 
 /// A RunRequest; `name` only when given (for `/v3/call`).
 fn run_request(name: Option<&str>, schema: bool) -> String {

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::Team;
+use crate::common::Team;
 use opper::testing::{Generator, generate};
 use serde_json::{Value, json};
 

@@ -559,7 +559,7 @@ fn a_base_url_with_a_query_is_refused() {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "a_base_url_with_a_query_is_refused",
+            "hostile_client::a_base_url_with_a_query_is_refused",
             "--test-threads=1",
         ])
         .env(CHILD, "1")

@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 use opper::testing::{ChunkOptions, MockServer, Reply, chunks_for};
 use serde_json::{Value, json};
 
-mod common;
-use common::SCHEMA;
+use crate::common::SCHEMA;
 
 fn body(name: &str, schema: bool) -> String {
     let mut body =

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::Team;
+use crate::common::Team;
 use opper::testing::{ChunkOptions, chunks_for, generate};
 use opper::{ChunkType, StreamingChunk};
 use serde_json::{Map, Value, json};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// The target directory this test was built in (`CARGO_TARGET_DIR` or the workspace's
 /// `target/`) and its profile directory (`debug`, `release`): this binary is
-/// `<target>/<profile>/deps/first_hour-<hash>`.
+/// `<target>/<profile>/deps/suite-<hash>`.
 fn target_and_profile() -> (PathBuf, String) {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe
@@ -324,7 +324,7 @@ fn with_a_key_the_backend_is_the_real_api_from_the_environment() {
         command
             .args([
                 "--exact",
-                "with_a_key_the_backend_is_the_real_api_from_the_environment",
+                "first_hour::with_a_key_the_backend_is_the_real_api_from_the_environment",
                 "--nocapture",
             ])
             .env(CHILD, "1");

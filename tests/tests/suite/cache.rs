@@ -472,7 +472,12 @@ const CHILD: &str = "OPPER_CACHE_TEST_CHILD";
 fn run_alone(name: &str, env: &[(&str, &str)]) {
     let mut command = std::process::Command::new(std::env::current_exe().unwrap());
     command
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            &format!("cache::{name}"),
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env_remove("OPPER_HTTP_BEARER");
     for (name, value) in env {
