@@ -27,7 +27,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::default::default_client;
+use crate::client::default::given_or_default;
 use crate::task::json::input;
 use crate::tool::generated::param_schema;
 use crate::{Example, Partial, Response, Result, Stream};
@@ -402,13 +402,6 @@ pub fn example<I: Serialize, O: ExampleOutput>(
     task.try_example(example)
 }
 
-fn client(client: Option<&Opper>) -> Result<std::borrow::Cow<'_, Opper>> {
-    match client {
-        Some(client) => Ok(std::borrow::Cow::Borrowed(client)),
-        None => default_client().map(std::borrow::Cow::Owned),
-    }
-}
-
 /// `POST /v2/call`: the output, deserialized (text mode when the task has no output schema and
 /// `O` is `String`).
 pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
@@ -430,7 +423,7 @@ pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
     policy: &Policy<O>,
 ) -> Result<Response<O>> {
     let input_ = input(input_)?;
-    let client_ = client(client_)?;
+    let client_ = given_or_default(client_)?;
     crate::call::attempts::execute(&client_, task, Some(&input_), None, policy).await
 }
 
@@ -442,7 +435,7 @@ pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned + 'stat
     policy: &Policy<O>,
 ) -> Result<Stream<O>> {
     let input_ = input(input_)?;
-    let client_ = client(client_)?;
+    let client_ = given_or_default(client_)?;
     let task = std::borrow::Cow::Borrowed(task);
     crate::call::open_stream(&client_, task, Some(input_), None, policy.clone()).await
 }

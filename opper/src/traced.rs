@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::client::Opper;
-use crate::client::default::default_client;
+use crate::client::default::given_or_default;
 use crate::client::spans::{OpenSpan, log_untraced};
 use crate::protocol::spans::{SpanEnd, SpanStart};
 use crate::trace::parent::{self, SpanHandle};
@@ -167,15 +167,12 @@ impl Trace {
             span_id = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
-        let client = match &self.client {
-            Some(client) => client.clone(),
-            None => match default_client() {
-                Ok(client) => client,
-                Err(error) => {
-                    span.in_scope(|| log_untraced(&self.name, &error));
-                    return future.instrument(span).await;
-                }
-            },
+        let client = match given_or_default(self.client.as_ref()) {
+            Ok(client) => client,
+            Err(error) => {
+                span.in_scope(|| log_untraced(&self.name, &error));
+                return future.instrument(span).await;
+            }
         };
         let start = SpanStart {
             input: self.input,

@@ -9,7 +9,7 @@ use crate::agent::builder::Agent;
 use crate::agent::run::{AgentRun, content};
 use crate::agent::stream::AgentStream;
 use crate::client::Opper;
-use crate::client::default::default_client;
+use crate::client::default::given_or_default;
 use crate::error::Result;
 use crate::partial::Partial;
 use crate::reask::Policy;
@@ -30,13 +30,6 @@ fn agent(task: &Task, tools: fn() -> Vec<Tool>, max_iterations: Option<u32>) -> 
     agent
 }
 
-fn client(client: Option<&Opper>) -> Result<Opper> {
-    match client {
-        Some(client) => Ok(client.clone()),
-        None => default_client(),
-    }
-}
-
 /// An agent task's run: the output with what it took.
 pub async fn agent_run<I: Serialize + ?Sized, O: DeserializeOwned + JsonSchema>(
     client_: Option<&Opper>,
@@ -46,7 +39,7 @@ pub async fn agent_run<I: Serialize + ?Sized, O: DeserializeOwned + JsonSchema>(
     tools: fn() -> Vec<Tool>,
     max_iterations: Option<u32>,
 ) -> Result<AgentRun<O>> {
-    let client_ = client(client_)?;
+    let client_ = given_or_default(client_)?;
     let content = content(input_)?;
     agent(task, tools, max_iterations)
         .run_observed(&client_, content, policy, &mut |_| {})
@@ -79,6 +72,6 @@ pub async fn agent_stream<
     tools: fn() -> Vec<Tool>,
     max_iterations: Option<u32>,
 ) -> Result<AgentStream<O>> {
-    let client_ = client(client_)?;
+    let client_ = given_or_default(client_)?;
     agent(task, tools, max_iterations).stream_checked(&client_, input_, policy.clone())
 }

@@ -1,5 +1,6 @@
 //! The process-wide client that `#[opper::function]`s use when called without one.
 
+use std::borrow::Cow;
 use std::sync::RwLock;
 
 use crate::Opper;
@@ -21,6 +22,15 @@ pub(crate) fn default_client() -> Result<Opper> {
     let client = Opper::from_env()?;
     let mut slot = DEFAULT_CLIENT.write().unwrap_or_else(|e| e.into_inner());
     Ok(slot.get_or_insert(client).clone())
+}
+
+/// `client` when one is given, else the [default client](default_client): what every call
+/// without an explicit client runs with (tasks, agents, traces).
+pub(crate) fn given_or_default(client: Option<&Opper>) -> Result<Cow<'_, Opper>> {
+    match client {
+        Some(client) => Ok(Cow::Borrowed(client)),
+        None => default_client().map(Cow::Owned),
+    }
 }
 
 impl Opper {
