@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::partial::Assembler;
-use crate::partial::text::TextReader;
+use crate::protocol::v3::text::TextReader;
 
 /// Feeds `data` to the SSE decoder in pieces cut where the input says (its first byte picks
 /// the piece length), with a small event cap. Must never panic.

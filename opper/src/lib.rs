@@ -19,7 +19,9 @@
 
 // The stages, leaves first: a module uses only modules listed above it, and a folder's parts
 // only the parts listed above them (`scripts/check-layers` fails otherwise).
-// 0. Tools: functions an agent lets the model call, and the record of each call.
+// 0. JSON text read from a server (the bounds on what a stream builds, the number grammar);
+// tools: functions an agent lets the model call, and the record of each call.
+mod jsontext;
 mod tool;
 // 1. The API version, the error type (which names it), and what a call answers.
 mod api;
@@ -70,10 +72,9 @@ pub use client::retry::RetryPolicy;
 pub use client::{Opper, OpperBuilder};
 pub use error::{ApiError, Error, PendingOperation, Rejection, Result, TransportError};
 pub use partial::Partial;
-pub use protocol::v2::{ChunkType, StreamingChunk};
 pub use reask::validate::{OutputCheck, Validator, ValidatorFn};
 pub use response::{Cost, Response, Usage};
-pub use stream::{ChunkStream, Stream, Update};
+pub use stream::{Chunk, ChunkStream, Stream, Update};
 pub use task::Task;
 pub use task::configuration::Configuration;
 pub use task::example::Example;

@@ -115,7 +115,7 @@ pub struct Catalog {
 /// sends them: each entry in 7 chunks (its `name` in 3 pieces, its `note` in 3, its `n` whole),
 /// framed as the service frames them (about 90 bytes an event), after a span event.
 pub fn token_sse(items: usize) -> String {
-    use opper::StreamingChunk;
+    use opper::testing::StreamingChunk;
     const NAME: [&str; 3] = ["Gra", "ce Ho", "pper"];
     const NOTE: [&str; 3] = ["wrote ", "the first", " compiler"];
     let mut out = StreamingChunk::span("bench").to_sse();

@@ -33,7 +33,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
-use opper::StreamingChunk;
+use opper::testing::StreamingChunk;
 use opper::testing::{ChunkOptions, MockServer, Reply, chunks_for};
 use proptest::prelude::*;
 use serde::Serialize;

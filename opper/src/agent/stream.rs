@@ -18,8 +18,8 @@ use crate::agent::run::AgentRun;
 use crate::agent::turn::Happened;
 use crate::error::Error;
 use crate::error::Result;
-use crate::partial::text::TextReader;
 use crate::partial::{Assembler, Partial};
+use crate::protocol::v3::text::TextReader;
 use crate::stream::Update;
 use crate::task::schema::schema_for;
 

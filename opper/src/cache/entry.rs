@@ -8,8 +8,8 @@
 //!   "response": { "span_id": "...", "json_payload": { "sum": 9 }, ... }
 //! }
 //! ```
-//! A stream's entry holds `"chunks": [...]` instead of `"response"`: its `StreamingChunk`s in
-//! order, one per line. The request is the body as sent, but for the values of the model's extra
+//! A stream's entry holds `"chunks": [...]` (v2) or `"frames": [...]` (v3) instead of
+//! `"response"`: what the wire sent, in order, one per line. The request is the body as sent, but for the values of the model's extra
 //! headers, hashed (`key::redact_headers`): no header value, and no API key, is ever written.
 
 use std::fs::{self, OpenOptions};
@@ -24,9 +24,8 @@ use serde_json::value::RawValue;
 
 use super::key::{Key, Route};
 use super::seen::{self, Identity, Spans};
-use crate::error::{Error, cut};
 use crate::protocol::Endpoint;
-use crate::protocol::v2::{ChunkType, StreamingChunk};
+use crate::protocol::v2::chunk::ChunkType;
 
 /// The version of the file format, written as `opper_cache`.
 const FORMAT: u32 = 1;
@@ -69,8 +68,8 @@ impl Answer for CallAnswer {
 /// same decoding as a live stream.
 #[derive(Debug)]
 pub(crate) enum StreamAnswer {
-    /// v2: `"chunks"`, as recorded.
-    Chunks(Vec<StreamingChunk>),
+    /// v2: `"chunks"`, as recorded (each chunk's JSON).
+    Chunks(Vec<Value>),
     /// v2: `"chunks"`, as read back from an entry: each decoded as it is replayed.
     Stored(StoredChunks),
     /// v3: `"frames"`.
@@ -88,7 +87,9 @@ impl StreamAnswer {
 
     pub(crate) fn has_error(&self) -> bool {
         match self {
-            Self::Chunks(chunks) => chunks.iter().any(StreamingChunk::is_error),
+            Self::Chunks(chunks) => chunks
+                .iter()
+                .any(|chunk| ChunkCheck::deserialize(chunk).is_ok_and(|c| c.is_error())),
             Self::Stored(chunks) => chunks.has_error,
             Self::Frames(_) => false,
         }
@@ -115,7 +116,7 @@ impl Answer for StreamAnswer {
 }
 
 /// A v2 stream's chunks read back from an entry: the entry's text and where each chunk is in
-/// it. Each chunk was checked when the entry was read, as [`StreamingChunk`] reads it but
+/// it. Each chunk was checked when the entry was read, as a v2 chunk is read but
 /// without building it ([`ChunkCheck`]); it is built only as it is replayed, as a live stream
 /// builds each chunk as it arrives. So opening a long stream's entry reads and checks it once,
 /// and builds nothing (and the same text read again in this process is not checked again:
@@ -123,7 +124,7 @@ impl Answer for StreamAnswer {
 pub(crate) struct StoredChunks {
     text: String,
     spans: Spans,
-    /// Whether a chunk is an error chunk ([`StreamingChunk::is_error`]).
+    /// Whether a chunk is an error chunk.
     has_error: bool,
 }
 
@@ -139,25 +140,20 @@ impl std::fmt::Debug for StoredChunks {
 }
 
 impl StoredChunks {
-    /// The first chunk, decoded.
-    pub(crate) fn first(&self) -> Option<StreamingChunk> {
+    /// The first chunk's text.
+    pub(crate) fn first(&self) -> Option<&str> {
         let span = self.spans.first()?.clone();
-        self.decode(span).ok()
+        self.text.get(span)
     }
 
-    fn decode(&self, span: Range<usize>) -> crate::error::Result<StreamingChunk> {
-        let text = self.text.get(span).unwrap_or_default();
-        // The chunk was checked as a `StreamingChunk` reads it: this does not fail.
-        serde_json::from_str(text).map_err(|error| Error::InvalidChunk {
-            data: cut(text.to_owned(), 300),
-            reason: format!("a replayed chunk could not be read: {error}"),
-            partial: Value::Null,
-        })
+    /// The text of the chunk at `span`, decoded by the stream as a live event's data is.
+    fn text_at(&self, span: Range<usize>) -> String {
+        self.text.get(span).unwrap_or_default().to_owned()
     }
 }
 
 impl IntoIterator for StoredChunks {
-    type Item = crate::error::Result<StreamingChunk>;
+    type Item = String;
     type IntoIter = Replaying;
 
     fn into_iter(self) -> Replaying {
@@ -168,7 +164,7 @@ impl IntoIterator for StoredChunks {
     }
 }
 
-/// The chunks of a [`StoredChunks`], decoded one by one.
+/// The chunks of a [`StoredChunks`], one by one, as text.
 #[derive(Debug)]
 pub(crate) struct Replaying {
     chunks: StoredChunks,
@@ -176,12 +172,12 @@ pub(crate) struct Replaying {
 }
 
 impl Iterator for Replaying {
-    type Item = crate::error::Result<StreamingChunk>;
+    type Item = String;
 
     fn next(&mut self) -> Option<Self::Item> {
         let span = self.chunks.spans.get(self.next)?.clone();
         self.next = self.next.saturating_add(1);
-        Some(self.chunks.decode(span))
+        Some(self.chunks.text_at(span))
     }
 }
 
@@ -200,9 +196,9 @@ struct OnDisk<'a> {
     frames: Option<Vec<Value>>,
 }
 
-/// A v2 chunk read as [`StreamingChunk`] reads it (the same fields, of the same JSON types, a
-/// repeated field refused, others ignored), building nothing: what it accepts, a
-/// `StreamingChunk` does.
+/// A v2 chunk read as the v2 wire reads it (the same fields, of the same JSON types, a
+/// repeated field refused, others ignored), building nothing: what it accepts, a v2 stream
+/// does.
 #[derive(Deserialize)]
 struct ChunkCheck {
     #[serde(default)]
@@ -223,7 +219,7 @@ struct ChunkCheck {
 }
 
 impl ChunkCheck {
-    /// [`StreamingChunk::is_error`], on what was checked.
+    /// Whether it is an error chunk, as the v2 wire says, on what was checked.
     fn is_error(&self) -> bool {
         self.chunk_type == Some(ChunkType::Error)
             || (self.chunk_type.is_none()
@@ -300,7 +296,7 @@ pub(crate) enum AnswerRef<'a> {
     /// A `/v2/call` response body.
     Response(&'a Value),
     /// A stream's chunks, in order.
-    Chunks(&'a [StreamingChunk]),
+    Chunks(&'a [Value]),
     /// A v3 stream's frames, in order.
     Frames(&'a [Value]),
 }
@@ -422,7 +418,7 @@ fn raw_at(text: &str, span: Option<Range<usize>>) -> Result<Box<RawValue>, Strin
     serde_json::from_str(raw).map_err(|e| format!("its response could not be read again: {e}"))
 }
 
-/// Where each chunk is in `text`, each checked as a [`StreamingChunk`] reads it, and whether
+/// Where each chunk is in `text`, each checked as a v2 chunk is read, and whether
 /// one is an error chunk.
 fn check_chunks(text: &str, raw: &[&RawValue]) -> Result<(Spans, bool), String> {
     let mut spans = Vec::with_capacity(raw.len());

@@ -30,9 +30,9 @@ impl Route {
     /// The route of `endpoint` of `api` for the task `task`.
     pub(crate) fn of(api: Api, endpoint: Endpoint, task: &str) -> Self {
         Self {
-            path: api.path(endpoint, task),
-            unkeyed: api.unkeyed(),
-            headers: api.header_fields(),
+            path: api.wire().path(endpoint, task),
+            unkeyed: api.wire().unkeyed(),
+            headers: api.wire().header_fields(),
         }
     }
 }
@@ -213,7 +213,7 @@ mod tests {
 
     fn canonical(value: &Value) -> String {
         let mut out = Vec::new();
-        write_canonical(value, Api::V2.unkeyed(), &mut out).unwrap();
+        write_canonical(value, Api::V2.wire().unkeyed(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::protocol::v2::StreamingChunk;
+use crate::protocol::v2::chunk::StreamingChunk;
 
 /// A fresh directory under the system's temporary directory, removed on drop.
 struct TempDir(PathBuf);
@@ -37,6 +37,19 @@ fn chunks() -> Vec<StreamingChunk> {
         chunk(json!({"delta": "lo", "json_path": "response.text", "chunk_type": "json"})),
         chunk(json!({"delta": 42, "json_path": "response.n", "chunk_type": "json"})),
     ]
+}
+
+/// The chunks as a stream records them: each chunk's JSON.
+fn recorded() -> Vec<Value> {
+    chunks()
+        .into_iter()
+        .map(|chunk| serde_json::to_value(chunk).unwrap())
+        .collect()
+}
+
+/// A stored chunk's text, read as a v2 chunk.
+fn read(text: &str) -> StreamingChunk {
+    serde_json::from_str(text).unwrap()
 }
 
 fn miss<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> Store<A> {
@@ -103,12 +116,12 @@ fn a_call_entry_round_trips() {
 fn a_stream_entry_round_trips_chunk_by_chunk() {
     let dir = TempDir::new("stream");
     let cache = Cache::dir(&dir.0);
-    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(chunks()));
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(recorded()));
     let StreamAnswer::Stored(replayed) = hit(&cache, BODY) else {
         panic!("v2 chunks")
     };
-    assert_eq!(replayed.first(), chunks().first().cloned());
-    let replayed: Vec<StreamingChunk> = replayed.into_iter().map(Result::unwrap).collect();
+    assert_eq!(replayed.first().map(read), chunks().first().cloned());
+    let replayed: Vec<StreamingChunk> = replayed.into_iter().map(|t| read(&t)).collect();
     assert_eq!(replayed, chunks());
     assert!(misses::<CallAnswer>(&cache, BODY));
     // One chunk a line, so a review reads the stream in order.
@@ -231,7 +244,7 @@ fn damaged_stream_entries_are_misses() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream_now(&StreamAnswer::Chunks(chunks()));
+    store.stream_now(&StreamAnswer::Chunks(recorded()));
     let request = serde_json::from_str::<Value>(BODY).unwrap();
     for (what, chunks) in [
         ("no chunks", json!([])),
@@ -258,7 +271,7 @@ fn stored_chunks_are_checked_as_streaming_chunk_reads_them() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream_now(&StreamAnswer::Chunks(chunks()));
+    store.stream_now(&StreamAnswer::Chunks(recorded()));
     let request = serde_json::from_str::<Value>(BODY).unwrap();
     for chunk in [
         // Read.
@@ -297,8 +310,7 @@ fn stored_chunks_are_checked_as_streaming_chunk_reads_them() {
             .unwrap();
         match (found, expected) {
             (Lookup::Hit(StreamAnswer::Stored(stored)), Some(expected)) => {
-                let replayed: Vec<StreamingChunk> =
-                    stored.into_iter().map(Result::unwrap).collect();
+                let replayed: Vec<StreamingChunk> = stored.into_iter().map(|t| read(&t)).collect();
                 assert_eq!(replayed.get(1), Some(&expected), "{chunk}");
             }
             (Lookup::Miss(Some(_)), None) => {}
@@ -316,12 +328,12 @@ fn a_checked_stream_entry_is_checked_again_once_edited_or_replaced() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream_now(&StreamAnswer::Chunks(chunks()));
+    store.stream_now(&StreamAnswer::Chunks(recorded()));
     for _ in 0..2 {
         let StreamAnswer::Stored(replayed) = hit(&cache, BODY) else {
             panic!("v2 chunks")
         };
-        let replayed: Vec<StreamingChunk> = replayed.into_iter().map(Result::unwrap).collect();
+        let replayed: Vec<StreamingChunk> = replayed.into_iter().map(|t| read(&t)).collect();
         assert_eq!(replayed, chunks());
     }
     let text = fs::read_to_string(&path).unwrap();
@@ -367,8 +379,8 @@ fn failures_are_not_stored() {
     miss::<CallAnswer>(&cache, BODY).call_now(b"not json");
     miss::<CallAnswer>(&cache, BODY).call_now(b"[1]");
     miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(Vec::new()));
-    let mut with_error = chunks();
-    with_error.push(serde_json::from_value(json!({"chunk_type": "error"})).unwrap());
+    let mut with_error = recorded();
+    with_error.push(json!({"chunk_type": "error"}));
     miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(with_error.to_vec()));
     assert!(!dir.0.exists() || files(&dir.0).is_empty());
 }

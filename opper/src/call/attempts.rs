@@ -119,12 +119,13 @@ async fn call_attempt(
 ) -> Result<CallAttempt> {
     // Shared by every retry without a copy.
     let api = client.api();
-    let body = Bytes::from(api.encode(task, input, parent)?);
+    let body = Bytes::from(api.wire().encode(task, input, parent)?);
     let span = span(client, Kind::Call, task, attempt);
     let started = Instant::now();
     let decoded = match lookup::<CallAnswer>(client, task, &body, attempt, &span).await {
         Err(error) => Err(error),
         Ok(Some(Lookup::Hit(CallAnswer(raw)))) => api
+            .wire()
             .answer(Bytes::from(String::from(Box::<str>::from(raw))))
             .map(|mut response| {
                 response.cache_hit = true;
@@ -135,9 +136,10 @@ async fn call_attempt(
                 Some(Lookup::Miss(store)) => store,
                 _ => None,
             };
-            let path = api.path(Endpoint::Call, task.get_name());
+            let path = api.wire().path(Endpoint::Call, task.get_name());
             match client.transport().call(&span, &path, body).await {
                 Ok(bytes) => api
+                    .wire()
                     .answer(bytes.clone())
                     .map(|response| (response, Some(bytes), missed)),
                 Err(error) => Err(error),
@@ -175,14 +177,17 @@ pub(crate) async fn open_stream(
 ) -> Result<ChunkStream> {
     // Shared by every attempt without a copy.
     let api = client.api();
-    let body = Bytes::from(api.encode(task, input, parent::resolve(parent).as_deref())?);
+    let body = Bytes::from(
+        api.wire()
+            .encode(task, input, parent::resolve(parent).as_deref())?,
+    );
     let span = span(client, Kind::Stream, task, attempt);
     let started = Instant::now();
     let result = match lookup::<StreamAnswer>(client, task, &body, attempt, &span).await {
         Err(error) => Err(error),
         Ok(Some(Lookup::Hit(answer))) => Ok(ChunkStream::replay(api, answer, span.clone())),
         Ok(lookup) => {
-            let path = api.path(Endpoint::Stream, task.get_name());
+            let path = api.wire().path(Endpoint::Stream, task.get_name());
             let mut result = client.transport().stream(&span, &path, body).await;
             if let (Ok(stream), Some(Lookup::Miss(Some(store)))) = (&mut result, lookup) {
                 stream.record_into(store);

@@ -315,7 +315,7 @@ impl OpperBuilder {
         // is added back (so `OPPER_BASE_URL=.../v2` still works with `OPPER_API_VERSION=v3`).
         let root = [Api::V2, Api::V3]
             .into_iter()
-            .find_map(|version| base.strip_suffix(version.prefix()))
+            .find_map(|version| base.strip_suffix(version.wire().prefix()))
             .unwrap_or(&base)
             .to_owned();
 
@@ -388,7 +388,7 @@ mod tests {
                 .build()
                 .unwrap();
             let transport = client.transport();
-            let url = |endpoint| transport.url(&transport.api.path(endpoint, "t"));
+            let url = |endpoint| transport.url(&transport.api.wire().path(endpoint, "t"));
             assert_eq!(url(Endpoint::Call), "https://example.com/v2/call");
             assert_eq!(url(Endpoint::Stream), "https://example.com/v2/call/stream");
         }
@@ -404,7 +404,7 @@ mod tests {
                 .build()
                 .unwrap();
             let transport = client.transport();
-            let url = |endpoint| transport.url(&transport.api.path(endpoint, "a/b"));
+            let url = |endpoint| transport.url(&transport.api.wire().path(endpoint, "a/b"));
             assert_eq!(
                 url(Endpoint::Call),
                 "https://example.com/v3/functions/a%2Fb/call"

@@ -119,7 +119,7 @@ impl Transport {
     async fn call_once(&self, url: &str, body: Bytes) -> Result<Bytes> {
         let request = self.post(url, "application/json", body);
         let (status, bytes) = self.send_once(request, self.api).await?;
-        if let Some(error) = self.api.not_an_answer(status, &bytes) {
+        if let Some(error) = self.api.wire().not_an_answer(status, &bytes) {
             return Err(error);
         }
         Ok(bytes)
@@ -185,10 +185,11 @@ impl Transport {
         // A success that is not a stream (v3's 202: the work is not done) is the error it
         // stands for, as on a call.
         let status = response.status().as_u16();
-        if self.api.answers_later(status) {
+        if self.api.wire().answers_later(status) {
             let bytes = self.read_body(response, deadline).await?;
             return Err(self
                 .api
+                .wire()
                 .not_an_answer(status, &bytes)
                 .unwrap_or_else(|| Error::Transport(TransportError::closed("no stream"))));
         }
@@ -256,7 +257,7 @@ impl Transport {
         let read = tokio::time::timeout_at(deadline, read(&mut response, limit, &mut body));
         let truncated = matches!(read.await, Ok(Ok(true)));
         let body = String::from_utf8_lossy(&body).into_owned();
-        Err(Error::from_api(api.api_error(
+        Err(Error::from_api(api.wire().api_error(
             status.as_u16(),
             body,
             truncated,

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::limits::MAX_DEPTH;
+use crate::jsontext::limits::MAX_DEPTH;
 
 /// How many levels [`walk`] follows: a level is a level of the value or a schema indirection
 /// (`allOf`, `anyOf`, `oneOf`) within one; the value is at most [`MAX_DEPTH`] deep.

@@ -19,8 +19,8 @@ use std::any::Any;
 use std::fmt;
 
 use super::kind::Kind;
-use super::limits::FREE_ITEMS;
 use super::path::Seg;
+use crate::jsontext::limits::FREE_ITEMS;
 
 /// State an [`Assembler`](super::Assembler) keeps between chunks, shared by every leaf.
 #[doc(hidden)]

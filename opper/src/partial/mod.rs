@@ -78,7 +78,6 @@ use serde_json::Value;
 use crate::error::Error;
 
 // The parts, leaves first: a part uses only the parts above it.
-mod limits;
 mod kind;
 pub(crate) mod path;
 mod cx;
@@ -87,16 +86,14 @@ pub(crate) mod field;
 mod impls;
 pub(crate) mod derive;
 mod complete;
-// The JSON text of a v3 stream, read into the same `(json_path, delta)` chunks as it arrives.
-pub(crate) mod text;
 #[cfg(test)]
 mod tests;
 
 #[doc(hidden)]
 pub use path::Seg;
 
+pub use crate::jsontext::limits::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 pub use cx::Cx;
-pub use limits::{FREE_ITEMS, MAX_DEPTH, MAX_PATH_BYTES};
 
 /// A type whose value can arrive chunk by chunk over a stream.
 ///

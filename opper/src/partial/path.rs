@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::limits::MAX_DEPTH;
+use crate::jsontext::limits::MAX_DEPTH;
 
 /// One step of a parsed `json_path`.
 #[doc(hidden)]

@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::cx::Cx;
 use super::kind::Kind;
 use super::path::Seg;
+use crate::jsontext::number::Num;
 
 /// Longest number or boolean text accepted for one field (keeps a stream linear).
 const MAX_SCALAR_TEXT: usize = 400;
@@ -34,44 +35,6 @@ pub(crate) fn progress(kind: Kind, text: &str) -> Progress {
         }
         Kind::Int { signed } => number(text, signed, false),
         Kind::Float => number(text, true, true),
-    }
-}
-
-/// Where a text is in JSON's number grammar, `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`,
-/// read a byte at a time (here, and by the v3 text reader).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Num {
-    /// Nothing read yet.
-    Start,
-    Minus,
-    Zero,
-    Int,
-    Dot,
-    Frac,
-    E,
-    ExpSign,
-    Exp,
-}
-
-impl Num {
-    /// The state after `b`; `None` when `b` cannot come next.
-    pub(crate) fn next(self, b: u8) -> Option<Self> {
-        Some(match (self, b) {
-            (Self::Start, b'-') => Self::Minus,
-            (Self::Start | Self::Minus, b'0') => Self::Zero,
-            (Self::Start | Self::Minus | Self::Int, b'1'..=b'9') | (Self::Int, b'0') => Self::Int,
-            (Self::Zero | Self::Int, b'.') => Self::Dot,
-            (Self::Dot | Self::Frac, b'0'..=b'9') => Self::Frac,
-            (Self::Zero | Self::Int | Self::Frac, b'e' | b'E') => Self::E,
-            (Self::E, b'+' | b'-') => Self::ExpSign,
-            (Self::E | Self::ExpSign | Self::Exp, b'0'..=b'9') => Self::Exp,
-            _ => return None,
-        })
-    }
-
-    /// Whether the number may end here.
-    pub(crate) fn whole(self) -> bool {
-        matches!(self, Self::Zero | Self::Int | Self::Frac | Self::Exp)
     }
 }
 

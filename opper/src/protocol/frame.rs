@@ -1,9 +1,8 @@
-//! What both versions' wires decode into: which endpoint a request goes to, and the frames of a
-//! stream.
+//! What every version's wire decodes into, in the crate's own terms: which endpoint a request
+//! goes to, and the frames of a stream (no version's wire struct travels above `protocol`).
 
 use serde_json::Value;
 
-use crate::protocol::v2::StreamingChunk;
 use crate::reask::output::OutputText;
 use crate::response::Response;
 
@@ -16,17 +15,25 @@ pub(crate) enum Endpoint {
     Stream,
 }
 
-/// One step of a stream, in either version's terms.
+/// One step of a stream, whatever the version.
 #[derive(Debug, Clone)]
 pub(crate) enum Frame {
-    /// A v2 chunk: a span id, a delta at a `json_path`, or text.
-    Chunk(StreamingChunk),
+    /// The call's span id, sent alone (v2's first chunk, usually).
+    SpanId(String),
+    /// A piece of the output at a `json_path` (v2 structured output, such as
+    /// `response.people[0].name`), or with none a piece of the text output (v2 text mode).
+    Delta {
+        /// Where the value belongs; `None` in text mode.
+        path: Option<String>,
+        /// The increment: text, a number or a boolean.
+        value: Value,
+    },
     /// A piece of the model's text (v3 `content`): the JSON document with an output schema,
     /// else the text output.
     Text(String),
-    /// A tool call's start or arguments (v3 `tool_call_start`, `tool_call_delta`): for the raw
-    /// chunk stream only; a typed stream skips it.
-    ToolCall(StreamingChunk),
+    /// A tool call's start or arguments (v3 `tool_call_start`, `tool_call_delta`), the event
+    /// as sent: for the raw chunk stream only; a typed stream skips it.
+    ToolCall(Value),
     /// The final answer (v3 `complete`): the output, as the JSON text it arrived in (the
     /// event's data, moved, not copied), and its metadata.
     Complete(Box<Response<OutputText>>),
@@ -34,9 +41,55 @@ pub(crate) enum Frame {
     Done,
 }
 
-/// A decoded event: its frame, and (v3) the form it is recorded in for the cache.
+/// A decoded event: its frame, the span id it carried beside it, and the form it is recorded
+/// in for the cache when decoding made it anyway.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) frame: Frame,
-    pub(crate) record: Option<Value>,
+    /// The call's span id, when the event carried one beside its frame (a v2 chunk with both a
+    /// span id and a delta). A span id sent alone is [`Frame::SpanId`].
+    pub(crate) span_id: Option<String>,
+    /// What a cassette records of the event, when decoding built it (v3's tool calls); else
+    /// [`Wire::record`](super::wire::Wire::record) makes it, only when a cache records.
+    pub(crate) record: Option<Record>,
+}
+
+impl Decoded {
+    /// An event that carries only `frame`.
+    pub(crate) fn frame(frame: Frame) -> Self {
+        Self {
+            frame,
+            span_id: None,
+            record: None,
+        }
+    }
+
+    /// The call's span id the event carried, alone or beside its frame.
+    pub(crate) fn span_id(&self) -> Option<&str> {
+        match &self.frame {
+            Frame::SpanId(id) => Some(id),
+            _ => self.span_id.as_deref(),
+        }
+    }
+}
+
+/// What a cassette keeps of a frame, in the list its version's entries hold it in.
+#[derive(Debug)]
+pub(crate) enum Record {
+    /// A v2 chunk, as JSON (a cassette's `chunks`).
+    Chunk(Value),
+    /// A v3 event's data as sent, or `{"event": "complete", "data": ...}` (a cassette's
+    /// `frames`).
+    Frame(Value),
+}
+
+/// Whether an event's `data` carries anything (keep-alives and `[DONE]` do not): the idle
+/// timeout counts only those that do. The same for every version.
+pub(crate) fn carries_data(data: &str) -> bool {
+    // The common case, without trimming.
+    if data.starts_with('{') {
+        return true;
+    }
+    let data = data.trim();
+    !data.is_empty() && data != "[DONE]"
 }

@@ -1,6 +1,6 @@
-//! The raw frames of a stream: SSE decoded by the client's protocol module into frames (v2's
-//! [`StreamingChunk`]s, v3's text and final answer), under the stream's timeouts, recorded for
-//! the cache or replayed from it.
+//! The raw frames of a stream: SSE decoded by the client's version of the wire into frames (a
+//! span id, deltas, text, tool calls, the final answer), under the stream's timeouts, recorded
+//! for the cache or replayed from it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,20 +14,20 @@ use crate::cache::{Replaying, Store, StreamAnswer, Writing};
 use crate::error::Error;
 use crate::error::Result;
 use crate::error::TransportError;
-use crate::protocol::v2::StreamingChunk;
-use crate::protocol::{self, Api, Decoded, Frame};
+use crate::protocol::{Api, Decoded, Frame, Record};
 use crate::stream::body::{Body, EventBody};
+use crate::stream::raw::Chunk;
 use crate::stream::sse::EventQueue;
 use crate::stream::timeouts::Timeouts;
 use crate::trace::{self, record_outcome};
 
 /// The raw chunks of a stream, in order.
 ///
-/// On [`Api::V2`] it yields every [`StreamingChunk`] (the first often carries only the
-/// `span_id`). On [`Api::V3`] it yields each `content` delta as a text chunk
-/// (`chunk_type` `text`, `delta` the text, no `json_path`: with an output schema, a piece of
-/// the model's JSON document), each `tool_call_start` and `tool_call_delta` event as a
-/// `tool_call` chunk (`delta` the event as sent), and keeps the `complete` event's output for
+/// Each item is a [`Chunk`]. On [`Api::V2`] it yields the span id ([`Chunk::SpanId`], usually
+/// first) and every chunk's delta ([`Chunk::Delta`], with its `json_path`). On [`Api::V3`] it
+/// yields each `content` delta as [`Chunk::Text`] (with an output schema, a piece of the
+/// model's JSON document), each `tool_call_start` and `tool_call_delta` event as
+/// [`Chunk::ToolCall`] (the event as sent), and keeps the `complete` event's output for
 /// [`output`](Self::output); a v3 stream that ends without `complete` ends with
 /// [`Error::Incomplete`]. An `error`
 /// chunk, an event that is not JSON, an oversized event, a body longer than the response limit,
@@ -76,7 +76,7 @@ impl std::fmt::Debug for ChunkStream {
 #[derive(Debug)]
 struct Recording {
     store: Store<StreamAnswer>,
-    chunks: Vec<StreamingChunk>,
+    chunks: Vec<Value>,
     /// v3's frames, as recorded (see `StreamAnswer::Frames`).
     frames: Vec<Value>,
     /// What the chunks hold on the heap besides `chunks` itself (see [`heap_of`]).
@@ -87,7 +87,7 @@ struct Recording {
     ended: bool,
 }
 
-// Moved once per event; boxing it would allocate once per v2 chunk.
+// Moved once per event; boxing it would allocate once per chunk.
 #[allow(clippy::large_enum_variant)]
 enum Next {
     Frame(Decoded),
@@ -96,8 +96,8 @@ enum Next {
 
 /// A cached stream being replayed.
 enum Replay {
-    Chunks(std::vec::IntoIter<StreamingChunk>),
-    /// Read back from an entry: each chunk decoded as it is served.
+    Chunks(std::vec::IntoIter<Value>),
+    /// Read back from an entry: each chunk's text decoded as it is served, as a live event's.
     Stored(Replaying),
     Frames(std::vec::IntoIter<Value>),
 }
@@ -122,18 +122,24 @@ impl ChunkStream {
     /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
     /// else from the chunk that brings it.
     pub(crate) fn replay(api: Api, answer: StreamAnswer, span: tracing::Span) -> Self {
+        let wire = api.wire();
         let (first, replay) = match answer {
             StreamAnswer::Chunks(chunks) => {
-                (chunks.first().cloned(), Replay::Chunks(chunks.into_iter()))
+                let first = chunks.first().cloned().and_then(|c| wire.replayed(c).ok()?);
+                let first = first.and_then(|decoded| decoded.span_id().map(str::to_owned));
+                (first, Replay::Chunks(chunks.into_iter()))
             }
-            StreamAnswer::Stored(chunks) => (chunks.first(), Replay::Stored(chunks.into_iter())),
+            StreamAnswer::Stored(chunks) => (
+                chunks.first().and_then(|text| wire.span_id_of(text)),
+                Replay::Stored(chunks.into_iter()),
+            ),
             StreamAnswer::Frames(frames) => (None, Replay::Frames(frames.into_iter())),
         };
         let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
         let source = EventBody::new(None, limit, usize::MAX, Timeouts::none());
         let mut stream = Self::from_source(api, source, Some(replay), span);
         if let Some(first) = &first {
-            stream.note_span_id(first);
+            stream.note_span_id(Some(first));
         }
         stream
     }
@@ -164,13 +170,13 @@ impl ChunkStream {
         }
     }
 
-    /// Takes the call's span id from the first chunk that has one.
-    fn note_span_id(&mut self, chunk: &StreamingChunk) {
+    /// Takes the call's span id from the first event that carries one.
+    fn note_span_id(&mut self, span_id: Option<&str>) {
         if self.span_id.is_none()
-            && let Some(id) = &chunk.span_id
+            && let Some(id) = span_id
         {
             trace::record_span_id(&self.span, id);
-            self.span_id = Some(id.clone());
+            self.span_id = Some(id.to_owned());
         }
     }
 
@@ -284,7 +290,7 @@ impl ChunkStream {
             && let Some(id) = self
                 .queue
                 .front()
-                .and_then(|e| self.api.span_id_of(&e.data))
+                .and_then(|e| self.api.wire().span_id_of(&e.data))
         {
             trace::record_span_id(&self.span, &id);
             self.span_id = Some(id);
@@ -299,38 +305,29 @@ impl ChunkStream {
     }
 
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
+        let wire = self.api.wire();
         while let Some(replay) = &mut self.replay {
-            let frame = match replay {
-                Replay::Chunks(chunks) => chunks.next().map(Frame::Chunk),
-                Replay::Stored(chunks) => match chunks.next() {
-                    Some(chunk) => Some(Frame::Chunk(chunk?)),
-                    None => None,
-                },
-                Replay::Frames(frames) => match frames.next().map(|f| self.api.replayed(f)) {
-                    Some(Ok(None)) => continue,
-                    Some(Ok(Some(frame))) => Some(frame),
-                    Some(Err(error)) => return Poll::Ready(Err(error)),
-                    None => None,
-                },
+            let decoded = match replay {
+                Replay::Chunks(chunks) => chunks.next().map(|chunk| wire.replayed(chunk)),
+                Replay::Stored(chunks) => chunks.next().map(|text| wire.frame("", text, false)),
+                Replay::Frames(frames) => frames.next().map(|frame| wire.replayed(frame)),
             };
-            let Some(frame) = frame else {
-                return Poll::Ready(Ok(Next::End));
+            let decoded = match decoded {
+                Some(Ok(None)) => continue,
+                Some(Ok(Some(decoded))) => decoded,
+                Some(Err(error)) => return Poll::Ready(Err(error)),
+                None => return Poll::Ready(Ok(Next::End)),
             };
             self.chunks = self.chunks.saturating_add(1);
-            if let Frame::Chunk(chunk) = &frame {
-                self.note_span_id(chunk);
-            }
-            let record = None;
-            return Poll::Ready(Ok(Next::Frame(Decoded { frame, record })));
+            self.note_span_id(decoded.span_id());
+            return Poll::Ready(Ok(Next::Frame(decoded)));
         }
         loop {
             if let Some(event) = self.queue.pop_front() {
-                match self.api.frame(&event.event, event.data, event.at_eof) {
+                match wire.frame(&event.event, event.data, event.at_eof) {
                     Ok(Some(decoded)) => {
                         self.chunks = self.chunks.saturating_add(1);
-                        if let Frame::Chunk(chunk) = &decoded.frame {
-                            self.note_span_id(chunk);
-                        }
+                        self.note_span_id(decoded.span_id());
                         return Poll::Ready(Ok(Next::Frame(decoded)));
                     }
                     Ok(None) => continue,
@@ -365,23 +362,21 @@ impl ChunkStream {
             Ok(Next::Frame(Decoded {
                 frame: Frame::Done, ..
             })) => self.ended(cx),
-            Ok(Next::Frame(Decoded { frame, record })) => {
-                match (&frame, record) {
-                    (Frame::Chunk(chunk), _) => self.record(Recorded::Chunk(chunk)),
-                    (_, Some(record)) => self.record(Recorded::Frame(record)),
+            Ok(Next::Frame(Decoded {
+                frame,
+                span_id,
+                record,
+            })) => {
+                match record {
+                    Some(record) => self.record(record),
                     // Made only when a cache records.
-                    (Frame::Text(text), None) if self.recording.is_some() => {
-                        if let Some(record) = self.api.text_record(text) {
-                            self.record(Recorded::Frame(record));
-                        }
-                    }
-                    (Frame::Complete(answer), None) if self.recording.is_some() => {
-                        match self.api.complete_record(answer) {
-                            Some(record) => self.record(Recorded::Frame(record)),
+                    None if self.recording.is_some() => {
+                        match self.api.wire().record(&frame, span_id.as_deref()) {
+                            Some(record) => self.record(record),
                             None => self.recording = None,
                         }
                     }
-                    (_, None) => {}
+                    None => {}
                 }
                 if let Frame::Complete(answer) = &frame {
                     self.completed = true;
@@ -402,7 +397,7 @@ impl ChunkStream {
     /// The body ended (or v3's `[DONE]` came): a clean end, unless the protocol's final answer
     /// never came (a cut v3 stream).
     fn ended(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
-        if self.api.ends_with_complete() && !self.completed {
+        if self.api.wire().ends_with_complete() && !self.completed {
             let error = Error::Incomplete {
                 reason: "the stream ended without its final answer (the `complete` event)".into(),
                 source: None,
@@ -418,7 +413,7 @@ impl ChunkStream {
     /// Adds a chunk or frame to the recording. A recording that would hold more than the
     /// stream's `max_bytes` (its `Vec`'s capacity and what the chunks hold) is given up: the
     /// answer is not stored, and recording never holds more than the limit, whatever the chunks.
-    fn record(&mut self, recorded: Recorded<'_>) {
+    fn record(&mut self, recorded: Record) {
         let Some(recording) = &mut self.recording else {
             return;
         };
@@ -430,28 +425,21 @@ impl ChunkStream {
                 items.capacity().saturating_mul(2).max(4)
             }
         }
-        let (capacity, size, heap) = match &recorded {
-            Recorded::Chunk(chunk) => (
-                grown(&recording.chunks),
-                std::mem::size_of::<StreamingChunk>(),
-                heap_of(chunk),
-            ),
-            Recorded::Frame(frame) => (
-                grown(&recording.frames),
-                std::mem::size_of::<Value>(),
-                heap_of_value(frame),
-            ),
+        let (capacity, heap) = match &recorded {
+            Record::Chunk(chunk) => (grown(&recording.chunks), heap_of_value(chunk)),
+            Record::Frame(frame) => (grown(&recording.frames), heap_of_value(frame)),
         };
+        let size = std::mem::size_of::<Value>();
         let heap = recording.heap.saturating_add(heap);
         let total = capacity.saturating_mul(size).saturating_add(heap);
         if total <= self.source.max_bytes() {
             match recorded {
-                Recorded::Chunk(chunk) => {
+                Record::Chunk(chunk) => {
                     let chunks = &mut recording.chunks;
                     chunks.reserve_exact(capacity.saturating_sub(chunks.len()));
-                    chunks.push(chunk.clone());
+                    chunks.push(chunk);
                 }
-                Recorded::Frame(frame) => {
+                Record::Frame(frame) => {
                     let frames = &mut recording.frames;
                     frames.reserve_exact(capacity.saturating_sub(frames.len()));
                     frames.push(frame);
@@ -490,7 +478,7 @@ impl ChunkStream {
 }
 
 impl FuturesStream for ChunkStream {
-    type Item = Result<StreamingChunk>;
+    type Item = Result<Chunk>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -501,34 +489,19 @@ impl FuturesStream for ChunkStream {
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             };
-            match frame {
-                Frame::Chunk(chunk) | Frame::ToolCall(chunk) => {
-                    return Poll::Ready(Some(Ok(chunk)));
+            // Kept for `output()` (the first: as a typed stream's final output); the frame
+            // is no chunk.
+            if let Frame::Complete(answer) = &frame {
+                if this.output.is_none() {
+                    this.output = serde_json::from_str(answer.output.text()).ok();
                 }
-                Frame::Text(text) => {
-                    return Poll::Ready(Some(Ok(StreamingChunk {
-                        delta: Some(Value::String(text)),
-                        chunk_type: Some(protocol::v2::ChunkType::Text),
-                        ..StreamingChunk::default()
-                    })));
-                }
-                // Kept for `output()` (the first: as a typed stream's final output); the frame
-                // carries no chunk.
-                Frame::Complete(answer) => {
-                    if this.output.is_none() {
-                        this.output = serde_json::from_str(answer.output.text()).ok();
-                    }
-                }
-                Frame::Done => {}
+                continue;
+            }
+            if let Some(chunk) = Chunk::of(frame) {
+                return Poll::Ready(Some(Ok(chunk)));
             }
         }
     }
-}
-
-/// What is added to a recording.
-enum Recorded<'a> {
-    Chunk(&'a StreamingChunk),
-    Frame(Value),
 }
 
 impl Recording {
@@ -540,22 +513,6 @@ impl Recording {
         };
         self.store.stream(answer)
     }
-}
-
-/// About what a recorded chunk holds on the heap: its strings, and its delta's values.
-/// Iterative, so any delta is measured safely.
-fn heap_of(chunk: &StreamingChunk) -> usize {
-    let strings = [
-        &chunk.span_id,
-        &chunk.json_path,
-        &chunk.error_type,
-        &chunk.error_message,
-    ];
-    let bytes = strings
-        .iter()
-        .filter_map(|text| text.as_ref().map(String::len))
-        .fold(0, usize::saturating_add);
-    bytes.saturating_add(chunk.delta.as_ref().map_or(0, heap_of_value))
 }
 
 /// About what a value holds on the heap (its nested values included). Iterative.

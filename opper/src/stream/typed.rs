@@ -14,9 +14,9 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::error::Result;
 use crate::error::truncate;
-use crate::partial::text::{Digest, Status, TextReader};
 use crate::partial::{Assembler, Partial};
 use crate::protocol::Frame;
+use crate::protocol::v3::text::{Digest, Status, TextReader};
 use crate::reask::output::OutputText;
 use crate::reask::output::deserialize_text;
 use crate::reask::{Policy, Reasker, Step};
@@ -554,8 +554,8 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                 Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(this.fail(error)))),
                 Poll::Ready(Some(Ok(frame))) => frame,
             };
-            let chunk = match frame {
-                Frame::Chunk(chunk) => chunk,
+            let (path, delta) = match frame {
+                Frame::Delta { path, value } => (path, value),
                 Frame::Text(text) if this.schema.is_none() => {
                     // Text mode: the text is the output.
                     match this.text_event(None, Value::String(text)) {
@@ -582,21 +582,20 @@ impl<T: Partial + DeserializeOwned + 'static> FuturesStream for Stream<T> {
                     }
                 }
                 Frame::Complete(_) => continue,
-                // Tool calls are the raw chunk stream's (and an agent's); not the output.
-                Frame::Done | Frame::ToolCall(_) => continue,
+                // Tool calls are the raw chunk stream's (and an agent's); not the output. A span
+                // id is the stream's (`span_id()`).
+                Frame::Done | Frame::ToolCall(_) | Frame::SpanId(_) => continue,
             };
-            let Some(delta) = chunk.delta else { continue };
-            let path = chunk.json_path.as_deref();
-            match this.assembler.push(path, &delta) {
+            match this.assembler.push(path.as_deref(), &delta) {
                 Ok(completed) => {
-                    let json_path = chunk.json_path.unwrap_or_default();
+                    let json_path = path.unwrap_or_default();
                     return Poll::Ready(Some(Ok(this.update(json_path, delta, completed))));
                 }
                 Err(reason) => {
                     let error = Error::InvalidChunk {
                         data: format!(
                             "json_path {:?}, delta {}",
-                            truncate(path.unwrap_or(""), 200),
+                            truncate(path.as_deref().unwrap_or(""), 200),
                             truncate(&delta.to_string(), 200)
                         ),
                         reason,

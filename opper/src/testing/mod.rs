@@ -101,6 +101,7 @@ use tokio::net::{TcpSocket, ToSocketAddrs};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::protocol::v2::chunk::{ChunkType, StreamingChunk};
 pub use crate::testing::chunker::{ChunkOptions, chunks_for};
 pub use openresponses::Turn;
 pub use record::RecordedRequest;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::protocol::v2::StreamingChunk;
+use crate::protocol::v2::chunk::StreamingChunk;
 use crate::testing::chunker::ChunkOptions;
 
 #[derive(Debug, Clone)]

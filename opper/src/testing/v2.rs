@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::reply::{Reply, StreamFault};
 use super::wire::{Answer, Exchange, Output, Protocol};
-use crate::protocol::v2::StreamingChunk;
+use crate::protocol::v2::chunk::StreamingChunk;
 use crate::testing::chunker::{chunks_for, python_json};
 
 /// How much of a bad body a 422 quotes.

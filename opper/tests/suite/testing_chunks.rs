@@ -4,7 +4,7 @@
 
 use crate::common::Team;
 use opper::testing::{ChunkOptions, chunks_for, generate};
-use opper::{ChunkType, StreamingChunk};
+use opper::testing::{ChunkType, StreamingChunk};
 use serde_json::{Map, Value, json};
 
 /// Reassembles chunks into a value, as a client does (reference implementation for tests).

@@ -1425,11 +1425,14 @@ async fn a_plain_v3_task_stream_keeps_its_tool_call_chunks_for_the_raw_stream() 
     while let Some(chunk) = raw.next().await {
         chunks.push(chunk.unwrap());
     }
-    assert_eq!(chunks.len(), 3);
-    assert_eq!(chunks[0].chunk_type, Some(opper::ChunkType::ToolCall));
-    assert_eq!(chunks[0].delta, Some(start));
-    assert_eq!(chunks[1].delta, Some(delta));
-    assert_eq!(chunks[2].chunk_type, Some(opper::ChunkType::Text));
+    assert_eq!(
+        chunks,
+        [
+            opper::Chunk::ToolCall(start),
+            opper::Chunk::ToolCall(delta),
+            opper::Chunk::Text("Sunny".into()),
+        ]
+    );
     // A typed stream skips them: its output is the text.
     let mut typed = opper.call("weather").stream::<String>().await.unwrap();
     let mut deltas = Vec::new();

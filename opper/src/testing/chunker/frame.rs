@@ -5,15 +5,15 @@ use std::io;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::protocol::v2::ChunkType;
-use crate::protocol::v2::StreamingChunk;
+use crate::protocol::v2::chunk::ChunkType;
+use crate::protocol::v2::chunk::StreamingChunk;
 
 /// Constructors and framing for tests and offline runs (crate feature `testing`): what
 /// [`MockServer`](crate::testing::MockServer) sends, and what
 /// [`Reply::chunks`](crate::testing::Reply::chunks) takes.
 ///
 /// ```
-/// use opper::StreamingChunk;
+/// use opper::testing::StreamingChunk;
 /// use serde_json::json;
 ///
 /// let chunk = StreamingChunk::json("response.name", json!("Ann"));

@@ -7,7 +7,7 @@ mod text;
 
 use serde_json::Value;
 
-use crate::protocol::v2::StreamingChunk;
+use crate::protocol::v2::chunk::StreamingChunk;
 use crate::testing::rng::Rng;
 
 #[cfg(feature = "testing")]

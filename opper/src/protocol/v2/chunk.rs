@@ -1,171 +1,22 @@
-//! The v2 wire (`/v2/call`, `/v2/call/stream`): the request body, the answer of a call, the
-//! chunks of a stream and the body of an error, as the official v2 clients send and read them.
+//! The chunks of a v2 stream (`/v2/call/stream`): each event's `data` is one
+//! [`StreamingChunk`], decoded into the crate's frames (a span id, a delta at a `json_path`)
+//! or, for an error chunk, into [`Error::StreamChunk`].
 
-use std::time::Duration;
-
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
-use crate::error::ApiError;
 use crate::error::Error;
 use crate::error::Result;
 use crate::error::truncate;
-use crate::protocol::json;
-use crate::reask::output::OutputText;
-use crate::response::Cost;
-use crate::response::Response;
-use crate::response::Usage;
-use crate::task::Task;
-use crate::task::configuration::Configuration;
-use crate::task::example::Example;
-use crate::task::json::Pairs;
-use crate::task::model::Model;
-use crate::task::schema::Schema;
+use crate::protocol::frame::{Decoded, Frame, Record, carries_data};
 
-/// The path of a call, below the base URL.
-pub(crate) const CALL: &str = "/v2/call";
-/// The path of a stream, below the base URL.
-pub(crate) const STREAM: &str = "/v2/call/stream";
-/// The version's prefix, which a base URL may already end in.
-pub(crate) const PREFIX: &str = "/v2";
-/// Top-level fields of the body that change from run to run or only label a call: not part of
-/// what the cache keys a request by.
-pub(crate) const UNKEYED: [&str; 2] = ["parent_span_id", "tags"];
-/// Where a model's extra headers are in the body: `model.extra_headers` (also in each model of
-/// a fallback chain).
-pub(crate) const MODEL: &str = "model";
-pub(crate) const EXTRA_HEADERS: &str = "extra_headers";
-
-/// The body of `POST /v2/call` and `/v2/call/stream`: keys in the order the official
-/// clients send them, unset fields omitted. Schemas are copied in as the JSON they were
-/// serialized to when set.
-pub(crate) fn encode(
-    task: &Task,
-    input: Option<&RawValue>,
-    parent_span_id: Option<&str>,
-) -> Result<Vec<u8>> {
-    task.check()?;
-    let body = Body {
-        name: &task.name,
-        instructions: task.instructions.as_deref(),
-        input_schema: task.input_schema.as_ref().map(Schema::json),
-        output_schema: task.output_schema.as_ref().map(Schema::json),
-        input,
-        model: task.model.as_ref(),
-        examples: (!task.examples.is_empty()).then_some(&task.examples),
-        parent_span_id,
-        tags: (!task.tags.is_empty()).then_some(Pairs(&task.tags)),
-        configuration: (!task.configuration.is_empty()).then_some(&task.configuration),
-    };
-    json::write(&body, [body.input_schema, body.output_schema, input])
-}
-
-/// The request body, borrowed from the task and the call; fields in the wire order.
-#[derive(Serialize)]
-struct Body<'a> {
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    instructions: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    input_schema: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output_schema: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    input: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    model: Option<&'a Model>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    examples: Option<&'a Vec<Example>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent_span_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<Pairs<'a, String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    configuration: Option<&'a Configuration>,
-}
-
-/// The body of a `/v2/call` success, live or cached, with its output as JSON: `json_payload`
-/// when the service sent one, else the text `message`.
-pub(crate) fn answer(body: Bytes) -> Result<Response<OutputText>> {
-    let raw: RawResponse<'_> = json::read(&body)?;
-    // The output is located in the body, not decoded: its reader decodes it into `T`.
-    let output = match (raw.json_payload, raw.message) {
-        (Some(json), _) => Some(json),
-        (None, message) => message,
-    };
-    let output = match output {
-        Some(raw) => {
-            // `raw` is a piece of `body`: its offset is the distance between their starts.
-            let start = (raw.get().as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
-            OutputText::new(body.clone(), start..start.saturating_add(raw.get().len()))
-        }
-        None => OutputText::from_value(&Value::Null),
-    };
-    let response = Response {
-        output: (),
-        span_id: raw.span_id,
-        trace_uuid: None,
-        usage: raw.usage.map(RawUsage::into_usage),
-        cost: raw.cost,
-        meta: None,
-        cached: raw.cached.unwrap_or(false),
-        cache_hit: false,
-        images: raw.images.unwrap_or_default(),
-        reasks: 0,
-    };
-    Ok(response.map(|()| output))
-}
-
-/// The raw body of `/v2/call`: only `span_id` is required; unknown fields are ignored. The
-/// output (`json_payload`, else the text `message`) is borrowed as the JSON text it is.
-#[derive(Debug, Deserialize)]
-struct RawResponse<'a> {
-    #[serde(default)]
-    span_id: Option<String>,
-    #[serde(default, borrow)]
-    message: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    json_payload: Option<&'a RawValue>,
-    #[serde(default)]
-    cached: Option<bool>,
-    #[serde(default)]
-    images: Option<Vec<String>>,
-    #[serde(default)]
-    usage: Option<RawUsage>,
-    #[serde(default)]
-    cost: Option<Cost>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawUsage {
-    #[serde(flatten)]
-    usage: Usage,
-    #[serde(default)]
-    output_tokens_details: Option<OutputTokensDetails>,
-}
-
-#[derive(Debug, Deserialize)]
-struct OutputTokensDetails {
-    #[serde(default)]
-    reasoning_tokens: Option<u64>,
-}
-
-impl RawUsage {
-    fn into_usage(self) -> Usage {
-        let mut usage = self.usage;
-        if usage.reasoning_tokens.is_none() {
-            usage.reasoning_tokens = self.output_tokens_details.and_then(|d| d.reasoning_tokens);
-        }
-        usage
-    }
-}
-
-/// The chunk an event's `data` carries; `Ok(None)` for events that carry nothing (empty data,
-/// keep-alives, a `[DONE]` marker). `at_eof`: the event was cut off by the end of the body.
-pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> {
-    if !carries_chunk(data) {
+/// The frame an event's `data` carries; `Ok(None)` for events that carry nothing (empty data,
+/// keep-alives, a `[DONE]` marker, a chunk with neither a delta nor a span id). `at_eof`: the
+/// event was cut off by the end of the body. An error chunk is [`Error::StreamChunk`].
+///
+/// Allocates no more than the chunk's own strings and delta, which move into the frame.
+pub(crate) fn decode(data: &str, at_eof: bool) -> Result<Option<Decoded>> {
+    if !carries_data(data) {
         return Ok(None);
     }
     // The common event is a bare object: nothing to trim.
@@ -191,10 +42,46 @@ pub(crate) fn chunk(data: &str, at_eof: bool) -> Result<Option<StreamingChunk>> 
             }
         };
     }
-    if chunk.is_error() {
-        return Err(Error::stream_chunk(chunk.error_type, chunk.error_message));
-    }
-    Ok(Some(chunk))
+    chunk.into_decoded()
+}
+
+/// The frame of a recorded chunk (a cassette's `chunks` item, as [`record`] wrote it or as an
+/// older version stored the chunk).
+pub(crate) fn replayed(recorded: Value) -> Result<Option<Decoded>> {
+    let chunk = serde_json::from_value::<StreamingChunk>(recorded).map_err(|error| {
+        Error::InvalidChunk {
+            data: "a recorded chunk".into(),
+            reason: format!("a replayed chunk could not be read: {error}"),
+            partial: Value::Null,
+        }
+    })?;
+    chunk.into_decoded()
+}
+
+/// What a cassette records of a v2 frame: the chunk, as JSON, with the span id it carried.
+/// `None` for a frame v2 does not send.
+pub(crate) fn record(frame: &Frame, span_id: Option<&str>) -> Option<Record> {
+    let chunk = match frame {
+        Frame::SpanId(id) => StreamingChunk {
+            span_id: Some(id.clone()),
+            ..StreamingChunk::default()
+        },
+        Frame::Delta { path, value } => StreamingChunk {
+            span_id: span_id.map(str::to_owned),
+            delta: Some(value.clone()),
+            json_path: path.clone(),
+            ..StreamingChunk::default()
+        },
+        Frame::Text(_) | Frame::ToolCall(_) | Frame::Complete(_) | Frame::Done => return None,
+    };
+    serde_json::to_value(chunk).ok().map(Record::Chunk)
+}
+
+/// The span id an event's data carries.
+pub(crate) fn span_id_of(data: &str) -> Option<String> {
+    serde_json::from_str::<StreamingChunk>(data)
+        .ok()
+        .and_then(|chunk| chunk.span_id)
 }
 
 /// Reads the chunk of the common event into `chunk` (a default one), from borrowed text: a
@@ -351,49 +238,6 @@ impl<'a> Flat<'a> {
     }
 }
 
-/// Whether an event's `data` carries a chunk: not empty, not a `[DONE]` marker.
-pub(crate) fn carries_chunk(data: &str) -> bool {
-    // The common case, without trimming.
-    if data.starts_with('{') {
-        return true;
-    }
-    let data = data.trim();
-    !data.is_empty() && data != "[DONE]"
-}
-
-/// An error answer: `{"type": "...", "message": "...", "detail": ...}`, or any other body, kept
-/// as text.
-pub(crate) fn api_error(
-    status: u16,
-    body: String,
-    truncated: bool,
-    retry_after: Option<Duration>,
-) -> ApiError {
-    let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_str(&body).ok();
-    let text = |key: &str| {
-        parsed
-            .as_ref()
-            .and_then(|map| map.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let detail = parsed
-        .as_ref()
-        .and_then(|map| map.get("detail"))
-        .filter(|detail| !detail.is_null())
-        .cloned();
-    ApiError {
-        status,
-        error_type: text("type"),
-        message: text("message"),
-        detail,
-        body,
-        truncated,
-        retry_after,
-        attempts: 1,
-    }
-}
-
 /// How a chunk is to be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -405,11 +249,6 @@ pub enum ChunkType {
     Json,
     /// The service failed: see `error_type` and `error_message`.
     Error,
-    /// A v3 stream's `tool_call_start` or `tool_call_delta` event (a tool the model calls):
-    /// `delta` is the event as sent (`tool_call_index`, `tool_call_id`, `tool_call_name`,
-    /// `tool_call_args`). Only the raw [`ChunkStream`](crate::ChunkStream) yields it.
-    #[serde(rename = "tool_call")]
-    ToolCall,
     /// A type this version does not know.
     #[serde(other)]
     Other,
@@ -446,74 +285,33 @@ impl StreamingChunk {
             || (self.chunk_type.is_none()
                 && (self.error_type.is_some() || self.error_message.is_some()))
     }
+
+    /// The chunk in the crate's terms, its strings and delta moved: a delta (with the span id
+    /// beside it when it has one), a span id alone, or nothing; an error chunk is
+    /// [`Error::StreamChunk`]. `chunk_type` says nothing more: a delta with a `json_path` is
+    /// structured output, one without is text.
+    fn into_decoded(self) -> Result<Option<Decoded>> {
+        if self.is_error() {
+            return Err(Error::stream_chunk(self.error_type, self.error_message));
+        }
+        Ok(match (self.delta, self.span_id) {
+            (Some(value), span_id) => Some(Decoded {
+                frame: Frame::Delta {
+                    path: self.json_path,
+                    value,
+                },
+                span_id,
+                record: None,
+            }),
+            (None, Some(id)) => Some(Decoded::frame(Frame::SpanId(id))),
+            (None, None) => None,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    fn encoded(task: &Task, input: Option<&Value>, parent: Option<&str>) -> String {
-        let input = input.map(|input| serde_json::value::to_raw_value(input).unwrap());
-        String::from_utf8(encode(task, input.as_deref(), parent).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn the_body_has_the_official_key_order_and_omits_what_is_unset() {
-        assert_eq!(encoded(&Task::new("t"), None, None), r#"{"name":"t"}"#);
-        let task = Task::new("t")
-            .instructions("i")
-            .input_schema(json!({"type": "object"}))
-            .output_schema(json!({"type": "string"}))
-            .model("m")
-            .example(Example::new(json!(1), json!(2)))
-            .tag("k", "v")
-            .configuration(Configuration::new().cache_ttl(0));
-        assert_eq!(
-            encoded(&task, Some(&json!({"x": 1})), Some("p\"1")),
-            concat!(
-                r#"{"name":"t","instructions":"i","input_schema":{"type":"object"},"#,
-                r#""output_schema":{"type":"string"},"input":{"x":1},"model":"m","#,
-                r#""examples":[{"input":1,"output":2}],"parent_span_id":"p\"1","#,
-                r#""tags":{"k":"v"},"configuration":{"invocation.cache.ttl":0}}"#
-            )
-        );
-        assert_eq!(
-            encoded(&Task::new("t").tag("k", "v"), None, Some("p")),
-            r#"{"name":"t","parent_span_id":"p","tags":{"k":"v"}}"#
-        );
-    }
-
-    #[test]
-    fn the_body_follows_every_change() {
-        let task = Task::new("t")
-            .model("a")
-            .output_schema(json!({"type": "string"}));
-        assert_eq!(
-            encoded(&task, None, None),
-            r#"{"name":"t","output_schema":{"type":"string"},"model":"a"}"#
-        );
-        let changed = task
-            .clone()
-            .model("b")
-            .tag("k", "v")
-            .output_schema(json!({"type": "integer"}));
-        assert_eq!(
-            encoded(&changed, None, None),
-            r#"{"name":"t","output_schema":{"type":"integer"},"model":"b","tags":{"k":"v"}}"#
-        );
-        assert_eq!(
-            encoded(&task, None, None),
-            r#"{"name":"t","output_schema":{"type":"string"},"model":"a"}"#
-        );
-        assert_eq!(
-            task,
-            Task::new("t")
-                .model("a")
-                .output_schema(json!({"type": "string"}))
-        );
-    }
 
     /// What the fast path reads of `data` (`None`: it left it to serde).
     fn flat_chunk(data: &str) -> Option<StreamingChunk> {

@@ -1,5 +1,6 @@
-//! The bounds on what one stream may build (see the [module docs](super#limits)): below every
-//! module of `partial` that checks them.
+//! The bounds on what one stream may build (see the [module docs](crate::partial#limits)):
+//! below every module that checks them (`partial`, and the v3 text reader in `protocol`).
+//! Public as `opper::partial::{MAX_DEPTH, FREE_ITEMS, MAX_PATH_BYTES}`.
 
 /// The deepest a chunk may reach into the output: the segments of its `json_path` (without
 /// the optional `response` prefix) plus the nesting of its delta. Also the deepest the output

@@ -60,8 +60,8 @@ use std::hash::{BuildHasher, RandomState};
 
 use serde_json::{Number, Value};
 
-use crate::partial::scalar::Num;
-use crate::partial::{MAX_DEPTH, MAX_PATH_BYTES};
+use crate::jsontext::limits::{MAX_DEPTH, MAX_PATH_BYTES};
+use crate::jsontext::number::Num;
 
 /// The longest number token read, in bytes (a longer one is a [`ReadError`]): far above the
 /// 17 significant digits an `f64` keeps and the 20 digits of a `u64`.
