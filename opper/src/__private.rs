@@ -402,7 +402,7 @@ pub fn example<I: Serialize, O: ExampleOutput>(
     task.try_example(example)
 }
 
-/// `POST /v2/call`: the output, deserialized (text mode when the task has no output schema and
+/// A call (`POST /v2/call`, or v3's `/v3/functions/{name}/call`): the output, deserialized (text mode when the task has no output schema and
 /// `O` is `String`).
 pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
     client_: Option<&Opper>,
@@ -415,7 +415,8 @@ pub async fn call<I: Serialize + ?Sized, O: DeserializeOwned>(
         .map(Response::into_output)
 }
 
-/// `POST /v2/call`: the output with the call's metadata.
+/// A call (`POST /v2/call`, or v3's `/v3/functions/{name}/call`): the output with the call's
+/// metadata.
 pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
     client_: Option<&Opper>,
     task: &Task,
@@ -427,7 +428,8 @@ pub async fn call_response<I: Serialize + ?Sized, O: DeserializeOwned>(
     crate::call::attempts::execute(&client_, task, Some(&input_), None, policy).await
 }
 
-/// `POST /v2/call/stream`: typed updates, then the output.
+/// A stream (`POST /v2/call/stream`, or v3's `/v3/functions/{name}/stream`): typed updates,
+/// then the output.
 pub async fn stream<I: Serialize + ?Sized, O: Partial + DeserializeOwned + 'static>(
     client_: Option<&Opper>,
     task: &Task,

@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 use super::key::{Key, Route};
 use super::seen::{self, Identity, Spans};
 use crate::protocol::Endpoint;
-use crate::protocol::v2::chunk::ChunkType;
+use crate::protocol::v2::chunk;
 
 /// The version of the file format, written as `opper_cache`.
 const FORMAT: u32 = 1;
@@ -87,9 +87,7 @@ impl StreamAnswer {
 
     pub(crate) fn has_error(&self) -> bool {
         match self {
-            Self::Chunks(chunks) => chunks
-                .iter()
-                .any(|chunk| ChunkCheck::deserialize(chunk).is_ok_and(|c| c.is_error())),
+            Self::Chunks(chunks) => chunks.iter().any(chunk::is_error),
             Self::Stored(chunks) => chunks.has_error,
             Self::Frames(_) => false,
         }
@@ -117,7 +115,7 @@ impl Answer for StreamAnswer {
 
 /// A v2 stream's chunks read back from an entry: the entry's text and where each chunk is in
 /// it. Each chunk was checked when the entry was read, as a v2 chunk is read but
-/// without building it ([`ChunkCheck`]); it is built only as it is replayed, as a live stream
+/// without building it ([`chunk::check`]); it is built only as it is replayed, as a live stream
 /// builds each chunk as it arrives. So opening a long stream's entry reads and checks it once,
 /// and builds nothing (and the same text read again in this process is not checked again:
 /// `seen`).
@@ -182,7 +180,7 @@ impl Iterator for Replaying {
 }
 
 /// What is read back. Unknown fields are ignored, for entries of a later minor format. A
-/// stream's chunks are kept as their text, each checked ([`ChunkCheck`]).
+/// stream's chunks are kept as their text, each checked ([`chunk::check`]).
 #[derive(Deserialize)]
 struct OnDisk<'a> {
     opper_cache: u32,
@@ -194,100 +192,6 @@ struct OnDisk<'a> {
     chunks: Option<Vec<&'a RawValue>>,
     #[serde(default)]
     frames: Option<Vec<Value>>,
-}
-
-/// A v2 chunk read as the v2 wire reads it (the same fields, of the same JSON types, a
-/// repeated field refused, others ignored), building nothing: what it accepts, a v2 stream
-/// does.
-#[derive(Deserialize)]
-struct ChunkCheck {
-    #[serde(default)]
-    #[allow(dead_code)]
-    span_id: Option<Text>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    delta: Option<Json>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    json_path: Option<Text>,
-    #[serde(default)]
-    chunk_type: Option<ChunkType>,
-    #[serde(default)]
-    error_type: Option<Text>,
-    #[serde(default)]
-    error_message: Option<Text>,
-}
-
-impl ChunkCheck {
-    /// Whether it is an error chunk, as the v2 wire says, on what was checked.
-    fn is_error(&self) -> bool {
-        self.chunk_type == Some(ChunkType::Error)
-            || (self.chunk_type.is_none()
-                && (self.error_type.is_some() || self.error_message.is_some()))
-    }
-}
-
-/// A JSON string, as a `String` reads it, not kept.
-struct Text;
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_string(Checker).map(|Json| Text)
-    }
-}
-
-/// Any JSON value, as a [`Value`] reads it (numbers in range, the same depth limit), not kept.
-struct Json;
-
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(Checker)
-    }
-}
-
-/// The visitor of [`Text`] (strings only) and [`Json`] (anything a [`Value`] accepts).
-struct Checker;
-
-impl<'de> serde::de::Visitor<'de> for Checker {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_unit<E>(self) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Json, A::Error> {
-        while items.next_element::<Json>()?.is_some() {}
-        Ok(Json)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<Json, A::Error> {
-        while members.next_entry::<Text, Json>()?.is_some() {}
-        Ok(Json)
-    }
 }
 
 /// What is stored: a `/call` response body (parsed), or a stream's chunks.
@@ -424,9 +328,8 @@ fn check_chunks(text: &str, raw: &[&RawValue]) -> Result<(Spans, bool), String> 
     let mut spans = Vec::with_capacity(raw.len());
     let mut has_error = false;
     for chunk in raw {
-        let check: ChunkCheck = serde_json::from_str(chunk.get())
+        has_error |= chunk::check(chunk.get())
             .map_err(|e| format!("it is not a cache entry: a chunk is not one: {e}"))?;
-        has_error |= check.is_error();
         let span = span_in(text, chunk.get()).ok_or("a chunk is not in the entry's text")?;
         spans.push(span);
     }

@@ -9,7 +9,9 @@ use super::text::{Escaping, truncate};
 
 /// An error body returned by the Opper API, with its HTTP status.
 ///
-/// The API answers errors as `{"type": "...", "message": "...", "detail": ...}`; any other body
+/// API v2 answers errors as `{"type": "...", "message": "...", "detail": ...}`, v3 as
+/// `{"error": {"code": "...", "message": "...", "details": ...}}` (its `code` is
+/// [`error_type`](Self::error_type), its `details` [`detail`](Self::detail)); any other body
 /// (not JSON, or another shape) is kept verbatim in [`ApiError::body`]. At most
 /// [`ApiError::MAX_BODY_BYTES`] of a body are read and kept: a longer one is cut there
 /// ([`ApiError::truncated`]) and its connection dropped.
@@ -18,11 +20,12 @@ use super::text::{Escaping, truncate};
 pub struct ApiError {
     /// The HTTP status code.
     pub status: u16,
-    /// The error's `type`, such as `"BadRequestError"`, when the body had one.
+    /// The error's `type` (v3: `code`), such as `"BadRequestError"`, when the body had one.
     pub error_type: Option<String>,
     /// The error's `message`, when the body had one.
     pub message: Option<String>,
-    /// The error's `detail`, when the body had one (for a 422: `loc`, `msg`, `type`, `input`).
+    /// The error's `detail` (v3: `details`), when the body had one (for a v2 422: `loc`, `msg`,
+    /// `type`, `input`).
     pub detail: Option<Value>,
     /// The response body, as text: the whole body, or its first
     /// [`MAX_BODY_BYTES`](Self::MAX_BODY_BYTES) when [`truncated`](Self::truncated).

@@ -146,7 +146,7 @@ pub enum Error {
         /// Each rejected output with its reason, the first attempt first.
         attempts: Vec<Rejection>,
     },
-    /// A `/v2/call` response body, or the whole body of a `/v2/call/stream` stream, longer than
+    /// A call's response body, or the whole body of a stream (either version), longer than
     /// [`OpperBuilder::max_response_bytes`](crate::OpperBuilder::max_response_bytes): reading
     /// stopped at the limit and the connection was dropped. Not retried.
     #[error(

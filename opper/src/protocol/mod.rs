@@ -1,10 +1,12 @@
 //! The wire of the Opper API, one folder per version (`v2/`, `v3/`, each owning its request
-//! bodies, answers, stream events and error bodies), and the parts both use: every field name
-//! of a request body, an answer, a stream event or an error body lives here, in the version's
-//! folder, or in the task's serialization (`task/model.rs`, `task/configuration.rs`, whose
-//! JSON is the same on both versions). Above this layer the client, the stream, the cache and
-//! the re-asks handle the crate's own types ([`Frame`], [`Response`](crate::Response),
-//! [`Error`]), and reach a version through [`Api::wire`] without naming its wire.
+//! bodies, answers, stream events and error bodies), and the parts both use. Every field name
+//! of a request body, an answer, a stream event or an error body lives here, but for the parts
+//! of a body that are public types users build and serialize themselves: a model
+//! (`task/model.rs`: `name`, `options`, `extra_headers`), a configuration
+//! (`task/configuration.rs`: its dotted keys) and an example (`task/example.rs`). Above this
+//! layer the client, the stream, the cache and the re-asks handle the crate's own types
+//! ([`Frame`], [`Response`](crate::Response), [`Error`]), and reach a version through
+//! [`Api::wire`] without naming its wire.
 
 // The parts, leaves first: JSON in and out for every version, the frames every version decodes
 // into, the trait a version implements, v2's wire, v3's wire, the spans wire (v3's, used by

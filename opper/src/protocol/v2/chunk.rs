@@ -309,6 +309,112 @@ impl StreamingChunk {
     }
 }
 
+/// Checks a stored chunk's JSON text as [`decode`] reads a chunk, building nothing (a cache
+/// entry's chunks are checked when it is opened, and decoded only as they are replayed):
+/// whether it is an error chunk, or why it is no chunk.
+pub(crate) fn check(text: &str) -> serde_json::Result<bool> {
+    serde_json::from_str::<ChunkCheck>(text).map(|check| check.is_error())
+}
+
+/// Whether a recorded chunk (its JSON) is an error chunk; one that is no chunk is not.
+pub(crate) fn is_error(chunk: &Value) -> bool {
+    ChunkCheck::deserialize(chunk).is_ok_and(|check| check.is_error())
+}
+
+/// A chunk read as a [`StreamingChunk`] reads it (the same fields, of the same JSON types, a
+/// repeated field refused, others ignored), building nothing: what it accepts, [`decode`]
+/// does.
+#[derive(Deserialize)]
+struct ChunkCheck {
+    #[serde(default)]
+    #[allow(dead_code)]
+    span_id: Option<Text>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    delta: Option<Json>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    json_path: Option<Text>,
+    #[serde(default)]
+    chunk_type: Option<ChunkType>,
+    #[serde(default)]
+    error_type: Option<Text>,
+    #[serde(default)]
+    error_message: Option<Text>,
+}
+
+impl ChunkCheck {
+    /// [`StreamingChunk::is_error`], on what was checked.
+    fn is_error(&self) -> bool {
+        self.chunk_type == Some(ChunkType::Error)
+            || (self.chunk_type.is_none()
+                && (self.error_type.is_some() || self.error_message.is_some()))
+    }
+}
+
+/// A JSON string, as a `String` reads it, not kept.
+struct Text;
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_string(Checker).map(|Json| Text)
+    }
+}
+
+/// Any JSON value, as a [`Value`] reads it (numbers in range, the same depth limit), not kept.
+struct Json;
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Checker)
+    }
+}
+
+/// The visitor of [`Text`] (strings only) and [`Json`] (anything a [`Value`] accepts).
+struct Checker;
+
+impl<'de> serde::de::Visitor<'de> for Checker {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Json, A::Error> {
+        while items.next_element::<Json>()?.is_some() {}
+        Ok(Json)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<Json, A::Error> {
+        while members.next_entry::<Text, Json>()?.is_some() {}
+        Ok(Json)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
