@@ -417,7 +417,77 @@ impl<'de> serde::de::Visitor<'de> for Checker {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    /// The frame and span id `data` decodes into.
+    fn decoded(data: &str) -> Option<(String, Option<String>)> {
+        decode(data, false)
+            .unwrap()
+            .map(|d| (format!("{:?}", d.frame), d.span_id))
+    }
+
+    #[test]
+    fn chunks_decode_into_the_crates_frames() {
+        assert_eq!(
+            decoded(r#"{"span_id": "s"}"#),
+            Some((r#"SpanId("s")"#.into(), None))
+        );
+        // A span id beside a delta travels beside the frame.
+        let both = decode(
+            r#"{"span_id": "s", "delta": 1, "json_path": "response.n"}"#,
+            false,
+        );
+        let both = both.unwrap().unwrap();
+        assert_eq!(both.span_id(), Some("s"));
+        assert!(matches!(
+            both.frame,
+            Frame::Delta { path: Some(p), value } if p == "response.n" && value == json!(1)
+        ));
+        // Text mode: a delta without a path, whatever its `chunk_type`.
+        let text = decode(r#"{"delta": "Hi", "chunk_type": "text"}"#, false).unwrap();
+        assert!(matches!(
+            text.unwrap().frame,
+            Frame::Delta { path: None, value } if value == json!("Hi")
+        ));
+        // Nothing to carry: no frame.
+        for data in [
+            r#"{}"#,
+            r#"{"chunk_type": "json"}"#,
+            r#"{"delta": null}"#,
+            "[DONE]",
+            "",
+        ] {
+            assert_eq!(decoded(data), None, "{data}");
+        }
+        assert!(matches!(
+            decode(r#"{"chunk_type": "error", "error_message": "boom"}"#, false),
+            Err(Error::StreamChunk { error_message: Some(m), .. }) if m == "boom"
+        ));
+        assert!(matches!(
+            decode(r#"{"delta": "cut"#, true),
+            Err(Error::Incomplete { .. })
+        ));
+    }
+
+    #[test]
+    fn a_recorded_chunk_replays_as_the_frame_it_was() {
+        for data in [
+            r#"{"span_id": "s"}"#,
+            r#"{"span_id": "s", "delta": "a\"b", "json_path": "response.t"}"#,
+            r#"{"delta": 4.5}"#,
+        ] {
+            let live = decode(data, false).unwrap().unwrap();
+            let Some(Record::Chunk(record)) = record(&live.frame, live.span_id.as_deref()) else {
+                panic!("a v2 frame records as a chunk")
+            };
+            let replayed = replayed(record).unwrap().unwrap();
+            assert_eq!(format!("{:?}", replayed.frame), format!("{:?}", live.frame));
+            assert_eq!(replayed.span_id(), live.span_id(), "{data}");
+        }
+        assert!(record(&Frame::Text("x".into()), None).is_none());
+    }
 
     /// What the fast path reads of `data` (`None`: it left it to serde).
     fn flat_chunk(data: &str) -> Option<StreamingChunk> {
