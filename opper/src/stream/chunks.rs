@@ -76,10 +76,11 @@ impl std::fmt::Debug for ChunkStream {
 #[derive(Debug)]
 struct Recording {
     store: Store<StreamAnswer>,
+    /// v2's chunks, as recorded (see `StreamAnswer::Chunks`).
     chunks: Vec<Value>,
     /// v3's frames, as recorded (see `StreamAnswer::Frames`).
     frames: Vec<Value>,
-    /// What the chunks hold on the heap besides `chunks` itself (see [`heap_of`]).
+    /// What the records hold on the heap besides the `Vec`s themselves (see [`heap_of_value`]).
     heap: usize,
     /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
     held: bool,
