@@ -2,6 +2,7 @@
 
 mod key;
 mod seen;
+mod frames;
 mod entry;
 
 use std::future::Future;
@@ -14,8 +15,9 @@ use bytes::Bytes;
 
 use serde_json::Value;
 
-pub(crate) use entry::{Answer, CallAnswer, Replaying, StreamAnswer};
-use entry::{AnswerRef, Found};
+pub(crate) use entry::{Answer, CallAnswer};
+use entry::Found;
+pub(crate) use frames::{Recorded, StreamAnswer};
 use key::{Key, Route};
 
 use crate::api::Api;
@@ -272,6 +274,7 @@ impl Cache {
         Ok(Lookup::Miss(Some(Store {
             path: asked.path,
             route: asked.route,
+            key: asked.key,
             request: asked.request,
             answer: PhantomData,
         })))
@@ -330,6 +333,7 @@ pub(crate) enum Lookup<A> {
 pub(crate) struct Store<A> {
     path: PathBuf,
     route: Route,
+    key: Key,
     request: Value,
     answer: PhantomData<A>,
 }
@@ -341,21 +345,28 @@ impl<A: Answer> Store<A> {
         &self.path
     }
 
-    /// Writes the entry on the calling thread; a failure is logged.
-    fn write_now(self, answer: AnswerRef<'_>) {
-        match entry::write(&self.path, &self.route, &self.request, answer) {
-            Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
-            Err(error) => tracing::warn!(
-                path = %self.path.display(),
-                error = %error,
-                "the opper cache entry could not be written"
-            ),
+    /// Writes the entry `text` on the calling thread; a failure is logged. Whether it was
+    /// written.
+    fn write_now(&self, text: std::io::Result<&[u8]>) -> bool {
+        match text.and_then(|text| entry::write(&self.path, text)) {
+            Ok(()) => {
+                tracing::debug!(path = %self.path.display(), "stored in the opper cache");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(
+                    path = %self.path.display(),
+                    error = %error,
+                    "the opper cache entry could not be written"
+                );
+                false
+            }
         }
     }
 }
 
 impl Store<CallAnswer> {
-    /// Stores a `/v2/call` response body (as received), on a blocking thread; the future ends
+    /// Stores a call's response body (as received), on a blocking thread; the future ends
     /// when the entry is written. A body that is not a JSON object, or a failure to write, is
     /// logged and stores nothing: the call itself succeeded.
     pub(crate) fn call(self, body: Bytes) -> Writing {
@@ -365,7 +376,10 @@ impl Store<CallAnswer> {
     /// [`call`](Self::call), on the calling thread.
     pub(crate) fn call_now(self, body: &[u8]) {
         match serde_json::from_slice::<Value>(body) {
-            Ok(response) if response.is_object() => self.write_now(AnswerRef::Response(&response)),
+            Ok(response) if response.is_object() => {
+                let text = entry::render_call(&self.route, &self.request, &response);
+                self.write_now(Ok(text.as_bytes()));
+            }
             _ => tracing::warn!(
                 path = %self.path.display(),
                 "the response is not a JSON object; not stored in the opper cache"
@@ -375,27 +389,32 @@ impl Store<CallAnswer> {
 }
 
 impl Store<StreamAnswer> {
-    /// Stores a stream's chunks (v2) or frames (v3), in order, on a blocking thread; call it
-    /// only for a stream that ended cleanly. The future ends when the entry is written.
-    pub(crate) fn stream(self, answer: StreamAnswer) -> Writing {
-        Writing(blocking(move || self.stream_now(&answer)))
+    /// Stores a stream's events, recorded in order (`list`: [`Recorded`] items one after
+    /// another), on a blocking thread; call it only for a stream that ended cleanly. The
+    /// future ends when the entry is written.
+    pub(crate) fn stream(self, list: String) -> Writing {
+        Writing(blocking(move || self.stream_now(&list)))
     }
 
-    /// [`stream`](Self::stream), on the calling thread.
-    pub(crate) fn stream_now(self, answer: &StreamAnswer) {
-        if answer.is_empty() || answer.has_error() {
-            tracing::warn!(
+    /// [`stream`](Self::stream), on the calling thread. The entry is checked as it will be
+    /// read before it is written: one that would not replay (no events, an error, an event
+    /// that is not JSON) is logged and not stored.
+    pub(crate) fn stream_now(self, list: &str) {
+        let text = entry::render_stream(&self.route, &self.request, list);
+        let checked = entry::check(&text, &self.route, self.key, Endpoint::Stream);
+        match checked {
+            Ok(spans) => {
+                if self.write_now(Ok(text.as_bytes())) {
+                    // As it is on disk: its first replay need not check it again.
+                    seen::remember(&self.path, seen::Identity::of(&text), self.key, spans);
+                }
+            }
+            Err(reason) => tracing::warn!(
                 path = %self.path.display(),
-                "a stream without chunks or with an error chunk is not stored in the opper cache"
-            );
-            return;
+                reason = reason.as_str(),
+                "a stream that would not replay is not stored in the opper cache"
+            ),
         }
-        self.write_now(match answer {
-            StreamAnswer::Chunks(chunks) => AnswerRef::Chunks(chunks),
-            StreamAnswer::Frames(frames) => AnswerRef::Frames(frames),
-            // Only a recording is stored; a replay is already on disk.
-            StreamAnswer::Stored(_) => return,
-        });
     }
 }
 

@@ -457,7 +457,7 @@ async fn no_secret_is_written() {
         // What is there: the request as sent and the answer.
         let entry: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(entry["request"]["input"]["text"], TEXT);
-        assert!(entry.get("response").or(entry.get("chunks")).is_some());
+        assert!(entry.get("response").or(entry.get("frames")).is_some());
     }
 }
 
