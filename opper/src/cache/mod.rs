@@ -57,20 +57,23 @@ use crate::protocol::Endpoint;
 /// # Hits
 /// A hit goes through the same decoding as the live answer did: a call's hit is the same
 /// [`Response`](crate::Response) (its `span_id`, `usage`, `cost` and `cached` as recorded), a
-/// stream hit replays the same chunks, so the same [`Update`](crate::Update)s and the same
-/// `finish()`. Tracing records `cache = "hit"` or `"miss"` on the call's span.
+/// stream hit replays the same events through the decoder a live stream uses, so the same
+/// [`Update`](crate::Update)s and the same `finish()`. Tracing records `cache = "hit"` or
+/// `"miss"` on the call's span.
 ///
 /// # The entries
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
 /// review: the format version, the endpoint, the request body as sent (no HTTP header, so never
 /// the API key; extra headers of the model with their values hashed, as in the key), then the
-/// call's response body or the stream's chunks in order, one per line: on v3, `"frames"`, the
-/// stream's events as they came (each `content` event's data, then
-/// `{"event": "complete", "data": ...}`), replayed through the same decoding as a live
-/// stream. (A header value's
+/// call's response body, or the stream's events in order as they arrived, one per line, in
+/// `"frames"` (the same shape on v2 and v3): each event's `data` (its JSON text as sent, on one
+/// line), or `{"event": name, "data": ...}` for an event with a name (v3's final answer,
+/// `complete`). Entries written before by v2 streams hold the same items as `"chunks"`, read
+/// the same way. (A header value's
 /// hash cannot be undone, but a short or guessable value can be found by trying candidates:
 /// pass provider keys as headers of the client rather than of the model where you can.)
-/// Only successes are stored: never an error status, and a stream only once it ended cleanly.
+/// Only successes are stored: never an error status, and a stream only once it ended cleanly
+/// (and only if its entry reads back: an event that is not JSON is not stored).
 /// A task with a validator stores only the answer it accepted, under the request as first made
 /// (a re-ask's instructions are not part of the key), so its replay is accepted at once. A file is
 /// written to a temporary file beside it and renamed into place, so concurrent writers and a
@@ -78,11 +81,15 @@ use crate::protocol::Endpoint;
 /// another request is a miss, logged at `warn`: never a panic, and never an error in read-write
 /// mode. So is one that is not a regular file (a symbolic link is not followed; a FIFO or a
 /// device is not opened to read) or is larger than 64 MiB; an answer whose entry would be
-/// larger is not stored. Entries are written, and read when larger than 64 KiB, on tokio's
+/// larger is not stored, and a stream's recording never holds more than the client's
+/// [`max_response_bytes`](crate::OpperBuilder::max_response_bytes). Entries are written, and
+/// read when larger than 64 KiB, on tokio's
 /// blocking threads, never on the task that makes the call; a smaller entry (a call's answer, a
 /// short stream) is read on that task, after an open that cannot block (a regular file that
 /// small reads from the page cache in microseconds, and at worst in one read from the disk).
-/// A stream's chunks are checked when its entry is read and each is decoded as it is replayed.
+/// A stream's events are each checked when its entry is read, as the version's decoder reads
+/// them but building nothing (an entry with an error event, such as a v2 `error` chunk or a v3
+/// `error` frame, is a miss), and each is decoded as it is replayed.
 /// An entry read again in this process, its text unchanged, is not parsed or checked again:
 /// where its answer is in it is remembered (for at most 64 entries and 4 MiB of positions),
 /// known by its path, its key, and its text's length and hash.
