@@ -139,7 +139,12 @@ fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key, path: &Path) -> Res
 /// Where the answer of the entry `text` is, checked: an entry of this format for `route` and
 /// `key`, holding a response that is a JSON object (a call) or events that replay as they were
 /// recorded (a stream, each checked by the route's version), and nothing else.
-pub(crate) fn check(text: &str, route: &Route, key: Key, endpoint: Endpoint) -> Result<Spans, String> {
+pub(crate) fn check(
+    text: &str,
+    route: &Route,
+    key: Key,
+    endpoint: Endpoint,
+) -> Result<Spans, String> {
     let stored: OnDisk<'_> =
         serde_json::from_str(text).map_err(|e| format!("it is not a cache entry: {e}"))?;
     if stored.opper_cache != FORMAT {

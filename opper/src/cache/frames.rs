@@ -55,8 +55,7 @@ impl<'a> Recorded<'a> {
     pub(crate) fn len_after(&self, list: &str) -> usize {
         let separator = if list.is_empty() { 0 } else { SEPARATOR.len() };
         let named = self.name.as_ref().map_or(0, |name| {
-            name.len()
-                .saturating_add(r#"{"event":,"data":}"#.len())
+            name.len().saturating_add(r#"{"event":,"data":}"#.len())
         });
         separator
             .saturating_add(named)
@@ -118,7 +117,8 @@ pub(crate) fn span_in(whole: &str, part: &str) -> Option<Range<usize>> {
 /// A named item's event name and data: an object of exactly an `event` string and a `data`.
 fn named(item: &str) -> Option<(Cow<'_, str>, &str)> {
     // Most items are data: only one that spells both keys (or may, escaped) can be named.
-    let may_be = (item.contains(r#""event""#) && item.contains(r#""data""#)) || item.contains("\\u");
+    let may_be =
+        (item.contains(r#""event""#) && item.contains(r#""data""#)) || item.contains("\\u");
     if !may_be {
         return None;
     }
@@ -159,7 +159,10 @@ impl<'de> serde::de::Visitor<'de> for Named {
         })
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut items: A,
+    ) -> Result<Self::Value, A::Error> {
         while items.next_element::<IgnoredAny>()?.is_some() {}
         Ok(None)
     }
@@ -256,7 +259,10 @@ impl<'de> serde::de::Visitor<'de> for NameVisitor {
         Ok(None)
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut items: A,
+    ) -> Result<Self::Value, A::Error> {
         while items.next_element::<IgnoredAny>()?.is_some() {}
         Ok(None)
     }

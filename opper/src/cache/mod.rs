@@ -15,8 +15,8 @@ use bytes::Bytes;
 
 use serde_json::Value;
 
-pub(crate) use entry::{Answer, CallAnswer};
 use entry::Found;
+pub(crate) use entry::{Answer, CallAnswer};
 pub(crate) use frames::{Recorded, StreamAnswer};
 use key::{Key, Route};
 

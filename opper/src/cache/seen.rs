@@ -153,13 +153,19 @@ mod tests {
         assert_ne!(Identity::of("text 7 "), identity(7));
 
         // Too many positions: not remembered.
-        let huge: Spans = vec![Span::data(0..1); MAX_BYTES / std::mem::size_of::<Span>() + 1].into();
+        let huge: Spans =
+            vec![Span::data(0..1); MAX_BYTES / std::mem::size_of::<Span>() + 1].into();
         remember(other, identity(1), key(1), huge);
         assert_eq!(spans(other, identity(1), key(1)), None);
         // Past the count, the oldest are forgotten.
         for n in 0..=u64::try_from(MAX_ENTRIES).unwrap() {
             let path = PathBuf::from(format!("/nonexistent/opper-seen-test/{n}.json"));
-            remember(&path, identity(n), key(n), Arc::from(vec![Span::data(0..1)]));
+            remember(
+                &path,
+                identity(n),
+                key(n),
+                Arc::from(vec![Span::data(0..1)]),
+            );
         }
         assert_eq!(spans_of(path, 7, 1), None);
         let seen = SEEN.lock().unwrap();

@@ -538,14 +538,23 @@ fn entries_with_an_error_event_or_no_single_list_are_misses() {
     let content = r#"{"type": "content", "delta": "x"}"#;
     let complete = r#"{"event": "complete", "data": {"data": 1}}"#;
     let v3_misses = [
-        entry(&format!(r#"{content}, {{"type": "error", "error": "boom"}}, {complete}"#)),
-        entry(&format!(r#"{content}, {{"type": "content", "type": "error"}}, {complete}"#)),
-        entry(&format!(r#"{content}, {{"event": "other", "data": {{"type": "error"}}}}"#)),
+        entry(&format!(
+            r#"{content}, {{"type": "error", "error": "boom"}}, {complete}"#
+        )),
+        entry(&format!(
+            r#"{content}, {{"type": "content", "type": "error"}}, {complete}"#
+        )),
+        entry(&format!(
+            r#"{content}, {{"event": "other", "data": {{"type": "error"}}}}"#
+        )),
         entry(""),
     ];
     for entry in v3_misses {
         fs::write(&path, &entry).unwrap();
-        assert!(matches!(v3_lookup(&cache), Ok(Lookup::Miss(Some(_)))), "{entry}");
+        assert!(
+            matches!(v3_lookup(&cache), Ok(Lookup::Miss(Some(_)))),
+            "{entry}"
+        );
     }
     // A `type` of `error` in the final answer's data is not an error event.
     let answer = r#"{"event": "complete", "data": {"type": "error", "data": 1}}"#;
@@ -567,7 +576,11 @@ fn entries_with_an_error_event_or_no_single_list_are_misses() {
 fn a_recorded_event_reads_back_as_it_arrived() {
     let cases = [
         // (name, data as sent), (name, data as read back), the item.
-        (("", " {\"a\":\n 1}\r\n"), ("", "{\"a\":  1}"), "{\"a\":  1}"),
+        (
+            ("", " {\"a\":\n 1}\r\n"),
+            ("", "{\"a\":  1}"),
+            "{\"a\":  1}",
+        ),
         (("message", "[1]"), ("", "[1]"), "[1]"),
         (
             ("", r#"{"data":2,"event":"x"}"#),
@@ -618,6 +631,9 @@ fn a_recording_that_would_not_replay_is_not_stored() {
         panic!("a miss")
     };
     let content = r#"{"type":"content","delta":"1"}"#;
-    store.stream_now(&list_of([("", content), ("complete", r#"{"data":1,"meta":{"cost":NaN}}"#)]));
+    store.stream_now(&list_of([
+        ("", content),
+        ("complete", r#"{"data":1,"meta":{"cost":NaN}}"#),
+    ]));
     assert!(!dir.0.exists() || files(&dir.0).is_empty());
 }

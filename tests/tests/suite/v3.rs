@@ -947,7 +947,11 @@ async fn a_raw_v3_stream_is_recorded_as_its_events_arrived_and_replays_the_same(
         .build()
         .unwrap();
     assert_eq!(raw(replay).await, (live, output, true));
-    let entry = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap();
+    let entry = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
     let text = std::fs::read_to_string(entry.path()).unwrap();
     let frames = &text[text.find("  \"frames\"").unwrap()..];
     let complete = json!({"event": "complete", "data": {"data": {"sum": 9}, "meta": meta()}});
