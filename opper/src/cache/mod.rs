@@ -281,7 +281,6 @@ impl Cache {
         Ok(Lookup::Miss(Some(Store {
             path: asked.path,
             route: asked.route,
-            key: asked.key,
             request: asked.request,
             answer: PhantomData,
         })))
@@ -340,7 +339,6 @@ pub(crate) enum Lookup<A> {
 pub(crate) struct Store<A> {
     path: PathBuf,
     route: Route,
-    key: Key,
     request: Value,
     answer: PhantomData<A>,
 }
@@ -408,12 +406,13 @@ impl Store<StreamAnswer> {
     /// that is not JSON) is logged and not stored.
     pub(crate) fn stream_now(self, list: &str) {
         let text = entry::render_stream(&self.route, &self.request, list);
-        let checked = entry::check(&text, &self.route, self.key, Endpoint::Stream);
+        let key = Key::of(&self.route, &self.request);
+        let checked = entry::check(&text, &self.route, key, Endpoint::Stream);
         match checked {
             Ok(spans) => {
                 if self.write_now(Ok(text.as_bytes())) {
                     // As it is on disk: its first replay need not check it again.
-                    seen::remember(&self.path, seen::Identity::of(&text), self.key, spans);
+                    seen::remember(&self.path, seen::Identity::of(&text), key, spans);
                 }
             }
             Err(reason) => tracing::warn!(

@@ -21,7 +21,7 @@ pub(crate) struct Frames {
 
 /// Where a stream's events come from.
 enum Events {
-    Live(Live),
+    Live(Box<Live>),
     Replay(Replay),
     /// The stream ended: nothing more is read.
     Spent,
@@ -39,11 +39,11 @@ struct Live {
 impl Frames {
     /// The frames of a live body.
     pub(crate) fn live(api: Api, body: EventBody) -> Self {
-        let live = Live {
+        let live = Box::new(Live {
             body,
             queue: EventQueue::new(),
             pending: None,
-        };
+        });
         Frames {
             api,
             events: Events::Live(live),
