@@ -114,7 +114,8 @@ pub(crate) fn span_in(whole: &str, part: &str) -> Option<Range<usize>> {
     whole.get(start..end).map(|_| start..end)
 }
 
-/// A named item's event name and data: an object of exactly an `event` string and a `data`.
+/// A named item's event name and data: an object of exactly an `event` string and a `data`
+/// (anything else, an invalid item included, is data).
 fn named(item: &str) -> Option<(Cow<'_, str>, &str)> {
     // Most items are data: only one that spells both keys (or may, escaped) can be named.
     let may_be =
@@ -123,7 +124,7 @@ fn named(item: &str) -> Option<(Cow<'_, str>, &str)> {
         return None;
     }
     let mut reader = serde_json::Deserializer::from_str(item);
-    let found = serde::Deserializer::deserialize_any(&mut reader, Named).ok()?;
+    let found = serde::Deserializer::deserialize_map(&mut reader, Named).ok()?;
     reader.end().ok()?;
     found.map(|(event, data)| (event, data.get()))
 }
@@ -135,7 +136,7 @@ impl<'de> serde::de::Visitor<'de> for Named {
     type Value = Option<(Cow<'de, str>, &'de RawValue)>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a frame")
+        f.write_str("a named event")
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(
@@ -145,7 +146,7 @@ impl<'de> serde::de::Visitor<'de> for Named {
         let (mut event, mut data, mut other) = (None, None, false);
         while let Some(key) = members.next_key::<Key>()? {
             match key {
-                Key::Event if event.is_none() => event = members.next_value::<Name<'de>>()?.0,
+                Key::Event if event.is_none() => event = Some(members.next_value::<Name<'de>>()?.0),
                 Key::Data if data.is_none() => data = Some(members.next_value()?),
                 _ => {
                     other = true;
@@ -157,38 +158,6 @@ impl<'de> serde::de::Visitor<'de> for Named {
             (Some(event), Some(data), false) => Some((event, data)),
             _ => None,
         })
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(
-        self,
-        mut items: A,
-    ) -> Result<Self::Value, A::Error> {
-        while items.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
     }
 }
 
@@ -224,12 +193,13 @@ impl serde::de::Visitor<'_> for KeyVisitor {
     }
 }
 
-/// An event's name: a string (borrowed when it has no escape), or `None` for another value.
-struct Name<'de>(Option<Cow<'de, str>>);
+/// An event's name: a string, borrowed when it has no escape (another value is no name: the
+/// item is then data).
+struct Name<'de>(Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Name<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NameVisitor).map(Name)
+        deserializer.deserialize_str(NameVisitor).map(Name)
     }
 }
 
@@ -237,54 +207,18 @@ impl<'de> Deserialize<'de> for Name<'de> {
 struct NameVisitor;
 
 impl<'de> serde::de::Visitor<'de> for NameVisitor {
-    type Value = Option<Cow<'de, str>>;
+    type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a name")
     }
 
     fn visit_borrowed_str<E>(self, name: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(name)))
+        Ok(Cow::Borrowed(name))
     }
 
     fn visit_str<E>(self, name: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(name.to_owned())))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        mut members: A,
-    ) -> Result<Self::Value, A::Error> {
-        while members.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(
-        self,
-        mut items: A,
-    ) -> Result<Self::Value, A::Error> {
-        while items.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
+        Ok(Cow::Owned(name.to_owned()))
     }
 }
 

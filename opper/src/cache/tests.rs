@@ -598,6 +598,21 @@ fn a_recorded_event_reads_back_as_it_arrived() {
             r#"{"event":"x","data":2,"more":3}"#,
         ),
         (
+            ("", r#"{"event":5,"data":2}"#),
+            ("", r#"{"event":5,"data":2}"#),
+            r#"{"event":5,"data":2}"#,
+        ),
+        (
+            ("", r#"{"event":"x","event":"y","data":2}"#),
+            ("", r#"{"event":"x","event":"y","data":2}"#),
+            r#"{"event":"x","event":"y","data":2}"#,
+        ),
+        (
+            ("", "[\"event\",\"data\"]"),
+            ("", "[\"event\",\"data\"]"),
+            "[\"event\",\"data\"]",
+        ),
+        (
             ("a\"\u{1}", "{}"),
             ("a\"\u{1}", "{}"),
             r#"{"event":"a\"\u0001","data":{}}"#,
