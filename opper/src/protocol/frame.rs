@@ -1,8 +1,6 @@
 //! What both versions' wires decode into: which endpoint a request goes to, and the frames of a
 //! stream.
 
-use serde_json::Value;
-
 use crate::protocol::v2::StreamingChunk;
 use crate::reask::output::OutputText;
 use crate::response::Response;
@@ -32,11 +30,4 @@ pub(crate) enum Frame {
     Complete(Box<Response<OutputText>>),
     /// The end of the stream (v3 `[DONE]`): nothing after it is read.
     Done,
-}
-
-/// A decoded event: its frame, and (v3) the form it is recorded in for the cache.
-#[derive(Debug)]
-pub(crate) struct Decoded {
-    pub(crate) frame: Frame,
-    pub(crate) record: Option<Value>,
 }

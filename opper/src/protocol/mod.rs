@@ -3,23 +3,24 @@
 //! client, the stream, the cache and the re-asks handle the crate's own types, and choose the
 //! version's module through [`Api`] without naming a field.
 
-// The parts, leaves first: JSON in and out for both versions, v2's wire, the frames both
+// The parts, leaves first: JSON in and out for both versions, JSON checked without being
+// built (a cache entry's recorded events), v2's wire, the frames both
 // versions decode into (a v2 chunk is one), then v3's wire, the spans wire (v3's, used by
 // clients of both versions), and the agent's (v3's `/v3/compat/openresponses`).
 pub(crate) mod json;
+pub(crate) mod check;
 pub(crate) mod v2;
 pub(crate) mod frame;
 pub(crate) mod v3;
 pub(crate) mod spans;
 pub(crate) mod openresponses;
 
-pub(crate) use frame::{Decoded, Endpoint, Frame};
+pub(crate) use frame::{Endpoint, Frame};
 
 use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 // Defined below the error type, which names it; the version's wire is chosen here.
@@ -136,42 +137,23 @@ impl Api {
     }
 
     /// The frame an SSE event carries (`event`: its name, `at_eof`: cut by the end of the
-    /// body); `Ok(None)` for events that carry nothing the stream uses.
-    pub(crate) fn frame(self, event: &str, data: String, at_eof: bool) -> Result<Option<Decoded>> {
+    /// body); `Ok(None)` for events that carry nothing the stream uses. A stream replayed from
+    /// the cache goes through it too, event by event, as recorded.
+    pub(crate) fn frame(self, event: &str, data: String, at_eof: bool) -> Result<Option<Frame>> {
         match self {
             // No allocation beyond the chunk itself: v2's path is benchmarked.
-            Api::V2 => Ok(v2::chunk(&data, at_eof)?.map(|chunk| Decoded {
-                frame: Frame::Chunk(chunk),
-                record: None,
-            })),
+            Api::V2 => Ok(v2::chunk(&data, at_eof)?.map(Frame::Chunk)),
             Api::V3 => v3::frame(event, data, at_eof),
         }
     }
 
-    /// What a cassette records of a text frame (v3's `content`); v2 has none (it records its
-    /// chunks).
-    pub(crate) fn text_record(self, text: &str) -> Option<Value> {
+    /// Checks an event recorded in a cache entry (`event`: its name, empty when none) as
+    /// [`frame`](Self::frame) reads it, building nothing: why it would not replay as it was
+    /// recorded (it is not what this version reads, or it is an error).
+    pub(crate) fn check_recorded(self, event: &str, data: &str) -> std::result::Result<(), String> {
         match self {
-            Api::V2 => None,
-            Api::V3 => Some(v3::content_record(text)),
-        }
-    }
-
-    /// What a cassette records of a final answer (v3's `complete`); `None` when it cannot be
-    /// recorded (v2 has none).
-    pub(crate) fn complete_record(self, answer: &Response<OutputText>) -> Option<Value> {
-        match self {
-            Api::V2 => None,
-            Api::V3 => v3::complete_record(answer),
-        }
-    }
-
-    /// The frame of a recorded event (a cassette's `frames`; v2 records chunks instead, and a
-    /// v2 request never keys to a v3 entry: its path differs).
-    pub(crate) fn replayed(self, recorded: Value) -> Result<Option<Frame>> {
-        match self {
-            Api::V2 => Ok(None),
-            Api::V3 => v3::replayed(recorded),
+            Api::V2 => v2::check_recorded(data),
+            Api::V3 => v3::check_recorded(event, data),
         }
     }
 

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::error::Error;
 use crate::error::Result;
 use crate::error::truncate;
+use crate::protocol::check::{Json, Text};
 use crate::protocol::json;
 use crate::reask::output::OutputText;
 use crate::response::Cost;
@@ -442,6 +443,49 @@ pub struct StreamingChunk {
 impl StreamingChunk {
     /// Whether this is an error chunk.
     pub fn is_error(&self) -> bool {
+        self.chunk_type == Some(ChunkType::Error)
+            || (self.chunk_type.is_none()
+                && (self.error_type.is_some() || self.error_message.is_some()))
+    }
+}
+
+/// Checks a recorded event (a cache entry's frame, `data` as sent; v2 reads no event name) as
+/// [`chunk`] reads it, building nothing: a chunk that would not read, or an error chunk (whose
+/// replay would fail), is refused.
+pub(crate) fn check_recorded(data: &str) -> std::result::Result<(), String> {
+    let check: ChunkCheck = serde_json::from_str(data)
+        .map_err(|e| format!("it is not a cache entry: a chunk is not one: {e}"))?;
+    match check.is_error() {
+        true => Err("it holds an error chunk".into()),
+        false => Ok(()),
+    }
+}
+
+/// A chunk read as [`StreamingChunk`] reads it (the same fields, of the same JSON types, a
+/// repeated field refused, others ignored), building nothing: what it accepts, a
+/// `StreamingChunk` does.
+#[derive(Deserialize)]
+struct ChunkCheck {
+    #[serde(default)]
+    #[allow(dead_code)]
+    span_id: Option<Text>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    delta: Option<Json>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    json_path: Option<Text>,
+    #[serde(default)]
+    chunk_type: Option<ChunkType>,
+    #[serde(default)]
+    error_type: Option<Text>,
+    #[serde(default)]
+    error_message: Option<Text>,
+}
+
+impl ChunkCheck {
+    /// [`StreamingChunk::is_error`], on what was checked.
+    fn is_error(&self) -> bool {
         self.chunk_type == Some(ChunkType::Error)
             || (self.chunk_type.is_none()
                 && (self.error_type.is_some() || self.error_message.is_some()))

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::error::Error;
 use crate::error::Result;
 use crate::error::{PendingOperation, cut};
-use crate::protocol::frame::{Decoded, Endpoint, Frame};
+use crate::protocol::frame::{Endpoint, Frame};
 use crate::protocol::json;
 use crate::protocol::v2::{ChunkType, StreamingChunk};
 use crate::reask::output::OutputText;
@@ -521,13 +521,10 @@ const COMPLETE: &str = "complete";
 /// that are not JSON (as the official clients do) are skipped; a line cut by the end of the
 /// body is a cut stream; a `complete` event that cannot be read ends the stream
 /// ([`Error::InvalidChunk`], saying why).
-pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<Decoded>> {
+pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<Frame>> {
     let trimmed = data.trim();
     if trimmed == "[DONE]" {
-        return Ok(Some(Decoded {
-            frame: Frame::Done,
-            record: None,
-        }));
+        return Ok(Some(Frame::Done));
     }
     if trimmed.is_empty() {
         return Ok(None);
@@ -536,25 +533,16 @@ pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<De
         if at_eof && serde_json::from_str::<IgnoredAny>(trimmed).is_err() {
             return Err(Error::cut_inside_an_event());
         }
-        return complete(data).map(|frame| {
-            Some(Decoded {
-                frame,
-                record: None,
-            })
-        });
+        return complete(data).map(Some);
     }
-    // Most frames are `content`: read with borrowed text, into no map (the recording, when a
-    // cache records, is made from the frame: see [`content_record`]).
+    // Most frames are `content`: read with borrowed text, into no map.
     if let Ok(content) = serde_json::from_str::<Content<'_>>(trimmed)
         && content.kind == "content"
     {
         return Ok(content
             .delta
             .filter(|delta| !delta.is_empty())
-            .map(|delta| Decoded {
-                frame: Frame::Text(delta.into_owned()),
-                record: None,
-            }));
+            .map(|delta| Frame::Text(delta.into_owned())));
     }
     let value: Value = match serde_json::from_str(trimmed) {
         Ok(value) => value,
@@ -566,10 +554,7 @@ pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<De
             return Ok(None);
         }
     };
-    Ok(data_frame(&value)?.map(|frame| Decoded {
-        frame,
-        record: Some(value),
-    }))
+    data_frame(&value)
 }
 
 /// A `content` frame (or another type, left to the general reader).
@@ -581,30 +566,13 @@ struct Content<'a> {
     delta: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// What a cassette records of a `content` frame whose text is `text`.
-pub(crate) fn content_record(text: &str) -> Value {
-    serde_json::json!({"type": "content", "delta": text})
-}
-
-/// What a cassette records of a final answer: `{"event": "complete", "data": ...}`, the
-/// event's data as it was read; `None` when it has a number `Value` cannot hold (then the
-/// stream is not stored).
-pub(crate) fn complete_record(answer: &Response<OutputText>) -> Option<Value> {
-    let data: Value = serde_json::from_slice(answer.output.body()).ok()?;
-    Some(serde_json::json!({ "event": COMPLETE, "data": data }))
-}
-
-/// The frame of a recorded event: a `content` frame's data as sent, or
-/// `{"event": "complete", "data": ...}`.
-pub(crate) fn replayed(recorded: Value) -> Result<Option<Frame>> {
-    if recorded.get("event").and_then(Value::as_str) == Some(COMPLETE) {
-        let data = recorded
-            .get("data")
-            .map(Value::to_string)
-            .unwrap_or_default();
-        return complete(data).map(Some);
+/// Checks a recorded event (a cache entry's frame: `event` its name, empty when none) as
+/// [`frame`] reads it, building nothing: an `error` frame is refused (its replay would fail).
+pub(crate) fn check_recorded(event: &str, data: &str) -> std::result::Result<(), String> {
+    if event != COMPLETE && crate::protocol::check::type_is(data, "error") {
+        return Err("it holds an error frame".into());
     }
-    data_frame(&recorded)
+    Ok(())
 }
 
 /// The final answer in a `complete` event's data.
@@ -743,7 +711,7 @@ mod tests {
     fn frames_by_type() {
         let frame = |event: &str, data: &str, at_eof| frame(event, data.to_owned(), at_eof);
         let text = frame("", r#"{"type":"content","delta":"{\"a\""}"#, false).unwrap();
-        assert!(matches!(text.unwrap().frame, Frame::Text(t) if t == "{\"a\""));
+        assert!(matches!(text.unwrap(), Frame::Text(t) if t == "{\"a\""));
         assert!(
             frame("", r#"{"type":"reasoning","delta":"x"}"#, false)
                 .unwrap()
@@ -751,7 +719,7 @@ mod tests {
         );
         assert!(frame("", "not json", false).unwrap().is_none());
         assert!(matches!(
-            frame("", "[DONE]", false).unwrap().unwrap().frame,
+            frame("", "[DONE]", false).unwrap().unwrap(),
             Frame::Done
         ));
         assert!(matches!(
@@ -765,14 +733,12 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let Frame::Complete(answer) = complete.frame else {
+        let Frame::Complete(answer) = complete else {
             panic!()
         };
         // Held as it arrived: the output is a piece of the event's text.
         assert_eq!(answer.output.text(), r#"{"sum":9}"#);
-        let record = complete_record(&answer).unwrap();
-        let replay = replayed(record).unwrap().unwrap();
-        assert!(matches!(replay, Frame::Complete(a) if a.trace_uuid.as_deref() == Some("t")));
+        assert_eq!(answer.trace_uuid.as_deref(), Some("t"));
     }
 
     #[test]

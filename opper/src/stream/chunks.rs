@@ -1,8 +1,8 @@
-//! The raw frames of a stream: SSE decoded by the client's protocol module into frames (v2's
-//! [`StreamingChunk`]s, v3's text and final answer), under the stream's timeouts, recorded for
-//! the cache or replayed from it.
+//! The raw frames of a stream: the composition of its stages, bytes -> events (`body`), events
+//! -> frames (`frames`: decoded by the client's protocol module into v2's [`StreamingChunk`]s,
+//! v3's text and final answer, live or replayed from the cache by `replay`), recorded for the
+//! cache (`record`), under the stream's timeouts and its tracing span.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -10,14 +10,15 @@ use std::time::Instant;
 use futures_core::Stream as FuturesStream;
 use serde_json::Value;
 
-use crate::cache::{Replaying, Store, StreamAnswer, Writing};
+use crate::cache::{Store, StreamAnswer};
 use crate::error::Error;
 use crate::error::Result;
-use crate::error::TransportError;
 use crate::protocol::v2::StreamingChunk;
-use crate::protocol::{self, Api, Decoded, Frame};
+use crate::protocol::{self, Api, Frame};
 use crate::stream::body::{Body, EventBody};
-use crate::stream::sse::EventQueue;
+use crate::stream::frames::Frames;
+use crate::stream::record::Recorder;
+use crate::stream::replay::Replay;
 use crate::stream::timeouts::Timeouts;
 use crate::trace::{self, record_outcome};
 
@@ -35,71 +36,41 @@ use crate::trace::{self, record_outcome};
 /// idle timeout between data events) ends it with an [`Error`]. Dropping it closes the
 /// connection.
 pub struct ChunkStream {
-    api: Api,
-    /// The body read into events (nothing to read for a replay).
-    source: EventBody,
-    /// A cached stream's chunks or frames, served instead of a body.
-    replay: Option<Replay>,
+    /// Its events decoded into frames: read from the body, or replayed from the cache.
+    frames: Frames,
+    /// Its recording for the cache, and the entry being written once it ended.
+    recorder: Recorder,
     /// Whether this crate's cache answered (the stream is a replay), for
     /// [`cache_hit`](Self::cache_hit); kept after the replay is spent.
     cache_hit: bool,
-    /// Whether the final answer (v3 `complete`) arrived.
-    completed: bool,
     /// The output of the final answer, for the raw stream's [`output`](Self::output) (read
     /// only by the raw stream: a typed stream reads the final answer into its own type).
     output: Option<Value>,
-    /// The chunks so far of a stream the cache is to store once it ends cleanly.
-    recording: Option<Recording>,
-    /// The cache entry being written, once the stream ended: the stream's end waits for it.
-    writing: Option<Writing>,
-    queue: EventQueue,
     span_id: Option<String>,
-    chunks: u64,
-    finished: bool,
-    /// A failure met while reading, handed out after the events decoded before it.
-    pending: Option<Error>,
+    progress: Progress,
     span: tracing::Span,
     started: Instant,
+}
+
+/// How far a stream got.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Frames decoded.
+    chunks: u64,
+    /// Whether the final answer (v3 `complete`) arrived.
+    completed: bool,
+    /// Whether the stream ended (cleanly or not).
+    finished: bool,
 }
 
 impl std::fmt::Debug for ChunkStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChunkStream")
             .field("span_id", &self.span_id)
-            .field("chunks", &self.chunks)
-            .field("finished", &self.finished)
+            .field("chunks", &self.progress.chunks)
+            .field("finished", &self.progress.finished)
             .finish_non_exhaustive()
     }
-}
-
-/// A stream's chunks so far, and where to store them once it ends cleanly.
-#[derive(Debug)]
-struct Recording {
-    store: Store<StreamAnswer>,
-    chunks: Vec<StreamingChunk>,
-    /// v3's frames, as recorded (see `StreamAnswer::Frames`).
-    frames: Vec<Value>,
-    /// What the chunks hold on the heap besides `chunks` itself (see [`heap_of`]).
-    heap: usize,
-    /// Whether the consumer commits (see [`ChunkStream::hold_recording`]).
-    held: bool,
-    /// Whether the stream ended cleanly.
-    ended: bool,
-}
-
-// Moved once per event; boxing it would allocate once per v2 chunk.
-#[allow(clippy::large_enum_variant)]
-enum Next {
-    Frame(Decoded),
-    End,
-}
-
-/// A cached stream being replayed.
-enum Replay {
-    Chunks(std::vec::IntoIter<StreamingChunk>),
-    /// Read back from an entry: each chunk decoded as it is served.
-    Stored(Replaying),
-    Frames(std::vec::IntoIter<Value>),
 }
 
 impl ChunkStream {
@@ -115,50 +86,26 @@ impl ChunkStream {
     ) -> Self {
         let body: Body = Box::pin(response.bytes_stream());
         let source = EventBody::new(Some(body), max_event_bytes, max_bytes, timeouts);
-        Self::from_source(api, source, None, span)
+        Self::of(Frames::live(api, source), false, span)
     }
 
-    /// A stream that serves cached chunks as the live one served them: the span id known from
-    /// the start when the first chunk carries it (as [`prefetch`](Self::prefetch) makes it),
-    /// else from the chunk that brings it.
+    /// A stream that serves a cached stream's events as the live one served them, through the
+    /// same decoder: the span id known from the start when the first event carries it (as
+    /// [`prefetch`](Self::prefetch) makes it), else from the chunk that brings it.
     pub(crate) fn replay(api: Api, answer: StreamAnswer, span: tracing::Span) -> Self {
-        let (first, replay) = match answer {
-            StreamAnswer::Chunks(chunks) => {
-                (chunks.first().cloned(), Replay::Chunks(chunks.into_iter()))
-            }
-            StreamAnswer::Stored(chunks) => (chunks.first(), Replay::Stored(chunks.into_iter())),
-            StreamAnswer::Frames(frames) => (None, Replay::Frames(frames.into_iter())),
-        };
-        let limit = crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
-        let source = EventBody::new(None, limit, usize::MAX, Timeouts::none());
-        let mut stream = Self::from_source(api, source, Some(replay), span);
-        if let Some(first) = &first {
-            stream.note_span_id(first);
-        }
+        let mut stream = Self::of(Frames::replay(api, Replay::new(answer)), true, span);
+        stream.note_span_id_ahead();
         stream
     }
 
-    /// A stream reading `source` (live) or serving `replay` (cached).
-    fn from_source(
-        api: Api,
-        source: EventBody,
-        replay: Option<Replay>,
-        span: tracing::Span,
-    ) -> Self {
+    fn of(frames: Frames, cache_hit: bool, span: tracing::Span) -> Self {
         Self {
-            api,
-            source,
-            cache_hit: replay.is_some(),
-            replay,
-            completed: false,
+            frames,
+            recorder: Recorder::default(),
+            cache_hit,
             output: None,
-            recording: None,
-            writing: None,
-            queue: EventQueue::new(),
             span_id: None,
-            chunks: 0,
-            finished: false,
-            pending: None,
+            progress: Progress::default(),
             span,
             started: Instant::now(),
         }
@@ -174,22 +121,27 @@ impl ChunkStream {
         }
     }
 
-    /// Records every chunk from now on, for `store` to keep once the stream ends cleanly.
+    /// Takes the span id of a leading span-only chunk not yet handed out, so `span_id()` works
+    /// at once.
+    fn note_span_id_ahead(&mut self) {
+        if self.span_id.is_none()
+            && let Some(id) = self.frames.span_id_ahead()
+        {
+            trace::record_span_id(&self.span, &id);
+            self.span_id = Some(id);
+        }
+    }
+
+    /// Records every event from now on, for `store` to keep once the stream ends cleanly.
     pub(crate) fn record_into(&mut self, store: Store<StreamAnswer>) {
-        self.recording = Some(Recording {
-            store,
-            chunks: Vec::new(),
-            frames: Vec::new(),
-            heap: 0,
-            held: false,
-            ended: false,
-        });
+        let limit = self.frames.max_bytes();
+        self.recorder.start(store, limit, self.span.clone());
     }
 
     /// Gives up the recording, handing back where it was to be stored: a re-ask's stream
     /// records into it instead.
     pub(crate) fn take_store(&mut self) -> Option<Store<StreamAnswer>> {
-        self.recording.take().map(|recording| recording.store)
+        self.recorder.take_store()
     }
 
     /// Keeps the recording past the stream's clean end, until [`commit_recording`]: for a
@@ -197,30 +149,18 @@ impl ChunkStream {
     ///
     /// [`commit_recording`]: Self::commit_recording
     pub(crate) fn hold_recording(&mut self) {
-        if let Some(recording) = &mut self.recording {
-            recording.held = true;
-        }
+        self.recorder.hold();
     }
 
     /// Stores a held recording, if the stream ended cleanly.
     pub(crate) fn commit_recording(&mut self) {
-        if self.recording.as_ref().is_some_and(|r| r.ended)
-            && let Some(recording) = self.recording.take()
-        {
-            self.writing = Some(recording.store_answer());
-        }
+        self.recorder.commit();
     }
 
     /// Ready once the cache entry this stream stores, if any, is written (on a blocking
     /// thread): so an entry is on disk when the stream's end is seen.
     pub(crate) fn poll_written(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(writing) = &mut self.writing {
-            if Pin::new(writing).poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.writing = None;
-        }
-        Poll::Ready(())
+        self.recorder.poll_written(cx)
     }
 
     /// The `opper.stream` tracing span of this attempt.
@@ -249,160 +189,44 @@ impl ChunkStream {
     /// any event is returned (so the request may be retried): a stream that closes or breaks
     /// before its first event is a transport failure.
     pub(crate) async fn prefetch(&mut self) -> Result<()> {
-        std::future::poll_fn(|cx| {
-            while self.queue.is_empty() && self.pending.is_none() {
-                match self.poll_bytes(cx) {
-                    Poll::Ready(Ok(true)) => {}
-                    Poll::Ready(Ok(false)) => {
-                        return Poll::Ready(Err(Error::Transport(TransportError::closed(
-                            "the stream closed before its first event",
-                        ))));
-                    }
-                    Poll::Ready(Err(error)) => self.pending = Some(error),
-                    Poll::Pending => return Poll::Pending,
-                }
-            }
-            if !self.queue.is_empty() {
-                return Poll::Ready(Ok(()));
-            }
-            Poll::Ready(Err(match self.pending.take() {
-                Some(Error::Incomplete {
-                    source: Some(source),
-                    ..
-                }) if source.is_timeout() => Error::Timeout(source),
-                Some(Error::Incomplete {
-                    source: Some(source),
-                    ..
-                }) => Error::Transport(source),
-                Some(other) => other,
-                None => unreachable!("the loop ends with an event or a failure"),
-            }))
-        })
-        .await?;
-        // Take the span id of a leading span-only chunk now, so `span_id()` works at once.
-        if self.span_id.is_none()
-            && let Some(id) = self
-                .queue
-                .front()
-                .and_then(|e| self.api.span_id_of(&e.data))
-        {
-            trace::record_span_id(&self.span, &id);
-            self.span_id = Some(id);
-        }
+        std::future::poll_fn(|cx| self.frames.poll_prefetch(cx)).await?;
+        self.note_span_id_ahead();
         Ok(())
-    }
-
-    /// Decodes one piece of the body into the queue. `Ok(true)`: more may come; `Ok(false)`:
-    /// the body ended.
-    fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool>> {
-        self.source.poll_events(cx, &mut self.queue)
-    }
-
-    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Result<Next>> {
-        while let Some(replay) = &mut self.replay {
-            let frame = match replay {
-                Replay::Chunks(chunks) => chunks.next().map(Frame::Chunk),
-                Replay::Stored(chunks) => match chunks.next() {
-                    Some(chunk) => Some(Frame::Chunk(chunk?)),
-                    None => None,
-                },
-                Replay::Frames(frames) => match frames.next().map(|f| self.api.replayed(f)) {
-                    Some(Ok(None)) => continue,
-                    Some(Ok(Some(frame))) => Some(frame),
-                    Some(Err(error)) => return Poll::Ready(Err(error)),
-                    None => None,
-                },
-            };
-            let Some(frame) = frame else {
-                return Poll::Ready(Ok(Next::End));
-            };
-            self.chunks = self.chunks.saturating_add(1);
-            if let Frame::Chunk(chunk) = &frame {
-                self.note_span_id(chunk);
-            }
-            let record = None;
-            return Poll::Ready(Ok(Next::Frame(Decoded { frame, record })));
-        }
-        loop {
-            if let Some(event) = self.queue.pop_front() {
-                match self.api.frame(&event.event, event.data, event.at_eof) {
-                    Ok(Some(decoded)) => {
-                        self.chunks = self.chunks.saturating_add(1);
-                        if let Frame::Chunk(chunk) = &decoded.frame {
-                            self.note_span_id(chunk);
-                        }
-                        return Poll::Ready(Ok(Next::Frame(decoded)));
-                    }
-                    Ok(None) => continue,
-                    Err(error) => return Poll::Ready(Err(error)),
-                }
-            }
-            if let Some(error) = self.pending.take() {
-                return Poll::Ready(Err(error));
-            }
-            match self.poll_bytes(cx) {
-                Poll::Ready(Ok(true)) => {}
-                Poll::Ready(Ok(false)) if self.queue.is_empty() => {
-                    return Poll::Ready(Ok(Next::End));
-                }
-                Poll::Ready(Ok(false)) => {}
-                Poll::Ready(Err(error)) => self.pending = Some(error),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
     }
 
     /// The next frame, `None` at the end; after an error, always `None`.
     pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
-        if self.finished {
+        if self.progress.finished {
             return self.poll_written(cx).map(|()| None);
         }
-        let step = match self.poll_chunk(cx) {
+        let frame = match self.frames.poll_frame(cx, &mut self.recorder) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(step) => step,
-        };
-        match step {
-            Ok(Next::Frame(Decoded {
-                frame: Frame::Done, ..
-            })) => self.ended(cx),
-            Ok(Next::Frame(Decoded { frame, record })) => {
-                match (&frame, record) {
-                    (Frame::Chunk(chunk), _) => self.record(Recorded::Chunk(chunk)),
-                    (_, Some(record)) => self.record(Recorded::Frame(record)),
-                    // Made only when a cache records.
-                    (Frame::Text(text), None) if self.recording.is_some() => {
-                        if let Some(record) = self.api.text_record(text) {
-                            self.record(Recorded::Frame(record));
-                        }
-                    }
-                    (Frame::Complete(answer), None) if self.recording.is_some() => {
-                        match self.api.complete_record(answer) {
-                            Some(record) => self.record(Recorded::Frame(record)),
-                            None => self.recording = None,
-                        }
-                    }
-                    (_, None) => {}
-                }
-                if let Frame::Complete(answer) = &frame {
-                    self.completed = true;
-                    if let Some(trace_uuid) = &answer.trace_uuid {
-                        trace::record_trace_uuid(&self.span, trace_uuid);
-                    }
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Ok(Next::End) => self.ended(cx),
-            Err(error) => {
+            Poll::Ready(Ok(Some(frame))) => frame,
+            Poll::Ready(Ok(None)) => return self.ended(cx),
+            Poll::Ready(Err(error)) => {
                 self.end(Some(&error));
-                Poll::Ready(Some(Err(error)))
+                return Poll::Ready(Some(Err(error)));
             }
+        };
+        self.progress.chunks = self.progress.chunks.saturating_add(1);
+        match &frame {
+            Frame::Chunk(chunk) => self.note_span_id(chunk),
+            Frame::Done => return self.ended(cx),
+            Frame::Complete(answer) => {
+                self.progress.completed = true;
+                if let Some(trace_uuid) = &answer.trace_uuid {
+                    trace::record_trace_uuid(&self.span, trace_uuid);
+                }
+            }
+            Frame::Text(_) | Frame::ToolCall(_) => {}
         }
+        Poll::Ready(Some(Ok(frame)))
     }
 
     /// The body ended (or v3's `[DONE]` came): a clean end, unless the protocol's final answer
     /// never came (a cut v3 stream).
     fn ended(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame>>> {
-        if self.api.ends_with_complete() && !self.completed {
+        if self.frames.api().ends_with_complete() && !self.progress.completed {
             let error = Error::Incomplete {
                 reason: "the stream ended without its final answer (the `complete` event)".into(),
                 source: None,
@@ -415,76 +239,13 @@ impl ChunkStream {
         self.poll_written(cx).map(|()| None)
     }
 
-    /// Adds a chunk or frame to the recording. A recording that would hold more than the
-    /// stream's `max_bytes` (its `Vec`'s capacity and what the chunks hold) is given up: the
-    /// answer is not stored, and recording never holds more than the limit, whatever the chunks.
-    fn record(&mut self, recorded: Recorded<'_>) {
-        let Some(recording) = &mut self.recording else {
-            return;
-        };
-        // Grown here, by doubling, so that its capacity is known.
-        fn grown<T>(items: &Vec<T>) -> usize {
-            if items.len() < items.capacity() {
-                items.capacity()
-            } else {
-                items.capacity().saturating_mul(2).max(4)
-            }
-        }
-        let (capacity, size, heap) = match &recorded {
-            Recorded::Chunk(chunk) => (
-                grown(&recording.chunks),
-                std::mem::size_of::<StreamingChunk>(),
-                heap_of(chunk),
-            ),
-            Recorded::Frame(frame) => (
-                grown(&recording.frames),
-                std::mem::size_of::<Value>(),
-                heap_of_value(frame),
-            ),
-        };
-        let heap = recording.heap.saturating_add(heap);
-        let total = capacity.saturating_mul(size).saturating_add(heap);
-        if total <= self.source.max_bytes() {
-            match recorded {
-                Recorded::Chunk(chunk) => {
-                    let chunks = &mut recording.chunks;
-                    chunks.reserve_exact(capacity.saturating_sub(chunks.len()));
-                    chunks.push(chunk.clone());
-                }
-                Recorded::Frame(frame) => {
-                    let frames = &mut recording.frames;
-                    frames.reserve_exact(capacity.saturating_sub(frames.len()));
-                    frames.push(frame);
-                }
-            }
-            recording.heap = heap;
-        } else {
-            self.recording = None;
-            tracing::debug!(
-                parent: &self.span,
-                limit = self.source.max_bytes(),
-                "the stream is too large to be cached"
-            );
-        }
-    }
-
+    /// Ends the stream (with `error`, or cleanly): nothing more is read, a clean end stores the
+    /// recording, and the tracing span records the outcome.
     pub(crate) fn end(&mut self, error: Option<&Error>) {
-        self.finished = true;
-        self.source.stop();
-        self.replay = None;
-        match (error, self.recording.take()) {
-            (None, Some(recording)) if !recording.held => {
-                self.writing = Some(recording.store_answer());
-            }
-            (None, Some(mut recording)) => {
-                recording.ended = true;
-                self.recording = Some(recording);
-            }
-            // A failed stream stores nothing; one dropped before its end never gets here.
-            (Some(_), _) | (None, None) => {}
-        }
-        self.queue.clear();
-        self.span.record("chunks", self.chunks);
+        self.progress.finished = true;
+        self.frames.stop();
+        self.recorder.end(error.is_none());
+        self.span.record("chunks", self.progress.chunks);
         record_outcome(&self.span, self.started, error);
     }
 }
@@ -523,58 +284,4 @@ impl FuturesStream for ChunkStream {
             }
         }
     }
-}
-
-/// What is added to a recording.
-enum Recorded<'a> {
-    Chunk(&'a StreamingChunk),
-    Frame(Value),
-}
-
-impl Recording {
-    /// Stores what was recorded: v2's chunks, or v3's frames.
-    fn store_answer(self) -> Writing {
-        let answer = match self.frames.is_empty() {
-            true => StreamAnswer::Chunks(self.chunks),
-            false => StreamAnswer::Frames(self.frames),
-        };
-        self.store.stream(answer)
-    }
-}
-
-/// About what a recorded chunk holds on the heap: its strings, and its delta's values.
-/// Iterative, so any delta is measured safely.
-fn heap_of(chunk: &StreamingChunk) -> usize {
-    let strings = [
-        &chunk.span_id,
-        &chunk.json_path,
-        &chunk.error_type,
-        &chunk.error_message,
-    ];
-    let bytes = strings
-        .iter()
-        .filter_map(|text| text.as_ref().map(String::len))
-        .fold(0, usize::saturating_add);
-    bytes.saturating_add(chunk.delta.as_ref().map_or(0, heap_of_value))
-}
-
-/// About what a value holds on the heap (its nested values included). Iterative.
-fn heap_of_value(value: &Value) -> usize {
-    let mut bytes = 0usize;
-    let mut stack: Vec<&Value> = vec![value];
-    while let Some(value) = stack.pop() {
-        bytes = bytes.saturating_add(std::mem::size_of::<Value>());
-        match value {
-            Value::String(text) => bytes = bytes.saturating_add(text.len()),
-            Value::Array(items) => stack.extend(items),
-            Value::Object(map) => {
-                for (key, item) in map {
-                    bytes = bytes.saturating_add(key.len());
-                    stack.push(item);
-                }
-            }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
-        }
-    }
-    bytes
 }
