@@ -7,17 +7,21 @@ pub use ::serde_json;
 pub use serde_json::Value;
 
 pub use crate::agent::generated::*;
+pub use crate::client::handle::Opper;
 pub use crate::partial::derive::{
     atomic, first_key, flat_ready, flattened, has_value, no_field, split_key, variant, with_object,
 };
 pub use crate::partial::field::PartialField;
 pub use crate::partial::{Cx, PartialForm, Seg};
 pub use crate::reask::validate::ValidatorForm;
+pub use crate::reask::validate::{Validator, ValidatorFn};
 pub use crate::reask::{Policy, instructions as reask_instructions};
+pub use crate::task::Task;
+pub use crate::task::configuration::Configuration;
+pub use crate::task::model::Model;
 pub use crate::task::schema::schema_for;
 pub use crate::tool::generated::*;
-pub use crate::{Configuration, Model, Opper, Task, Validator, ValidatorFn};
-pub use crate::{Tool, ToolFuture};
+pub use crate::tool::{Tool, ToolFuture};
 
 use std::any::TypeId;
 use std::collections::BTreeMap;
@@ -28,9 +32,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::client::default::given_or_default;
+use crate::error::Result;
+use crate::partial::Partial;
+use crate::response::Response;
+use crate::stream::typed::Stream;
+use crate::task::example::Example;
 use crate::task::json::input;
 use crate::tool::generated::param_schema;
-use crate::{Example, Partial, Response, Result, Stream};
 
 /// The validator of `validate = |x| ...`, a closure whose parameter's type is not written: its
 /// type comes from this bound, `Fn(&T)`. The macro places this call on the closure.

@@ -91,7 +91,7 @@ pub fn json_text(data: &[u8]) {
     let _ = any.finish();
 }
 
-fn run<T: crate::Partial + serde::de::DeserializeOwned>(chunks: &[(Option<&str>, Value)]) {
+fn run<T: crate::partial::Partial + serde::de::DeserializeOwned>(chunks: &[(Option<&str>, Value)]) {
     let mut assembler = Assembler::<T>::new(None);
     for (path, delta) in chunks {
         if assembler.push(*path, delta).is_err() {

@@ -275,7 +275,7 @@ never_fails!(
 
 impl<T> TraceOutput for Option<T> {}
 impl<T> TraceOutput for Vec<T> {}
-impl<T> TraceOutput for crate::Response<T> {}
+impl<T> TraceOutput for crate::response::Response<T> {}
 impl TraceOutput for SpanHandle {}
 
 macro_rules! tuples_never_fail {

@@ -203,7 +203,7 @@ mod tests {
                 .as_deref(),
             Some("hi")
         );
-        let failed = run_end::<()>(&Err(crate::Error::config("no")));
+        let failed = run_end::<()>(&Err(crate::error::Error::config("no")));
         assert!(failed.output.is_none() && failed.error.is_some());
     }
 }

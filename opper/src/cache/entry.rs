@@ -8,179 +8,65 @@
 //!   "response": { "span_id": "...", "json_payload": { "sum": 9 }, ... }
 //! }
 //! ```
-//! A stream's entry holds `"chunks": [...]` (v2) or `"frames": [...]` (v3) instead of
-//! `"response"`: what the wire sent, in order, one per line. The request is the body as sent, but for the values of the model's extra
+//! A stream's entry holds `"frames": [...]` instead of `"response"`: its events as they arrived,
+//! one per line (`frames`; an entry of a v2 stream written before holds the same items as
+//! `"chunks"`). The request is the body as sent, but for the values of the model's extra
 //! headers, hashed (`key::redact_headers`): no header value, and no API key, is ever written.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use super::frames::{self, StreamAnswer};
 use super::key::{Key, Route};
-use super::seen::{self, Identity, Spans};
+use super::seen::{self, Identity, Span, Spans};
 use crate::protocol::Endpoint;
-use crate::protocol::v2::chunk;
 
 /// The version of the file format, written as `opper_cache`.
 const FORMAT: u32 = 1;
 
-/// What an entry can answer with: a `/v2/call` response or a stream's chunks.
+/// What an entry can answer with: a call's response or a stream's events.
 pub(crate) trait Answer: Sized {
     /// The endpoint that answers with it.
     const ENDPOINT: Endpoint;
 
-    /// Takes the answer out of an entry read back, or says why the entry holds none.
-    fn take(stored: Stored) -> Result<Self, String>;
+    /// The answer at `spans` of a checked entry's `text` (see [`check`]).
+    fn take(text: String, spans: Spans) -> Result<Self, String>;
 }
 
-/// What an entry holds besides its request: one of these is the answer.
-pub(crate) struct Stored {
-    response: Option<Box<RawValue>>,
-    chunks: Option<StoredChunks>,
-    frames: Option<Vec<Value>>,
-}
-
-/// The body of a `/v2/call` response, as stored.
+/// The body of a call's response, as stored.
 #[derive(Debug)]
 pub(crate) struct CallAnswer(pub(crate) Box<RawValue>);
 
 impl Answer for CallAnswer {
     const ENDPOINT: Endpoint = Endpoint::Call;
 
-    fn take(stored: Stored) -> Result<Self, String> {
-        let streamed = stored.chunks.is_some() || stored.frames.is_some();
-        match (stored.response, streamed) {
-            (Some(response), false) if response.get().starts_with('{') => Ok(Self(response)),
-            (Some(_), false) => Err("its response is not a JSON object".into()),
-            _ => Err("it holds no single `response`".into()),
-        }
-    }
-}
-
-/// A stream's answer, in order, as stored: v2's chunks, or v3's frames as they came (each
-/// `content` frame's data, then `{"event": "complete", "data": ...}`), replayed through the
-/// same decoding as a live stream.
-#[derive(Debug)]
-pub(crate) enum StreamAnswer {
-    /// v2: `"chunks"`, as recorded (each chunk's JSON).
-    Chunks(Vec<Value>),
-    /// v2: `"chunks"`, as read back from an entry: each decoded as it is replayed.
-    Stored(StoredChunks),
-    /// v3: `"frames"`.
-    Frames(Vec<Value>),
-}
-
-impl StreamAnswer {
-    pub(crate) fn is_empty(&self) -> bool {
-        match self {
-            Self::Chunks(chunks) => chunks.is_empty(),
-            Self::Stored(chunks) => chunks.spans.is_empty(),
-            Self::Frames(frames) => frames.is_empty(),
-        }
-    }
-
-    pub(crate) fn has_error(&self) -> bool {
-        match self {
-            Self::Chunks(chunks) => chunks.iter().any(chunk::is_error),
-            Self::Stored(chunks) => chunks.has_error,
-            Self::Frames(_) => false,
-        }
+    fn take(text: String, spans: Spans) -> Result<Self, String> {
+        let raw = spans
+            .first()
+            .and_then(|span| text.get(span.data.clone()))
+            .unwrap_or_default();
+        serde_json::from_str(raw)
+            .map(Self)
+            .map_err(|e| format!("its response could not be read again: {e}"))
     }
 }
 
 impl Answer for StreamAnswer {
     const ENDPOINT: Endpoint = Endpoint::Stream;
 
-    fn take(stored: Stored) -> Result<Self, String> {
-        let answer = match (stored.response, stored.chunks, stored.frames) {
-            (None, Some(chunks), None) => Self::Stored(chunks),
-            (None, None, Some(frames)) => Self::Frames(frames),
-            _ => return Err("it holds no single `chunks` or `frames` list".into()),
-        };
-        if answer.is_empty() {
-            return Err("it holds no chunks".into());
-        }
-        if answer.has_error() {
-            return Err("it holds an error chunk".into());
-        }
-        Ok(answer)
+    fn take(text: String, spans: Spans) -> Result<Self, String> {
+        Ok(StreamAnswer::new(text, spans))
     }
 }
 
-/// A v2 stream's chunks read back from an entry: the entry's text and where each chunk is in
-/// it. Each chunk was checked when the entry was read, as a v2 chunk is read but
-/// without building it ([`chunk::check`]); it is built only as it is replayed, as a live stream
-/// builds each chunk as it arrives. So opening a long stream's entry reads and checks it once,
-/// and builds nothing (and the same text read again in this process is not checked again:
-/// `seen`).
-pub(crate) struct StoredChunks {
-    text: String,
-    spans: Spans,
-    /// Whether a chunk is an error chunk.
-    has_error: bool,
-}
-
-impl std::fmt::Debug for StoredChunks {
-    /// The counts, not the text (a long stream's is megabytes).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredChunks")
-            .field("chunks", &self.spans.len())
-            .field("bytes", &self.text.len())
-            .field("has_error", &self.has_error)
-            .finish()
-    }
-}
-
-impl StoredChunks {
-    /// The first chunk's text.
-    pub(crate) fn first(&self) -> Option<&str> {
-        let span = self.spans.first()?.clone();
-        self.text.get(span)
-    }
-
-    /// The text of the chunk at `span`, decoded by the stream as a live event's data is.
-    fn text_at(&self, span: Range<usize>) -> String {
-        self.text.get(span).unwrap_or_default().to_owned()
-    }
-}
-
-impl IntoIterator for StoredChunks {
-    type Item = String;
-    type IntoIter = Replaying;
-
-    fn into_iter(self) -> Replaying {
-        Replaying {
-            chunks: self,
-            next: 0,
-        }
-    }
-}
-
-/// The chunks of a [`StoredChunks`], one by one, as text.
-#[derive(Debug)]
-pub(crate) struct Replaying {
-    chunks: StoredChunks,
-    next: usize,
-}
-
-impl Iterator for Replaying {
-    type Item = String;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let span = self.chunks.spans.get(self.next)?.clone();
-        self.next = self.next.saturating_add(1);
-        Some(self.chunks.text_at(span))
-    }
-}
-
-/// What is read back. Unknown fields are ignored, for entries of a later minor format. A
-/// stream's chunks are kept as their text, each checked ([`chunk::check`]).
+/// What is read back. Unknown fields are ignored, for entries of a later minor format. The
+/// answer is kept as its text: a response, or a stream's events (`frames`, or `chunks` as v2
+/// streams were written before; an entry with both is not one).
 #[derive(Deserialize)]
 struct OnDisk<'a> {
     opper_cache: u32,
@@ -188,21 +74,8 @@ struct OnDisk<'a> {
     request: Value,
     #[serde(default, borrow)]
     response: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    chunks: Option<Vec<&'a RawValue>>,
-    #[serde(default)]
-    frames: Option<Vec<Value>>,
-}
-
-/// What is stored: a `/call` response body (parsed), or a stream's chunks.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum AnswerRef<'a> {
-    /// A `/v2/call` response body.
-    Response(&'a Value),
-    /// A stream's chunks, in order.
-    Chunks(&'a [Value]),
-    /// A v3 stream's frames, in order.
-    Frames(&'a [Value]),
+    #[serde(default, borrow, alias = "chunks")]
+    frames: Option<Vec<&'a RawValue>>,
 }
 
 /// The largest entry read or written: 64 MiB. A larger file is a miss (logged); a larger
@@ -249,98 +122,54 @@ pub(crate) fn read<A: Answer>(path: &Path, route: &Route, key: Key, limit: u64) 
 
 /// The answer in an entry's bytes (read at `path`), checked against its key.
 fn parse<A: Answer>(bytes: Vec<u8>, route: &Route, key: Key, path: &Path) -> Result<A, String> {
-    let not_an_entry = |e: serde_json::Error| format!("it is not a cache entry: {e}");
     let text = String::from_utf8(bytes).map_err(|e| format!("it is not UTF-8: {e}"))?;
     // This text was checked here before: where its answer is is known.
     let identity = Identity::of(&text);
     if let Some(spans) = seen::spans(path, identity, key) {
-        return A::take(match A::ENDPOINT {
-            Endpoint::Call => Stored {
-                response: Some(raw_at(&text, spans.first().cloned())?),
-                chunks: None,
-                frames: None,
-            },
-            Endpoint::Stream => Stored {
-                response: None,
-                chunks: Some(StoredChunks {
-                    text,
-                    spans,
-                    has_error: false,
-                }),
-                frames: None,
-            },
-        });
+        return A::take(text, spans);
     }
-    let stored: OnDisk<'_> = serde_json::from_str(&text).map_err(not_an_entry)?;
+    let spans = check(&text, route, key, A::ENDPOINT)?;
+    let answer = A::take(text, std::sync::Arc::clone(&spans))?;
+    // An answer accepted (a response alone, or events alone, none an error): this text need
+    // not be checked again.
+    seen::remember(path, identity, key, spans);
+    Ok(answer)
+}
+
+/// Where the answer of the entry `text` is, checked: an entry of this format for `route` and
+/// `key`, holding a response that is a JSON object (a call) or events that replay as they were
+/// recorded (a stream, each checked by the route's version), and nothing else.
+pub(crate) fn check(
+    text: &str,
+    route: &Route,
+    key: Key,
+    endpoint: Endpoint,
+) -> Result<Spans, String> {
+    let stored: OnDisk<'_> =
+        serde_json::from_str(text).map_err(|e| format!("it is not a cache entry: {e}"))?;
     if stored.opper_cache != FORMAT {
         return Err(format!(
             "its format is {}, not {FORMAT}",
             stored.opper_cache
         ));
     }
-    let endpoint = &route.path;
-    if stored.endpoint != *endpoint {
-        return Err(format!("it answers {}, not {endpoint}", stored.endpoint));
+    let path = &route.path;
+    if stored.endpoint != *path {
+        return Err(format!("it answers {}, not {path}", stored.endpoint));
     }
     if Key::of(route, &stored.request) != key {
         return Err("its request is not the one asked for".into());
     }
-    let chunks = match &stored.chunks {
-        None => None,
-        Some(raw) => Some(check_chunks(&text, raw)?),
-    };
-    // What is remembered once the answer is taken: where the chunks are, or the response.
-    let checked = match (&chunks, stored.response) {
-        (Some((spans, _)), _) => Some(Arc::clone(spans)),
-        (None, Some(response)) => span_in(&text, response.get()).map(|span| Spans::from([span])),
-        (None, None) => None,
-    };
-    let OnDisk {
-        response, frames, ..
-    } = stored;
-    let response = response.map(RawValue::to_owned);
-    let answer = A::take(Stored {
-        response,
-        chunks: chunks.map(|(spans, has_error)| StoredChunks {
-            text,
-            spans,
-            has_error,
-        }),
-        frames,
-    })?;
-    // An answer `take` accepted (a response alone, or chunks alone, none an error): this text
-    // need not be checked again.
-    if let Some(spans) = checked {
-        seen::remember(path, identity, key, spans);
+    match (endpoint, stored.response, stored.frames) {
+        (Endpoint::Call, Some(response), None) if response.get().starts_with('{') => {
+            let span = frames::span_in(text, response.get()).ok_or("its response is not in it")?;
+            Ok(Spans::from([Span::data(span)]))
+        }
+        (Endpoint::Call, Some(_), None) => Err("its response is not a JSON object".into()),
+        (Endpoint::Call, _, _) => Err("it holds no single `response`".into()),
+        (Endpoint::Stream, None, Some(items)) => frames::check(route.api, text, &items),
+        (Endpoint::Stream, _, _) => Err("it holds no single `frames` list".into()),
     }
-    Ok(answer)
-}
-
-/// The response at `span` of `text`, as it was checked.
-fn raw_at(text: &str, span: Option<Range<usize>>) -> Result<Box<RawValue>, String> {
-    let raw = span.and_then(|span| text.get(span)).unwrap_or_default();
-    serde_json::from_str(raw).map_err(|e| format!("its response could not be read again: {e}"))
-}
-
-/// Where each chunk is in `text`, each checked as a v2 chunk is read, and whether
-/// one is an error chunk.
-fn check_chunks(text: &str, raw: &[&RawValue]) -> Result<(Spans, bool), String> {
-    let mut spans = Vec::with_capacity(raw.len());
-    let mut has_error = false;
-    for chunk in raw {
-        has_error |= chunk::check(chunk.get())
-            .map_err(|e| format!("it is not a cache entry: a chunk is not one: {e}"))?;
-        let span = span_in(text, chunk.get()).ok_or("a chunk is not in the entry's text")?;
-        spans.push(span);
-    }
-    Ok((spans.into(), has_error))
-}
-
-/// Where `part`, a slice of `whole`, is in it.
-fn span_in(whole: &str, part: &str) -> Option<Range<usize>> {
-    let start = part.as_ptr().addr().checked_sub(whole.as_ptr().addr())?;
-    let end = start.checked_add(part.len())?;
-    whole.get(start..end).map(|_| start..end)
 }
 
 /// Why an entry was not read.
@@ -432,16 +261,10 @@ fn open_no_follow(path: &Path) -> io::Result<fs::File> {
     OpenOptions::new().read(true).open(path)
 }
 
-/// Writes an entry at `path`: into a new temporary file beside it, flushed to disk, then
-/// renamed over `path`. Readers see the old entry or the new one, never a part; of concurrent
-/// writers of one key, the last rename wins and every one leaves a whole entry.
-pub(crate) fn write(
-    path: &Path,
-    route: &Route,
-    request: &Value,
-    answer: AnswerRef<'_>,
-) -> io::Result<()> {
-    let text = render(route, request, answer)?;
+/// Writes the entry `text` at `path`: into a new temporary file beside it, flushed to disk,
+/// then renamed over `path`. Readers see the old entry or the new one, never a part; of
+/// concurrent writers of one key, the last rename wins and every one leaves a whole entry.
+pub(crate) fn write(path: &Path, text: &[u8]) -> io::Result<()> {
     if u64::try_from(text.len()).map_or(true, |len| len > MAX_ENTRY_BYTES) {
         return Err(io::Error::other(format!(
             "the entry would be {} bytes, more than the {MAX_ENTRY_BYTES} an entry may have",
@@ -456,7 +279,7 @@ pub(crate) fn write(
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        file.write_all(&text)?;
+        file.write_all(text)?;
         file.sync_all()?;
         drop(file);
         fs::rename(&temp, path)
@@ -467,48 +290,42 @@ pub(crate) fn write(
     result
 }
 
-/// The entry's text: pretty-printed, except that each chunk of a stream is one line.
-fn render(route: &Route, request: &Value, answer: AnswerRef<'_>) -> io::Result<Vec<u8>> {
-    /// Pretty JSON one level in: JSON text holds no raw newline but between tokens.
-    fn nested(out: &mut Vec<u8>, value: &Value) -> io::Result<()> {
-        for byte in serde_json::to_vec_pretty(value)? {
-            out.push(byte);
-            if byte == b'\n' {
-                out.extend_from_slice(b"  ");
-            }
-        }
-        Ok(())
-    }
+/// The text of a call's entry: pretty-printed.
+pub(crate) fn render_call(route: &Route, request: &Value, response: &Value) -> String {
+    let mut out = head(route, request);
+    out.push_str(",\n  \"response\": ");
+    nested(&mut out, response);
+    out.push_str("\n}\n");
+    out
+}
+
+/// The text of a stream's entry: pretty-printed, its events (`list`, as recorded) one a line.
+pub(crate) fn render_stream(route: &Route, request: &Value, list: &str) -> String {
+    let mut out = head(route, request);
+    out.reserve(list.len().saturating_add(32));
+    frames::render(&mut out, list);
+    out
+}
+
+/// The entry's text up to its answer.
+fn head(route: &Route, request: &Value) -> String {
     let mut out = format!(
         "{{\n  \"opper_cache\": {FORMAT},\n  \"endpoint\": {},\n  \"request\": ",
         Value::from(route.path.as_ref())
-    )
-    .into_bytes();
-    nested(&mut out, request)?;
-    match answer {
-        AnswerRef::Response(response) => {
-            out.extend_from_slice(b",\n  \"response\": ");
-            nested(&mut out, response)?;
-            out.extend_from_slice(b"\n}\n");
+    );
+    nested(&mut out, request);
+    out
+}
+
+/// Pretty JSON one level in: JSON text holds no raw newline but between tokens.
+fn nested(out: &mut String, value: &Value) {
+    // `Value`'s pretty `Display` writes into a string and cannot fail.
+    for line in format!("{value:#}").split('\n').enumerate() {
+        if line.0 > 0 {
+            out.push_str("\n  ");
         }
-        AnswerRef::Chunks(chunks) => {
-            out.extend_from_slice(b",\n  \"chunks\": [");
-            for (i, chunk) in chunks.iter().enumerate() {
-                out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-                serde_json::to_writer(&mut out, chunk)?;
-            }
-            out.extend_from_slice(b"\n  ]\n}\n");
-        }
-        AnswerRef::Frames(frames) => {
-            out.extend_from_slice(b",\n  \"frames\": [");
-            for (i, frame) in frames.iter().enumerate() {
-                out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-                serde_json::to_writer(&mut out, frame)?;
-            }
-            out.extend_from_slice(b"\n  ]\n}\n");
-        }
+        out.push_str(line.1);
     }
-    Ok(out)
 }
 
 /// A fresh name beside `path`: hidden, unique to this process and write, ending in `.tmp`.

@@ -17,9 +17,11 @@ const DOMAIN: &[u8] = b"opper-cache-v1\n";
 
 /// Where a request goes, as far as its key is concerned: the endpoint's path (on v3 with the
 /// task's name in it), the top-level body fields left out of the key, and where the model's
-/// extra headers are.
+/// extra headers are; and the version, whose decoder replays its entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Route {
+    /// The version of the API.
+    pub(crate) api: Api,
     /// The endpoint's path, as hashed and as written in an entry.
     pub(crate) path: Cow<'static, str>,
     unkeyed: &'static [&'static str],
@@ -30,6 +32,7 @@ impl Route {
     /// The route of `endpoint` of `api` for the task `task`.
     pub(crate) fn of(api: Api, endpoint: Endpoint, task: &str) -> Self {
         Self {
+            api,
             path: api.wire().path(endpoint, task),
             unkeyed: api.wire().unkeyed(),
             headers: api.wire().header_fields(),

@@ -2,6 +2,7 @@
 
 mod key;
 mod seen;
+mod frames;
 mod entry;
 
 use std::future::Future;
@@ -14,8 +15,9 @@ use bytes::Bytes;
 
 use serde_json::Value;
 
-pub(crate) use entry::{Answer, CallAnswer, Replaying, StreamAnswer};
-use entry::{AnswerRef, Found};
+use entry::Found;
+pub(crate) use entry::{Answer, CallAnswer};
+pub(crate) use frames::{Recorded, StreamAnswer};
 use key::{Key, Route};
 
 use crate::api::Api;
@@ -55,20 +57,23 @@ use crate::protocol::Endpoint;
 /// # Hits
 /// A hit goes through the same decoding as the live answer did: a call's hit is the same
 /// [`Response`](crate::Response) (its `span_id`, `usage`, `cost` and `cached` as recorded), a
-/// stream hit replays the same chunks, so the same [`Update`](crate::Update)s and the same
-/// `finish()`. Tracing records `cache = "hit"` or `"miss"` on the call's span.
+/// stream hit replays the same events through the decoder a live stream uses, so the same
+/// [`Update`](crate::Update)s and the same `finish()`. Tracing records `cache = "hit"` or
+/// `"miss"` on the call's span.
 ///
 /// # The entries
 /// Each key is one file, `<task>.<call|stream>.<key>.json`, pretty-printed so it reads well in a
 /// review: the format version, the endpoint, the request body as sent (no HTTP header, so never
 /// the API key; extra headers of the model with their values hashed, as in the key), then the
-/// call's response body or the stream's chunks in order, one per line: on v3, `"frames"`, the
-/// stream's events as they came (each `content` event's data, then
-/// `{"event": "complete", "data": ...}`), replayed through the same decoding as a live
-/// stream. (A header value's
+/// call's response body, or the stream's events in order as they arrived, one per line, in
+/// `"frames"` (the same shape on v2 and v3): each event's `data` (its JSON text as sent, on one
+/// line), or `{"event": name, "data": ...}` for an event with a name (v3's final answer,
+/// `complete`). Entries written before by v2 streams hold the same items as `"chunks"`, read
+/// the same way. (A header value's
 /// hash cannot be undone, but a short or guessable value can be found by trying candidates:
 /// pass provider keys as headers of the client rather than of the model where you can.)
-/// Only successes are stored: never an error status, and a stream only once it ended cleanly.
+/// Only successes are stored: never an error status, and a stream only once it ended cleanly
+/// (and only if its entry reads back: an event that is not JSON is not stored).
 /// A task with a validator stores only the answer it accepted, under the request as first made
 /// (a re-ask's instructions are not part of the key), so its replay is accepted at once. A file is
 /// written to a temporary file beside it and renamed into place, so concurrent writers and a
@@ -76,11 +81,15 @@ use crate::protocol::Endpoint;
 /// another request is a miss, logged at `warn`: never a panic, and never an error in read-write
 /// mode. So is one that is not a regular file (a symbolic link is not followed; a FIFO or a
 /// device is not opened to read) or is larger than 64 MiB; an answer whose entry would be
-/// larger is not stored. Entries are written, and read when larger than 64 KiB, on tokio's
+/// larger is not stored, and a stream's recording never holds more than the client's
+/// [`max_response_bytes`](crate::OpperBuilder::max_response_bytes). Entries are written, and
+/// read when larger than 64 KiB, on tokio's
 /// blocking threads, never on the task that makes the call; a smaller entry (a call's answer, a
 /// short stream) is read on that task, after an open that cannot block (a regular file that
 /// small reads from the page cache in microseconds, and at worst in one read from the disk).
-/// A stream's chunks are checked when its entry is read and each is decoded as it is replayed.
+/// A stream's events are each checked when its entry is read, as the version's decoder reads
+/// them but building nothing (an entry with an error event, such as a v2 `error` chunk or a v3
+/// `error` frame, is a miss), and each is decoded as it is replayed.
 /// An entry read again in this process, its text unchanged, is not parsed or checked again:
 /// where its answer is in it is remembered (for at most 64 entries and 4 MiB of positions),
 /// known by its path, its key, and its text's length and hash.
@@ -341,21 +350,28 @@ impl<A: Answer> Store<A> {
         &self.path
     }
 
-    /// Writes the entry on the calling thread; a failure is logged.
-    fn write_now(self, answer: AnswerRef<'_>) {
-        match entry::write(&self.path, &self.route, &self.request, answer) {
-            Ok(()) => tracing::debug!(path = %self.path.display(), "stored in the opper cache"),
-            Err(error) => tracing::warn!(
-                path = %self.path.display(),
-                error = %error,
-                "the opper cache entry could not be written"
-            ),
+    /// Writes the entry `text` on the calling thread; a failure is logged. Whether it was
+    /// written.
+    fn write_now(&self, text: std::io::Result<&[u8]>) -> bool {
+        match text.and_then(|text| entry::write(&self.path, text)) {
+            Ok(()) => {
+                tracing::debug!(path = %self.path.display(), "stored in the opper cache");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(
+                    path = %self.path.display(),
+                    error = %error,
+                    "the opper cache entry could not be written"
+                );
+                false
+            }
         }
     }
 }
 
 impl Store<CallAnswer> {
-    /// Stores a `/v2/call` response body (as received), on a blocking thread; the future ends
+    /// Stores a call's response body (as received), on a blocking thread; the future ends
     /// when the entry is written. A body that is not a JSON object, or a failure to write, is
     /// logged and stores nothing: the call itself succeeded.
     pub(crate) fn call(self, body: Bytes) -> Writing {
@@ -365,7 +381,10 @@ impl Store<CallAnswer> {
     /// [`call`](Self::call), on the calling thread.
     pub(crate) fn call_now(self, body: &[u8]) {
         match serde_json::from_slice::<Value>(body) {
-            Ok(response) if response.is_object() => self.write_now(AnswerRef::Response(&response)),
+            Ok(response) if response.is_object() => {
+                let text = entry::render_call(&self.route, &self.request, &response);
+                self.write_now(Ok(text.as_bytes()));
+            }
             _ => tracing::warn!(
                 path = %self.path.display(),
                 "the response is not a JSON object; not stored in the opper cache"
@@ -375,27 +394,33 @@ impl Store<CallAnswer> {
 }
 
 impl Store<StreamAnswer> {
-    /// Stores a stream's chunks (v2) or frames (v3), in order, on a blocking thread; call it
-    /// only for a stream that ended cleanly. The future ends when the entry is written.
-    pub(crate) fn stream(self, answer: StreamAnswer) -> Writing {
-        Writing(blocking(move || self.stream_now(&answer)))
+    /// Stores a stream's events, recorded in order (`list`: [`Recorded`] items one after
+    /// another), on a blocking thread; call it only for a stream that ended cleanly. The
+    /// future ends when the entry is written.
+    pub(crate) fn stream(self, list: String) -> Writing {
+        Writing(blocking(move || self.stream_now(&list)))
     }
 
-    /// [`stream`](Self::stream), on the calling thread.
-    pub(crate) fn stream_now(self, answer: &StreamAnswer) {
-        if answer.is_empty() || answer.has_error() {
-            tracing::warn!(
+    /// [`stream`](Self::stream), on the calling thread. The entry is checked as it will be
+    /// read before it is written: one that would not replay (no events, an error, an event
+    /// that is not JSON) is logged and not stored.
+    pub(crate) fn stream_now(self, list: &str) {
+        let text = entry::render_stream(&self.route, &self.request, list);
+        let key = Key::of(&self.route, &self.request);
+        let checked = entry::check(&text, &self.route, key, Endpoint::Stream);
+        match checked {
+            Ok(spans) => {
+                if self.write_now(Ok(text.as_bytes())) {
+                    // As it is on disk: its first replay need not check it again.
+                    seen::remember(&self.path, seen::Identity::of(&text), key, spans);
+                }
+            }
+            Err(reason) => tracing::warn!(
                 path = %self.path.display(),
-                "a stream without chunks or with an error chunk is not stored in the opper cache"
-            );
-            return;
+                reason = reason.as_str(),
+                "a stream that would not replay is not stored in the opper cache"
+            ),
         }
-        self.write_now(match answer {
-            StreamAnswer::Chunks(chunks) => AnswerRef::Chunks(chunks),
-            StreamAnswer::Frames(frames) => AnswerRef::Frames(frames),
-            // Only a recording is stored; a replay is already on disk.
-            StreamAnswer::Stored(_) => return,
-        });
     }
 }
 

@@ -39,17 +39,53 @@ fn chunks() -> Vec<StreamingChunk> {
     ]
 }
 
-/// The chunks as a stream records them: each chunk's JSON.
-fn recorded() -> Vec<Value> {
-    chunks()
-        .into_iter()
-        .map(|chunk| serde_json::to_value(chunk).unwrap())
+/// What a recording of `events` (each its name, empty when none, and its data) holds.
+fn list_of<'a>(events: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut list = String::new();
+    for (event, data) in events {
+        Recorded::of(event, data).push_to(&mut list);
+    }
+    list
+}
+
+/// What a recording of the v2 stream `chunks` holds: each chunk's JSON, as a server sends it.
+fn recorded(chunks: &[StreamingChunk]) -> String {
+    let texts: Vec<String> = chunks
+        .iter()
+        .map(|chunk| serde_json::to_string(chunk).unwrap())
+        .collect();
+    list_of(texts.iter().map(|text| ("", text.as_str())))
+}
+
+/// The events of a stored stream, each as its name and its data.
+fn events(answer: &StreamAnswer) -> Vec<(String, String)> {
+    (0..)
+        .map_while(|i| answer.event(i))
+        .map(|(event, data)| (event.to_owned(), data.to_owned()))
         .collect()
 }
 
-/// A stored chunk's text, read as a v2 chunk.
-fn read(text: &str) -> StreamingChunk {
-    serde_json::from_str(text).unwrap()
+/// What a v2 event's data decodes into, as a live stream decodes it: its frame and the span
+/// id beside it (`None`: it carries nothing).
+fn decoded(data: &str) -> Option<String> {
+    match Api::V2.wire().frame("", data.to_owned(), false) {
+        Ok(decoded) => decoded.map(|d| format!("{:?} {:?}", d.frame, d.span_id)),
+        Err(error) => panic!("not a chunk: {error:?}"),
+    }
+}
+
+/// What the v2 chunks decode into, sent live.
+fn live(chunks: &[StreamingChunk]) -> Vec<Option<String>> {
+    let data = |chunk| serde_json::to_string(chunk).unwrap();
+    chunks.iter().map(|chunk| decoded(&data(chunk))).collect()
+}
+
+/// What a stored v2 stream replays, through the decoder a live stream uses.
+fn replayed(answer: &StreamAnswer) -> Vec<Option<String>> {
+    events(answer)
+        .into_iter()
+        .map(|(_, data)| decoded(&data))
+        .collect()
 }
 
 fn miss<A: Answer + std::fmt::Debug>(cache: &Cache, body: &str) -> Store<A> {
@@ -116,22 +152,19 @@ fn a_call_entry_round_trips() {
 fn a_stream_entry_round_trips_chunk_by_chunk() {
     let dir = TempDir::new("stream");
     let cache = Cache::dir(&dir.0);
-    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(recorded()));
-    let StreamAnswer::Stored(replayed) = hit(&cache, BODY) else {
-        panic!("v2 chunks")
-    };
-    assert_eq!(replayed.first().map(read), chunks().first().cloned());
-    let replayed: Vec<StreamingChunk> = replayed.into_iter().map(|t| read(&t)).collect();
-    assert_eq!(replayed, chunks());
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&recorded(&chunks()));
+    let answer = hit(&cache, BODY);
+    assert_eq!(replayed(&answer).first(), live(&chunks()).first());
+    assert_eq!(replayed(&answer), live(&chunks()));
     assert!(misses::<CallAnswer>(&cache, BODY));
     // One chunk a line, so a review reads the stream in order.
     let [name] = <[String; 1]>::try_from(files(&dir.0)).unwrap();
     let text = fs::read_to_string(dir.0.join(name)).unwrap();
-    let tail = &text[text.find("  \"chunks\": [\n").unwrap()..];
+    let tail = &text[text.find("  \"frames\": [\n").unwrap()..];
     assert_eq!(
         tail,
         concat!(
-            "  \"chunks\": [\n",
+            "  \"frames\": [\n",
             "    {\"span_id\":\"s-2\"},\n",
             "    {\"delta\":\"Hel\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
             "    {\"delta\":\"lo\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
@@ -244,7 +277,7 @@ fn damaged_stream_entries_are_misses() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream_now(&StreamAnswer::Chunks(recorded()));
+    store.stream_now(&recorded(&chunks()));
     let request = serde_json::from_str::<Value>(BODY).unwrap();
     for (what, chunks) in [
         ("no chunks", json!([])),
@@ -271,7 +304,7 @@ fn stored_chunks_are_checked_as_streaming_chunk_reads_them() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream_now(&StreamAnswer::Chunks(recorded()));
+    store.stream_now(&recorded(&chunks()));
     let request = serde_json::from_str::<Value>(BODY).unwrap();
     for chunk in [
         // Read.
@@ -309,9 +342,8 @@ fn stored_chunks_are_checked_as_streaming_chunk_reads_them() {
             .lookup_now::<StreamAnswer>(Api::V2, "add_numbers", BODY.as_bytes())
             .unwrap();
         match (found, expected) {
-            (Lookup::Hit(StreamAnswer::Stored(stored)), Some(expected)) => {
-                let replayed: Vec<StreamingChunk> = stored.into_iter().map(|t| read(&t)).collect();
-                assert_eq!(replayed.get(1), Some(&expected), "{chunk}");
+            (Lookup::Hit(stored), Some(_)) => {
+                assert_eq!(replayed(&stored).get(1), Some(&decoded(chunk)), "{chunk}");
             }
             (Lookup::Miss(Some(_)), None) => {}
             (found, expected) => panic!("{chunk}: {found:?}, expected {expected:?}"),
@@ -328,13 +360,9 @@ fn a_checked_stream_entry_is_checked_again_once_edited_or_replaced() {
     let cache = Cache::dir(&dir.0);
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
-    store.stream_now(&StreamAnswer::Chunks(recorded()));
+    store.stream_now(&recorded(&chunks()));
     for _ in 0..2 {
-        let StreamAnswer::Stored(replayed) = hit(&cache, BODY) else {
-            panic!("v2 chunks")
-        };
-        let replayed: Vec<StreamingChunk> = replayed.into_iter().map(|t| read(&t)).collect();
-        assert_eq!(replayed, chunks());
+        assert_eq!(replayed(&hit(&cache, BODY)), live(&chunks()));
     }
     let text = fs::read_to_string(&path).unwrap();
     let damaged = text.replacen(r#""span_id":"s-2""#, r#""span_id":12345"#, 1);
@@ -342,7 +370,7 @@ fn a_checked_stream_entry_is_checked_again_once_edited_or_replaced() {
     fs::write(&path, &damaged).unwrap();
     assert!(misses::<StreamAnswer>(&cache, BODY));
     fs::write(&path, &text).unwrap();
-    assert!(matches!(hit(&cache, BODY), StreamAnswer::Stored(_)));
+    assert_eq!(replayed(&hit(&cache, BODY)), live(&chunks()));
     let temp = dir.0.join("replacement.tmp");
     fs::write(&temp, &damaged).unwrap();
     fs::rename(&temp, &path).unwrap();
@@ -378,10 +406,10 @@ fn failures_are_not_stored() {
     let cache = Cache::dir(&dir.0);
     miss::<CallAnswer>(&cache, BODY).call_now(b"not json");
     miss::<CallAnswer>(&cache, BODY).call_now(b"[1]");
-    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(Vec::new()));
-    let mut with_error = recorded();
-    with_error.push(json!({"chunk_type": "error"}));
-    miss::<StreamAnswer>(&cache, BODY).stream_now(&StreamAnswer::Chunks(with_error.to_vec()));
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&recorded(&[]));
+    let mut with_error = chunks();
+    with_error.push(serde_json::from_value(json!({"chunk_type": "error"})).unwrap());
+    miss::<StreamAnswer>(&cache, BODY).stream_now(&recorded(&with_error));
     assert!(!dir.0.exists() || files(&dir.0).is_empty());
 }
 
@@ -455,4 +483,183 @@ fn the_environment_picks_the_mode() {
         from(Some("c"), Some("record")),
         Err(Error::Config { .. })
     ));
+}
+
+/// Looks `BODY` up on v3's stream endpoint.
+fn v3_lookup(cache: &Cache) -> Result<Lookup<StreamAnswer>> {
+    cache.lookup_now::<StreamAnswer>(Api::V3, "add_numbers", BODY.as_bytes())
+}
+
+/// A v3 stream's entry holds each event as it arrived: a `content` event's data, the
+/// `complete` event named; read back, each is handed out as it was recorded.
+#[test]
+fn a_v3_stream_entry_holds_its_events_as_they_arrived() {
+    let dir = TempDir::new("v3-stream");
+    let cache = Cache::dir(&dir.0);
+    let content = r#"{"type":"content","delta":"{\"a\""}"#;
+    let complete = r#"{"data": {"a": 1}, "meta": {"cost": 1.50}}"#;
+    let Ok(Lookup::Miss(Some(store))) = v3_lookup(&cache) else {
+        panic!("a miss")
+    };
+    let path = store.path().to_owned();
+    store.stream_now(&list_of([("", content), ("complete", complete)]));
+    let Ok(Lookup::Hit(answer)) = v3_lookup(&cache) else {
+        panic!("a hit")
+    };
+    assert_eq!(
+        events(&answer),
+        [
+            (String::new(), content.to_owned()),
+            ("complete".to_owned(), complete.to_owned())
+        ]
+    );
+    let text = fs::read_to_string(&path).unwrap();
+    let tail = &text[text.find("  \"frames\": [\n").unwrap()..];
+    assert_eq!(
+        tail,
+        concat!(
+            "  \"frames\": [\n",
+            "    {\"type\":\"content\",\"delta\":\"{\\\"a\\\"\"},\n",
+            "    {\"event\":\"complete\",\"data\":{\"data\": {\"a\": 1}, \"meta\": {\"cost\": 1.50}}}\n",
+            "  ]\n",
+            "}\n"
+        )
+    );
+    // The v2 endpoint is another entry.
+    assert!(misses::<StreamAnswer>(&cache, BODY));
+}
+
+/// An entry whose events would not replay as a clean stream is a miss: a v3 `error` frame (named
+/// or not), a v2 error chunk, both lists, or none.
+#[test]
+fn entries_with_an_error_event_or_no_single_list_are_misses() {
+    let dir = TempDir::new("error-events");
+    let cache = Cache::dir(&dir.0);
+    let Ok(Lookup::Miss(Some(store))) = v3_lookup(&cache) else {
+        panic!("a miss")
+    };
+    let path = store.path().to_owned();
+    fs::create_dir_all(&dir.0).unwrap();
+    let request = serde_json::from_str::<Value>(BODY).unwrap();
+    let entry = |frames: &str| {
+        format!(
+            r#"{{"opper_cache": 1, "endpoint": "/v3/functions/add_numbers/stream", "request": {request}, "frames": [{frames}]}}"#
+        )
+    };
+    let content = r#"{"type": "content", "delta": "x"}"#;
+    let complete = r#"{"event": "complete", "data": {"data": 1}}"#;
+    let v3_misses = [
+        entry(&format!(
+            r#"{content}, {{"type": "error", "error": "boom"}}, {complete}"#
+        )),
+        entry(&format!(
+            r#"{content}, {{"type": "content", "type": "error"}}, {complete}"#
+        )),
+        entry(&format!(
+            r#"{content}, {{"event": "other", "data": {{"type": "error"}}}}"#
+        )),
+        entry(""),
+    ];
+    for entry in v3_misses {
+        fs::write(&path, &entry).unwrap();
+        assert!(
+            matches!(v3_lookup(&cache), Ok(Lookup::Miss(Some(_)))),
+            "{entry}"
+        );
+    }
+    // A `type` of `error` in the final answer's data is not an error event.
+    let answer = r#"{"event": "complete", "data": {"type": "error", "data": 1}}"#;
+    fs::write(&path, entry(&format!("{content}, {answer}"))).unwrap();
+    assert!(matches!(v3_lookup(&cache), Ok(Lookup::Hit(_))));
+    // v2: a list as `chunks` and one as `frames`.
+    let store = miss::<StreamAnswer>(&cache, BODY);
+    let path = store.path().to_owned();
+    store.stream_now(&recorded(&chunks()));
+    let mut both = serde_json::from_str::<Value>(&fs::read_to_string(&path).unwrap()).unwrap();
+    both["chunks"] = json!([{"span_id": "s"}]);
+    fs::write(&path, serde_json::to_vec(&both).unwrap()).unwrap();
+    assert!(misses::<StreamAnswer>(&cache, BODY));
+}
+
+/// What a recording keeps of an event: its data on one line, and its name when it is not SSE's
+/// default, or when the data would read as a named event itself; read back, the same event.
+#[test]
+fn a_recorded_event_reads_back_as_it_arrived() {
+    let cases = [
+        // (name, data as sent), (name, data as read back), the item.
+        (
+            ("", " {\"a\":\n 1}\r\n"),
+            ("", "{\"a\":  1}"),
+            "{\"a\":  1}",
+        ),
+        (("message", "[1]"), ("", "[1]"), "[1]"),
+        (
+            ("", r#"{"data":2,"event":"x"}"#),
+            ("message", r#"{"data":2,"event":"x"}"#),
+            r#"{"event":"message","data":{"data":2,"event":"x"}}"#,
+        ),
+        (
+            ("", r#"{"ev\u0065nt":"x","data":2}"#),
+            ("message", r#"{"ev\u0065nt":"x","data":2}"#),
+            r#"{"event":"message","data":{"ev\u0065nt":"x","data":2}}"#,
+        ),
+        (
+            ("", r#"{"event":"x","data":2,"more":3}"#),
+            ("", r#"{"event":"x","data":2,"more":3}"#),
+            r#"{"event":"x","data":2,"more":3}"#,
+        ),
+        (
+            ("", r#"{"event":5,"data":2}"#),
+            ("", r#"{"event":5,"data":2}"#),
+            r#"{"event":5,"data":2}"#,
+        ),
+        (
+            ("", r#"{"event":"x","event":"y","data":2}"#),
+            ("", r#"{"event":"x","event":"y","data":2}"#),
+            r#"{"event":"x","event":"y","data":2}"#,
+        ),
+        (
+            ("", "[\"event\",\"data\"]"),
+            ("", "[\"event\",\"data\"]"),
+            "[\"event\",\"data\"]",
+        ),
+        (
+            ("a\"\u{1}", "{}"),
+            ("a\"\u{1}", "{}"),
+            r#"{"event":"a\"\u0001","data":{}}"#,
+        ),
+    ];
+    for ((event, data), (name, read), item) in cases {
+        let recorded = Recorded::of(event, data);
+        let list = list_of([(event, data)]);
+        assert_eq!(list, item, "{event:?} {data:?}");
+        assert_eq!(recorded.len_after(""), item.len());
+        assert_eq!(recorded.len_after("x"), item.len() + ",\n    ".len());
+        let text = format!("[{list}]");
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+        let spans = frames::check(Api::V3, &text, &items).unwrap();
+        let answer = StreamAnswer::new(text.clone(), spans);
+        assert_eq!(
+            events(&answer),
+            [(name.to_owned(), read.to_owned())],
+            "{event:?} {data:?}"
+        );
+    }
+}
+
+/// A recording that would not read back (an event that is not JSON: here a final answer with
+/// a number JSON does not have) is not stored.
+#[test]
+fn a_recording_that_would_not_replay_is_not_stored() {
+    let dir = TempDir::new("not-json");
+    let cache = Cache::dir(&dir.0);
+    let Ok(Lookup::Miss(Some(store))) = v3_lookup(&cache) else {
+        panic!("a miss")
+    };
+    let content = r#"{"type":"content","delta":"1"}"#;
+    store.stream_now(&list_of([
+        ("", content),
+        ("complete", r#"{"data":1,"meta":{"cost":NaN}}"#),
+    ]));
+    assert!(!dir.0.exists() || files(&dir.0).is_empty());
 }

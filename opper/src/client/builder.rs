@@ -7,6 +7,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::cache::Cache;
+use crate::client::handle::Opper;
+use crate::client::retry::RetryPolicy;
 use crate::client::transport::Transport;
 use crate::client::url::{is_loopback, redact_userinfo};
 use crate::error::Error;
@@ -14,7 +16,6 @@ use crate::error::Result;
 use crate::protocol::Api;
 use crate::stream::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::stream::timeouts::NO_LIMIT;
-use crate::{Opper, RetryPolicy};
 
 const DEFAULT_BASE_URL: &str = "https://api.opper.ai";
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

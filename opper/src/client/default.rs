@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::sync::RwLock;
 
-use crate::Opper;
+use crate::client::handle::Opper;
 use crate::error::Result;
 
 static DEFAULT_CLIENT: RwLock<Option<Opper>> = RwLock::new(None);

@@ -66,7 +66,7 @@ impl Opper {
     }
 
     /// The version of the Opper API this client speaks.
-    pub fn api(&self) -> crate::Api {
+    pub fn api(&self) -> crate::api::Api {
         self.inner.transport.api
     }
 

@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use reqwest::Method;
 
-use crate::Opper;
+use crate::client::handle::Opper;
 use crate::error::{Error, Result};
 use crate::protocol::Api;
 use crate::protocol::spans::{self, SpanEnd, SpanStart};

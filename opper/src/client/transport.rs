@@ -7,7 +7,7 @@ use bytes::Bytes;
 use reqwest::header::{self, HeaderValue};
 use tracing::Instrument;
 
-use crate::RetryPolicy;
+use crate::client::retry::RetryPolicy;
 use crate::client::retry::parse_retry_after;
 use crate::error::ApiError;
 use crate::error::Error;

@@ -219,7 +219,7 @@ pub enum Error {
         /// The agent's limit (`max_iterations`).
         iterations: u32,
         /// Every tool call of the run, in order.
-        tool_calls: Vec<crate::ToolCall>,
+        tool_calls: Vec<crate::tool::ToolCall>,
     },
 }
 

@@ -41,17 +41,13 @@ pub(crate) enum Frame {
     Done,
 }
 
-/// A decoded event: its frame, the span id it carried beside it, and the form it is recorded
-/// in for the cache when decoding made it anyway.
+/// A decoded event: its frame, and the span id it carried beside it.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) frame: Frame,
     /// The call's span id, when the event carried one beside its frame (a v2 chunk with both a
     /// span id and a delta). A span id sent alone is [`Frame::SpanId`].
     pub(crate) span_id: Option<String>,
-    /// What a cassette records of the event, when decoding built it (v3's tool calls); else
-    /// [`Wire::record`](super::wire::Wire::record) makes it, only when a cache records.
-    pub(crate) record: Option<Record>,
 }
 
 impl Decoded {
@@ -60,7 +56,6 @@ impl Decoded {
         Self {
             frame,
             span_id: None,
-            record: None,
         }
     }
 
@@ -71,16 +66,6 @@ impl Decoded {
             _ => self.span_id.as_deref(),
         }
     }
-}
-
-/// What a cassette keeps of a frame, in the list its version's entries hold it in.
-#[derive(Debug)]
-pub(crate) enum Record {
-    /// A v2 chunk, as JSON (a cassette's `chunks`).
-    Chunk(Value),
-    /// A v3 event's data as sent, or `{"event": "complete", "data": ...}` (a cassette's
-    /// `frames`).
-    Frame(Value),
 }
 
 /// Whether an event's `data` carries anything (keep-alives and `[DONE]` do not): the idle

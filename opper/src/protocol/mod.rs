@@ -8,10 +8,12 @@
 //! ([`Frame`], [`Response`](crate::Response), [`Error`]), and reach a version through
 //! [`Api::wire`] without naming its wire.
 
-// The parts, leaves first: JSON in and out for every version, the frames every version decodes
-// into, the trait a version implements, v2's wire, v3's wire, the spans wire (v3's, used by
-// clients of both versions), and the agent's (v3's `/v3/compat/openresponses`).
+// The parts, leaves first: JSON in and out for every version, JSON checked without being
+// built (a cache entry's recorded events), the frames every version decodes into, the trait a
+// version implements, v2's wire, v3's wire, the spans wire (v3's, used by clients of both
+// versions), and the agent's (v3's `/v3/compat/openresponses`).
 pub(crate) mod json;
+pub(crate) mod check;
 pub(crate) mod frame;
 pub(crate) mod wire;
 pub(crate) mod v2;
@@ -19,7 +21,7 @@ pub(crate) mod v3;
 pub(crate) mod spans;
 pub(crate) mod openresponses;
 
-pub(crate) use frame::{Decoded, Endpoint, Frame, Record, carries_data};
+pub(crate) use frame::{Decoded, Endpoint, Frame, carries_data};
 pub(crate) use wire::Wire;
 
 // Defined below the error type, which names it; the version's wire is chosen here.

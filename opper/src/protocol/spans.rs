@@ -286,7 +286,10 @@ mod tests {
             br#"not json"#,
         ] {
             assert!(
-                matches!(created(bad), Err(crate::Error::InvalidResponse { .. })),
+                matches!(
+                    created(bad),
+                    Err(crate::error::Error::InvalidResponse { .. })
+                ),
                 "{}",
                 String::from_utf8_lossy(bad)
             );

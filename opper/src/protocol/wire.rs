@@ -6,13 +6,12 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::error::Error;
 use crate::error::Result;
-use crate::protocol::frame::{Decoded, Endpoint, Frame, Record};
+use crate::protocol::frame::{Decoded, Endpoint};
 use crate::reask::output::OutputText;
 use crate::response::Response;
 use crate::task::Task;
@@ -65,23 +64,22 @@ pub(crate) trait Wire: Sync {
 
     /// The frame an SSE event carries (`event`: its name, `at_eof`: cut by the end of the
     /// body); `Ok(None)` for events that carry nothing the stream uses. An error the stream
-    /// sends is an `Err`.
+    /// sends is an `Err`. A stream replayed from the cache goes through it too, event by
+    /// event, as recorded.
     fn frame(&self, event: &str, data: String, at_eof: bool) -> Result<Option<Decoded>>;
 
-    /// What a cassette records of `frame` (decoded with `span_id` beside it), made only when a
-    /// cache records; `None` when it cannot be recorded (the stream is then not stored).
-    fn record(&self, frame: &Frame, span_id: Option<&str>) -> Option<Record>;
-
-    /// The frame of a recorded event (an entry's `chunks` or `frames` item); `Ok(None)` for a
-    /// record that carries nothing.
-    fn replayed(&self, recorded: Value) -> Result<Option<Decoded>>;
+    /// Checks an event recorded in a cache entry (`event`: its name, empty when none) as
+    /// [`frame`](Self::frame) reads it, building nothing: why it would not replay as it was
+    /// recorded (it is not what this version reads, or it is an error).
+    fn check_recorded(&self, event: &str, data: &str) -> std::result::Result<(), String>;
 
     /// The span id an event's data carries, read before the stream is handed out.
     fn span_id_of(&self, _data: &str) -> Option<String> {
         None
     }
 
-    /// Whether a clean stream must end with a final answer ([`Frame::Complete`]): one that
+    /// Whether a clean stream must end with a final answer
+    /// ([`Frame::Complete`](crate::protocol::Frame::Complete)): one that
     /// ends without it was cut.
     fn ends_with_complete(&self) -> bool {
         false

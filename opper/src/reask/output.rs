@@ -69,11 +69,6 @@ impl OutputText {
             .unwrap_or("null")
     }
 
-    /// The whole body the output is a piece of.
-    pub(crate) fn body(&self) -> &[u8] {
-        &self.body
-    }
-
     /// The output as a `Value` (`null` if it cannot be one).
     pub(crate) fn to_value(&self) -> Value {
         serde_json::from_str(self.text()).unwrap_or_default()

@@ -1,14 +1,17 @@
-//! Reading a stream: a body read under the stream's two clocks (`timeouts`) into SSE events
-//! (`sse`, `body`) becomes the
-//! raw chunks of a [`ChunkStream`] (`chunks`: recorded for the cache or replayed from it; each
-//! a [`Chunk`], `raw`), which
-//! the typed [`Stream`] reassembles into partial updates and the output (`typed`).
+//! Reading a stream, one stage a file: a body read under the stream's two clocks (`timeouts`)
+//! into SSE events (`sse`, `body`), recorded for the cache (`record`) or replayed from it
+//! (`replay`), decoded into frames (`frames`), becomes the raw chunks of a [`ChunkStream`]
+//! (`chunks`, the stages composed; each a [`Chunk`], `raw`), which the typed [`Stream`] reassembles into partial updates
+//! and the output (`typed`).
 
 // `sse`'s `pub` items are for the fuzz targets (`__fuzz`).
 #[allow(unreachable_pub)]
 pub(crate) mod sse;
 pub(crate) mod timeouts;
 pub(crate) mod body;
+pub(crate) mod record;
+pub(crate) mod replay;
+pub(crate) mod frames;
 pub(crate) mod raw;
 pub(crate) mod chunks;
 pub(crate) mod typed;

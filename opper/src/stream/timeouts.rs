@@ -36,11 +36,6 @@ impl Timeouts {
         }
     }
 
-    /// No deadline: for a stream replayed from the cache, which waits on nothing.
-    pub(crate) fn none() -> Self {
-        Self::new(Instant::now(), Duration::MAX, Duration::MAX)
-    }
-
     /// A data event arrived: the idle clock starts again.
     pub(crate) fn data_arrived(&mut self) {
         self.last_data = Instant::now();

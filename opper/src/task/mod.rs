@@ -13,8 +13,10 @@ use schemars::JsonSchema;
 
 use crate::error::Error;
 use crate::error::Result;
+use crate::task::configuration::Configuration;
+use crate::task::example::Example;
+use crate::task::model::Model;
 use crate::task::schema::{Schema, schema_for};
-use crate::{Configuration, Example, Model};
 
 /// A task definition independent of any client or input: name, instructions, schemas, model,
 /// examples, tags and configuration.

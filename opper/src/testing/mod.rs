@@ -420,7 +420,7 @@ impl MockServer {
     ///
     /// # Panics
     /// Never in practice: the configuration is always valid.
-    pub fn client(&self) -> crate::Opper {
+    pub fn client(&self) -> crate::client::handle::Opper {
         match self.client_builder().build() {
             Ok(client) => client,
             Err(error) => panic!("opper::testing::MockServer::client: {error}"),
@@ -438,15 +438,15 @@ impl MockServer {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn client_builder(&self) -> crate::OpperBuilder {
+    pub fn client_builder(&self) -> crate::client::builder::OpperBuilder {
         let key = lock(&self.shared.script)
             .api_key
             .clone()
             .unwrap_or_else(|| "mock-api-key".to_owned());
-        crate::Opper::builder()
+        crate::client::handle::Opper::builder()
             .api_key(key)
             .base_url(self.url())
-            .retry(crate::RetryPolicy::default().time_scale(1.0 / 50.0))
+            .retry(crate::client::retry::RetryPolicy::default().time_scale(1.0 / 50.0))
     }
 
     /// Stops accepting connections, closes the open ones and waits for the accept loop to end.

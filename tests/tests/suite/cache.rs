@@ -457,7 +457,7 @@ async fn no_secret_is_written() {
         // What is there: the request as sent and the answer.
         let entry: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(entry["request"]["input"]["text"], TEXT);
-        assert!(entry.get("response").or(entry.get("chunks")).is_some());
+        assert!(entry.get("response").or(entry.get("frames")).is_some());
     }
 }
 
@@ -701,4 +701,64 @@ async fn a_validated_stream_stores_only_its_accepted_answer_under_the_first_requ
     assert_eq!(stream.finish().await.unwrap().people.len(), 2);
     let entry = std::fs::read_to_string(dir.path().join(&entries(&dir)[0])).unwrap();
     assert!(!entry.contains("previous answer was rejected"), "{entry}");
+}
+
+/// Entries written by an earlier release, committed as they were written (`cassettes/format-1`:
+/// a v2 stream's `"chunks"`, a v3 stream's `"frames"`): they still replay, update by update, to
+/// the same output. What a user's committed cassettes hold must keep replaying.
+#[tokio::test]
+async fn committed_entries_of_format_1_still_replay() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/cassettes/format-1");
+    let person = r#"PartialPerson { name: Some("Ann"), role: Some("CTO") }"#;
+    let update = |path: &str, delta: &str, summary: &str, completed: &str| {
+        let summary = match summary {
+            "" => "None".to_owned(),
+            summary => format!("Some({summary:?})"),
+        };
+        let people = match path {
+            "response.people[0].name" => {
+                r#"PartialPerson { name: Some("Ann"), role: None }"#.to_owned()
+            }
+            _ => person.to_owned(),
+        };
+        format!(
+            "Update {{ json_path: {path:?}, delta: String({delta:?}), partial: PartialTeam {{ people: Some([{people}]), summary: {summary} }}, completed: [{completed}], attempt: 1 }}"
+        )
+    };
+    let (name, role) = ("response.people[0].name", "response.people[0].role");
+    let moved_on = r#""response.people[0].role", "response.people[0]", "response.people""#;
+    let span = "9e0f6a53-5b2f-4a51-a8c4-2f1b8c7d0e11";
+    let v2 = vec![
+        format!("opened with span Some({span:?})"),
+        update(name, "Ann", "", ""),
+        update(role, "CTO", "", r#""response.people[0].name""#),
+        update("response.summary", "Ann", "Ann", moved_on),
+        update("response.summary", " leads.", "Ann leads.", ""),
+    ];
+    let v3 = vec![
+        "opened with span None".to_owned(),
+        update(name, "Ann", "", ""),
+        update(role, "CTO", "", r#""response.people[0].name""#),
+        update("response.summary", "A", "A", moved_on),
+        update("response.summary", "nn ", "Ann ", ""),
+        update("response.summary", "l", "Ann l", ""),
+        update("response.summary", "eads.", "Ann leads.", ""),
+    ];
+    let team = r#"Team { people: [Person { name: "Ann", role: "CTO" }], summary: "Ann leads." }"#;
+    for (api, expected, span) in [
+        (opper::Api::V2, v2, format!("Some({span:?})")),
+        (opper::Api::V3, v3, "None".to_owned()),
+    ] {
+        let replay = Opper::builder()
+            .api_key(KEY)
+            .api(api)
+            .base_url("http://127.0.0.1:9")
+            .retry(RetryPolicy::none())
+            .cache(Cache::dir(dir).replay_only())
+            .build()
+            .expect("a client");
+        let (seen, end) = updates(&replay, "Ann is the CTO.").await.unwrap();
+        assert_eq!(seen, expected, "{api:?}");
+        assert_eq!(end, format!("{team} span {span}"), "{api:?}");
+    }
 }

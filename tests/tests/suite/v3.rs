@@ -905,6 +905,73 @@ async fn a_v3_stream_replays_from_a_cassette_update_by_update() {
     assert_eq!(frames.last().unwrap()["event"], "complete");
 }
 
+/// A raw v3 stream is recorded as its events arrived (only those that carry a frame: not a
+/// keep-alive, an unknown type, a line that is not JSON or `[DONE]`), a data line split in two
+/// kept on one line, and replays chunk by chunk to the same output.
+#[tokio::test]
+async fn a_raw_v3_stream_is_recorded_as_its_events_arrived_and_replays_the_same() {
+    let dir = TempDir::new("v3-raw-cassette");
+    let server = RawServer::start().await;
+    let start = r#"{"type":"tool_call_start","tool_call_index":0,"tool_call_name":"f"}"#;
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(": keep-alive\n\n")
+            .write("data: {\"type\":\"reasoning\",\"delta\":\"thinking\"}\n\n")
+            .write("data: {\"type\": \"content\",\ndata:  \"delta\": \"{\\\"sum\\\": \"}\n\n")
+            .write("data: not json\n\n")
+            .write(format!("data: {start}\n\n"))
+            .write(content("9}"))
+            .write(complete(&json!({"sum": 9})))
+            .write(DONE),
+    );
+    let raw = |opper: Opper| async move {
+        let mut chunks = opper.call("add").stream_raw().await.unwrap();
+        let mut all = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            all.push(chunk.unwrap());
+        }
+        (all, chunks.output().cloned(), chunks.cache_hit())
+    };
+    let recorder = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let (live, output, hit) = raw(recorder).await;
+    assert!(!hit);
+    assert_eq!(live.len(), 3, "{live:?}");
+    assert_eq!(output, Some(json!({"sum": 9})));
+    let replay = Opper::builder()
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    assert_eq!(raw(replay).await, (live, output, true));
+    let entry = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(entry.path()).unwrap();
+    let frames = &text[text.find("  \"frames\"").unwrap()..];
+    let complete = json!({"event": "complete", "data": {"data": {"sum": 9}, "meta": meta()}});
+    assert_eq!(
+        frames,
+        format!(
+            "  \"frames\": [\n    {}\n  ]\n}}\n",
+            [
+                // The line end between its two lines is a space.
+                r#"{"type": "content",  "delta": "{\"sum\": "}"#.to_owned(),
+                start.to_owned(),
+                json!({"type": "content", "delta": "9}"}).to_string(),
+                complete.to_string(),
+            ]
+            .join(",\n    ")
+        )
+    );
+}
+
 #[tokio::test]
 async fn a_cut_v3_stream_is_not_stored() {
     let dir = TempDir::new("v3-cut");

@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::error::Result;
 use crate::error::truncate;
-use crate::protocol::frame::{Decoded, Frame, Record, carries_data};
+use crate::protocol::check::{Json, Text};
+use crate::protocol::frame::{Decoded, Frame, carries_data};
 
 /// The frame an event's `data` carries; `Ok(None)` for events that carry nothing (empty data,
 /// keep-alives, a `[DONE]` marker, a chunk with neither a delta nor a span id). `at_eof`: the
@@ -43,38 +44,6 @@ pub(crate) fn decode(data: &str, at_eof: bool) -> Result<Option<Decoded>> {
         };
     }
     chunk.into_decoded()
-}
-
-/// The frame of a recorded chunk (a cassette's `chunks` item, as [`record`] wrote it or as an
-/// older version stored the chunk).
-pub(crate) fn replayed(recorded: Value) -> Result<Option<Decoded>> {
-    let chunk = serde_json::from_value::<StreamingChunk>(recorded).map_err(|error| {
-        Error::InvalidChunk {
-            data: "a recorded chunk".into(),
-            reason: format!("a replayed chunk could not be read: {error}"),
-            partial: Value::Null,
-        }
-    })?;
-    chunk.into_decoded()
-}
-
-/// What a cassette records of a v2 frame: the chunk, as JSON, with the span id it carried.
-/// `None` for a frame v2 does not send.
-pub(crate) fn record(frame: &Frame, span_id: Option<&str>) -> Option<Record> {
-    let chunk = match frame {
-        Frame::SpanId(id) => StreamingChunk {
-            span_id: Some(id.clone()),
-            ..StreamingChunk::default()
-        },
-        Frame::Delta { path, value } => StreamingChunk {
-            span_id: span_id.map(str::to_owned),
-            delta: Some(value.clone()),
-            json_path: path.clone(),
-            ..StreamingChunk::default()
-        },
-        Frame::Text(_) | Frame::ToolCall(_) | Frame::Complete(_) | Frame::Done => return None,
-    };
-    serde_json::to_value(chunk).ok().map(Record::Chunk)
 }
 
 /// The span id an event's data carries.
@@ -301,7 +270,6 @@ impl StreamingChunk {
                     value,
                 },
                 span_id,
-                record: None,
             }),
             (None, Some(id)) => Some(Decoded::frame(Frame::SpanId(id))),
             (None, None) => None,
@@ -309,21 +277,21 @@ impl StreamingChunk {
     }
 }
 
-/// Checks a stored chunk's JSON text as [`decode`] reads a chunk, building nothing (a cache
-/// entry's chunks are checked when it is opened, and decoded only as they are replayed):
-/// whether it is an error chunk, or why it is no chunk.
-pub(crate) fn check(text: &str) -> serde_json::Result<bool> {
-    serde_json::from_str::<ChunkCheck>(text).map(|check| check.is_error())
+/// Checks a recorded event (a cache entry's frame, `data` as sent; v2 reads no event name) as
+/// [`decode`] reads it, building nothing: a chunk that would not read, or an error chunk (whose
+/// replay would fail), is refused.
+pub(crate) fn check_recorded(data: &str) -> std::result::Result<(), String> {
+    let check: ChunkCheck = serde_json::from_str(data)
+        .map_err(|e| format!("it is not a cache entry: a chunk is not one: {e}"))?;
+    match check.is_error() {
+        true => Err("it holds an error chunk".into()),
+        false => Ok(()),
+    }
 }
 
-/// Whether a recorded chunk (its JSON) is an error chunk; one that is no chunk is not.
-pub(crate) fn is_error(chunk: &Value) -> bool {
-    ChunkCheck::deserialize(chunk).is_ok_and(|check| check.is_error())
-}
-
-/// A chunk read as a [`StreamingChunk`] reads it (the same fields, of the same JSON types, a
-/// repeated field refused, others ignored), building nothing: what it accepts, [`decode`]
-/// does.
+/// A chunk read as [`StreamingChunk`] reads it (the same fields, of the same JSON types, a
+/// repeated field refused, others ignored), building nothing: what it accepts, a
+/// `StreamingChunk` does.
 #[derive(Deserialize)]
 struct ChunkCheck {
     #[serde(default)]
@@ -349,69 +317,6 @@ impl ChunkCheck {
         self.chunk_type == Some(ChunkType::Error)
             || (self.chunk_type.is_none()
                 && (self.error_type.is_some() || self.error_message.is_some()))
-    }
-}
-
-/// A JSON string, as a `String` reads it, not kept.
-struct Text;
-
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_string(Checker).map(|Json| Text)
-    }
-}
-
-/// Any JSON value, as a [`Value`] reads it (numbers in range, the same depth limit), not kept.
-struct Json;
-
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(Checker)
-    }
-}
-
-/// The visitor of [`Text`] (strings only) and [`Json`] (anything a [`Value`] accepts).
-struct Checker;
-
-impl<'de> serde::de::Visitor<'de> for Checker {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_unit<E>(self) -> Result<Json, E> {
-        Ok(Json)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Json, A::Error> {
-        while items.next_element::<Json>()?.is_some() {}
-        Ok(Json)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<Json, A::Error> {
-        while members.next_entry::<Text, Json>()?.is_some() {}
-        Ok(Json)
     }
 }
 
@@ -469,24 +374,6 @@ mod tests {
             decode(r#"{"delta": "cut"#, true),
             Err(Error::Incomplete { .. })
         ));
-    }
-
-    #[test]
-    fn a_recorded_chunk_replays_as_the_frame_it_was() {
-        for data in [
-            r#"{"span_id": "s"}"#,
-            r#"{"span_id": "s", "delta": "a\"b", "json_path": "response.t"}"#,
-            r#"{"delta": 4.5}"#,
-        ] {
-            let live = decode(data, false).unwrap().unwrap();
-            let Some(Record::Chunk(record)) = record(&live.frame, live.span_id.as_deref()) else {
-                panic!("a v2 frame records as a chunk")
-            };
-            let replayed = replayed(record).unwrap().unwrap();
-            assert_eq!(format!("{:?}", replayed.frame), format!("{:?}", live.frame));
-            assert_eq!(replayed.span_id(), live.span_id(), "{data}");
-        }
-        assert!(record(&Frame::Text("x".into()), None).is_none());
     }
 
     /// What the fast path reads of `data` (`None`: it left it to serde).

@@ -14,12 +14,11 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::error::Result;
-use crate::protocol::frame::{Decoded, Endpoint, Frame, Record};
+use crate::protocol::frame::{Decoded, Endpoint};
 use crate::protocol::wire::Wire;
 use crate::reask::output::OutputText;
 use crate::response::Response;
@@ -90,12 +89,8 @@ impl Wire for V2 {
         chunk::decode(&data, at_eof)
     }
 
-    fn record(&self, frame: &Frame, span_id: Option<&str>) -> Option<Record> {
-        chunk::record(frame, span_id)
-    }
-
-    fn replayed(&self, recorded: Value) -> Result<Option<Decoded>> {
-        chunk::replayed(recorded)
+    fn check_recorded(&self, _event: &str, data: &str) -> std::result::Result<(), String> {
+        chunk::check_recorded(data)
     }
 
     fn span_id_of(&self, data: &str) -> Option<String> {

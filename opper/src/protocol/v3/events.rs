@@ -8,10 +8,8 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::error::Result;
-use crate::protocol::frame::{Decoded, Frame, Record};
+use crate::protocol::frame::{Decoded, Frame};
 use crate::protocol::v3::answer::read_answer;
-use crate::reask::output::OutputText;
-use crate::response::Response;
 
 /// The event name of the final answer.
 const COMPLETE: &str = "complete";
@@ -36,8 +34,7 @@ pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<De
         }
         return complete(data).map(|frame| Some(Decoded::frame(frame)));
     }
-    // Most frames are `content`: read with borrowed text, into no map (the recording, when a
-    // cache records, is made from the frame: see [`record`]).
+    // Most frames are `content`: read with borrowed text, into no map.
     if let Ok(content) = serde_json::from_str::<Content<'_>>(trimmed)
         && content.kind == "content"
     {
@@ -56,11 +53,7 @@ pub(crate) fn frame(event: &str, data: String, at_eof: bool) -> Result<Option<De
             return Ok(None);
         }
     };
-    Ok(data_frame(&value)?.map(|frame| Decoded {
-        frame,
-        span_id: None,
-        record: Some(Record::Frame(value)),
-    }))
+    Ok(data_frame(&value)?.map(Decoded::frame))
 }
 
 /// A `content` frame (or another type, left to the general reader).
@@ -72,38 +65,13 @@ struct Content<'a> {
     delta: Option<std::borrow::Cow<'a, str>>,
 }
 
-/// What a cassette records of a frame: a `content` frame's data (`{"type": "content",
-/// "delta": ...}`), a tool call's event as sent, or `{"event": "complete", "data": ...}` (the
-/// event's data as it was read). `None` for a final answer with a number `Value` cannot hold
-/// (then the stream is not stored), and for frames v3 does not send.
-pub(crate) fn record(frame: &Frame) -> Option<Record> {
-    let value = match frame {
-        Frame::Text(text) => serde_json::json!({"type": "content", "delta": text}),
-        Frame::ToolCall(event) => event.clone(),
-        Frame::Complete(answer) => complete_record(answer)?,
-        Frame::SpanId(_) | Frame::Delta { .. } | Frame::Done => return None,
-    };
-    Some(Record::Frame(value))
-}
-
-/// `{"event": "complete", "data": ...}`, the data as it was read; `None` when it has a number
-/// `Value` cannot hold.
-fn complete_record(answer: &Response<OutputText>) -> Option<Value> {
-    let data: Value = serde_json::from_slice(answer.output.body()).ok()?;
-    Some(serde_json::json!({ "event": COMPLETE, "data": data }))
-}
-
-/// The frame of a recorded event: a `content` frame's data as sent, or
-/// `{"event": "complete", "data": ...}`.
-pub(crate) fn replayed(recorded: Value) -> Result<Option<Decoded>> {
-    if recorded.get("event").and_then(Value::as_str) == Some(COMPLETE) {
-        let data = recorded
-            .get("data")
-            .map(Value::to_string)
-            .unwrap_or_default();
-        return complete(data).map(|frame| Some(Decoded::frame(frame)));
+/// Checks a recorded event (a cache entry's frame: `event` its name, empty when none) as
+/// [`frame`] reads it, building nothing: an `error` frame is refused (its replay would fail).
+pub(crate) fn check_recorded(event: &str, data: &str) -> std::result::Result<(), String> {
+    if event != COMPLETE && crate::protocol::check::type_is(data, "error") {
+        return Err("it holds an error frame".into());
     }
-    Ok(data_frame(&recorded)?.map(Decoded::frame))
+    Ok(())
 }
 
 /// The final answer in a `complete` event's data.
@@ -180,8 +148,6 @@ mod tests {
         };
         // Held as it arrived: the output is a piece of the event's text.
         assert_eq!(answer.output.text(), r#"{"sum":9}"#);
-        let record = complete_record(&answer).unwrap();
-        let replay = replayed(record).unwrap().unwrap();
-        assert!(matches!(replay.frame, Frame::Complete(a) if a.trace_uuid.as_deref() == Some("t")));
+        assert_eq!(answer.trace_uuid.as_deref(), Some("t"));
     }
 }

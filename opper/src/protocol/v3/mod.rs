@@ -16,13 +16,12 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::ApiError;
 use crate::error::Error;
 use crate::error::Result;
-use crate::protocol::frame::{Decoded, Endpoint, Frame, Record};
+use crate::protocol::frame::{Decoded, Endpoint};
 use crate::protocol::wire::Wire;
 use crate::reask::output::OutputText;
 use crate::response::Response;
@@ -117,12 +116,8 @@ impl Wire for V3 {
         events::frame(event, data, at_eof)
     }
 
-    fn record(&self, frame: &Frame, _span_id: Option<&str>) -> Option<Record> {
-        events::record(frame)
-    }
-
-    fn replayed(&self, recorded: Value) -> Result<Option<Decoded>> {
-        events::replayed(recorded)
+    fn check_recorded(&self, event: &str, data: &str) -> std::result::Result<(), String> {
+        events::check_recorded(event, data)
     }
 
     fn ends_with_complete(&self) -> bool {
