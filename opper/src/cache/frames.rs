@@ -88,7 +88,7 @@ pub(crate) fn render(out: &mut String, list: &str) {
 }
 
 /// Where each item of `items` (in `text`, an entry's) is, each checked by `api` as it reads the
-/// event ([`Api::check_recorded`]): why not, when one is not what `api` reads, or an error.
+/// event (`Wire::check_recorded`): why not, when one is not what `api` reads, or an error.
 pub(crate) fn check(api: Api, text: &str, items: &[&RawValue]) -> Result<Spans, String> {
     if items.is_empty() {
         return Err("it holds no frames".into());

@@ -35,7 +35,7 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// The URL of an endpoint's `path` (from [`Api::path`]).
+    /// The URL of an endpoint's `path` (from `Wire::path`).
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.root)
     }
