@@ -1,7 +1,9 @@
 //! Reading a stream: a body read under the stream's two clocks (`timeouts`) into SSE events
 //! (`sse`, `body`) becomes the
-//! raw chunks of a [`ChunkStream`] (`chunks`: recorded for the cache or replayed from it), which
-//! the typed [`Stream`] reassembles into partial updates and the output (`typed`).
+//! raw chunks of a [`ChunkStream`] (`chunks`: recorded for the cache or replayed from it), whose
+//! frames become partial [`Update`]s and the output (`updates`, v3's JSON text read by the
+//! pump in `text`), asked again while a validator rejects it (`again`): the typed [`Stream`]
+//! composes them (`typed`).
 
 // `sse`'s `pub` items are for the fuzz targets (`__fuzz`).
 #[allow(unreachable_pub)]
@@ -9,7 +11,11 @@ pub(crate) mod sse;
 pub(crate) mod timeouts;
 pub(crate) mod body;
 pub(crate) mod chunks;
+pub(crate) mod text;
+pub(crate) mod updates;
+pub(crate) mod again;
 pub(crate) mod typed;
 
 pub use chunks::ChunkStream;
-pub use typed::{Stream, Update};
+pub use typed::Stream;
+pub use updates::Update;
