@@ -56,7 +56,7 @@
 
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use serde_json::{Number, Value};
 
@@ -200,11 +200,35 @@ pub(crate) struct TextReader {
     root_scalar: Option<Value>,
     /// The hashes of the keys of each open object, outermost first: `keys[..objects]` are in
     /// use, the rest kept for their buffers.
-    keys: Vec<HashSet<u64>>,
+    keys: Vec<Keys>,
     /// How many objects are open.
     objects: usize,
     /// Hashes the keys (seeded per reader).
     hasher: RandomState,
+}
+
+/// The hashes of the keys of an object.
+type Keys = HashSet<u64, BuildHasherDefault<Hashed>>;
+
+/// Hashes a key's hash (already made, by the reader's seeded hasher) as itself.
+#[derive(Debug, Default)]
+struct Hashed(u64);
+
+impl Hasher for Hashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed (`write_u64`); any other bytes are folded in all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }
 
 /// The largest set of key hashes kept for reuse once its object closed.
@@ -537,8 +561,8 @@ impl TextReader {
                 if !array {
                     match self.keys.get_mut(self.objects) {
                         Some(keys) if keys.capacity() <= MAX_REUSED_KEYS => keys.clear(),
-                        Some(keys) => *keys = HashSet::new(),
-                        None => self.keys.push(HashSet::new()),
+                        Some(keys) => *keys = Keys::default(),
+                        None => self.keys.push(Keys::default()),
                     }
                     // At most `MAX_DEPTH` frames are open.
                     self.objects = self.objects.saturating_add(1);
@@ -745,13 +769,97 @@ impl TextReader {
     }
 }
 
+/// A hash of a stream of bytes, the same however the stream was cut into writes: the bytes
+/// are mixed in eight at a time (those of a word may come from several writes), and the length
+/// last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fold {
+    hash: u64,
+    /// The bytes written since the last word was mixed in, the first in the lowest byte.
+    tail: u64,
+    /// How many bytes `tail` holds: 0 to 7.
+    tail_len: u32,
+    /// How many bytes were written.
+    len: u64,
+}
+
+impl Default for Fold {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fold {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    /// Odd: multiplying by it loses nothing (each step maps states one to one).
+    const PRIME: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    /// The hash of no byte.
+    pub(crate) fn new() -> Self {
+        Self {
+            hash: Self::OFFSET,
+            tail: 0,
+            tail_len: 0,
+            len: 0,
+        }
+    }
+
+    /// The hash of `bytes`.
+    pub(crate) fn of(bytes: &[u8]) -> u64 {
+        let mut fold = Self::new();
+        fold.write(bytes);
+        fold.value()
+    }
+
+    fn mix(hash: u64, word: u64) -> u64 {
+        let hash = (hash ^ word).wrapping_mul(Self::PRIME);
+        hash ^ (hash >> 29)
+    }
+
+    /// Adds `bytes` to the stream.
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        self.len = self
+            .len
+            .wrapping_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+        let mut rest = bytes;
+        // Fills the tail to a word first.
+        while self.tail_len > 0 || rest.len() < 8 {
+            let Some((&b, after)) = rest.split_first() else {
+                return;
+            };
+            self.tail |= u64::from(b).wrapping_shl(self.tail_len.wrapping_mul(8));
+            self.tail_len = self.tail_len.wrapping_add(1);
+            rest = after;
+            if self.tail_len == 8 {
+                self.hash = Self::mix(self.hash, self.tail);
+                (self.tail, self.tail_len) = (0, 0);
+            }
+        }
+        let mut words = rest.chunks_exact(8);
+        for word in &mut words {
+            let word: [u8; 8] = word.try_into().unwrap_or_default();
+            self.hash = Self::mix(self.hash, u64::from_le_bytes(word));
+        }
+        for &b in words.remainder() {
+            self.tail |= u64::from(b).wrapping_shl(self.tail_len.wrapping_mul(8));
+            self.tail_len = self.tail_len.wrapping_add(1);
+        }
+    }
+
+    /// The hash of the bytes so far.
+    pub(crate) fn value(&self) -> u64 {
+        let hash = Self::mix(self.hash, self.tail);
+        Self::mix(Self::mix(hash, u64::from(self.tail_len)), self.len)
+    }
+}
+
 /// A digest of the events of a text, the same however the text was cut: a string's pieces
 /// count as the string they make up. Two texts whose events have the same digest say the same
-/// values at the same paths (but for a 64-bit collision). FNV-1a, over each event's path and
+/// values at the same paths (but for a 64-bit collision). A [`Fold`] of each event's path and
 /// value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Digest {
-    hash: u64,
+    bytes: Fold,
     /// The path of the last event, when it was a string (its next piece continues it).
     string_at: Option<String>,
 }
@@ -763,21 +871,16 @@ impl Default for Digest {
 }
 
 impl Digest {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0100_0000_01b3;
-
     /// The digest of no event.
     pub(crate) fn new() -> Self {
         Self {
-            hash: Self::OFFSET,
+            bytes: Fold::new(),
             string_at: None,
         }
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(Self::PRIME);
-        }
+        self.bytes.write(bytes);
     }
 
     /// Adds an event of a [`TextReader`].
@@ -801,7 +904,19 @@ impl Digest {
                 at.push_str(path);
             }
             other => {
-                self.write(other.to_string().as_bytes());
+                // Written as JSON, straight into the digest.
+                struct Hashing<'a>(&'a mut Digest);
+                impl std::io::Write for Hashing<'_> {
+                    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                        self.0.write(bytes);
+                        Ok(bytes.len())
+                    }
+                    fn flush(&mut self) -> std::io::Result<()> {
+                        Ok(())
+                    }
+                }
+                // A number, a boolean or `null`: writing it does not fail.
+                let _ = serde_json::to_writer(Hashing(self), other);
                 self.string_at = None;
             }
         }
@@ -816,12 +931,12 @@ impl Digest {
             .push(text, |path, value| digest.event(path, &value))
             .ok()?;
         let whole = reader.finish(|path, value| digest.event(path, &value));
-        whole.then_some(digest.hash)
+        whole.then(|| digest.value())
     }
 
     /// The digest so far.
     pub(crate) fn value(&self) -> u64 {
-        self.hash
+        self.bytes.value()
     }
 }
 
