@@ -67,6 +67,9 @@ use crate::partial::{MAX_DEPTH, MAX_PATH_BYTES};
 /// 17 significant digits an `f64` keeps and the 20 digits of a `u64`.
 pub(crate) const MAX_NUMBER_BYTES: usize = 256;
 
+/// The longest piece of string copied out of the reader's buffer (a longer one is moved).
+const MAX_COPIED_PIECE: usize = 64;
+
 /// The longest info word after an opening fence (```` ```json ````).
 const MAX_FENCE_INFO: u8 = 32;
 
@@ -293,7 +296,7 @@ impl TextReader {
             && !self.piece.is_empty()
         {
             self.started = true;
-            event(&self.path, Value::String(std::mem::take(&mut self.piece)));
+            event(&self.path, Value::String(take_piece(&mut self.piece)));
         }
         Ok(())
     }
@@ -707,7 +710,7 @@ impl TextReader {
             self.mode = Mode::Colon;
         } else {
             if !self.piece.is_empty() || !self.started {
-                event(&self.path, Value::String(std::mem::take(&mut self.piece)));
+                event(&self.path, Value::String(take_piece(&mut self.piece)));
             }
             self.after_value();
         }
@@ -822,28 +825,27 @@ impl Fold {
             .len
             .wrapping_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         let mut rest = bytes;
-        // Fills the tail to a word first.
-        while self.tail_len > 0 || rest.len() < 8 {
-            let Some((&b, after)) = rest.split_first() else {
-                return;
-            };
-            self.tail |= u64::from(b).wrapping_shl(self.tail_len.wrapping_mul(8));
-            self.tail_len = self.tail_len.wrapping_add(1);
+        if self.tail_len > 0 {
+            // Fills the tail to a word first: `tail_len` is 1 to 7.
+            let room = 8_usize.saturating_sub(self.tail_len as usize);
+            let (head, after) = rest.split_at(room.min(rest.len()));
+            self.tail |= word(head).wrapping_shl(self.tail_len.wrapping_mul(8));
+            self.tail_len = self
+                .tail_len
+                .wrapping_add(u32::try_from(head.len()).unwrap_or_default());
             rest = after;
-            if self.tail_len == 8 {
-                self.hash = Self::mix(self.hash, self.tail);
-                (self.tail, self.tail_len) = (0, 0);
+            if self.tail_len < 8 {
+                return;
             }
+            self.hash = Self::mix(self.hash, self.tail);
         }
         let mut words = rest.chunks_exact(8);
-        for word in &mut words {
-            let word: [u8; 8] = word.try_into().unwrap_or_default();
-            self.hash = Self::mix(self.hash, u64::from_le_bytes(word));
+        for whole in &mut words {
+            self.hash = Self::mix(self.hash, word(whole));
         }
-        for &b in words.remainder() {
-            self.tail |= u64::from(b).wrapping_shl(self.tail_len.wrapping_mul(8));
-            self.tail_len = self.tail_len.wrapping_add(1);
-        }
+        let remainder = words.remainder();
+        self.tail = word(remainder);
+        self.tail_len = u32::try_from(remainder.len()).unwrap_or_default();
     }
 
     /// The hash of the bytes so far.
@@ -851,6 +853,26 @@ impl Fold {
         let hash = Self::mix(self.hash, self.tail);
         Self::mix(Self::mix(hash, u64::from(self.tail_len)), self.len)
     }
+}
+
+/// The piece of string read, handed out: a short one is copied, so that the piece keeps its
+/// buffer for the next (a long one is moved, and not kept).
+fn take_piece(piece: &mut String) -> String {
+    if piece.len() > MAX_COPIED_PIECE {
+        return std::mem::take(piece);
+    }
+    let short = piece.as_str().to_owned();
+    piece.clear();
+    short
+}
+
+/// At most eight bytes as a word, the first in the lowest byte.
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    if let Some(start) = word.get_mut(..bytes.len()) {
+        start.copy_from_slice(bytes);
+    }
+    u64::from_le_bytes(word)
 }
 
 /// A digest of the events of a text, the same however the text was cut: a string's pieces
