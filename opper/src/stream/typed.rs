@@ -84,6 +84,7 @@ impl<T> std::fmt::Debug for Stream<T> {
         f.debug_struct("Stream")
             .field("chunks", &self.chunks)
             .field("failure", &self.failure)
+            .field("attempt", &self.assembly.attempt())
             .finish_non_exhaustive()
     }
 }

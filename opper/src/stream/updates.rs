@@ -99,6 +99,13 @@ pub(crate) struct Assembly<T> {
     attempt: u32,
 }
 
+impl<T> Assembly<T> {
+    /// The number of the attempt whose frames are read.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.attempt
+    }
+}
+
 impl<T: Partial + DeserializeOwned + 'static> Assembly<T> {
     /// The first attempt's; `schema` is the output's (`None` in text mode).
     pub(crate) fn new(schema: Option<Arc<Value>>) -> Self {
