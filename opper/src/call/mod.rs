@@ -20,7 +20,7 @@ use crate::reask::validate::{OutputCheck, Validator, ValidatorFn};
 use crate::response::Response;
 use crate::stream::ChunkStream;
 use crate::stream::Stream;
-use crate::stream::typed::{Again, Reopen};
+use crate::stream::again::{Again, Reopen};
 use crate::task::Task;
 use crate::task::configuration::Configuration;
 use crate::task::example::Example;

@@ -390,10 +390,15 @@ impl<T: Partial + DeserializeOwned> Assembler<T> {
                 Ok(())
             }
         }
-        let mut hashing = Hashing(std::collections::hash_map::DefaultHasher::new());
+        // In blocks: a partial is written in many small pieces, each a call of the hasher.
+        let mut hashing = std::io::BufWriter::with_capacity(
+            8192,
+            Hashing(std::collections::hash_map::DefaultHasher::new()),
+        );
         // A partial is plain data: serializing it does not fail (else both sides differ).
         let _ = serde_json::to_writer(&mut hashing, &*self.partial);
-        hashing.0.finish()
+        let _ = std::io::Write::flush(&mut hashing);
+        hashing.get_ref().0.finish()
     }
 
     /// The JSON assembled so far (for errors).

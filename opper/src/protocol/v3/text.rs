@@ -56,7 +56,7 @@
 
 use std::collections::HashSet;
 use std::fmt::{self, Write as _};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use serde_json::{Number, Value};
 
@@ -66,6 +66,9 @@ use crate::jsontext::number::Num;
 /// The longest number token read, in bytes (a longer one is a [`ReadError`]): far above the
 /// 17 significant digits an `f64` keeps and the 20 digits of a `u64`.
 pub(crate) const MAX_NUMBER_BYTES: usize = 256;
+
+/// The longest piece of string copied out of the reader's buffer (a longer one is moved).
+const MAX_COPIED_PIECE: usize = 64;
 
 /// The longest info word after an opening fence (```` ```json ````).
 const MAX_FENCE_INFO: u8 = 32;
@@ -200,11 +203,35 @@ pub(crate) struct TextReader {
     root_scalar: Option<Value>,
     /// The hashes of the keys of each open object, outermost first: `keys[..objects]` are in
     /// use, the rest kept for their buffers.
-    keys: Vec<HashSet<u64>>,
+    keys: Vec<Keys>,
     /// How many objects are open.
     objects: usize,
     /// Hashes the keys (seeded per reader).
     hasher: RandomState,
+}
+
+/// The hashes of the keys of an object.
+type Keys = HashSet<u64, BuildHasherDefault<Hashed>>;
+
+/// Hashes a key's hash (already made, by the reader's seeded hasher) as itself.
+#[derive(Debug, Default)]
+struct Hashed(u64);
+
+impl Hasher for Hashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64`s are hashed (`write_u64`); any other bytes are folded in all the same.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }
 
 /// The largest set of key hashes kept for reuse once its object closed.
@@ -269,7 +296,7 @@ impl TextReader {
             && !self.piece.is_empty()
         {
             self.started = true;
-            event(&self.path, Value::String(std::mem::take(&mut self.piece)));
+            event(&self.path, Value::String(take_piece(&mut self.piece)));
         }
         Ok(())
     }
@@ -537,8 +564,8 @@ impl TextReader {
                 if !array {
                     match self.keys.get_mut(self.objects) {
                         Some(keys) if keys.capacity() <= MAX_REUSED_KEYS => keys.clear(),
-                        Some(keys) => *keys = HashSet::new(),
-                        None => self.keys.push(HashSet::new()),
+                        Some(keys) => *keys = Keys::default(),
+                        None => self.keys.push(Keys::default()),
                     }
                     // At most `MAX_DEPTH` frames are open.
                     self.objects = self.objects.saturating_add(1);
@@ -683,7 +710,7 @@ impl TextReader {
             self.mode = Mode::Colon;
         } else {
             if !self.piece.is_empty() || !self.started {
-                event(&self.path, Value::String(std::mem::take(&mut self.piece)));
+                event(&self.path, Value::String(take_piece(&mut self.piece)));
             }
             self.after_value();
         }
@@ -745,13 +772,116 @@ impl TextReader {
     }
 }
 
+/// A hash of a stream of bytes, the same however the stream was cut into writes: the bytes
+/// are mixed in eight at a time (those of a word may come from several writes), and the length
+/// last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fold {
+    hash: u64,
+    /// The bytes written since the last word was mixed in, the first in the lowest byte.
+    tail: u64,
+    /// How many bytes `tail` holds: 0 to 7.
+    tail_len: u32,
+    /// How many bytes were written.
+    len: u64,
+}
+
+impl Default for Fold {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fold {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    /// Odd: multiplying by it loses nothing (each step maps states one to one).
+    const PRIME: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    /// The hash of no byte.
+    pub(crate) fn new() -> Self {
+        Self {
+            hash: Self::OFFSET,
+            tail: 0,
+            tail_len: 0,
+            len: 0,
+        }
+    }
+
+    /// The hash of `bytes`.
+    pub(crate) fn of(bytes: &[u8]) -> u64 {
+        let mut fold = Self::new();
+        fold.write(bytes);
+        fold.value()
+    }
+
+    fn mix(hash: u64, word: u64) -> u64 {
+        let hash = (hash ^ word).wrapping_mul(Self::PRIME);
+        hash ^ (hash >> 29)
+    }
+
+    /// Adds `bytes` to the stream.
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        self.len = self
+            .len
+            .wrapping_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+        let mut rest = bytes;
+        if self.tail_len > 0 {
+            // Fills the tail to a word first: `tail_len` is 1 to 7.
+            let room = 8_usize.saturating_sub(self.tail_len as usize);
+            let (head, after) = rest.split_at(room.min(rest.len()));
+            self.tail |= word(head).wrapping_shl(self.tail_len.wrapping_mul(8));
+            self.tail_len = self
+                .tail_len
+                .wrapping_add(u32::try_from(head.len()).unwrap_or_default());
+            rest = after;
+            if self.tail_len < 8 {
+                return;
+            }
+            self.hash = Self::mix(self.hash, self.tail);
+        }
+        let mut words = rest.chunks_exact(8);
+        for whole in &mut words {
+            self.hash = Self::mix(self.hash, word(whole));
+        }
+        let remainder = words.remainder();
+        self.tail = word(remainder);
+        self.tail_len = u32::try_from(remainder.len()).unwrap_or_default();
+    }
+
+    /// The hash of the bytes so far.
+    pub(crate) fn value(&self) -> u64 {
+        let hash = Self::mix(self.hash, self.tail);
+        Self::mix(Self::mix(hash, u64::from(self.tail_len)), self.len)
+    }
+}
+
+/// The piece of string read, handed out: a short one is copied, so that the piece keeps its
+/// buffer for the next (a long one is moved, and not kept).
+fn take_piece(piece: &mut String) -> String {
+    if piece.len() > MAX_COPIED_PIECE {
+        return std::mem::take(piece);
+    }
+    let short = piece.as_str().to_owned();
+    piece.clear();
+    short
+}
+
+/// At most eight bytes as a word, the first in the lowest byte.
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0; 8];
+    if let Some(start) = word.get_mut(..bytes.len()) {
+        start.copy_from_slice(bytes);
+    }
+    u64::from_le_bytes(word)
+}
+
 /// A digest of the events of a text, the same however the text was cut: a string's pieces
 /// count as the string they make up. Two texts whose events have the same digest say the same
-/// values at the same paths (but for a 64-bit collision). FNV-1a, over each event's path and
+/// values at the same paths (but for a 64-bit collision). A [`Fold`] of each event's path and
 /// value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Digest {
-    hash: u64,
+    bytes: Fold,
     /// The path of the last event, when it was a string (its next piece continues it).
     string_at: Option<String>,
 }
@@ -763,21 +893,16 @@ impl Default for Digest {
 }
 
 impl Digest {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0100_0000_01b3;
-
     /// The digest of no event.
     pub(crate) fn new() -> Self {
         Self {
-            hash: Self::OFFSET,
+            bytes: Fold::new(),
             string_at: None,
         }
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.hash = (self.hash ^ u64::from(b)).wrapping_mul(Self::PRIME);
-        }
+        self.bytes.write(bytes);
     }
 
     /// Adds an event of a [`TextReader`].
@@ -801,7 +926,19 @@ impl Digest {
                 at.push_str(path);
             }
             other => {
-                self.write(other.to_string().as_bytes());
+                // Written as JSON, straight into the digest.
+                struct Hashing<'a>(&'a mut Digest);
+                impl std::io::Write for Hashing<'_> {
+                    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                        self.0.write(bytes);
+                        Ok(bytes.len())
+                    }
+                    fn flush(&mut self) -> std::io::Result<()> {
+                        Ok(())
+                    }
+                }
+                // A number, a boolean or `null`: writing it does not fail.
+                let _ = serde_json::to_writer(Hashing(self), other);
                 self.string_at = None;
             }
         }
@@ -816,12 +953,12 @@ impl Digest {
             .push(text, |path, value| digest.event(path, &value))
             .ok()?;
         let whole = reader.finish(|path, value| digest.event(path, &value));
-        whole.then_some(digest.hash)
+        whole.then(|| digest.value())
     }
 
     /// The digest so far.
     pub(crate) fn value(&self) -> u64 {
-        self.hash
+        self.bytes.value()
     }
 }
 

@@ -945,3 +945,26 @@ fn the_digest_of_a_text_does_not_depend_on_its_cuts() {
     );
     assert_eq!(Digest::of_text("{\"a\": "), None);
 }
+
+#[test]
+fn the_hash_of_bytes_does_not_depend_on_their_cuts() {
+    use super::Fold;
+    let text = "0123456789abcdefghijklmnopqrstuvwxyz, a longer run than two words".as_bytes();
+    let whole = Fold::of(text);
+    for cut in 0..=text.len() {
+        for second in cut..=text.len() {
+            let mut fold = Fold::new();
+            fold.write(&text[..cut]);
+            fold.write(&text[cut..second]);
+            fold.write(&text[second..]);
+            assert_eq!(fold.value(), whole, "cut at {cut} and {second}");
+        }
+    }
+    // One byte more, one byte changed, or a zero byte more (the length counts): another hash.
+    assert_ne!(Fold::of(&text[1..]), whole);
+    let mut changed = text.to_vec();
+    changed[20] ^= 1;
+    assert_ne!(Fold::of(&changed), whole);
+    assert_ne!(Fold::of(b"ab\0"), Fold::of(b"ab"));
+    assert_ne!(Fold::of(b""), Fold::of(b"\0"));
+}
