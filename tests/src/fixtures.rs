@@ -57,6 +57,31 @@ pub struct Person {
     pub role: String,
 }
 
+/// [`Team`]'s answer as JSON: Ann, the CTO.
+pub fn team_json() -> serde_json::Value {
+    serde_json::json!({"people": [{"name": "Ann", "role": "CTO"}], "summary": "Ann leads."})
+}
+
+/// A typed stream of `extract_team` with [`Team`]'s output schema.
+pub async fn team_stream(opper: &opper::Opper) -> opper::Stream<Team> {
+    opper
+        .call("extract_team")
+        .output_type::<Team>()
+        .input(&serde_json::json!({"text": "Ann is the CTO."}))
+        .stream::<Team>()
+        .await
+        .expect("a stream")
+}
+
+/// The output of an `add` task.
+#[derive(
+    Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema, opper::Partial,
+)]
+pub struct Sum {
+    /// The sum.
+    pub sum: i64,
+}
+
 /// Opens a typed stream of `task` (with `T`'s output schema) and reads it to the end,
 /// expecting an error.
 pub async fn typed_stream_error<T>(opper: &opper::Opper, task: &str) -> opper::Error

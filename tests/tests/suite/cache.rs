@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use opper::Api;
 use opper::testing::{MockServer, Reply};
 use opper::{Cache, Error, Opper, RetryPolicy};
-use opper_tests::{KEY, Team, TempDir};
+use opper_tests::v3::{add_numbers, answer, content, read, stream};
+use opper_tests::{KEY, RawServer, Script, Sum, Team, TempDir, builder, team_json, team_stream};
 use serde_json::{Value, json};
 
 const TASK: &str = "extract_team";
@@ -701,4 +703,94 @@ async fn a_validated_stream_stores_only_its_accepted_answer_under_the_first_requ
     assert_eq!(stream.finish().await.unwrap().people.len(), 2);
     let entry = std::fs::read_to_string(dir.path().join(&entries(&dir)[0])).unwrap();
     assert!(!entry.contains("previous answer was rejected"), "{entry}");
+}
+
+// v3: its endpoint in the key, its frames in the entry (raw scripted servers).
+
+#[tokio::test]
+async fn a_cached_call_is_keyed_by_its_v3_endpoint_and_answers_without_a_request() {
+    let dir = TempDir::new("v3-cache");
+    let server = RawServer::start().await;
+    server.push(answer(json!({"sum": 9})));
+    let opper = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let live = add_numbers(&opper).send::<Sum>().await.unwrap();
+    let mut cached = add_numbers(&opper).send::<Sum>().await.unwrap();
+    assert_eq!(server.received().len(), 1, "the second call is a hit");
+    assert!(cached.cache_hit && !live.cache_hit);
+    cached.cache_hit = false;
+    assert_eq!(cached, live);
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+    let entry: Value =
+        serde_json::from_slice(&std::fs::read(entries[0].as_ref().unwrap().path()).unwrap())
+            .unwrap();
+    assert_eq!(entry["endpoint"], "/v3/functions/add_numbers/call");
+    assert_eq!(entry["response"]["data"], json!({"sum": 9}));
+
+    // The same request on v2 is another endpoint: a miss, not the v3 answer.
+    let v2 = builder(&server.url())
+        .cache(Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    let error = add_numbers(&v2).send::<Sum>().await.unwrap_err();
+    assert!(matches!(error, Error::CacheMiss { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_v3_stream_replays_from_a_cassette_update_by_update() {
+    let dir = TempDir::new("v3-cassette");
+    let server = RawServer::start().await;
+    let text = r#"{"people": [{"name": "Ann", "role": "CTO"}], "summary": "Ann leads."}"#;
+    server.push(stream(text, &team_json()));
+    let recorder = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let (live, team) = read(team_stream(&recorder).await).await;
+    team.unwrap();
+
+    let replay = Opper::builder()
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    let (replayed, team) = read(team_stream(&replay).await).await;
+    assert_eq!(team.unwrap().summary, "Ann leads.");
+    assert_eq!(replayed, live);
+    assert_eq!(server.received().len(), 1);
+    let entry = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let entry: Value = serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
+    assert_eq!(entry["endpoint"], "/v3/functions/extract_team/stream");
+    let frames = entry["frames"].as_array().unwrap();
+    assert_eq!(frames[0], json!({"type": "content", "delta": "{"}));
+    assert_eq!(frames.last().unwrap()["event"], "complete");
+}
+
+#[tokio::test]
+async fn a_cut_v3_stream_is_not_stored() {
+    let dir = TempDir::new("v3-cut");
+    let server = RawServer::start().await;
+    server.push(Script::default().sse_head().write(content("{\"sum\": 9}")));
+    let opper = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let stream = opper
+        .call("add")
+        .output_type::<Sum>()
+        .stream::<Sum>()
+        .await
+        .unwrap();
+    assert!(read(stream).await.1.is_err());
+    assert!(!dir.path().exists() || std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }

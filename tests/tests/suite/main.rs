@@ -10,7 +10,9 @@
 
 mod agent;
 mod cache;
+mod calls;
 mod client;
+mod configuration;
 mod faults;
 mod first_hour;
 mod function;
@@ -21,5 +23,3 @@ mod load;
 mod official_client;
 mod robustness;
 mod streaming;
-mod v3;
-mod v3_partials;
