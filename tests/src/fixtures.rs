@@ -155,3 +155,28 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// Tests that run once per API version: for each `name` given, `v2::name` and `v3::name`,
+/// which await `name(Api::V2)` and `name(Api::V3)` of the module that invokes it (an
+/// `async fn(opper::Api)`). A failure names its version in the test's path.
+#[macro_export]
+macro_rules! each_version {
+    ($($name:ident),+ $(,)?) => {
+        mod v2 {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(::opper::Api::V2).await
+                }
+            )+
+        }
+        mod v3 {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(::opper::Api::V3).await
+                }
+            )+
+        }
+    };
+}

@@ -35,10 +35,16 @@ async fn server() -> MockServer {
     server
 }
 
-/// A client of `server` with `cache`, no retries, and a header whose value is a secret too.
+/// A v2 client of `server` with `cache`, no retries, and a header whose value is a secret too.
 fn client(server: &MockServer, cache: Cache) -> Opper {
+    client_on(server, Api::V2, cache)
+}
+
+/// [`client`] on `api`.
+fn client_on(server: &MockServer, api: Api, cache: Cache) -> Opper {
     server
         .client_builder()
+        .api(api)
         .retry(RetryPolicy::none())
         .header("x-team-secret", "header-secret-42")
         .cache(cache)
@@ -91,11 +97,16 @@ fn entries(dir: &TempDir) -> Vec<String> {
     files
 }
 
-#[tokio::test]
-async fn a_hit_makes_no_request_and_gives_the_same_response() {
+opper_tests::each_version!(
+    a_hit_makes_no_request_and_gives_the_same_response,
+    a_stream_replays_update_by_update,
+    a_stream_dropped_or_broken_before_its_end_is_not_stored,
+);
+
+async fn a_hit_makes_no_request_and_gives_the_same_response(api: Api) {
     let dir = TempDir::new("cache-hit");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     let live = send(&opper, TEXT).await.unwrap();
     assert_eq!(server.request_count(), 1);
     assert_eq!(entries(&dir).len(), 1);
@@ -111,7 +122,7 @@ async fn a_hit_makes_no_request_and_gives_the_same_response() {
     assert_eq!(cached.span_id, live.span_id);
     assert_eq!(format!("{live:?}"), as_live(cached));
     // Another client on the same directory, even of another server, hits too.
-    let other = server_less_client(&dir, false);
+    let other = server_less_client_on(api, &dir, false);
     let again = send(&other, TEXT).await.unwrap();
     assert_eq!(as_live(again), format!("{live:?}"));
 }
@@ -160,10 +171,16 @@ async fn cache_hit_says_this_crates_cache_answered_and_cached_stays_the_services
     assert_eq!(server.request_count(), 3, "the hits made no request");
 }
 
-/// A client of a server that is not there, with a cache in `dir`.
+/// A v2 client of a server that is not there, with a cache in `dir`.
 fn server_less_client(dir: &TempDir, replay_only: bool) -> Opper {
+    server_less_client_on(Api::V2, dir, replay_only)
+}
+
+/// [`server_less_client`] on `api`.
+fn server_less_client_on(api: Api, dir: &TempDir, replay_only: bool) -> Opper {
     let cache = Cache::dir(dir.path());
     Opper::builder()
+        .api(api)
         .api_key(KEY)
         .base_url("http://127.0.0.1:9")
         .retry(RetryPolicy::none())
@@ -198,11 +215,10 @@ async fn another_input_or_task_definition_is_a_miss() {
     assert_eq!(server.request_count(), 4);
 }
 
-#[tokio::test]
-async fn a_stream_replays_update_by_update() {
+async fn a_stream_replays_update_by_update(api: Api) {
     let dir = TempDir::new("cache-stream");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     let (live, live_end) = updates(&opper, TEXT).await.unwrap();
     assert!(live.len() > 5, "{live:?}");
     assert_eq!(server.request_count(), 1);
@@ -242,11 +258,13 @@ async fn a_stream_replays_update_by_update() {
     assert_eq!(live.1, "Roses are red, violets are blue.");
 }
 
+// v2 only: on v3 a stream whose `complete` does not fit the type is stored today (reported).
 #[tokio::test]
 async fn errors_are_not_stored() {
+    let api = Api::V2;
     let dir = TempDir::new("cache-errors");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     server.fault(Reply::status(500));
     assert_eq!(send(&opper, TEXT).await.unwrap_err().status(), Some(500));
     server.fault(Reply::status(400));
@@ -286,11 +304,10 @@ async fn errors_are_not_stored() {
     assert_eq!(entries(&dir).len(), 1);
 }
 
-#[tokio::test]
-async fn a_stream_dropped_or_broken_before_its_end_is_not_stored() {
+async fn a_stream_dropped_or_broken_before_its_end_is_not_stored(api: Api) {
     let dir = TempDir::new("cache-dropped");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     let mut stream = call(&opper, TEXT).stream::<Team>().await.unwrap();
     stream.next().await.unwrap().unwrap();
     stream.next().await.unwrap().unwrap();
