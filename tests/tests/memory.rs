@@ -194,7 +194,7 @@ fn a_202_skips_the_operations_it_does_not_keep() {
     let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     let runtime = runtime();
     let server = runtime.block_on(MockServer::start());
-    let count = 1_000_000;
+    let count = 200_000;
     let mut body =
         String::from(r#"{"data": null, "meta": {"status": "pending", "pending_operations": ["#);
     for i in 0..count {
