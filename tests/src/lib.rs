@@ -10,6 +10,7 @@
 //! - [`logs`]: [`capture_logs`], what `tracing` wrote, as text.
 //! - [`chunked`]: the chunked property-test scaffold (random values, random chunkings, every
 //!   partial checked) and [`proptest_runner`].
+//! - [`process`]: [`run_alone`], one test of the running binary in a process of its own.
 //! - [`v3`]: API v3 as a [`RawServer`] writes it (answers, frames, whole streams) and [`v3::read`],
 //!   every update of a typed stream.
 //! - [`bench`](mod@bench): helpers of the bench binaries.
@@ -21,6 +22,7 @@ pub mod bench;
 pub mod chunked;
 pub mod fixtures;
 pub mod logs;
+pub mod process;
 pub mod raw;
 pub mod v3;
 
@@ -30,4 +32,5 @@ pub use fixtures::{
     text_stream_error, typed_stream_error,
 };
 pub use logs::{Captured, capture_logs};
+pub use process::{is_alone, run_alone};
 pub use raw::{RawServer, Received, Script, Step};
