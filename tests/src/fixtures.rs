@@ -21,7 +21,13 @@ pub fn client(url: &str) -> opper::Opper {
 
 /// A client of the built-in server with two retries, 10 ms apart at first.
 pub fn retrying(server: &opper::testing::MockServer) -> opper::Opper {
+    retrying_on(server, opper::Api::V2)
+}
+
+/// [`retrying`] on `api`.
+pub fn retrying_on(server: &opper::testing::MockServer, api: opper::Api) -> opper::Opper {
     builder(&server.url())
+        .api(api)
         .retry(
             opper::RetryPolicy::default()
                 .max_retries(2)
