@@ -74,6 +74,20 @@ pub fn stream(text: &str, data: &Value) -> Script {
     script.write(complete(data)).write(DONE)
 }
 
+/// A typed stream of `add`, with [`Sum`](crate::Sum)'s output schema.
+pub async fn sum_stream(opper: &opper::Opper) -> opper::Stream<crate::Sum> {
+    sum_stream_of(opper).await.expect("a stream")
+}
+
+/// [`sum_stream`], or the error it opened with.
+pub async fn sum_stream_of(opper: &opper::Opper) -> opper::Result<opper::Stream<crate::Sum>> {
+    opper
+        .call("add")
+        .output_type::<crate::Sum>()
+        .stream::<crate::Sum>()
+        .await
+}
+
 /// Every update of a stream (its json_path, delta and partial as JSON), then how it ended.
 pub async fn read<T: opper::Partial + DeserializeOwned + 'static>(
     mut stream: opper::Stream<T>,

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use opper::Api;
 use opper::testing::{MockServer, Reply};
 use opper::{Cache, Error, Opper, RetryPolicy};
-use opper_tests::v3::{add_numbers, answer, content, read, stream};
+use opper_tests::v3::{add_numbers, answer, content, read, stream, sum_stream};
 use opper_tests::{KEY, RawServer, Script, Sum, Team, TempDir, builder, team_json, team_stream};
 use serde_json::{Value, json};
 
@@ -802,12 +802,7 @@ async fn a_cut_v3_stream_is_not_stored() {
         .cache(Cache::dir(dir.path()))
         .build()
         .unwrap();
-    let stream = opper
-        .call("add")
-        .output_type::<Sum>()
-        .stream::<Sum>()
-        .await
-        .unwrap();
+    let stream = sum_stream(&opper).await;
     assert!(read(stream).await.1.is_err());
     assert!(!dir.path().exists() || std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }

@@ -6,7 +6,9 @@
 
 use futures::StreamExt;
 use opper::{Error, Model};
-use opper_tests::v3::{self, DONE, add_numbers, answer, content, meta, read, stream};
+use opper_tests::v3::{
+    self, DONE, add_numbers, answer, content, meta, read, stream, sum_stream, sum_stream_of,
+};
 use opper_tests::{RawServer, Script, Sum, capture_logs};
 use serde_json::{Value, json};
 
@@ -444,12 +446,7 @@ async fn spans_record_the_api_and_the_trace() {
     let opper = v3::client(&server.url());
     let (logs, _guard) = capture_logs();
     opper.call("add").send::<Sum>().await.unwrap();
-    let stream = opper
-        .call("add")
-        .output_type::<Sum>()
-        .stream::<Sum>()
-        .await
-        .unwrap();
+    let stream = sum_stream(&opper).await;
     read(stream).await.1.unwrap();
     let logs = logs.text();
     let call = logs
@@ -501,7 +498,7 @@ async fn an_unreadable_meta_field_is_dropped_and_the_output_stands() {
         assert_eq!(reply.cost, None, "{cost}");
         assert_eq!(reply.trace_uuid.as_deref(), Some("t"), "{cost}");
         assert_eq!(reply.usage.unwrap().total_tokens, 3, "{cost}");
-        let stream = opper.call("add").output_type::<Sum>().stream::<Sum>().await;
+        let stream = sum_stream_of(&opper).await;
         assert_eq!(
             stream.unwrap().finish().await.unwrap(),
             Sum { sum: 9 },

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use opper::{Api, Error, RetryPolicy};
-use opper_tests::v3::{self, DONE, complete, content, read, stream};
+use opper_tests::v3::{self, DONE, complete, content, read, stream, sum_stream, sum_stream_of};
 use opper_tests::{RawServer, Script, Sum, Team, builder, team_json, team_stream};
 
 use futures::StreamExt;
@@ -240,12 +240,7 @@ async fn numbers_cut_across_deltas_appear_whole() {
     let server = RawServer::start().await;
     server.push(stream("{\"sum\": 42}", &json!({"sum": 42})));
     let opper = v3::client(&server.url());
-    let stream = opper
-        .call("add")
-        .output_type::<Sum>()
-        .stream::<Sum>()
-        .await
-        .unwrap();
+    let stream = sum_stream(&opper).await;
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 42 });
     assert_eq!(updates.len(), 2, "{updates:?}");
@@ -264,12 +259,7 @@ async fn fenced_json_streams_too() {
     let server = RawServer::start().await;
     server.push(stream("```json\n{\"sum\": 9}\n```", &json!({"sum": 9})));
     let opper = v3::client(&server.url());
-    let stream = opper
-        .call("add")
-        .output_type::<Sum>()
-        .stream::<Sum>()
-        .await
-        .unwrap();
+    let stream = sum_stream(&opper).await;
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
     assert_eq!(updates.len(), 2, "{updates:?}");
@@ -464,12 +454,7 @@ async fn unknown_frames_comments_and_bad_lines_are_skipped_and_done_ends_it() {
             .write(complete(&json!({"sum": 1}))),
     );
     let opper = v3::client(&server.url());
-    let stream = opper
-        .call("add")
-        .output_type::<Sum>()
-        .stream::<Sum>()
-        .await
-        .unwrap();
+    let stream = sum_stream(&opper).await;
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
     // The number, then the final answer's update showing it.
@@ -713,7 +698,7 @@ async fn a_complete_event_that_cannot_be_read_says_so_and_why() {
     }
     let opper = v3::client(&server.url());
     for (_, why) in &events {
-        let stream = opper.call("add").output_type::<Sum>().stream::<Sum>().await;
+        let stream = sum_stream_of(&opper).await;
         let (_, sum) = read(stream.unwrap()).await;
         let error = sum.unwrap_err();
         let shown = error.to_string();
