@@ -796,6 +796,14 @@ fn assert_v3_error(error: &Value, code: &str) {
     assert_eq!(error.as_object().unwrap().len(), 1, "{error}");
 }
 
+/// Checks that `response` is a v3 error of `status` and `code`; returns its body.
+async fn expect_v3_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let error = json_of(response).await;
+    assert_v3_error(&error, code);
+    error
+}
+
 #[tokio::test]
 async fn errors_are_shaped_like_v3_on_v3_paths() {
     let server = MockServer::start().await;
@@ -810,30 +818,24 @@ async fn errors_are_shaped_like_v3_on_v3_paths() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 401);
-        assert_v3_error(&json_of(response).await, "unauthorized");
+        expect_v3_error(response, 401, "unauthorized").await;
     }
 
-    let response = post(&server, "/v3/functions/t/other", run_request(None, false)).await;
-    assert_eq!(response.status(), 404);
-    assert_v3_error(&json_of(response).await, "not_found");
-    let response = post(&server, "/v3/functions//call", run_request(None, false)).await;
-    assert_eq!(response.status(), 404);
-    assert_v3_error(&json_of(response).await, "not_found");
+    for path in ["/v3/functions/t/other", "/v3/functions//call"] {
+        let response = post(&server, path, run_request(None, false)).await;
+        expect_v3_error(response, 404, "not_found").await;
+    }
     let response = client
         .get(format!("{}/v3/functions/t/call", server.url()))
         .bearer_auth("secret")
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 405);
-    assert_v3_error(&json_of(response).await, "method_not_allowed");
+    expect_v3_error(response, 405, "method_not_allowed").await;
 
     // `/v3/call` needs the name in the body; the function path takes it from the path.
     let response = post(&server, "/v3/call", run_request(None, false)).await;
-    assert_eq!(response.status(), 400);
-    let error = json_of(response).await;
-    assert_v3_error(&error, "bad_request");
+    let error = expect_v3_error(response, 400, "bad_request").await;
     assert_eq!(error["error"]["details"]["field"], "name");
     let response = post(
         &server,
@@ -841,8 +843,7 @@ async fn errors_are_shaped_like_v3_on_v3_paths() {
         r#"{"name": 3, "input": 1}"#.into(),
     )
     .await;
-    assert_eq!(response.status(), 400);
-    assert_v3_error(&json_of(response).await, "bad_request");
+    expect_v3_error(response, 400, "bad_request").await;
     for bad in [
         "not json",
         "[1]",
@@ -856,9 +857,7 @@ async fn errors_are_shaped_like_v3_on_v3_paths() {
     // A schema asking for more than the generator makes.
     let huge = json!({"input": 1, "output_schema": {"type": "array", "minItems": 1_000_000}});
     let response = post(&server, "/v3/functions/t/call", huge.to_string()).await;
-    assert_eq!(response.status(), 400);
-    let error = json_of(response).await;
-    assert_v3_error(&error, "bad_request");
+    let error = expect_v3_error(response, 400, "bad_request").await;
     assert!(
         error["error"]["message"]
             .as_str()

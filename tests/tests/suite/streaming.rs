@@ -462,20 +462,25 @@ async fn unknown_frames_comments_and_bad_lines_are_skipped_and_done_ends_it() {
     assert_eq!(updates[1].2, json!({"sum": 9}));
 }
 
-#[tokio::test]
-async fn a_text_task_streams_its_text() {
+/// Every update of the text task `hello` whose text is "Hello, " and "Ann!" and whose final
+/// answer is `answer`, and how it ended.
+async fn hello(answer: &str) -> (Vec<(String, Value, Value)>, opper::Result<String>) {
     let server = RawServer::start().await;
     server.push(
         Script::default()
             .sse_head()
             .write(content("Hello, "))
             .write(content("Ann!"))
-            .write(complete(&json!("Hello, Ann!")))
+            .write(complete(&json!(answer)))
             .write(DONE),
     );
     let opper = v3::client(&server.url());
-    let stream = opper.call("hello").stream::<String>().await.unwrap();
-    let (updates, text) = read(stream).await;
+    read(opper.call("hello").stream::<String>().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn a_text_task_streams_its_text() {
+    let (updates, text) = hello("Hello, Ann!").await;
     assert_eq!(text.unwrap(), "Hello, Ann!");
     let deltas: Vec<(&str, &Value)> = updates.iter().map(|(p, d, _)| (p.as_str(), d)).collect();
     assert_eq!(deltas, [("", &json!("Hello, ")), ("", &json!("Ann!"))]);
@@ -652,18 +657,7 @@ async fn text_after_complete_changes_no_partial() {
 
 #[tokio::test]
 async fn a_text_task_whose_final_answer_differs_ends_with_an_update_showing_it() {
-    let server = RawServer::start().await;
-    server.push(
-        Script::default()
-            .sse_head()
-            .write(content("Hello, "))
-            .write(content("Ann!"))
-            .write(complete(&json!("Hello, Bob!")))
-            .write(DONE),
-    );
-    let opper = v3::client(&server.url());
-    let stream = opper.call("hello").stream::<String>().await.unwrap();
-    let (updates, text) = read(stream).await;
+    let (updates, text) = hello("Hello, Bob!").await;
     assert_eq!(text.unwrap(), "Hello, Bob!");
     assert_eq!(updates.len(), 3, "{updates:?}");
     assert_eq!(
