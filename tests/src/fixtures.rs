@@ -16,7 +16,12 @@ pub fn builder(url: &str) -> opper::OpperBuilder {
 
 /// [`builder`], built.
 pub fn client(url: &str) -> opper::Opper {
-    builder(url).build().expect("a client")
+    client_on(url, opper::Api::V2)
+}
+
+/// [`client`] on `api`.
+pub fn client_on(url: &str, api: opper::Api) -> opper::Opper {
+    builder(url).api(api).build().expect("a client")
 }
 
 /// A client of the built-in server with two retries, 10 ms apart at first.

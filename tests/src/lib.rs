@@ -28,8 +28,8 @@ pub mod v3;
 
 pub use chunked::proptest_runner;
 pub use fixtures::{
-    KEY, Person, Sum, Team, TempDir, builder, chain, client, retrying, retrying_on, team_json,
-    team_stream, text_stream_error, typed_stream_error,
+    KEY, Person, Sum, Team, TempDir, builder, chain, client, client_on, retrying, retrying_on,
+    team_json, team_stream, text_stream_error, typed_stream_error,
 };
 pub use logs::{Captured, capture_logs};
 pub use process::{is_alone, run_alone};
