@@ -32,5 +32,5 @@ pub use fixtures::{
     team_json, team_stream, text_stream_error, typed_stream_error,
 };
 pub use logs::{Captured, capture_logs};
-pub use process::{is_alone, run_alone};
+pub use process::{is_alone, run_alone, run_alone_with};
 pub use raw::{RawServer, Received, Script, Step};

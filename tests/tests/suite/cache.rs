@@ -480,44 +480,25 @@ async fn no_secret_is_written() {
     }
 }
 
-/// Set in the child processes of [`run_alone`].
-const CHILD: &str = "OPPER_CACHE_TEST_CHILD";
-
-/// Runs the test `name` of this binary alone in a child process, with [`CHILD`] and `env` set
+/// Runs the test `name` of this module alone in a child process, with `env` set
 /// (`OPPER_HTTP_BEARER` removed, an empty value as unset); panics with its output unless it
 /// passes. For tests that set the environment, or that trace: tracing decides once per
 /// call site, process-wide, whether it is enabled, which other tests running beside a
 /// subscriber could decide first.
 fn run_alone(name: &str, env: &[(&str, &str)]) {
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "--exact",
-            &format!("cache::{name}"),
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .env_remove("OPPER_HTTP_BEARER");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("test result: ok. 1 passed"),
-        "{name} {env:?} failed in its own process:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    opper_tests::run_alone_with(&format!("cache::{name}"), env, &["OPPER_HTTP_BEARER"]);
+}
+
+/// Whether this process is the one [`run_alone`] started for the test `name`.
+fn is_alone(name: &str) -> bool {
+    opper_tests::is_alone(&format!("cache::{name}"))
 }
 
 #[test]
 fn spans_record_hits_and_misses_and_damaged_entries_are_logged() {
-    if std::env::var_os(CHILD).is_none() {
-        return run_alone(
-            "spans_record_hits_and_misses_and_damaged_entries_are_logged",
-            &[],
-        );
+    let name = "spans_record_hits_and_misses_and_damaged_entries_are_logged";
+    if !is_alone(name) {
+        return run_alone(name, &[]);
     }
     let (captured, _guard) = opper_tests::capture_logs();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -609,7 +590,7 @@ fn child() {
 
 #[test]
 fn the_environment_turns_the_cache_on_and_to_replay() {
-    if std::env::var_os(CHILD).is_some() {
+    if is_alone("the_environment_turns_the_cache_on_and_to_replay") {
         return child();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

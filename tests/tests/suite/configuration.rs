@@ -61,20 +61,14 @@ fn opper_api_version_is_read_from_the_environment() {
         return;
     }
     for (value, expect) in [("v3", "v3"), ("V2", "v2"), ("", "v2"), ("v4", "error")] {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "configuration::opper_api_version_is_read_from_the_environment",
-            ])
-            .env("OPPER_API_VERSION", value)
-            .env("OPPER_API_KEY", "k")
-            .env_remove("OPPER_CACHE_DIR")
-            .env_remove("OPPER_CACHE_MODE")
-            .env("OPPER_TEST_EXPECT_API", expect)
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{value}: {out}");
-        assert!(out.contains("1 passed"), "{value}: {out}");
+        opper_tests::run_alone_with(
+            "configuration::opper_api_version_is_read_from_the_environment",
+            &[
+                ("OPPER_API_VERSION", value),
+                ("OPPER_API_KEY", "k"),
+                ("OPPER_TEST_EXPECT_API", expect),
+            ],
+            &["OPPER_CACHE_DIR", "OPPER_CACHE_MODE"],
+        );
     }
 }
