@@ -16,12 +16,23 @@ pub fn builder(url: &str) -> opper::OpperBuilder {
 
 /// [`builder`], built.
 pub fn client(url: &str) -> opper::Opper {
-    builder(url).build().expect("a client")
+    client_on(url, opper::Api::V2)
+}
+
+/// [`client`] on `api`.
+pub fn client_on(url: &str, api: opper::Api) -> opper::Opper {
+    builder(url).api(api).build().expect("a client")
 }
 
 /// A client of the built-in server with two retries, 10 ms apart at first.
 pub fn retrying(server: &opper::testing::MockServer) -> opper::Opper {
+    retrying_on(server, opper::Api::V2)
+}
+
+/// [`retrying`] on `api`.
+pub fn retrying_on(server: &opper::testing::MockServer, api: opper::Api) -> opper::Opper {
     builder(&server.url())
+        .api(api)
         .retry(
             opper::RetryPolicy::default()
                 .max_retries(2)
@@ -55,6 +66,31 @@ pub struct Person {
     pub name: String,
     /// What they do.
     pub role: String,
+}
+
+/// [`Team`]'s answer as JSON: Ann, the CTO.
+pub fn team_json() -> serde_json::Value {
+    serde_json::json!({"people": [{"name": "Ann", "role": "CTO"}], "summary": "Ann leads."})
+}
+
+/// A typed stream of `extract_team` with [`Team`]'s output schema.
+pub async fn team_stream(opper: &opper::Opper) -> opper::Stream<Team> {
+    opper
+        .call("extract_team")
+        .output_type::<Team>()
+        .input(&serde_json::json!({"text": "Ann is the CTO."}))
+        .stream::<Team>()
+        .await
+        .expect("a stream")
+}
+
+/// The output of an `add` task.
+#[derive(
+    Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema, opper::Partial,
+)]
+pub struct Sum {
+    /// The sum.
+    pub sum: i64,
 }
 
 /// Opens a typed stream of `task` (with `T`'s output schema) and reads it to the end,
@@ -129,4 +165,29 @@ pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Tests that run once per API version: for each `name` given, `v2::name` and `v3::name`,
+/// which await `name(Api::V2)` and `name(Api::V3)` of the module that invokes it (an
+/// `async fn(opper::Api)`). A failure names its version in the test's path.
+#[macro_export]
+macro_rules! each_version {
+    ($($name:ident),+ $(,)?) => {
+        mod v2 {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(::opper::Api::V2).await
+                }
+            )+
+        }
+        mod v3 {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(::opper::Api::V3).await
+                }
+            )+
+        }
+    };
 }

@@ -9,4 +9,3 @@ pub mod partial;
 mod testing_chunks;
 mod testing_generator;
 mod testing_server;
-mod testing_server_v3;

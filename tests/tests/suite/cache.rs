@@ -5,9 +5,13 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use opper::Api;
 use opper::testing::{MockServer, Reply};
 use opper::{Cache, Error, Opper, RetryPolicy};
-use opper_tests::{KEY, Team, TempDir};
+use opper_tests::v3::{
+    DONE, add_numbers, answer, complete, content, meta, read, stream, sum_stream,
+};
+use opper_tests::{KEY, RawServer, Script, Sum, Team, TempDir, builder, team_json, team_stream};
 use serde_json::{Value, json};
 
 const TASK: &str = "extract_team";
@@ -33,10 +37,16 @@ async fn server() -> MockServer {
     server
 }
 
-/// A client of `server` with `cache`, no retries, and a header whose value is a secret too.
+/// A v2 client of `server` with `cache`, no retries, and a header whose value is a secret too.
 fn client(server: &MockServer, cache: Cache) -> Opper {
+    client_on(server, Api::V2, cache)
+}
+
+/// [`client`] on `api`.
+fn client_on(server: &MockServer, api: Api, cache: Cache) -> Opper {
     server
         .client_builder()
+        .api(api)
         .retry(RetryPolicy::none())
         .header("x-team-secret", "header-secret-42")
         .cache(cache)
@@ -89,11 +99,16 @@ fn entries(dir: &TempDir) -> Vec<String> {
     files
 }
 
-#[tokio::test]
-async fn a_hit_makes_no_request_and_gives_the_same_response() {
+opper_tests::each_version!(
+    a_hit_makes_no_request_and_gives_the_same_response,
+    a_stream_replays_update_by_update,
+    a_stream_dropped_or_broken_before_its_end_is_not_stored,
+);
+
+async fn a_hit_makes_no_request_and_gives_the_same_response(api: Api) {
     let dir = TempDir::new("cache-hit");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     let live = send(&opper, TEXT).await.unwrap();
     assert_eq!(server.request_count(), 1);
     assert_eq!(entries(&dir).len(), 1);
@@ -109,7 +124,7 @@ async fn a_hit_makes_no_request_and_gives_the_same_response() {
     assert_eq!(cached.span_id, live.span_id);
     assert_eq!(format!("{live:?}"), as_live(cached));
     // Another client on the same directory, even of another server, hits too.
-    let other = server_less_client(&dir, false);
+    let other = server_less_client_on(api, &dir, false);
     let again = send(&other, TEXT).await.unwrap();
     assert_eq!(as_live(again), format!("{live:?}"));
 }
@@ -158,10 +173,16 @@ async fn cache_hit_says_this_crates_cache_answered_and_cached_stays_the_services
     assert_eq!(server.request_count(), 3, "the hits made no request");
 }
 
-/// A client of a server that is not there, with a cache in `dir`.
+/// A v2 client of a server that is not there, with a cache in `dir`.
 fn server_less_client(dir: &TempDir, replay_only: bool) -> Opper {
+    server_less_client_on(Api::V2, dir, replay_only)
+}
+
+/// [`server_less_client`] on `api`.
+fn server_less_client_on(api: Api, dir: &TempDir, replay_only: bool) -> Opper {
     let cache = Cache::dir(dir.path());
     Opper::builder()
+        .api(api)
         .api_key(KEY)
         .base_url("http://127.0.0.1:9")
         .retry(RetryPolicy::none())
@@ -196,11 +217,10 @@ async fn another_input_or_task_definition_is_a_miss() {
     assert_eq!(server.request_count(), 4);
 }
 
-#[tokio::test]
-async fn a_stream_replays_update_by_update() {
+async fn a_stream_replays_update_by_update(api: Api) {
     let dir = TempDir::new("cache-stream");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     let (live, live_end) = updates(&opper, TEXT).await.unwrap();
     assert!(live.len() > 5, "{live:?}");
     assert_eq!(server.request_count(), 1);
@@ -240,11 +260,13 @@ async fn a_stream_replays_update_by_update() {
     assert_eq!(live.1, "Roses are red, violets are blue.");
 }
 
+// v2 only: on v3 a stream whose `complete` does not fit the type is stored today (reported).
 #[tokio::test]
 async fn errors_are_not_stored() {
+    let api = Api::V2;
     let dir = TempDir::new("cache-errors");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     server.fault(Reply::status(500));
     assert_eq!(send(&opper, TEXT).await.unwrap_err().status(), Some(500));
     server.fault(Reply::status(400));
@@ -284,11 +306,10 @@ async fn errors_are_not_stored() {
     assert_eq!(entries(&dir).len(), 1);
 }
 
-#[tokio::test]
-async fn a_stream_dropped_or_broken_before_its_end_is_not_stored() {
+async fn a_stream_dropped_or_broken_before_its_end_is_not_stored(api: Api) {
     let dir = TempDir::new("cache-dropped");
     let server = server().await;
-    let opper = client(&server, Cache::dir(dir.path()));
+    let opper = client_on(&server, api, Cache::dir(dir.path()));
     let mut stream = call(&opper, TEXT).stream::<Team>().await.unwrap();
     stream.next().await.unwrap().unwrap();
     stream.next().await.unwrap().unwrap();
@@ -461,44 +482,25 @@ async fn no_secret_is_written() {
     }
 }
 
-/// Set in the child processes of [`run_alone`].
-const CHILD: &str = "OPPER_CACHE_TEST_CHILD";
-
-/// Runs the test `name` of this binary alone in a child process, with [`CHILD`] and `env` set
+/// Runs the test `name` of this module alone in a child process, with `env` set
 /// (`OPPER_HTTP_BEARER` removed, an empty value as unset); panics with its output unless it
 /// passes. For tests that set the environment, or that trace: tracing decides once per
 /// call site, process-wide, whether it is enabled, which other tests running beside a
 /// subscriber could decide first.
 fn run_alone(name: &str, env: &[(&str, &str)]) {
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "--exact",
-            &format!("cache::{name}"),
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .env_remove("OPPER_HTTP_BEARER");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("test result: ok. 1 passed"),
-        "{name} {env:?} failed in its own process:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    opper_tests::run_alone_with(&format!("cache::{name}"), env, &["OPPER_HTTP_BEARER"]);
+}
+
+/// Whether this process is the one [`run_alone`] started for the test `name`.
+fn is_alone(name: &str) -> bool {
+    opper_tests::is_alone(&format!("cache::{name}"))
 }
 
 #[test]
 fn spans_record_hits_and_misses_and_damaged_entries_are_logged() {
-    if std::env::var_os(CHILD).is_none() {
-        return run_alone(
-            "spans_record_hits_and_misses_and_damaged_entries_are_logged",
-            &[],
-        );
+    let name = "spans_record_hits_and_misses_and_damaged_entries_are_logged";
+    if !is_alone(name) {
+        return run_alone(name, &[]);
     }
     let (captured, _guard) = opper_tests::capture_logs();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -590,7 +592,7 @@ fn child() {
 
 #[test]
 fn the_environment_turns_the_cache_on_and_to_replay() {
-    if std::env::var_os(CHILD).is_some() {
+    if is_alone("the_environment_turns_the_cache_on_and_to_replay") {
         return child();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -701,6 +703,157 @@ async fn a_validated_stream_stores_only_its_accepted_answer_under_the_first_requ
     assert_eq!(stream.finish().await.unwrap().people.len(), 2);
     let entry = std::fs::read_to_string(dir.path().join(&entries(&dir)[0])).unwrap();
     assert!(!entry.contains("previous answer was rejected"), "{entry}");
+}
+
+// v3: its endpoint in the key, its frames in the entry (raw scripted servers).
+
+#[tokio::test]
+async fn a_cached_call_is_keyed_by_its_v3_endpoint_and_answers_without_a_request() {
+    let dir = TempDir::new("v3-cache");
+    let server = RawServer::start().await;
+    server.push(answer(json!({"sum": 9})));
+    let opper = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let live = add_numbers(&opper).send::<Sum>().await.unwrap();
+    let mut cached = add_numbers(&opper).send::<Sum>().await.unwrap();
+    assert_eq!(server.received().len(), 1, "the second call is a hit");
+    assert!(cached.cache_hit && !live.cache_hit);
+    cached.cache_hit = false;
+    assert_eq!(cached, live);
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+    let entry: Value =
+        serde_json::from_slice(&std::fs::read(entries[0].as_ref().unwrap().path()).unwrap())
+            .unwrap();
+    assert_eq!(entry["endpoint"], "/v3/functions/add_numbers/call");
+    assert_eq!(entry["response"]["data"], json!({"sum": 9}));
+
+    // The same request on v2 is another endpoint: a miss, not the v3 answer.
+    let v2 = builder(&server.url())
+        .cache(Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    let error = add_numbers(&v2).send::<Sum>().await.unwrap_err();
+    assert!(matches!(error, Error::CacheMiss { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_v3_stream_replays_from_a_cassette_update_by_update() {
+    let dir = TempDir::new("v3-cassette");
+    let server = RawServer::start().await;
+    let text = r#"{"people": [{"name": "Ann", "role": "CTO"}], "summary": "Ann leads."}"#;
+    server.push(stream(text, &team_json()));
+    let recorder = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let (live, team) = read(team_stream(&recorder).await).await;
+    team.unwrap();
+
+    let replay = Opper::builder()
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    let (replayed, team) = read(team_stream(&replay).await).await;
+    assert_eq!(team.unwrap().summary, "Ann leads.");
+    assert_eq!(replayed, live);
+    assert_eq!(server.received().len(), 1);
+    let entry = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let entry: Value = serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
+    assert_eq!(entry["endpoint"], "/v3/functions/extract_team/stream");
+    let frames = entry["frames"].as_array().unwrap();
+    assert_eq!(frames[0], json!({"type": "content", "delta": "{"}));
+    assert_eq!(frames.last().unwrap()["event"], "complete");
+}
+
+/// A raw v3 stream is recorded as its events arrived (only those that carry a frame: not a
+/// keep-alive, an unknown type, a line that is not JSON or `[DONE]`), a data line split in two
+/// kept on one line, and replays chunk by chunk to the same output.
+#[tokio::test]
+async fn a_raw_v3_stream_is_recorded_as_its_events_arrived_and_replays_the_same() {
+    let dir = TempDir::new("v3-raw-cassette");
+    let server = RawServer::start().await;
+    let start = r#"{"type":"tool_call_start","tool_call_index":0,"tool_call_name":"f"}"#;
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(": keep-alive\n\n")
+            .write("data: {\"type\":\"reasoning\",\"delta\":\"thinking\"}\n\n")
+            .write("data: {\"type\": \"content\",\ndata:  \"delta\": \"{\\\"sum\\\": \"}\n\n")
+            .write("data: not json\n\n")
+            .write(format!("data: {start}\n\n"))
+            .write(content("9}"))
+            .write(complete(&json!({"sum": 9})))
+            .write(DONE),
+    );
+    let raw = |opper: Opper| async move {
+        let mut chunks = opper.call("add").stream_raw().await.unwrap();
+        let mut all = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            all.push(chunk.unwrap());
+        }
+        (all, chunks.output().cloned(), chunks.cache_hit())
+    };
+    let recorder = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let (live, output, hit) = raw(recorder).await;
+    assert!(!hit);
+    assert_eq!(live.len(), 3, "{live:?}");
+    assert_eq!(output, Some(json!({"sum": 9})));
+    let replay = Opper::builder()
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()).replay_only())
+        .build()
+        .unwrap();
+    assert_eq!(raw(replay).await, (live, output, true));
+    let entry = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(entry.path()).unwrap();
+    let frames = &text[text.find("  \"frames\"").unwrap()..];
+    let complete = json!({"event": "complete", "data": {"data": {"sum": 9}, "meta": meta()}});
+    assert_eq!(
+        frames,
+        format!(
+            "  \"frames\": [\n    {}\n  ]\n}}\n",
+            [
+                // The line end between its two lines is a space.
+                r#"{"type": "content",  "delta": "{\"sum\": "}"#.to_owned(),
+                start.to_owned(),
+                json!({"type": "content", "delta": "9}"}).to_string(),
+                complete.to_string(),
+            ]
+            .join(",\n    ")
+        )
+    );
+}
+#[tokio::test]
+async fn a_cut_v3_stream_is_not_stored() {
+    let dir = TempDir::new("v3-cut");
+    let server = RawServer::start().await;
+    server.push(Script::default().sse_head().write(content("{\"sum\": 9}")));
+    let opper = builder(&server.url())
+        .api(Api::V3)
+        .cache(Cache::dir(dir.path()))
+        .build()
+        .unwrap();
+    let stream = sum_stream(&opper).await;
+    assert!(read(stream).await.1.is_err());
+    assert!(!dir.path().exists() || std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
 
 /// Entries written by an earlier release, committed as they were written (`cassettes/format-1`:

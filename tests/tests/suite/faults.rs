@@ -4,76 +4,94 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use opper::Api;
 use opper::testing::{MockServer, Reply};
 use opper::{Error, Opper, RetryPolicy};
-use opper_tests::{KEY, RawServer, Script, retrying};
+use opper_tests::{KEY, RawServer, Script, retrying, retrying_on};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 async fn call(server: &MockServer) -> Error {
-    retrying(server)
+    call_on(server, Api::V2).await
+}
+
+async fn call_on(server: &MockServer, api: Api) -> Error {
+    retrying_on(server, api)
         .call("task")
         .send::<Value>()
         .await
         .unwrap_err()
 }
 
-async fn status_row(status: u16, json_body: bool) -> (Error, usize) {
+/// A row of the status matrix on `api`: the error and how many attempts reached the server.
+/// `code` is v3's error code for `status` when the body is an API error (JSON), `None` when it
+/// is plain text; on v2 the error's type is the one given.
+async fn status_row(api: Api, status: u16, code: Option<&str>) -> (Error, usize) {
     let server = MockServer::start().await;
-    let reply = if json_body {
+    let reply = if code.is_some() {
         Reply::api_error(status, "SomeError", "it failed")
     } else {
         Reply::status(status).body("plain failure text")
     };
     server.reply("task", reply);
-    let error = call(&server).await;
+    let error = call_on(&server, api).await;
     assert_eq!(error.status(), Some(status), "{error:?}");
-    let api = error.api_error().unwrap();
-    if json_body {
-        assert_eq!(api.error_type.as_deref(), Some("SomeError"));
-        assert_eq!(api.message.as_deref(), Some("it failed"));
+    let api_error = error.api_error().unwrap();
+    if let Some(code) = code {
+        let error_type = match api {
+            Api::V2 => "SomeError",
+            _ => code,
+        };
+        assert_eq!(api_error.error_type.as_deref(), Some(error_type));
+        assert_eq!(api_error.message.as_deref(), Some("it failed"));
     } else {
-        assert_eq!(api.body, "plain failure text");
-        assert_eq!(api.error_type, None);
+        assert_eq!(api_error.body, "plain failure text");
+        assert_eq!(api_error.error_type, None);
     }
     (error, server.request_count())
 }
 
-macro_rules! status_rows {
-    ($($name:ident: $status:expr, $json:expr, $variant:pat, $attempts:expr;)*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            let (error, attempts) = status_row($status, $json).await;
-            assert!(matches!(error, $variant), "{error:?}");
-            assert_eq!(attempts, $attempts, "attempts");
-        }
-    )*};
+/// The status matrix: one test a row and a version (`status::v3::status_429_json`).
+mod status {
+    use opper::{Api, Error};
+
+    macro_rules! status_rows {
+        ($($name:ident: $status:expr, $code:expr, $variant:pat, $attempts:expr;)*) => {
+            $(
+                async fn $name(api: Api) {
+                    let (error, attempts) = super::status_row(api, $status, $code).await;
+                    assert!(matches!(error, $variant), "{error:?}");
+                    assert_eq!(attempts, $attempts, "attempts");
+                }
+            )*
+            opper_tests::each_version!($($name),*);
+        };
+    }
+
+    status_rows! {
+        status_400_json: 400, Some("bad_request"), Error::BadRequest(_), 1;
+        status_400_text: 400, None, Error::BadRequest(_), 1;
+        status_401_json: 401, Some("unauthorized"), Error::Unauthorized(_), 1;
+        status_401_text: 401, None, Error::Unauthorized(_), 1;
+        status_404_json: 404, Some("not_found"), Error::NotFound(_), 1;
+        status_404_text: 404, None, Error::NotFound(_), 1;
+        status_422_json: 422, Some("unprocessable_entity"), Error::RequestValidation(_), 1;
+        status_422_text: 422, None, Error::RequestValidation(_), 1;
+        status_429_json: 429, Some("rate_limited"), Error::RateLimited(_), 3;
+        status_429_text: 429, None, Error::RateLimited(_), 3;
+        status_500_json: 500, Some("internal_error"), Error::Api(_), 3;
+        status_500_text: 500, None, Error::Api(_), 3;
+        status_502_json: 502, Some("bad_gateway"), Error::Api(_), 3;
+        status_502_text: 502, None, Error::Api(_), 3;
+        status_503_json: 503, Some("service_unavailable"), Error::Api(_), 3;
+        status_503_text: 503, None, Error::Api(_), 3;
+        status_504_json: 504, Some("gateway_timeout"), Error::Api(_), 3;
+        status_504_text: 504, None, Error::Api(_), 3;
+        status_418_is_not_retried: 418, None, Error::Api(_), 1;
+    }
 }
 
-status_rows! {
-    status_400_json: 400, true, Error::BadRequest(_), 1;
-    status_400_text: 400, false, Error::BadRequest(_), 1;
-    status_401_json: 401, true, Error::Unauthorized(_), 1;
-    status_401_text: 401, false, Error::Unauthorized(_), 1;
-    status_404_json: 404, true, Error::NotFound(_), 1;
-    status_404_text: 404, false, Error::NotFound(_), 1;
-    status_422_json: 422, true, Error::RequestValidation(_), 1;
-    status_422_text: 422, false, Error::RequestValidation(_), 1;
-    status_429_json: 429, true, Error::RateLimited(_), 3;
-    status_429_text: 429, false, Error::RateLimited(_), 3;
-    status_500_json: 500, true, Error::Api(_), 3;
-    status_500_text: 500, false, Error::Api(_), 3;
-    status_502_json: 502, true, Error::Api(_), 3;
-    status_502_text: 502, false, Error::Api(_), 3;
-    status_503_json: 503, true, Error::Api(_), 3;
-    status_503_text: 503, false, Error::Api(_), 3;
-    status_504_json: 504, true, Error::Api(_), 3;
-    status_504_text: 504, false, Error::Api(_), 3;
-    status_418_is_not_retried: 418, false, Error::Api(_), 1;
-}
-
-#[tokio::test]
-async fn validation_detail_is_kept() {
+async fn validation_detail_is_kept(api: Api) {
     let server = MockServer::start().await;
     // A body without `name` is rejected by the server itself, as the API does.
     let response = reqwest::Client::new()
@@ -90,7 +108,7 @@ async fn validation_detail_is_kept() {
         Reply::status(422).json_body(json!({"type": "RequestValidationError", "message": "invalid",
             "detail": {"loc": ["body", "input", "x"], "msg": "not an int", "type": "int_parsing", "input": "a"}})),
     );
-    match call(&server).await {
+    match call_on(&server, api).await {
         Error::RequestValidation(e) => {
             let detail = e.detail.unwrap();
             assert_eq!(detail["loc"], json!(["body", "input", "x"]));
@@ -100,6 +118,20 @@ async fn validation_detail_is_kept() {
     }
     assert_eq!(server.request_count(), 1);
 }
+
+opper_tests::each_version!(
+    validation_detail_is_kept,
+    an_error_after_retries_says_how_many_attempts_and_the_retry_after,
+    dropped_before_headers_is_retried,
+    dropped_mid_stream_keeps_what_arrived_and_is_not_retried,
+    a_stalled_stream_hits_the_read_timeout,
+    an_error_chunk_ends_the_stream_and_keeps_the_text,
+    output_that_does_not_fit_names_its_path,
+    only_the_listed_statuses_are_retried,
+    a_stream_is_not_retried_once_an_update_reached_the_caller,
+    dropping_a_call_future_closes_its_connection,
+    dropping_a_stream_mid_way_closes_its_connection_and_leaves_no_task,
+);
 
 #[tokio::test]
 async fn retry_after_in_seconds_is_waited() {
@@ -142,27 +174,31 @@ async fn retry_after_as_an_http_date_is_waited() {
     assert_eq!(server.request_count(), 2);
 }
 
-#[tokio::test]
-async fn an_error_after_retries_says_how_many_attempts_and_the_retry_after() {
+async fn an_error_after_retries_says_how_many_attempts_and_the_retry_after(api: Api) {
     let server = MockServer::start().await;
     server.reply(
         "task",
         Reply::api_error(429, "RateLimitError", "slow down").retry_after(0),
     );
-    let error = call(&server).await;
+    let error = call_on(&server, api).await;
     assert!(matches!(error, Error::RateLimited(_)), "{error:?}");
     assert_eq!(server.request_count(), 3);
     assert_eq!(error.attempts(), Some(3));
     assert_eq!(error.retry_after(), Some(Duration::ZERO));
     assert_eq!(error.to_string(), "rate limited (after 3 attempts)");
     // The server's words are the source's, one layer down.
+    // (v3's error body names the status's code, not the type given.)
+    let error_type = match api {
+        Api::V2 => "RateLimitError",
+        _ => "rate_limited",
+    };
     assert_eq!(
         std::error::Error::source(&error).unwrap().to_string(),
-        "HTTP 429 RateLimitError: slow down"
+        format!("HTTP 429 {error_type}: slow down")
     );
 
     // A stream that could not open says the same.
-    let error = retrying(&server)
+    let error = retrying_on(&server, api)
         .call("task")
         .stream::<String>()
         .await
@@ -172,7 +208,7 @@ async fn an_error_after_retries_says_how_many_attempts_and_the_retry_after() {
 
     // An error that was not retried was one attempt, and says nothing of it.
     server.reply("task", Reply::api_error(400, "BadRequestError", "no"));
-    let error = call(&server).await;
+    let error = call_on(&server, api).await;
     assert_eq!((error.attempts(), error.retry_after()), (Some(1), None));
     assert_eq!(error.to_string(), "bad request");
     // Neither does an error that is not a request's.
@@ -216,12 +252,11 @@ async fn connection_refused_is_retried_then_reported() {
     );
 }
 
-#[tokio::test]
-async fn dropped_before_headers_is_retried() {
+async fn dropped_before_headers_is_retried(api: Api) {
     let server = MockServer::start().await;
     server.fault(Reply::generated().drop_connection().times(2));
     server.reply("task", Reply::json(json!({"ok": 1})));
-    let reply = retrying(&server)
+    let reply = retrying_on(&server, api)
         .call("task")
         .send::<Value>()
         .await
@@ -231,7 +266,7 @@ async fn dropped_before_headers_is_retried() {
 
     let server = MockServer::start().await;
     server.reply("task", Reply::generated().drop_connection());
-    let error = call(&server).await;
+    let error = call_on(&server, api).await;
     assert!(matches!(error, Error::Transport(_)), "{error:?}");
     assert_eq!(server.request_count(), 3);
 }
@@ -251,14 +286,13 @@ async fn dropped_after_headers_is_a_transport_error_after_retries() {
     assert_eq!(server.received().len(), 3);
 }
 
-#[tokio::test]
-async fn dropped_mid_stream_keeps_what_arrived_and_is_not_retried() {
+async fn dropped_mid_stream_keeps_what_arrived_and_is_not_retried(api: Api) {
     let server = MockServer::start().await;
     server.reply(
         "task",
         Reply::text("one two three four five six").drop_after(3),
     );
-    let mut stream = retrying(&server)
+    let mut stream = retrying_on(&server, api)
         .call("task")
         .stream::<String>()
         .await
@@ -277,11 +311,11 @@ async fn dropped_mid_stream_keeps_what_arrived_and_is_not_retried() {
     assert_eq!(server.request_count(), 1);
 }
 
-#[tokio::test]
-async fn a_stalled_stream_hits_the_read_timeout() {
+async fn a_stalled_stream_hits_the_read_timeout(api: Api) {
     let server = MockServer::start().await;
     server.reply("task", Reply::text("alpha beta gamma delta").stall_after(2));
     let opper = opper_tests::builder(&server.url())
+        .api(api)
         .read_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -321,21 +355,22 @@ async fn a_server_that_never_answers_hits_the_request_timeout() {
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");
 }
 
-#[tokio::test]
-async fn an_error_chunk_ends_the_stream_and_keeps_the_text() {
+async fn an_error_chunk_ends_the_stream_and_keeps_the_text(api: Api) {
     let server = MockServer::start().await;
     server.reply(
         "task",
         Reply::text("alpha beta gamma").error_after(3, "ProviderError", "overloaded"),
     );
-    let error = opper_tests::text_stream_error(&retrying(&server), "task").await;
+    let error = opper_tests::text_stream_error(&retrying_on(&server, api), "task").await;
     match &error {
         Error::StreamChunk {
             error_type,
             error_message,
             partial,
         } => {
-            assert_eq!(error_type.as_deref(), Some("ProviderError"));
+            // v3's error frame carries a message, no type.
+            let expected_type = (api == Api::V2).then_some("ProviderError");
+            assert_eq!(error_type.as_deref(), expected_type);
             assert_eq!(error_message.as_deref(), Some("overloaded"));
             assert!(!partial.as_str().unwrap().is_empty());
         }
@@ -412,8 +447,7 @@ struct Person {
     age: u32,
 }
 
-#[tokio::test]
-async fn output_that_does_not_fit_names_its_path() {
+async fn output_that_does_not_fit_names_its_path(api: Api) {
     let server = MockServer::start().await;
     server.reply(
         "task",
@@ -424,7 +458,7 @@ async fn output_that_does_not_fit_names_its_path() {
     struct Team {
         people: Vec<Person>,
     }
-    let error = retrying(&server)
+    let error = retrying_on(&server, api)
         .call("task")
         .send::<Team>()
         .await
@@ -448,12 +482,11 @@ async fn a_200_with_an_empty_body_is_an_invalid_response() {
     assert_eq!(server.request_count(), 1);
 }
 
-#[tokio::test]
-async fn only_the_listed_statuses_are_retried() {
+async fn only_the_listed_statuses_are_retried(api: Api) {
     for status in [400u16, 401, 403, 404, 409, 422, 501, 505] {
         let server = MockServer::start().await;
         server.reply("task", Reply::status(status));
-        let error = call(&server).await;
+        let error = call_on(&server, api).await;
         assert_eq!(error.status(), Some(status));
         assert_eq!(
             server.request_count(),
@@ -486,13 +519,12 @@ async fn backoff_waits_grow_and_respect_the_budget() {
     assert!(elapsed < Duration::from_millis(480 + 400), "{elapsed:?}");
 }
 
-#[tokio::test]
-async fn a_stream_is_not_retried_once_an_update_reached_the_caller() {
+async fn a_stream_is_not_retried_once_an_update_reached_the_caller(api: Api) {
     let server = MockServer::start().await;
     server.fault(Reply::status(503));
     server.fault(Reply::text("one two three four").drop_after(2));
     server.reply("task", Reply::text("fine"));
-    let mut stream = retrying(&server)
+    let mut stream = retrying_on(&server, api)
         .call("task")
         .stream::<String>()
         .await
@@ -507,11 +539,10 @@ async fn a_stream_is_not_retried_once_an_update_reached_the_caller() {
     );
 }
 
-#[tokio::test]
-async fn dropping_a_call_future_closes_its_connection() {
+async fn dropping_a_call_future_closes_its_connection(api: Api) {
     let server = MockServer::start().await;
     server.reply("task", Reply::generated().delay(Duration::from_secs(30)));
-    let opper = retrying(&server);
+    let opper = retrying_on(&server, api);
     let call = opper.call("task").send::<Value>();
     let _ = tokio::time::timeout(Duration::from_millis(200), call).await;
     assert!(
@@ -523,15 +554,14 @@ async fn dropping_a_call_future_closes_its_connection() {
     assert_eq!(server.open_connections(), 0);
 }
 
-#[tokio::test]
-async fn dropping_a_stream_mid_way_closes_its_connection_and_leaves_no_task() {
+async fn dropping_a_stream_mid_way_closes_its_connection_and_leaves_no_task(api: Api) {
     let server = MockServer::start().await;
     server.reply(
         "task",
         Reply::text("one two three four five six seven eight")
             .chunk_delay(Duration::from_millis(50)),
     );
-    let opper = retrying(&server);
+    let opper = retrying_on(&server, api);
     let metrics = tokio::runtime::Handle::current().metrics();
     let before = metrics.num_alive_tasks();
     let mut stream = opper.call("task").stream::<String>().await.unwrap();
@@ -570,8 +600,10 @@ async fn clones_of_a_client_share_one_connection_pool() {
     );
 }
 
+// v2 only: its reply is v2 chunks (`Reply::events`).
 #[tokio::test]
 async fn a_cut_stream_keeps_its_typed_partial_on_the_stream() {
+    let api = Api::V2;
     let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta});
     let events = [
         chunk("response.people[0].name", json!("Ann")),
@@ -588,7 +620,7 @@ async fn a_cut_stream_keeps_its_typed_partial_on_the_stream() {
             Reply::events(events).error_after(4, "ProviderError", "overloaded"),
         );
     for expected in ["Incomplete", "StreamChunk"] {
-        let mut stream = retrying(&server)
+        let mut stream = retrying_on(&server, api)
             .call("team")
             .output_type::<opper_tests::Team>()
             .stream::<opper_tests::Team>()

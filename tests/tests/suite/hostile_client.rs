@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use opper::{ApiError, Error, RetryPolicy};
-use opper_tests::{RawServer, Script, builder, chain, client};
+use opper::{Api, ApiError, Error, RetryPolicy};
+use opper_tests::{RawServer, Script, builder, chain, client, client_on};
 use serde_json::{Value, json};
 
 const MIB: usize = 1024 * 1024;
@@ -38,14 +38,32 @@ async fn call(opper: &opper::Opper) -> Error {
 
 // A 200 with a huge or endless body.
 
-#[tokio::test]
-async fn an_endless_200_body_stops_at_max_response_bytes_and_is_not_retried() {
+opper_tests::each_version!(
+    an_endless_200_body_stops_at_max_response_bytes_and_is_not_retried,
+    a_content_length_over_the_limit_fails_before_the_body_is_read,
+    an_endless_200_body_stops_at_the_default_limit,
+    a_body_at_the_limit_is_accepted,
+    a_huge_5xx_body_keeps_8_kib_and_is_retried_without_reading_it,
+    a_huge_error_body_on_a_stream_is_cut_too,
+    a_small_error_body_is_kept_whole,
+    an_error_body_that_stalls_is_kept_as_far_as_it_arrived,
+    redirects_are_errors_and_nothing_is_sent_to_their_target,
+    a_redirect_without_location_is_an_error_too,
+    a_stream_that_only_keeps_alive_hits_the_idle_timeout,
+    keepalives_before_the_first_event_hit_the_idle_timeout,
+    the_request_timeout_bounds_a_whole_stream,
+    comments_sent_without_pause_still_time_out,
+    the_request_timeout_bounds_a_dribbled_call_body,
+);
+
+async fn an_endless_200_body_stops_at_max_response_bytes_and_is_not_retried(api: Api) {
     let server = RawServer::start().await;
     let head = Script::default()
         .head(200, &[("content-type", "application/json")], None)
         .write(br#"{"span_id":"s","message":""#);
     server.fallback(endless(head, &[b'a'; 64 * 1024]));
     let opper = builder(&server.url())
+        .api(api)
         .max_response_bytes(MIB)
         .build()
         .unwrap();
@@ -65,8 +83,7 @@ async fn an_endless_200_body_stops_at_max_response_bytes_and_is_not_retried() {
     );
 }
 
-#[tokio::test]
-async fn a_content_length_over_the_limit_fails_before_the_body_is_read() {
+async fn a_content_length_over_the_limit_fails_before_the_body_is_read(api: Api) {
     let server = RawServer::start().await;
     let head = Script::default().head(
         200,
@@ -78,7 +95,7 @@ async fn a_content_length_over_the_limit_fails_before_the_body_is_read() {
     );
     server.fallback(endless(head, &[b' '; 64 * 1024]));
     // The default limit: at most 64 MiB.
-    let opper = client(&server.url());
+    let opper = client_on(&server.url(), api);
 
     let error = call(&opper).await;
     assert!(
@@ -90,12 +107,11 @@ async fn a_content_length_over_the_limit_fails_before_the_body_is_read() {
     assert!(server.written() < BUFFERS, "{}", server.written());
 }
 
-#[tokio::test]
-async fn an_endless_200_body_stops_at_the_default_limit() {
+async fn an_endless_200_body_stops_at_the_default_limit(api: Api) {
     let server = RawServer::start().await;
     let head = Script::default().head(200, &[("content-type", "application/json")], None);
     server.fallback(endless(head, &[b' '; 256 * 1024]));
-    let opper = client(&server.url());
+    let opper = client_on(&server.url(), api);
 
     let error = call(&opper).await;
     let Error::ResponseTooLarge { limit } = error else {
@@ -107,22 +123,27 @@ async fn an_endless_200_body_stops_at_the_default_limit() {
     assert_eq!(server.received().len(), 1);
 }
 
-#[tokio::test]
-async fn a_body_at_the_limit_is_accepted() {
+async fn a_body_at_the_limit_is_accepted(api: Api) {
     let server = RawServer::start().await;
-    let body = json!({"span_id": "s", "message": "x".repeat(1000)}).to_string();
+    let body = match api {
+        Api::V2 => json!({"span_id": "s", "message": "x".repeat(1000)}),
+        _ => json!({"data": "x".repeat(1000)}),
+    }
+    .to_string();
     server.fallback(Script::response(
         200,
         &[("content-type", "application/json")],
         body.as_bytes(),
     ));
     let opper = builder(&server.url())
+        .api(api)
         .max_response_bytes(body.len())
         .build()
         .unwrap();
     let reply = bounded(opper.call("task").send::<String>()).await.unwrap();
     assert_eq!(reply.output.len(), 1000);
     let opper = builder(&server.url())
+        .api(api)
         .max_response_bytes(body.len() - 1)
         .build()
         .unwrap();
@@ -131,8 +152,7 @@ async fn a_body_at_the_limit_is_accepted() {
 
 // An error status with a huge body.
 
-#[tokio::test]
-async fn a_huge_5xx_body_keeps_8_kib_and_is_retried_without_reading_it() {
+async fn a_huge_5xx_body_keeps_8_kib_and_is_retried_without_reading_it(api: Api) {
     let server = RawServer::start().await;
     let head = Script::default().head(
         500,
@@ -143,7 +163,7 @@ async fn a_huge_5xx_body_keeps_8_kib_and_is_retried_without_reading_it() {
         None,
     );
     server.fallback(endless(head, &[b'e'; 64 * 1024]));
-    let opper = client(&server.url());
+    let opper = client_on(&server.url(), api);
 
     let error = call(&opper).await;
     let api = error.api_error().expect("an API error");
@@ -168,15 +188,14 @@ async fn a_huge_5xx_body_keeps_8_kib_and_is_retried_without_reading_it() {
     );
 }
 
-#[tokio::test]
-async fn a_huge_error_body_on_a_stream_is_cut_too() {
+async fn a_huge_error_body_on_a_stream_is_cut_too(api: Api) {
     let server = RawServer::start().await;
     let head = Script::default().head(400, &[("content-type", "application/json")], None);
     server.fallback(endless(
         head.write(br#"{"type":"BadRequestError","message":""#),
         &[b'm'; 64 * 1024],
     ));
-    let opper = client(&server.url());
+    let opper = client_on(&server.url(), api);
     let error = bounded(opper.call("task").stream::<String>())
         .await
         .expect_err("the stream should not open");
@@ -189,14 +208,13 @@ async fn a_huge_error_body_on_a_stream_is_cut_too() {
     assert_eq!(server.received().len(), 1, "a 400 is not retried");
 }
 
-#[tokio::test]
-async fn a_small_error_body_is_kept_whole() {
+async fn a_small_error_body_is_kept_whole(api: Api) {
     let server = RawServer::start().await;
     server.fallback(Script::json(
         404,
         &json!({"type": "NotFoundError", "message": "no such task"}),
     ));
-    let error = call(&client(&server.url())).await;
+    let error = call(&client_on(&server.url(), api)).await;
     let Error::NotFound(api) = &error else {
         panic!("{error:?}")
     };
@@ -205,8 +223,7 @@ async fn a_small_error_body_is_kept_whole() {
     assert!(!chain(&error).contains("cut at"), "{error}");
 }
 
-#[tokio::test]
-async fn an_error_body_that_stalls_is_kept_as_far_as_it_arrived() {
+async fn an_error_body_that_stalls_is_kept_as_far_as_it_arrived(api: Api) {
     let server = RawServer::start().await;
     server.fallback(
         Script::default()
@@ -215,6 +232,7 @@ async fn an_error_body_that_stalls_is_kept_as_far_as_it_arrived() {
             .stall(),
     );
     let opper = builder(&server.url())
+        .api(api)
         .request_timeout(Duration::from_millis(300))
         .retry(RetryPolicy::none())
         .build()
@@ -227,8 +245,7 @@ async fn an_error_body_that_stalls_is_kept_as_far_as_it_arrived() {
 
 // Redirects.
 
-#[tokio::test]
-async fn redirects_are_errors_and_nothing_is_sent_to_their_target() {
+async fn redirects_are_errors_and_nothing_is_sent_to_their_target(api: Api) {
     let target = RawServer::start().await;
     target.fallback(Script::json(
         200,
@@ -244,7 +261,7 @@ async fn redirects_are_errors_and_nothing_is_sent_to_their_target() {
         for location in &locations {
             let server = RawServer::start().await;
             server.fallback(Script::response(status, &[("location", location)], b""));
-            let opper = client(&server.url());
+            let opper = client_on(&server.url(), api);
 
             let error = call(&opper).await;
             match &error {
@@ -279,11 +296,10 @@ async fn redirects_are_errors_and_nothing_is_sent_to_their_target() {
     );
 }
 
-#[tokio::test]
-async fn a_redirect_without_location_is_an_error_too() {
+async fn a_redirect_without_location_is_an_error_too(api: Api) {
     let server = RawServer::start().await;
     server.fallback(Script::response(307, &[], b"moved"));
-    let error = call(&client(&server.url())).await;
+    let error = call(&client_on(&server.url(), api)).await;
     assert!(
         matches!(
             error,
@@ -298,17 +314,20 @@ async fn a_redirect_without_location_is_an_error_too() {
 
 // Timeouts a stream obeys.
 
-fn first_event() -> Script {
-    Script::default()
-        .sse_head()
-        .write("data: {\"span_id\": \"s\", \"delta\": \"Hello\", \"chunk_type\": \"text\"}\n\n")
+/// The head of a stream and its first event on `api`: the text "Hello".
+fn first_event(api: Api) -> Script {
+    let event = match api {
+        Api::V2 => "data: {\"span_id\": \"s\", \"delta\": \"Hello\", \"chunk_type\": \"text\"}\n\n"
+            .to_owned(),
+        _ => opper_tests::v3::content("Hello"),
+    };
+    Script::default().sse_head().write(event)
 }
 
-#[tokio::test]
-async fn a_stream_that_only_keeps_alive_hits_the_idle_timeout() {
+async fn a_stream_that_only_keeps_alive_hits_the_idle_timeout(api: Api) {
     let server = RawServer::start().await;
     server.fallback(
-        first_event().forever(
+        first_event(api).forever(
             Script::default()
                 .write(": keepalive\n\n")
                 .write("data:\n\n")
@@ -316,6 +335,7 @@ async fn a_stream_that_only_keeps_alive_hits_the_idle_timeout() {
         ),
     );
     let opper = builder(&server.url())
+        .api(api)
         .stream_idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -337,8 +357,7 @@ async fn a_stream_that_only_keeps_alive_hits_the_idle_timeout() {
     assert_eq!(server.received().len(), 1);
 }
 
-#[tokio::test]
-async fn keepalives_before_the_first_event_hit_the_idle_timeout() {
+async fn keepalives_before_the_first_event_hit_the_idle_timeout(api: Api) {
     let server = RawServer::start().await;
     server.fallback(
         Script::default()
@@ -346,6 +365,7 @@ async fn keepalives_before_the_first_event_hit_the_idle_timeout() {
             .forever(Script::default().write(": keepalive\n\n").sleep(10)),
     );
     let opper = builder(&server.url())
+        .api(api)
         .stream_idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -361,18 +381,16 @@ async fn keepalives_before_the_first_event_hit_the_idle_timeout() {
     );
 }
 
-#[tokio::test]
-async fn the_request_timeout_bounds_a_whole_stream() {
+async fn the_request_timeout_bounds_a_whole_stream(api: Api) {
     let server = RawServer::start().await;
     // Data events forever, none of them idle for long.
-    server.fallback(
-        first_event().forever(
-            Script::default()
-                .write("data: {\"delta\": \" again\", \"chunk_type\": \"text\"}\n\n")
-                .sleep(20),
-        ),
-    );
+    let again = match api {
+        Api::V2 => "data: {\"delta\": \" again\", \"chunk_type\": \"text\"}\n\n".to_owned(),
+        _ => opper_tests::v3::content(" again"),
+    };
+    server.fallback(first_event(api).forever(Script::default().write(again).sleep(20)));
     let opper = builder(&server.url())
+        .api(api)
         .request_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
@@ -389,11 +407,11 @@ async fn the_request_timeout_bounds_a_whole_stream() {
     assert_eq!(server.received().len(), 1);
 }
 
-#[tokio::test]
-async fn comments_sent_without_pause_still_time_out() {
+async fn comments_sent_without_pause_still_time_out(api: Api) {
     let server = RawServer::start().await;
-    server.fallback(first_event().forever(Script::default().write(": x\n".repeat(4096))));
+    server.fallback(first_event(api).forever(Script::default().write(": x\n".repeat(4096))));
     let opper = builder(&server.url())
+        .api(api)
         .stream_idle_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
@@ -406,14 +424,14 @@ async fn comments_sent_without_pause_still_time_out() {
     assert!(chain(&error).contains("idle timeout"), "{error}");
 }
 
-#[tokio::test]
-async fn the_request_timeout_bounds_a_dribbled_call_body() {
+async fn the_request_timeout_bounds_a_dribbled_call_body(api: Api) {
     let server = RawServer::start().await;
     let head = Script::default()
         .head(200, &[("content-type", "application/json")], None)
         .write("{");
     server.fallback(head.forever(Script::default().write(" ").sleep(20)));
     let opper = builder(&server.url())
+        .api(api)
         .request_timeout(Duration::from_millis(400))
         .build()
         .unwrap();

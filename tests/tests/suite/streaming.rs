@@ -1,8 +1,16 @@
-//! Typed streaming over real HTTP: random values of a nested type, chunked by the built-in
-//! server in random ways (`opper_tests::chunked`), reassemble exactly, and every partial on
-//! the way is consistent with the final value.
+//! Typed streaming over real HTTP. On v2: random values of a nested type, chunked by the
+//! built-in server in random ways (`opper_tests::chunked`), reassemble exactly, and every
+//! partial on the way is consistent with the final value. On v3, whose stream carries the
+//! model's JSON text: typed updates read from the text (cut anywhere, fenced, preceded by a
+//! sentence, not fitting the type), the final output from `complete`, the bounds, error frames,
+//! cuts, frames to skip, text tasks and the raw chunk stream, from raw scripted servers
+//! (`opper_tests::v3`); random texts cut anywhere in [`json_text`].
 
 use std::collections::BTreeMap;
+
+use opper::{Api, Error, RetryPolicy};
+use opper_tests::v3::{self, DONE, complete, content, read, stream, sum_stream, sum_stream_of};
+use opper_tests::{RawServer, Script, Sum, Team, builder, team_json, team_stream};
 
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
@@ -11,6 +19,8 @@ use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+mod json_text;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
 struct Author {
@@ -195,4 +205,504 @@ fn a_path_not_in_the_type_and_a_close_before_a_valid_value_keep_what_arrived() {
         );
         assert_eq!(error.partial(), Some(&json!({"text": "half"})));
     });
+}
+
+// v3: typed updates from the JSON text.
+
+#[tokio::test]
+async fn typed_updates_from_the_json_text_one_character_per_delta() {
+    let server = RawServer::start().await;
+    let text = r#"{"people": [{"name": "Ann", "role": "CTO"}], "summary": "Ann leads."}"#;
+    server.push(stream(text, &team_json()));
+    let opper = v3::client(&server.url());
+    let (updates, team) = read(team_stream(&opper).await).await;
+    let team = team.unwrap();
+    assert_eq!(
+        (team.people[0].name.as_str(), team.summary.as_str()),
+        ("Ann", "Ann leads.")
+    );
+    let paths: Vec<&str> = updates.iter().map(|(path, ..)| path.as_str()).collect();
+    assert_eq!(paths.first(), Some(&"response.people[0].name"));
+    assert!(paths.contains(&"response.people[0].role"));
+    assert_eq!(paths.last(), Some(&"response.summary"));
+    // Strings grow by prefix, one character at a time; nothing is shown that is not there.
+    let names: Vec<&Value> = updates
+        .iter()
+        .filter(|(path, ..)| path == "response.people[0].name")
+        .map(|(_, _, partial)| &partial["people"][0]["name"])
+        .collect();
+    assert_eq!(names, [&json!("A"), &json!("An"), &json!("Ann")]);
+    assert_eq!(updates.last().unwrap().2, team_json());
+}
+
+#[tokio::test]
+async fn numbers_cut_across_deltas_appear_whole() {
+    let server = RawServer::start().await;
+    server.push(stream("{\"sum\": 42}", &json!({"sum": 42})));
+    let opper = v3::client(&server.url());
+    let stream = sum_stream(&opper).await;
+    let (updates, sum) = read(stream).await;
+    assert_eq!(sum.unwrap(), Sum { sum: 42 });
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    assert_eq!(updates[0].0, "response.sum");
+    assert_eq!(updates[0].1, json!(42));
+    // Shown once its field completes: by the final answer's update.
+    assert_eq!(updates[0].2, json!({}));
+    assert_eq!(
+        updates[1],
+        ("response".into(), Value::Null, json!({"sum": 42}))
+    );
+}
+
+#[tokio::test]
+async fn fenced_json_streams_too() {
+    let server = RawServer::start().await;
+    server.push(stream("```json\n{\"sum\": 9}\n```", &json!({"sum": 9})));
+    let opper = v3::client(&server.url());
+    let stream = sum_stream(&opper).await;
+    let (updates, sum) = read(stream).await;
+    assert_eq!(sum.unwrap(), Sum { sum: 9 });
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    assert_eq!(
+        (updates[0].0.as_str(), &updates[0].1),
+        ("response.sum", &json!(9))
+    );
+    // A number is shown only once its field completes (here: at the end, by the update of
+    // the final answer).
+    assert_eq!(updates[0].2, json!({}));
+    assert_eq!(updates[1].2, json!({"sum": 9}));
+}
+
+#[tokio::test]
+async fn a_sentence_first_means_no_partials_and_the_final_output_from_complete() {
+    let server = RawServer::start().await;
+    server.push(stream(
+        "Here is the team: {\"people\": [], \"summary\": \"wrong\"}",
+        &team_json(),
+    ));
+    let opper = v3::client(&server.url());
+    let (updates, team) = read(team_stream(&opper).await).await;
+    // Nothing from the text; one update when the final answer comes.
+    assert_eq!(
+        updates,
+        [("response".into(), Value::Null, team_json())],
+        "{updates:?}"
+    );
+    assert_eq!(team.unwrap().summary, "Ann leads.");
+}
+
+#[tokio::test]
+async fn the_final_output_is_complete_data_when_it_differs_from_the_text_and_the_last_update_shows_it()
+ {
+    let server = RawServer::start().await;
+    server.push(stream(
+        r#"{"people": [{"name": "Ann", "role": "cto"}], "summary": "draft"}"#,
+        &team_json(),
+    ));
+    let opper = v3::client(&server.url());
+    let (updates, team) = read(team_stream(&opper).await).await;
+    let (last, text) = updates.split_last().unwrap();
+    assert_eq!(text.last().unwrap().2["summary"], "draft");
+    // The last update is the final output's, whole: it never keeps showing the text's.
+    assert_eq!(last, &("response".into(), Value::Null, team_json()));
+    let team = team.unwrap();
+    assert_eq!(
+        (team.people[0].role.as_str(), team.summary.as_str()),
+        ("CTO", "Ann leads.")
+    );
+}
+
+#[tokio::test]
+async fn text_that_does_not_fit_the_type_silences_partials_without_failing() {
+    let server = RawServer::start().await;
+    // `people` is an array in `Team`: an object there is refused by the assembler.
+    server.push(stream(
+        r#"{"summary": "s", "people": {"x": 1}}"#,
+        &team_json(),
+    ));
+    let opper = v3::client(&server.url());
+    let (updates, team) = read(team_stream(&opper).await).await;
+    let (last, text) = updates.split_last().unwrap();
+    assert!(
+        text.iter().all(|(path, ..)| path == "response.summary"),
+        "{updates:?}"
+    );
+    assert_eq!(last.2, team_json());
+    assert_eq!(team.unwrap().summary, "Ann leads.");
+}
+
+#[tokio::test]
+async fn the_bounds_hold_on_v3_too() {
+    let server = RawServer::start().await;
+    // Nested far deeper than any partial may go, in one delta: the updates stop there, the
+    // stream goes on, and the output is `complete`'s.
+    let deep = format!(r#"{{"summary": "a", "x": {}"#, "[".repeat(100_000));
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content(&deep))
+            .write(complete(&team_json()))
+            .write(DONE),
+    );
+    // An event over the limit ends the stream, as on v2.
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content(&"a".repeat(4096)))
+            .write(complete(&team_json())),
+    );
+    let opper = builder(&server.url())
+        .api(Api::V3)
+        .retry(RetryPolicy::none())
+        .max_event_bytes(2048)
+        .build()
+        .unwrap();
+    let (updates, team) = read(team_stream(&v3::client(&server.url())).await).await;
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    assert_eq!(updates[0].0, "response.summary");
+    assert_eq!(updates[1].2, team_json());
+    assert_eq!(team.unwrap().summary, "Ann leads.");
+    let error = match opper
+        .call("extract_team")
+        .output_type::<Team>()
+        .stream::<Team>()
+        .await
+    {
+        Ok(stream) => read(stream).await.1.unwrap_err(),
+        Err(error) => error,
+    };
+    assert!(
+        matches!(error, Error::EventTooLarge { limit: 2048, .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_error_frame_ends_the_stream_with_its_message_and_the_partial() {
+    let server = RawServer::start().await;
+    let long = "x\n".repeat(opper::ApiError::MAX_BODY_BYTES);
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content("{\"summary\": \"An"))
+            .write(format!(
+                "data: {}\n\n",
+                json!({"type": "error", "error": format!("boom {long}")})
+            )),
+    );
+    let opper = v3::client(&server.url());
+    let (updates, team) = read(team_stream(&opper).await).await;
+    assert_eq!(updates.len(), 1);
+    let error = team.unwrap_err();
+    let Error::StreamChunk {
+        error_message: Some(message),
+        partial,
+        ..
+    } = &error
+    else {
+        panic!("{error:?}")
+    };
+    assert!(message.starts_with("boom"));
+    assert!(message.len() <= opper::ApiError::MAX_BODY_BYTES);
+    assert_eq!(partial["summary"], "An");
+    assert!(!error.to_string().contains('\n'));
+}
+
+#[tokio::test]
+async fn a_stream_without_complete_is_cut() {
+    let server = RawServer::start().await;
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content("{\"summary\": \"An"))
+            .write(content("n\", \"people\": []}")),
+    );
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content("{\"summary\": \"Ann\"}"))
+            .write(DONE),
+    );
+    let opper = v3::client(&server.url());
+    for _ in 0..2 {
+        let (updates, team) = read(team_stream(&opper).await).await;
+        assert!(!updates.is_empty());
+        let error = team.unwrap_err();
+        assert!(matches!(error, Error::Incomplete { .. }), "{error:?}");
+        assert_eq!(error.partial().unwrap()["summary"], "Ann");
+    }
+}
+
+#[tokio::test]
+async fn unknown_frames_comments_and_bad_lines_are_skipped_and_done_ends_it() {
+    let server = RawServer::start().await;
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(": keep-alive\n\n")
+            .write("data: {\"type\":\"reasoning\",\"delta\":\"thinking\"}\n\n")
+            .write(content("{\"sum\": "))
+            .write("data: not json\n\n")
+            .write("data: {\"type\":\"tool_call_start\",\"tool_call_index\":0}\n\n")
+            .write(content("9}"))
+            .write(
+                "data: {\"type\":\"done\",\"usage\":{\"input_tokens\":10,\"output_tokens\":3}}\n\n",
+            )
+            .write(complete(&json!({"sum": 9})))
+            .write(DONE)
+            .write(content("ignored"))
+            .write(complete(&json!({"sum": 1}))),
+    );
+    let opper = v3::client(&server.url());
+    let stream = sum_stream(&opper).await;
+    let (updates, sum) = read(stream).await;
+    assert_eq!(sum.unwrap(), Sum { sum: 9 });
+    // The number, then the final answer's update showing it.
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[1].2, json!({"sum": 9}));
+}
+
+/// Every update of the text task `hello` whose text is "Hello, " and "Ann!" and whose final
+/// answer is `answer`, and how it ended.
+async fn hello(answer: &str) -> (Vec<(String, Value, Value)>, opper::Result<String>) {
+    let server = RawServer::start().await;
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content("Hello, "))
+            .write(content("Ann!"))
+            .write(complete(&json!(answer)))
+            .write(DONE),
+    );
+    let opper = v3::client(&server.url());
+    read(opper.call("hello").stream::<String>().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn a_text_task_streams_its_text() {
+    let (updates, text) = hello("Hello, Ann!").await;
+    assert_eq!(text.unwrap(), "Hello, Ann!");
+    let deltas: Vec<(&str, &Value)> = updates.iter().map(|(p, d, _)| (p.as_str(), d)).collect();
+    assert_eq!(deltas, [("", &json!("Hello, ")), ("", &json!("Ann!"))]);
+    assert_eq!(updates[1].2, json!("Hello, Ann!"));
+}
+
+#[tokio::test]
+async fn the_raw_chunk_stream_yields_text_chunks_and_keeps_the_output() {
+    let server = RawServer::start().await;
+    server.push(stream("{\"sum\":9}", &json!({"sum": 9})));
+    let opper = v3::client(&server.url());
+    let mut chunks = opper.call("add").stream_raw().await.unwrap();
+    let mut text = String::new();
+    while let Some(chunk) = chunks.next().await {
+        // Text, with no json_path: a piece of the model's JSON document.
+        let opper::Chunk::Text(piece) = chunk.unwrap() else {
+            panic!("v3 yields text chunks")
+        };
+        text.push_str(&piece);
+    }
+    assert_eq!(text, "{\"sum\":9}");
+    assert_eq!(chunks.output(), Some(&json!({"sum": 9})));
+    assert_eq!(chunks.span_id(), None);
+}
+
+#[tokio::test]
+async fn a_long_text_frame_is_read_piece_by_piece_across_characters() {
+    let server = RawServer::start().await;
+    let summary = "é".repeat(5000);
+    let text = format!(r#"{{"people": [], "summary": "{summary}"}}"#);
+    let data = json!({"people": [], "summary": summary});
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(content(&text))
+            .write(complete(&data))
+            .write(DONE),
+    );
+    let opper = v3::client(&server.url());
+    let (updates, team) = read(team_stream(&opper).await).await;
+    assert_eq!(team.unwrap().summary, summary);
+    // One frame, read in pieces: the string grows by prefix, piece by piece, to the whole.
+    assert!(updates.len() > 1, "{}", updates.len());
+    let mut shown = String::new();
+    for (path, delta, partial) in &updates {
+        assert_eq!(path, "response.summary");
+        shown.push_str(delta.as_str().unwrap());
+        assert_eq!(partial["summary"], shown.as_str());
+    }
+    assert_eq!(shown, summary);
+}
+
+#[derive(Debug, PartialEq, Deserialize, JsonSchema, opper::Partial)]
+struct Repeated {
+    n: Option<i64>,
+    m: Option<String>,
+    xs: Option<Vec<i64>>,
+    inner: Option<Box<Repeated>>,
+    items: Option<Vec<Repeated>>,
+}
+
+/// Whether `partial` shows only what `reference` holds: strings by prefix, arrays by their
+/// first items, objects by some of their keys, anything else equal.
+fn shows_only(partial: &Value, reference: &Value) -> bool {
+    match (partial, reference) {
+        (Value::String(shown), Value::String(whole)) => whole.starts_with(shown.as_str()),
+        (Value::Array(shown), Value::Array(whole)) => {
+            shown.len() <= whole.len() && shown.iter().zip(whole).all(|(a, b)| shows_only(a, b))
+        }
+        (Value::Object(shown), Value::Object(whole)) => shown
+            .iter()
+            .all(|(key, value)| whole.get(key).is_some_and(|w| shows_only(value, w))),
+        (shown, whole) => shown == whole,
+    }
+}
+
+/// (text with a repeated key, what its first occurrences say, `complete`'s data)
+fn repeated_keys() -> Vec<(&'static str, Value, Value)> {
+    vec![
+        (
+            r#"{"n": 1, "n": 2, "m": "x"}"#,
+            json!({"n": 1}),
+            json!({"n": 2, "m": "x"}),
+        ),
+        (
+            r#"{"m": "ab", "m": "cd"}"#,
+            json!({"m": "ab"}),
+            json!({"m": "cd"}),
+        ),
+        (
+            r#"{"xs": [1], "xs": [2]}"#,
+            json!({"xs": [1]}),
+            json!({"xs": [2]}),
+        ),
+        (
+            r#"{"n": 1, "m": "y", "n": 3}"#,
+            json!({"n": 1, "m": "y"}),
+            json!({"n": 3, "m": "y"}),
+        ),
+        (
+            r#"{"inner": {"inner": {"m": "ab", "n": 1, "m": "cd"}}}"#,
+            json!({"inner": {"inner": {"m": "ab", "n": 1}}}),
+            json!({"inner": {"inner": {"m": "cd", "n": 1}}}),
+        ),
+        (
+            r#"{"items": [{"n": 1, "m": "a"}, {"m": "b", "n": 2, "m": "c"}]}"#,
+            json!({"items": [{"n": 1, "m": "a"}, {"m": "b", "n": 2}]}),
+            json!({"items": [{"n": 1, "m": "a"}, {"m": "c", "n": 2}]}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_repeated_key_never_joins_two_values_in_a_partial() {
+    let server = RawServer::start().await;
+    for (text, _, data) in repeated_keys() {
+        server.push(stream(text, &data));
+    }
+    let opper = v3::client(&server.url());
+    for (text, first, data) in repeated_keys() {
+        let stream = opper
+            .call("r")
+            .output_type::<Repeated>()
+            .stream::<Repeated>()
+            .await;
+        let (updates, output) = read(stream.unwrap()).await;
+        let expected: Repeated = serde_json::from_value(data.clone()).unwrap();
+        assert_eq!(output.unwrap(), expected, "{text}");
+        // Before `complete`, only what the text said before the repeated key.
+        let (last, before) = updates.split_last().expect("updates");
+        for (path, _, partial) in before {
+            assert!(
+                shows_only(partial, &first),
+                "{text}: {path} shows {partial}"
+            );
+        }
+        // Then the final output, whole.
+        assert_eq!(last, &("response".into(), Value::Null, data), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn text_after_complete_changes_no_partial() {
+    let server = RawServer::start().await;
+    let script = |after: &str| {
+        Script::default()
+            .sse_head()
+            .write(content("{\"m\": \"A"))
+            .write(complete(&json!({"m": "A"})))
+            .write(content(after))
+            .write(DONE)
+    };
+    server.push(script("BC\"}"));
+    // Text after it that would complete the document, or break it.
+    server.push(script("\", \"n\": 1}"));
+    server.push(script("] not json"));
+    let opper = v3::client(&server.url());
+    for _ in 0..3 {
+        let stream = opper
+            .call("r")
+            .output_type::<Repeated>()
+            .stream::<Repeated>()
+            .await;
+        let (updates, output) = read(stream.unwrap()).await;
+        assert_eq!(output.unwrap().m.as_deref(), Some("A"));
+        for (path, _, partial) in &updates {
+            assert!(
+                shows_only(partial, &json!({"m": "A"})),
+                "{path} shows {partial}"
+            );
+        }
+        assert_eq!(updates.last().unwrap().2, json!({"m": "A"}));
+    }
+}
+
+#[tokio::test]
+async fn a_text_task_whose_final_answer_differs_ends_with_an_update_showing_it() {
+    let (updates, text) = hello("Hello, Bob!").await;
+    assert_eq!(text.unwrap(), "Hello, Bob!");
+    assert_eq!(updates.len(), 3, "{updates:?}");
+    assert_eq!(
+        updates[2],
+        (String::new(), Value::Null, json!("Hello, Bob!"))
+    );
+}
+
+#[tokio::test]
+async fn a_complete_event_that_cannot_be_read_says_so_and_why() {
+    let server = RawServer::start().await;
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let events = [
+        (
+            r#"{"data": {"sum": NaN}, "meta": {}}"#.to_owned(),
+            "NaN or Infinity",
+        ),
+        (
+            format!(r#"{{"data": {{"sum": {deep}}}, "meta": {{}}}}"#),
+            "nests more than 127",
+        ),
+        (r#"{"meta": {}}"#.to_owned(), "no `data`"),
+    ];
+    for (event, _) in &events {
+        server.push(
+            Script::default()
+                .sse_head()
+                .write(content("{\"sum\": 9}"))
+                .write(format!("event: complete\ndata: {event}\n\n"))
+                .write(DONE),
+        );
+    }
+    let opper = v3::client(&server.url());
+    for (_, why) in &events {
+        let stream = sum_stream_of(&opper).await;
+        let (_, sum) = read(stream.unwrap()).await;
+        let error = sum.unwrap_err();
+        let shown = error.to_string();
+        assert!(matches!(error, Error::InvalidChunk { .. }), "{error:?}");
+        assert!(
+            shown.contains("the final answer could not be read"),
+            "{shown}"
+        );
+        assert!(shown.contains(why), "{shown}");
+        assert!(!shown.contains("without its final answer"), "{shown}");
+    }
 }

@@ -4,25 +4,31 @@
 //! bytes themselves (a stream may hold its partial and its final output, not more); a `202`
 //! holds its body and what it keeps.
 //!
-//! Run with `--nocapture` to see the figures. The tests take turns (one lock): the allocator
-//! sees the whole process. The server's replies are `Bytes` the test keeps a handle on, so
-//! nothing the server sends is freed while the client is measured.
-
-use std::sync::{Mutex, PoisonError};
+//! Run with `--nocapture` to see the figures. The allocator (the suite's `PEAK`) sees the whole
+//! process: each test runs in a process of its own (`opper_tests::run_alone`), beside the
+//! suite's other tests. The server's replies are `Bytes` the test keeps a handle on, so nothing
+//! the server sends is freed while the client is measured.
 
 use bytes::Bytes;
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
 use opper::{Api, Error, Opper, RetryPolicy};
-use peak_alloc::PeakAlloc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[global_allocator]
-static PEAK: PeakAlloc = PeakAlloc;
+use crate::PEAK;
 
-static SERIAL: Mutex<()> = Mutex::new(());
+/// Whether this is the process of its own the test `name` runs in: if not, runs it there (and
+/// shows what it printed).
+fn alone(name: &str) -> bool {
+    let path = format!("memory::{name}");
+    if opper_tests::is_alone(&path) {
+        return true;
+    }
+    print!("{}", opper_tests::run_alone(&path));
+    false
+}
 
 #[derive(Debug, PartialEq, Serialize, Deserialize, JsonSchema, opper::Partial)]
 struct Item {
@@ -90,7 +96,9 @@ fn client(server: &MockServer, api: Api) -> Opper {
 
 #[test]
 fn a_large_call_answer_is_read_straight_into_its_type() {
-    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    if !alone("a_large_call_answer_is_read_straight_into_its_type") {
+        return;
+    }
     let (json, items, baseline) = output_and_baseline();
     let runtime = runtime();
     let server = runtime.block_on(MockServer::start());
@@ -122,7 +130,9 @@ fn a_large_call_answer_is_read_straight_into_its_type() {
 
 #[test]
 fn a_large_stream_holds_its_partial_and_its_final_output() {
-    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    if !alone("a_large_stream_holds_its_partial_and_its_final_output") {
+        return;
+    }
     let (json, items, baseline) = output_and_baseline();
     let runtime = runtime();
     let server = runtime.block_on(MockServer::start());
@@ -191,10 +201,12 @@ fn a_large_stream_holds_its_partial_and_its_final_output() {
 
 #[test]
 fn a_202_skips_the_operations_it_does_not_keep() {
-    let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    if !alone("a_202_skips_the_operations_it_does_not_keep") {
+        return;
+    }
     let runtime = runtime();
     let server = runtime.block_on(MockServer::start());
-    let count = 1_000_000;
+    let count = 200_000;
     let mut body =
         String::from(r#"{"data": null, "meta": {"status": "pending", "pending_operations": ["#);
     for i in 0..count {
