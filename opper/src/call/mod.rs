@@ -259,7 +259,10 @@ pub(crate) async fn open_stream<T: Partial + DeserializeOwned + 'static>(
     let mut chunks =
         attempts::open_stream(client, &task, input.as_deref(), parent.as_deref(), 1).await?;
     let schema = task.output_schema_value();
-    if !policy.is_active() {
+    // A stream the cache records is judged at its end too, as a validated one is: so only an
+    // output that reads as `T` is stored (a v3 stream whose `complete` does not fit `T` still
+    // ends cleanly).
+    if !policy.is_active() && !chunks.records() {
         return Ok(Stream::new(chunks, schema, None));
     }
     // A replayed answer that is rejected cannot be asked again: that would be a request.

@@ -139,6 +139,11 @@ impl ChunkStream {
         self.recorder.start(store, limit, self.span.clone());
     }
 
+    /// Whether the cache records this stream (a miss of a read-write cache).
+    pub(crate) fn records(&self) -> bool {
+        self.recorder.is_recording()
+    }
+
     /// Gives up the recording, handing back where it was to be stored: a re-ask's stream
     /// records into it instead.
     pub(crate) fn take_store(&mut self) -> Option<Store<StreamAnswer>> {

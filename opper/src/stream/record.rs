@@ -51,6 +51,11 @@ impl Recorder {
         });
     }
 
+    /// Whether a recording is under way (the cache is to store this stream).
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording.is_some()
+    }
+
     /// Gives up the recording, handing back where it was to be stored.
     pub(crate) fn take_store(&mut self) -> Option<Store<StreamAnswer>> {
         self.recording.take().map(|recording| recording.store)
