@@ -411,7 +411,7 @@ impl Agent {
     fn headers(&self, run: Option<&SpanHandle>) -> Vec<(&'static str, HeaderValue)> {
         let parent = match run {
             Some(run) => Some(std::sync::Arc::from(run.id())),
-            None => crate::current_parent_span(),
+            None => crate::trace::parent::current_parent_span(),
         };
         [
             (NAME_HEADER, Some(self.name.as_str())),
