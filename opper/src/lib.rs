@@ -77,13 +77,13 @@ pub use response::{Cost, Response, Usage};
 pub use stream::{Chunk, ChunkStream, Stream, Update};
 // Their old paths, kept for code written before the raw stream yielded `Chunk`s: v2's chunk
 // is now what the built-in server scripts (`testing::StreamingChunk`, `testing::ChunkType`).
-#[cfg(feature = "testing")]
-#[doc(hidden)]
-pub use testing::{ChunkType, StreamingChunk};
 pub use task::Task;
 pub use task::configuration::Configuration;
 pub use task::example::Example;
 pub use task::model::Model;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub use testing::{ChunkType, StreamingChunk};
 pub use tool::{Tool, ToolCall, ToolFuture, ToolOutput};
 pub use trace::parent::{
     ParentSpan, SpanHandle, WithParentSpan, current_parent_span, current_span, with_parent_span,

@@ -18,9 +18,10 @@ use crate::agent::run::AgentRun;
 use crate::agent::turn::Happened;
 use crate::error::Error;
 use crate::error::Result;
-use crate::partial::{Assembler, Partial};
-use crate::protocol::v3::text::TextReader;
-use crate::stream::Update;
+use crate::partial::Partial;
+use crate::protocol::Frame;
+use crate::stream::updates::Assembly;
+use crate::stream::updates::Update;
 use crate::task::schema::schema_for;
 
 /// What an agent does, as an [`AgentStream`] tells it.
@@ -128,11 +129,9 @@ pub struct AgentStream<T: Partial> {
     /// The run's error, handed out after what the run did before it.
     error: Option<Error>,
     failure: Option<String>,
-    schema: Option<Arc<Value>>,
-    reader: TextReader,
-    assembler: Assembler<T>,
-    iteration: u32,
-    silent: bool,
+    /// The current turn's text made into typed updates, as a typed stream makes v3's (the
+    /// turn is the update's `attempt`).
+    assembly: Assembly<T>,
 }
 
 impl<T: Partial> Unpin for AgentStream<T> {}
@@ -140,7 +139,7 @@ impl<T: Partial> Unpin for AgentStream<T> {}
 impl<T: Partial> std::fmt::Debug for AgentStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentStream")
-            .field("iteration", &self.iteration)
+            .field("iteration", &self.assembly.attempt())
             .field("failure", &self.failure)
             .finish_non_exhaustive()
     }
@@ -190,11 +189,7 @@ where
             outcome: None,
             error: None,
             failure: None,
-            assembler: Assembler::new(schema.clone()),
-            schema,
-            reader: TextReader::new(),
-            iteration: 0,
-            silent: false,
+            assembly: Assembly::new(schema),
         }
     }
 
@@ -220,10 +215,8 @@ where
     fn hear(&mut self, heard: Heard) {
         match heard {
             Heard::Turn(iteration) => {
-                self.iteration = iteration;
-                self.reader = TextReader::new();
-                self.assembler = Assembler::new(self.schema.clone());
-                self.silent = false;
+                drop(self.assembly.restart());
+                self.assembly.set_attempt(iteration);
                 self.ready.push_back(AgentEvent::Turn { iteration });
             }
             Heard::Started(name, call_id, input) => {
@@ -249,37 +242,16 @@ where
         }
     }
 
-    /// The typed updates a piece of the text makes, before the text itself.
+    /// The typed updates a piece of the text makes, before the text itself: none once the
+    /// text is not the answer's JSON, until the next turn.
     fn updates(&mut self, text: &str) {
-        if self.silent {
-            return;
+        let span = tracing::Span::current();
+        // Only a v2 delta can be an error: a text frame is not.
+        if let Ok(Some(update)) = self.assembly.frame(Frame::Text(text.to_owned()), &span) {
+            self.ready.push_back(AgentEvent::Update(update));
         }
-        let mut events = Vec::new();
-        if self.schema.is_none() {
-            events.push((String::new(), Value::String(text.to_owned())));
-        } else if self
-            .reader
-            .push(text, |path, delta| events.push((path.to_owned(), delta)))
-            .is_err()
-        {
-            self.silent = true;
-        }
-        for (path, delta) in events {
-            let json_path = (!path.is_empty()).then_some(path.as_str());
-            match self.assembler.push(json_path, &delta) {
-                Ok(completed) => self.ready.push_back(AgentEvent::Update(Update {
-                    json_path: path.clone(),
-                    delta,
-                    partial: self.assembler.partial(),
-                    completed,
-                    attempt: self.iteration,
-                })),
-                Err(_) => {
-                    // The text is not the answer's JSON: no more updates this turn.
-                    self.silent = true;
-                    return;
-                }
-            }
+        while let Some(update) = self.assembly.next_text(&span) {
+            self.ready.push_back(AgentEvent::Update(update));
         }
     }
 }
