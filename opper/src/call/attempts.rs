@@ -15,7 +15,7 @@ use crate::protocol::Endpoint;
 use crate::reask::output::OutputText;
 use crate::reask::{Policy, Reasker, Step};
 use crate::response::Response;
-use crate::stream::ChunkStream;
+use crate::stream::chunks::ChunkStream;
 use crate::task::Task;
 use crate::trace::parent;
 use crate::trace::{self, Kind};

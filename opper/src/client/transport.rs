@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::error::TransportError;
 use crate::protocol::Api;
-use crate::stream::ChunkStream;
+use crate::stream::chunks::ChunkStream;
 use crate::stream::timeouts::{Timeouts, deadline_after};
 
 /// What a request needs: the HTTP client, the endpoints' URLs, the key, the retry policy, and
