@@ -93,6 +93,19 @@ pub struct Sum {
     pub sum: i64,
 }
 
+/// The type, message and partial of an [`opper::Error::StreamChunk`] (v2's error chunk, v3's
+/// error frame, which has no type); panics on any other error.
+pub fn stream_chunk(error: &opper::Error) -> (Option<&str>, Option<&str>, &serde_json::Value) {
+    match error {
+        opper::Error::StreamChunk {
+            error_type,
+            error_message,
+            partial,
+        } => (error_type.as_deref(), error_message.as_deref(), partial),
+        other => panic!("not a stream chunk error: {other:?}"),
+    }
+}
+
 /// Opens a typed stream of `task` (with `T`'s output schema) and reads it to the end,
 /// expecting an error.
 pub async fn typed_stream_error<T>(opper: &opper::Opper, task: &str) -> opper::Error

@@ -4,7 +4,7 @@
 //! - [`fixtures`]: what most tests start from: the API key [`KEY`], a [`client`] or a
 //!   [`builder`] of one for a test server (short retry waits), a [`retrying`] client of the
 //!   built-in server, the README's [`Team`] ([`team_json`], [`team_stream`]), an `add` task's [`Sum`], readers of a stream that must fail
-//!   ([`text_stream_error`], [`typed_stream_error`]), and a [`TempDir`].
+//!   ([`text_stream_error`], [`typed_stream_error`]) and of its error chunk ([`stream_chunk`]), and a [`TempDir`].
 //! - [`raw`]: a [`RawServer`] on loopback whose replies are a [`Script`] written byte for byte,
 //!   for framing, cuts and faults the built-in `opper::testing::MockServer` does not make.
 //! - [`logs`]: [`capture_logs`], what `tracing` wrote, as text.
@@ -29,7 +29,7 @@ pub mod v3;
 pub use chunked::proptest_runner;
 pub use fixtures::{
     KEY, Person, Sum, Team, TempDir, builder, chain, client, client_on, retrying, retrying_on,
-    team_json, team_stream, text_stream_error, typed_stream_error,
+    stream_chunk, team_json, team_stream, text_stream_error, typed_stream_error,
 };
 pub use logs::{Captured, capture_logs};
 pub use process::{is_alone, run_alone, run_alone_with};

@@ -358,7 +358,8 @@ impl MockServer {
     }
 
     /// The recorded requests of `task` (see [`RecordedRequest::task`]: the body's `name`, or
-    /// the decoded name in a `/v3/functions/{name}/...` path).
+    /// the decoded name in a `/v3/functions/{name}/...` path). A span's requests
+    /// (`/v3/spans`) are never a task's, whatever the span's name.
     pub fn requests_for(&self, task: &str) -> Vec<RecordedRequest> {
         lock(&self.shared.requests)
             .iter()

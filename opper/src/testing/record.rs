@@ -52,6 +52,9 @@ pub struct RecordedRequest {
     pub raw_body: Bytes,
     /// The task's name when the path carries it (`/v3/functions/{name}/...`), decoded.
     pub(crate) path_name: Option<String>,
+    /// Whether the request went to the spans endpoints: its body's `name` is a span's, not a
+    /// task's.
+    pub(crate) not_a_task: bool,
     pub(crate) disconnected: Arc<AtomicBool>,
 }
 
@@ -72,8 +75,12 @@ impl RecordedRequest {
     }
 
     /// The task's name: on `/v3/functions/{name}/call|stream` the path's, percent-decoded
-    /// (`my%2Ffn` is `my/fn`), else the body's `name`.
+    /// (`my%2Ffn` is `my/fn`), else the body's `name`. `None` for a request to the spans
+    /// endpoints (`/v3/spans[/{id}]`): a span's body has a `name` too, and it names no task.
     pub fn task(&self) -> Option<&str> {
+        if self.not_a_task {
+            return None;
+        }
         if let Some(name) = &self.path_name {
             return Some(name);
         }

@@ -1042,3 +1042,38 @@ async fn faults_apply_to_v3() {
         .unwrap();
     assert_eq!(text, raw.concat());
 }
+
+/// A span's body has a `name` too: a trace's span requests (`POST /v3/spans`, `PATCH
+/// /v3/spans/{id}`) are not a task's, while the calls inside it still are.
+#[tokio::test]
+async fn span_requests_are_not_a_task_s_requests() {
+    let server = MockServer::start().await;
+    server.reply("inner", Reply::json(json!({"ok": true})));
+    let opper = server.client();
+    opper::Trace::new("inner")
+        .client(&opper)
+        .run(async {
+            opper
+                .call("inner")
+                .send::<Value>()
+                .await
+                .map(|reply| reply.output)
+        })
+        .await
+        .unwrap();
+    let requests = server.requests();
+    let spans: Vec<_> = requests
+        .iter()
+        .filter(|request| request.path.starts_with("/v3/spans"))
+        .collect();
+    assert_eq!(spans.len(), 2, "{requests:#?}");
+    assert_eq!(spans[0].method, "POST");
+    assert_eq!(spans[0].body.as_ref().unwrap()["name"], "inner");
+    for span in spans {
+        assert_eq!(span.task(), None, "{span:?}");
+    }
+    let tasks = server.requests_for("inner");
+    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    assert!(!tasks[0].path.starts_with("/v3/spans"), "{tasks:#?}");
+    assert_eq!(tasks[0].task(), Some("inner"));
+}

@@ -4,13 +4,21 @@
 //! model's JSON text: typed updates read from the text (cut anywhere, fenced, preceded by a
 //! sentence, not fitting the type), the final output from `complete`, the bounds, error frames,
 //! cuts, frames to skip, text tasks and the raw chunk stream, from raw scripted servers
-//! (`opper_tests::v3`); random texts cut anywhere in [`json_text`].
+//! (`opper_tests::v3`); random texts cut anywhere in [`json_text`]. On both versions
+//! (`each_version!`), from raw scripted servers: a text stream's updates and span, an error
+//! frame, cuts, the read timeout, retries before the first event and the event cap; on v2 only:
+//! every SSE framing, a line that is not JSON and the raw chunks of a JSON stream.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use opper::{Api, Error, RetryPolicy};
-use opper_tests::v3::{self, DONE, complete, content, read, stream, sum_stream, sum_stream_of};
-use opper_tests::{RawServer, Script, Sum, Team, builder, team_json, team_stream};
+use opper_tests::v3::{
+    DONE, client as v3_client, complete, content, read, stream, sum_stream, sum_stream_of,
+};
+use opper_tests::{
+    RawServer, Script, Sum, Team, builder, client, client_on, team_json, team_stream,
+};
 
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
@@ -214,7 +222,7 @@ async fn typed_updates_from_the_json_text_one_character_per_delta() {
     let server = RawServer::start().await;
     let text = r#"{"people": [{"name": "Ann", "role": "CTO"}], "summary": "Ann leads."}"#;
     server.push(stream(text, &team_json()));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
     let team = team.unwrap();
     assert_eq!(
@@ -239,7 +247,7 @@ async fn typed_updates_from_the_json_text_one_character_per_delta() {
 async fn numbers_cut_across_deltas_appear_whole() {
     let server = RawServer::start().await;
     server.push(stream("{\"sum\": 42}", &json!({"sum": 42})));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let stream = sum_stream(&opper).await;
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 42 });
@@ -258,7 +266,7 @@ async fn numbers_cut_across_deltas_appear_whole() {
 async fn fenced_json_streams_too() {
     let server = RawServer::start().await;
     server.push(stream("```json\n{\"sum\": 9}\n```", &json!({"sum": 9})));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let stream = sum_stream(&opper).await;
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
@@ -280,7 +288,7 @@ async fn a_sentence_first_means_no_partials_and_the_final_output_from_complete()
         "Here is the team: {\"people\": [], \"summary\": \"wrong\"}",
         &team_json(),
     ));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
     // Nothing from the text; one update when the final answer comes.
     assert_eq!(
@@ -299,7 +307,7 @@ async fn the_final_output_is_complete_data_when_it_differs_from_the_text_and_the
         r#"{"people": [{"name": "Ann", "role": "cto"}], "summary": "draft"}"#,
         &team_json(),
     ));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
     let (last, text) = updates.split_last().unwrap();
     assert_eq!(text.last().unwrap().2["summary"], "draft");
@@ -320,7 +328,7 @@ async fn text_that_does_not_fit_the_type_silences_partials_without_failing() {
         r#"{"summary": "s", "people": {"x": 1}}"#,
         &team_json(),
     ));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
     let (last, text) = updates.split_last().unwrap();
     assert!(
@@ -357,7 +365,7 @@ async fn the_bounds_hold_on_v3_too() {
         .max_event_bytes(2048)
         .build()
         .unwrap();
-    let (updates, team) = read(team_stream(&v3::client(&server.url())).await).await;
+    let (updates, team) = read(team_stream(&v3_client(&server.url())).await).await;
     assert_eq!(updates.len(), 2, "{updates:?}");
     assert_eq!(updates[0].0, "response.summary");
     assert_eq!(updates[1].2, team_json());
@@ -390,7 +398,7 @@ async fn an_error_frame_ends_the_stream_with_its_message_and_the_partial() {
                 json!({"type": "error", "error": format!("boom {long}")})
             )),
     );
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
     assert_eq!(updates.len(), 1);
     let error = team.unwrap_err();
@@ -423,7 +431,7 @@ async fn a_stream_without_complete_is_cut() {
             .write(content("{\"summary\": \"Ann\"}"))
             .write(DONE),
     );
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     for _ in 0..2 {
         let (updates, team) = read(team_stream(&opper).await).await;
         assert!(!updates.is_empty());
@@ -453,7 +461,7 @@ async fn unknown_frames_comments_and_bad_lines_are_skipped_and_done_ends_it() {
             .write(content("ignored"))
             .write(complete(&json!({"sum": 1}))),
     );
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let stream = sum_stream(&opper).await;
     let (updates, sum) = read(stream).await;
     assert_eq!(sum.unwrap(), Sum { sum: 9 });
@@ -474,7 +482,7 @@ async fn hello(answer: &str) -> (Vec<(String, Value, Value)>, opper::Result<Stri
             .write(complete(&json!(answer)))
             .write(DONE),
     );
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     read(opper.call("hello").stream::<String>().await.unwrap()).await
 }
 
@@ -491,7 +499,7 @@ async fn a_text_task_streams_its_text() {
 async fn the_raw_chunk_stream_yields_text_chunks_and_keeps_the_output() {
     let server = RawServer::start().await;
     server.push(stream("{\"sum\":9}", &json!({"sum": 9})));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let mut chunks = opper.call("add").stream_raw().await.unwrap();
     let mut text = String::new();
     while let Some(chunk) = chunks.next().await {
@@ -519,7 +527,7 @@ async fn a_long_text_frame_is_read_piece_by_piece_across_characters() {
             .write(complete(&data))
             .write(DONE),
     );
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     let (updates, team) = read(team_stream(&opper).await).await;
     assert_eq!(team.unwrap().summary, summary);
     // One frame, read in pieces: the string grows by prefix, piece by piece, to the whole.
@@ -599,7 +607,7 @@ async fn a_repeated_key_never_joins_two_values_in_a_partial() {
     for (text, _, data) in repeated_keys() {
         server.push(stream(text, &data));
     }
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     for (text, first, data) in repeated_keys() {
         let stream = opper
             .call("r")
@@ -637,7 +645,7 @@ async fn text_after_complete_changes_no_partial() {
     // Text after it that would complete the document, or break it.
     server.push(script("\", \"n\": 1}"));
     server.push(script("] not json"));
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     for _ in 0..3 {
         let stream = opper
             .call("r")
@@ -691,7 +699,7 @@ async fn a_complete_event_that_cannot_be_read_says_so_and_why() {
                 .write(DONE),
         );
     }
-    let opper = v3::client(&server.url());
+    let opper = v3_client(&server.url());
     for (_, why) in &events {
         let stream = sum_stream_of(&opper).await;
         let (_, sum) = read(stream.unwrap()).await;
@@ -705,4 +713,304 @@ async fn a_complete_event_that_cannot_be_read_says_so_and_why() {
         assert!(shown.contains(why), "{shown}");
         assert!(!shown.contains("without its final answer"), "{shown}");
     }
+}
+
+// Text streams and their framing, on both versions where both apply (`each_version!`).
+
+fn sse(events: &[Value]) -> String {
+    events.iter().map(|e| format!("data: {e}\n\n")).collect()
+}
+
+/// The frames of a text stream's `pieces` on `api`: v2's text chunks, v3's `content` frames.
+fn deltas(api: Api, pieces: &[&str]) -> String {
+    match api {
+        Api::V3 => pieces.iter().map(|piece| content(piece)).collect(),
+        _ => sse(&pieces
+            .iter()
+            .map(|piece| json!({"delta": piece, "chunk_type": "text"}))
+            .collect::<Vec<_>>()),
+    }
+}
+
+opper_tests::each_version!(
+    a_text_stream_concatenates_and_keeps_the_span,
+    an_error_chunk_ends_the_stream_and_keeps_the_text,
+    a_stream_cut_mid_event_keeps_what_arrived,
+    a_stream_cut_inside_a_character_is_incomplete_not_invalid,
+    a_stalled_stream_hits_the_read_timeout_and_keeps_what_arrived,
+    a_stream_is_retried_before_its_first_event_only,
+    an_oversized_event_is_a_clear_error,
+);
+
+async fn a_text_stream_concatenates_and_keeps_the_span(api: Api) {
+    let server = RawServer::start().await;
+    // v2 opens with the span's id; v3 has none, and ends with `complete`.
+    let body = match api {
+        Api::V3 => format!(
+            "{}{}{DONE}",
+            deltas(api, &["Hello", " wörld"]),
+            complete(&json!("Hello wörld"))
+        ),
+        _ => format!(
+            "{}{}",
+            sse(&[json!({"span_id": "span-9"})]),
+            deltas(api, &["Hello", " wörld"])
+        ),
+    };
+    server.push(Script::default().sse_head().write(&body));
+    let opper = client_on(&server.url(), api);
+    let mut stream = opper.call("t").stream::<String>().await.unwrap();
+    let span = (api == Api::V2).then_some("span-9");
+    assert_eq!(stream.span_id(), span);
+    let mut deltas = Vec::new();
+    while let Some(update) = stream.next().await {
+        let update = update.unwrap();
+        assert_eq!(update.json_path, "");
+        deltas.push(update.delta.as_str().unwrap().to_owned());
+        assert_eq!(*update.partial, deltas.concat());
+    }
+    assert_eq!(deltas, ["Hello", " wörld"]);
+    assert_eq!(stream.finish().await.unwrap(), "Hello wörld");
+    let request = &server.received()[0];
+    let path = match api {
+        Api::V3 => "/v3/functions/t/stream",
+        _ => "/v2/call/stream",
+    };
+    assert_eq!(request.path, path);
+    assert_eq!(request.header("accept"), Some("text/event-stream"));
+    // v2 names the task in the body; v3 in the path, and always sends `input`.
+    let body = match api {
+        Api::V3 => json!({"input": null}),
+        _ => json!({"name": "t"}),
+    };
+    assert_eq!(request.json(), body, "no stream field in the body");
+}
+
+async fn an_error_chunk_ends_the_stream_and_keeps_the_text(api: Api) {
+    let server = RawServer::start().await;
+    // v2's error chunk has a type and a message; v3's error frame a message only.
+    let error = match api {
+        Api::V3 => format!(
+            "data: {}\n\n",
+            json!({"type": "error", "error": "model overloaded"})
+        ),
+        _ => sse(&[
+            json!({"chunk_type": "error", "error_type": "ProviderError", "error_message": "model overloaded"}),
+        ]),
+    };
+    let body = format!(
+        "{}{error}{}",
+        deltas(api, &["par"]),
+        deltas(api, &["never"])
+    );
+    server.push(Script::default().sse_head().write(&body));
+    let mut stream = client_on(&server.url(), api)
+        .call("t")
+        .stream::<String>()
+        .await
+        .unwrap();
+    assert_eq!(stream.next().await.unwrap().unwrap().delta, json!("par"));
+    let error = stream.next().await.unwrap().unwrap_err();
+    let (error_type, error_message, partial) = opper_tests::stream_chunk(&error);
+    assert_eq!(error_type, (api == Api::V2).then_some("ProviderError"));
+    assert_eq!(error_message, Some("model overloaded"));
+    assert_eq!(partial, &json!("par"));
+    assert!(stream.next().await.is_none());
+    let err = stream.finish().await.unwrap_err();
+    assert_eq!(err.partial(), Some(&json!("par")));
+}
+
+/// A text stream on `api` whose `before` arrives whole and whose next delta is cut after
+/// `cut` (the bytes of its text that arrived): an `Incomplete` error keeping `before`.
+async fn cut_keeps_what_arrived(api: Api, before: &str, cut: &[u8]) {
+    let server = RawServer::start().await;
+    let head: &[u8] = match api {
+        Api::V3 => b"data: {\"type\": \"content\", \"delta\": \"",
+        _ => b"data: {\"delta\": \"",
+    };
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(deltas(api, &[before]))
+            .write([head, cut].concat()),
+    );
+    let err = opper_tests::text_stream_error(&client_on(&server.url(), api), "t").await;
+    assert!(matches!(&err, Error::Incomplete { .. }), "{err:?}");
+    assert_eq!(err.partial(), Some(&json!(before)));
+}
+
+async fn a_stream_cut_mid_event_keeps_what_arrived(api: Api) {
+    cut_keeps_what_arrived(api, "first ", b"sec").await;
+}
+
+async fn a_stream_cut_inside_a_character_is_incomplete_not_invalid(api: Api) {
+    // The first byte of "é" (0xC3 0xA9), then the connection closes.
+    cut_keeps_what_arrived(api, "caf", b"caf\xC3").await;
+}
+
+async fn a_stalled_stream_hits_the_read_timeout_and_keeps_what_arrived(api: Api) {
+    let server = RawServer::start().await;
+    let span = match api {
+        Api::V3 => String::new(),
+        _ => sse(&[json!({"span_id": "s"})]),
+    };
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(format!("{span}{}", deltas(api, &["so far"])))
+            .stall(),
+    );
+    let opper = opper_tests::builder(&server.url())
+        .api(api)
+        .read_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let err = opper_tests::text_stream_error(&opper, "t").await;
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.partial(), Some(&json!("so far")));
+}
+
+async fn a_stream_is_retried_before_its_first_event_only(api: Api) {
+    let server = RawServer::start().await;
+    server.push(Script::response(503, &[], b""));
+    server.push(Script::default().sse_head()); // closed before any event: nothing reached the caller
+    let (first, cut) = match api {
+        Api::V3 => (content("a"), "data: {\"type\""),
+        _ => (
+            sse(&[json!({"span_id": "s"}), json!({"delta": "a"})]),
+            "data: {\"delta\"",
+        ),
+    };
+    server.push(Script::default().sse_head().write(first).write(cut));
+    server.fallback(Script::default().sse_head().write(deltas(api, &["never"])));
+    let mut stream = client_on(&server.url(), api)
+        .call("t")
+        .stream::<String>()
+        .await
+        .unwrap();
+    assert_eq!(stream.next().await.unwrap().unwrap().delta, json!("a"));
+    assert!(stream.next().await.unwrap().is_err());
+    assert_eq!(
+        server.received().len(),
+        3,
+        "never retried after an event reached the caller"
+    );
+}
+
+async fn an_oversized_event_is_a_clear_error(api: Api) {
+    let server = RawServer::start().await;
+    let big = "x".repeat(4096);
+    server.push(
+        Script::default()
+            .sse_head()
+            .write(deltas(api, &["ok", &big])),
+    );
+    let opper = opper_tests::builder(&server.url())
+        .api(api)
+        .max_event_bytes(1024)
+        .build()
+        .unwrap();
+    let err = opper_tests::text_stream_error(&opper, "t").await;
+    assert!(
+        matches!(&err, Error::EventTooLarge { limit: 1024, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.partial(), Some(&json!("ok")));
+}
+
+// On v2 only: SSE framing, a line that is not JSON (v3 skips it: see
+// `unknown_frames_comments_and_bad_lines_are_skipped_and_done_ends_it`), and the raw chunks of a
+// JSON stream.
+
+#[tokio::test]
+async fn framing_every_way_the_spec_allows_gives_the_same_text() {
+    let events = [
+        json!({"span_id": "s"}),
+        json!({"delta": "é😀 a\\\"b", "chunk_type": "text"}),
+        json!({"delta": "\n next", "chunk_type": "text"}),
+    ];
+    let framings: Vec<String> = vec![
+        sse(&events),
+        sse(&events).replace('\n', "\r\n"),
+        sse(&events).replace('\n', "\r"),
+        format!(
+            "\u{FEFF}: comment\nretry: 100\n{}",
+            sse(&events).replace("data: ", "id: 1\nevent: message\ndata:")
+        ),
+        // The last event without its blank line, closed by the end of the stream.
+        sse(&events).trim_end().to_owned(),
+    ];
+    for framing in framings {
+        for split in [1usize, 2, 3, 7, 64] {
+            let server = RawServer::start().await;
+            let mut script = Script::default().sse_head();
+            for piece in framing.as_bytes().chunks(split) {
+                script = script.write(piece);
+            }
+            server.push(script);
+            let text = client(&server.url())
+                .call("t")
+                .stream::<String>()
+                .await
+                .unwrap()
+                .finish()
+                .await;
+            assert_eq!(
+                text.unwrap(),
+                "é😀 a\\\"b\n next",
+                "split {split} of {framing:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_line_that_is_not_json_is_an_error_that_keeps_the_text() {
+    let server = RawServer::start().await;
+    let body = format!(
+        "{}data: this is not json\n\n",
+        sse(&[json!({"delta": "kept", "chunk_type": "text"})])
+    );
+    server.push(Script::default().sse_head().write(&body));
+    let err = opper_tests::text_stream_error(&client(&server.url()), "t").await;
+    match err {
+        Error::InvalidChunk { data, partial, .. } => {
+            assert_eq!(data, "this is not json");
+            assert_eq!(partial, json!("kept"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_raw_chunk_stream_yields_every_chunk() {
+    let server = RawServer::start().await;
+    let body = sse(&[
+        json!({"span_id": "s"}),
+        json!({"delta": "Ann", "json_path": "response.people[0].name", "chunk_type": "json"}),
+        json!({"delta": 3, "json_path": "response.count", "chunk_type": "json"}),
+    ]);
+    server.push(Script::default().sse_head().write(&body));
+    let chunks: Vec<_> = client(&server.url())
+        .call("t")
+        .stream_raw()
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    let chunks: Vec<opper::Chunk> = chunks.into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        chunks,
+        [
+            opper::Chunk::SpanId("s".into()),
+            opper::Chunk::Delta {
+                json_path: Some("response.people[0].name".into()),
+                delta: json!("Ann"),
+            },
+            opper::Chunk::Delta {
+                json_path: Some("response.count".into()),
+                delta: json!(3),
+            },
+        ]
+    );
 }

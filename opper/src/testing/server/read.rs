@@ -12,7 +12,7 @@ use hyper::http::request::Parts;
 use serde_json::{Value, json};
 
 use super::respond::{Stop, closing, error_response};
-use super::route::Route;
+use super::route::{Endpoint, Route};
 use super::state::{Shared, lock};
 use crate::testing::record::RecordedRequest;
 
@@ -160,6 +160,7 @@ fn record_of(
         body,
         raw_body,
         path_name: route.name.clone(),
+        not_a_task: route.endpoint == Some(Endpoint::Spans),
         disconnected,
     }
 }
