@@ -1,4 +1,0 @@
-#[opper::function]
-async fn summarize(text: impl Into<String>) -> opper::Result<String>;
-
-fn main() {}

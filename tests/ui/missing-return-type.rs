@@ -1,4 +1,0 @@
-#[opper::function]
-async fn add_numbers(x: i64, y: i64);
-
-fn main() {}

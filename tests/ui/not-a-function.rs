@@ -1,6 +1,0 @@
-#[opper::function]
-struct Sum {
-    sum: i64,
-}
-
-fn main() {}

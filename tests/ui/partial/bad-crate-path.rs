@@ -1,7 +1,0 @@
-#[derive(opper::Partial)]
-#[opper(crate = "opper::")]
-struct Person {
-    name: String,
-}
-
-fn main() {}

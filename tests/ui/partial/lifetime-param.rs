@@ -1,6 +1,0 @@
-#[derive(serde::Deserialize, opper::Partial)]
-struct Quote<'a> {
-    text: &'a str,
-}
-
-fn main() {}

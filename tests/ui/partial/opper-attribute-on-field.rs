@@ -1,7 +1,0 @@
-#[derive(serde::Deserialize, opper::Partial)]
-struct Person {
-    #[opper(crate = "::opper")]
-    name: String,
-}
-
-fn main() {}

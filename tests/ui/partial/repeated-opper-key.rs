@@ -1,7 +1,0 @@
-#[derive(serde::Deserialize, opper::Partial)]
-#[opper(partial = "LivePerson", partial = "PersonSoFar")]
-struct Person {
-    name: String,
-}
-
-fn main() {}

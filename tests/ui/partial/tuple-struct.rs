@@ -1,4 +1,0 @@
-#[derive(serde::Deserialize, opper::Partial)]
-struct Score(u8);
-
-fn main() {}

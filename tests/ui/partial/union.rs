@@ -1,7 +1,0 @@
-#[derive(opper::Partial)]
-union Bits {
-    a: u8,
-    b: i8,
-}
-
-fn main() {}

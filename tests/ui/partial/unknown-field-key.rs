@@ -1,7 +1,0 @@
-#[derive(serde::Deserialize, opper::Partial)]
-struct Member {
-    #[opper(atomc)]
-    homepage: String,
-}
-
-fn main() {}

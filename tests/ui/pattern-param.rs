@@ -1,4 +1,0 @@
-#[opper::function]
-async fn add_numbers((x, y): (i64, i64)) -> opper::Result<String>;
-
-fn main() {}

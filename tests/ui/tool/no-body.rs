@@ -1,4 +1,0 @@
-#[opper::tool]
-fn add(a: i64, b: i64) -> i64;
-
-fn main() {}

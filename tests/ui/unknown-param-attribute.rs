@@ -1,4 +1,0 @@
-#[opper::function]
-async fn summarize(#[cfg(test)] text: String) -> opper::Result<String>;
-
-fn main() {}
