@@ -8,9 +8,9 @@
 //!   "response": { "span_id": "...", "json_payload": { "sum": 9 }, ... }
 //! }
 //! ```
-//! A stream's entry holds `"frames": [...]` instead of `"response"`: its events as they arrived,
-//! one per line (`frames`; an entry of a v2 stream written before holds the same items as
-//! `"chunks"`). The request is the body as sent, but for the values of the model's extra
+//! A stream's entry holds `"chunks": [...]` instead of `"response"`: its events as they arrived,
+//! one per line, on every version (an entry of a v3 stream written before holds the same items
+//! as `"frames"`). The request is the body as sent, but for the values of the model's extra
 //! headers, hashed (`key::redact_headers`): no header value, and no API key, is ever written.
 
 use std::fs::{self, OpenOptions};
@@ -65,7 +65,7 @@ impl Answer for StreamAnswer {
 }
 
 /// What is read back. Unknown fields are ignored, for entries of a later minor format. The
-/// answer is kept as its text: a response, or a stream's events (`frames`, or `chunks` as v2
+/// answer is kept as its text: a response, or a stream's events (`chunks`, or `frames` as v3
 /// streams were written before; an entry with both is not one).
 #[derive(Deserialize)]
 struct OnDisk<'a> {
@@ -74,7 +74,7 @@ struct OnDisk<'a> {
     request: Value,
     #[serde(default, borrow)]
     response: Option<&'a RawValue>,
-    #[serde(default, borrow, alias = "chunks")]
+    #[serde(default, borrow, rename = "chunks", alias = "frames")]
     frames: Option<Vec<&'a RawValue>>,
 }
 
@@ -168,7 +168,7 @@ pub(crate) fn check(
         (Endpoint::Call, Some(_), None) => Err("its response is not a JSON object".into()),
         (Endpoint::Call, _, _) => Err("it holds no single `response`".into()),
         (Endpoint::Stream, None, Some(items)) => frames::check(route.api, text, &items),
-        (Endpoint::Stream, _, _) => Err("it holds no single `frames` list".into()),
+        (Endpoint::Stream, _, _) => Err("it holds no single `chunks` list".into()),
     }
 }
 

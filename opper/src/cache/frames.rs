@@ -1,7 +1,8 @@
-//! A stream's entry: `"frames": [...]`, the events of the stream as they arrived, one per line.
+//! A stream's entry: `"chunks": [...]`, the events of the stream as they arrived, one per line.
 //! An item is an event's `data` (its JSON text as sent, on one line), or
 //! `{"event": name, "data": ...}` for an event with a name other than SSE's default. Both
-//! versions write it (v3's `"frames"` always were this; v2's `"chunks"`, read as frames, too).
+//! versions write it (v2's chunks always were this; v3's entries written before name the same
+//! list `"frames"`, read the same way).
 //! An entry's items are located and checked when it is opened, built into nothing; each is
 //! decoded only as it is replayed, by the decoder a live stream uses.
 
@@ -82,7 +83,7 @@ impl<'a> Recorded<'a> {
 
 /// The text of an entry's `frames` around its items (`list`, [`Recorded`] one after another).
 pub(crate) fn render(out: &mut String, list: &str) {
-    out.push_str(",\n  \"frames\": [\n    ");
+    out.push_str(",\n  \"chunks\": [\n    ");
     out.push_str(list);
     out.push_str("\n  ]\n}\n");
 }

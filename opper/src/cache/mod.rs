@@ -66,9 +66,9 @@ use crate::protocol::Endpoint;
 /// review: the format version, the endpoint, the request body as sent (no HTTP header, so never
 /// the API key; extra headers of the model with their values hashed, as in the key), then the
 /// call's response body, or the stream's events in order as they arrived, one per line, in
-/// `"frames"` (the same shape on v2 and v3): each event's `data` (its JSON text as sent, on one
+/// `"chunks"` (the same shape on v2 and v3): each event's `data` (its JSON text as sent, on one
 /// line), or `{"event": name, "data": ...}` for an event with a name (v3's final answer,
-/// `complete`). Entries written before by v2 streams hold the same items as `"chunks"`, read
+/// `complete`). Entries written before by v3 streams hold the same items as `"frames"`, read
 /// the same way. (A header value's
 /// hash cannot be undone, but a short or guessable value can be found by trying candidates:
 /// pass provider keys as headers of the client rather than of the model where you can.)

@@ -160,11 +160,11 @@ fn a_stream_entry_round_trips_chunk_by_chunk() {
     // One chunk a line, so a review reads the stream in order.
     let [name] = <[String; 1]>::try_from(files(&dir.0)).unwrap();
     let text = fs::read_to_string(dir.0.join(name)).unwrap();
-    let tail = &text[text.find("  \"frames\": [\n").unwrap()..];
+    let tail = &text[text.find("  \"chunks\": [\n").unwrap()..];
     assert_eq!(
         tail,
         concat!(
-            "  \"frames\": [\n",
+            "  \"chunks\": [\n",
             "    {\"span_id\":\"s-2\"},\n",
             "    {\"delta\":\"Hel\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
             "    {\"delta\":\"lo\",\"json_path\":\"response.text\",\"chunk_type\":\"json\"},\n",
@@ -514,11 +514,11 @@ fn a_v3_stream_entry_holds_its_events_as_they_arrived() {
         ]
     );
     let text = fs::read_to_string(&path).unwrap();
-    let tail = &text[text.find("  \"frames\": [\n").unwrap()..];
+    let tail = &text[text.find("  \"chunks\": [\n").unwrap()..];
     assert_eq!(
         tail,
         concat!(
-            "  \"frames\": [\n",
+            "  \"chunks\": [\n",
             "    {\"type\":\"content\",\"delta\":\"{\\\"a\\\"\"},\n",
             "    {\"event\":\"complete\",\"data\":{\"data\": {\"a\": 1}, \"meta\": {\"cost\": 1.50}}}\n",
             "  ]\n",
@@ -571,12 +571,12 @@ fn entries_with_an_error_event_or_no_single_list_are_misses() {
     let answer = r#"{"event": "complete", "data": {"type": "error", "data": 1}}"#;
     fs::write(&path, entry(&format!("{content}, {answer}"))).unwrap();
     assert!(matches!(v3_lookup(&cache), Ok(Lookup::Hit(_))));
-    // v2: a list as `chunks` and one as `frames`.
+    // A list as `chunks` and one as `frames` (the name v3 entries were written with before).
     let store = miss::<StreamAnswer>(&cache, BODY);
     let path = store.path().to_owned();
     store.stream_now(&recorded(&chunks()));
     let mut both = serde_json::from_str::<Value>(&fs::read_to_string(&path).unwrap()).unwrap();
-    both["chunks"] = json!([{"span_id": "s"}]);
+    both["frames"] = json!([{"span_id": "s"}]);
     fs::write(&path, serde_json::to_vec(&both).unwrap()).unwrap();
     assert!(misses::<StreamAnswer>(&cache, BODY));
 }

@@ -480,7 +480,7 @@ async fn no_secret_is_written() {
         // What is there: the request as sent and the answer.
         let entry: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(entry["request"]["input"]["text"], TEXT);
-        assert!(entry.get("response").or(entry.get("frames")).is_some());
+        assert!(entry.get("response").or(entry.get("chunks")).is_some());
     }
 }
 
@@ -772,7 +772,7 @@ async fn a_v3_stream_replays_from_a_cassette_update_by_update() {
         .unwrap();
     let entry: Value = serde_json::from_slice(&std::fs::read(entry.path()).unwrap()).unwrap();
     assert_eq!(entry["endpoint"], "/v3/functions/extract_team/stream");
-    let frames = entry["frames"].as_array().unwrap();
+    let frames = entry["chunks"].as_array().unwrap();
     assert_eq!(frames[0], json!({"type": "content", "delta": "{"}));
     assert_eq!(frames.last().unwrap()["event"], "complete");
 }
@@ -826,12 +826,12 @@ async fn a_raw_v3_stream_is_recorded_as_its_events_arrived_and_replays_the_same(
         .unwrap()
         .unwrap();
     let text = std::fs::read_to_string(entry.path()).unwrap();
-    let frames = &text[text.find("  \"frames\"").unwrap()..];
+    let frames = &text[text.find("  \"chunks\"").unwrap()..];
     let complete = json!({"event": "complete", "data": {"data": {"sum": 9}, "meta": meta()}});
     assert_eq!(
         frames,
         format!(
-            "  \"frames\": [\n    {}\n  ]\n}}\n",
+            "  \"chunks\": [\n    {}\n  ]\n}}\n",
             [
                 // The line end between its two lines is a space.
                 r#"{"type": "content",  "delta": "{\"sum\": "}"#.to_owned(),
