@@ -106,6 +106,23 @@ pub fn stream_chunk(error: &opper::Error) -> (Option<&str>, Option<&str>, &serde
     }
 }
 
+/// Opens a typed stream of `task` with `T`'s output schema.
+pub async fn typed_stream<T>(opper: &opper::Opper, task: impl Into<String>) -> opper::Stream<T>
+where
+    T: opper::Partial
+        + serde::de::DeserializeOwned
+        + schemars::JsonSchema
+        + std::fmt::Debug
+        + 'static,
+{
+    opper
+        .call(task)
+        .output_type::<T>()
+        .stream::<T>()
+        .await
+        .expect("a stream")
+}
+
 /// Opens a typed stream of `task` (with `T`'s output schema) and reads it to the end,
 /// expecting an error.
 pub async fn typed_stream_error<T>(opper: &opper::Opper, task: &str) -> opper::Error

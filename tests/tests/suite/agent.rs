@@ -90,6 +90,42 @@ fn keys(request: &RecordedRequest) -> Vec<String> {
     body.keys().cloned().collect()
 }
 
+/// The keys of a turn's body with tools and no `text` format, in order.
+const TOOL_TURN_KEYS: [&str; 6] = [
+    "input",
+    "instructions",
+    "tools",
+    "model",
+    "max_output_tokens",
+    "stream",
+];
+
+/// A turn of four calls that cannot succeed (a tool error, an unknown tool, arguments that
+/// are not JSON, arguments that do not fit), then the answer "All done.".
+fn enqueue_four_failing_calls(server: &MockServer) {
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "get_weather", r#"{"city":"Atlantis"}"#)
+            .call_with_id("c2", "delete_everything", "{}")
+            .call_with_id("c3", "add", r#"{"a":2,"b":"#)
+            .call_with_id("c4", "add", r#"{"a":2}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("All done.").into_reply());
+}
+
+/// A turn calling `add` with 1 and 1, then the answer "two".
+fn enqueue_one_plus_one(server: &MockServer) {
+    server.enqueue(
+        "planner",
+        Turn::new()
+            .call_with_id("c1", "add", r#"{"a":1,"b":1}"#)
+            .into_reply(),
+    );
+    server.enqueue("planner", Turn::answer("two").into_reply());
+}
+
 fn user(content: &str) -> Value {
     json!({"type": "message", "role": "user", "content": content})
 }
@@ -208,16 +244,7 @@ async fn two_tools_in_one_turn_then_a_structured_answer() {
 #[tokio::test]
 async fn a_tool_error_an_unknown_tool_and_bad_arguments_reach_the_model_as_errors() {
     let server = MockServer::start().await;
-    server.enqueue(
-        "planner",
-        Turn::new()
-            .call_with_id("c1", "get_weather", r#"{"city":"Atlantis"}"#)
-            .call_with_id("c2", "delete_everything", "{}")
-            .call_with_id("c3", "add", r#"{"a":2,"b":"#)
-            .call_with_id("c4", "add", r#"{"a":2}"#)
-            .into_reply(),
-    );
-    server.enqueue("planner", Turn::answer("All done.").into_reply());
+    enqueue_four_failing_calls(&server);
     let run = agent().run::<String>(&client(&server), "go").await.unwrap();
     assert_eq!(run.output, "All done.");
     let errors: Vec<_> = run
@@ -261,17 +288,7 @@ async fn a_text_answer_sends_no_text_format() {
     let run = agent().run::<String>(&client(&server), "hi").await.unwrap();
     assert_eq!((run.output.as_str(), run.iterations), ("Hello there.", 1));
     let requests = turns(&server);
-    assert_eq!(
-        keys(&requests[0]),
-        [
-            "input",
-            "instructions",
-            "tools",
-            "model",
-            "max_output_tokens",
-            "stream"
-        ]
-    );
+    assert_eq!(keys(&requests[0]), TOOL_TURN_KEYS);
     // Without tools, no `tools` key; the instructions always, even empty.
     server.enqueue("bare", Turn::answer("ok").into_reply());
     Agent::new("bare")
@@ -677,13 +694,7 @@ async fn a_run_is_a_span_with_one_span_per_tool_call_its_turns_name_it_as_their_
 #[tokio::test]
 async fn a_run_inside_a_trace_is_a_child_of_the_trace_and_an_explicit_parent_is_sent_alone() {
     let server = MockServer::start().await;
-    server.enqueue(
-        "planner",
-        Turn::new()
-            .call_with_id("c1", "add", r#"{"a":1,"b":1}"#)
-            .into_reply(),
-    );
-    server.enqueue("planner", Turn::answer("two").into_reply());
+    enqueue_one_plus_one(&server);
     let opper = client(&server);
     let output = opper::Trace::new("outer")
         .client(&opper)
@@ -743,16 +754,7 @@ async fn a_run_inside_a_trace_is_a_child_of_the_trace_and_an_explicit_parent_is_
 #[tokio::test]
 async fn a_tool_error_ends_its_span_with_the_error_and_calls_that_cannot_run_have_none() {
     let server = MockServer::start().await;
-    server.enqueue(
-        "planner",
-        Turn::new()
-            .call_with_id("c1", "get_weather", r#"{"city":"Atlantis"}"#)
-            .call_with_id("c2", "delete_everything", "{}")
-            .call_with_id("c3", "add", r#"{"a":2,"b":"#)
-            .call_with_id("c4", "add", r#"{"a":2}"#)
-            .into_reply(),
-    );
-    server.enqueue("planner", Turn::answer("All done.").into_reply());
+    enqueue_four_failing_calls(&server);
     agent().run::<String>(&client(&server), "go").await.unwrap();
     let run = only_root(&server);
     // AGENT.md §2.3: no span for an unknown tool or arguments that are not JSON; arguments
@@ -823,13 +825,7 @@ async fn a_failed_run_ends_its_span_with_the_error() {
 async fn a_span_that_cannot_be_created_leaves_the_run_untraced() {
     let server = MockServer::start().await;
     server.fault(Reply::status(500));
-    server.enqueue(
-        "planner",
-        Turn::new()
-            .call_with_id("c1", "add", r#"{"a":1,"b":1}"#)
-            .into_reply(),
-    );
-    server.enqueue("planner", Turn::answer("two").into_reply());
+    enqueue_one_plus_one(&server);
     let run = agent()
         .run::<String>(&client(&server), "1+1?")
         .await
@@ -1292,17 +1288,7 @@ async fn models_without_schema_and_tools_answer_through_final_answer() {
     // AGENT.md §1.6: no `text`, a `final_answer` tool with the answer's schema, the
     // instructions prefixed; after prose, the system nudge.
     let requests = turns(&server);
-    assert_eq!(
-        keys(&requests[0]),
-        [
-            "input",
-            "instructions",
-            "tools",
-            "model",
-            "max_output_tokens",
-            "stream"
-        ]
-    );
+    assert_eq!(keys(&requests[0]), TOOL_TURN_KEYS);
     assert_eq!(
         bodies[0]["instructions"],
         "When you have all the information needed to answer, respond by calling the `final_answer` tool exactly once. Its arguments must match the required output schema. Do not produce a plain-text final answer \u{2014} only the `final_answer` tool call counts as your response.\n\nPlan the day."

@@ -12,6 +12,7 @@
 use futures::StreamExt;
 use opper::testing::{MockServer, Reply};
 use opper_tests::chunked::Chunked;
+use opper_tests::fixtures::typed_stream;
 use proptest::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,20 @@ fn team() -> impl Strategy<Value = Team> {
         )
 }
 
+/// Runs `test` on a runtime of its own (the proptest above needs none).
+fn block_on<F: std::future::Future>(test: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(test)
+}
+
+/// A v2 JSON chunk: `delta` at `path`.
+fn chunk(path: &str, delta: Value) -> Value {
+    json!({"json_path": path, "delta": delta, "chunk_type": "json"})
+}
+
 /// Fields shown only whole (atomic).
 const ATOMIC: [&str; 4] = ["homepage", "tags", "office", "code"];
 
@@ -211,13 +226,8 @@ fn every_partial_is_honest_and_the_final_value_exact() {
 /// The documented shapes, one update at a time.
 #[test]
 fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    block_on(async {
         let server = MockServer::start().await;
-        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
         server.reply(
             "team",
             Reply::events([
@@ -236,13 +246,7 @@ fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
                 chunk("response.count", json!(3)),
             ]),
         );
-        let mut stream = server
-            .client()
-            .call("team")
-            .output_type::<Team>()
-            .stream::<Team>()
-            .await
-            .expect("a stream");
+        let mut stream = typed_stream::<Team>(&server.client(), "team").await;
         let mut seen = Vec::new();
         while let Some(update) = stream.next().await {
             let update = update.expect("an update");
@@ -266,11 +270,12 @@ fn required_members_atomic_fields_and_whole_numbers_step_by_step() {
         assert_eq!(seen[10].0.get("tags"), None);
         assert_eq!(seen[11].0.get("tags"), None);
         assert_eq!(seen[12].0["tags"], json!(["a", "b"]));
-        assert_eq!(seen[12].0["members"].as_array().map(Vec::len), Some(2), "member 1 completed");
         assert_eq!(
-            seen[12].1,
-            ["response.tags[1]", "response.tags"]
+            seen[12].0["members"].as_array().map(Vec::len),
+            Some(2),
+            "member 1 completed"
         );
+        assert_eq!(seen[12].1, ["response.tags[1]", "response.tags"]);
         let error = stream.finish().await.expect_err("the members lack fields");
         assert!(matches!(error, opper::Error::Incomplete { .. }), "{error}");
     });
@@ -286,13 +291,8 @@ fn a_typed_number_continued_on_its_path_shows_only_whole() {
         done: bool,
         label: String,
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    block_on(async {
         let server = MockServer::start().await;
-        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
         server.reply(
             "tally",
             Reply::events([
@@ -302,21 +302,30 @@ fn a_typed_number_continued_on_its_path_shows_only_whole() {
                 chunk("response.label", json!("x")),
             ]),
         );
-        let mut stream = server
-            .client()
-            .call("tally")
-            .output_type::<Tally>()
-            .stream::<Tally>()
-            .await
-            .expect("a stream");
+        let mut stream = typed_stream::<Tally>(&server.client(), "tally").await;
         let mut seen = Vec::new();
         while let Some(update) = stream.next().await {
             let update = update.expect("an update");
             seen.push((update.partial.n, update.partial.done));
         }
-        assert_eq!(seen, [(None, None), (None, None), (Some(12), None), (Some(12), Some(true))]);
+        assert_eq!(
+            seen,
+            [
+                (None, None),
+                (None, None),
+                (Some(12), None),
+                (Some(12), Some(true))
+            ]
+        );
         let tally = stream.finish().await.expect("a tally");
-        assert_eq!(tally, Tally { n: 12, done: true, label: "x".into() });
+        assert_eq!(
+            tally,
+            Tally {
+                n: 12,
+                done: true,
+                label: "x".into()
+            }
+        );
     });
 }
 
@@ -325,13 +334,8 @@ fn a_typed_number_continued_on_its_path_shows_only_whole() {
 #[test]
 fn maps_and_boxes_hold_members_back_the_same_way() {
     type Roster = std::collections::BTreeMap<String, Box<Member>>;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    block_on(async {
         let server = MockServer::start().await;
-        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
         let member = |key: &str| {
             [
                 chunk(&format!("response.{key}.name"), json!("Ann")),
@@ -350,13 +354,7 @@ fn maps_and_boxes_hold_members_back_the_same_way() {
         let mut events: Vec<Value> = member("x").into();
         events.extend(member("y"));
         server.reply("roster", Reply::events(events));
-        let mut stream = server
-            .client()
-            .call("roster")
-            .output_type::<Roster>()
-            .stream::<Roster>()
-            .await
-            .expect("a stream");
+        let mut stream = typed_stream::<Roster>(&server.client(), "roster").await;
         let mut keys = Vec::new();
         while let Some(update) = stream.next().await {
             let update = update.expect("an update");
@@ -376,47 +374,48 @@ fn maps_and_boxes_hold_members_back_the_same_way() {
 /// A variant name that stops short is an error when its field completes, never a partial value.
 #[test]
 fn a_variant_cut_short_is_an_error_not_a_value() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    block_on(async {
         let server = MockServer::start().await;
-        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
         server.reply(
             "moved-on",
-            Reply::events([chunk("response.role", json!("Wri")), chunk("response.x", json!(1))]),
+            Reply::events([
+                chunk("response.role", json!("Wri")),
+                chunk("response.x", json!(1)),
+            ]),
         );
-        server.reply("ended", Reply::events([chunk("response.role", json!("Wri"))]));
+        server.reply(
+            "ended",
+            Reply::events([chunk("response.role", json!("Wri"))]),
+        );
         #[derive(Debug, Deserialize, JsonSchema, opper::Partial)]
         struct Holder {
             #[allow(dead_code)] // only deserialized
             role: Role,
         }
         let client = server.client();
-        let mut stream = client
-            .call("moved-on")
-            .output_type::<Holder>()
-            .stream::<Holder>()
+        let mut stream = typed_stream::<Holder>(&client, "moved-on").await;
+        let first = stream
+            .next()
             .await
-            .expect("a stream");
-        let first = stream.next().await.expect("an update").expect("the first chunk");
+            .expect("an update")
+            .expect("the first chunk");
         assert!(first.partial.role.is_none(), "`Wri` is not shown");
         match stream.next().await.expect("an item") {
             Err(opper::Error::InvalidChunk { reason, .. }) => {
-                assert!(reason.contains("`Wri` is not a variant of Role"), "{reason}");
+                assert!(
+                    reason.contains("`Wri` is not a variant of Role"),
+                    "{reason}"
+                );
             }
             other => panic!("expected InvalidChunk, got {other:?}"),
         }
-        let stream = client
-            .call("ended")
-            .output_type::<Holder>()
-            .stream::<Holder>()
-            .await
-            .expect("a stream");
+        let stream = typed_stream::<Holder>(&client, "ended").await;
         match stream.finish().await {
             Err(opper::Error::Incomplete { reason, .. }) => {
-                assert!(reason.contains("`Wri` is not a variant of Role"), "{reason}");
+                assert!(
+                    reason.contains("`Wri` is not a variant of Role"),
+                    "{reason}"
+                );
             }
             other => panic!("expected Incomplete, got {other:?}"),
         }
@@ -427,13 +426,8 @@ fn a_variant_cut_short_is_an_error_not_a_value() {
 /// mid-stream, and it shows only whole, once its field completes.
 #[test]
 fn a_unit_enum_is_matched_on_mid_stream() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    block_on(async {
         let server = MockServer::start().await;
-        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
         server.reply(
             "review",
             Reply::events([
@@ -448,13 +442,7 @@ fn a_unit_enum_is_matched_on_mid_stream() {
             role: Role,
             note: String,
         }
-        let mut stream = server
-            .client()
-            .call("review")
-            .output_type::<Review>()
-            .stream::<Review>()
-            .await
-            .expect("a stream");
+        let mut stream = typed_stream::<Review>(&server.client(), "review").await;
         let mut roles = Vec::new();
         while let Some(update) = stream.next().await {
             let update = update.expect("an update");
@@ -468,7 +456,10 @@ fn a_unit_enum_is_matched_on_mid_stream() {
         }
         assert_eq!(roles, ["not yet", "not yet", "editor", "editor"]);
         let review = stream.finish().await.expect("the review");
-        assert_eq!((review.role, review.note.as_str()), (Role::Editor, "looks good"));
+        assert_eq!(
+            (review.role, review.note.as_str()),
+            (Role::Editor, "looks good")
+        );
     });
 }
 
@@ -483,13 +474,8 @@ fn a_value_shown_is_never_changed_by_its_path_sent_again() {
         role: Role,
         label: String,
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
+    block_on(async {
         let server = MockServer::start().await;
-        let chunk = |path: &str, delta: Value| json!({"json_path": path, "delta": delta, "chunk_type": "json"});
         let first = || {
             vec![
                 chunk("response.n", json!(1)),
@@ -504,29 +490,29 @@ fn a_value_shown_is_never_changed_by_its_path_sent_again() {
             ("ok", chunk("response.ok", json!(false))),
             ("role", chunk("response.role", json!("Editor"))),
         ];
-        for (field, chunk) in &again {
+        for (field, resent) in &again {
             let mut events = first();
-            events.push(chunk.clone());
-            events.push(json!({"json_path": "response.label", "delta": "y", "chunk_type": "json"}));
+            events.push(resent.clone());
+            events.push(chunk("response.label", json!("y")));
             server.reply(format!("again-{field}"), Reply::events(events).times(1));
         }
         let mut same = first();
-        same.extend([chunk("response.n", json!(1)), chunk("response.label", json!("y"))]);
+        same.extend([
+            chunk("response.n", json!(1)),
+            chunk("response.label", json!("y")),
+        ]);
         server.reply("same", Reply::events(same));
         let client = server.client();
         for (field, _) in &again {
-            let mut stream = client
-                .call(format!("again-{field}"))
-                .output_type::<Card>()
-                .stream::<Card>()
-                .await
-                .expect("a stream");
+            let mut stream = typed_stream::<Card>(&client, format!("again-{field}")).await;
             let mut shown = Vec::new();
             let error = loop {
                 match stream.next().await {
                     Some(Ok(update)) => shown.push(serde_json::to_value(&*update.partial).unwrap()),
                     Some(Err(error)) => break error,
-                    None => panic!("{field}: sent again with another value, the stream went on: {shown:?}"),
+                    None => panic!(
+                        "{field}: sent again with another value, the stream went on: {shown:?}"
+                    ),
                 }
             };
             match &error {
@@ -537,7 +523,11 @@ fn a_value_shown_is_never_changed_by_its_path_sent_again() {
             }
             // Every partial shown held the first values only.
             for partial in &shown {
-                for (key, first) in [("n", json!(1)), ("ok", json!(true)), ("role", json!("Writer"))] {
+                for (key, first) in [
+                    ("n", json!(1)),
+                    ("ok", json!(true)),
+                    ("role", json!("Writer")),
+                ] {
                     if let Some(value) = partial.get(key) {
                         assert_eq!(value, &first, "{field}: {shown:?}");
                     }
@@ -545,15 +535,19 @@ fn a_value_shown_is_never_changed_by_its_path_sent_again() {
             }
             assert_eq!(error.partial().unwrap()["n"], 1, "{field}");
         }
-        let card = client
-            .call("same")
-            .output_type::<Card>()
-            .stream::<Card>()
+        let card = typed_stream::<Card>(&client, "same")
             .await
-            .expect("a stream")
             .finish()
             .await
             .expect("the same value again is accepted");
-        assert_eq!(card, Card { n: 1, ok: true, role: Role::Writer, label: "xy".into() });
+        assert_eq!(
+            card,
+            Card {
+                n: 1,
+                ok: true,
+                role: Role::Writer,
+                label: "xy".into()
+            }
+        );
     });
 }

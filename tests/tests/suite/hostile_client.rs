@@ -30,6 +30,35 @@ fn endless(head: Script, chunk: &[u8]) -> Script {
     head.forever(Script::default().write(chunk))
 }
 
+/// A response of `status` announcing `length` bytes of `content_type`, then `byte` forever.
+fn endless_with_length(status: u16, content_type: &str, length: &str, byte: u8) -> Script {
+    let head = Script::default().head(
+        status,
+        &[("content-type", content_type), ("content-length", length)],
+        None,
+    );
+    endless(head, &[byte; 64 * 1024])
+}
+
+/// A client of `api` whose streams time out after 300 ms without an event.
+fn idle_after_300_ms(server: &RawServer, api: Api) -> opper::Opper {
+    builder(&server.url())
+        .api(api)
+        .stream_idle_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap()
+}
+
+/// Opens a text stream of `task` and reads it to the end, expecting it to time out.
+async fn stream_timeout(opper: &opper::Opper) -> Error {
+    let stream = bounded(opper.call("task").stream::<String>())
+        .await
+        .unwrap();
+    bounded(stream.finish())
+        .await
+        .expect_err("the stream should time out")
+}
+
 async fn call(opper: &opper::Opper) -> Error {
     bounded(opper.call("task").send::<Value>())
         .await
@@ -85,15 +114,12 @@ async fn an_endless_200_body_stops_at_max_response_bytes_and_is_not_retried(api:
 
 async fn a_content_length_over_the_limit_fails_before_the_body_is_read(api: Api) {
     let server = RawServer::start().await;
-    let head = Script::default().head(
+    server.fallback(endless_with_length(
         200,
-        &[
-            ("content-type", "application/json"),
-            ("content-length", "2147483648"),
-        ],
-        None,
-    );
-    server.fallback(endless(head, &[b' '; 64 * 1024]));
+        "application/json",
+        "2147483648",
+        b' ',
+    ));
     // The default limit: at most 64 MiB.
     let opper = client_on(&server.url(), api);
 
@@ -154,15 +180,7 @@ async fn a_body_at_the_limit_is_accepted(api: Api) {
 
 async fn a_huge_5xx_body_keeps_8_kib_and_is_retried_without_reading_it(api: Api) {
     let server = RawServer::start().await;
-    let head = Script::default().head(
-        500,
-        &[
-            ("content-type", "text/plain"),
-            ("content-length", "536870912"),
-        ],
-        None,
-    );
-    server.fallback(endless(head, &[b'e'; 64 * 1024]));
+    server.fallback(endless_with_length(500, "text/plain", "536870912", b'e'));
     let opper = client_on(&server.url(), api);
 
     let error = call(&opper).await;
@@ -334,18 +352,8 @@ async fn a_stream_that_only_keeps_alive_hits_the_idle_timeout(api: Api) {
                 .sleep(10),
         ),
     );
-    let opper = builder(&server.url())
-        .api(api)
-        .stream_idle_timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-
-    let stream = bounded(opper.call("task").stream::<String>())
-        .await
-        .unwrap();
-    let error = bounded(stream.finish())
-        .await
-        .expect_err("the stream should time out");
+    let opper = idle_after_300_ms(&server, api);
+    let error = stream_timeout(&opper).await;
     assert!(matches!(error, Error::Incomplete { .. }), "{error:?}");
     assert!(error.is_timeout(), "{error:?}");
     assert!(chain(&error).contains("idle timeout"), "{error}");
@@ -364,11 +372,7 @@ async fn keepalives_before_the_first_event_hit_the_idle_timeout(api: Api) {
             .sse_head()
             .forever(Script::default().write(": keepalive\n\n").sleep(10)),
     );
-    let opper = builder(&server.url())
-        .api(api)
-        .stream_idle_timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let opper = idle_after_300_ms(&server, api);
     let error = bounded(opper.call("task").stream::<String>())
         .await
         .expect_err("the stream should not open");
@@ -394,12 +398,7 @@ async fn the_request_timeout_bounds_a_whole_stream(api: Api) {
         .request_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
-    let stream = bounded(opper.call("task").stream::<String>())
-        .await
-        .unwrap();
-    let error = bounded(stream.finish())
-        .await
-        .expect_err("the stream should time out");
+    let error = stream_timeout(&opper).await;
     assert!(error.is_timeout(), "{error:?}");
     assert!(chain(&error).contains("request timeout"), "{error}");
     let text = error.partial().and_then(Value::as_str).unwrap_or_default();
@@ -410,17 +409,8 @@ async fn the_request_timeout_bounds_a_whole_stream(api: Api) {
 async fn comments_sent_without_pause_still_time_out(api: Api) {
     let server = RawServer::start().await;
     server.fallback(first_event(api).forever(Script::default().write(": x\n".repeat(4096))));
-    let opper = builder(&server.url())
-        .api(api)
-        .stream_idle_timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
-    let stream = bounded(opper.call("task").stream::<String>())
-        .await
-        .unwrap();
-    let error = bounded(stream.finish())
-        .await
-        .expect_err("the stream should time out");
+    let opper = idle_after_300_ms(&server, api);
+    let error = stream_timeout(&opper).await;
     assert!(chain(&error).contains("idle timeout"), "{error}");
 }
 
