@@ -30,6 +30,32 @@ fn ok(span: &str) -> Script {
     )
 }
 
+/// The first line of `logs` that closes a span named `span`; panics with the logs if none.
+#[track_caller]
+fn close_line<'a>(logs: &'a str, span: &str) -> &'a str {
+    logs.lines()
+        .find(|l| l.contains(span) && l.contains("close"))
+        .unwrap_or_else(|| panic!("{logs}"))
+}
+
+/// Asserts that `line` holds every one of `fields`.
+#[track_caller]
+fn assert_fields<F: AsRef<str>>(line: &str, fields: impl IntoIterator<Item = F>) {
+    for field in fields {
+        let field = field.as_ref();
+        assert!(line.contains(field), "{field} missing in {line}");
+    }
+}
+
+/// The test server's client, without retries.
+fn without_retries(server: &MockServer) -> opper::Opper {
+    server
+        .client_builder()
+        .retry(opper::RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn calls_are_spans_with_task_model_attempts_outcome_and_usage() {
     in_turn(async {
@@ -115,21 +141,19 @@ fn streams_are_spans_too_and_the_key_stays_out() {
             .unwrap();
         assert_eq!(text, "hi");
         let logs = captured.text();
-        let line = logs
-            .lines()
-            .find(|l| l.contains("opper.stream") && l.contains("close"))
-            .unwrap_or_else(|| panic!("{logs}"));
-        for field in [
-            "span_id=\"st-1\"",
-            "gen_ai.response.id=\"st-1\"",
-            "gen_ai.operation.name=\"chat\"",
-            "gen_ai.provider.name=\"opper\"",
-            "chunks=2",
-            "attempts=1",
-            "ok",
-        ] {
-            assert!(line.contains(field), "{field} missing in {line}");
-        }
+        let line = close_line(&logs, "opper.stream");
+        assert_fields(
+            line,
+            [
+                "span_id=\"st-1\"",
+                "gen_ai.response.id=\"st-1\"",
+                "gen_ai.operation.name=\"chat\"",
+                "gen_ai.provider.name=\"opper\"",
+                "chunks=2",
+                "attempts=1",
+                "ok",
+            ],
+        );
         assert!(!logs.contains(KEY));
     });
 }
@@ -317,18 +341,16 @@ fn v3_answers_give_their_trace_uuid_as_the_response_id() {
             .unwrap();
         opper.call("v3-task").send::<String>().await.unwrap();
         let logs = captured.text();
-        let line = logs
-            .lines()
-            .find(|l| l.contains("opper.call") && l.contains("close"))
-            .unwrap_or_else(|| panic!("{logs}"));
-        for field in [
-            "gen_ai.response.id=\"trace-9\"",
-            "trace_uuid=\"trace-9\"",
-            "api=\"v3\"",
-            "gen_ai.usage.input_tokens=",
-        ] {
-            assert!(line.contains(field), "{field} missing in {line}");
-        }
+        let line = close_line(&logs, "opper.call");
+        assert_fields(
+            line,
+            [
+                "gen_ai.response.id=\"trace-9\"",
+                "trace_uuid=\"trace-9\"",
+                "api=\"v3\"",
+                "gen_ai.usage.input_tokens=",
+            ],
+        );
     });
 }
 
@@ -346,23 +368,21 @@ fn a_trace_is_a_tracing_span_around_its_calls() {
             })
             .await;
         let logs = captured.text();
-        let call = logs
-            .lines()
-            .find(|l| l.contains("opper.call") && l.contains("close"))
-            .unwrap_or_else(|| panic!("{logs}"));
+        let call = close_line(&logs, "opper.call");
         // fmt writes the enclosing spans first: the call is inside the trace's span.
         assert!(call.contains("opper.trace{"), "{call}");
         let trace = logs
             .lines()
             .find(|l| l.contains("opper.trace") && l.contains("close") && !l.contains("opper.call"))
             .unwrap_or_else(|| panic!("{logs}"));
-        for field in [
-            "otel.name=plan-trip".to_owned(),
-            format!("span_id=\"{}\"", span.id()),
-            format!("trace_id=\"{}\"", span.trace_id()),
-        ] {
-            assert!(trace.contains(&field), "{field} missing in {trace}");
-        }
+        assert_fields(
+            trace,
+            [
+                "otel.name=plan-trip".to_owned(),
+                format!("span_id=\"{}\"", span.id()),
+                format!("trace_id=\"{}\"", span.trace_id()),
+            ],
+        );
     });
 }
 
@@ -371,11 +391,7 @@ fn a_span_that_cannot_be_created_is_logged_once_per_trace_name() {
     in_turn(async {
         let (captured, _guard) = capture_logs();
         let server = MockServer::start().await;
-        let opper = server
-            .client_builder()
-            .retry(opper::RetryPolicy::none())
-            .build()
-            .unwrap();
+        let opper = without_retries(&server);
         server.fault(Reply::status(503).times(3));
         for name in ["logged-once", "logged-once", "logged-too"] {
             opper::Trace::new(name).client(&opper).run(async {}).await;
@@ -398,11 +414,7 @@ fn a_failed_end_is_logged() {
     in_turn(async {
         let (captured, _guard) = capture_logs();
         let server = MockServer::start().await;
-        let opper = server
-            .client_builder()
-            .retry(opper::RetryPolicy::none())
-            .build()
-            .unwrap();
+        let opper = without_retries(&server);
         let span = opper::Trace::new("end-fails")
             .client(&opper)
             .run(async {

@@ -51,6 +51,14 @@ fn span_requests(server: &MockServer) -> Vec<(String, String, Value)> {
         .collect()
 }
 
+/// The methods of the span requests `server` received, in order.
+fn span_methods(server: &MockServer) -> Vec<String> {
+    span_requests(server)
+        .into_iter()
+        .map(|(m, _, _)| m)
+        .collect()
+}
+
 /// The only root span, and the whole tree below it.
 fn only_root(server: &MockServer) -> RecordedSpan {
     let mut roots = server.spans();
@@ -60,25 +68,16 @@ fn only_root(server: &MockServer) -> RecordedSpan {
 
 /// Whether `text` is `YYYY-MM-DDTHH:MM:SS.ffffff+00:00`.
 fn is_rfc3339_utc_micros(text: &str) -> bool {
-    let digits = |range: std::ops::Range<usize>| {
-        text.get(range)
-            .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
-    };
-    text.len() == 32
-        && digits(0..4)
-        && &text[4..5] == "-"
-        && digits(5..7)
-        && &text[7..8] == "-"
-        && digits(8..10)
-        && &text[10..11] == "T"
-        && digits(11..13)
-        && &text[13..14] == ":"
-        && digits(14..16)
-        && &text[16..17] == ":"
-        && digits(17..19)
-        && &text[19..20] == "."
-        && digits(20..26)
-        && &text[26..] == "+00:00"
+    // `d` stands for any ASCII digit; every other byte for itself.
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd.dddddd+00:00";
+    text.len() == SHAPE.len()
+        && text.bytes().zip(SHAPE).all(|(byte, &shape)| {
+            if shape == b'd' {
+                byte.is_ascii_digit()
+            } else {
+                byte == shape
+            }
+        })
 }
 
 #[tokio::test]
@@ -524,10 +523,7 @@ async fn a_failed_end_does_not_change_the_output() {
     assert_eq!(output, Ok("done"));
     let span = only_root(&server);
     assert_eq!(span.end_time, None);
-    let sent: Vec<_> = span_requests(&server)
-        .into_iter()
-        .map(|(m, _, _)| m)
-        .collect();
+    let sent = span_methods(&server);
     assert_eq!(sent, ["POST", "PATCH"]);
 }
 
@@ -553,10 +549,7 @@ async fn a_dropped_trace_sends_nothing_more() {
     tokio::task::yield_now().await;
     let span = only_root(&server);
     assert_eq!(span.end_time, None);
-    let sent: Vec<_> = span_requests(&server)
-        .into_iter()
-        .map(|(m, _, _)| m)
-        .collect();
+    let sent = span_methods(&server);
     assert_eq!(sent, ["POST"]);
     assert_eq!(parents(&server), vec![expect("after", None)]);
 }

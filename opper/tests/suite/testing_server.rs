@@ -39,6 +39,11 @@ async fn post_with(
         .unwrap()
 }
 
+/// The body of a POST of `body` to `path`, read to its end as text.
+async fn post_text(server: &MockServer, path: &str, body: String) -> String {
+    post(server, path, body).await.text().await.unwrap()
+}
+
 async fn json_of(response: reqwest::Response) -> Value {
     serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
 }
@@ -154,11 +159,7 @@ async fn stream_is_framed_and_chunked_like_the_service() {
 #[tokio::test]
 async fn text_stream_and_raw_sse() {
     let server = MockServer::start().await;
-    let text = post(&server, "/call/stream", body("chat", false))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = post_text(&server, "/call/stream", body("chat", false)).await;
     let events = events(&text);
     assert!(events.len() > 4);
     assert!(
@@ -273,11 +274,7 @@ async fn error_chunk_and_dropped_connection_mid_stream() {
         "t",
         Reply::text("one two three four").error_after(3, "ServerError", "boom"),
     );
-    let text = post(&server, "/v2/call/stream", body("t", false))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = post_text(&server, "/v2/call/stream", body("t", false)).await;
     let events = events(&text);
     assert_eq!(events.len(), 4);
     assert_eq!(
@@ -338,11 +335,7 @@ async fn delays_and_stalls() {
         Reply::text("a b c d").chunk_delay(Duration::from_millis(50)),
     );
     let started = Instant::now();
-    let text = post(&server, "/v2/call/stream", body("t", false))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = post_text(&server, "/v2/call/stream", body("t", false)).await;
     assert_eq!(events(&text).len(), 5);
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
@@ -370,11 +363,7 @@ async fn a_dropped_stream_is_seen_as_a_client_disconnect() {
 
     // A stream read to its end is not a disconnect.
     server.reply("t", Reply::text("done"));
-    post(&server, "/v2/call/stream", body("t", false))
-        .await
-        .text()
-        .await
-        .unwrap();
+    post_text(&server, "/v2/call/stream", body("t", false)).await;
     assert!(
         !server
             .requests_for("t")
@@ -387,11 +376,7 @@ async fn a_dropped_stream_is_seen_as_a_client_disconnect() {
 #[tokio::test]
 async fn requests_are_recorded() {
     let server = MockServer::start().await;
-    post(&server, "/v2/call/stream?x=1", body("extract", true))
-        .await
-        .text()
-        .await
-        .unwrap();
+    post_text(&server, "/v2/call/stream?x=1", body("extract", true)).await;
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -674,15 +659,12 @@ async fn the_same_scripts_answer_both_versions_and_meta_can_be_set() {
     assert_eq!(meta["llm_calls"], 1);
 
     // The stream's `done` carries the usage, `complete` the same meta.
-    let text = post(
+    let text = post_text(
         &server,
         "/v3/functions/traced/stream",
         run_request(None, true),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let stream = v3_stream(&text);
     assert_eq!(stream.done["usage"], meta["usage"]);
     assert_eq!(stream.complete["meta"]["trace_uuid"], meta["trace_uuid"]);
@@ -732,15 +714,12 @@ async fn a_stream_writes_the_json_text_in_small_awkward_deltas_then_done_complet
     assert!(awkward, "{:?}", stream.deltas);
 
     // A generated output streams too, on `/v3/call/stream` with the name in the body.
-    let text = post(
+    let text = post_text(
         &server,
         "/v3/call/stream",
         run_request(Some("people"), true),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let stream = v3_stream(&text);
     let joined = stream.deltas.concat();
     assert_eq!(
@@ -754,30 +733,24 @@ async fn a_stream_writes_the_json_text_in_small_awkward_deltas_then_done_complet
 async fn a_text_task_streams_its_text_in_small_deltas() {
     let server = MockServer::start().await;
     server.reply("chat", Reply::text("Hello there, general Kenobi"));
-    let text = post(
+    let text = post_text(
         &server,
         "/v3/functions/chat/stream",
         run_request(None, false),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let stream = v3_stream(&text);
     assert!(stream.deltas.len() >= 4, "{:?}", stream.deltas);
     assert_eq!(stream.deltas.concat(), "Hello there, general Kenobi");
     assert_eq!(stream.complete["data"], "Hello there, general Kenobi");
 
     // Generated text, when nothing is scripted.
-    let text = post(
+    let text = post_text(
         &server,
         "/v3/functions/other/stream",
         run_request(None, false),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let stream = v3_stream(&text);
     assert!(stream.deltas.len() > 4);
     assert_eq!(
@@ -928,15 +901,12 @@ async fn the_name_in_the_path_is_percent_decoded_and_requests_are_recorded() {
     assert_eq!(request.body.as_ref().unwrap(), &body);
 
     // On `/v3/call` the body's name is the task.
-    post(
+    post_text(
         &server,
         "/v3/call/stream",
         run_request(Some("my/fn"), false),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let recorded = server.requests_for("my/fn");
     assert_eq!(recorded.len(), 2);
     assert_eq!(recorded[1].path, "/v3/call/stream");
@@ -994,15 +964,12 @@ async fn faults_apply_to_v3() {
         "broken",
         Reply::json(json!({"text": "a long enough value"})).error_after(2, "ServerError", "boom"),
     );
-    let text = post(
+    let text = post_text(
         &server,
         "/v3/functions/broken/stream",
         run_request(None, true),
     )
-    .await
-    .text()
-    .await
-    .unwrap();
+    .await;
     let events: Vec<&str> = text.split_terminator("\n\n").collect();
     assert_eq!(events.len(), 3, "{text:?}");
     assert!(events[0].starts_with("data: {\"type\":\"content\""));
@@ -1035,11 +1002,7 @@ async fn faults_apply_to_v3() {
         "raw",
         Reply::raw_sse(raw).chunk_delay(Duration::from_millis(5)),
     );
-    let text = post(&server, "/v3/functions/raw/stream", run_request(None, true))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let text = post_text(&server, "/v3/functions/raw/stream", run_request(None, true)).await;
     assert_eq!(text, raw.concat());
 }
 
