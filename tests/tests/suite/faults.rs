@@ -431,6 +431,26 @@ async fn an_event_over_the_cap_is_refused_with_bounded_memory() {
     assert_eq!(error.partial(), Some(&json!("ok")));
 }
 
+/// Without `max_event_bytes`, the cap is the documented default, 16 MiB: an event that never
+/// ends is refused there, before the 64 MiB response limit.
+#[tokio::test]
+async fn the_default_event_cap_is_16_mib() {
+    let server = MockServer::start().await;
+    let piece = bytes::Bytes::from(vec![b'a'; 1024 * 1024]);
+    let mut pieces = vec![bytes::Bytes::from_static(
+        b"data: {\"delta\": \"ok\"}\n\ndata: \"",
+    )];
+    pieces.extend(std::iter::repeat_n(piece, 17));
+    server.reply("task", Reply::raw_sse(pieces));
+    let opper = opper_tests::client(&server.url());
+    let error = opper_tests::text_stream_error(&opper, "task").await;
+    assert!(
+        matches!(error, Error::EventTooLarge { limit, .. } if limit == 16 * 1024 * 1024),
+        "{error:?}"
+    );
+    assert_eq!(error.partial(), Some(&json!("ok")));
+}
+
 #[derive(Debug, Deserialize)]
 #[allow(dead_code)]
 struct Person {

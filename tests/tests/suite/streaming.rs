@@ -982,6 +982,32 @@ async fn a_line_that_is_not_json_is_an_error_that_keeps_the_text() {
     }
 }
 
+/// A v2 chunk that carries nothing yields nothing; one with both a span id and a delta yields
+/// the delta, and the stream's `span_id()` has the id.
+#[tokio::test]
+async fn the_raw_chunk_stream_skips_empty_chunks_and_keeps_a_span_id_sent_with_a_delta() {
+    let server = RawServer::start().await;
+    let body = sse(&[
+        json!({}),
+        json!({"span_id": "s", "delta": "Ann", "json_path": "response.name", "chunk_type": "json"}),
+        json!({}),
+    ]);
+    server.push(Script::default().sse_head().write(&body));
+    let mut chunks = client(&server.url()).call("t").stream_raw().await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        seen.push(chunk.unwrap());
+    }
+    assert_eq!(
+        seen,
+        [opper::Chunk::Delta {
+            json_path: Some("response.name".into()),
+            delta: json!("Ann"),
+        }]
+    );
+    assert_eq!(chunks.span_id(), Some("s"));
+}
+
 #[tokio::test]
 async fn the_raw_chunk_stream_yields_every_chunk() {
     let server = RawServer::start().await;
