@@ -1008,6 +1008,21 @@ async fn the_raw_chunk_stream_skips_empty_chunks_and_keeps_a_span_id_sent_with_a
     assert_eq!(chunks.span_id(), Some("s"));
 }
 
+/// Code written before the raw stream yielded `Chunk`s still compiles: v2's wire types keep
+/// their old root paths (hidden), naming the types the built-in server scripts.
+#[test]
+fn the_v2_wire_types_keep_their_old_root_paths() {
+    use std::any::TypeId;
+    assert_eq!(
+        TypeId::of::<opper::StreamingChunk>(),
+        TypeId::of::<opper::testing::StreamingChunk>()
+    );
+    assert_eq!(
+        TypeId::of::<opper::ChunkType>(),
+        TypeId::of::<opper::testing::ChunkType>()
+    );
+}
+
 #[tokio::test]
 async fn the_raw_chunk_stream_yields_every_chunk() {
     let server = RawServer::start().await;
