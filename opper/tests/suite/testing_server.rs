@@ -373,6 +373,24 @@ async fn a_dropped_stream_is_seen_as_a_client_disconnect() {
     );
 }
 
+/// Without `record_last`, the server keeps the documented last 1,000 requests.
+#[tokio::test]
+async fn the_last_1000_requests_are_kept_by_default() {
+    let server = MockServer::start().await;
+    let client = reqwest::Client::new();
+    for i in 0..1_001 {
+        post_with(&client, &server, "/v2/call", body(&format!("t{i}"), false))
+            .await
+            .bytes()
+            .await
+            .unwrap();
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1_000);
+    assert_eq!(requests[0].task(), Some("t1"), "the first is dropped");
+    assert_eq!(requests[999].task(), Some("t1000"));
+}
+
 #[tokio::test]
 async fn requests_are_recorded() {
     let server = MockServer::start().await;
