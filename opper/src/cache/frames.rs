@@ -7,7 +7,6 @@
 //! decoded only as it is replayed, by the decoder a live stream uses.
 
 use std::borrow::Cow;
-use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -17,6 +16,7 @@ use serde_json::value::RawValue;
 
 use super::seen::{Span, Spans};
 use crate::api::Api;
+use crate::jsontext::span::span_in;
 
 /// What comes between two items of the list.
 const SEPARATOR: &str = ",\n    ";
@@ -102,18 +102,12 @@ pub(crate) fn check(api: Api, text: &str, items: &[&RawValue]) -> Result<Spans, 
         };
         api.wire()
             .check_recorded(event.as_deref().unwrap_or(""), data)?;
-        let data = span_in(text, data).ok_or("a frame is not in the entry's text")?;
+        let data = span_in(text.as_bytes(), data.as_bytes())
+            .ok_or("a frame is not in the entry's text")?;
         let event = event.map(|event| Arc::from(event.as_ref()));
         spans.push(Span { data, event });
     }
     Ok(spans.into())
-}
-
-/// Where `part`, a slice of `whole`, is in it.
-pub(crate) fn span_in(whole: &str, part: &str) -> Option<Range<usize>> {
-    let start = part.as_ptr().addr().checked_sub(whole.as_ptr().addr())?;
-    let end = start.checked_add(part.len())?;
-    whole.get(start..end).map(|_| start..end)
 }
 
 /// A named item's event name and data: an object of exactly an `event` string and a `data`
