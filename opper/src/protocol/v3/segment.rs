@@ -14,7 +14,11 @@ pub(crate) fn push(path: &mut String, segment: &str) {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             path.push(char::from(byte));
         } else {
-            path.push_str(&format!("%{byte:02X}"));
+            path.push('%');
+            for nibble in [byte >> 4, byte & 0x0F] {
+                let digit = char::from_digit(u32::from(nibble), 16).unwrap_or('0');
+                path.push(digit.to_ascii_uppercase());
+            }
         }
     }
 }
