@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 use super::frames::{self, StreamAnswer};
 use super::key::{Key, Route};
 use super::seen::{self, Identity, Span, Spans};
+use crate::jsontext::span::span_in;
 use crate::protocol::Endpoint;
 
 /// The version of the file format, written as `opper_cache`.
@@ -162,7 +163,8 @@ pub(crate) fn check(
     }
     match (endpoint, stored.response, stored.frames) {
         (Endpoint::Call, Some(response), None) if response.get().starts_with('{') => {
-            let span = frames::span_in(text, response.get()).ok_or("its response is not in it")?;
+            let span = span_in(text.as_bytes(), response.get().as_bytes())
+                .ok_or("its response is not in it")?;
             Ok(Spans::from([Span::data(span)]))
         }
         (Endpoint::Call, Some(_), None) => Err("its response is not a JSON object".into()),

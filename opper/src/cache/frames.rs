@@ -7,7 +7,6 @@
 //! decoded only as it is replayed, by the decoder a live stream uses.
 
 use std::borrow::Cow;
-use std::ops::Range;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -17,11 +16,12 @@ use serde_json::value::RawValue;
 
 use super::seen::{Span, Spans};
 use crate::api::Api;
+use crate::jsontext::span::span_in;
 
 /// What comes between two items of the list.
 const SEPARATOR: &str = ",\n    ";
 
-/// One event, as an item of an entry's `frames`: for the recording to count, then add.
+/// One event, as an item of an entry's `chunks`: for the recording to count, then add.
 #[derive(Debug)]
 pub(crate) struct Recorded<'a> {
     /// The event's name as a JSON string, when the item names it.
@@ -81,7 +81,7 @@ impl<'a> Recorded<'a> {
     }
 }
 
-/// The text of an entry's `frames` around its items (`list`, [`Recorded`] one after another).
+/// The text of an entry's `chunks` around its items (`list`, [`Recorded`] one after another).
 pub(crate) fn render(out: &mut String, list: &str) {
     out.push_str(",\n  \"chunks\": [\n    ");
     out.push_str(list);
@@ -92,28 +92,22 @@ pub(crate) fn render(out: &mut String, list: &str) {
 /// event (`Wire::check_recorded`): why not, when one is not what `api` reads, or an error.
 pub(crate) fn check(api: Api, text: &str, items: &[&RawValue]) -> Result<Spans, String> {
     if items.is_empty() {
-        return Err("it holds no frames".into());
+        return Err("it holds no chunks".into());
     }
+    let wire = api.wire();
     let mut spans = Vec::with_capacity(items.len());
     for item in items {
         let (event, data) = match named(item.get()) {
             Some((event, data)) => (Some(event), data),
             None => (None, item.get()),
         };
-        api.wire()
-            .check_recorded(event.as_deref().unwrap_or(""), data)?;
-        let data = span_in(text, data).ok_or("a frame is not in the entry's text")?;
+        wire.check_recorded(event.as_deref().unwrap_or(""), data)?;
+        let data = span_in(text.as_bytes(), data.as_bytes())
+            .ok_or("a chunk is not in the entry's text")?;
         let event = event.map(|event| Arc::from(event.as_ref()));
         spans.push(Span { data, event });
     }
     Ok(spans.into())
-}
-
-/// Where `part`, a slice of `whole`, is in it.
-pub(crate) fn span_in(whole: &str, part: &str) -> Option<Range<usize>> {
-    let start = part.as_ptr().addr().checked_sub(whole.as_ptr().addr())?;
-    let end = start.checked_add(part.len())?;
-    whole.get(start..end).map(|_| start..end)
 }
 
 /// A named item's event name and data: an object of exactly an `event` string and a `data`

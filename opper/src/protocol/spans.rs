@@ -19,7 +19,7 @@ pub(crate) fn path_of(id: &str) -> String {
     let mut path = String::with_capacity(id.len().saturating_add(CREATE.len()).saturating_add(1));
     path.push_str(CREATE);
     path.push('/');
-    v3::push_segment(&mut path, id);
+    v3::segment::push(&mut path, id);
     path
 }
 
@@ -127,12 +127,16 @@ pub(crate) fn created(bytes: &[u8]) -> Result<SpanHandle> {
     };
     let created = Created::deserialize(data).map_err(|e| json::invalid(bytes, e.to_string()))?;
     match (created.id, created.trace_id) {
-        (Some(id), Some(trace_id)) if !id.is_empty() && !trace_id.is_empty() => {
+        // The id is a path segment of the span's end (`path_of`): a dot segment would send it
+        // elsewhere.
+        (Some(id), Some(trace_id))
+            if !id.is_empty() && !v3::segment::is_dot(&id) && !trace_id.is_empty() =>
+        {
             Ok(SpanHandle::new(&id, &trace_id))
         }
         _ => Err(json::invalid(
             bytes,
-            "the created span has no `id` or no `trace_id`".into(),
+            "the created span has no usable `id` or no `trace_id`".into(),
         )),
     }
 }
@@ -282,6 +286,9 @@ mod tests {
             br#"[]"#,
             br#"{"data":{"id":"s"}}"#,
             br#"{"data":{"id":"","trace_id":"t"}}"#,
+            // Its end would be sent to `PATCH /v3/` or `/v3/spans/`.
+            br#"{"data":{"id":"..","trace_id":"t"}}"#,
+            br#"{"id":".","trace_id":"t"}"#,
             br#"{"data":{"id":1,"trace_id":"t"}}"#,
             br#"not json"#,
         ] {

@@ -125,11 +125,9 @@ impl ChunkStream {
     /// Takes the span id of a leading span-only chunk not yet handed out, so `span_id()` works
     /// at once.
     fn note_span_id_ahead(&mut self) {
-        if self.span_id.is_none()
-            && let Some(id) = self.frames.span_id_ahead()
-        {
-            trace::record_span_id(&self.span, &id);
-            self.span_id = Some(id);
+        if self.span_id.is_none() {
+            let id = self.frames.span_id_ahead();
+            self.note_span_id(id.as_deref());
         }
     }
 

@@ -57,6 +57,15 @@ impl std::fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+impl DecodeError {
+    /// [`DecodeError::InvalidUtf8`] for `line`, lossily decoded and shortened.
+    fn invalid_utf8(line: &[u8]) -> Self {
+        DecodeError::InvalidUtf8 {
+            line: crate::error::truncate(&String::from_utf8_lossy(line), 200).to_owned(),
+        }
+    }
+}
+
 /// An incremental SSE decoder.
 ///
 /// Memory: the event being built (its `data` and `event` fields and the line being read) is at
@@ -199,12 +208,7 @@ impl Decoder {
                     self.has_data = true;
                     return Ok(());
                 }
-                Err(error) => {
-                    let line = String::from_utf8_lossy(error.as_bytes());
-                    return Err(DecodeError::InvalidUtf8 {
-                        line: crate::error::truncate(&line, 200).to_owned(),
-                    });
-                }
+                Err(error) => return Err(DecodeError::invalid_utf8(error.as_bytes())),
             }
         }
         let result = self.line_done(&line, out);
@@ -260,9 +264,7 @@ impl Decoder {
             _ => (line, &b""[..]),
         };
         fn text<'b>(bytes: &'b [u8], line: &[u8]) -> Result<&'b str, DecodeError> {
-            std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8 {
-                line: crate::error::truncate(&String::from_utf8_lossy(line), 200).to_owned(),
-            })
+            std::str::from_utf8(bytes).map_err(|_| DecodeError::invalid_utf8(line))
         }
         match field {
             b"data" => {

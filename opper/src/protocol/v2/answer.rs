@@ -6,6 +6,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::Result;
+use crate::jsontext::span::span_in;
 use crate::protocol::json;
 use crate::reask::output::OutputText;
 use crate::response::Cost;
@@ -23,9 +24,10 @@ pub(crate) fn answer(body: Bytes) -> Result<Response<OutputText>> {
     };
     let output = match output {
         Some(raw) => {
-            // `raw` is a piece of `body`: its offset is the distance between their starts.
-            let start = (raw.get().as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
-            OutputText::new(body.clone(), start..start.saturating_add(raw.get().len()))
+            // `raw` is a piece of `body`, located rather than copied.
+            let span = span_in(&body, raw.get().as_bytes())
+                .ok_or_else(|| json::invalid(&body, "its output is not in it".into()))?;
+            OutputText::new(body.clone(), span)
         }
         None => OutputText::from_value(&Value::Null),
     };

@@ -250,9 +250,10 @@ pub struct StreamingChunk {
 impl StreamingChunk {
     /// Whether this is an error chunk.
     pub fn is_error(&self) -> bool {
-        self.chunk_type == Some(ChunkType::Error)
-            || (self.chunk_type.is_none()
-                && (self.error_type.is_some() || self.error_message.is_some()))
+        is_error(
+            self.chunk_type.as_ref(),
+            self.error_type.is_some() || self.error_message.is_some(),
+        )
     }
 
     /// The chunk in the crate's terms, its strings and delta moved: a delta (with the span id
@@ -314,9 +315,19 @@ struct ChunkCheck {
 impl ChunkCheck {
     /// [`StreamingChunk::is_error`], on what was checked.
     fn is_error(&self) -> bool {
-        self.chunk_type == Some(ChunkType::Error)
-            || (self.chunk_type.is_none()
-                && (self.error_type.is_some() || self.error_message.is_some()))
+        is_error(
+            self.chunk_type.as_ref(),
+            self.error_type.is_some() || self.error_message.is_some(),
+        )
+    }
+}
+
+/// Whether a chunk of `chunk_type` is an error chunk: `error`, or no type and (`error_fields`)
+/// an `error_type` or an `error_message`.
+fn is_error(chunk_type: Option<&ChunkType>, error_fields: bool) -> bool {
+    match chunk_type {
+        Some(kind) => *kind == ChunkType::Error,
+        None => error_fields,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
@@ -14,27 +14,48 @@ pub(crate) fn api_error(
     truncated: bool,
     retry_after: Option<Duration>,
 ) -> ApiError {
-    let parsed: Option<serde_json::Map<String, Value>> = serde_json::from_str(&body).ok();
-    let text = |key: &str| {
-        parsed
-            .as_ref()
-            .and_then(|map| map.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+    let parsed: Option<Map<String, Value>> = serde_json::from_str(&body).ok();
+    let fields = Fields {
+        error_type: "type",
+        message: "message",
+        detail: "detail",
     };
-    let detail = parsed
-        .as_ref()
-        .and_then(|map| map.get("detail"))
-        .filter(|detail| !detail.is_null())
-        .cloned();
-    ApiError {
-        status,
-        error_type: text("type"),
-        message: text("message"),
-        detail,
-        body,
-        truncated,
-        retry_after,
-        attempts: 1,
+    fields.read(parsed.as_ref(), status, body, truncated, retry_after)
+}
+
+/// The keys of an error object that hold [`ApiError::error_type`], [`ApiError::message`] (both
+/// read when they are strings) and [`ApiError::detail`] (when not `null`): each version names
+/// them its own way.
+pub(crate) struct Fields {
+    pub(crate) error_type: &'static str,
+    pub(crate) message: &'static str,
+    pub(crate) detail: &'static str,
+}
+
+impl Fields {
+    /// The error of an answer of `status` whose `body` holds the error `object` (none: a body
+    /// read as text only).
+    pub(crate) fn read(
+        &self,
+        object: Option<&Map<String, Value>>,
+        status: u16,
+        body: String,
+        truncated: bool,
+        retry_after: Option<Duration>,
+    ) -> ApiError {
+        let field = |key: &str| object.and_then(|map| map.get(key));
+        let text = |key: &str| field(key).and_then(Value::as_str).map(str::to_owned);
+        ApiError {
+            status,
+            error_type: text(self.error_type),
+            message: text(self.message),
+            detail: field(self.detail)
+                .filter(|detail| !detail.is_null())
+                .cloned(),
+            body,
+            truncated,
+            retry_after,
+            attempts: 1,
+        }
     }
 }

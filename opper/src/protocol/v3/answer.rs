@@ -10,6 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::error::Result;
+use crate::jsontext::span::span_in;
 use crate::protocol::json;
 use crate::reask::output::OutputText;
 use crate::response::Cost;
@@ -91,11 +92,10 @@ fn locate(text: &str) -> Result<(Range<usize>, Option<Range<usize>>), String> {
         _ => e.to_string(),
     })?;
     let range = |raw: &RawValue| {
-        // `raw` is a piece of `text`: its offset is the distance between their starts.
-        let start = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        start..start.saturating_add(raw.get().len())
+        // `raw` is a piece of `text`, located rather than copied.
+        span_in(text.as_bytes(), raw.get().as_bytes()).ok_or("a part is not in the answer")
     };
-    Ok((range(parts.data), parts.meta.map(range)))
+    Ok((range(parts.data)?, parts.meta.map(range).transpose()?))
 }
 
 /// `text` with each `NaN`, `Infinity` and `-Infinity` outside a string made `null`, and where

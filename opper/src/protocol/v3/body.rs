@@ -7,6 +7,7 @@ use crate::api::Api;
 use crate::error::Error;
 use crate::error::Result;
 use crate::protocol::json;
+use crate::protocol::v3::segment;
 use crate::task::Task;
 use crate::task::model::Model;
 use crate::task::schema::Schema;
@@ -16,15 +17,15 @@ use crate::trace::once::OncePerName;
 /// percent-encoding, would be read as the URL's dot segments (`..` would send the call to
 /// `/v3/call`), so they are refused ([`Error::InvalidTask`]) before any request.
 fn one_segment(name: &str) -> Result<()> {
-    match name {
-        "." | ".." => Err(Error::InvalidTask {
+    if segment::is_dot(name) {
+        return Err(Error::InvalidTask {
             task: name.to_owned(),
             reason: "its name would be read as a dot segment of the URL's path on Opper API v3; \
                      give the task another name"
                 .into(),
-        }),
-        _ => Ok(()),
+        });
     }
+    Ok(())
 }
 
 /// The body of `POST /v3/functions/{name}/call` and `/stream`: keys in the order the official

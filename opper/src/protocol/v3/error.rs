@@ -25,15 +25,10 @@ pub(crate) fn api_error(
     let Some(error) = error else {
         return v2::error::api_error(status, body, truncated, retry_after);
     };
-    let text = |key: &str| error.get(key).and_then(Value::as_str).map(str::to_owned);
-    ApiError {
-        status,
-        error_type: text("code"),
-        message: text("message"),
-        detail: error.get("details").filter(|d| !d.is_null()).cloned(),
-        body,
-        truncated,
-        retry_after,
-        attempts: 1,
-    }
+    let fields = v2::error::Fields {
+        error_type: "code",
+        message: "message",
+        detail: "details",
+    };
+    fields.read(Some(&error), status, body, truncated, retry_after)
 }

@@ -2,9 +2,10 @@
 //! the `{data, meta}` answer, the `202` pending answer, the stream's frames and the error body,
 //! as the official v3 clients (Python `opperai` 2.1.1) send and read them.
 
-// The parts, leaves first: the request body, the answer (a call's, and a stream's `complete`),
-// the pending `202`, the error body, the stream's events, and the reader of the JSON text the
-// stream's `content` events carry.
+// The parts, leaves first: a name as a segment of a path, the request body, the answer (a
+// call's, and a stream's `complete`), the pending `202`, the error body, the stream's events,
+// and the reader of the JSON text the stream's `content` events carry.
+pub(crate) mod segment;
 pub(crate) mod body;
 pub(crate) mod answer;
 pub(crate) mod pending;
@@ -41,24 +42,12 @@ pub(crate) const EXTRA_HEADERS: &str = "extra_headers";
 pub(crate) fn path(endpoint: Endpoint, name: &str) -> String {
     let mut path = String::with_capacity(name.len().saturating_add(24));
     path.push_str("/v3/functions/");
-    push_segment(&mut path, name);
+    segment::push(&mut path, name);
     path.push_str(match endpoint {
         Endpoint::Call => "/call",
         Endpoint::Stream => "/stream",
     });
     path
-}
-
-/// Appends `segment` to `path` percent-encoded as one path segment (as Python's
-/// `quote(segment, safe="")`: letters, digits and `-._~` are kept).
-pub(crate) fn push_segment(path: &mut String, segment: &str) {
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            path.push(char::from(byte));
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
 }
 
 /// The v3 wire, as [`Api::V3`](crate::Api::V3) speaks it.
