@@ -179,10 +179,16 @@ impl Tool {
     /// `{"error": "<message>"}` (the tool's error, or arguments that do not parse or do not
     /// fit its parameters). The tool runs when the future is polled; dropping it cancels it.
     pub fn call(&self, arguments: &str) -> ToolFuture {
-        let parsed = match arguments.trim() {
-            "" => Ok(Value::Object(serde_json::Map::new())),
-            text => serde_json::from_str::<Value>(text),
-        };
+        self.call_parsed(arguments, parse_arguments(arguments))
+    }
+
+    /// [`call`](Self::call) on `arguments` already read by [`parse_arguments`] as `parsed`
+    /// (an agent's turn reads them once, for the call and its span).
+    pub(crate) fn call_parsed(
+        &self,
+        arguments: &str,
+        parsed: serde_json::Result<Value>,
+    ) -> ToolFuture {
         match parsed {
             Ok(value) => (self.inner.call)(value),
             // The official client's words.
@@ -191,6 +197,14 @@ impl Tool {
                 json::message(&arguments)
             )))),
         }
+    }
+}
+
+/// A call's arguments, the JSON text the model streamed, as JSON (an empty text is `{}`).
+pub(crate) fn parse_arguments(arguments: &str) -> serde_json::Result<Value> {
+    match arguments.trim() {
+        "" => Ok(Value::Object(serde_json::Map::new())),
+        text => serde_json::from_str::<Value>(text),
     }
 }
 
