@@ -89,7 +89,10 @@ impl Tracer {
     /// The span of a tool call with `arguments` (read as `parsed`) under the run's (see
     /// [`tool_start`]).
     pub(super) fn tool(&self, name: &str, arguments: &str, parsed: &Value) -> ToolSpan {
-        (self.client.clone(), tool_start(&self.run, name, arguments, parsed))
+        (
+            self.client.clone(),
+            tool_start(&self.run, name, arguments, parsed),
+        )
     }
 
     /// The `final_answer` call `call_id` with `arguments` as a span, created and ended at
@@ -178,10 +181,7 @@ mod tests {
             (Some("run"), Some("trace"))
         );
         assert_eq!(start.kind.as_deref(), Some("tool"));
-        assert_eq!(
-            span("  ").unwrap().input.as_deref(),
-            Some("{}")
-        );
+        assert_eq!(span("  ").unwrap().input.as_deref(), Some("{}"));
         // Arguments that are not JSON: no span.
         assert!(span(r#"{"a":"#).is_none());
     }

@@ -117,13 +117,7 @@ impl Tool {
         Fut: Future + Send + 'static,
         Fut::Output: ToolOutput<M>,
     {
-        // The settings of `task::schema::schema_for` (a layer above this one): draft 2020-12
-        // with `$defs`, no `$schema`.
-        let parameters = schemars::generate::SchemaSettings::draft2020_12()
-            .with(|s| s.meta_schema = None)
-            .into_generator()
-            .into_root_schema_for::<A>()
-            .to_value();
+        let parameters = schema_generator().into_root_schema_for::<A>().to_value();
         let call = move |arguments: Value| -> ToolFuture {
             match serde_json::from_value::<A>(arguments) {
                 Ok(arguments) => {
@@ -206,6 +200,15 @@ pub(crate) fn parse_arguments(arguments: &str) -> serde_json::Result<Value> {
         "" => Ok(Value::Object(serde_json::Map::new())),
         text => serde_json::from_str::<Value>(text),
     }
+}
+
+/// A generator with the settings of the schemas the API takes: draft 2020-12 with `$defs`, no
+/// `$schema` (those of `task::schema::schema_for`, a layer above this one). A tool's
+/// `parameters` and a generated function's `input_schema` are made with it.
+pub(crate) fn schema_generator() -> schemars::SchemaGenerator {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.meta_schema = None)
+        .into_generator()
 }
 
 /// The message of arguments that parse but do not fit the tool's parameters.
