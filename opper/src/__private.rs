@@ -39,6 +39,7 @@ use crate::stream::typed::Stream;
 use crate::task::example::Example;
 use crate::task::json::input;
 use crate::tool::generated::param_schema;
+use crate::tool::schema_generator;
 
 /// The validator of `validate = |x| ...`, a closure whose parameter's type is not written: its
 /// type comes from this bound, `Fn(&T)`. The macro places this call on the closure.
@@ -341,9 +342,7 @@ pub fn input_schema(
     docs: &[&str],
     params: &[ParamSchema],
 ) -> Value {
-    let settings =
-        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
-    let mut generator = settings.into_generator();
+    let mut generator = schema_generator();
     let mut schema = schemars::json_schema!({"type": "object"});
     for (index, (name, param)) in names.iter().zip(params).enumerate() {
         let (mut sub, optional) = param(&mut generator);

@@ -110,9 +110,8 @@ impl Trace {
     /// The span's input, sent as text: a string as it is, anything else as its JSON text. A
     /// value that does not serialize is logged and left out.
     pub fn input<I: Serialize + ?Sized>(mut self, input: &I) -> Self {
-        self.input = match serde_json::to_value(input) {
-            Ok(Value::String(text)) => Some(text),
-            Ok(other) => Some(other.to_string()),
+        self.input = match text(input) {
+            Ok(text) => Some(text),
             Err(error) => {
                 self.log_unsent("input", &error);
                 None
@@ -205,6 +204,15 @@ impl Trace {
             "opper trace: the {what} does not serialize; it is not sent"
         );
     }
+}
+
+/// A value as a span's text: a string as it is, anything else its JSON text (a trace's input,
+/// an agent's message).
+pub(crate) fn text<I: Serialize + ?Sized>(value: &I) -> serde_json::Result<String> {
+    Ok(match serde_json::to_value(value)? {
+        Value::String(text) => text,
+        other => other.to_string(),
+    })
 }
 
 /// What a traced future may return: whether it failed, and why, for the span's `error`.

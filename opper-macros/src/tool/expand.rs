@@ -7,6 +7,8 @@
 //! `tool_param::<T>()` per parameter, `assert_tool_output::<Form, Ret>()` for the return type (which gives the
 //! conversion of the return value, so no other bound is written).
 //! Generated locals are mixed-site, so they cannot clash with the user's names.
+//! `<name>_tool()` builds its tool (the parameters' schema) on its first call and hands out
+//! clones of it (an `Arc`) after: an agent task makes its tools on each call.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -140,6 +142,7 @@ fn make_tool(tool: &Tool<'_>) -> TokenStream {
         .ret
         .map_or_else(|| item.sig.ident.span(), Spanned::span);
     let output = format_ident!("output", span = Span::mixed_site());
+    let cell = format_ident!("__OPPER_TOOL", span = Span::mixed_site());
     let assert_output = quote_spanned!(ret_span=>
         let #output = #private::assert_tool_output::<#form, #ret>();
     );
@@ -152,20 +155,23 @@ fn make_tool(tool: &Tool<'_>) -> TokenStream {
         #[doc = #doc]
         #[allow(clippy::needless_borrow)]
         #vis fn #tool_ident() -> #private::Tool {
-            let #params = (#(#checks,)*);
-            #assert_output
-            #private::tool(
-                #name,
-                #description,
-                #parameters,
-                move |mut #args: #private::ToolArgs| -> #private::ToolFuture {
-                    #unused_args
-                    #(#reads)*
-                    ::std::boxed::Box::pin(async move {
-                        #output(#fn_ident(#(#passed),*) #awaited)
-                    })
-                },
-            )
+            static #cell: ::std::sync::OnceLock<#private::Tool> = ::std::sync::OnceLock::new();
+            ::core::clone::Clone::clone(#cell.get_or_init(|| {
+                let #params = (#(#checks,)*);
+                #assert_output
+                #private::tool(
+                    #name,
+                    #description,
+                    #parameters,
+                    move |mut #args: #private::ToolArgs| -> #private::ToolFuture {
+                        #unused_args
+                        #(#reads)*
+                        ::std::boxed::Box::pin(async move {
+                            #output(#fn_ident(#(#passed),*) #awaited)
+                        })
+                    },
+                )
+            }))
         }
     }
 }

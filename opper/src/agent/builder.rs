@@ -313,7 +313,8 @@ impl Agent {
         let mut history = vec![Item::user(content)];
         let mut usage = Usage::default();
         let mut tool_calls = Vec::new();
-        let max = self.max_iterations.max(1);
+        // At least 1: `new` and `max_iterations` see to it.
+        let max = self.max_iterations;
         let mut iteration = 1u32;
         let mut reasker = Reasker::new();
         loop {

@@ -29,10 +29,7 @@ pub struct AgentRun<T> {
 
 /// The user's message: a string as it is, any other value its JSON text.
 pub(super) fn content<I: Serialize + ?Sized>(input: &I) -> Result<String> {
-    Ok(match serde_json::to_value(input).map_err(Error::Input)? {
-        Value::String(text) => text,
-        other => other.to_string(),
-    })
+    crate::traced::text(input).map_err(Error::Input)
 }
 
 /// The answer given as `final_answer`'s arguments (read leniently, `{}` when empty), as `T`,

@@ -24,23 +24,18 @@ pub(super) struct Tracer {
     run: SpanHandle,
 }
 
-/// The span a call of the tool `name` with `arguments` starts under the run's span `run`, or
-/// `None` when the arguments are not JSON (the official client makes no span for them): its
-/// input is the arguments as the official client writes them (`json.dumps` of what they parse
-/// to: `{"city": "Paris"}`).
-fn tool_start(run: &SpanHandle, name: &str, arguments: &str) -> Option<SpanStart> {
-    let parsed = match arguments.trim() {
-        "" => Value::Object(Map::new()),
-        text => serde_json::from_str::<Value>(text).ok()?,
-    };
-    Some(SpanStart {
+/// The span a call of the tool `name` with `arguments` (read as `parsed`) starts under the
+/// run's span `run`: its input is the arguments as the official client writes them
+/// (`json.dumps` of what they parse to: `{"city": "Paris"}`).
+fn tool_start(run: &SpanHandle, name: &str, arguments: &str, parsed: &Value) -> SpanStart {
+    SpanStart {
         trace_id: Some(run.trace_id().to_owned()),
         parent_id: Some(run.id().to_owned()),
         kind: Some("tool".into()),
-        input: Some(json::output(&parsed).unwrap_or_else(|_| arguments.to_owned())),
+        input: Some(json::output(parsed).unwrap_or_else(|_| arguments.to_owned())),
         tags: Some(Map::from_iter([("tool".to_owned(), Value::Bool(true))])),
         ..SpanStart::now(name)
-    })
+    }
 }
 
 /// Creates a tool call's span (`None` when it cannot be created: logged, and the tool runs
@@ -91,10 +86,13 @@ impl Tracer {
         &self.run
     }
 
-    /// The span of a tool call with `arguments` under the run's, if they are JSON (see
+    /// The span of a tool call with `arguments` (read as `parsed`) under the run's (see
     /// [`tool_start`]).
-    pub(super) fn tool(&self, name: &str, arguments: &str) -> Option<ToolSpan> {
-        tool_start(&self.run, name, arguments).map(|start| (self.client.clone(), start))
+    pub(super) fn tool(&self, name: &str, arguments: &str, parsed: &Value) -> ToolSpan {
+        (
+            self.client.clone(),
+            tool_start(&self.run, name, arguments, parsed),
+        )
     }
 
     /// The `final_answer` call `call_id` with `arguments` as a span, created and ended at
@@ -167,23 +165,25 @@ fn text(value: &Value, python: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tool::parse_arguments;
 
     #[test]
     fn a_tool_span_reads_its_arguments_as_the_official_client_writes_them() {
         let run = SpanHandle::new("run", "trace");
-        let start = tool_start(&run, "add", r#"{"a":2,"b":"é"}"#).unwrap();
+        let span = |arguments: &str| {
+            let parsed = parse_arguments(arguments).ok()?;
+            Some(tool_start(&run, "add", arguments, &parsed))
+        };
+        let start = span(r#"{"a":2,"b":"é"}"#).unwrap();
         assert_eq!(start.input.as_deref(), Some(r#"{"a": 2, "b": "\u00e9"}"#));
         assert_eq!(
             (start.parent_id.as_deref(), start.trace_id.as_deref()),
             (Some("run"), Some("trace"))
         );
         assert_eq!(start.kind.as_deref(), Some("tool"));
-        assert_eq!(
-            tool_start(&run, "f", "  ").unwrap().input.as_deref(),
-            Some("{}")
-        );
+        assert_eq!(span("  ").unwrap().input.as_deref(), Some("{}"));
         // Arguments that are not JSON: no span.
-        assert!(tool_start(&run, "add", r#"{"a":"#).is_none());
+        assert!(span(r#"{"a":"#).is_none());
     }
 
     #[test]

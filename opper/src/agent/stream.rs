@@ -63,20 +63,6 @@ pub enum AgentEvent<T: Partial> {
     Update(Update<T>),
 }
 
-/// What the run's observer keeps for the stream: owned copies.
-enum Heard {
-    Turn(u32),
-    Started(String, String, String),
-    Ended(
-        String,
-        String,
-        String,
-        std::result::Result<String, String>,
-        Duration,
-    ),
-    Text(String),
-}
-
 pub(super) type Run<T> = Pin<Box<dyn Future<Output = Result<AgentRun<T>>> + Send>>;
 
 /// An agent's run as a stream of [`AgentEvent`]s; [`finish`](Self::finish) gives the
@@ -123,7 +109,8 @@ pub(super) type Run<T> = Pin<Box<dyn Future<Output = Result<AgentRun<T>>> + Send
 /// ```
 pub struct AgentStream<T: Partial> {
     run: Option<Run<T>>,
-    heard: Arc<Mutex<VecDeque<Heard>>>,
+    /// What the run's observer heard, as events (owned copies), not yet read by the stream.
+    heard: Arc<Mutex<VecDeque<AgentEvent<T>>>>,
     ready: VecDeque<AgentEvent<T>>,
     outcome: Option<AgentRun<T>>,
     /// The run's error, handed out after what the run did before it.
@@ -162,20 +149,20 @@ where
         let sink = heard.clone();
         let observe = move |happened: Happened<'_>| {
             let heard = match happened {
-                Happened::Turn(iteration) => Heard::Turn(iteration),
-                Happened::Started(call) => Heard::Started(
-                    call.name.clone(),
-                    call.call_id.clone(),
-                    call.arguments.clone(),
-                ),
-                Happened::Ended(call) => Heard::Ended(
-                    call.name.clone(),
-                    call.call_id.clone(),
-                    call.arguments.clone(),
-                    call.output.clone().unwrap_or_else(|| Err(String::new())),
-                    call.duration,
-                ),
-                Happened::Text(text) => Heard::Text(text.to_owned()),
+                Happened::Turn(iteration) => AgentEvent::Turn { iteration },
+                Happened::Started(call) => AgentEvent::ToolStart {
+                    name: call.name.clone(),
+                    call_id: call.call_id.clone(),
+                    input: call.arguments.clone(),
+                },
+                Happened::Ended(call) => AgentEvent::ToolEnd {
+                    name: call.name.clone(),
+                    call_id: call.call_id.clone(),
+                    input: call.arguments.clone(),
+                    output: call.output.clone().unwrap_or_else(|| Err(String::new())),
+                    duration: call.duration,
+                },
+                Happened::Text(text) => AgentEvent::Text(text.to_owned()),
             };
             lock(&sink).push_back(heard);
         };
@@ -211,35 +198,18 @@ where
         }
     }
 
-    /// Turns what the run did into events.
-    fn hear(&mut self, heard: Heard) {
-        match heard {
-            Heard::Turn(iteration) => {
+    /// Passes on an event the run's observer heard: a turn restarts the typed updates, a piece
+    /// of text comes after the updates it makes.
+    fn hear(&mut self, heard: AgentEvent<T>) {
+        match &heard {
+            AgentEvent::Turn { iteration } => {
                 drop(self.assembly.restart());
-                self.assembly.set_attempt(iteration);
-                self.ready.push_back(AgentEvent::Turn { iteration });
+                self.assembly.set_attempt(*iteration);
             }
-            Heard::Started(name, call_id, input) => {
-                self.ready.push_back(AgentEvent::ToolStart {
-                    name,
-                    call_id,
-                    input,
-                });
-            }
-            Heard::Ended(name, call_id, input, output, duration) => {
-                self.ready.push_back(AgentEvent::ToolEnd {
-                    name,
-                    call_id,
-                    input,
-                    output,
-                    duration,
-                });
-            }
-            Heard::Text(text) => {
-                self.updates(&text);
-                self.ready.push_back(AgentEvent::Text(text));
-            }
+            AgentEvent::Text(text) => self.updates(text),
+            _ => {}
         }
+        self.ready.push_back(heard);
     }
 
     /// The typed updates a piece of the text makes, before the text itself: none once the

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::error::Result;
 use crate::error::cut;
 use crate::protocol::openresponses::{Event, Terminal};
-use crate::tool::{Tool, ToolFuture};
+use crate::tool::{Tool, ToolFuture, parse_arguments};
 
 /// The most tools of one turn that run at once: 8.
 pub(crate) const MAX_CONCURRENT_TOOLS: usize = 8;
@@ -112,11 +112,17 @@ impl State<'_> {
             // The official client's words.
             None => Some(format!("Tool \"{}\" not found", call.name)),
             Some(tool) => {
-                let span = self
-                    .tracer
-                    .and_then(|tracer| tracer.tool(&call.name, &call.arguments));
+                // Read once, for the call and its span; arguments that are not JSON get no
+                // span (as the official client's).
+                let parsed = parse_arguments(&call.arguments);
+                let span = match (self.tracer, &parsed) {
+                    (Some(tracer), Ok(value)) => {
+                        Some(tracer.tool(&call.name, &call.arguments, value))
+                    }
+                    _ => None,
+                };
                 self.queued
-                    .push_back((slot, tool.call(&call.arguments), span));
+                    .push_back((slot, tool.call_parsed(&call.arguments, parsed), span));
                 None
             }
         };

@@ -79,7 +79,8 @@ impl RecordedSpan {
 /// [`Store::MAX_BYTES`] of received bodies; older spans are forgotten first.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    spans: VecDeque<RecordedSpan>,
+    /// Each span with the bytes of the bodies it was sent, counted once, as they arrived.
+    spans: VecDeque<(RecordedSpan, usize)>,
     bytes: usize,
     created: u64,
 }
@@ -88,13 +89,13 @@ impl Store {
     const MAX_SPANS: usize = 10_000;
     const MAX_BYTES: usize = 32 << 20;
 
-    fn find(&mut self, id: &str) -> Option<&mut RecordedSpan> {
-        self.spans.iter_mut().find(|span| span.id == id)
+    fn find(&mut self, id: &str) -> Option<&mut (RecordedSpan, usize)> {
+        self.spans.iter_mut().find(|(span, _)| span.id == id)
     }
 
     /// Keeps `span`, then forgets the oldest ones past the bounds (never the last one).
     fn keep(&mut self, span: RecordedSpan, bytes: usize) {
-        self.spans.push_back(span);
+        self.spans.push_back((span, bytes));
         self.add(bytes);
     }
 
@@ -103,8 +104,7 @@ impl Store {
         while self.spans.len() > 1
             && (self.spans.len() > Self::MAX_SPANS || self.bytes > Self::MAX_BYTES)
         {
-            if let Some(old) = self.spans.pop_front() {
-                let size: usize = old.received.iter().map(|b| b.to_string().len()).sum();
+            if let Some((_, size)) = self.spans.pop_front() {
                 self.bytes = self.bytes.saturating_sub(size);
             }
         }
@@ -113,10 +113,14 @@ impl Store {
     /// The kept spans as trees: the roots are the spans without a parent, or whose parent is
     /// not kept; children in order of creation.
     pub(crate) fn tree(&self) -> Vec<RecordedSpan> {
-        let kept: HashSet<&str> = self.spans.iter().map(|span| span.id.as_str()).collect();
+        let kept: HashSet<&str> = self
+            .spans
+            .iter()
+            .map(|(span, _)| span.id.as_str())
+            .collect();
         let mut children: HashMap<&str, Vec<&RecordedSpan>> = HashMap::new();
         let mut roots = Vec::new();
-        for span in &self.spans {
+        for (span, _) in &self.spans {
             match span
                 .parent_id
                 .as_deref()
@@ -183,7 +187,7 @@ pub(crate) fn answer(
         ("POST", Some(None)) => create(store, seed, body, size),
         ("PATCH", Some(Some(id))) => update(store, &id, body, size),
         ("GET", Some(Some(id))) => match store.find(&id) {
-            Some(span) => (200, Some(json!({"data": full(span)}))),
+            Some((span, _)) => (200, Some(json!({"data": full(span)}))),
             None => not_found(&id),
         },
         _ => (
@@ -300,9 +304,10 @@ fn update(store: &mut Store, id: &str, body: Option<&Value>, size: usize) -> (u1
         Ok(object) => object,
         Err(answer) => return answer,
     };
-    let Some(span) = store.find(id) else {
+    let Some((span, bytes)) = store.find(id) else {
         return not_found(id);
     };
+    *bytes = bytes.saturating_add(size);
     if let Some(output) = value(object, "output") {
         span.output = Some(output);
     }
@@ -425,5 +430,34 @@ mod tests {
         let tree = store.tree();
         assert_eq!(tree.len(), Store::MAX_SPANS);
         assert_eq!(tree[0].name, "5");
+    }
+
+    #[test]
+    fn the_store_forgets_the_oldest_spans_past_its_bytes_counting_each_body_once() {
+        let mut store = Store::default();
+        let input = "x".repeat(Store::MAX_BYTES / 4);
+        for i in 0..6 {
+            let body = json!({"name": i.to_string(), "input": input});
+            answer(&mut store, 0, "POST", "/v3/spans", Some(&body));
+        }
+        // An update's body counts for its span too.
+        let id = store.tree()[2].id.clone();
+        let path = format!("/v3/spans/{id}");
+        answer(
+            &mut store,
+            0,
+            "PATCH",
+            &path,
+            Some(&json!({"output": "done"})),
+        );
+        let tree = store.tree();
+        assert_eq!(tree.len(), 3);
+        assert_eq!(tree[0].name, "3");
+        let received: usize = tree
+            .iter()
+            .flat_map(|span| &span.received)
+            .map(|body| body.to_string().len())
+            .sum();
+        assert_eq!(store.bytes, received);
     }
 }

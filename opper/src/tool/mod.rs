@@ -117,13 +117,7 @@ impl Tool {
         Fut: Future + Send + 'static,
         Fut::Output: ToolOutput<M>,
     {
-        // The settings of `task::schema::schema_for` (a layer above this one): draft 2020-12
-        // with `$defs`, no `$schema`.
-        let parameters = schemars::generate::SchemaSettings::draft2020_12()
-            .with(|s| s.meta_schema = None)
-            .into_generator()
-            .into_root_schema_for::<A>()
-            .to_value();
+        let parameters = schema_generator().into_root_schema_for::<A>().to_value();
         let call = move |arguments: Value| -> ToolFuture {
             match serde_json::from_value::<A>(arguments) {
                 Ok(arguments) => {
@@ -179,10 +173,16 @@ impl Tool {
     /// `{"error": "<message>"}` (the tool's error, or arguments that do not parse or do not
     /// fit its parameters). The tool runs when the future is polled; dropping it cancels it.
     pub fn call(&self, arguments: &str) -> ToolFuture {
-        let parsed = match arguments.trim() {
-            "" => Ok(Value::Object(serde_json::Map::new())),
-            text => serde_json::from_str::<Value>(text),
-        };
+        self.call_parsed(arguments, parse_arguments(arguments))
+    }
+
+    /// [`call`](Self::call) on `arguments` already read by [`parse_arguments`] as `parsed`
+    /// (an agent's turn reads them once, for the call and its span).
+    pub(crate) fn call_parsed(
+        &self,
+        arguments: &str,
+        parsed: serde_json::Result<Value>,
+    ) -> ToolFuture {
         match parsed {
             Ok(value) => (self.inner.call)(value),
             // The official client's words.
@@ -192,6 +192,23 @@ impl Tool {
             )))),
         }
     }
+}
+
+/// A call's arguments, the JSON text the model streamed, as JSON (an empty text is `{}`).
+pub(crate) fn parse_arguments(arguments: &str) -> serde_json::Result<Value> {
+    match arguments.trim() {
+        "" => Ok(Value::Object(serde_json::Map::new())),
+        text => serde_json::from_str::<Value>(text),
+    }
+}
+
+/// A generator with the settings of the schemas the API takes: draft 2020-12 with `$defs`, no
+/// `$schema` (those of `task::schema::schema_for`, a layer above this one). A tool's
+/// `parameters` and a generated function's `input_schema` are made with it.
+pub(crate) fn schema_generator() -> schemars::SchemaGenerator {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.meta_schema = None)
+        .into_generator()
 }
 
 /// The message of arguments that parse but do not fit the tool's parameters.

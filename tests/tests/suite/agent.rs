@@ -1678,3 +1678,52 @@ async fn a_failed_turn_ends_the_spans_of_the_tools_it_cancels() {
     );
     assert!(forever.end_time.is_some());
 }
+
+/// A parameter type that counts how often its schema is made.
+struct Counted;
+
+static COUNTED_SCHEMAS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        i64::deserialize(deserializer).map(|_| Counted)
+    }
+}
+
+impl JsonSchema for Counted {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Counted".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        COUNTED_SCHEMAS.fetch_add(1, Ordering::SeqCst);
+        schemars::json_schema!({"type": "integer"})
+    }
+}
+
+/// Count nothing.
+#[opper::tool]
+fn count(counted: Counted) -> i64 {
+    let Counted = counted;
+    1
+}
+
+#[test]
+fn a_tool_fn_builds_its_schema_once_however_often_it_is_called() {
+    // An agent task makes its tools on each call: the schema is made on the first only.
+    let tools: Vec<Tool> = (0..3).map(|_| count_tool()).collect();
+    assert_eq!(COUNTED_SCHEMAS.load(Ordering::SeqCst), 1);
+    assert!(
+        tools
+            .iter()
+            .all(|tool| tool.get_parameters() == tools[0].get_parameters())
+    );
+    assert_eq!(
+        tools[0].get_parameters().unwrap()["properties"]["counted"],
+        json!({"type": "integer"})
+    );
+}
