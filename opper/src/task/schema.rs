@@ -6,14 +6,11 @@ use schemars::JsonSchema;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::tool::schema_generator;
+
 /// The JSON Schema of a type as the API wants it: draft 2020-12 with `$defs`, without `$schema`.
 pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
-    let settings =
-        schemars::generate::SchemaSettings::draft2020_12().with(|s| s.meta_schema = None);
-    settings
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
+    schema_generator().into_root_schema_for::<T>().to_value()
 }
 
 /// A schema as a task holds it: the value (a stream completes its output from it) and its JSON

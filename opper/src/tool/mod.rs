@@ -203,8 +203,8 @@ pub(crate) fn parse_arguments(arguments: &str) -> serde_json::Result<Value> {
 }
 
 /// A generator with the settings of the schemas the API takes: draft 2020-12 with `$defs`, no
-/// `$schema` (those of `task::schema::schema_for`, a layer above this one). A tool's
-/// `parameters` and a generated function's `input_schema` are made with it.
+/// `$schema`. A task's schemas (`task::schema::schema_for`), a tool's `parameters` and a
+/// generated function's `input_schema` are all made with it.
 pub(crate) fn schema_generator() -> schemars::SchemaGenerator {
     schemars::generate::SchemaSettings::draft2020_12()
         .with(|s| s.meta_schema = None)
